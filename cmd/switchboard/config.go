@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// demoConfig is the configuration `make run` uses when no --config is given.
+//
+//go:embed demo.yaml
+var demoConfig []byte
+
+// Config is the whole server configuration, read from one YAML file.
+type Config struct {
+	Log      LogConfig      `yaml:"log"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Database DatabaseConfig `yaml:"database"`
+}
+
+// LogConfig selects the log format and level.
+type LogConfig struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// HTTPConfig is the one HTTP listener (web UI, CTI, REST, metrics, health).
+type HTTPConfig struct {
+	Listen          string   `yaml:"listen"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// DatabaseConfig says where PostgreSQL is. With no URL (and no DATABASE_URL
+// in the environment) the server starts a private cluster under DataDir.
+type DatabaseConfig struct {
+	URL      string `yaml:"url"`
+	DataDir  string `yaml:"data_dir"`
+	SeedDemo bool   `yaml:"seed_demo"`
+}
+
+// Duration is a time.Duration written as "30s", "5m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return &lineError{line: n.Line, reason: fmt.Sprintf("%q is not a duration (use e.g. 30s, 5m)", n.Value)}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ConfigError is a problem in a configuration file, with its position.
+type ConfigError struct {
+	File   string
+	Line   int
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Reason)
+}
+
+type lineError struct {
+	line   int
+	reason string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.reason) }
+
+func defaultConfig() Config {
+	return Config{
+		Log:      LogConfig{Format: "text", Level: "info"},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
+		Database: DatabaseConfig{DataDir: "var"},
+	}
+}
+
+// loadConfig reads path ("" means the embedded demo config), applies
+// environment overrides, and validates. Every error names file and line.
+func loadConfig(path string) (*Config, error) {
+	name, data := "demo.yaml (embedded)", demoConfig
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		name, data = path, b
+	}
+	cfg, err := parseConfig(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if v := os.Getenv("DATABASE_URL"); v != "" {
+		cfg.Database.URL = v
+	}
+	if v := os.Getenv("SWITCHBOARD_HTTP_LISTEN"); v != "" {
+		cfg.HTTP.Listen = v
+	}
+	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// parseConfig decodes data strictly: unknown keys and bad values are errors.
+func parseConfig(name string, data []byte) (*Config, error) {
+	cfg := defaultConfig()
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, toConfigError(name, err)
+	}
+	if root.Kind != 0 {
+		if err := decodeStrict(&root, &cfg); err != nil {
+			return nil, toConfigError(name, err)
+		}
+	}
+	if err := validateConfig(&cfg, &root); err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return nil, &ConfigError{File: name, Line: le.line, Reason: le.reason}
+		}
+		return nil, &ConfigError{File: name, Reason: err.Error()}
+	}
+	return &cfg, nil
+}
+
+// decodeStrict decodes a node into v, refusing unknown fields.
+func decodeStrict(n *yaml.Node, v any) error {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(n); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+func toConfigError(name string, err error) error {
+	var le *lineError
+	if errors.As(err, &le) {
+		return &ConfigError{File: name, Line: le.line, Reason: le.reason}
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		var errs []error
+		for _, msg := range te.Errors {
+			errs = append(errs, lineMessage(name, msg))
+		}
+		return errors.Join(errs...)
+	}
+	return lineMessage(name, err.Error())
+}
+
+func lineMessage(name, msg string) error {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: name, Line: line, Reason: m[2]}
+	}
+	return &ConfigError{File: name, Reason: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// nodeLine finds the line of the value at a key path (0 when absent).
+func nodeLine(root *yaml.Node, path ...string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				n, line, found = n.Content[i+1], n.Content[i+1].Line, true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
+}
+
+func validateConfig(cfg *Config, root *yaml.Node) error {
+	switch cfg.Log.Format {
+	case "text", "json":
+	default:
+		return &lineError{nodeLine(root, "log", "format"), fmt.Sprintf("log.format %q must be text or json", cfg.Log.Format)}
+	}
+	switch cfg.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return &lineError{nodeLine(root, "log", "level"), fmt.Sprintf("log.level %q must be debug, info, warn or error", cfg.Log.Level)}
+	}
+	if _, _, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil {
+		return &lineError{nodeLine(root, "http", "listen"), fmt.Sprintf("http.listen %q is not host:port", cfg.HTTP.Listen)}
+	}
+	if cfg.Database.URL == "" && cfg.Database.DataDir == "" {
+		return &lineError{nodeLine(root, "database"), "database needs url or data_dir"}
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "log:\n  format: text\n  colour: red\n", "bad.yaml:3: field colour not found"},
+		{"bad duration", "http:\n  listen: 127.0.0.1:1\n  shutdown_timeout: soon\n", `bad.yaml:3: "soon" is not a duration`},
+		{"bad log format", "log:\n  format: xml\n", `bad.yaml:2: log.format "xml" must be text or json`},
+		{"bad listen", "http:\n  listen: nowhere\n", `bad.yaml:2: http.listen "nowhere" is not host:port`},
+		{"syntax", "log:\n  format: [text\n", "bad.yaml:"},
+		{"wrong type", "database:\n  seed_demo: maybe\n", "bad.yaml:2:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig("bad.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("parseConfig accepted %q", tt.yaml)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDemoConfigParses(t *testing.T) {
+	cfg, err := parseConfig("demo.yaml", demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.HTTP.ShutdownTimeout.D(), 10*time.Second; got != want {
+		t.Errorf("shutdown_timeout = %v, want %v", got, want)
+	}
+}
+
+func TestEnvOverridesDatabaseURL(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://u@127.0.0.1:1/x")
+	cfg, err := loadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Database.URL; got != "postgres://u@127.0.0.1:1/x" {
+		t.Errorf("database.url = %q, want the DATABASE_URL value", got)
+	}
+}

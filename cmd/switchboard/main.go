@@ -1,0 +1,91 @@
+// Command switchboard is the contact-center server: one binary with
+// subcommands.
+//
+//	switchboard serve   [--config FILE]   run the server
+//	switchboard migrate [--config FILE]   apply database migrations and exit
+//	switchboard version                   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `usage: switchboard <command> [flags]
+
+commands:
+  serve     run the server (HTTP, CTI, REST, SIP)
+  migrate   apply database migrations and exit
+  version   print the version`)
+}
+
+// runMain dispatches a subcommand and returns the process exit code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "switchboard", version)
+		return 0
+	case "serve", "migrate":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "", "YAML configuration file (default: the embedded demo config)")
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		logger := newLogger(cfg.Log, stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if cmd == "migrate" {
+			err = migrateOnly(ctx, cfg, logger)
+		} else {
+			err = serve(ctx, cfg, logger)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("exit", "err", err)
+			return 1
+		}
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "switchboard: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+}
+
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

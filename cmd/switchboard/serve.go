@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/crmcore/pgcluster"
+)
+
+// database is an open pool plus the private cluster behind it, if we started one.
+type database struct {
+	pool    *pgxpool.Pool
+	cluster *pgcluster.Cluster
+}
+
+// openDatabase connects to cfg.URL, or starts a private cluster under
+// DataDir/pg when no URL is configured.
+func openDatabase(ctx context.Context, cfg DatabaseConfig, logger *slog.Logger) (*database, error) {
+	db := &database{}
+	url := cfg.URL
+	if url == "" {
+		dir := filepath.Join(cfg.DataDir, "pg")
+		logger.Info("starting private PostgreSQL", "dir", dir)
+		c, err := pgcluster.Start(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		db.cluster = c
+		if err := c.CreateDatabase(ctx, "switchboard"); err != nil {
+			db.close(logger)
+			return nil, err
+		}
+		url = c.DSN("switchboard")
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		db.close(logger)
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db.pool = pool
+	if err := pool.Ping(ctx); err != nil {
+		db.close(logger)
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return db, nil
+}
+
+func (db *database) close(logger *slog.Logger) {
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	if db.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := db.cluster.Stop(ctx); err != nil {
+			logger.Error("stopping private PostgreSQL", "err", err)
+		} else {
+			logger.Info("private PostgreSQL stopped")
+		}
+	}
+}
+
+func migrateOnly(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer db.close(logger)
+	return migrate(ctx, db, logger)
+}
+
+func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	db, err := openDatabase(ctx, cfg.Database, logger)
+	if err != nil {
+		return err
+	}
+	defer db.close(logger)
+	if err := migrate(ctx, db, logger); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.pool.Ping(pctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("switchboard ready", "http", "http://"+ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// migrate applies the CRM schema migrations (and the demo seed when configured).
+func migrate(ctx context.Context, db *database, logger *slog.Logger) error {
+	logger.Info("migrations: none yet")
+	return nil
+}

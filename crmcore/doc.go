@@ -1,0 +1,21 @@
+// Package crmcore is the domain of Switchboard's CRM: contacts and their
+// accounts, agents (the people who log in and take calls), help-desk tickets
+// with their status machine and SLA policy, and interactions (one record per
+// contact attempt).
+//
+// The package does no I/O and imports nothing of ours. It holds the rules:
+// phone numbers are normalized to E.164 with [NormalizePhone]; a ticket moves
+// between statuses only along the edges of its transition table
+// ([TicketStatus.To]); SLA due times are computed on business hours
+// ([BusinessHours.Add]); roles grant permissions ([Role.Can]); passwords are
+// hashed with bcrypt and bearer tokens are random, stored only as their
+// SHA-256 ([NewSessionToken], [HashToken]).
+//
+// The persistence and transport adapters (crmcore/pgstore, crmcore/crmapi)
+// implement or consume the small repository interfaces declared here
+// ([AgentStore], [SessionStore]); [Auth] is the login/verify service shared by
+// the REST API and the CTI hub.
+//
+// Concurrency: every type here is a plain value; [Auth] is safe for concurrent
+// use when its stores are.
+package crmcore

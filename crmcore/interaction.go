@@ -1,0 +1,280 @@
+package crmcore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Direction says who started an interaction.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// Outcome is how an interaction ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeAnswered          Outcome = "answered"
+	OutcomeAbandoned         Outcome = "abandoned"
+	OutcomeShortAbandon      Outcome = "short-abandon"
+	OutcomeVoicemail         Outcome = "voicemail"
+	OutcomeCallbackRequested Outcome = "callback-requested"
+	OutcomeTransferred       Outcome = "transferred"
+	OutcomeFailed            Outcome = "failed"
+)
+
+// AllOutcomes lists every outcome.
+var AllOutcomes = []Outcome{OutcomeAnswered, OutcomeAbandoned, OutcomeShortAbandon, OutcomeVoicemail,
+	OutcomeCallbackRequested, OutcomeTransferred, OutcomeFailed}
+
+// Valid reports whether o is a known outcome.
+func (o Outcome) Valid() bool {
+	for _, k := range AllOutcomes {
+		if o == k {
+			return true
+		}
+	}
+	return false
+}
+
+// IVRStep is one node visited in an IVR flow, with the digits collected there.
+type IVRStep struct {
+	Node   string `json:"node"`
+	Digits string `json:"digits,omitempty"`
+}
+
+// Interaction is the record of one contact attempt. It is written once and
+// afterwards only appended to by wrap-ups (disposition, notes, ticket, survey).
+type Interaction struct {
+	ID        string    `json:"id"`      // UUID, chosen by the writer's caller (NewID)
+	CallID    string    `json:"call_id"` // SIP Call-ID or channel session id
+	Direction Direction `json:"direction"`
+	Channel   Channel   `json:"channel"`
+	ANI       string    `json:"ani,omitempty"`  // caller, E.164 when known
+	DNIS      string    `json:"dnis,omitempty"` // number dialled
+	ContactID string    `json:"contact_id,omitempty"`
+	IVRPath   []IVRStep `json:"ivr_path"`
+	Queue     string    `json:"queue,omitempty"`
+	AgentID   string    `json:"agent_id,omitempty"`
+
+	ArrivedAt  time.Time  `json:"arrived_at"`
+	QueuedAt   *time.Time `json:"queued_at,omitempty"`
+	OfferedAt  *time.Time `json:"offered_at,omitempty"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+
+	// Hold and WrapUp are accumulated by the ACD; the other durations derive
+	// from the timestamps (see Durations).
+	Hold   time.Duration `json:"hold_ms"`
+	WrapUp time.Duration `json:"wrapup_ms"`
+
+	Outcome        Outcome  `json:"outcome"`
+	RoutingReasons []string `json:"routing_reasons"`
+	Recording      string   `json:"recording,omitempty"`
+
+	// Appended by wrap-ups.
+	Disposition string `json:"disposition,omitempty"`
+	Notes       string `json:"notes,omitempty"`
+	TicketID    string `json:"ticket_id,omitempty"`
+	SurveyScore *int   `json:"survey_score,omitempty"`
+}
+
+// Durations are the waits and talk times derived from an interaction.
+type Durations struct {
+	Wait   time.Duration // queued (or arrived) → answered, or → ended when unanswered
+	Ring   time.Duration // offered → answered (or → ended)
+	Talk   time.Duration // answered → ended, less hold
+	Hold   time.Duration
+	WrapUp time.Duration
+	Total  time.Duration // arrived → ended
+}
+
+// Durations derives the waits and durations; missing timestamps give zero.
+func (in Interaction) Durations() Durations {
+	d := Durations{Hold: in.Hold, WrapUp: in.WrapUp}
+	start := in.ArrivedAt
+	if in.QueuedAt != nil {
+		start = *in.QueuedAt
+	}
+	end := in.EndedAt
+	if in.AnsweredAt != nil {
+		end = in.AnsweredAt
+	}
+	if end != nil && !start.IsZero() {
+		d.Wait = nonNeg(end.Sub(start))
+	}
+	if in.OfferedAt != nil && end != nil {
+		d.Ring = nonNeg(end.Sub(*in.OfferedAt))
+	}
+	if in.AnsweredAt != nil && in.EndedAt != nil {
+		d.Talk = nonNeg(in.EndedAt.Sub(*in.AnsweredAt) - in.Hold)
+	}
+	if in.EndedAt != nil {
+		d.Total = nonNeg(in.EndedAt.Sub(in.ArrivedAt))
+	}
+	return d
+}
+
+func nonNeg(d time.Duration) time.Duration { return max(d, 0) }
+
+// Limits on interaction fields.
+const (
+	MaxShortField  = 256
+	MaxIVRSteps    = 64
+	MaxReasons     = 16
+	MaxNotesLen    = 10000
+	MaxSurveyScore = 10
+)
+
+// Validate checks an interaction before it is queued for writing.
+func (in *Interaction) Validate() error {
+	if !ValidID(in.ID) {
+		return invalid("id", "not a UUID")
+	}
+	if in.Direction != Inbound && in.Direction != Outbound {
+		return invalid("direction", "want inbound or outbound")
+	}
+	if !in.Channel.Valid() {
+		return invalid("channel", "want phone, email or web")
+	}
+	if !in.Outcome.Valid() {
+		return invalid("outcome", fmt.Sprintf("unknown outcome %q", truncate(string(in.Outcome), 32)))
+	}
+	if in.ArrivedAt.IsZero() {
+		return invalid("arrived_at", "required")
+	}
+	for name, v := range map[string]string{"call_id": in.CallID, "ani": in.ANI, "dnis": in.DNIS, "queue": in.Queue,
+		"recording": in.Recording, "disposition": in.Disposition} {
+		if len(v) > MaxShortField || !validLine(v) {
+			return invalid(name, "too long or invalid characters")
+		}
+	}
+	for name, v := range map[string]string{"contact_id": in.ContactID, "agent_id": in.AgentID, "ticket_id": in.TicketID} {
+		if v != "" && !ValidID(v) {
+			return invalid(name, "not a UUID")
+		}
+	}
+	if len(in.Notes) > MaxNotesLen || !validText(in.Notes) {
+		return invalid("notes", "too long or invalid characters")
+	}
+	if len(in.IVRPath) > MaxIVRSteps {
+		return invalid("ivr_path", "too many steps")
+	}
+	for _, s := range in.IVRPath {
+		if len(s.Node) > MaxShortField || !validLine(s.Node) || len(s.Digits) > 64 || !validLine(s.Digits) {
+			return invalid("ivr_path", "bad step")
+		}
+	}
+	if len(in.RoutingReasons) > MaxReasons {
+		return invalid("routing_reasons", "too many")
+	}
+	for _, r := range in.RoutingReasons {
+		if len(r) > MaxShortField || !validLine(r) {
+			return invalid("routing_reasons", "bad reason")
+		}
+	}
+	if in.SurveyScore != nil && (*in.SurveyScore < 0 || *in.SurveyScore > MaxSurveyScore) {
+		return invalid("survey_score", "want 0–10")
+	}
+	if in.Hold < 0 || in.WrapUp < 0 {
+		return invalid("hold_ms", "negative duration")
+	}
+	return nil
+}
+
+// WrapUp appends after-call work to an interaction. Empty fields leave the
+// current values alone; notes accumulate. Each wrap-up is kept as its own
+// record, so the original interaction is never overwritten or lost.
+type WrapUp struct {
+	ID            string    `json:"id"` // UUID; makes a retried append idempotent
+	InteractionID string    `json:"interaction_id"`
+	AgentID       string    `json:"agent_id,omitempty"`
+	At            time.Time `json:"at"`
+	Disposition   string    `json:"disposition,omitempty"`
+	Notes         string    `json:"notes,omitempty"`
+	TicketID      string    `json:"ticket_id,omitempty"`
+	SurveyScore   *int      `json:"survey_score,omitempty"`
+}
+
+// Validate checks a wrap-up before it is queued for writing.
+func (w *WrapUp) Validate() error {
+	switch {
+	case !ValidID(w.ID):
+		return invalid("id", "not a UUID")
+	case !ValidID(w.InteractionID):
+		return invalid("interaction_id", "not a UUID")
+	case w.AgentID != "" && !ValidID(w.AgentID):
+		return invalid("agent_id", "not a UUID")
+	case w.TicketID != "" && !ValidID(w.TicketID):
+		return invalid("ticket_id", "not a UUID")
+	case w.At.IsZero():
+		return invalid("at", "required")
+	case len(w.Disposition) > MaxShortField || !validLine(w.Disposition):
+		return invalid("disposition", "too long or invalid characters")
+	case len(w.Notes) > MaxNotesLen || !validText(w.Notes):
+		return invalid("notes", "too long or invalid characters")
+	case w.SurveyScore != nil && (*w.SurveyScore < 0 || *w.SurveyScore > MaxSurveyScore):
+		return invalid("survey_score", "want 0–10")
+	}
+	return nil
+}
+
+// InteractionFilter selects interactions for listing and export.
+type InteractionFilter struct {
+	From, To  time.Time // arrived_at in [From, To); zero means unbounded
+	Queue     string
+	AgentID   string
+	ContactID string
+	Outcome   Outcome
+	Limit     int    // default 100, max 1000 (export: unlimited when 0)
+	After     string // keyset cursor: the last ID of the previous page
+}
+
+// LastAgent is the agent who most recently handled a caller.
+type LastAgent struct {
+	ID    string    `json:"id"`
+	Login string    `json:"login"`
+	Name  string    `json:"name"`
+	At    time.Time `json:"at"` // when that interaction arrived
+}
+
+// CallerLookup is the screen-pop result for a caller's number: the contact
+// with their account, open tickets, last five interactions and last agent.
+// Known is false for an unknown number ("unknown caller"), in which case only
+// Phone (what the number itself tells) is set.
+type CallerLookup struct {
+	Known       bool          `json:"known"`
+	Phone       Phone         `json:"phone"`
+	Contact     *Contact      `json:"contact,omitempty"`
+	Account     *Account      `json:"account,omitempty"`
+	OpenTickets []Ticket      `json:"open_tickets"`
+	Recent      []Interaction `json:"recent_interactions"`
+	LastAgent   *LastAgent    `json:"last_agent,omitempty"`
+}
+
+// RecentInteractions is how many past interactions a lookup returns.
+const RecentInteractions = 5
+
+// CallerLookuper finds a caller by E.164 number for the screen pop.
+type CallerLookuper interface {
+	LookupByPhone(ctx context.Context, e164 string) (CallerLookup, error)
+}
+
+// InteractionRecorder is the durable interaction write path: Write never
+// drops an interaction it accepted; AppendWrapUp records after-call work.
+type InteractionRecorder interface {
+	Write(ctx context.Context, in Interaction) error
+	AppendWrapUp(ctx context.Context, w WrapUp) error
+}
+
+// AgentLister lists agents with their skills, languages, region and SIP
+// credentials for the ACD and the SIP registrar.
+type AgentLister interface {
+	ListAgents(ctx context.Context) ([]Agent, error)
+}
