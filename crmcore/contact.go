@@ -226,3 +226,13 @@ func (c Contact) Input() ContactInput {
 	}
 	return in
 }
+
+// ContactQuery searches contacts. Non-empty fields are ANDed.
+type ContactQuery struct {
+	Text   string // matches name (substring, case-insensitive)
+	Phone  string // E.164 (normalize the typed form first)
+	Email  string // exact, case-insensitive
+	Tag    string
+	Limit  int // default 50, max 500
+	Offset int
+}

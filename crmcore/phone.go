@@ -113,8 +113,8 @@ func NormalizePhone(input, defaultRegion string) (p Phone, err error) {
 		case phonenumbers.IS_POSSIBLE_LOCAL_ONLY:
 			return fail("local number without area code")
 		default:
-			cc := phonenumbers.GetRegionCodeForNumber(num)
-			if cc == "" || cc == "ZZ" {
+			cc := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
+			if cc == "" || cc == "ZZ" || cc == "001" {
 				cc = fmt.Sprintf("+%d", num.GetCountryCode())
 			}
 			return fail("not a valid number in " + cc)

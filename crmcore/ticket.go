@@ -466,3 +466,14 @@ func NormalizeTags(in []string) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// TicketFilter selects tickets for listing. Zero fields do not filter.
+type TicketFilter struct {
+	Status      []TicketStatus
+	Priority    []Priority
+	AssigneeID  string
+	RequesterID string
+	Breached    *bool // only tickets whose first-response or resolution SLA is (not) breached now
+	Limit       int   // default 50, max 500
+	Offset      int
+}

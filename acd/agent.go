@@ -1,0 +1,301 @@
+package acd
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"switchboard/acd/routing"
+)
+
+// occupancyTau is the time constant of the agents' sliding occupancy.
+const occupancyTau = time.Hour
+
+type agent struct {
+	spec       AgentSpec
+	slot       int32
+	presence   Presence
+	reason     string
+	state      AgentState
+	stateSince time.Time
+	call       *call // reserved for, on, or wrapping up
+	missed     int
+	wrapT      Timer
+	wrapGen    int
+	busyAcc    float64
+	totalAcc   float64
+	occLast    time.Time
+	calls      int
+	day        int
+	removed    bool
+}
+
+func (a *agent) busy() bool { return a.state != StateIdle }
+
+// accrue advances the exponentially weighted occupancy to now.
+func (a *agent) accrue(now time.Time) {
+	if a.occLast.IsZero() {
+		a.occLast = now
+		return
+	}
+	dt := now.Sub(a.occLast).Seconds()
+	if dt <= 0 {
+		return
+	}
+	tau := occupancyTau.Seconds()
+	decay := math.Exp(-dt / tau)
+	inc := tau * (1 - decay)
+	a.busyAcc *= decay
+	a.totalAcc *= decay
+	if a.presence != PresenceOffline || a.busy() {
+		a.totalAcc += inc
+		if a.busy() {
+			a.busyAcc += inc
+		}
+	}
+	a.occLast = now
+}
+
+func (a *agent) occupancy() float64 {
+	if a.totalAcc <= 0 {
+		return 0
+	}
+	return a.busyAcc / a.totalAcc
+}
+
+func (e *Engine) available(a *agent) bool {
+	return !a.removed && a.presence == PresenceReady && a.state == StateIdle
+}
+
+// sync copies the agent's dynamic routing attributes into the index.
+func (e *Engine) syncAgent(a *agent, now time.Time) {
+	ra := e.idx.Agent(a.slot)
+	if ra == nil {
+		return
+	}
+	avail := e.available(a)
+	if avail && !ra.Available {
+		ra.IdleSince = now.UnixNano()
+	}
+	ra.Available = avail
+	ra.Occupancy = float32(a.occupancy())
+	if d := now.YearDay(); d != a.day {
+		a.day, a.calls = d, 0
+	}
+	ra.CallsToday = int32(a.calls)
+}
+
+// setState moves a through its system-state machine.
+func (e *Engine) setState(a *agent, next AgentState, c *call) {
+	if err := a.state.To(next); err != nil {
+		e.log.Error("acd: bug: refused agent transition", "agent_id", a.spec.ID, "err", err)
+		return
+	}
+	now := e.clock.Now()
+	a.accrue(now)
+	a.state = next
+	a.stateSince = now
+	var id CallID
+	if c != nil {
+		id = c.id
+	}
+	e.syncAgent(a, now)
+	e.publish(&AgentStateChanged{Agent: a.spec.ID, State: next, CallID: id})
+}
+
+// setPresence moves a through its presence machine.
+func (e *Engine) setPresence(a *agent, next Presence, reason, by string) error {
+	if err := a.presence.To(next); err != nil {
+		return err
+	}
+	if next != PresenceNotReady {
+		reason = ""
+	}
+	now := e.clock.Now()
+	a.accrue(now)
+	a.presence, a.reason = next, reason
+	if next == PresenceReady {
+		a.missed = 0
+	}
+	e.syncAgent(a, now)
+	e.publish(&AgentPresenceChanged{Agent: a.spec.ID, Presence: next, Reason: reason, By: by})
+	if next == PresenceOffline && !a.busy() {
+		e.removeAgent(a)
+	}
+	return nil
+}
+
+func (e *Engine) removeAgent(a *agent) {
+	a.removed = true
+	_ = e.idx.Remove(a.slot)
+	delete(e.slots, a.slot)
+	delete(e.agents, a.spec.ID)
+}
+
+// becameFree routes a waiting call to a if it is available.
+func (e *Engine) becameFree(a *agent) {
+	if a.presence == PresenceOffline && !a.busy() && !a.removed {
+		e.removeAgent(a)
+		return
+	}
+	if e.available(a) {
+		e.routeAgent(a)
+	}
+}
+
+// Login adds an agent (ready or not-ready "login").
+func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
+	if spec.ID == "" {
+		return fmt.Errorf("%w: empty agent id", ErrInvalidArgument)
+	}
+	for _, s := range spec.Skills {
+		if s.Skill == "" || s.Level < 1 || s.Level > routing.MaxLevel {
+			return fmt.Errorf("%w: agent %q skill %q level %d", ErrInvalidArgument, spec.ID, s.Skill, s.Level)
+		}
+	}
+	return e.do(ctx, func() error {
+		if _, dup := e.agents[spec.ID]; dup {
+			return fmt.Errorf("%w: agent %q already logged in", ErrDuplicate, spec.ID)
+		}
+		now := e.clock.Now()
+		ra := routing.Agent{Country: intern(e.countries, spec.Country), Region: intern(e.regions, spec.Region)}
+		for _, s := range spec.Skills {
+			id := e.skillID(s.Skill)
+			for len(ra.Skills) <= id {
+				ra.Skills = append(ra.Skills, 0)
+			}
+			ra.Skills[id] = routing.Level(s.Level)
+		}
+		for _, l := range spec.Languages {
+			if id := e.langID(l); id >= 0 {
+				ra.Languages |= 1 << uint(id)
+			}
+		}
+		ra.TZOffset, ra.HasTZ = e.zones.offset(spec.TimeZone, now)
+		a := &agent{spec: spec, presence: PresenceOffline, state: StateIdle, stateSince: now, day: now.YearDay()}
+		a.slot = e.idx.Add(ra)
+		e.agents[spec.ID] = a
+		e.slots[a.slot] = a
+		next, reason := PresenceNotReady, ReasonLogin
+		if spec.Ready {
+			next, reason = PresenceReady, ""
+		}
+		if err := e.setPresence(a, next, reason, ""); err != nil {
+			return err
+		}
+		e.log.Info("acd: agent logged in", "agent_id", spec.ID, "presence", next)
+		e.becameFree(a)
+		return nil
+	})
+}
+
+// Logout sets the agent offline; a busy agent leaves after the current
+// call's wrap-up.
+func (e *Engine) Logout(ctx context.Context, id AgentID) error {
+	return e.SetPresence(ctx, id, PresenceOffline, "")
+}
+
+// SetPresence changes the agent's own presence. reason is the not-ready
+// reason code (ignored otherwise).
+func (e *Engine) SetPresence(ctx context.Context, id AgentID, p Presence, reason string) error {
+	return e.presence(ctx, id, p, reason, "")
+}
+
+// ForcePresence is a supervisor's change of an agent's presence.
+func (e *Engine) ForcePresence(ctx context.Context, supervisor string, id AgentID, p Presence, reason string) error {
+	if supervisor == "" {
+		return fmt.Errorf("%w: empty supervisor", ErrInvalidArgument)
+	}
+	return e.presence(ctx, id, p, reason, supervisor)
+}
+
+func (e *Engine) presence(ctx context.Context, id AgentID, p Presence, reason, by string) error {
+	if len(reason) > 64 {
+		return fmt.Errorf("%w: reason too long", ErrInvalidArgument)
+	}
+	if p == PresenceNotReady && reason == "" {
+		reason = ReasonBreak
+	}
+	return e.do(ctx, func() error {
+		a, err := e.agent(id)
+		if err != nil {
+			return err
+		}
+		if err := e.setPresence(a, p, reason, by); err != nil {
+			return err
+		}
+		e.becameFree(a)
+		return nil
+	})
+}
+
+func (e *Engine) agent(id AgentID) (*agent, error) {
+	a := e.agents[id]
+	if a == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownAgent, id)
+	}
+	return a, nil
+}
+
+// startWrapUp moves a to wrap-up for c and schedules its end.
+func (e *Engine) startWrapUp(a *agent, c *call) {
+	e.setState(a, StateWrapUp, c)
+	a.wrapGen++
+	gen := a.wrapGen
+	d := time.Duration(0)
+	if c.q != nil {
+		d = c.q.wrapUp(e.cfg)
+	} else {
+		d = e.cfg.WrapUp.D()
+	}
+	if d <= 0 {
+		e.endWrapUp(a)
+		return
+	}
+	a.wrapT = e.after(d, func() {
+		if a.wrapGen == gen && a.state == StateWrapUp {
+			e.endWrapUp(a)
+		}
+	})
+}
+
+// endWrapUp finishes the wrap-up and completes the interaction.
+func (e *Engine) endWrapUp(a *agent) {
+	if a.wrapT != nil {
+		a.wrapT.Stop()
+		a.wrapT = nil
+	}
+	a.wrapGen++
+	c := a.call
+	a.call = nil
+	a.calls++
+	e.setState(a, StateIdle, nil)
+	if c != nil {
+		c.wrapEnd = e.clock.Now()
+		e.complete(c)
+	}
+	e.becameFree(a)
+}
+
+// Wrap records the disposition and notes of the agent's current or last
+// call and ends the wrap-up early.
+func (e *Engine) Wrap(ctx context.Context, id AgentID, disposition, notes string) error {
+	if len(disposition) > 128 || len(notes) > 8192 {
+		return fmt.Errorf("%w: disposition or notes too long", ErrInvalidArgument)
+	}
+	return e.do(ctx, func() error {
+		a, err := e.agent(id)
+		if err != nil {
+			return err
+		}
+		if a.call == nil {
+			return fmt.Errorf("%w: %q", ErrNoCall, id)
+		}
+		a.call.disposition, a.call.notes = disposition, notes
+		if a.state == StateWrapUp {
+			e.endWrapUp(a)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,69 @@
+package stats
+
+import "time"
+
+// Window keeps Counts in one-minute buckets over the last hour, so the
+// rolling 15- and 60-minute totals cost 60 additions, plus the counts of
+// the current reporting interval (e.g. the current half hour).
+type Window struct {
+	interval time.Duration
+	buckets  [60]Counts
+	minute   [60]int64 // the absolute minute each bucket holds
+	cur      Counts
+	curStart time.Time
+}
+
+// NewWindow returns a window whose current interval has the given length
+// (30 minutes if interval ≤ 0), aligned to the Unix epoch.
+func NewWindow(interval time.Duration) *Window {
+	if interval <= 0 {
+		interval = 30 * time.Minute
+	}
+	w := &Window{interval: interval}
+	for i := range w.minute {
+		w.minute[i] = -1
+	}
+	return w
+}
+
+func (w *Window) roll(now time.Time) {
+	start := now.Truncate(w.interval)
+	if !start.Equal(w.curStart) {
+		w.cur = Counts{}
+		w.curStart = start
+	}
+}
+
+// Add records c at now.
+func (w *Window) Add(now time.Time, c Counts) {
+	w.roll(now)
+	w.cur.Add(c)
+	m := now.Unix() / 60
+	i := int(m % 60)
+	if w.minute[i] != m {
+		w.buckets[i] = Counts{}
+		w.minute[i] = m
+	}
+	w.buckets[i].Add(c)
+}
+
+// Last returns the totals of the last d (rounded up to whole minutes, at
+// most an hour) ending at now.
+func (w *Window) Last(now time.Time, d time.Duration) Counts {
+	n := int64((d + time.Minute - 1) / time.Minute)
+	n = min(max(n, 1), 60)
+	m := now.Unix() / 60
+	var out Counts
+	for i := range w.buckets {
+		if w.minute[i] > m-n && w.minute[i] <= m {
+			out.Add(w.buckets[i])
+		}
+	}
+	return out
+}
+
+// Interval returns the counts of the current interval and its start.
+func (w *Window) Interval(now time.Time) (Counts, time.Time) {
+	w.roll(now)
+	return w.cur, w.curStart
+}

@@ -1,0 +1,270 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// AgentID identifies an agent (the CRM agent's id).
+type AgentID string
+
+// CallID identifies a call's journey through the ACD.
+type CallID string
+
+// Leg is one call leg owned by the telephony side (a caller, an agent's
+// phone or softphone, an external number).
+type Leg interface {
+	// ID returns the leg's unique id.
+	ID() string
+	// Context is cancelled when the leg hangs up.
+	Context() context.Context
+	// Hangup ends the leg.
+	Hangup(ctx context.Context) error
+}
+
+// Holder is implemented by legs that can be put on hold (music on hold
+// for the caller). The engine finds it by type assertion on the caller leg.
+type Holder interface {
+	// Hold puts the leg on hold (on) or takes it off hold.
+	Hold(ctx context.Context, on bool) error
+}
+
+// Offer is what the telephony side needs to ring an agent for a call.
+type Offer struct {
+	// Call describes the call being offered.
+	Call CallInfo
+	// Agent is the agent being rung, Endpoint the agent's registered
+	// endpoint (SIP AOR or WebRTC session id) from AgentSpec.
+	Agent    AgentID
+	Endpoint string
+	// Accept is closed when the agent accepts the offer from the desk
+	// (Engine.Answer). A Ringer whose legs need an explicit accept, such
+	// as a WebRTC softphone already connected to the browser, waits for
+	// Accept before returning its leg; a SIP phone Ringer returns when the
+	// phone answers and may ignore it.
+	Accept <-chan struct{}
+}
+
+// Ringer rings an agent's endpoint.
+type Ringer interface {
+	// Ring blocks until the agent answers (returning the agent's leg) or
+	// the attempt fails (busy, rejected, unreachable). Cancelling ctx
+	// withdraws the offer (SIP CANCEL) and must make Ring return.
+	Ring(ctx context.Context, o Offer) (Leg, error)
+}
+
+// Bridger connects two legs.
+type Bridger interface {
+	// Bridge relays media between caller and agent and blocks until one
+	// leg ends or ctx is cancelled. It does not hang up either leg.
+	Bridge(ctx context.Context, caller, agent Leg) error
+}
+
+// Dialer places outbound calls (click-to-dial, callbacks, transfers to a
+// number).
+type Dialer interface {
+	// Dial blocks until number answers; ctx cancellation abandons the
+	// attempt.
+	Dial(ctx context.Context, number string, call CallInfo) (Leg, error)
+}
+
+// VoicemailTaker records a voicemail from a caller (overflow action
+// "voicemail").
+type VoicemailTaker interface {
+	// TakeVoicemail plays the greeting, records until the caller hangs up
+	// or the limit, and returns the recording's location.
+	TakeVoicemail(ctx context.Context, caller Leg, call CallInfo) (recording string, err error)
+}
+
+// Errors returned by the engine; match with errors.Is.
+var (
+	ErrClosed          = errors.New("acd: engine closed")
+	ErrUnknownQueue    = errors.New("acd: unknown queue")
+	ErrUnknownAgent    = errors.New("acd: unknown agent")
+	ErrUnknownCall     = errors.New("acd: unknown call")
+	ErrDuplicate       = errors.New("acd: duplicate id")
+	ErrAgentBusy       = errors.New("acd: agent busy")
+	ErrNoCall          = errors.New("acd: agent has no call")
+	ErrQueueFull       = errors.New("acd: queue full")
+	ErrNotSupported    = errors.New("acd: not supported")
+	ErrInvalidArgument = errors.New("acd: invalid argument")
+	// ErrRejected is what a ring attempt reports when the agent rejected it.
+	ErrRejected = errors.New("acd: offer rejected")
+	// ErrNoAnswer is what a ring attempt reports on the ring timeout.
+	ErrNoAnswer = errors.New("acd: no answer")
+)
+
+// SkillLevel is a skill with a level 1..5 (or a minimum level in requirements).
+type SkillLevel struct {
+	Skill string `yaml:"skill" json:"skill"`
+	Level int    `yaml:"level" json:"level"`
+}
+
+// AgentSpec is an agent's identity and routing attributes, mapped by the
+// wiring from the CRM agent.
+type AgentSpec struct {
+	ID   AgentID
+	Name string
+	// Endpoint is where the agent's phone or softphone is rung.
+	Endpoint string
+	// Skills with levels 1..5.
+	Skills []SkillLevel
+	// Languages the agent speaks (e.g. "en", "es").
+	Languages []string
+	// Country is an ISO 3166 alpha-2 code, Region a finer free-form area
+	// (state, province), TimeZone an IANA name.
+	Country, Region, TimeZone string
+	// Ready logs the agent in as ready; otherwise not-ready ("login").
+	Ready bool
+}
+
+// CallRequest is what the entry code (after the IVR and the CRM lookup)
+// hands to Engine.Enqueue.
+type CallRequest struct {
+	// ID is the call id; empty uses the caller leg's ID.
+	ID CallID
+	// Queue is the target queue's name.
+	Queue string
+	// ANI is the caller's number (E.164 preferred), DNIS the dialled one.
+	ANI, DNIS string
+	// Skills adds requirements to the queue's (e.g. chosen in the IVR).
+	Skills []SkillLevel
+	// Priority adds to the queue's priority (IVR, aging already applied).
+	Priority int
+	// Segment is the CRM segment ("vip", …); Config.Segments maps it to a
+	// priority bonus.
+	Segment string
+	// Language is the caller's language ("en").
+	Language string
+	// Country, Region, TimeZone override the geography derived from ANI.
+	Country, Region, TimeZone string
+	// PreferredAgent is the caller's last agent (sticky routing).
+	PreferredAgent AgentID
+	// IVRPath and Vars are what the caller did and entered in the IVR.
+	IVRPath []string
+	Vars    map[string]string
+	// Arrived is when the call reached the system (before the IVR); zero
+	// means now.
+	Arrived time.Time
+	// Data is opaque data attached by the entry code (e.g. the CRM
+	// lookup); it rides on CallOffered for the screen pop.
+	Data any
+}
+
+// Direction tells inbound from outbound calls.
+type Direction string
+
+// Call directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+	Callback Direction = "callback"
+)
+
+// CallInfo is the public description of a call: everything a screen pop
+// needs.
+type CallInfo struct {
+	ID        CallID            `json:"id"`
+	Direction Direction         `json:"direction"`
+	Queue     string            `json:"queue,omitempty"`
+	ANI       string            `json:"ani,omitempty"`
+	DNIS      string            `json:"dnis,omitempty"`
+	E164      string            `json:"e164,omitempty"`
+	Country   string            `json:"country,omitempty"`
+	Region    string            `json:"region,omitempty"`
+	TimeZone  string            `json:"time_zone,omitempty"`
+	Language  string            `json:"language,omitempty"`
+	Segment   string            `json:"segment,omitempty"`
+	Priority  int               `json:"priority"`
+	Skills    []SkillLevel      `json:"skills,omitempty"`
+	IVRPath   []string          `json:"ivr_path,omitempty"`
+	Vars      map[string]string `json:"vars,omitempty"`
+	Arrived   time.Time         `json:"arrived"`
+	Queued    time.Time         `json:"queued"`
+	// Number is the number dialled for outbound and callback calls.
+	Number string `json:"number,omitempty"`
+	// Data is the entry code's opaque attachment (not serialised here).
+	Data any `json:"-"`
+}
+
+// Reason is one factor of a routing decision, kept on the interaction.
+type Reason struct {
+	Factor       string  `json:"factor"`
+	Value        float64 `json:"value"`
+	Contribution float64 `json:"contribution"`
+}
+
+// Outcome is how an interaction ended.
+type Outcome string
+
+// Interaction outcomes.
+const (
+	OutcomeAnswered       Outcome = "answered"
+	OutcomeAbandoned      Outcome = "abandoned"
+	OutcomeShortAbandoned Outcome = "short-abandoned"
+	OutcomeVoicemail      Outcome = "voicemail"
+	OutcomeCallback       Outcome = "callback-requested"
+	OutcomeTransferred    Outcome = "transferred"
+	OutcomeFailed         Outcome = "failed"
+	OutcomeOverflow       Outcome = "overflow"
+)
+
+// Interaction is the summary of one call, published in InteractionCompleted
+// when nothing more can change (after wrap-up) so it can be written to the CRM.
+type Interaction struct {
+	CallID      CallID        `json:"call_id"`
+	Direction   Direction     `json:"direction"`
+	Queue       string        `json:"queue,omitempty"`
+	Agent       AgentID       `json:"agent_id,omitempty"`
+	ANI         string        `json:"ani,omitempty"`
+	E164        string        `json:"e164,omitempty"`
+	Arrived     time.Time     `json:"arrived"`
+	Queued      time.Time     `json:"queued"`
+	Offered     time.Time     `json:"offered"`
+	Answered    time.Time     `json:"answered"`
+	Ended       time.Time     `json:"ended"`
+	Completed   time.Time     `json:"completed"`
+	Wait        time.Duration `json:"wait"`
+	Talk        time.Duration `json:"talk"`
+	Hold        time.Duration `json:"hold"`
+	WrapUp      time.Duration `json:"wrap_up"`
+	Offers      int           `json:"offers"`
+	Outcome     Outcome       `json:"outcome"`
+	Reasons     []Reason      `json:"reasons,omitempty"`
+	Disposition string        `json:"disposition,omitempty"`
+	Notes       string        `json:"notes,omitempty"`
+	TransferTo  string        `json:"transfer_to,omitempty"`
+	Recording   string        `json:"recording,omitempty"`
+	Data        any           `json:"-"`
+}
+
+// TransferTarget names where a blind transfer goes: exactly one field set.
+type TransferTarget struct {
+	Agent  AgentID `json:"agent,omitempty"`
+	Queue  string  `json:"queue,omitempty"`
+	Number string  `json:"number,omitempty"`
+}
+
+// Clock is the engine's time source; tests and the simulator inject a fake.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine (or, for a fake clock, from
+	// Advance) after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop prevents the call if it has not happened; it reports whether it did.
+	Stop() bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                            { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// RealClock returns the wall clock.
+func RealClock() Clock { return realClock{} }

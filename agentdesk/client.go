@@ -1,0 +1,441 @@
+package agentdesk
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"switchboard/crmcore"
+)
+
+// WebSocket close codes the hub uses besides the RFC 6455 ones. A client
+// that sees closeResync reconnects and redraws from the snapshot.
+const (
+	closeGoingAway       = websocket.CloseGoingAway
+	closeResync          = 4001 // send buffer full: reconnect and resync
+	closeReplaced        = 4002 // the same agent connected again elsewhere
+	closeUnauthenticated = 4401 // bad token or no login in time
+)
+
+// outMsg is one encoded outbound message.
+type outMsg struct {
+	typ     string
+	b       []byte
+	decided time.Time // screen pops: when the engine chose the agent
+}
+
+// client is one CTI connection. The reader goroutine (readLoop) decodes and
+// executes commands; the writer goroutine (writeLoop) is the only writer of
+// data frames. send is never closed; done is closed once by kill.
+type client struct {
+	h       *Hub
+	conn    *websocket.Conn
+	id      Identity
+	authed  bool
+	desktop bool // false: a wallboard connection (no presence binding)
+	send    chan outMsg
+	done    chan struct{}
+	once    sync.Once
+	closeC  int
+	closeR  string
+
+	// Owned by the hub goroutine.
+	registered bool
+	resumed    bool
+
+	// Owned by the reader goroutine.
+	tokens float64
+	last   time.Time
+}
+
+func (c *client) supervisor() bool {
+	return c.id.Role == crmcore.RoleSupervisor || c.id.Role == crmcore.RoleAdmin
+}
+
+// kill closes the connection once, telling the peer why.
+func (c *client) kill(code int, reason string) {
+	c.once.Do(func() {
+		c.closeC, c.closeR = code, reason
+		close(c.done)
+	})
+}
+
+// enqueue queues m without blocking; a full buffer drops the client, which
+// is told to resync. It reports whether m was queued.
+func (c *client) enqueue(m outMsg) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.send <- m:
+		return true
+	default:
+		c.h.m.dropped.Inc()
+		c.h.log.Warn("agentdesk: slow client dropped", "agent_id", c.id.AgentID)
+		c.kill(closeResync, "send buffer full: reconnect and resync")
+		return false
+	}
+}
+
+func (c *client) sendEvent(typ, id string, data any) bool {
+	b, err := encode(typ, id, data)
+	if err != nil {
+		c.h.log.Error("agentdesk: encode event", "type", typ, "err", err)
+		return false
+	}
+	return c.enqueue(outMsg{typ: typ, b: b})
+}
+
+func (c *client) replyOK(id string, data any) { c.sendEvent(EvOK, id, data) }
+
+func (c *client) replyErr(id string, e ErrorData) { c.sendEvent(EvError, id, e) }
+
+// ServeCTI upgrades the request to a CTI WebSocket. Authentication: a
+// session token in ?token= or "Authorization: Bearer", or a "login" command
+// as the first message. ?client=wallboard opens a feed-only connection that
+// does not act as the agent's desktop.
+func (h *Hub) ServeCTI(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{
+		ReadBufferSize: 4096, WriteBufferSize: 4096,
+		CheckOrigin: h.checkOrigin,
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade already replied with an HTTP error
+	}
+	c := &client{
+		h: h, conn: conn, desktop: r.URL.Query().Get("client") != "wallboard",
+		send: make(chan outMsg, h.cfg.SendBuffer), done: make(chan struct{}),
+		tokens: float64(h.cfg.RateBurst), last: time.Now(),
+	}
+	token := r.URL.Query().Get("token")
+	if a := r.Header.Get("Authorization"); token == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		token = strings.TrimSpace(a[7:])
+	}
+	h.bg.Add(2)
+	go func() { defer h.bg.Done(); c.writeLoop() }()
+	go func() { defer h.bg.Done(); c.readLoop(token) }()
+}
+
+// checkOrigin allows requests without Origin (non-browser clients), from
+// the server's own host, or from a configured origin.
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range h.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *client) writeLoop() {
+	h := c.h
+	ping := time.NewTicker(h.cfg.PingInterval)
+	defer func() {
+		ping.Stop()
+		c.conn.Close()
+	}()
+	for {
+		select {
+		case m := <-c.send:
+			c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, m.b); err != nil {
+				c.kill(websocket.CloseAbnormalClosure, "")
+				return
+			}
+			h.m.msgsOut.WithLabelValues(m.typ).Inc()
+			if !m.decided.IsZero() {
+				h.m.popLatency.Observe(time.Since(m.decided).Seconds())
+			}
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
+				c.kill(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-c.done:
+			// Flush what is queued (replies before a close), then say goodbye.
+			if c.closeC != closeResync {
+				for drained := false; !drained; {
+					select {
+					case m := <-c.send:
+						c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+						if c.conn.WriteMessage(websocket.TextMessage, m.b) != nil {
+							return
+						}
+					default:
+						drained = true
+					}
+				}
+			}
+			if c.closeC != websocket.CloseAbnormalClosure {
+				msg := websocket.FormatCloseMessage(c.closeC, c.closeR)
+				c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			}
+			return
+		}
+	}
+}
+
+// allow is the per-connection token bucket.
+func (c *client) allow() bool {
+	now := time.Now()
+	c.tokens += now.Sub(c.last).Seconds() * c.h.cfg.RatePerSecond
+	c.last = now
+	if max := float64(c.h.cfg.RateBurst); c.tokens > max {
+		c.tokens = max
+	}
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+func (c *client) readLoop(token string) {
+	h := c.h
+	defer func() {
+		c.kill(websocket.CloseNormalClosure, "")
+		if c.authed {
+			select {
+			case h.unregister <- c:
+			case <-h.done:
+			}
+		}
+	}()
+	pongWait := h.cfg.PingInterval * 5 / 2
+	c.conn.SetReadLimit(h.cfg.HardMaxMessage)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		return nil
+	})
+
+	if token != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
+		id, err := h.cfg.Auth.Verify(ctx, token)
+		cancel()
+		if err != nil {
+			c.replyErr("", ErrorData{Code: CodeUnauthenticated, Message: "invalid or expired session token"})
+			c.kill(closeUnauthenticated, "unauthenticated")
+			return
+		}
+		if !c.bind(id) {
+			return
+		}
+	}
+	var authDeadline *time.Timer
+	if !c.authed {
+		authDeadline = time.AfterFunc(h.cfg.AuthTimeout, func() {
+			c.replyErr("", ErrorData{Code: CodeUnauthenticated, Message: "no login in time"})
+			c.kill(closeUnauthenticated, "unauthenticated")
+		})
+		defer authDeadline.Stop()
+	}
+
+	failures := 0
+	for {
+		_, b, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		if !c.allow() {
+			h.m.msgsIn.WithLabelValues("rate_limited").Inc()
+			c.replyErr(sniffID(b), ErrorData{Code: CodeRateLimited, Message: "too many messages; slow down"})
+			continue
+		}
+		cmd, perr := DecodeCommand(b, h.cfg.MaxMessage)
+		if perr != nil {
+			h.m.msgsIn.WithLabelValues("invalid").Inc()
+			c.replyErr(perr.ID, perr.ErrorData)
+			continue
+		}
+		h.m.msgsIn.WithLabelValues(typeLabel(cmd.Type)).Inc()
+		if !c.authed {
+			if cmd.Type != CmdLogin {
+				c.replyErr(cmd.ID, ErrorData{Code: CodeUnauthenticated, Message: "send login first"})
+				continue
+			}
+			if c.login(cmd) {
+				authDeadline.Stop()
+			} else if failures++; failures >= 5 {
+				c.kill(closeUnauthenticated, "too many failed logins")
+				return
+			}
+			continue
+		}
+		c.execute(cmd)
+	}
+}
+
+// login handles the first-message login; it reports success.
+func (c *client) login(cmd Command) bool {
+	h := c.h
+	l := cmd.Data.(*Login)
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
+	tok, id, err := h.cfg.Auth.Login(ctx, l.Login, l.Password)
+	cancel()
+	if err != nil {
+		e := errorData(err)
+		if e.Code != CodeUnavailable {
+			e = ErrorData{Code: CodeUnauthenticated, Message: "wrong login or password"}
+		}
+		c.replyErr(cmd.ID, e)
+		return false
+	}
+	c.replyOK(cmd.ID, map[string]any{"token": tok, "agent": id})
+	return c.bind(id)
+}
+
+// bind attaches the authenticated identity and registers with the hub.
+func (c *client) bind(id Identity) bool {
+	c.id, c.authed = id, true
+	select {
+	case c.h.register <- c:
+		return true
+	case <-c.h.done:
+		c.authed = false
+		return false
+	}
+}
+
+// execute runs one authenticated command and sends its reply.
+func (c *client) execute(cmd Command) {
+	h := c.h
+	if SupervisorOnly(cmd.Type) && !c.supervisor() {
+		c.replyErr(cmd.ID, ErrorData{Code: CodeForbidden, Field: "type", Message: "supervisor role required"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
+	defer cancel()
+	agent := c.id.AgentID
+	var err error
+	var data any
+	switch cmd.Type {
+	case CmdLogin:
+		err = &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "type", Message: "already logged in"}}
+	case CmdPing:
+		data = map[string]string{"server_time": time.Now().UTC().Format(time.RFC3339Nano)}
+	case CmdResync:
+		var as *AgentSnapshot
+		var ss *SupSnapshot
+		if as, ss, err = h.snapshotFor(c); err == nil {
+			if as != nil {
+				c.sendEvent(EvAgentSnapshot, "", as)
+			}
+			if ss != nil {
+				c.sendEvent(EvSupSnapshot, "", ss)
+			}
+		}
+	case CmdPresenceSet:
+		d := cmd.Data.(*PresenceSet)
+		if err = h.checkReason(d.Presence, d.Reason); err == nil {
+			err = h.cfg.Engine.SetPresence(ctx, agent, d.Presence, d.Reason)
+		}
+	case CmdCallAnswer, CmdCallReject, CmdCallHangup, CmdCallHold, CmdCallUnhold:
+		act := map[string]string{CmdCallAnswer: ActAnswer, CmdCallReject: ActReject, CmdCallHangup: ActHangup,
+			CmdCallHold: ActHold, CmdCallUnhold: ActUnhold}[cmd.Type]
+		err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: cmd.Data.(*CallRef).CallID})
+	case CmdCallTransfer:
+		d := cmd.Data.(*Transfer)
+		err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActTransfer, CallID: d.CallID, Target: d.Target})
+	case CmdWrapUp:
+		d := cmd.Data.(*WrapUp)
+		if !knownCode(h.cfg.Dispositions, d.Disposition, false) {
+			err = &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.disposition", Message: "not a configured disposition code"}}
+			break
+		}
+		var ticket string
+		if d.LinkTicket != "" || d.CreateTicket != nil {
+			if h.cfg.Tickets == nil {
+				err = &ProtocolError{ErrorData: ErrorData{Code: CodeUnsupported, Field: "data.create_ticket", Message: "ticketing is not wired"}}
+				break
+			}
+			if ticket, err = h.cfg.Tickets.WrapUpTicket(ctx, agent, d.CallID, *d); err != nil {
+				break
+			}
+		}
+		if err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActWrapUp, CallID: d.CallID, WrapUp: d}); err == nil {
+			data = map[string]string{"ticket_id": ticket}
+		}
+	case CmdDial:
+		var id string
+		if id, err = h.cfg.Engine.Dial(ctx, agent, *cmd.Data.(*Dial)); err == nil {
+			data = map[string]string{"call_id": id}
+		}
+	case CmdWebRTCOffer:
+		if h.cfg.Softphones == nil {
+			err = ErrUnsupported
+			break
+		}
+		var ans string
+		if ans, err = h.cfg.Softphones.Connect(ctx, agent, cmd.Data.(*SDP).SDP); err == nil {
+			c.sendEvent(EvWebRTCAnswer, cmd.ID, SDP{SDP: ans})
+			data = SDP{SDP: ans}
+		}
+	case CmdWebRTCICE:
+		err = &ProtocolError{ErrorData: ErrorData{Code: CodeUnsupported, Field: "type",
+			Message: "non-trickle ICE: gather all candidates before sending webrtc.offer"}}
+	case CmdWebRTCHangup:
+		if h.cfg.Softphones != nil {
+			h.cfg.Softphones.Disconnect(agent)
+		}
+	case CmdSupPresenceSet:
+		d := cmd.Data.(*SupPresenceSet)
+		if err = h.checkReason(d.Presence, d.Reason); err == nil {
+			err = h.cfg.Engine.SetPresence(ctx, d.AgentID, d.Presence, d.Reason)
+		}
+	case CmdSupListen, CmdSupListenStop:
+		d := cmd.Data.(*SupListen)
+		switch {
+		case h.cfg.Listener == nil:
+			err = ErrUnsupported
+		case cmd.Type == CmdSupListen:
+			err = h.cfg.Listener.Listen(ctx, agent, d.CallID, d.Mode)
+		default:
+			err = h.cfg.Listener.StopListening(ctx, agent, d.CallID)
+		}
+	case CmdSupPriority:
+		d := cmd.Data.(*SupPriority)
+		err = h.cfg.Engine.Prioritize(ctx, d.CallID, d.Priority, d.Front)
+	}
+	if err != nil {
+		e := errorData(err)
+		if errors.Is(err, ErrUnsupported) && e.Field == "" {
+			e.Field = "type"
+		}
+		if e.Code == CodeUnavailable {
+			h.log.Warn("agentdesk: command failed", "agent_id", agent, "type", cmd.Type, "err", err)
+		}
+		c.replyErr(cmd.ID, e)
+		return
+	}
+	c.replyOK(cmd.ID, data)
+}
+
+// checkReason validates a not-ready reason against the configured codes.
+func (h *Hub) checkReason(presence, reason string) error {
+	if presence == PresenceNotReady && !knownCode(h.cfg.ReasonCodes, reason, true) {
+		return &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.reason", Message: "not a configured reason code"}}
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package agentdesk
+
+import (
+	"context"
+	"time"
+
+	"switchboard/crmcore"
+)
+
+// Identity is who a CTI connection belongs to: the crmcore principal
+// (agent id, login, display name, role).
+type Identity = crmcore.Principal
+
+// Authenticator checks bearer tokens and passwords. crmcore.Auth is adapted
+// to it by CRMAuth.
+type Authenticator interface {
+	// Verify returns the identity behind a session token, or an error
+	// wrapping crmcore.ErrUnauthenticated.
+	Verify(ctx context.Context, token string) (Identity, error)
+	// Login checks credentials and opens a session, returning its token.
+	Login(ctx context.Context, login, password string) (token string, id Identity, err error)
+}
+
+// CRMAuth adapts *crmcore.Auth to Authenticator.
+func CRMAuth(a *crmcore.Auth) Authenticator { return crmAuth{a} }
+
+type crmAuth struct{ a *crmcore.Auth }
+
+func (c crmAuth) Verify(ctx context.Context, token string) (Identity, error) {
+	return c.a.Verify(ctx, token)
+}
+
+func (c crmAuth) Login(ctx context.Context, login, password string) (string, Identity, error) {
+	tok, _, ag, err := c.a.Login(ctx, login, password)
+	if err != nil {
+		return "", Identity{}, err
+	}
+	return tok, ag.Principal(), nil
+}
+
+// Softphones connects an agent's browser to the media gateway: one
+// persistent WebRTC leg per agent login (non-trickle SDP offer/answer).
+// The lead wires it to the SIP gateway.
+type Softphones interface {
+	// Connect answers the browser's SDP offer, replacing any earlier leg of
+	// the same agent.
+	Connect(ctx context.Context, agentID, offerSDP string) (answerSDP string, err error)
+	// Disconnect tears the agent's leg down; unknown agents are ignored.
+	Disconnect(agentID string)
+}
+
+// Listener lets a supervisor hear a live call (listen), talk to the agent
+// only (whisper) or join the conversation (barge). The media reaches the
+// supervisor's own softphone leg. The lead wires it to the gateway.
+type Listener interface {
+	// Listen starts or changes monitoring of callID by supervisorID.
+	Listen(ctx context.Context, supervisorID, callID, mode string) error
+	// StopListening ends monitoring; unknown calls are ignored.
+	StopListening(ctx context.Context, supervisorID, callID string) error
+}
+
+// Tickets creates or links the ticket a wrap-up asks for (the engine only
+// records disposition and notes). The lead wires it to crmcore; the returned
+// ticket id is echoed in the wrap-up's ok reply.
+type Tickets interface {
+	// WrapUpTicket links w.LinkTicket or creates w.CreateTicket for the
+	// agent's call and returns the ticket's id.
+	WrapUpTicket(ctx context.Context, agentID, callID string, w WrapUp) (ticketID string, err error)
+}
+
+// Engine is what the hub asks of the ACD engine (agent and call control).
+// NewACDEngine adapts *acd.Engine to it. Errors are mapped to CTI error
+// codes by the hub (see errorCode).
+type Engine interface {
+	// SetPresence sets an agent's presence (PresenceReady, PresenceNotReady
+	// with a reason code, PresenceOffline).
+	SetPresence(ctx context.Context, agentID, presence, reason string) error
+	// CallControl performs one action on the agent's call.
+	CallControl(ctx context.Context, agentID string, a CallAction) error
+	// Dial places an outbound call for the agent and returns its call id.
+	Dial(ctx context.Context, agentID string, d Dial) (callID string, err error)
+	// Prioritize changes a waiting call's priority (or moves it to the front).
+	Prioritize(ctx context.Context, callID string, priority int, front bool) error
+}
+
+// Action names of CallAction.
+const (
+	ActAnswer   = "answer"
+	ActReject   = "reject"
+	ActHangup   = "hangup"
+	ActHold     = "hold"
+	ActUnhold   = "unhold"
+	ActTransfer = "transfer"
+	ActWrapUp   = "wrapup"
+	// ActGone tells the engine the agent's desktop is gone: an outstanding
+	// offer must be withdrawn and the call re-offered at once.
+	ActGone = "gone"
+)
+
+// CallAction is one agent action on a call.
+type CallAction struct {
+	Action string
+	CallID string
+	Target TransferTarget // ActTransfer
+	WrapUp *WrapUp        // ActWrapUp
+}
+
+// EventSource is the engine's event stream as the hub consumes it.
+type EventSource interface {
+	// Subscribe returns the current state and a channel of every change
+	// after it. The channel is closed when ctx ends or when the subscriber
+	// fell behind; the hub then subscribes again (resync).
+	Subscribe(ctx context.Context) (State, <-chan Event, error)
+}
+
+// State is a consistent snapshot of the floor.
+type State struct {
+	Queues  []QueueStats
+	Agents  []AgentStatus
+	Waiting []WaitingCall
+	Offers  []Offer // outstanding offers
+	Calls   []CallInfo
+}
+
+// Event is one engine change, already in the hub's vocabulary: one of
+// AgentStatus, QueueStats, WaitingCall, CallGone, Offer, OfferEnded,
+// CallInfo, WrapUpTimer.
+type Event interface{ isEvent() }
+
+// AgentStatus is an agent's presence and system state.
+type AgentStatus struct {
+	AgentID  string    `json:"agent_id"`
+	Name     string    `json:"name"`
+	Presence string    `json:"presence"`         // offline, ready, not-ready
+	Reason   string    `json:"reason,omitempty"` // not-ready reason code
+	State    string    `json:"state"`            // idle, reserved, on-call, on-hold, wrap-up
+	Since    time.Time `json:"since"`            // entered this state
+	CallID   string    `json:"call_id,omitempty"`
+	Queue    string    `json:"queue,omitempty"`
+}
+
+// QueueStats are a queue's live figures.
+type QueueStats struct {
+	Queue          string  `json:"queue"`
+	Waiting        int     `json:"waiting"`
+	LongestWaitSec float64 `json:"longest_wait_s"`
+	SLPercent      float64 `json:"sl_percent"` // service level achieved, 0–100
+	SLTarget       float64 `json:"sl_target"`  // target, 0–100
+	SLThresholdSec float64 `json:"sl_threshold_s"`
+	ASASec         float64 `json:"asa_s"`
+	AbandonPercent float64 `json:"abandon_percent"`
+	Ready          int     `json:"ready"`
+	Busy           int     `json:"busy"`
+	WrapUp         int     `json:"wrap_up"`
+	Staffed        int     `json:"staffed"`
+	Recommended    int     `json:"recommended"` // Erlang C agents needed
+	EWTSec         float64 `json:"ewt_s"`
+}
+
+// WaitingCall is a call waiting in a queue.
+type WaitingCall struct {
+	CallID   string    `json:"call_id"`
+	Queue    string    `json:"queue"`
+	ANI      string    `json:"ani"`
+	Since    time.Time `json:"since"`
+	Priority int       `json:"priority"`
+	Position int       `json:"position"`
+}
+
+// CallGone says a call left its queue's waiting list (answered, offered,
+// abandoned, overflowed).
+type CallGone struct {
+	CallID string
+	Queue  string
+}
+
+// Geo is the caller's geography derived from the ANI.
+type Geo struct {
+	Country  string `json:"country,omitempty"`
+	Region   string `json:"region,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// Offer is a call offered to one agent: everything the screen pop shows.
+// Data is the CRM caller lookup filled by the lead; it is marshalled
+// verbatim as the pop's "crm" member.
+type Offer struct {
+	CallID     string            `json:"call_id"`
+	AgentID    string            `json:"agent_id"`
+	Queue      string            `json:"queue"`
+	ANI        string            `json:"ani"`
+	DNIS       string            `json:"dnis,omitempty"`
+	Geo        Geo               `json:"geo"`
+	IVRPath    []string          `json:"ivr_path"`
+	IVRVars    map[string]string `json:"ivr_vars"`
+	WaitedSec  float64           `json:"waited_s"`
+	Reasons    []string          `json:"routing_reasons"`
+	EWTSec     float64           `json:"ewt_s"`
+	Priority   int               `json:"priority"`
+	TimeoutSec float64           `json:"timeout_s"` // ring time before re-offer
+	Data       any               `json:"crm"`
+	DecidedAt  time.Time         `json:"decided_at"` // when the engine chose the agent
+}
+
+// OfferEnded says an offer is over without an answer (rejected, timed out,
+// caller abandoned, withdrawn).
+type OfferEnded struct {
+	CallID  string
+	AgentID string
+	Reason  string
+}
+
+// Call states of CallInfo.
+const (
+	CallTalking     = "talking"
+	CallHeld        = "held"
+	CallTransferred = "transferred"
+	CallEnded       = "ended"
+)
+
+// CallInfo is a connected call's state change (answered, held, unheld,
+// transferred, ended) as the agent sees it.
+type CallInfo struct {
+	CallID   string    `json:"call_id"`
+	AgentID  string    `json:"agent_id"`
+	Queue    string    `json:"queue,omitempty"`
+	ANI      string    `json:"ani,omitempty"`
+	State    string    `json:"state"` // talking, held, transferred, ended
+	Since    time.Time `json:"since"`
+	Target   string    `json:"target,omitempty"` // transferred to
+	Cause    string    `json:"cause,omitempty"`  // ended: who hung up / why
+	Outbound bool      `json:"outbound,omitempty"`
+}
+
+// WrapUpTimer says an agent entered (or left, when Done) after-call work.
+type WrapUpTimer struct {
+	AgentID  string    `json:"agent_id"`
+	CallID   string    `json:"call_id"`
+	Deadline time.Time `json:"deadline"`
+	Done     bool      `json:"-"`
+}
+
+func (AgentStatus) isEvent() {}
+func (QueueStats) isEvent()  {}
+func (WaitingCall) isEvent() {}
+func (CallGone) isEvent()    {}
+func (Offer) isEvent()       {}
+func (OfferEnded) isEvent()  {}
+func (CallInfo) isEvent()    {}
+func (WrapUpTimer) isEvent() {}

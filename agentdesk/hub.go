@@ -1,0 +1,669 @@
+package agentdesk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Code is a configured code with a human label: a wrap-up disposition or a
+// not-ready reason.
+type Code struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+// Config configures a Hub. Engine, Events and Auth are required.
+type Config struct {
+	Engine     Engine
+	Events     EventSource
+	Auth       Authenticator
+	Softphones Softphones // nil: WebRTC softphone unavailable
+	Listener   Listener   // nil: listen-in unavailable
+	Tickets    Tickets    // nil: wrap-ups with a ticket are refused
+
+	// Dispositions are the wrap-up codes agents choose from (required for wrap-up).
+	Dispositions []Code
+	// ReasonCodes are the not-ready reasons; empty accepts any reason.
+	ReasonCodes []Code
+
+	// AllowedOrigins lists browser origins ("https://crm.example.com") allowed
+	// besides the server's own host; "*" allows any.
+	AllowedOrigins []string
+
+	Grace          time.Duration // reconnect grace keeping presence (default 30s)
+	SendBuffer     int           // queued outbound messages per connection (default 256)
+	MaxMessage     int           // soft cap: larger messages get too_large (default 64 KiB)
+	HardMaxMessage int64         // read limit: larger messages close the connection (default 1 MiB)
+	RatePerSecond  float64       // sustained commands per second per connection (default 20)
+	RateBurst      int           // burst (default 40)
+	PingInterval   time.Duration // heartbeat (default 20s); a missing pong for 2.5× drops
+	WriteWait      time.Duration // write deadline (default 10s)
+	AuthTimeout    time.Duration // time to send "login" when no token (default 15s)
+	CommandTimeout time.Duration // engine/gateway call timeout (default 5s)
+	FlushInterval  time.Duration // supervisor delta coalescing period (default 250ms)
+
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: unregistered metrics
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Grace, 30*time.Second)
+	def(&c.PingInterval, 20*time.Second)
+	def(&c.WriteWait, 10*time.Second)
+	def(&c.AuthTimeout, 15*time.Second)
+	def(&c.CommandTimeout, 5*time.Second)
+	def(&c.FlushInterval, 250*time.Millisecond)
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 256
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = 64 << 10
+	}
+	if c.HardMaxMessage <= 0 {
+		c.HardMaxMessage = 1 << 20
+	}
+	if c.HardMaxMessage < int64(c.MaxMessage) {
+		c.HardMaxMessage = int64(c.MaxMessage)
+	}
+	if c.RatePerSecond <= 0 {
+		c.RatePerSecond = 20
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 40
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+}
+
+// Hub is the CTI hub: it owns every CTI connection and a model of the
+// floor built from the engine's events, pushes screen pops and state to
+// agents and coalesced deltas to supervisors, and forwards commands to the
+// engine. One goroutine (Run) owns the connection registry and the model;
+// see doc.go.
+type Hub struct {
+	cfg Config
+	log *slog.Logger
+	m   *Metrics
+
+	register   chan *client
+	unregister chan *client
+	requests   chan func() // run on the hub goroutine
+	graceCh    chan graceExpiry
+	done       chan struct{} // closed when Run returns
+	started    chan struct{}
+	startOnce  sync.Once
+	bg         sync.WaitGroup // background engine calls and connection goroutines
+
+	// Owned by the Run goroutine.
+	desks    map[string]*client // agent id → desktop connection
+	sups     map[*client]struct{}
+	all      map[*client]struct{}
+	graces   map[string]*graceTimer
+	floor    floor
+	dirtyQ   map[string]bool
+	dirtyA   map[string]bool
+	graceGen uint64
+}
+
+type graceTimer struct {
+	t   *time.Timer
+	gen uint64
+}
+
+type graceExpiry struct {
+	agentID string
+	gen     uint64
+}
+
+// floor is the hub's model of the engine state.
+type floor struct {
+	queues  map[string]QueueStats
+	agents  map[string]AgentStatus
+	waiting map[string]WaitingCall
+	offers  map[string]Offer // by agent
+	calls   map[string]CallInfo
+	wraps   map[string]WrapUpTimer
+}
+
+func newFloor(s State) floor {
+	f := floor{
+		queues: map[string]QueueStats{}, agents: map[string]AgentStatus{}, waiting: map[string]WaitingCall{},
+		offers: map[string]Offer{}, calls: map[string]CallInfo{}, wraps: map[string]WrapUpTimer{},
+	}
+	for _, q := range s.Queues {
+		f.queues[q.Queue] = q
+	}
+	for _, a := range s.Agents {
+		f.agents[a.AgentID] = a
+	}
+	for _, w := range s.Waiting {
+		f.waiting[w.CallID] = w
+	}
+	for _, o := range s.Offers {
+		f.offers[o.AgentID] = o
+	}
+	for _, c := range s.Calls {
+		f.calls[c.AgentID] = c
+	}
+	return f
+}
+
+// New returns a hub; call Run to start it.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Engine == nil || cfg.Events == nil || cfg.Auth == nil {
+		return nil, errors.New("agentdesk: config needs Engine, Events and Auth")
+	}
+	for i, d := range cfg.Dispositions {
+		if d.Code == "" {
+			return nil, fmt.Errorf("agentdesk: disposition %d has no code", i)
+		}
+	}
+	cfg.defaults()
+	h := &Hub{
+		cfg: cfg, log: cfg.Logger, m: cfg.Metrics,
+		register: make(chan *client), unregister: make(chan *client), requests: make(chan func()),
+		graceCh: make(chan graceExpiry), done: make(chan struct{}), started: make(chan struct{}),
+		desks: map[string]*client{}, sups: map[*client]struct{}{}, all: map[*client]struct{}{},
+		graces: map[string]*graceTimer{}, floor: newFloor(State{}),
+		dirtyQ: map[string]bool{}, dirtyA: map[string]bool{},
+	}
+	return h, nil
+}
+
+// Run subscribes to the engine and serves until ctx ends; it then closes
+// every connection and returns nil. It returns an error if the first
+// subscription fails.
+func (h *Hub) Run(ctx context.Context) error {
+	defer func() {
+		close(h.done)
+		h.bg.Wait()
+	}()
+	st, evc, err := h.cfg.Events.Subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("agentdesk: subscribe: %w", err)
+	}
+	h.floor = newFloor(st)
+	close(h.started)
+	tick := time.NewTicker(h.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			for c := range h.all {
+				c.kill(closeGoingAway, "server shutting down")
+			}
+			for _, g := range h.graces {
+				g.t.Stop()
+			}
+			return nil
+		case c := <-h.register:
+			h.onRegister(c)
+		case c := <-h.unregister:
+			h.onUnregister(c)
+		case f := <-h.requests:
+			f()
+		case g := <-h.graceCh:
+			h.onGraceExpired(g)
+		case ev, ok := <-evc:
+			if !ok {
+				evc = h.resubscribe(ctx)
+				continue
+			}
+			h.onEvent(ev)
+		case <-tick.C:
+			h.flush()
+		}
+	}
+}
+
+// resubscribe is called when the engine dropped our subscription: it
+// subscribes again and pushes fresh snapshots to everyone.
+func (h *Hub) resubscribe(ctx context.Context) <-chan Event {
+	h.m.resyncs.Inc()
+	for {
+		st, evc, err := h.cfg.Events.Subscribe(ctx)
+		if err == nil {
+			h.floor = newFloor(st)
+			clear(h.dirtyA)
+			clear(h.dirtyQ)
+			for c := range h.all {
+				h.sendSnapshots(c)
+			}
+			return evc
+		}
+		h.log.Error("agentdesk: resubscribe to engine", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil // a nil channel blocks; Run sees ctx.Done
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// do runs f on the hub goroutine and waits for it.
+func (h *Hub) do(f func()) error {
+	select {
+	case <-h.started:
+	case <-h.done:
+		return ErrClosed
+	}
+	ran := make(chan struct{})
+	select {
+	case h.requests <- func() { f(); close(ran) }:
+	case <-h.done:
+		return ErrClosed
+	}
+	<-ran
+	return nil
+}
+
+func (h *Hub) onRegister(c *client) {
+	h.all[c] = struct{}{}
+	h.m.connections.WithLabelValues(string(c.id.Role)).Inc()
+	if c.desktop {
+		if old := h.desks[c.id.AgentID]; old != nil && old != c {
+			old.kill(closeReplaced, "replaced by a newer connection of the same agent")
+			delete(h.all, old)
+			h.m.connections.WithLabelValues(string(old.id.Role)).Dec()
+			old.registered = false
+		}
+		h.desks[c.id.AgentID] = c
+		if g := h.graces[c.id.AgentID]; g != nil {
+			g.t.Stop()
+			delete(h.graces, c.id.AgentID)
+			c.resumed = true
+		}
+	}
+	if c.supervisor() {
+		h.sups[c] = struct{}{}
+	}
+	c.registered = true
+	h.sendHello(c)
+	h.sendSnapshots(c)
+}
+
+func (h *Hub) onUnregister(c *client) {
+	if !c.registered {
+		return
+	}
+	c.registered = false
+	delete(h.all, c)
+	delete(h.sups, c)
+	h.m.connections.WithLabelValues(string(c.id.Role)).Dec()
+	if !c.desktop || h.desks[c.id.AgentID] != c {
+		return
+	}
+	agentID := c.id.AgentID
+	delete(h.desks, agentID)
+	if o, ok := h.floor.offers[agentID]; ok {
+		// The agent cannot answer: withdraw the offer so the engine re-offers now.
+		h.engineGone(agentID, o.CallID)
+	}
+	h.graceGen++
+	gen := h.graceGen
+	t := time.AfterFunc(h.cfg.Grace, func() {
+		select {
+		case h.graceCh <- graceExpiry{agentID: agentID, gen: gen}:
+		case <-h.done:
+		}
+	})
+	h.graces[agentID] = &graceTimer{t: t, gen: gen}
+	h.log.Info("agentdesk: desktop disconnected; grace period started", "agent_id", agentID, "grace", h.cfg.Grace)
+}
+
+func (h *Hub) onGraceExpired(g graceExpiry) {
+	cur := h.graces[g.agentID]
+	if cur == nil || cur.gen != g.gen {
+		return
+	}
+	delete(h.graces, g.agentID)
+	if h.desks[g.agentID] != nil {
+		return
+	}
+	agentID := g.agentID
+	h.log.Info("agentdesk: grace period over; agent set offline", "agent_id", agentID)
+	h.background(func(ctx context.Context) {
+		if err := h.cfg.Engine.SetPresence(ctx, agentID, PresenceOffline, ""); err != nil {
+			h.log.Warn("agentdesk: set offline after grace", "agent_id", agentID, "err", err)
+		}
+		if h.cfg.Softphones != nil {
+			h.cfg.Softphones.Disconnect(agentID)
+		}
+	})
+}
+
+// engineGone tells the engine, off the hub goroutine, that the agent
+// cannot take the offered call.
+func (h *Hub) engineGone(agentID, callID string) {
+	h.background(func(ctx context.Context) {
+		err := h.cfg.Engine.CallControl(ctx, agentID, CallAction{Action: ActGone, CallID: callID})
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidState) {
+			h.log.Warn("agentdesk: withdraw offer", "agent_id", agentID, "call_id", callID, "err", err)
+		}
+	})
+}
+
+// background runs f in a goroutine with a command timeout, tracked by Run.
+func (h *Hub) background(f func(ctx context.Context)) {
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+// helloData is the data of the "hello" event.
+type helloData struct {
+	Agent        Identity `json:"agent"`
+	Client       string   `json:"client"`
+	Resumed      bool     `json:"resumed"`
+	GraceSec     float64  `json:"grace_s"`
+	Dispositions []Code   `json:"dispositions"`
+	ReasonCodes  []Code   `json:"reason_codes"`
+	Softphone    bool     `json:"softphone"`
+	ServerTime   string   `json:"server_time"`
+}
+
+func (h *Hub) sendHello(c *client) {
+	kind := "desktop"
+	if !c.desktop {
+		kind = "wallboard"
+	}
+	c.sendEvent(EvHello, "", helloData{
+		Agent: c.id, Client: kind, Resumed: c.resumed, GraceSec: h.cfg.Grace.Seconds(),
+		Dispositions: nonNil(h.cfg.Dispositions), ReasonCodes: nonNil(h.cfg.ReasonCodes),
+		Softphone: h.cfg.Softphones != nil, ServerTime: time.Now().UTC().Format(time.RFC3339Nano),
+	})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// AgentSnapshot is the data of "agent.snapshot": everything a desktop needs
+// to redraw after (re)connecting.
+type AgentSnapshot struct {
+	Status AgentStatus  `json:"status"`
+	Offer  *Offer       `json:"offer"`
+	Call   *CallInfo    `json:"call"`
+	WrapUp *WrapUpTimer `json:"wrapup"`
+}
+
+// QueueView is a queue's stats with its waiting calls, oldest first.
+type QueueView struct {
+	QueueStats
+	Calls []WaitingCall `json:"calls"`
+}
+
+// AgentView is an agent's status with the call it is on, if any.
+type AgentView struct {
+	AgentStatus
+	Call *CallInfo `json:"call"`
+}
+
+// SupSnapshot is the data of "sup.snapshot".
+type SupSnapshot struct {
+	Queues     []QueueView `json:"queues"`
+	Agents     []AgentView `json:"agents"`
+	ServerTime time.Time   `json:"server_time"`
+}
+
+func (h *Hub) agentSnapshot(agentID string) AgentSnapshot {
+	s := AgentSnapshot{Status: h.floor.agents[agentID]}
+	if s.Status.AgentID == "" {
+		s.Status = AgentStatus{AgentID: agentID, Presence: PresenceOffline, State: "idle"}
+	}
+	if o, ok := h.floor.offers[agentID]; ok {
+		s.Offer = &o
+	}
+	if ci, ok := h.floor.calls[agentID]; ok {
+		s.Call = &ci
+	}
+	if w, ok := h.floor.wraps[agentID]; ok {
+		s.WrapUp = &w
+	}
+	return s
+}
+
+func (h *Hub) queueView(name string) QueueView {
+	q := h.floor.queues[name]
+	q.Queue = name
+	v := QueueView{QueueStats: q, Calls: []WaitingCall{}}
+	for _, w := range h.floor.waiting {
+		if w.Queue == name {
+			v.Calls = append(v.Calls, w)
+		}
+	}
+	sort.Slice(v.Calls, func(i, j int) bool {
+		a, b := v.Calls[i], v.Calls[j]
+		if a.Position != b.Position {
+			return a.Position < b.Position
+		}
+		return a.Since.Before(b.Since)
+	})
+	return v
+}
+
+func (h *Hub) agentView(id string) AgentView {
+	v := AgentView{AgentStatus: h.floor.agents[id]}
+	if ci, ok := h.floor.calls[id]; ok {
+		v.Call = &ci
+	}
+	return v
+}
+
+func (h *Hub) supSnapshot() SupSnapshot {
+	s := SupSnapshot{Queues: []QueueView{}, Agents: []AgentView{}, ServerTime: time.Now().UTC()}
+	names := make([]string, 0, len(h.floor.queues))
+	for n := range h.floor.queues {
+		names = append(names, n)
+	}
+	for _, w := range h.floor.waiting {
+		if _, ok := h.floor.queues[w.Queue]; !ok && !slices.Contains(names, w.Queue) {
+			names = append(names, w.Queue)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s.Queues = append(s.Queues, h.queueView(n))
+	}
+	ids := make([]string, 0, len(h.floor.agents))
+	for id := range h.floor.agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		s.Agents = append(s.Agents, h.agentView(id))
+	}
+	return s
+}
+
+func (h *Hub) sendSnapshots(c *client) {
+	if c.desktop {
+		c.sendEvent(EvAgentSnapshot, "", h.agentSnapshot(c.id.AgentID))
+	}
+	if c.supervisor() {
+		c.sendEvent(EvSupSnapshot, "", h.supSnapshot())
+	}
+}
+
+// onEvent applies one engine event to the model and notifies the agent
+// concerned at once; supervisor deltas are marked dirty for the next flush.
+func (h *Hub) onEvent(ev Event) {
+	f := &h.floor
+	switch e := ev.(type) {
+	case AgentStatus:
+		f.agents[e.AgentID] = e
+		h.dirtyA[e.AgentID] = true
+		if c := h.desks[e.AgentID]; c != nil {
+			c.sendEvent(EvAgentState, "", e)
+		}
+	case QueueStats:
+		f.queues[e.Queue] = e
+		h.dirtyQ[e.Queue] = true
+	case WaitingCall:
+		f.waiting[e.CallID] = e
+		h.dirtyQ[e.Queue] = true
+	case CallGone:
+		if w, ok := f.waiting[e.CallID]; ok {
+			delete(f.waiting, e.CallID)
+			h.dirtyQ[w.Queue] = true
+		}
+		if e.Queue != "" {
+			h.dirtyQ[e.Queue] = true
+		}
+	case Offer:
+		f.offers[e.AgentID] = e
+		c := h.desks[e.AgentID]
+		if c == nil {
+			// Nobody there to answer: hand the call back at once.
+			h.engineGone(e.AgentID, e.CallID)
+			return
+		}
+		b, err := encode(EvCallOffered, "", e)
+		if err != nil {
+			h.log.Error("agentdesk: encode screen pop", "call_id", e.CallID, "err", err)
+			e.Data = nil
+			b, _ = encode(EvCallOffered, "", e)
+		}
+		c.enqueue(outMsg{typ: EvCallOffered, b: b, decided: e.DecidedAt})
+	case OfferEnded:
+		if o, ok := f.offers[e.AgentID]; ok && o.CallID == e.CallID {
+			delete(f.offers, e.AgentID)
+		}
+		if c := h.desks[e.AgentID]; c != nil {
+			c.sendEvent(EvCallRescinded, "", map[string]string{"call_id": e.CallID, "reason": e.Reason})
+		}
+	case CallInfo:
+		prev, had := f.calls[e.AgentID]
+		if o, ok := f.offers[e.AgentID]; ok && o.CallID == e.CallID {
+			delete(f.offers, e.AgentID)
+		}
+		typ := EvCallAnswered
+		switch e.State {
+		case CallHeld:
+			typ = EvCallHeld
+			f.calls[e.AgentID] = e
+		case CallTalking:
+			if had && prev.CallID == e.CallID && prev.State == CallHeld {
+				typ = EvCallUnheld
+			}
+			f.calls[e.AgentID] = e
+		case CallTransferred:
+			typ = EvCallXfer
+			delete(f.calls, e.AgentID)
+		default:
+			typ = EvCallEnded
+			if had && prev.CallID == e.CallID {
+				delete(f.calls, e.AgentID)
+			}
+		}
+		h.dirtyA[e.AgentID] = true
+		if c := h.desks[e.AgentID]; c != nil {
+			c.sendEvent(typ, "", e)
+		}
+	case WrapUpTimer:
+		typ := EvWrapUpStarted
+		if e.Done {
+			typ = EvWrapUpEnded
+			delete(f.wraps, e.AgentID)
+		} else {
+			f.wraps[e.AgentID] = e
+		}
+		if c := h.desks[e.AgentID]; c != nil {
+			c.sendEvent(typ, "", e)
+		}
+	}
+}
+
+// flush sends the coalesced supervisor deltas: at most one message per
+// dirty queue and per dirty agent each FlushInterval.
+func (h *Hub) flush() {
+	if len(h.dirtyQ) == 0 && len(h.dirtyA) == 0 {
+		return
+	}
+	if len(h.sups) == 0 {
+		clear(h.dirtyQ)
+		clear(h.dirtyA)
+		return
+	}
+	msgs := make([]outMsg, 0, len(h.dirtyQ)+len(h.dirtyA))
+	for q := range h.dirtyQ {
+		if b, err := encode(EvSupQueue, "", h.queueView(q)); err == nil {
+			msgs = append(msgs, outMsg{typ: EvSupQueue, b: b})
+		}
+	}
+	for a := range h.dirtyA {
+		if b, err := encode(EvSupAgent, "", h.agentView(a)); err == nil {
+			msgs = append(msgs, outMsg{typ: EvSupAgent, b: b})
+		}
+	}
+	clear(h.dirtyQ)
+	clear(h.dirtyA)
+	for c := range h.sups {
+		for _, m := range msgs {
+			if !c.enqueue(m) {
+				break
+			}
+		}
+	}
+}
+
+// snapshotFor returns, from the hub goroutine, the snapshots a resync
+// command answers with.
+func (h *Hub) snapshotFor(c *client) (as *AgentSnapshot, ss *SupSnapshot, err error) {
+	err = h.do(func() {
+		if c.desktop {
+			s := h.agentSnapshot(c.id.AgentID)
+			as = &s
+		}
+		if c.supervisor() {
+			s := h.supSnapshot()
+			ss = &s
+		}
+	})
+	return as, ss, err
+}
+
+// knownCode reports whether code is in list (an empty list accepts any code).
+func knownCode(list []Code, code string, emptyOK bool) bool {
+	if len(list) == 0 {
+		return emptyOK
+	}
+	for _, c := range list {
+		if c.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// marshalRaw is json.Marshal for values known to be marshalable.
+func marshalRaw(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,61 @@
+package agentdesk
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the hub's Prometheus collectors (namespace switchboard,
+// subsystem agentdesk). Labels are bounded: roles, and message types from
+// the protocol's fixed set ("unknown" for anything else).
+type Metrics struct {
+	connections *prometheus.GaugeVec
+	msgsIn      *prometheus.CounterVec
+	msgsOut     *prometheus.CounterVec
+	dropped     prometheus.Counter
+	popLatency  prometheus.Histogram
+	resyncs     prometheus.Counter
+}
+
+// NewMetrics creates the hub's metrics and registers them with reg (nil:
+// not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "connections",
+			Help: "Open CTI connections by role.",
+		}, []string{"role"}),
+		msgsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "messages_in_total",
+			Help: "CTI messages received, by command type.",
+		}, []string{"type"}),
+		msgsOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "messages_out_total",
+			Help: "CTI messages sent, by event type.",
+		}, []string{"type"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "slow_clients_dropped_total",
+			Help: "Connections dropped because their send buffer was full.",
+		}),
+		popLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "screen_pop_seconds",
+			Help:    "Time from the engine's routing decision to the pop written on the agent's socket.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
+		}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "engine_resyncs_total",
+			Help: "Times the hub re-subscribed to the engine after falling behind.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connections, m.msgsIn, m.msgsOut, m.dropped, m.popLatency, m.resyncs)
+	}
+	return m
+}
+
+// typeLabel bounds a message type for use as a label value.
+func typeLabel(t string) string {
+	if _, ok := commandSpecs[t]; ok {
+		return t
+	}
+	return "unknown"
+}

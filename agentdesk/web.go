@@ -1,0 +1,46 @@
+package agentdesk
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Handler serves the CTI WebSocket and the embedded web UI:
+//
+//	GET /cti           the CTI WebSocket (see PROTOCOL.md)
+//	GET /{$}           the agent desktop
+//	GET /wallboard     the supervisor wallboard
+//	GET /static/...    scripts and styles (ES modules, no build step)
+//
+// The lead mounts it on the server's one listener next to /api/v1 and /metrics.
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(webFS, "web")
+	files := http.FileServerFS(static)
+	mux.HandleFunc("GET /cti", h.ServeCTI)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		servePage(w, r, "web/index.html")
+	})
+	mux.HandleFunc("GET /wallboard", func(w http.ResponseWriter, r *http.Request) {
+		servePage(w, r, "web/wallboard.html")
+	})
+	mux.Handle("GET /static/", files)
+	return mux
+}
+
+func servePage(w http.ResponseWriter, r *http.Request, name string) {
+	b, err := webFS.ReadFile(name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data:")
+	w.Write(b)
+}

@@ -1,0 +1,337 @@
+// Agent desktop: login, presence, softphone, screen pop, wrap-up, contact
+// search + click-to-dial, ticket view. All call control goes over CTI; CRM
+// reads and writes go to the REST API (/api/v1) with the session token.
+import { CTI, el, fmtDuration } from './cti.js';
+import { Softphone } from './softphone.js';
+
+const $ = (id) => document.getElementById(id);
+const S = {
+  cti: null, phone: null, token: '', me: null,
+  status: null, offer: null, call: null, wrap: null,
+  dispositions: [], reasons: [], skew: 0,
+};
+
+function toast(msg) {
+  const t = $('toast');
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.t);
+  toast.t = setTimeout(() => { t.hidden = true; }, 6000);
+}
+
+async function api(method, path, body) {
+  const r = await fetch('/api/v1' + path, {
+    method,
+    headers: { 'Authorization': 'Bearer ' + S.token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!r.ok) throw new Error((data && (data.message || data.error?.message || data.error)) || `HTTP ${r.status}`);
+  return data;
+}
+
+function cmd(type, data) {
+  return S.cti.send(type, data).catch((e) => {
+    toast(`${type}: ${e.message}${e.field ? ' (' + e.field + ')' : ''}`);
+    throw e;
+  });
+}
+
+// ---- login / connection ----
+
+async function start(token) {
+  S.token = token;
+  sessionStorage.setItem('sb-token', token);
+  const cti = new CTI({ token });
+  S.cti = cti;
+  wire(cti);
+  try {
+    await cti.connect();
+  } catch (e) {
+    $('login-error').textContent = 'Cannot reach the server.';
+  }
+}
+
+async function passwordLogin(login, password) {
+  // Log in over CTI (first-message login): the reply carries the session
+  // token used for reconnects and for the REST API.
+  const cti = new CTI();
+  S.cti = cti;
+  wire(cti);
+  await cti.connect();
+  try {
+    const r = await cti.send('login', { login, password });
+    S.token = r.token;
+    cti.token = r.token;
+    sessionStorage.setItem('sb-token', r.token);
+  } catch (e) {
+    cti.close();
+    throw e;
+  }
+}
+
+function wire(cti) {
+  cti.on('open', () => { $('conn').textContent = 'connected'; $('conn').className = 'conn ok'; });
+  cti.on('close', ({ code }) => {
+    $('conn').textContent = code === 4001 ? 'resyncing…' : 'reconnecting…';
+    $('conn').className = 'conn bad';
+    if (code === 4401) logout(true);
+    if (code === 4002) toast('Signed in elsewhere; this desktop is disconnected.');
+  });
+  cti.on('hello', (d) => {
+    S.me = d.agent;
+    S.skew = Date.parse(d.server_time) - Date.now();
+    S.dispositions = d.dispositions || [];
+    S.reasons = d.reason_codes || [];
+    showDesk(d);
+  });
+  cti.on('agent.snapshot', (d) => {
+    S.status = d.status; S.offer = d.offer; S.call = d.call; S.wrap = d.wrapup;
+    render();
+  });
+  cti.on('agent.state', (d) => { S.status = d; render(); });
+  cti.on('call.offered', (d) => { S.offer = d; render(); $('btn-answer').focus(); });
+  cti.on('call.rescinded', (d) => {
+    if (S.offer && S.offer.call_id === d.call_id) { S.offer = null; toast('Offer withdrawn (' + (d.reason || 'ended') + ')'); }
+    render();
+  });
+  cti.on('call.answered', (d) => { S.call = d; S.offer = null; render(); });
+  cti.on('call.held', (d) => { S.call = d; render(); });
+  cti.on('call.unheld', (d) => { S.call = d; render(); });
+  cti.on('call.transferred', () => { S.call = null; render(); });
+  cti.on('call.ended', (d) => { if (!S.call || S.call.call_id === d.call_id) S.call = null; render(); });
+  cti.on('wrapup.started', (d) => { S.wrap = d; render(); $('disposition').focus(); });
+  cti.on('wrapup.ended', () => { S.wrap = null; render(); });
+  cti.on('error', (d) => toast(d.message || 'error'));
+}
+
+function showDesk(hello) {
+  $('login-view').hidden = true;
+  $('desk').hidden = false;
+  $('me').hidden = false;
+  $('agent-name').textContent = hello.agent.name || hello.agent.login;
+  const p = $('presence');
+  p.replaceChildren(el('option', { value: 'ready' }, 'Ready'));
+  const reasons = S.reasons.length ? S.reasons : [{ code: 'break', label: 'Break' }];
+  for (const r of reasons) p.append(el('option', { value: 'not-ready:' + r.code }, 'Not ready — ' + r.label));
+  p.append(el('option', { value: 'offline' }, 'Offline'));
+  const d = $('disposition');
+  d.replaceChildren(el('option', { value: '' }, 'Choose…'), ...S.dispositions.map((x) => el('option', { value: x.code }, x.label || x.code)));
+  $('sp-connect').hidden = !hello.softphone;
+  if (hello.softphone && !S.phone) {
+    S.phone = new Softphone(S.cti, $('remote-audio'));
+    S.phone.addEventListener('state', (e) => { $('sp-state').textContent = e.detail; });
+  }
+  if (hello.softphone && (!S.phone.pc || hello.resumed === false)) {
+    S.phone.cti = S.cti;
+    S.phone.connect().catch((e) => toast('Softphone: ' + e.message));
+  }
+}
+
+function logout(expired) {
+  if (S.phone) S.phone.disconnect();
+  if (S.cti) S.cti.close();
+  sessionStorage.removeItem('sb-token');
+  S.token = '';
+  $('desk').hidden = true;
+  $('me').hidden = true;
+  $('login-view').hidden = false;
+  if (expired) $('login-error').textContent = 'Session expired; please sign in again.';
+}
+
+// ---- rendering ----
+
+function stateLabel(st) {
+  if (!st) return 'offline';
+  if (st.state && st.state !== 'idle') return st.state;
+  if (st.presence === 'not-ready') return 'not ready' + (st.reason ? ' (' + st.reason + ')' : '');
+  return st.presence;
+}
+
+function render() {
+  const st = S.status;
+  const badge = $('state-badge');
+  const label = stateLabel(st);
+  badge.textContent = label;
+  badge.className = 'badge state-' + (st ? (st.state && st.state !== 'idle' ? st.state : st.presence) : 'offline');
+  const p = $('presence');
+  if (st) {
+    const v = st.presence === 'not-ready' ? 'not-ready:' + st.reason : st.presence;
+    if ([...p.options].some((o) => o.value === v)) p.value = v;
+  }
+  // Call controls.
+  const offered = !!S.offer, oncall = !!S.call;
+  $('btn-answer').disabled = !offered;
+  $('btn-reject').disabled = !offered;
+  $('btn-hangup').disabled = !oncall;
+  $('btn-hold').disabled = !oncall;
+  $('btn-xfer').disabled = !oncall;
+  const held = oncall && S.call.state === 'held';
+  $('btn-hold').textContent = held ? 'Resume' : 'Hold';
+  $('btn-hold').setAttribute('aria-pressed', String(held));
+  $('call-status').textContent = offered ? `Incoming call from ${S.offer.ani} (${S.offer.queue})`
+    : oncall ? `${held ? 'On hold' : 'Talking'}: ${S.call.ani || S.call.call_id}` : 'No call';
+  renderPop(S.offer || (S.call && S.lastPop && S.lastPop.call_id === S.call.call_id ? S.lastPop : null));
+  // Wrap-up.
+  $('wrapup').hidden = !S.wrap;
+}
+
+function renderPop(o) {
+  if (o && o !== S.lastPop) S.lastPop = o;
+  $('pop').hidden = !o;
+  $('pop-empty').hidden = !!o;
+  if (!o) return;
+  const crm = o.crm || {};
+  const c = crm.contact || {};
+  const acct = crm.account || {};
+  $('cust-name').textContent = c.name || 'Unknown caller';
+  const seg = crm.segment || c.segment || acct.segment || '';
+  $('vip-badge').hidden = String(seg).toLowerCase() !== 'vip';
+  $('cust-account').textContent = acct.name || c.account_id || '—';
+  $('cust-ani').textContent = o.ani || '';
+  const g = o.geo || {};
+  $('cust-geo').textContent = [g.region, g.country, g.time_zone].filter(Boolean).join(' · ') || '—';
+  $('pop-queue').textContent = o.queue + (o.ewt_s ? ` (EWT ${fmtDuration(o.ewt_s)})` : '');
+  $('pop-waited').textContent = fmtDuration(o.waited_s || 0);
+  const vars = Object.entries(o.ivr_vars || {}).map(([k, v]) => `${k}=${v}`);
+  $('pop-ivr').textContent = [...(o.ivr_path || []), ...vars].join(' › ') || '—';
+  $('pop-reasons').textContent = (o.routing_reasons || []).join(', ') || '—';
+  const tickets = crm.open_tickets || [];
+  $('pop-tickets').replaceChildren(...(tickets.length ? tickets.map((t) => el('li', {},
+    el('button', { type: 'button', class: 'link', onclick: () => openTicket(t.id) }, t.number || t.id),
+    ` ${t.subject || ''} `, el('span', { class: 'badge' }, t.status || ''))) : [el('li', {}, 'None')]));
+  const hist = crm.last_interactions || crm.interactions || [];
+  $('pop-history').replaceChildren(...(hist.length ? hist.map((i) => el('li', {},
+    `${(i.arrived_at || i.at || '').slice(0, 16).replace('T', ' ')} ${i.direction || ''} ${i.outcome || ''} ${i.disposition || ''} ${i.notes || ''}`)) : [el('li', {}, 'None')]));
+}
+
+function tick() {
+  const now = Date.now() + S.skew;
+  if (S.status && S.status.since) $('state-timer').textContent = fmtDuration((now - Date.parse(S.status.since)) / 1000);
+  if (S.wrap && S.wrap.deadline) {
+    const left = (Date.parse(S.wrap.deadline) - now) / 1000;
+    $('wrap-timer').textContent = left > 0 ? fmtDuration(left) + ' left' : 'overdue';
+  }
+}
+
+// ---- actions ----
+
+function init() {
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('login-error').textContent = '';
+    try {
+      await passwordLogin($('login').value.trim(), $('password').value);
+      $('password').value = '';
+    } catch (err) {
+      $('login-error').textContent = err.code === 'unauthenticated' ? 'Wrong login or password.' : err.message;
+    }
+  });
+  $('logout').addEventListener('click', async () => {
+    try { await S.cti.send('presence.set', { presence: 'offline' }); } catch { /* ignore */ }
+    logout(false);
+  });
+  $('presence').addEventListener('change', (e) => {
+    const v = e.target.value;
+    const [presence, reason] = v.startsWith('not-ready:') ? ['not-ready', v.slice(10)] : [v, undefined];
+    cmd('presence.set', reason ? { presence, reason } : { presence }).catch(() => render());
+  });
+  $('sp-connect').addEventListener('click', () => S.phone && S.phone.connect().catch((e) => toast('Softphone: ' + e.message)));
+  $('btn-answer').addEventListener('click', () => S.offer && cmd('call.answer', { call_id: S.offer.call_id }));
+  $('btn-reject').addEventListener('click', () => S.offer && cmd('call.reject', { call_id: S.offer.call_id }));
+  $('btn-hangup').addEventListener('click', () => S.call && cmd('call.hangup', { call_id: S.call.call_id }));
+  $('btn-hold').addEventListener('click', () => S.call && cmd(S.call.state === 'held' ? 'call.unhold' : 'call.hold', { call_id: S.call.call_id }));
+  $('xfer-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!S.call) return;
+    cmd('call.transfer', { call_id: S.call.call_id, target: { kind: $('xfer-kind').value, value: $('xfer-value').value.trim() } });
+  });
+  const pad = $('keypad');
+  for (const k of ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#']) {
+    pad.append(el('button', { type: 'button', 'aria-label': 'DTMF ' + k, onclick: () => {
+      if (!S.phone || !S.phone.dtmf(k)) toast('Keypad needs a connected softphone');
+    } }, k));
+  }
+  document.querySelectorAll('input[name=ticket-mode]').forEach((r) => r.addEventListener('change', () => {
+    const m = document.querySelector('input[name=ticket-mode]:checked').value;
+    $('ticket-link').hidden = m !== 'link';
+    $('ticket-create').hidden = m !== 'create';
+  }));
+  $('wrap-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!S.wrap) return;
+    const data = { call_id: S.wrap.call_id, disposition: $('disposition').value, notes: $('notes').value };
+    const m = document.querySelector('input[name=ticket-mode]:checked').value;
+    if (m === 'link') data.link_ticket = $('link-ticket').value.trim();
+    if (m === 'create') data.create_ticket = { subject: $('ticket-subject').value.trim(), priority: $('ticket-priority').value };
+    try {
+      const r = await cmd('wrapup.submit', data);
+      $('notes').value = '';
+      if (r.ticket_id) toast('Ticket ' + r.ticket_id + ' saved');
+      S.wrap = null;
+      render();
+    } catch { /* toast shown */ }
+  });
+  $('search-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const q = $('search-q').value.trim();
+    try {
+      const r = await api('GET', '/contacts?q=' + encodeURIComponent(q));
+      const items = Array.isArray(r) ? r : (r.items || r.contacts || r.data || []);
+      $('search-results').replaceChildren(...(items.length ? items.map(contactItem) : [el('li', {}, 'No contacts found')]));
+    } catch (err) { toast('Search: ' + err.message); }
+  });
+  $('dial-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    cmd('call.dial', { number: $('dial-number').value.trim() });
+  });
+  $('ticket-load').addEventListener('submit', (e) => { e.preventDefault(); openTicket($('ticket-id').value.trim()); });
+  $('ticket-status').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const id = $('ticket-view').dataset.id;
+    try {
+      const t = await api('PATCH', '/tickets/' + encodeURIComponent(id), { status: $('tv-new-status').value });
+      showTicket(t && t.ticket ? t.ticket : t);
+    } catch (err) { toast('Ticket: ' + err.message); }
+  });
+  $('ticket-comment').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const id = $('ticket-view').dataset.id;
+    try {
+      await api('POST', '/tickets/' + encodeURIComponent(id) + '/comments', { body: $('tv-comment').value });
+      $('tv-comment').value = '';
+      toast('Comment added');
+    } catch (err) { toast('Comment: ' + err.message); }
+  });
+  setInterval(tick, 1000);
+  const saved = sessionStorage.getItem('sb-token');
+  if (saved) start(saved);
+}
+
+function contactItem(c) {
+  const phones = (c.phones || []).map((p) => p.e164 || p.number || p).filter(Boolean);
+  return el('li', {}, el('strong', {}, c.name || c.id), ' ',
+    ...phones.map((n) => el('button', { type: 'button', class: 'dial', 'aria-label': `Call ${c.name} at ${n}`,
+      onclick: () => cmd('call.dial', { number: n, contact_id: c.id }) }, '📞 ' + n)));
+}
+
+async function openTicket(id) {
+  if (!id) return;
+  try {
+    const t = await api('GET', '/tickets/' + encodeURIComponent(id));
+    showTicket(t && t.ticket ? t.ticket : t);
+  } catch (err) { toast('Ticket: ' + err.message); }
+}
+
+function showTicket(t) {
+  if (!t) return;
+  $('ticket-view').hidden = false;
+  $('ticket-view').dataset.id = t.id;
+  $('tv-subject').textContent = `${t.number || t.id} — ${t.subject || ''}`;
+  $('tv-status').textContent = t.status || '';
+  $('tv-priority').textContent = t.priority || '';
+}
+
+init();

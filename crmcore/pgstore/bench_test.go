@@ -1,0 +1,182 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"switchboard/crmcore"
+	"switchboard/crmcore/pgcluster/pgtest"
+)
+
+const benchContacts = 1_000_000
+
+var (
+	lookupOnce sync.Once
+	lookupPool *pgxpool.Pool
+	lookupErr  error
+)
+
+func benchPhone(i int) string { return fmt.Sprintf("+1415%07d", i) }
+
+// loadContacts bulk-loads n contacts with one number each, plus tickets and
+// interactions for every 100th contact, with COPY.
+func loadContacts(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	// The search indexes are rebuilt after the load (cheaper than
+	// maintaining them row by row); the lookup does not use them.
+	if _, err := pool.Exec(ctx, `drop index contacts_name_trgm, contacts_emails, contacts_tags`); err != nil {
+		return err
+	}
+	agentID := crmcore.NewID()
+	if _, err := pool.Exec(ctx, `insert into agents (id, login, name, role, password_hash) values ($1, 'bench', 'Bench Agent', 'agent', '$2a$10$x')`, agentID); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	ids := make([]pgtype.UUID, n)
+	for i := range ids {
+		ids[i] = pgUUID(crmcore.NewID())
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"contacts"}, []string{"id", "name", "country", "time_zone", "created_at", "updated_at"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return []any{ids[i], fmt.Sprintf("Contact %d", i), "US", "America/Los_Angeles", now, now}, nil
+		})); err != nil {
+		return err
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"contact_phones"}, []string{"e164", "contact_id", "label", "country"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return []any{benchPhone(i), ids[i], "mobile", "US"}, nil
+		})); err != nil {
+		return err
+	}
+	hot := n / 100
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"tickets"}, []string{"id", "number", "subject", "status", "requester_id", "assignee_id", "created_at", "updated_at"},
+		pgx.CopyFromSlice(hot, func(i int) ([]any, error) {
+			return []any{pgUUID(crmcore.NewID()), int64(10000 + i), "Bench ticket", "open", ids[i*100], pgUUID(agentID), now, now}, nil
+		})); err != nil {
+		return err
+	}
+	const perContact = 8
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"interactions"}, []string{"id", "direction", "channel", "ani", "contact_id", "agent_id", "queue", "arrived_at", "outcome"},
+		pgx.CopyFromSlice(hot*perContact, func(i int) ([]any, error) {
+			c := (i / perContact) * 100
+			return []any{pgUUID(crmcore.NewID()), "inbound", "phone", benchPhone(c), ids[c], pgUUID(agentID), "support",
+				now.Add(-time.Duration(i) * time.Minute), "answered"}, nil
+		})); err != nil {
+		return err
+	}
+	for _, sql := range []string{
+		`create index contacts_name_trgm on contacts using gin (name gin_trgm_ops)`,
+		`create index contacts_emails on contacts using gin (emails)`,
+		`create index contacts_tags on contacts using gin (tags)`,
+		`analyze`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkLookupByPhone measures the screen-pop query against 1,000,000
+// contacts (1 in 100 with open tickets and interaction history; 1 lookup in
+// 10 for an unknown number) and reports p50/p99 latency per lookup.
+func BenchmarkLookupByPhone(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs a 1M-contact database")
+	}
+	ctx := context.Background()
+	lookupOnce.Do(func() {
+		dsn := pgtest.NewDatabase(b) // dropped when this (first) benchmark run ends; later runs reuse the pool
+		start := time.Now()
+		lookupPool, lookupErr = Connect(ctx, dsn)
+		if lookupErr != nil {
+			return
+		}
+		if lookupErr = Migrate(ctx, lookupPool); lookupErr != nil {
+			return
+		}
+		lookupErr = loadContacts(ctx, lookupPool, benchContacts)
+		b.Logf("loaded %d contacts in %v", benchContacts, time.Since(start).Round(time.Millisecond))
+	})
+	if lookupErr != nil {
+		b.Fatal(lookupErr)
+	}
+	s := New(lookupPool)
+	rng := rand.New(rand.NewPCG(1, 2))
+	durs := make([]time.Duration, 0, 1<<16)
+	known := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		var num string
+		switch r := rng.IntN(10); {
+		case r == 0:
+			num = benchPhone(benchContacts + rng.IntN(1_000_000)) // unknown
+		case r < 5:
+			num = benchPhone(rng.IntN(benchContacts/100) * 100) // has tickets and history
+		default:
+			num = benchPhone(rng.IntN(benchContacts))
+		}
+		t0 := time.Now()
+		res, err := s.LookupByPhone(ctx, num)
+		durs = append(durs, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Known {
+			known++
+		}
+	}
+	if known == 0 {
+		b.Fatal("no lookup found a contact")
+	}
+	slices.Sort(durs)
+	pct := func(p float64) float64 {
+		return float64(durs[min(len(durs)-1, int(p*float64(len(durs))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50_ms")
+	b.ReportMetric(pct(0.99), "p99_ms")
+}
+
+// BenchmarkInteractionWriter measures sustained throughput through the
+// durable writer: b.N interactions written, then Close, which returns only
+// when all of them are committed.
+func BenchmarkInteractionWriter(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs PostgreSQL")
+	}
+	ctx := context.Background()
+	pool := newPool(b)
+	w, err := NewWriter(pool, b.TempDir(), WithQueueSize(b.N))
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]crmcore.Interaction, b.N)
+	for i := range recs {
+		recs[i] = testInteraction(i, "", "")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if err := w.Write(ctx, recs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "rows/s")
+	if n := countRows(b, New(pool)); n != int64(b.N) {
+		b.Fatalf("rows = %d, want %d", n, b.N)
+	}
+}

@@ -1,0 +1,203 @@
+package pgstore
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"switchboard/crmcore"
+)
+
+// record is one queued write: an interaction or a wrap-up. It is also the
+// journal's line format.
+type record struct {
+	I *crmcore.Interaction `json:"i,omitempty"`
+	W *crmcore.WrapUp      `json:"w,omitempty"`
+}
+
+const (
+	journalName    = "interactions.journal"
+	replaySuffix   = ".replay"
+	deadLetterName = "interactions.rejected"
+)
+
+// journal is the append-only spill file. Appends go to journalName; to
+// replay, the file is rotated to a numbered *.replay file, which is deleted
+// once every record in it is in the database.
+type journal struct {
+	mu      sync.Mutex
+	dir     string
+	f       *os.File
+	bw      *bufio.Writer
+	pending int // records appended to the current file
+	seq     int
+}
+
+func openJournal(dir string) (*journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("pgstore: journal dir: %w", err)
+	}
+	j := &journal{dir: dir}
+	// A journal left by a previous run is moved aside for replay before
+	// anything is appended, so that new lines never follow a torn one.
+	if st, err := os.Stat(filepath.Join(dir, journalName)); err == nil && st.Size() > 0 {
+		dst := filepath.Join(dir, fmt.Sprintf("%s.%d-%06d%s", journalName, time.Now().UnixNano(), 0, replaySuffix))
+		if err := os.Rename(filepath.Join(dir, journalName), dst); err != nil {
+			return nil, fmt.Errorf("pgstore: journal rotate: %w", err)
+		}
+	}
+	if err := j.open(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *journal) open() error {
+	f, err := os.OpenFile(filepath.Join(j.dir, journalName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("pgstore: open journal: %w", err)
+	}
+	j.f, j.bw = f, bufio.NewWriterSize(f, 64<<10)
+	return nil
+}
+
+// append writes recs as JSON lines and flushes them to the file.
+func (j *journal) append(recs ...record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errors.New("pgstore: journal closed")
+	}
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("pgstore: journal encode: %w", err)
+		}
+		j.bw.Write(b)
+		j.bw.WriteByte('\n')
+	}
+	if err := j.bw.Flush(); err != nil {
+		return fmt.Errorf("pgstore: journal write: %w", err)
+	}
+	j.pending += len(recs)
+	return nil
+}
+
+// hasPending reports whether records were appended since the last rotation.
+func (j *journal) hasPending() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.pending > 0
+}
+
+// rotate moves the current journal aside for replay (when it has records)
+// and returns every replay file waiting, oldest first.
+func (j *journal) rotate() ([]string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.pending > 0 && j.f != nil {
+		if err := j.bw.Flush(); err != nil {
+			return nil, fmt.Errorf("pgstore: journal flush: %w", err)
+		}
+		_ = j.f.Sync()
+		j.f.Close()
+		j.f = nil
+		j.seq++
+		dst := filepath.Join(j.dir, fmt.Sprintf("%s.%d-%06d%s", journalName, time.Now().UnixNano(), j.seq, replaySuffix))
+		if err := os.Rename(filepath.Join(j.dir, journalName), dst); err != nil {
+			return nil, fmt.Errorf("pgstore: journal rotate: %w", err)
+		}
+		if err := j.open(); err != nil {
+			return nil, err
+		}
+		j.pending = 0
+	}
+	matches, err := filepath.Glob(filepath.Join(j.dir, journalName+".*"+replaySuffix))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(matches)
+	return matches, nil
+}
+
+// close flushes, syncs and closes the journal file.
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.bw.Flush()
+	if serr := j.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	j.f = nil
+	return err
+}
+
+// deadLetter appends rejected records with the reason to the dead-letter file.
+func (j *journal) deadLetter(recs []record, reason error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(j.dir, deadLetterName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, r := range recs {
+		b, _ := json.Marshal(struct {
+			record
+			Error string `json:"error"`
+		}{r, reason.Error()})
+		if _, err := f.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+// readJournal decodes a replay file and hands its records to fn in chunks of
+// at most n. A torn line (a crash mid-append) is skipped and counted.
+func readJournal(path string, n int, fn func([]record) error) (skipped int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	chunk := make([]record, 0, n)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if len(strings.TrimSpace(string(line))) > 0 {
+			var r record
+			if jerr := json.Unmarshal(line, &r); jerr != nil || (r.I == nil && r.W == nil) {
+				skipped++
+			} else {
+				chunk = append(chunk, r)
+			}
+		}
+		if len(chunk) == n || (rerr != nil && len(chunk) > 0) {
+			if err := fn(chunk); err != nil {
+				return skipped, err
+			}
+			chunk = make([]record, 0, n)
+		}
+		if rerr == io.EOF {
+			return skipped, nil
+		}
+		if rerr != nil {
+			return skipped, rerr
+		}
+	}
+}

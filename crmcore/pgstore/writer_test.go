@@ -1,0 +1,261 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"switchboard/crmcore"
+	"switchboard/crmcore/pgcluster/pgtest"
+)
+
+func testInteraction(i int, contactID, agentID string) crmcore.Interaction {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+	q, a, e := t0.Add(5*time.Second), t0.Add(20*time.Second), t0.Add(200*time.Second)
+	return crmcore.Interaction{ID: crmcore.NewID(), CallID: fmt.Sprintf("call-%d", i), Direction: crmcore.Inbound,
+		Channel: crmcore.ChannelPhone, ANI: "+14155550100", DNIS: "+18005550100", ContactID: contactID, AgentID: agentID,
+		Queue: "support", ArrivedAt: t0, QueuedAt: &q, AnsweredAt: &a, EndedAt: &e, Outcome: crmcore.OutcomeAnswered,
+		IVRPath: []crmcore.IVRStep{{Node: "menu", Digits: "2"}}, RoutingReasons: []string{"skill"}}
+}
+
+func countRows(t testing.TB, s *Store) int64 {
+	t.Helper()
+	n, err := s.CountInteractions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestWriterWritesAndWrapUps(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := New(pool)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	w, err := NewWriter(pool, t.TempDir(), WithWriterMetrics(m), WithFlushInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := testInteraction(1, "", "")
+	in.Notes = "caller angry"
+	score := 9
+	// The wrap-up may overtake its interaction: it is folded in either way.
+	if err := w.AppendWrapUp(ctx, crmcore.WrapUp{InteractionID: in.ID, At: in.ArrivedAt.Add(time.Hour), Disposition: "refund", Notes: "refund issued"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, in); err != nil { // a duplicate is absorbed
+		t.Fatal(err)
+	}
+	bad := in
+	bad.Outcome = "exploded"
+	if err := w.Write(ctx, bad); err == nil {
+		t.Fatal("invalid interaction accepted")
+	}
+	if err := w.AppendWrapUp(ctx, crmcore.WrapUp{InteractionID: in.ID, At: in.ArrivedAt.Add(2 * time.Hour), SurveyScore: &score, Notes: "called back"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, in); err != ErrWriterClosed {
+		t.Fatalf("write after close = %v", err)
+	}
+	if n := countRows(t, s); n != 1 {
+		t.Fatalf("rows = %d, want 1", n)
+	}
+	got, err := s.GetInteraction(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Disposition != "refund" || got.SurveyScore == nil || *got.SurveyScore != 9 ||
+		got.Notes != "caller angry\nrefund issued\ncalled back" || got.CallID != "call-1" {
+		t.Fatalf("folded interaction = %+v", got)
+	}
+	if d := got.Durations(); d.Wait != 15*time.Second || d.Talk != 180*time.Second {
+		t.Errorf("durations = %+v", d)
+	}
+	if v := testutil.ToFloat64(m.Written.WithLabelValues("wrapup")); v != 2 {
+		t.Errorf("wrapups written = %v", v)
+	}
+	list, err := s.ListInteractions(ctx, crmcore.InteractionFilter{Queue: "support", Outcome: crmcore.OutcomeAnswered})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list = %d, %v", len(list), err)
+	}
+}
+
+func TestWriterSpillsWhenQueueFullAndReplaysOnStart(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := New(pool)
+	dir := t.TempDir()
+	// Records journaled by an earlier run, including a torn last line.
+	pre := testInteraction(0, "", "")
+	j, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.append(record{I: &pre}); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	f, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"i":{"id":"torn`)
+	f.Close()
+
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	w, err := NewWriter(pool, dir, WithQueueSize(4), WithBatchSize(8), WithWriterMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for i := 1; i <= n; i++ {
+		if err := w.Write(ctx, testInteraction(i, "", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, s); got != n+1 {
+		t.Fatalf("rows = %d, want %d", got, n+1)
+	}
+	if testutil.ToFloat64(m.Spilled) == 0 {
+		t.Error("a queue of 4 never spilled")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"+replaySuffix))
+	if len(left) != 0 {
+		t.Errorf("replay files left: %v", left)
+	}
+}
+
+// TestWriterSurvivesPostgresRestart stops the cluster while interactions are
+// being written, keeps writing, starts it again and checks that every
+// interaction accepted by Write is in the database exactly once.
+func TestWriterSurvivesPostgresRestart(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := New(pool)
+	cluster := pgtest.Cluster(t)
+	w, err := NewWriter(pool, t.TempDir(), WithQueueSize(256), WithBatchSize(100),
+		WithFlushInterval(2*time.Millisecond), WithMaxBackoff(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		written int
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	for g := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := w.Write(ctx, testInteraction(g*1_000_000+i, "", "")); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+				mu.Lock()
+				written++
+				mu.Unlock()
+				if i%50 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	snapshot := func() int { mu.Lock(); defer mu.Unlock(); return written }
+	waitFor("first writes", func() bool { return snapshot() > 1000 })
+	if err := cluster.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	atStop := snapshot()
+	waitFor("writes during the outage", func() bool { return snapshot() > atStop+3000 })
+	if err := cluster.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	atStart := snapshot()
+	waitFor("writes after the restart", func() bool { return snapshot() > atStart+1000 })
+	close(stop)
+	wg.Wait()
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	total := snapshot()
+	if got := countRows(t, s); got != int64(total) {
+		t.Fatalf("rows = %d, written = %d: %d lost", got, total, int64(total)-got)
+	}
+	t.Logf("written %d interactions (%d during the outage), all stored", total, atStart-atStop)
+}
+
+func TestWriterCloseTimeoutKeepsJournal(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	pool, err := Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Point a writer at a closed port: nothing can be written.
+	dead, err := Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.Close()
+	w, err := NewWriter(dead, dir, WithQueueSize(8), WithMaxBackoff(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := w.Write(ctx, testInteraction(i, "", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := w.Close(cctx); err == nil {
+		t.Fatal("Close succeeded with no database")
+	}
+	// A new writer on a live pool replays everything.
+	w2, err := NewWriter(pool, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, New(pool)); got != 50 {
+		t.Fatalf("rows after replay = %d, want 50", got)
+	}
+}

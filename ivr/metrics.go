@@ -1,0 +1,78 @@
+package ivr
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the IVR's Prometheus metrics (namespace switchboard, subsystem ivr). A nil
+// *Metrics is valid and records nothing.
+type Metrics struct {
+	outcomes *prometheus.CounterVec
+	steps    prometheus.Histogram
+	runaway  prometheus.Counter
+	reloads  *prometheus.CounterVec
+}
+
+// NewMetrics creates the IVR metrics and registers them with reg (nil: not registered). It
+// panics if they are already registered with reg, like promauto.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		outcomes: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "outcomes_total",
+			Help: "Calls that left the IVR, by outcome kind.",
+		}, []string{"kind"}),
+		steps: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "path_steps",
+			Help:    "Length of the IVR path (nodes, digits, events) per call.",
+			Buckets: prometheus.ExponentialBuckets(2, 2, 9),
+		}),
+		runaway: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "step_limit_total",
+			Help: "Calls stopped by the per-call step limit.",
+		}),
+		reloads: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "reloads_total",
+			Help: "Flow reloads, by result (ok, invalid).",
+		}, []string{"result"}),
+	}
+}
+
+func (m *Metrics) observe(o Outcome) {
+	if m == nil {
+		return
+	}
+	m.outcomes.WithLabelValues(o.Kind.String()).Inc()
+	m.steps.Observe(float64(len(o.Path)))
+	if o.Err != nil && errorsIsMaxSteps(o.Err) {
+		m.runaway.Inc()
+	}
+}
+
+func (m *Metrics) reload(ok bool) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if !ok {
+		result = "invalid"
+	}
+	m.reloads.WithLabelValues(result).Inc()
+}
+
+// StepLimitCounter returns the counter of calls stopped by the step limit (for tests).
+func (m *Metrics) StepLimitCounter() prometheus.Counter { return m.runaway }
+
+// OutcomeCounter returns the counter of one outcome kind (for tests).
+func (m *Metrics) OutcomeCounter(k OutcomeKind) prometheus.Counter {
+	return m.outcomes.WithLabelValues(k.String())
+}
+
+// ReloadCounter returns the counter of successful (ok) or rejected reloads (for tests).
+func (m *Metrics) ReloadCounter(ok bool) prometheus.Counter {
+	if ok {
+		return m.reloads.WithLabelValues("ok")
+	}
+	return m.reloads.WithLabelValues("invalid")
+}

@@ -1,0 +1,82 @@
+package ivr
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// promptExt is the file extension of every prompt.
+const promptExt = ".wav"
+
+var promptNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,63}$`)
+
+// Prompts maps prompt names to WAV files: <root>/<language>/<name>.wav, falling back to the
+// default language when a language lacks a prompt. It is immutable and safe for concurrent
+// use.
+type Prompts struct {
+	root        string
+	defaultLang string
+	// have indexes the files found at load time, per language; nil when the root was not
+	// scanned (no prompt directory configured), in which case every name is assumed present.
+	have map[string]map[string]bool
+}
+
+// OpenPrompts scans root for the per-language folders of langs (the first is the default
+// language). A missing folder is an error.
+func OpenPrompts(root string, langs ...string) (*Prompts, error) {
+	if len(langs) == 0 {
+		return nil, fmt.Errorf("ivr: prompts: no languages")
+	}
+	p := &Prompts{root: root, defaultLang: langs[0], have: make(map[string]map[string]bool, len(langs))}
+	for _, lang := range langs {
+		entries, err := os.ReadDir(filepath.Join(root, lang))
+		if err != nil {
+			return nil, fmt.Errorf("ivr: prompts for language %s: %w", lang, err)
+		}
+		set := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			if name, ok := strings.CutSuffix(e.Name(), promptExt); ok && !e.IsDir() {
+				set[name] = true
+			}
+		}
+		p.have[lang] = set
+	}
+	return p, nil
+}
+
+// unscannedPrompts resolves names under root without checking that files exist.
+func unscannedPrompts(root, defaultLang string) *Prompts {
+	return &Prompts{root: root, defaultLang: defaultLang}
+}
+
+// Root returns the prompt root directory.
+func (p *Prompts) Root() string { return p.root }
+
+// Has reports whether lang has its own recording of the named prompt.
+func (p *Prompts) Has(lang, name string) bool {
+	if p.have == nil {
+		return true
+	}
+	return p.have[lang][name]
+}
+
+// Path returns the file to play for a prompt name in a language: the language's own file
+// when it exists, else the default language's.
+func (p *Prompts) Path(lang, name string) string {
+	if lang == "" || !p.Has(lang, name) {
+		lang = p.defaultLang
+	}
+	return filepath.Join(p.root, lang, name+promptExt)
+}
+
+// Paths maps several prompt names at once.
+func (p *Prompts) Paths(lang string, names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = p.Path(lang, n)
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+// Package sip is Switchboard's SIP/WebRTC gateway: every call enters here
+// and all audio lives here.
+//
+// # Structure
+//
+//   - Gateway (gateway.go, handlers.go): a sipgo UserAgent listening on UDP,
+//     TCP and optionally TLS. Inbound INVITEs are answered (100, optional
+//     180 while Config.AnswerDelay runs, 200 with our SDP answer) and handed
+//     to the call handler in their own goroutine. Dial rings registered
+//     phones (every contact in parallel, first 200 wins, the other forks are
+//     CANCELled), SIP URIs or customer numbers through the trunk.
+//   - Registrar (registrar.go): REGISTER with MD5 digest (qop=auth), nonce
+//     per Call-ID, stale nonces, constant-time comparison, per-source
+//     failure counting. Secrets come from the Credentials interface.
+//   - Call (call.go): one leg with an explicit state machine
+//     (new → ringing → answered ⇄ held → ended, see callTransitions). Its
+//     Context ends on hang-up from either side.
+//   - Media lives in sip/media (G.711, RFC 4733, WAV, RTP sessions, port
+//     pool, playback, recording) and SDP offer/answer in sip/sdp.
+//   - WebRTC legs (webrtc.go) use pion with only PCMU/telephone-event so
+//     they bridge to SIP legs without transcoding.
+//
+// # Concurrency
+//
+// sipgo runs every request in its own goroutine. Dialog state is matched by
+// our own map (dialog id → *Call) under Gateway.mu: ACKs are routed to the
+// blocked RespondSDP concurrently, BYE looks up server then client dialogs
+// and answers 481 otherwise, and re-INVITEs (To-tag present) are matched to
+// the existing dialog here because sipgo does not. A BYE that arrives before
+// the ACK ends the call normally.
+//
+// Each leg owns one media goroutine set, all ended by the call's context:
+// the RTP receive loop (media.Session.Run) plus its RTCP reporter and
+// reader; playback runs in the caller of Play; recording has one ticker
+// goroutine per recording. Bridging only swaps atomic peer pointers on both
+// sessions: the receive loop of leg A writes straight into leg B's socket
+// under B's send mutex, with pooled per-session buffers and no per-packet
+// allocation.
+//
+// # RTP port layout
+//
+// Each leg binds an even RTP port and RTCP on port+1 from Config's range
+// (released on hang-up; exhaustion answers 503). The send path is a single
+// WritePacket call per packet and the receive path a single ReadPacket into
+// a fixed buffer, so a transport that multiplexes many legs on one socket
+// (demultiplexed by remote address, read and written with x/net/ipv4
+// ReadBatch/WriteBatch) can replace UDPTransport behind media.Transport
+// without touching Session: that is the plan for going past ~500 bridged
+// calls per core.
+//
+// # Safety of outside input
+//
+// Values copied from outside (CRM names, CTI, caller ids) pass through
+// sanitizeHeaderValue/sanitizeUser before they reach a header. UDP
+// datagrams that sipgo cannot parse (or that lack mandatory headers) are
+// answered with a stateless 400 by badRequestConn and never reach sipgo.
+package sip

@@ -1,0 +1,717 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/sip/media"
+	"switchboard/sip/sdp"
+)
+
+// Sentinel errors. Dial wraps one of ErrNoAnswer, ErrBusy, ErrRejected or
+// ErrNotFound; operations on a finished leg wrap ErrCallEnded.
+var (
+	ErrNoAnswer    = errors.New("sip: no answer")
+	ErrBusy        = errors.New("sip: busy")
+	ErrRejected    = errors.New("sip: rejected")
+	ErrNotFound    = errors.New("sip: destination not found")
+	ErrCallEnded   = errors.New("sip: call ended")
+	ErrDraining    = errors.New("sip: gateway draining")
+	ErrCallLimit   = errors.New("sip: concurrent call limit reached")
+	ErrBadConfig   = errors.New("sip: invalid config")
+	ErrNotBridged  = errors.New("sip: legs not bridgeable")
+	ErrPromptFile  = errors.New("sip: prompt file not usable")
+	ErrPathOutside = errors.New("sip: path outside the configured directory")
+)
+
+// Config configures the gateway.
+type Config struct {
+	UDPAddr                string // e.g. "0.0.0.0:5060"; empty: no UDP
+	TCPAddr                string // empty: no TCP
+	TLSAddr                string // used when TLSCert/TLSKey are set
+	TLSCert                string
+	TLSKey                 string
+	PublicIP               string // address put in Contact/SDP (default: 127.0.0.1)
+	MediaIP                string // local address RTP binds (default: PublicIP)
+	RTPPortMin, RTPPortMax int
+	MaxCalls               int // concurrent legs; above it INVITEs get 503 + Retry-After (0: 1000)
+	// TrustedSources are trunk/proxy IPs whose INVITEs are accepted
+	// without authentication. When RequireAuth is set, INVITEs from other
+	// sources must pass digest auth with registrar credentials.
+	TrustedSources []string
+	RequireAuth    bool
+	Realm          string // registrar realm (default "switchboard")
+	MusicOnHold    string // WAV file looped to a leg on local hold
+	PromptDir      string // relative prompt names resolve here
+	RecordingDir   string // recordings are written here
+	// Trunk is the host[:port] of the outbound trunk for customer numbers
+	// (Dial with a number that is not a registered user).
+	Trunk string
+	// AnswerDelay holds inbound calls in 180 Ringing this long before the
+	// 200 (0: answer at once).
+	AnswerDelay time.Duration
+	// TestEndpoint is a DNIS answered internally (play TestPrompt, or 2 s
+	// of tone, then hang up) for load tests. Empty: disabled.
+	TestEndpoint string
+	TestPrompt   string
+	// WebRTCIPs restricts the ICE host candidates of WebRTC legs to these
+	// local addresses (tests: 127.0.0.1). Empty: every interface.
+	WebRTCIPs []string
+}
+
+// DialOptions tunes an outbound leg.
+type DialOptions struct {
+	Timeout      time.Duration // ring time before CANCEL (default 30 s)
+	CallerID     string        // From user (sanitised)
+	CallerName   string        // From display name (sanitised)
+	Codecs       []media.Codec // offer order (default PCMU, PCMA)
+	ExtraHeaders map[string]string
+}
+
+// WebRTCInfo describes a WebRTC leg for logs and routing.
+type WebRTCInfo struct {
+	ANI  string // who is calling (agent id or web visitor)
+	DNIS string // what they called
+}
+
+// EventType is the kind of a call event.
+type EventType uint8
+
+// Call events.
+const (
+	EventDigit EventType = iota + 1
+	EventHangup
+)
+
+// Event is published for DTMF digits and hang-ups.
+type Event struct {
+	Type   EventType
+	Call   *Call
+	Digit  byte
+	Reason string
+}
+
+// Option configures New.
+type Option func(*Gateway)
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
+
+// WithMetrics registers the gateway's metrics on reg.
+func WithMetrics(reg prometheus.Registerer) Option { return func(g *Gateway) { g.reg = reg } }
+
+// WithCredentials sets the digest credential store for REGISTER and
+// untrusted INVITEs.
+func WithCredentials(c Credentials) Option { return func(g *Gateway) { g.creds = c } }
+
+// WithCallHandler sets the handler that receives every answered inbound
+// call in its own goroutine. The handler owns the call (it must hang up
+// or hand it on). Without a handler inbound calls get 480.
+func WithCallHandler(h func(*Call)) Option { return func(g *Gateway) { g.handler = h } }
+
+// WithEventHandler receives DTMF and hang-up events of every leg. It runs
+// on media/signalling goroutines and must not block.
+func WithEventHandler(h func(Event)) Option { return func(g *Gateway) { g.onEvent = h } }
+
+// Gateway is the SIP/WebRTC front door: sipgo UA (UDP/TCP/TLS), registrar,
+// inbound and outbound dialogs, and the RTP media of every leg. Start it
+// with Serve; New only validates and allocates.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     prometheus.Registerer
+	m       *Metrics
+	creds   Credentials
+	handler func(*Call)
+	onEvent func(Event)
+
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	client   *sipgo.Client
+	dua      *sipgo.DialogUA
+	pool     *media.PortPool
+	regr     *Registrar
+	publicIP netip.Addr
+	trusted  map[string]bool
+
+	draining atomic.Bool
+	active   atomic.Int64
+
+	mu      sync.Mutex
+	calls   map[string]*Call // by leg id
+	dialogs map[string]*Call // by sipgo dialog id
+
+	promptMu sync.Mutex
+	prompts  map[string]*media.Audio
+
+	rtcOnce sync.Once
+	rtcAPI  *webrtc.API
+	rtcErr  error
+
+	addrMu sync.Mutex
+	udp    net.PacketConn
+	tcp    net.Listener
+	ready  chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New validates cfg and builds a gateway; call Serve to listen.
+func New(cfg Config, opts ...Option) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, log: slog.Default(), calls: map[string]*Call{}, dialogs: map[string]*Call{},
+		prompts: map[string]*media.Audio{}, trusted: map[string]bool{}, ready: make(chan struct{})}
+	for _, o := range opts {
+		o(g)
+	}
+	g.m = NewMetrics(g.reg)
+	if g.cfg.PublicIP == "" {
+		g.cfg.PublicIP = "127.0.0.1"
+	}
+	if g.cfg.MediaIP == "" {
+		g.cfg.MediaIP = g.cfg.PublicIP
+	}
+	if g.cfg.Realm == "" {
+		g.cfg.Realm = "switchboard"
+	}
+	if g.cfg.MaxCalls <= 0 {
+		g.cfg.MaxCalls = 1000
+	}
+	if g.cfg.RTPPortMin == 0 {
+		g.cfg.RTPPortMin, g.cfg.RTPPortMax = 20000, 30000
+	}
+	if g.cfg.UDPAddr == "" && g.cfg.TCPAddr == "" {
+		return nil, fmt.Errorf("%w: no UDP or TCP listen address", ErrBadConfig)
+	}
+	var err error
+	if g.publicIP, err = netip.ParseAddr(g.cfg.PublicIP); err != nil {
+		return nil, fmt.Errorf("%w: public IP %q", ErrBadConfig, g.cfg.PublicIP)
+	}
+	mip, err := netip.ParseAddr(g.cfg.MediaIP)
+	if err != nil {
+		return nil, fmt.Errorf("%w: media IP %q", ErrBadConfig, g.cfg.MediaIP)
+	}
+	if g.pool, err = media.NewPortPool(mip, g.cfg.RTPPortMin, g.cfg.RTPPortMax); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
+	}
+	g.m.PortsTotal.Set(float64(g.pool.Size()))
+	for _, s := range g.cfg.TrustedSources {
+		g.trusted[s] = true
+	}
+	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m)
+	return g, nil
+}
+
+// Registrar returns the gateway's registrar (binding lookup).
+func (g *Gateway) Registrar() *Registrar { return g.regr }
+
+// Metrics returns the gateway's metrics.
+func (g *Gateway) Metrics() *Metrics { return g.m }
+
+// Ready is closed once the listeners are bound.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// UDPAddr returns the bound UDP address (after Ready).
+func (g *Gateway) UDPAddr() netip.AddrPort {
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	if g.udp == nil {
+		return netip.AddrPort{}
+	}
+	return g.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// TCPAddr returns the bound TCP address (after Ready).
+func (g *Gateway) TCPAddr() netip.AddrPort {
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	if g.tcp == nil {
+		return netip.AddrPort{}
+	}
+	return g.tcp.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// Serve binds the listeners and serves until ctx is done; then it hangs up
+// every leg, closes the UA and returns. It returns early with an error if a
+// listener cannot be bound.
+func (g *Gateway) Serve(ctx context.Context) error {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard"), sipgo.WithUserAgentHostname(g.cfg.PublicIP))
+	if err != nil {
+		return fmt.Errorf("sip: ua: %w", err)
+	}
+	g.ua = ua
+	defer ua.Close()
+	g.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(g.log))
+	if err != nil {
+		return fmt.Errorf("sip: server: %w", err)
+	}
+	g.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(g.cfg.PublicIP), sipgo.WithClientLogger(g.log))
+	if err != nil {
+		return fmt.Errorf("sip: client: %w", err)
+	}
+	defer g.client.Close()
+
+	var errs []error
+	if g.cfg.UDPAddr != "" {
+		pc, err := net.ListenPacket("udp", g.cfg.UDPAddr)
+		if err != nil {
+			return fmt.Errorf("sip: listen udp: %w", err)
+		}
+		g.addrMu.Lock()
+		g.udp = pc
+		g.addrMu.Unlock()
+	}
+	if g.cfg.TCPAddr != "" {
+		l, err := net.Listen("tcp", g.cfg.TCPAddr)
+		if err != nil {
+			if g.udp != nil {
+				g.udp.Close()
+			}
+			return fmt.Errorf("sip: listen tcp: %w", err)
+		}
+		g.addrMu.Lock()
+		g.tcp = l
+		g.addrMu.Unlock()
+	}
+	port := 5060
+	if g.udp != nil {
+		port = int(g.UDPAddr().Port())
+	} else if g.tcp != nil {
+		port = int(g.TCPAddr().Port())
+	}
+	g.dua = &sipgo.DialogUA{Client: g.client, ContactHDR: sipmsg.ContactHeader{
+		Address: sipmsg.Uri{Scheme: "sip", User: "switchboard", Host: g.cfg.PublicIP, Port: port}}}
+	g.routes()
+
+	serveErr := make(chan error, 3)
+	if g.udp != nil {
+		pc := &badRequestConn{PacketConn: g.udp, g: g}
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); serveErr <- g.srv.ServeUDP(pc) }()
+	}
+	if g.tcp != nil {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); serveErr <- g.srv.ServeTCP(g.tcp) }()
+	}
+	if g.cfg.TLSCert != "" && g.cfg.TLSKey != "" && g.cfg.TLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(g.cfg.TLSCert, g.cfg.TLSKey)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sip: tls: %w", err))
+		} else {
+			tl, err := tls.Listen("tcp", g.cfg.TLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sip: listen tls: %w", err))
+			} else {
+				defer tl.Close()
+				g.wg.Add(1)
+				go func() { defer g.wg.Done(); serveErr <- g.srv.ServeTLS(tl) }()
+			}
+		}
+	}
+	close(g.ready)
+	g.log.Info("sip gateway listening", "udp", g.UDPAddr(), "tcp", g.TCPAddr())
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil && ctx.Err() == nil {
+			errs = append(errs, fmt.Errorf("sip: serve: %w", err))
+		}
+	}
+	g.hangupAll()
+	if g.udp != nil {
+		g.udp.Close()
+	}
+	if g.tcp != nil {
+		g.tcp.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Drain stops accepting new calls (INVITEs get 503); existing calls go on.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// ActiveCalls returns the number of legs up.
+func (g *Gateway) ActiveCalls() int { return int(g.active.Load()) }
+
+func (g *Gateway) hangupAll() {
+	g.mu.Lock()
+	calls := make([]*Call, 0, len(g.calls))
+	for _, c := range g.calls {
+		calls = append(calls, c)
+	}
+	g.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = c.Hangup(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (g *Gateway) newCall(kind legKind, inbound bool, sess *media.Session, ani, dnis, callID string) *Call {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &Call{g: g, id: uuid.NewString(), kind: kind, inbound: inbound, sess: sess,
+		ani: sanitizeUser(ani), dnis: sanitizeUser(dnis), callID: sanitizeHeaderValue(callID),
+		ctx: ctx, cancel: cancel, digitCh: make(chan struct{}, 1), sdpSessID: rand.Uint64() >> 1, sdpVer: 1}
+	c.log = g.log.With("call_id", c.id, "sip_call_id", c.callID)
+	sess.OnDigit(func(d byte) { c.pushDigit(d, "rfc4733") })
+	g.mu.Lock()
+	g.calls[c.id] = c
+	g.mu.Unlock()
+	g.active.Add(1)
+	g.m.ActiveCalls.Inc()
+	g.m.ActiveLegs.WithLabelValues(string(kind)).Inc()
+	g.m.PortsInUse.Set(float64(g.pool.InUse()))
+	return c
+}
+
+func (g *Gateway) bindDialog(id string, c *Call) {
+	g.mu.Lock()
+	g.dialogs[id] = c
+	c.dialogID = id
+	g.mu.Unlock()
+}
+
+func (g *Gateway) unregisterCall(c *Call, answered bool) {
+	g.mu.Lock()
+	delete(g.calls, c.id)
+	if c.dialogID != "" {
+		delete(g.dialogs, c.dialogID)
+	}
+	g.mu.Unlock()
+	g.active.Add(-1)
+	g.m.ActiveCalls.Dec()
+	g.m.ActiveLegs.WithLabelValues(string(c.kind)).Dec()
+	q := c.sess.Quality()
+	g.m.RTPPackets.WithLabelValues("in").Add(float64(q.PacketsReceived))
+	g.m.RTPPackets.WithLabelValues("out").Add(float64(q.PacketsSent))
+	g.m.RTPPackets.WithLabelValues("lost").Add(float64(q.PacketsLost))
+	if q.PacketsReceived > 0 {
+		g.m.Jitter.Observe(q.Jitter.Seconds())
+	}
+	g.m.PortsInUse.Set(float64(g.pool.InUse()))
+	_ = answered
+}
+
+// lookupDialog finds the leg of an in-dialog request (UAS then UAC role).
+func (g *Gateway) lookupDialog(req *sipmsg.Request) *Call {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if id, err := sipmsg.DialogIDFromRequestUAS(req); err == nil {
+		if c := g.dialogs[id]; c != nil {
+			return c
+		}
+	}
+	if id, err := sipmsg.DialogIDFromRequestUAC(req); err == nil {
+		if c := g.dialogs[id]; c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// prompt loads (and caches) a WAV prompt.
+func (g *Gateway) prompt(name string) (*media.Audio, error) {
+	path := name
+	if !filepath.IsAbs(path) && g.cfg.PromptDir != "" {
+		path = filepath.Join(g.cfg.PromptDir, name)
+	}
+	g.promptMu.Lock()
+	a := g.prompts[path]
+	g.promptMu.Unlock()
+	if a != nil {
+		return a, nil
+	}
+	a, err := media.ReadWAVFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPromptFile, err)
+	}
+	g.promptMu.Lock()
+	if len(g.prompts) < 1024 {
+		g.prompts[path] = a
+	}
+	g.promptMu.Unlock()
+	return a, nil
+}
+
+// recordingPath resolves a recording name inside RecordingDir.
+func (g *Gateway) recordingPath(name string) (string, error) {
+	if g.cfg.RecordingDir == "" {
+		if filepath.IsAbs(name) {
+			return name, nil
+		}
+		return "", fmt.Errorf("%w: no recording dir for %q", ErrPathOutside, name)
+	}
+	if filepath.IsAbs(name) {
+		rel, err := filepath.Rel(g.cfg.RecordingDir, name)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return "", fmt.Errorf("%w: %q", ErrPathOutside, name)
+		}
+		return name, nil
+	}
+	p := filepath.Join(g.cfg.RecordingDir, filepath.Clean("/"+name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return "", fmt.Errorf("sip: %w", err)
+	}
+	return p, nil
+}
+
+// Bridge relays media both ways between a and b until either leg ends or
+// ctx is cancelled; then it unbridges and returns (the legs stay up).
+// Codecs may differ (PCMU↔PCMA is transcoded); DTMF passes through.
+func (g *Gateway) Bridge(ctx context.Context, a, b *Call) error {
+	if a == b || a == nil || b == nil {
+		return ErrNotBridged
+	}
+	a.mu.Lock()
+	b.mu.Lock()
+	if a.state == StateEnded || b.state == StateEnded {
+		b.mu.Unlock()
+		a.mu.Unlock()
+		return fmt.Errorf("sip: bridge: %w", ErrCallEnded)
+	}
+	a.peer, b.peer = b, a
+	aHold, bHold := a.localHold, b.localHold
+	b.mu.Unlock()
+	a.mu.Unlock()
+	if !aHold && !bHold {
+		a.sess.SetPeer(b.sess)
+		b.sess.SetPeer(a.sess)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-a.ctx.Done():
+	case <-b.ctx.Done():
+	}
+	a.sess.SetPeer(nil)
+	b.sess.SetPeer(nil)
+	a.mu.Lock()
+	if a.peer == b {
+		a.peer = nil
+	}
+	a.mu.Unlock()
+	b.mu.Lock()
+	if b.peer == a {
+		b.peer = nil
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return nil // unbridged on request; legs stay up
+	}
+	return nil
+}
+
+// StartRecording records a (left channel) and b (right channel) — what
+// each party says — to a stereo WAV. stop finalises the file.
+func (g *Gateway) StartRecording(a, b *Call, file string) (stop func() error, err error) {
+	path, err := g.recordingPath(file)
+	if err != nil {
+		return nil, err
+	}
+	var sa, sb *media.Session
+	if a != nil {
+		sa = a.sess
+	}
+	if b != nil {
+		sb = b.sess
+	}
+	rec, err := media.NewStereoRecorder(path, sa, sb)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	var stopErr error
+	stopFn := func() error {
+		once.Do(func() { stopErr = rec.Stop() })
+		return stopErr
+	}
+	// Stop with the legs: whichever ends first finalises the file.
+	go func() {
+		var ad, bd <-chan struct{}
+		if a != nil {
+			ad = a.ctx.Done()
+		}
+		if b != nil {
+			bd = b.ctx.Done()
+		}
+		select {
+		case <-ad:
+		case <-bd:
+		}
+		_ = stopFn()
+	}()
+	return stopFn, nil
+}
+
+// badRequestConn wraps the UDP listener: a datagram sipgo cannot parse
+// would be dropped silently, so it is answered here with a stateless 400
+// (when the headers needed to route a response can be found) and never
+// reaches sipgo. Valid messages pass through untouched.
+type badRequestConn struct {
+	net.PacketConn
+	g      *Gateway
+	parser *sipmsg.Parser
+	once   sync.Once
+}
+
+// maxSIPDatagram caps what we accept in one UDP datagram.
+const maxSIPDatagram = 16 << 10
+
+func (c *badRequestConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.once.Do(func() { c.parser = sipmsg.NewParser() })
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || n <= 4 {
+			return n, addr, err
+		}
+		data := b[:n]
+		if n > maxSIPDatagram {
+			c.reject(data[:maxSIPDatagram], addr, "Message Too Large")
+			continue
+		}
+		if reason := c.check(data); reason != "" {
+			c.reject(data, addr, reason)
+			continue
+		}
+		return n, addr, nil
+	}
+}
+
+// check returns a reason when data is not a well-formed SIP message.
+func (c *badRequestConn) check(data []byte) string {
+	msg, err := c.parser.ParseSIP(data)
+	if err != nil {
+		return "Bad Request"
+	}
+	req, ok := msg.(*sipmsg.Request)
+	if !ok {
+		return ""
+	}
+	if req.CallID() == nil || req.From() == nil || req.To() == nil || req.CSeq() == nil || req.Via() == nil {
+		return "Missing Mandatory Header"
+	}
+	if req.CSeq().MethodName != req.Method {
+		return "CSeq Method Mismatch"
+	}
+	return ""
+}
+
+// reject writes a 400 built from the raw header lines that identify the
+// transaction (Via, From, To, Call-ID, CSeq). Requests without them, and
+// responses, are dropped.
+func (c *badRequestConn) reject(data []byte, addr net.Addr, reason string) {
+	c.g.m.Responses.WithLabelValues("UNKNOWN", "400").Inc()
+	head := string(data)
+	if i := strings.Index(head, "\r\n\r\n"); i >= 0 {
+		head = head[:i]
+	}
+	lines := strings.Split(head, "\n")
+	if len(lines) < 2 || strings.HasPrefix(lines[0], "SIP/") {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("SIP/2.0 400 " + reason + "\r\n")
+	need := map[string]bool{}
+	for _, l := range lines[1:] {
+		l = strings.TrimRight(l, "\r")
+		name, val, ok := strings.Cut(l, ":")
+		if !ok || len(l) > 1024 || strings.ContainsAny(val, "\r\x00") {
+			continue
+		}
+		key := strings.ToLower(strings.TrimSpace(name))
+		switch key {
+		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+			b.WriteString(strings.TrimSpace(name) + ": " + strings.TrimSpace(val) + "\r\n")
+			need[key[:1]] = true
+		}
+	}
+	if !need["v"] || !need["c"] {
+		return
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	_, _ = c.PacketConn.WriteTo([]byte(b.String()), addr)
+}
+
+// dialTarget resolves a Dial target to request URIs.
+func (g *Gateway) dialTargets(target string) ([]sipmsg.Uri, error) {
+	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
+		if strings.ContainsAny(target, "\r\n\x00 ") {
+			return nil, fmt.Errorf("%w: bad uri", ErrNotFound)
+		}
+		var u sipmsg.Uri
+		if err := sipmsg.ParseUri(target, &u); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+		}
+		return []sipmsg.Uri{u}, nil
+	}
+	user := sanitizeUser(target)
+	if user == "" || user != target {
+		return nil, fmt.Errorf("%w: bad target %q", ErrNotFound, sanitizeHeaderValue(target))
+	}
+	var out []sipmsg.Uri
+	for _, b := range g.regr.Lookup(user) {
+		out = append(out, *b.Contact.Clone())
+	}
+	if len(out) == 0 && g.cfg.Trunk != "" && isNumber(user) {
+		host, portStr, err := net.SplitHostPort(g.cfg.Trunk)
+		port := 0
+		if err != nil {
+			host = g.cfg.Trunk
+		} else {
+			port, _ = strconv.Atoi(portStr)
+		}
+		out = append(out, sipmsg.Uri{Scheme: "sip", User: user, Host: host, Port: port})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %q not registered", ErrNotFound, user)
+	}
+	return out, nil
+}
+
+func isNumber(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// sdpFor writes our SDP for a leg.
+func (g *Gateway) localSDP(c *Call, port int, codecs []media.Codec, dtmf int, dir sdp.Direction) []byte {
+	c.mu.Lock()
+	c.sdpVer++
+	v := c.sdpVer
+	c.mu.Unlock()
+	return sdp.Build(sdp.Local{Addr: g.publicIP, Port: port, Codecs: codecs, DTMF: dtmf, Direction: dir,
+		SessionID: c.sdpSessID, Version: v})
+}

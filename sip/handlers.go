@@ -1,0 +1,514 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"switchboard/sip/media"
+	"switchboard/sip/sdp"
+)
+
+func (g *Gateway) routes() {
+	wrap := func(h func(*sipmsg.Request, sipmsg.ServerTransaction)) sipgo.RequestHandler {
+		return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+			g.m.Requests.WithLabelValues(req.Method.String()).Inc()
+			h(req, tx)
+		}
+	}
+	g.srv.OnInvite(wrap(g.onInvite))
+	g.srv.OnAck(wrap(g.onAck))
+	g.srv.OnBye(wrap(g.onBye))
+	g.srv.OnCancel(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}))
+	g.srv.OnOptions(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil)
+		res.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"))
+		res.AppendHeader(sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay"))
+		g.send(req, tx, res)
+	}))
+	g.srv.OnInfo(wrap(g.onInfo))
+	g.srv.OnRegister(wrap(g.onRegister))
+	g.srv.OnNoRoute(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if req.IsAck() {
+			return
+		}
+		g.respond(req, tx, sipmsg.StatusNotImplemented, "Not Implemented")
+	}))
+}
+
+func (g *Gateway) send(req *sipmsg.Request, tx sipmsg.ServerTransaction, res *sipmsg.Response) {
+	g.m.Responses.WithLabelValues(req.Method.String(), strconv.Itoa(res.StatusCode)).Inc()
+	if err := tx.Respond(res); err != nil {
+		g.log.Debug("respond failed", "method", req.Method.String(), "code", res.StatusCode, "error", err)
+	}
+}
+
+func (g *Gateway) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	g.send(req, tx, res)
+}
+
+// validRequest checks the headers every in- or out-of-dialog request needs.
+func validRequest(req *sipmsg.Request) bool {
+	return req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil
+}
+
+func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !validRequest(req) || req.Contact() == nil {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	if tag, ok := req.To().Params.Get("tag"); ok && tag != "" {
+		g.onReInvite(req, tx)
+		return
+	}
+	if g.draining.Load() {
+		g.m.CallResults.WithLabelValues("in", "draining").Inc()
+		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Draining", sipmsg.NewHeader("Retry-After", "30"))
+		return
+	}
+	if int(g.active.Load()) >= g.cfg.MaxCalls {
+		g.m.CallResults.WithLabelValues("in", "limit").Inc()
+		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Call Limit", sipmsg.NewHeader("Retry-After", "5"))
+		return
+	}
+	if g.cfg.RequireAuth && !g.trusted[sourceIP(req.Source())] {
+		if g.creds == nil {
+			g.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+			return
+		}
+		if a := g.regr.Authenticate(context.Background(), req); a.res != nil {
+			g.send(req, tx, a.res)
+			return
+		}
+	}
+	dnis := req.Recipient.User
+	isTest := g.cfg.TestEndpoint != "" && dnis == g.cfg.TestEndpoint
+	if g.handler == nil && !isTest {
+		g.m.CallResults.WithLabelValues("in", "no_handler").Inc()
+		g.respond(req, tx, sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable")
+		return
+	}
+	offer, err := sdp.Parse(req.Body())
+	if err != nil {
+		g.m.CallResults.WithLabelValues("in", "no_codec").Inc()
+		if errors.Is(err, sdp.ErrParse) {
+			g.respond(req, tx, sipmsg.StatusBadRequest, "Bad SDP")
+			return
+		}
+		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	tr, err := g.pool.Allocate()
+	if err != nil {
+		g.m.CallResults.WithLabelValues("in", "no_ports").Inc()
+		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "No Media Ports", sipmsg.NewHeader("Retry-After", "5"))
+		return
+	}
+	dlg, err := g.dua.ReadInvite(req, tx)
+	if err != nil {
+		tr.Close()
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	tr.SetRemote(offer.RTPAddr())
+	sess := media.NewSession(tr, media.SessionConfig{Codec: offer.Codec, DTMFPayloadType: offer.DTMF})
+	sess.SetSending(offer.Direction.Receives() && !offer.Addr.IsUnspecified())
+	c := g.newCall(kindSIP, true, sess, req.From().Address.User, dnis, req.CallID().Value())
+	c.srv = dlg
+	c.remoteDir = offer.Direction
+	_ = c.setState(StateRinging)
+	g.bindDialog(dlg.ID, c)
+	go func() { _ = sess.Run(c.ctx) }()
+
+	_ = dlg.Respond(sipmsg.StatusTrying, "Trying", nil)
+	if g.cfg.AnswerDelay > 0 {
+		_ = dlg.Respond(sipmsg.StatusRinging, "Ringing", nil)
+		t := time.NewTimer(g.cfg.AnswerDelay)
+		select {
+		case <-t.C:
+		case <-dlg.Context().Done():
+			t.Stop()
+			g.m.CallResults.WithLabelValues("in", "cancelled").Inc()
+			c.end("cancelled")
+			return
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	answer := sdp.Answer(offer, g.publicIP, tr.LocalPort(), c.sdpSessID, c.sdpVer)
+	if err := c.setState(StateAnswered); err != nil {
+		return // hung up meanwhile
+	}
+	g.m.Responses.WithLabelValues("INVITE", "200").Inc()
+	if err := dlg.RespondSDP(answer); err != nil {
+		// A BYE before the ACK ends the dialog: a normal hang-up.
+		if c.ctx.Err() == nil {
+			c.log.Debug("answer not confirmed", "error", err)
+			g.m.CallResults.WithLabelValues("in", "failed").Inc()
+			c.end("no_ack")
+		}
+		return
+	}
+	g.m.CallResults.WithLabelValues("in", "answered").Inc()
+	c.log.Debug("inbound call answered", "ani", c.ani, "dnis", c.dnis, "codec", offer.Codec.String())
+	if isTest {
+		go g.runTestEndpoint(c)
+		return
+	}
+	go g.handler(c)
+}
+
+// runTestEndpoint answers, plays TestPrompt (or 2 s of tone) and hangs up.
+func (g *Gateway) runTestEndpoint(c *Call) {
+	var samples []int16
+	if g.cfg.TestPrompt != "" {
+		if a, err := g.prompt(g.cfg.TestPrompt); err == nil {
+			samples = a.Samples
+		}
+	}
+	if samples == nil {
+		samples = make([]int16, 16000)
+		for i := range samples {
+			samples[i] = int16((i%20 - 10) * 800)
+		}
+	}
+	_ = media.Play(c.ctx, c.sess, samples, false, nil)
+	_ = c.Hangup(context.Background())
+}
+
+// onReInvite handles an INVITE inside an existing dialog: hold/unhold by
+// direction, a new remote address or codec.
+func (g *Gateway) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	c := g.lookupDialog(req)
+	if c == nil {
+		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	tr, _ := c.sess.Transport().(*media.UDPTransport)
+	if tr == nil {
+		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	var body []byte
+	if len(req.Body()) == 0 {
+		// Offerless re-INVITE: offer what we use now.
+		body = g.localSDP(c, tr.LocalPort(), []media.Codec{c.sess.Codec()}, c.sess.DTMFPayloadType(), sdp.SendRecv)
+	} else {
+		offer, err := sdp.Parse(req.Body())
+		if err != nil {
+			g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+		hold := !offer.Direction.Receives() || offer.Addr.IsUnspecified()
+		if !offer.Addr.IsUnspecified() {
+			tr.SetRemote(offer.RTPAddr())
+		}
+		c.sess.SetFormat(offer.Codec, offer.DTMF)
+		c.sess.SetSending(!hold)
+		c.mu.Lock()
+		c.remoteDir = offer.Direction
+		switch {
+		case hold && c.state == StateAnswered:
+			c.state = StateHeld
+		case !hold && c.state == StateHeld && !c.localHold:
+			c.state = StateAnswered
+		}
+		c.mu.Unlock()
+		dir := offer.Direction.Reverse()
+		if offer.Addr.IsUnspecified() {
+			dir = sdp.Inactive
+		}
+		body = g.localSDP(c, tr.LocalPort(), []media.Codec{offer.Codec}, offer.DTMF, dir)
+		c.log.Debug("re-INVITE", "direction", offer.Direction.String(), "hold", hold)
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, body)
+	res.AppendHeader(sipgoContact(g))
+	g.send(req, tx, res)
+}
+
+func sipgoContact(g *Gateway) *sipmsg.ContactHeader {
+	h := g.dua.ContactHDR
+	return h.Clone()
+}
+
+func (g *Gateway) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	c := g.lookupDialog(req)
+	if c == nil || c.srv == nil {
+		return
+	}
+	_ = c.srv.ReadAck(req, tx) // a re-INVITE's ACK has another CSeq: ignored
+}
+
+func (g *Gateway) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !validRequest(req) {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := g.lookupDialog(req)
+	if c == nil {
+		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	var err error
+	switch {
+	case c.srv != nil:
+		err = c.srv.ReadBye(req, tx)
+	case c.cli != nil:
+		err = c.cli.ReadBye(req, tx)
+	}
+	if err != nil {
+		g.respond(req, tx, sipmsg.StatusOK, "OK")
+	} else {
+		g.m.Responses.WithLabelValues("BYE", "200").Inc()
+	}
+	c.end("remote_hangup")
+}
+
+// parseDTMFRelay reads an application/dtmf-relay body ("Signal=5\r\n
+// Duration=160"). It returns the digit or false.
+func parseDTMFRelay(body []byte) (byte, bool) {
+	if len(body) > 1024 {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "signal") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) != 1 {
+			// Some phones send the event code ("10" for '*').
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 15 {
+				return 0, false
+			}
+			return media.DigitForEvent(uint8(n))
+		}
+		d := v[0]
+		if d >= 'a' && d <= 'd' {
+			d -= 'a' - 'A'
+		}
+		if _, ok := media.EventForDigit(d); ok {
+			return d, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+func (g *Gateway) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !validRequest(req) {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := g.lookupDialog(req)
+	if c == nil {
+		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = strings.ToLower(strings.TrimSpace(h.Value()))
+	}
+	if !strings.HasPrefix(ct, "application/dtmf-relay") && !strings.HasPrefix(ct, "application/dtmf") {
+		g.respond(req, tx, sipmsg.StatusUnsupportedMediaType, "Unsupported Media Type")
+		return
+	}
+	d, ok := parseDTMFRelay(req.Body())
+	if !ok {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad dtmf-relay Body")
+		return
+	}
+	g.respond(req, tx, sipmsg.StatusOK, "OK")
+	c.pushDigit(d, "info")
+}
+
+func (g *Gateway) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !validRequest(req) {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	if g.creds == nil {
+		g.respond(req, tx, sipmsg.StatusForbidden, "Registration Disabled")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g.send(req, tx, g.regr.HandleRegister(ctx, req))
+}
+
+// Dial rings target — a registered user (every contact in parallel, the
+// first to answer wins), a customer number (through the trunk) or a sip:
+// URI — and returns the answered leg. ctx cancellation or opts.Timeout
+// sends CANCEL; failures wrap ErrNoAnswer, ErrBusy, ErrRejected or
+// ErrNotFound.
+func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*Call, error) {
+	if g.dua == nil {
+		return nil, fmt.Errorf("sip: dial before Serve")
+	}
+	if g.draining.Load() {
+		return nil, ErrDraining
+	}
+	uris, err := g.dialTargets(target)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if len(opts.Codecs) == 0 {
+		opts.Codecs = []media.Codec{media.PCMU, media.PCMA}
+	}
+	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	type result struct {
+		c   *Call
+		err error
+	}
+	results := make(chan result, len(uris))
+	for _, u := range uris {
+		go func() {
+			c, err := g.ring(rctx, u, opts)
+			results <- result{c, err}
+		}()
+	}
+	var winner *Call
+	var errs []error
+	for range uris {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		if winner == nil {
+			winner = r.c
+			cancel() // CANCEL the other forks
+			continue
+		}
+		_ = r.c.Hangup(context.Background()) // answered too late
+	}
+	if winner != nil {
+		g.m.CallResults.WithLabelValues("out", "answered").Inc()
+		return winner, nil
+	}
+	err = classify(errs)
+	switch {
+	case errors.Is(err, ErrBusy):
+		g.m.CallResults.WithLabelValues("out", "busy").Inc()
+	case errors.Is(err, ErrNoAnswer):
+		g.m.CallResults.WithLabelValues("out", "no_answer").Inc()
+	default:
+		g.m.CallResults.WithLabelValues("out", "rejected").Inc()
+	}
+	return nil, err
+}
+
+// classify picks the most telling error of the forks.
+func classify(errs []error) error {
+	for _, want := range []error{ErrBusy, ErrRejected, ErrNoAnswer} {
+		for _, e := range errs {
+			if errors.Is(e, want) {
+				return e
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrRejected, errs[0])
+	}
+	return ErrNoAnswer
+}
+
+func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*Call, error) {
+	tr, err := g.pool.Allocate()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	sess := media.NewSession(tr, media.SessionConfig{Codec: opts.Codecs[0], DTMFPayloadType: 101})
+	c := g.newCall(kindSIP, false, sess, opts.CallerID, uri.User, "")
+	_ = c.setState(StateRinging)
+	offer := g.localSDP(c, tr.LocalPort(), opts.Codecs, 101, sdp.SendRecv)
+	req := sipmsg.NewRequest(sipmsg.INVITE, uri)
+	req.SetBody(offer)
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	fromUser := sanitizeUser(opts.CallerID)
+	if fromUser == "" {
+		fromUser = "switchboard"
+	}
+	from := &sipmsg.FromHeader{DisplayName: sanitizeHeaderValue(opts.CallerName),
+		Address: sipmsg.Uri{Scheme: "sip", User: fromUser, Host: g.cfg.PublicIP}, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	req.AppendHeader(from)
+	for k, v := range opts.ExtraHeaders {
+		if k = sanitizeUser(k); k != "" {
+			req.AppendHeader(sipmsg.NewHeader(k, sanitizeHeaderValue(v)))
+		}
+	}
+	dlg, err := g.dua.WriteInvite(ctx, req)
+	if err != nil {
+		c.end("invite_failed")
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	c.cli = dlg
+	c.callID = sanitizeHeaderValue(req.CallID().Value())
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	if err != nil {
+		c.end("not_answered")
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) {
+			switch code := de.Res.StatusCode; {
+			case code == 486 || code == 600:
+				return nil, fmt.Errorf("%w: %d", ErrBusy, code)
+			case code == 408 || code == 480 || code == 487:
+				return nil, fmt.Errorf("%w: %d", ErrNoAnswer, code)
+			default:
+				return nil, fmt.Errorf("%w: %d %s", ErrRejected, code, sanitizeHeaderValue(de.Res.Reason))
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoAnswer, ctx.Err())
+		}
+		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	}
+	ans, perr := sdp.Parse(dlg.InviteResponse.Body())
+	if err := dlg.Ack(context.Background()); err != nil {
+		c.end("ack_failed")
+		return nil, fmt.Errorf("%w: ack: %w", ErrRejected, err)
+	}
+	g.bindDialog(dlg.ID, c)
+	if perr != nil {
+		bctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = dlg.Bye(bctx)
+		cancel()
+		c.end("bad_answer_sdp")
+		return nil, fmt.Errorf("%w: answer sdp: %w", ErrRejected, perr)
+	}
+	tr.SetRemote(ans.RTPAddr())
+	sess.SetFormat(ans.Codec, ans.DTMF)
+	sess.SetSending(ans.Direction.Receives())
+	if err := c.setState(StateAnswered); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	}
+	go func() { _ = sess.Run(c.ctx) }()
+	// End the leg if the dialog ends under us (e.g. transaction failure).
+	go func() {
+		select {
+		case <-dlg.Context().Done():
+			c.end("dialog_ended")
+		case <-c.ctx.Done():
+		}
+	}()
+	return c, nil
+}

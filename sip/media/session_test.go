@@ -1,0 +1,295 @@
+package media
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newPool(t testing.TB) *PortPool {
+	t.Helper()
+	p, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 31000, 31999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pair returns two sessions wired to each other over loopback UDP.
+func pair(t testing.TB, pool *PortPool, ca, cb Codec) (*Session, *Session) {
+	t.Helper()
+	ta, err := pool.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := pool.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta.SetRemote(tb.LocalAddr())
+	tb.SetRemote(ta.LocalAddr())
+	a := NewSession(ta, SessionConfig{Codec: ca, DTMFPayloadType: 101})
+	b := NewSession(tb, SessionConfig{Codec: cb, DTMFPayloadType: 101})
+	return a, b
+}
+
+func run(t testing.TB, ctx context.Context, ss ...*Session) {
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		for _, s := range ss {
+			s.Close()
+		}
+		wg.Wait()
+	})
+}
+
+type collector struct {
+	mu      sync.Mutex
+	samples []int16
+	digits  []byte
+	got     chan struct{}
+}
+
+func newCollector(s *Session) *collector {
+	c := &collector{got: make(chan struct{}, 1000)}
+	s.AddTap(func(p []int16) {
+		c.mu.Lock()
+		c.samples = append(c.samples, p...)
+		c.mu.Unlock()
+		select {
+		case c.got <- struct{}{}:
+		default:
+		}
+	})
+	s.OnDigit(func(d byte) {
+		c.mu.Lock()
+		c.digits = append(c.digits, d)
+		c.mu.Unlock()
+		select {
+		case c.got <- struct{}{}:
+		default:
+		}
+	})
+	return c
+}
+
+func (c *collector) waitSamples(t *testing.T, n int) []int16 {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		c.mu.Lock()
+		if len(c.samples) >= n {
+			s := append([]int16(nil), c.samples...)
+			c.mu.Unlock()
+			return s
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.got:
+		case <-deadline:
+			t.Fatalf("timeout waiting for %d samples", n)
+		}
+	}
+}
+
+func tone(n int) []int16 {
+	s := make([]int16, n)
+	for i := range s {
+		s[i] = int16((i%40 - 20) * 700)
+	}
+	return s
+}
+
+func TestPlayArrivesIntact(t *testing.T) {
+	pool := newPool(t)
+	a, b := pair(t, pool, PCMU, PCMU)
+	col := newCollector(b)
+	ctx := t.Context()
+	run(t, ctx, a, b)
+	src := tone(8 * FrameSamples)
+	if err := Play(ctx, a, src, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := col.waitSamples(t, len(src))
+	for i := range src {
+		if want := DecodeULaw(EncodeULaw(src[i])); got[i] != want {
+			t.Fatalf("sample %d = %d, want %d", i, got[i], want)
+		}
+	}
+}
+
+func TestDTMFOverRTP(t *testing.T) {
+	pool := newPool(t)
+	a, b := pair(t, pool, PCMU, PCMU)
+	col := newCollector(b)
+	ctx := t.Context()
+	run(t, ctx, a, b)
+	for _, d := range []byte("1#1") {
+		if err := a.SendDigit(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(3 * time.Second)
+	for {
+		col.mu.Lock()
+		got := string(col.digits)
+		col.mu.Unlock()
+		if got == "1#1" {
+			break
+		}
+		if len(got) > 3 {
+			t.Fatalf("digits = %q", got)
+		}
+		select {
+		case <-col.got:
+		case <-deadline:
+			t.Fatalf("digits = %q, want 1#1", got)
+		}
+	}
+}
+
+// TestBridgeTranscodes relays a→b (PCMU leg) to c (PCMA leg) and checks the
+// audio and DTMF that arrive.
+func TestBridgeTranscodes(t *testing.T) {
+	pool := newPool(t)
+	caller, gwA := pair(t, pool, PCMU, PCMU)
+	gwB, agent := pair(t, pool, PCMA, PCMA)
+	gwA.SetPeer(gwB)
+	gwB.SetPeer(gwA)
+	atAgent := newCollector(agent)
+	atCaller := newCollector(caller)
+	ctx := t.Context()
+	run(t, ctx, caller, gwA, gwB, agent)
+	src := tone(5 * FrameSamples)
+	if err := Play(ctx, caller, src, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Play(ctx, agent, src, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := atAgent.waitSamples(t, len(src))
+	for i := range src {
+		want := DecodeALaw(ULawToALaw(EncodeULaw(src[i])))
+		if got[i] != want {
+			t.Fatalf("agent sample %d = %d, want %d", i, got[i], want)
+		}
+	}
+	got = atCaller.waitSamples(t, len(src))
+	for i := range src {
+		want := DecodeULaw(ALawToULaw(EncodeALaw(src[i])))
+		if got[i] != want {
+			t.Fatalf("caller sample %d = %d, want %d", i, got[i], want)
+		}
+	}
+	if err := caller.SendDigit(ctx, '7'); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(3 * time.Second)
+	for {
+		atAgent.mu.Lock()
+		d := string(atAgent.digits)
+		atAgent.mu.Unlock()
+		if d == "7" {
+			break
+		}
+		select {
+		case <-atAgent.got:
+		case <-deadline:
+			t.Fatalf("agent digits %q", d)
+		}
+	}
+	if q := gwA.Quality(); q.PacketsReceived == 0 {
+		t.Errorf("quality: %+v", q)
+	}
+}
+
+func TestPortPoolExhaustion(t *testing.T) {
+	p, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 32000, 32003)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Allocate(); err != ErrPortsExhausted {
+		t.Fatalf("third allocate: %v", err)
+	}
+	a.Close()
+	a.Close()
+	c, err := p.Allocate()
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	b.Close()
+	c.Close()
+	if got := p.InUse(); got != 0 {
+		t.Errorf("InUse = %d", got)
+	}
+}
+
+func TestStereoRecorder(t *testing.T) {
+	pool := newPool(t)
+	caller, gwA := pair(t, pool, PCMU, PCMU)
+	gwB, agent := pair(t, pool, PCMU, PCMU)
+	ctx := t.Context()
+	run(t, ctx, caller, gwA, gwB, agent)
+	path := t.TempDir() + "/rec.wav"
+	rec, err := NewStereoRecorder(path, gwA, gwB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loud := make([]int16, 10*FrameSamples)
+	for i := range loud {
+		loud[i] = 8000
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = Play(ctx, caller, loud, false, nil) }()
+	go func() {
+		defer wg.Done()
+		neg := make([]int16, len(loud))
+		for i := range neg {
+			neg[i] = -8000
+		}
+		_ = Play(ctx, agent, neg, false, nil)
+	}()
+	wg.Wait()
+	time.Sleep(100 * time.Millisecond)
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	l, r, err := ReadWAVStereo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lpos, rneg int
+	for i := range l {
+		if l[i] > 4000 {
+			lpos++
+		}
+		if r[i] < -4000 {
+			rneg++
+		}
+		if l[i] < -4000 || r[i] > 4000 {
+			t.Fatalf("channel mix-up at %d: %d %d", i, l[i], r[i])
+		}
+	}
+	if lpos < len(loud)/2 || rneg < len(loud)/2 {
+		t.Errorf("caller samples on left %d, agent on right %d, want ≥ %d each", lpos, rneg, len(loud)/2)
+	}
+}

@@ -1,0 +1,49 @@
+package sip
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the gateway's Prometheus instruments (namespace switchboard,
+// subsystem sip). Labels are bounded: SIP methods, status codes and call
+// results, never call ids.
+type Metrics struct {
+	ActiveCalls   prometheus.Gauge
+	ActiveLegs    *prometheus.GaugeVec   // kind: sip, webrtc
+	CallResults   *prometheus.CounterVec // result: answered, busy, no_answer, rejected, failed, cancelled
+	Requests      *prometheus.CounterVec // method
+	Responses     *prometheus.CounterVec // method, code
+	Registrations prometheus.Gauge
+	AuthFailures  prometheus.Counter
+	RTPPackets    *prometheus.CounterVec // dir: in, out, lost
+	Jitter        prometheus.Histogram
+	DTMFDigits    *prometheus.CounterVec // source: rfc4733, info
+	PortsInUse    prometheus.Gauge
+	PortsTotal    prometheus.Gauge
+}
+
+// NewMetrics creates the instruments and registers them on reg (nil: not
+// registered, for tests and tools).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	const ns, sub = "switchboard", "sip"
+	m := &Metrics{
+		ActiveCalls:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "active_calls", Help: "Calls (legs) currently up."}),
+		ActiveLegs:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "active_legs", Help: "Legs currently up by kind."}, []string{"kind"}),
+		CallResults:   prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_total", Help: "Call attempts by result."}, []string{"direction", "result"}),
+		Requests:      prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total", Help: "SIP requests received by method."}, []string{"method"}),
+		Responses:     prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "responses_total", Help: "SIP final responses sent by method and code."}, []string{"method", "code"}),
+		Registrations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "registrations", Help: "Registered contact bindings."}),
+		AuthFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "auth_failures_total", Help: "Failed digest authentications."}),
+		RTPPackets:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rtp_packets_total", Help: "RTP packets by direction (in, out, lost), counted at leg end."}, []string{"dir"}),
+		Jitter: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "rtp_jitter_seconds", Help: "Interarrival jitter of incoming streams at leg end.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1}}),
+		DTMFDigits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dtmf_digits_total", Help: "DTMF digits received by source."}, []string{"source"}),
+		PortsInUse: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_in_use", Help: "RTP port pairs allocated."}),
+		PortsTotal: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_total", Help: "RTP port pairs in the pool."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.ActiveCalls, m.ActiveLegs, m.CallResults, m.Requests, m.Responses, m.Registrations,
+			m.AuthFailures, m.RTPPackets, m.Jitter, m.DTMFDigits, m.PortsInUse, m.PortsTotal)
+	}
+	return m
+}
