@@ -23,6 +23,8 @@ type call struct {
 	relax int // relaxation steps applied
 	geo   string
 	extra [][]routing.Requirement
+	// direct marks a call transferred to a named agent (rc.Only).
+	direct bool
 
 	stopWatch func()
 	timers    []Timer
@@ -35,11 +37,11 @@ type call struct {
 	dialX     context.CancelFunc
 
 	queuedAt, offeredAt, answeredAt, endedAt, wrapEnd, holdSince time.Time
-	hold                                                          time.Duration
-	reasons                                                       []Reason
-	outcome                                                       Outcome
-	disposition, notes, transferTo, recording                     string
-	completed                                                     bool
+	hold                                                         time.Duration
+	reasons                                                      []Reason
+	outcome                                                      Outcome
+	disposition, notes, transferTo, recording                    string
+	completed                                                    bool
 }
 
 type offer struct {
@@ -252,6 +254,9 @@ func (e *Engine) rebuildReqs(c *call) {
 	c.rc.Alt = c.extra
 	c.rc.Scope = scopeOf(geo)
 	c.rc.LanguageRequired = c.q.cfg.LanguageRequired
+	if c.direct { // transferred to a named agent: no requirements
+		c.rc.Reqs, c.rc.Alt, c.rc.Scope, c.rc.LanguageRequired = nil, nil, routing.ScopeAny, false
+	}
 }
 
 func (e *Engine) applyRelax(c *call, step int) {
@@ -364,10 +369,6 @@ func (e *Engine) routeCall(c *call) {
 	// An older or higher-priority call that these agents could take goes
 	// first: the agent-side scan keeps the global order.
 	d := e.idx.Best(&c.rc, &c.q.weights, now.UnixNano())
-	if d.Agent < 0 && len(c.rc.Exclude) > 0 {
-		c.rc.Exclude = c.rc.Exclude[:0] // everyone else is busy: try the missed agents again
-		d = e.idx.Best(&c.rc, &c.q.weights, now.UnixNano())
-	}
 	if d.Agent < 0 {
 		return
 	}
@@ -486,8 +487,19 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 	if missed && e.cfg.MissedOffers > 0 && a.missed >= e.cfg.MissedOffers && a.presence == PresenceReady {
 		_ = e.setPresence(a, PresenceNotReady, ReasonMissed, "acd")
 	}
-	if missed && !slices.Contains(c.rc.Exclude, a.slot) {
-		c.rc.Exclude = append(c.rc.Exclude, a.slot)
+	if missed && !slices.Contains(c.rc.Exclude, a.slot) && c.q != nil {
+		// The agent is not offered this call again for one ring timeout,
+		// so the next best agent gets it first.
+		slot := a.slot
+		c.rc.Exclude = append(c.rc.Exclude, slot)
+		c.timers = append(c.timers, e.after(c.q.ringTimeout(e.cfg), func() {
+			if i := slices.Index(c.rc.Exclude, slot); i >= 0 {
+				c.rc.Exclude = slices.Delete(c.rc.Exclude, i, i+1)
+				if c.waiting() {
+					e.routeCall(c)
+				}
+			}
+		}))
 	}
 	if len(off.pending) == 0 && c.offer == off {
 		off.timer.Stop()

@@ -53,7 +53,7 @@ type Config struct {
 	// RingTimeout is the default time an offer rings an agent (20s).
 	RingTimeout Duration `yaml:"ring_timeout"`
 	// MissedOffers is how many consecutive missed offers put an agent in
-	// not-ready "missed" (2; 0 disables).
+	// not-ready "missed" (0 means the default, 2; -1 disables).
 	MissedOffers int `yaml:"missed_offers"`
 	// StickyWindow is how long a caller waits for their busy preferred
 	// agent before any agent may take the call (0 disables).
@@ -69,7 +69,8 @@ type Config struct {
 	Segments map[string]int `yaml:"segments"`
 	// DefaultRegion is the ISO country used to parse ANIs without "+".
 	DefaultRegion string `yaml:"default_region"`
-	// StatsInterval is the period of QueueStatsTick events (5s; 0 disables ticks).
+	// StatsInterval is the period of QueueStatsTick events (0 means the
+	// default, 5s; a negative value disables ticks).
 	StatsInterval Duration `yaml:"stats_interval"`
 	// ReportInterval is the length of the "current interval" of the
 	// statistics (30m).
@@ -179,11 +180,11 @@ func (c *Config) Validate() error {
 	if c.RingTimeout < 0 {
 		return cfgErr("ring_timeout", "negative")
 	}
-	if c.MissedOffers < 0 {
-		return cfgErr("missed_offers", "negative")
+	if c.MissedOffers < -1 {
+		return cfgErr("missed_offers", "must be -1 (off) or more")
 	}
-	if c.StickyWindow < 0 || c.WrapUp < 0 || c.Aging < 0 || c.StatsInterval < 0 || c.ReportInterval < 0 {
-		return cfgErr("sticky_window/wrap_up/aging/stats_interval/report_interval", "negative duration")
+	if c.StickyWindow < 0 || c.WrapUp < 0 || c.Aging < 0 || c.ReportInterval < 0 {
+		return cfgErr("sticky_window/wrap_up/aging/report_interval", "negative duration")
 	}
 	switch c.Ordering {
 	case "", "priority", "oldest-first":

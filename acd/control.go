@@ -198,10 +198,11 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 			return nil
 		}
 		e.setCallState(c, CallStateQueued)
+		c.rc.Exclude = c.rc.Exclude[:0]
 		if target != nil {
-			c.rc.Only = target.slot
+			c.rc.Only, c.direct = target.slot, true
 		} else {
-			c.rc.Only = -1
+			c.rc.Only, c.direct = -1, false
 		}
 		e.join(c, q, now)
 		q.win.Add(now, stats.Counts{Offered: 1})

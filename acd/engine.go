@@ -332,6 +332,9 @@ func (e *Engine) applyConfig(cfg Config) error {
 	if cfg.RingTimeout == 0 {
 		cfg.RingTimeout = Duration(20 * time.Second)
 	}
+	if cfg.MissedOffers == 0 {
+		cfg.MissedOffers = 2
+	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = Duration(5 * time.Second)
 	}

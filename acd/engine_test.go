@@ -12,7 +12,7 @@ const basicYAML = `
 ring_timeout: 15s
 missed_offers: 2
 wrap_up: 10s
-stats_interval: 0
+stats_interval: -1
 segments: {vip: 50}
 queues:
   - name: sales

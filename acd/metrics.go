@@ -63,3 +63,9 @@ func (m *Metrics) update(qs []QueueStats, agents map[AgentID]*agent) {
 		}
 	}
 }
+
+// Offered returns the offered-calls counter of queue (for tests and dashboards).
+func (m *Metrics) Offered(queue string) prometheus.Counter { return m.offered.WithLabelValues(queue) }
+
+// Waiting returns the waiting-calls gauge of queue.
+func (m *Metrics) Waiting(queue string) prometheus.Gauge { return m.waiting.WithLabelValues(queue) }

@@ -60,12 +60,12 @@ func (p Presence) To(next Presence) error {
 
 // Standard not-ready reason codes; any short string is accepted.
 const (
-	ReasonBreak    = "break"
-	ReasonLunch    = "lunch"
-	ReasonTraining = "training"
+	ReasonBreak     = "break"
+	ReasonLunch     = "lunch"
+	ReasonTraining  = "training"
 	ReasonAfterCall = "after-call"
-	ReasonMissed   = "missed" // set by the engine after consecutive missed offers
-	ReasonLogin    = "login"  // presence right after login when not ready
+	ReasonMissed    = "missed" // set by the engine after consecutive missed offers
+	ReasonLogin     = "login"  // presence right after login when not ready
 )
 
 // AgentState is the system state of an agent, driven by calls.

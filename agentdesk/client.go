@@ -354,10 +354,15 @@ func (c *client) execute(cmd Command) {
 	case CmdCallAnswer, CmdCallReject, CmdCallHangup, CmdCallHold, CmdCallUnhold:
 		act := map[string]string{CmdCallAnswer: ActAnswer, CmdCallReject: ActReject, CmdCallHangup: ActHangup,
 			CmdCallHold: ActHold, CmdCallUnhold: ActUnhold}[cmd.Type]
-		err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: cmd.Data.(*CallRef).CallID})
+		callID := cmd.Data.(*CallRef).CallID
+		if err = h.checkCall(agent, cmd.Type, callID); err == nil {
+			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: callID})
+		}
 	case CmdCallTransfer:
 		d := cmd.Data.(*Transfer)
-		err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActTransfer, CallID: d.CallID, Target: d.Target})
+		if err = h.checkCall(agent, cmd.Type, d.CallID); err == nil {
+			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActTransfer, CallID: d.CallID, Target: d.Target})
+		}
 	case CmdWrapUp:
 		d := cmd.Data.(*WrapUp)
 		if !knownCode(h.cfg.Dispositions, d.Disposition, false) {
@@ -402,7 +407,7 @@ func (c *client) execute(cmd Command) {
 	case CmdSupPresenceSet:
 		d := cmd.Data.(*SupPresenceSet)
 		if err = h.checkReason(d.Presence, d.Reason); err == nil {
-			err = h.cfg.Engine.SetPresence(ctx, d.AgentID, d.Presence, d.Reason)
+			err = h.cfg.Engine.ForcePresence(ctx, agent, d.AgentID, d.Presence, d.Reason)
 		}
 	case CmdSupListen, CmdSupListenStop:
 		d := cmd.Data.(*SupListen)

@@ -75,6 +75,8 @@ type Engine interface {
 	// SetPresence sets an agent's presence (PresenceReady, PresenceNotReady
 	// with a reason code, PresenceOffline).
 	SetPresence(ctx context.Context, agentID, presence, reason string) error
+	// ForcePresence is a supervisor's change of another agent's presence.
+	ForcePresence(ctx context.Context, supervisorID, agentID, presence, reason string) error
 	// CallControl performs one action on the agent's call.
 	CallControl(ctx context.Context, agentID string, a CallAction) error
 	// Dial places an outbound call for the agent and returns its call id.

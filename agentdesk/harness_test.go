@@ -58,6 +58,8 @@ type wsClient struct {
 	n    int
 	msgs chan agentdesk.Envelope
 	errc chan error
+	// backlog holds received messages a wait skipped over.
+	backlog []agentdesk.Envelope
 }
 
 func dialCTI(t *testing.T, srv *httptest.Server, query string, hdr http.Header) *wsClient {
@@ -121,9 +123,14 @@ func (c *wsClient) send(typ string, data any) string {
 
 const waitLimit = 5 * time.Second
 
-// next returns the next message.
+// next returns the next message (from the backlog first).
 func (c *wsClient) next() agentdesk.Envelope {
 	c.t.Helper()
+	if len(c.backlog) > 0 {
+		m := c.backlog[0]
+		c.backlog = c.backlog[1:]
+		return m
+	}
 	select {
 	case m, ok := <-c.msgs:
 		if !ok {
@@ -136,20 +143,23 @@ func (c *wsClient) next() agentdesk.Envelope {
 	return agentdesk.Envelope{}
 }
 
-// waitType skips messages until one of type typ arrives.
+// waitType returns the first message of type typ; messages skipped on the
+// way stay in the backlog for later waits.
 func (c *wsClient) waitType(typ string) agentdesk.Envelope {
 	c.t.Helper()
-	for {
-		m := c.next()
-		if m.Type == typ {
+	return c.waitFor(typ, func(m agentdesk.Envelope) bool { return m.Type == typ })
+}
+
+// waitFor returns the first message (backlog first) for which pred is true;
+// the others stay in the backlog.
+func (c *wsClient) waitFor(desc string, pred func(agentdesk.Envelope) bool) agentdesk.Envelope {
+	c.t.Helper()
+	for i, m := range c.backlog {
+		if pred(m) {
+			c.backlog = append(c.backlog[:i:i], c.backlog[i+1:]...)
 			return m
 		}
 	}
-}
-
-// waitFor skips messages until pred is true.
-func (c *wsClient) waitFor(desc string, pred func(agentdesk.Envelope) bool) agentdesk.Envelope {
-	c.t.Helper()
 	deadline := time.After(waitLimit)
 	for {
 		select {
@@ -159,6 +169,9 @@ func (c *wsClient) waitFor(desc string, pred func(agentdesk.Envelope) bool) agen
 			}
 			if pred(m) {
 				return m
+			}
+			if len(c.backlog) < 10000 {
+				c.backlog = append(c.backlog, m)
 			}
 		case <-deadline:
 			c.t.Fatalf("no %s within %v", desc, waitLimit)
@@ -202,6 +215,12 @@ func (c *wsClient) errorData(r agentdesk.Envelope) agentdesk.ErrorData {
 func (c *wsClient) noneBeforePing(typ string) {
 	c.t.Helper()
 	id := c.send(agentdesk.CmdPing, nil)
+	for _, m := range c.backlog {
+		if m.Type == typ {
+			c.t.Fatalf("unexpected %s: %s", typ, m.Data)
+		}
+	}
+	c.backlog = nil
 	for {
 		m := c.next()
 		if m.Type == typ {

@@ -282,6 +282,7 @@ func (h *Hub) onRegister(c *client) {
 			delete(h.all, old)
 			h.m.connections.WithLabelValues(string(old.id.Role)).Dec()
 			old.registered = false
+			c.resumed = true
 		}
 		h.desks[c.id.AgentID] = c
 		if g := h.graces[c.id.AgentID]; g != nil {
@@ -462,6 +463,12 @@ func (h *Hub) queueView(name string) QueueView {
 		}
 		return a.Since.Before(b.Since)
 	})
+	// The waiting list is live; the engine's periodic stats may lag it.
+	v.Waiting = len(v.Calls)
+	v.LongestWaitSec = 0
+	for _, c := range v.Calls {
+		v.LongestWaitSec = max(v.LongestWaitSec, time.Since(c.Since).Seconds())
+	}
 	return v
 }
 
@@ -644,6 +651,29 @@ func (h *Hub) snapshotFor(c *client) (as *AgentSnapshot, ss *SupSnapshot, err er
 		}
 	})
 	return as, ss, err
+}
+
+// checkCall verifies, on the hub goroutine, that callID is the agent's
+// current offer (answer, reject) or call (hangup, hold, transfer), so that a
+// stale click never acts on a newer call.
+func (h *Hub) checkCall(agentID, typ, callID string) error {
+	var ok bool
+	if err := h.do(func() {
+		switch typ {
+		case CmdCallAnswer, CmdCallReject:
+			o, has := h.floor.offers[agentID]
+			ok = has && o.CallID == callID
+		default:
+			c, has := h.floor.calls[agentID]
+			ok = has && c.CallID == callID
+		}
+	}); err != nil {
+		return err
+	}
+	if !ok {
+		return &ProtocolError{ErrorData: ErrorData{Code: CodeNotFound, Field: "data.call_id", Message: "no such call on this agent"}}
+	}
+	return nil
 }
 
 // knownCode reports whether code is in list (an empty list accepts any code).

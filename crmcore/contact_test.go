@@ -1,7 +1,9 @@
 package crmcore
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +88,28 @@ func TestInteractionValidate(t *testing.T) {
 	bad.Outcome = "exploded"
 	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad outcome: %v", err)
+	}
+}
+
+func TestInteractionJSONRoundTrip(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	a, e := t0.Add(10*time.Second), t0.Add(70*time.Second)
+	in := Interaction{ID: NewID(), Direction: Inbound, Channel: ChannelPhone, Outcome: OutcomeAnswered, ArrivedAt: t0,
+		AnsweredAt: &a, EndedAt: &e, Hold: 1500 * time.Millisecond, WrapUp: 30 * time.Second, IVRPath: []IVRStep{}, RoutingReasons: []string{}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"hold_ms":1500`, `"wrapup_ms":30000`, `"talk_ms":58500`, `"wait_ms":10000`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+	var back Interaction
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

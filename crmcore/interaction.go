@@ -2,6 +2,7 @@ package crmcore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -71,8 +72,8 @@ type Interaction struct {
 
 	// Hold and WrapUp are accumulated by the ACD; the other durations derive
 	// from the timestamps (see Durations).
-	Hold   time.Duration `json:"hold_ms"`
-	WrapUp time.Duration `json:"wrapup_ms"`
+	Hold   time.Duration `json:"-"`
+	WrapUp time.Duration `json:"-"`
 
 	Outcome        Outcome  `json:"outcome"`
 	RoutingReasons []string `json:"routing_reasons"`
@@ -83,6 +84,38 @@ type Interaction struct {
 	Notes       string `json:"notes,omitempty"`
 	TicketID    string `json:"ticket_id,omitempty"`
 	SurveyScore *int   `json:"survey_score,omitempty"`
+}
+
+// interactionJSON is Interaction with durations in milliseconds.
+type interactionJSON struct {
+	interactionAlias
+	WaitMS   int64 `json:"wait_ms"`
+	RingMS   int64 `json:"ring_ms"`
+	TalkMS   int64 `json:"talk_ms"`
+	HoldMS   int64 `json:"hold_ms"`
+	WrapUpMS int64 `json:"wrapup_ms"`
+}
+
+type interactionAlias Interaction
+
+// MarshalJSON encodes the interaction with its hold and wrap-up times and the
+// derived wait, ring and talk times as integer milliseconds.
+func (in Interaction) MarshalJSON() ([]byte, error) {
+	d := in.Durations()
+	return json.Marshal(interactionJSON{interactionAlias: interactionAlias(in), WaitMS: d.Wait.Milliseconds(),
+		RingMS: d.Ring.Milliseconds(), TalkMS: d.Talk.Milliseconds(), HoldMS: d.Hold.Milliseconds(), WrapUpMS: d.WrapUp.Milliseconds()})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes (the derived times are ignored).
+func (in *Interaction) UnmarshalJSON(b []byte) error {
+	var v interactionJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*in = Interaction(v.interactionAlias)
+	in.Hold = time.Duration(v.HoldMS) * time.Millisecond
+	in.WrapUp = time.Duration(v.WrapUpMS) * time.Millisecond
+	return nil
 }
 
 // Durations are the waits and talk times derived from an interaction.

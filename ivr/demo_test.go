@@ -3,6 +3,7 @@ package ivr_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,9 @@ import (
 	"switchboard/ivr"
 	"switchboard/ivr/ivrtest"
 )
+
+// quiet discards the interpreter's logs in tests.
+var quiet = slog.New(slog.DiscardHandler)
 
 var demoQueues = []string{"sales", "support", "billing", "vip", "operator"}
 
@@ -465,7 +469,7 @@ func runDemoCase(t *testing.T, set *ivr.Set, tc demoCase) {
 			clock = clock.Add(time.Millisecond)
 			return clock
 		},
-		Lookup: lookup, RecordingDir: t.TempDir(),
+		Lookup: lookup, RecordingDir: t.TempDir(), Logger: quiet,
 	}
 	out := ivr.Run(ctx, sess, ep.Flow, in)
 

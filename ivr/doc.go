@@ -12,6 +12,45 @@
 // problem it finds carries the file, line, flow, node and reason ([Problem]), and
 // [ValidateMain] is the body of `switchboard ivr validate FILE`.
 //
+// # File format
+//
+// Top level: version (1), default_language, languages, default_queue (where error outcomes
+// go), limits.max_steps (default 500), entry_points (dnis or webrtc, flow, language) and
+// flows (name → start, nodes). Every node has kind, optional description, and optional set
+// (variable → value template, applied when the node is entered). Prompt lists hold prompt
+// names or say items ({say: digits|number|date|time|currency, value: "{input.ticket}",
+// currency: USD|EUR}). Templates "{ns.name}" read variables: caller.ani, caller.e164,
+// caller.country, call.id, call.dnis, call.language, contact.id|name|segment|open_tickets
+// (caller lookup), ticket.number|status|subject (ticket lookup), input.<var> (gather),
+// survey.<question>. Fields per kind (durations like "5s"):
+//
+//	play      prompts, interruptible (false), next
+//	menu      prompts, interruptible (true), options {"1": node}, timeout (5s), retries (2),
+//	          invalid_prompts, timeout_prompts, default (after the last retry)
+//	gather    prompts, var, min_digits (1), max_digits (16), terminator ("#", "*" or ""),
+//	          first_digit_timeout (5s), inter_digit_timeout (3s), pattern (regexp, anchored),
+//	          confirm (you_entered + digits + confirm_entry; 1 accepts), retries, invalid_prompts,
+//	          timeout_prompts, next, default
+//	lookup    lookup (caller|ticket), key (ticket: "{input.ticket}"; caller: the E.164/ANI),
+//	          timeout (3s), found, not_found, error
+//	branch    conditions [{var, equals|not_equals|in|lt|le|gt|ge|exists, next}], default
+//	hours     timezone (IANA), weekly {mon: ["09:00-17:00"], …}, holidays ["2026-12-25"],
+//	          open, closed
+//	language  language (one of languages), next
+//	queue     prompts, queue, skills {name: min level 1–5; "{call.language}": 1}, priority 0–100
+//	voicemail prompts, max_length (2m), after_prompts, queue
+//	callback  prompts (offer; the number is read back), confirm_prompts (1 confirm, 2 other
+//	          number), enter_prompts, after_prompts, min_digits (7), max_digits (15), timeout,
+//	          first_digit_timeout, inter_digit_timeout, retries, invalid_prompts,
+//	          timeout_prompts, queue, default
+//	transfer  prompts, target (+15551234567 or sip:…)
+//	hangup    prompts
+//	goto      next (a node) or flow (the start of another flow)
+//	survey    prompts, questions [{name, scale: 1-5|0-10, prompts, invalid_prompts, timeout,
+//	          retries (1)}], next
+//
+// Quote DTMF keys in YAML: "*" starts an alias and "#" a comment.
+//
 // # Interpreter
 //
 // [Run] walks a [Flow] against a [Session], the small interface the SIP gateway (or a test

@@ -84,7 +84,7 @@ func TestKinds(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			lookup := &ivrtest.Lookup{}
-			in := ivr.Input{DNIS: tc.dnis, Country: tc.country, ANI: "+15551112222", E164: "+15551112222", Lookup: lookup}
+			in := ivr.Input{Logger: quiet, DNIS: tc.dnis, Country: tc.country, ANI: "+15551112222", E164: "+15551112222", Lookup: lookup}
 			flow := ep.Flow
 			sess := ivrtest.NewSession(tc.script...)
 			ctx, cancel := sess.Context(t.Context())
@@ -176,7 +176,7 @@ func TestMaxStepsRoutesToDefaultQueue(t *testing.T) {
 	sess := ivrtest.NewSession(script...)
 	reg := prometheus.NewRegistry()
 	m := ivr.NewMetrics(reg)
-	out := ivr.Run(t.Context(), sess, ep.Flow, ivr.Input{Metrics: m})
+	out := ivr.Run(t.Context(), sess, ep.Flow, ivr.Input{Metrics: m, Logger: quiet})
 	if out.Kind != ivr.OutcomeError || out.Queue != "operator" {
 		t.Errorf("outcome = %v to %q, want error to operator", out.Kind, out.Queue)
 	}
@@ -214,7 +214,7 @@ flows:
 		t.Fatal(err)
 	}
 	f, _ := set.Flow("f")
-	out := ivr.Run(t.Context(), ivrtest.NewSession(), f, ivr.Input{ANI: "1", Lookup: &ivrtest.Lookup{Block: true}, Now: func() time.Time { return time.Unix(0, 0) }})
+	out := ivr.Run(t.Context(), ivrtest.NewSession(), f, ivr.Input{ANI: "1", Lookup: &ivrtest.Lookup{Block: true}, Logger: quiet, Now: func() time.Time { return time.Unix(0, 0) }})
 	if got, want := ivr.PathString(out.Path), "who who:error b"; got != want {
 		t.Errorf("path = %q, want %q", got, want)
 	}

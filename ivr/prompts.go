@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // promptExt is the file extension of every prompt.
@@ -79,4 +81,25 @@ func (p *Prompts) Paths(lang string, names ...string) []string {
 		out[i] = p.Path(lang, n)
 	}
 	return out
+}
+
+// QueuePosition returns the files of "you are caller number N" in lang, for the ACD's
+// position announcements.
+func (p *Prompts) QueuePosition(lang string, position int) []string {
+	words := []string{"queue_position"}
+	if n, err := Say(lang, SayNumber, strconv.Itoa(max(position, 1))); err == nil {
+		words = append(words, n...)
+	}
+	return p.Paths(lang, words...)
+}
+
+// EstimatedWait returns the files of "your estimated wait time is about N minutes" in lang,
+// with the wait rounded up to whole minutes (at least one).
+func (p *Prompts) EstimatedWait(lang string, wait time.Duration) []string {
+	minutes := max(int((wait+time.Minute-1)/time.Minute), 1)
+	words := []string{"estimated_wait"}
+	if n, err := Say(lang, SayNumber, strconv.Itoa(minutes)); err == nil {
+		words = append(words, n...)
+	}
+	return p.Paths(lang, append(words, plural(minutes, "minute", "minutes"))...)
 }

@@ -36,7 +36,7 @@ func TestRegistryReloadKeepsOldSetOnError(t *testing.T) {
 	copyFile(t, "testdata/demo.yaml", file)
 	reg := prometheus.NewRegistry()
 	m := ivr.NewMetrics(reg)
-	r := ivr.NewRegistry(ivr.Options{PromptDir: "prompts", Queues: demoQueues}, m)
+	r := ivr.NewRegistry(ivr.Options{PromptDir: "prompts", Queues: demoQueues, Logger: quiet}, m)
 
 	if _, _, err := r.ForDNIS("+15550100"); !errors.Is(err, ivr.ErrNoFlows) {
 		t.Errorf("ForDNIS before load: err = %v, want ErrNoFlows", err)
@@ -76,7 +76,7 @@ func TestRegistryReloadKeepsOldSetOnError(t *testing.T) {
 		t.Error("good reload did not swap the set")
 	}
 	sess := ivrtest.NewSession(ivrtest.Keys("1"))
-	out := ivr.Run(t.Context(), sess, ep.Flow, ivr.Input{ANI: anyANI, Lookup: demoLookup(), Now: func() time.Time { return mondayMorning }})
+	out := ivr.Run(t.Context(), sess, ep.Flow, ivr.Input{ANI: anyANI, Lookup: demoLookup(), Now: func() time.Time { return mondayMorning }, Logger: quiet})
 	if out.Kind != ivr.OutcomeQueue || out.Queue != "sales" {
 		t.Errorf("old flow after reload: %v %q", out.Kind, out.Queue)
 	}
@@ -96,7 +96,7 @@ func TestRegistryReloadKeepsOldSetOnError(t *testing.T) {
 func TestRegistryConcurrentReload(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "flows.yaml")
 	copyFile(t, "testdata/demo.yaml", file)
-	r := ivr.NewRegistry(ivr.Options{PromptDir: "prompts"}, nil)
+	r := ivr.NewRegistry(ivr.Options{PromptDir: "prompts", Logger: quiet}, nil)
 	if _, err := r.Reload(file); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRegistryConcurrentReload(t *testing.T) {
 					return
 				}
 				out := ivr.Run(t.Context(), ivrtest.NewSession(ivrtest.Keys("3")), ep.Flow,
-					ivr.Input{ANI: anyANI, Lookup: demoLookup(), Now: func() time.Time { return mondayMorning }})
+					ivr.Input{ANI: anyANI, Lookup: demoLookup(), Now: func() time.Time { return mondayMorning }, Logger: quiet})
 				if out.Queue != "billing" {
 					t.Errorf("queue = %q, want billing", out.Queue)
 					return

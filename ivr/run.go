@@ -52,6 +52,9 @@ type Input struct {
 // OutcomeAbandoned with the path so far. It never panics on a validated flow; a runaway
 // loop or an internal error yields OutcomeError routed to the default queue.
 func Run(ctx context.Context, sess Session, flow *Flow, in Input) Outcome {
+	if flow == nil || flow.set == nil {
+		return Outcome{Kind: OutcomeError, Err: fmt.Errorf("%w: no flow", ErrBrokenFlow)}
+	}
 	r := newRun(sess, flow, in)
 	out := r.walk(ctx)
 	out.Ended = r.now()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -225,5 +226,38 @@ func TestPromptsPathFallsBackToDefault(t *testing.T) {
 	}
 	if _, err := OpenPrompts("prompts", "en", "xx"); err == nil {
 		t.Error("OpenPrompts with a missing language folder: no error")
+	}
+}
+
+func TestAnnouncements(t *testing.T) {
+	p, err := OpenPrompts("prompts", "en", "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		got  []string
+		want string
+	}{
+		{"position 3", p.QueuePosition("en", 3), "en/queue_position en/num_3"},
+		{"position 0 says one", p.QueuePosition("en", 0), "en/queue_position en/num_1"},
+		{"posición 21", p.QueuePosition("es", 21), "es/queue_position es/num_21"},
+		{"wait 90s rounds up", p.EstimatedWait("en", 90*time.Second), "en/estimated_wait en/num_2 en/minutes"},
+		{"wait 10s is one minute", p.EstimatedWait("en", 10*time.Second), "en/estimated_wait en/num_1 en/minute"},
+		{"espera 45 min", p.EstimatedWait("es", 45*time.Minute), "es/estimated_wait es/num_40 es/and es/num_5 es/minutes"},
+	}
+	for _, tc := range cases {
+		var want []string
+		for _, w := range strings.Fields(tc.want) {
+			want = append(want, filepath.Join("prompts", w+".wav"))
+		}
+		if diff := cmp.Diff(want, tc.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		for _, f := range tc.got {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+		}
 	}
 }

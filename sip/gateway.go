@@ -100,6 +100,7 @@ type EventType uint8
 const (
 	EventDigit EventType = iota + 1
 	EventHangup
+	EventTransfer // a phone asked (REFER) to transfer its dialog to Target
 )
 
 // Event is published for DTMF digits and hang-ups.
@@ -108,6 +109,7 @@ type Event struct {
 	Call   *Call
 	Digit  byte
 	Reason string
+	Target string // EventTransfer: the Refer-To user (sanitised)
 }
 
 // Option configures New.

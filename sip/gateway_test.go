@@ -611,3 +611,39 @@ func count(s []int16, f func(int16) bool) int {
 	}
 	return n
 }
+
+func TestReferBlindTransferEvent(t *testing.T) {
+	calls := make(chan *Call, 1)
+	events := make(chan Event, 8)
+	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }),
+		WithEventHandler(func(e Event) {
+			if e.Type == EventTransfer {
+				events <- e
+			}
+		}))
+	p := newPhone(t)
+	ctx := t.Context()
+	pc, err := p.invite(ctx, g, "100", []media.Codec{media.PCMU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-calls
+	req := sipmsg.NewRequest(sipmsg.REFER, pc.cli.InviteResponse.Contact().Address)
+	req.AppendHeader(sipmsg.NewHeader("Refer-To", "<sip:alice@127.0.0.1>"))
+	res, err := pc.cli.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER → %d", res.StatusCode)
+	}
+	select {
+	case e := <-events:
+		if e.Call != c || e.Target != "alice" {
+			t.Errorf("event %+v", e)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no transfer event")
+	}
+	_ = pc.cli.Bye(ctx)
+}

@@ -30,11 +30,12 @@ func (g *Gateway) routes() {
 	}))
 	g.srv.OnOptions(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil)
-		res.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"))
+		res.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER"))
 		res.AppendHeader(sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay"))
 		g.send(req, tx, res)
 	}))
 	g.srv.OnInfo(wrap(g.onInfo))
+	g.srv.OnRefer(wrap(g.onRefer))
 	g.srv.OnRegister(wrap(g.onRegister))
 	g.srv.OnNoRoute(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		if req.IsAck() {
@@ -511,4 +512,58 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		}
 	}()
 	return c, nil
+}
+
+// onRefer handles a blind transfer requested by a phone (REFER with
+// Refer-To inside an existing dialog): 202 Accepted, an EventTransfer for
+// the application (the ACD dials the target and re-bridges the other
+// party), and a NOTIFY closing the implicit subscription. Without an event
+// handler transfers are declined (603).
+func (g *Gateway) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if !validRequest(req) {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := g.lookupDialog(req)
+	if c == nil {
+		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	h := req.GetHeader("Refer-To")
+	if h == nil {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Missing Refer-To")
+		return
+	}
+	v := strings.TrimSpace(h.Value())
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		if j := strings.IndexByte(v[i:], '>'); j > 0 {
+			v = v[i+1 : i+j]
+		}
+	}
+	var target sipmsg.Uri
+	if err := sipmsg.ParseUri(v, &target); err != nil || sanitizeUser(target.User) == "" {
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Refer-To")
+		return
+	}
+	if g.onEvent == nil {
+		g.respond(req, tx, 603, "Decline")
+		return
+	}
+	g.respond(req, tx, sipmsg.StatusAccepted, "Accepted")
+	g.onEvent(Event{Type: EventTransfer, Call: c, Target: sanitizeUser(target.User)})
+	go func() {
+		notify := sipmsg.NewRequest(sipmsg.NOTIFY, c.remoteTarget())
+		notify.AppendHeader(sipmsg.NewHeader("Event", "refer"))
+		notify.AppendHeader(sipmsg.NewHeader("Subscription-State", "terminated;reason=noresource"))
+		notify.AppendHeader(sipmsg.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+		notify.SetBody([]byte("SIP/2.0 200 OK\r\n"))
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+		defer cancel()
+		switch {
+		case c.srv != nil:
+			_, _ = c.srv.Do(ctx, notify)
+		case c.cli != nil:
+			_, _ = c.cli.Do(ctx, notify)
+		}
+	}()
 }

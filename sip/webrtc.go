@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"switchboard/sip/media"
@@ -59,6 +61,11 @@ func (g *Gateway) webrtcAPI() (*webrtc.API, error) {
 			if loop {
 				se.SetIncludeLoopbackCandidate(true)
 				se.SetInterfaceFilter(func(name string) bool { return name == "lo" || strings.HasPrefix(name, "lo") })
+				// ICE would answer a check from any source (peer-reflexive
+				// candidates): keep every packet on loopback.
+				if n, err := stdnet.NewNet(); err == nil {
+					se.SetNet(loopbackNet{n})
+				}
 			}
 		}
 		se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
@@ -132,7 +139,7 @@ func (g *Gateway) AcceptWebRTC(ctx context.Context, offerSDP string, info WebRTC
 		pc.Close()
 		return nil, "", fmt.Errorf("%w: %w", ErrWebRTC, ctx.Err())
 	}
-	sess := media.NewSession(tr, media.SessionConfig{Codec: media.PCMU, DTMFPayloadType: webrtcDTMFPT})
+	sess := media.NewSession(tr, media.SessionConfig{Codec: media.PCMU, DTMFPayloadType: telephoneEventPT(pc.LocalDescription().SDP)})
 	c := g.newCall(kindWebRTC, true, sess, info.ANI, info.DNIS, "")
 	c.closeLeg = func() { tr.Close() }
 	_ = c.setState(StateAnswered)
@@ -147,6 +154,25 @@ func (g *Gateway) AcceptWebRTC(ctx context.Context, offerSDP string, info WebRTC
 	go func() { _ = sess.Run(c.ctx) }()
 	g.m.CallResults.WithLabelValues("webrtc", "answered").Inc()
 	return c, pc.LocalDescription().SDP, nil
+}
+
+// telephoneEventPT finds the telephone-event payload type in a negotiated
+// description (the offerer's number), or media.NoDTMF.
+func telephoneEventPT(desc string) int {
+	for _, line := range strings.Split(desc, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "a=rtpmap:")
+		if !ok {
+			continue
+		}
+		pt, enc, ok := strings.Cut(rest, " ")
+		if !ok || !strings.HasPrefix(strings.ToLower(enc), "telephone-event/8000") {
+			continue
+		}
+		if n, err := strconv.Atoi(pt); err == nil && n >= 0 && n < 128 {
+			return n
+		}
+	}
+	return media.NoDTMF
 }
 
 // rtcTransport adapts a pion peer connection to media.Transport: packets
@@ -239,7 +265,7 @@ func (r *rtcTrack) writePacket(pkt []byte) error {
 	switch {
 	case pt == uint8(media.PCMU):
 		pt = b.pcmu
-	case int(pt) == webrtcDTMFPT && b.dtmf >= 0:
+	case b.dtmf >= 0: // the only other thing a session sends
 		pt = uint8(b.dtmf)
 	default:
 		return nil
@@ -250,4 +276,41 @@ func (r *rtcTrack) writePacket(pkt []byte) error {
 		SequenceNumber: binary.BigEndian.Uint16(pkt[2:]), Timestamp: binary.BigEndian.Uint32(pkt[4:]), SSRC: b.ssrc}
 	_, err := b.w.WriteRTP(&b.hdr, pkt[12:])
 	return err
+}
+
+// loopbackNet confines WebRTC sockets to loopback peers: packets from or to
+// any other address are dropped (tests must never target the machine's
+// real interfaces).
+type loopbackNet struct{ *stdnet.Net }
+
+// ListenPacket wraps the socket in a loopback-only filter.
+func (n loopbackNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	pc, err := n.Net.ListenPacket(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return loopbackConn{pc}, nil
+}
+
+type loopbackConn struct{ net.PacketConn }
+
+func isLoopback(a net.Addr) bool {
+	ua, ok := a.(*net.UDPAddr)
+	return ok && ua.IP.IsLoopback()
+}
+
+func (c loopbackConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := c.PacketConn.ReadFrom(b)
+		if err != nil || isLoopback(a) {
+			return n, a, err
+		}
+	}
+}
+
+func (c loopbackConn) WriteTo(b []byte, a net.Addr) (int, error) {
+	if !isLoopback(a) {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, a)
 }

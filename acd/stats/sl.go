@@ -49,21 +49,21 @@ func ParseFormula(s string) (Formula, error) {
 
 // Counts are the call counters over some period.
 type Counts struct {
-	Offered            int     // calls that entered the queue
-	Answered           int     // answered by an agent
-	AnsweredWithin     int     // answered within the SL threshold
-	Abandoned          int     // hung up while waiting (not short)
-	AbandonedWithin    int     // abandoned within the SL threshold (not short)
-	ShortAbandoned     int     // hung up before the short-abandon threshold
-	Overflowed         int     // left the queue by an overflow action
-	WaitAnsweredSum    float64 // seconds waited by answered calls
-	Handled            int     // calls whose handling (talk+hold+wrap-up) completed
-	HandleSum          float64 // seconds of talk + hold + wrap-up of handled calls
-	TalkSum, HoldSum   float64 // seconds
-	WrapSum            float64 // seconds
-	BusySum, StaffSum  float64 // agent-seconds busy / logged in and not offline
-	AbandonWaitSum     float64 // seconds waited by abandoned calls
-	MaxWait            float64 // longest wait of a call that left the queue
+	Offered           int     // calls that entered the queue
+	Answered          int     // answered by an agent
+	AnsweredWithin    int     // answered within the SL threshold
+	Abandoned         int     // hung up while waiting (not short)
+	AbandonedWithin   int     // abandoned within the SL threshold (not short)
+	ShortAbandoned    int     // hung up before the short-abandon threshold
+	Overflowed        int     // left the queue by an overflow action
+	WaitAnsweredSum   float64 // seconds waited by answered calls
+	Handled           int     // calls whose handling (talk+hold+wrap-up) completed
+	HandleSum         float64 // seconds of talk + hold + wrap-up of handled calls
+	TalkSum, HoldSum  float64 // seconds
+	WrapSum           float64 // seconds
+	BusySum, StaffSum float64 // agent-seconds busy / logged in and not offline
+	AbandonWaitSum    float64 // seconds waited by abandoned calls
+	MaxWait           float64 // longest wait of a call that left the queue
 }
 
 // Add accumulates o into c.

@@ -65,6 +65,11 @@ func (e *Engine) SetPresence(_ context.Context, agentID, presence, reason string
 	return nil
 }
 
+// ForcePresence implements agentdesk.Engine; it is recorded like SetPresence.
+func (e *Engine) ForcePresence(ctx context.Context, _, agentID, presence, reason string) error {
+	return e.SetPresence(ctx, agentID, presence, reason)
+}
+
 // CallControl implements agentdesk.Engine.
 func (e *Engine) CallControl(_ context.Context, agentID string, a agentdesk.CallAction) error {
 	if err := e.err(); err != nil {

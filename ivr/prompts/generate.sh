@@ -6,7 +6,8 @@
 #
 # Each line of <lang>.txt is "name|text" (# starts a comment). Every phrase is spoken by
 # espeak-ng and converted by sox to 8 kHz mono G.711 mu-law WAV with leading and trailing
-# silence trimmed, the format the SIP gateway plays without transcoding. "beep" (the
+# silence trimmed and peaks normalised to -3 dBFS, the format the SIP gateway plays without
+# transcoding. -R -D (repeatable, no dither) make the output byte-identical on every run. "beep" (the
 # voicemail tone) is synthesised by sox for every language. The WAV files are committed,
 # so only people who change the phrases need espeak-ng and sox
 # (Debian: apt-get install espeak-ng sox).
@@ -40,10 +41,10 @@ for lang in $langs; do
 	while IFS='|' read -r name text; do
 		case "$name" in '' | '#'*) continue ;; esac
 		espeak-ng -v "$voice" -s 160 -w "$tmp/raw.wav" "$text"
-		sox -q "$tmp/raw.wav" -r 8000 -c 1 -e u-law "$out/$name.wav" \
-			silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
+		sox -q -R -D "$tmp/raw.wav" -r 8000 -c 1 -e u-law "$out/$name.wav" \
+			silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse norm -3
 		n=$((n + 1))
 	done <"$list"
-	sox -q -n -r 8000 -c 1 -e u-law "$out/beep.wav" synth 0.4 sine 1000 vol 0.5
+	sox -q -R -D -n -r 8000 -c 1 -e u-law "$out/beep.wav" synth 0.4 sine 1000 vol 0.5
 	echo "generate.sh: $lang: $((n + 1)) prompts in $out"
 done

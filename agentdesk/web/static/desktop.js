@@ -10,6 +10,7 @@ const S = {
   status: null, offer: null, call: null, wrap: null,
   dispositions: [], reasons: [], skew: 0,
 };
+window.switchboard = S; // for diagnostics and browser tests
 
 function toast(msg) {
   const t = $('toast');

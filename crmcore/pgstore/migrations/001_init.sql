@@ -182,9 +182,9 @@ create table interactions (
 -- fraction of a B-tree's write cost; contact and agent indexes skip the
 -- rows without one (unknown callers, abandoned calls).
 create index interactions_arrived on interactions using brin (arrived_at) with (pages_per_range = 32);
-create index interactions_contact on interactions (contact_id, arrived_at desc) where contact_id is not null;
-create index interactions_agent on interactions (agent_id, arrived_at desc) where agent_id is not null;
-create index interactions_queue on interactions (queue, arrived_at desc);
+create index interactions_contact on interactions (contact_id, arrived_at) where contact_id is not null;
+create index interactions_agent on interactions (agent_id, arrived_at) where agent_id is not null;
+create index interactions_queue on interactions (queue, arrived_at);
 
 create table interaction_wrapups (
     id              uuid primary key,

@@ -1,0 +1,190 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"switchboard/acd"
+)
+
+// ErrScenario is wrapped by scenario errors.
+var ErrScenario = errors.New("sim: invalid scenario")
+
+// Scenario is a simulation input (YAML).
+type Scenario struct {
+	Name string `yaml:"name"`
+	// Duration is the simulated time; Warmup is excluded from the results.
+	Duration acd.Duration `yaml:"duration"`
+	Warmup   acd.Duration `yaml:"warmup"`
+	Seed     uint64       `yaml:"seed"`
+	// ACD is the engine configuration.
+	ACD      acd.Config `yaml:"acd"`
+	Arrivals []Arrival  `yaml:"arrivals"`
+	Agents   []Pool     `yaml:"agents"`
+}
+
+// Arrival is a Poisson stream of calls into a queue.
+type Arrival struct {
+	Queue string `yaml:"queue"`
+	// Rate is calls per hour.
+	Rate float64 `yaml:"rate"`
+	// Handle is the talk time distribution.
+	Handle Dist `yaml:"handle"`
+	// Patience is how long callers wait before hanging up (mean 0: forever).
+	Patience Dist `yaml:"patience"`
+	// VIP is the fraction of callers in segment "vip".
+	VIP float64 `yaml:"vip"`
+	// Priority is added to every call.
+	Priority int `yaml:"priority"`
+	// Language and ANI are copied to the call request.
+	Language string `yaml:"language"`
+	ANI      string `yaml:"ani"`
+}
+
+// Dist is a positive random duration.
+type Dist struct {
+	Mean acd.Duration `yaml:"mean"`
+	// Dist is "exponential" (default) or "lognormal" (with CV, the
+	// coefficient of variation) or "fixed".
+	Dist string  `yaml:"dist"`
+	CV   float64 `yaml:"cv"`
+}
+
+// Pool is a group of identical agents.
+type Pool struct {
+	Name      string           `yaml:"name"`
+	Count     int              `yaml:"count"`
+	Skills    []acd.SkillLevel `yaml:"skills"`
+	Languages []string         `yaml:"languages"`
+	Country   string           `yaml:"country"`
+	TimeZone  string           `yaml:"time_zone"`
+}
+
+// maxScenario caps the scenario file size.
+const maxScenario = 1 << 20
+
+// ParseScenario decodes and validates a scenario.
+func ParseScenario(r io.Reader) (*Scenario, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxScenario+1))
+	if err != nil {
+		return nil, fmt.Errorf("sim: read scenario: %w", err)
+	}
+	if len(b) > maxScenario {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrScenario, maxScenario)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Scenario
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrScenario, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Validate checks the scenario and names the offending field.
+func (s *Scenario) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrScenario, field, fmt.Sprintf(format, a...))
+	}
+	if s.Duration <= 0 || s.Duration.D() > 10000*time.Hour {
+		return bad("duration", "must be in (0, 10000h]")
+	}
+	if s.Warmup < 0 || s.Warmup >= s.Duration {
+		return bad("warmup", "must be in [0, duration)")
+	}
+	if err := s.ACD.Validate(); err != nil {
+		return fmt.Errorf("%w: acd: %w", ErrScenario, err)
+	}
+	queues := map[string]bool{}
+	for _, q := range s.ACD.Queues {
+		queues[q.Name] = true
+	}
+	if len(s.Arrivals) == 0 {
+		return bad("arrivals", "empty")
+	}
+	for i, a := range s.Arrivals {
+		f := fmt.Sprintf("arrivals[%d]", i)
+		if !queues[a.Queue] {
+			return bad(f+".queue", "unknown queue %q", a.Queue)
+		}
+		if !(a.Rate > 0) || a.Rate > 1e6 {
+			return bad(f+".rate", "must be in (0, 1e6] calls per hour")
+		}
+		if err := a.Handle.check(f+".handle", false); err != nil {
+			return err
+		}
+		if err := a.Patience.check(f+".patience", true); err != nil {
+			return err
+		}
+		if a.VIP < 0 || a.VIP > 1 {
+			return bad(f+".vip", "must be in [0, 1]")
+		}
+	}
+	n := 0
+	for i, p := range s.Agents {
+		f := fmt.Sprintf("agents[%d]", i)
+		if p.Count < 0 || p.Count > 100000 {
+			return bad(f+".count", "must be in [0, 100000]")
+		}
+		for j, sk := range p.Skills {
+			if sk.Skill == "" || sk.Level < 1 || sk.Level > 5 {
+				return bad(fmt.Sprintf("%s.skills[%d]", f, j), "skill and level 1..5 required")
+			}
+		}
+		n += p.Count
+	}
+	if n == 0 || n > 100000 {
+		return bad("agents", "need between 1 and 100000 agents")
+	}
+	return nil
+}
+
+func (d Dist) check(field string, zeroOK bool) error {
+	if d.Mean < 0 || (d.Mean == 0 && !zeroOK) {
+		return fmt.Errorf("%w: %s.mean: must be positive", ErrScenario, field)
+	}
+	switch d.Dist {
+	case "", "exponential", "fixed":
+	case "lognormal":
+		if !(d.CV > 0) || d.CV > 10 {
+			return fmt.Errorf("%w: %s.cv: must be in (0, 10]", ErrScenario, field)
+		}
+	default:
+		return fmt.Errorf("%w: %s.dist: unknown %q", ErrScenario, field, d.Dist)
+	}
+	return nil
+}
+
+type rng interface {
+	ExpFloat64() float64
+	NormFloat64() float64
+}
+
+// draw returns a random duration; a zero mean means "never" (-1).
+func (d Dist) draw(r rng) time.Duration {
+	m := d.Mean.D().Seconds()
+	if m <= 0 {
+		return -1
+	}
+	var s float64
+	switch d.Dist {
+	case "fixed":
+		s = m
+	case "lognormal":
+		sig2 := math.Log(1 + d.CV*d.CV)
+		mu := math.Log(m) - sig2/2
+		s = math.Exp(mu + math.Sqrt(sig2)*r.NormFloat64())
+	default:
+		s = m * r.ExpFloat64()
+	}
+	return time.Duration(s * float64(time.Second))
+}

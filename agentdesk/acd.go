@@ -1,0 +1,420 @@
+package agentdesk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"switchboard/acd"
+)
+
+// ACD adapts *acd.Engine to Engine and EventSource: commands map to engine
+// methods (by agent), engine events are translated into the hub's
+// vocabulary by one pump goroutine per subscription.
+type ACD struct {
+	e    *acd.Engine
+	opts ACDOptions
+
+	mu    sync.Mutex
+	names map[string]string // agent id → display name (from specs)
+}
+
+// ACDOptions configures the adapter.
+type ACDOptions struct {
+	// Config is the engine's configuration, used for service-level targets
+	// and wrap-up deadlines (nil: unknown).
+	Config *acd.Config
+	// AgentSpec returns the routing profile of an agent who is not logged in
+	// to the engine yet (skills, languages, region, endpoint); it is called
+	// on the agent's first presence change. The lead maps the CRM agent to
+	// it. Nil: presence changes of unknown agents fail with not_found.
+	AgentSpec func(ctx context.Context, agentID string) (acd.AgentSpec, error)
+	// Buffer is the engine subscription's buffer (default 4096).
+	Buffer int
+}
+
+var (
+	_ Engine      = (*ACD)(nil)
+	_ EventSource = (*ACD)(nil)
+)
+
+// NewACD returns the adapter over e.
+func NewACD(e *acd.Engine, opts ACDOptions) *ACD {
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4096
+	}
+	return &ACD{e: e, opts: opts, names: map[string]string{}}
+}
+
+// acdErr wraps an engine error in the hub's sentinels.
+func acdErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, acd.ErrUnknownAgent), errors.Is(err, acd.ErrUnknownCall), errors.Is(err, acd.ErrUnknownQueue),
+		errors.Is(err, acd.ErrNoCall):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, acd.ErrAgentBusy), errors.Is(err, acd.ErrTransition), errors.Is(err, acd.ErrQueueFull),
+		errors.Is(err, acd.ErrDuplicate), errors.Is(err, acd.ErrInvalidArgument):
+		return fmt.Errorf("%w: %w", ErrInvalidState, err)
+	case errors.Is(err, acd.ErrNotSupported):
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+	case errors.Is(err, acd.ErrClosed):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// SetPresence implements Engine. An agent unknown to the engine is logged
+// in first with the profile from ACDOptions.AgentSpec.
+func (a *ACD) SetPresence(ctx context.Context, agentID, presence, reason string) error {
+	p, err := acd.ParsePresence(presence)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidState, err)
+	}
+	err = a.e.SetPresence(ctx, acd.AgentID(agentID), p, reason)
+	if !errors.Is(err, acd.ErrUnknownAgent) || a.opts.AgentSpec == nil {
+		return acdErr(err)
+	}
+	if p == acd.PresenceOffline {
+		return nil // not logged in: already offline
+	}
+	spec, err := a.opts.AgentSpec(ctx, agentID)
+	if err != nil {
+		return fmt.Errorf("agentdesk: agent profile %s: %w", agentID, err)
+	}
+	spec.ID = acd.AgentID(agentID)
+	spec.Ready = p == acd.PresenceReady
+	a.mu.Lock()
+	a.names[agentID] = spec.Name
+	a.mu.Unlock()
+	if err := a.e.Login(ctx, spec); err != nil && !errors.Is(err, acd.ErrDuplicate) {
+		return acdErr(err)
+	}
+	if p == acd.PresenceNotReady {
+		return acdErr(a.e.SetPresence(ctx, acd.AgentID(agentID), p, reason))
+	}
+	return nil
+}
+
+// ForcePresence implements Engine.
+func (a *ACD) ForcePresence(ctx context.Context, supervisorID, agentID, presence, reason string) error {
+	p, err := acd.ParsePresence(presence)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidState, err)
+	}
+	return acdErr(a.e.ForcePresence(ctx, supervisorID, acd.AgentID(agentID), p, reason))
+}
+
+// CallControl implements Engine. The engine acts on the agent's current
+// offer or call; CallID is checked by the hub against its model.
+func (a *ACD) CallControl(ctx context.Context, agentID string, c CallAction) error {
+	id := acd.AgentID(agentID)
+	var err error
+	switch c.Action {
+	case ActAnswer:
+		err = a.e.Answer(ctx, id)
+	case ActReject, ActGone:
+		err = a.e.Reject(ctx, id)
+	case ActHangup:
+		err = a.e.Hangup(ctx, id)
+	case ActHold, ActUnhold:
+		err = a.e.Hold(ctx, id, c.Action == ActHold)
+	case ActTransfer:
+		var t acd.TransferTarget
+		switch c.Target.Kind {
+		case "agent":
+			t.Agent = acd.AgentID(c.Target.Value)
+		case "queue":
+			t.Queue = c.Target.Value
+		default:
+			t.Number = c.Target.Value
+		}
+		err = a.e.Transfer(ctx, id, t)
+	case ActWrapUp:
+		if c.WrapUp == nil {
+			return fmt.Errorf("%w: wrap-up without data", ErrInvalidState)
+		}
+		err = a.e.Wrap(ctx, id, c.WrapUp.Disposition, c.WrapUp.Notes)
+	default:
+		return fmt.Errorf("%w: action %q", ErrUnsupported, c.Action)
+	}
+	return acdErr(err)
+}
+
+// Dial implements Engine.
+func (a *ACD) Dial(ctx context.Context, agentID string, d Dial) (string, error) {
+	id, err := a.e.Dial(ctx, acd.AgentID(agentID), d.Number)
+	return string(id), acdErr(err)
+}
+
+// Prioritize implements Engine.
+func (a *ACD) Prioritize(ctx context.Context, callID string, priority int, front bool) error {
+	if front {
+		return acdErr(a.e.MoveToFront(ctx, acd.CallID(callID)))
+	}
+	return acdErr(a.e.SetPriority(ctx, acd.CallID(callID), priority))
+}
+
+// Subscribe implements EventSource.
+func (a *ACD) Subscribe(ctx context.Context) (State, <-chan Event, error) {
+	ch, snap, cancel, err := a.e.Subscribe(ctx, a.opts.Buffer)
+	if err != nil {
+		return State{}, nil, acdErr(err)
+	}
+	t := &translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}}
+	st := t.state(snap)
+	out := make(chan Event, a.opts.Buffer)
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				for _, x := range t.translate(ev) {
+					select {
+					case out <- x:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}
+	}()
+	return st, out, nil
+}
+
+// translator keeps what it needs to turn engine events into hub events;
+// owned by one pump goroutine.
+type translator struct {
+	a      *ACD
+	agents map[string]AgentStatus
+	calls  map[string]acd.CallInfo
+}
+
+func (t *translator) name(id string) string {
+	t.a.mu.Lock()
+	defer t.a.mu.Unlock()
+	return t.a.names[id]
+}
+
+func (t *translator) slTarget(queue string) (target, threshold float64) {
+	if c := t.a.opts.Config; c != nil {
+		for _, q := range c.Queues {
+			if q.Name == queue {
+				return q.ServiceLevel.Target, q.ServiceLevel.Threshold.D().Seconds()
+			}
+		}
+	}
+	return 0, 0
+}
+
+func (t *translator) wrapUp(queue string) time.Duration {
+	c := t.a.opts.Config
+	if c == nil {
+		return 0
+	}
+	for _, q := range c.Queues {
+		if q.Name == queue && q.WrapUp != nil {
+			return q.WrapUp.D()
+		}
+	}
+	return c.WrapUp.D()
+}
+
+func (t *translator) queueStats(q acd.QueueStats) QueueStats {
+	target, thr := t.slTarget(q.Queue)
+	busy := q.States[acd.StateOnCall.String()] + q.States[acd.StateOnHold.String()] + q.States[acd.StateReserved.String()]
+	wrap := q.States[acd.StateWrapUp.String()]
+	s := QueueStats{
+		Queue: q.Queue, Waiting: q.Waiting, LongestWaitSec: q.LongestWait.Seconds(),
+		SLTarget: target, SLThresholdSec: thr, ASASec: q.Interval.ASA.Seconds(),
+		AbandonPercent: q.Interval.AbandonRate * 100,
+		Busy:           busy, WrapUp: wrap, Ready: max(0, q.AgentsStaffed-busy-wrap),
+		Staffed: q.AgentsStaffed, Recommended: q.AgentsNeeded,
+	}
+	if q.Interval.HasSL {
+		s.SLPercent = q.Interval.ServiceLevel * 100
+	} else {
+		s.SLPercent = 100
+	}
+	return s
+}
+
+func reasons(rs []acd.Reason) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s %.2f (+%.2f)", r.Factor, r.Value, r.Contribution))
+	}
+	return out
+}
+
+// decidedAt is the engine's event time when it is the wall clock, else now
+// (an engine under a fake clock).
+func decidedAt(at time.Time) time.Time {
+	now := time.Now()
+	if d := now.Sub(at); d < -time.Minute || d > time.Minute {
+		return now
+	}
+	return at
+}
+
+func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at time.Time) Offer {
+	vars := c.Vars
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	path := c.IVRPath
+	if path == nil {
+		path = []string{}
+	}
+	ani := c.ANI
+	if c.E164 != "" {
+		ani = c.E164
+	}
+	return Offer{
+		CallID: string(c.ID), AgentID: agent, Queue: c.Queue, ANI: ani, DNIS: c.DNIS,
+		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
+		IVRPath: path, IVRVars: vars, WaitedSec: waited.Seconds(), Reasons: reasons(rs),
+		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
+	}
+}
+
+func (t *translator) state(s acd.Snapshot) State {
+	var st State
+	for _, q := range s.Queues {
+		st.Queues = append(st.Queues, t.queueStats(q))
+	}
+	for _, a := range s.Agents {
+		id := string(a.ID)
+		if a.Name != "" {
+			t.a.mu.Lock()
+			t.a.names[id] = a.Name
+			t.a.mu.Unlock()
+		}
+		as := AgentStatus{AgentID: id, Name: a.Name, Presence: a.Presence.String(), Reason: a.Reason,
+			State: a.State.String(), Since: a.Since, CallID: string(a.CallID)}
+		t.agents[id] = as
+		st.Agents = append(st.Agents, as)
+	}
+	for _, c := range s.Calls {
+		id := string(c.Call.ID)
+		t.calls[id] = c.Call
+		switch c.State {
+		case acd.CallStateQueued, acd.CallStateCallback:
+			st.Waiting = append(st.Waiting, WaitingCall{CallID: id, Queue: c.Call.Queue, ANI: c.Call.ANI,
+				Since: c.Call.Queued, Priority: c.Priority, Position: c.Position})
+		case acd.CallStateOffering:
+			if c.Agent != "" {
+				st.Offers = append(st.Offers, t.offer(c.Call, string(c.Agent), c.Waited, c.Reasons, c.EWT, s.At))
+			}
+		case acd.CallStateConnected, acd.CallStateHeld, acd.CallStateDialing:
+			if c.Agent != "" {
+				cs := CallTalking
+				if c.State == acd.CallStateHeld {
+					cs = CallHeld
+				}
+				st.Calls = append(st.Calls, CallInfo{CallID: id, AgentID: string(c.Agent), Queue: c.Call.Queue,
+					ANI: c.Call.ANI, State: cs, Since: s.At, Outbound: c.Call.Direction != acd.Inbound})
+			}
+		}
+	}
+	return st
+}
+
+// agentEvent updates one agent's combined status.
+func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) AgentStatus {
+	s, ok := t.agents[id]
+	if !ok {
+		s = AgentStatus{AgentID: id, Presence: PresenceOffline, State: acd.StateIdle.String()}
+	}
+	if s.Name == "" {
+		s.Name = t.name(id)
+	}
+	f(&s)
+	s.Since = at
+	t.agents[id] = s
+	return s
+}
+
+func (t *translator) translate(ev acd.Event) []Event {
+	switch e := ev.(type) {
+	case *acd.AgentPresenceChanged:
+		return []Event{t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
+			s.Presence, s.Reason = e.Presence.String(), e.Reason
+		})}
+	case *acd.AgentStateChanged:
+		prev := t.agents[string(e.Agent)].State
+		var q string
+		if c, ok := t.calls[string(e.CallID)]; ok {
+			q = c.Queue
+		}
+		st := t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
+			s.State, s.CallID, s.Queue = e.State.String(), string(e.CallID), q
+		})
+		out := []Event{st}
+		wrap := acd.StateWrapUp.String()
+		if st.State == wrap && prev != wrap {
+			out = append(out, WrapUpTimer{AgentID: st.AgentID, CallID: st.CallID, Deadline: e.At.Add(t.wrapUp(q))})
+		} else if prev == wrap && st.State != wrap {
+			out = append(out, WrapUpTimer{AgentID: st.AgentID, Done: true})
+		}
+		return out
+	case *acd.CallQueued:
+		t.calls[string(e.Call.ID)] = e.Call
+		return []Event{WaitingCall{CallID: string(e.Call.ID), Queue: e.Call.Queue, ANI: e.Call.ANI,
+			Since: e.Call.Queued, Priority: e.Call.Priority, Position: e.Position}}
+	case *acd.CallOffered:
+		t.calls[string(e.Call.ID)] = e.Call
+		return []Event{
+			CallGone{CallID: string(e.Call.ID), Queue: e.Call.Queue},
+			t.offer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At),
+		}
+	case *acd.OfferFailed:
+		return []Event{OfferEnded{CallID: string(e.CallID), AgentID: string(e.Agent), Reason: e.Cause}}
+	case *acd.CallAnswered:
+		c := t.calls[string(e.CallID)]
+		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}, CallInfo{CallID: string(e.CallID),
+			AgentID: string(e.Agent), Queue: e.Queue, ANI: c.ANI, State: CallTalking, Since: e.At,
+			Outbound: c.Direction != "" && c.Direction != acd.Inbound}}
+	case *acd.CallHeld:
+		c := t.calls[string(e.CallID)]
+		s := CallTalking
+		if e.On {
+			s = CallHeld
+		}
+		return []Event{CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI, State: s, Since: e.At}}
+	case *acd.CallTransferred:
+		c := t.calls[string(e.CallID)]
+		target := string(e.To.Agent) + e.To.Queue + e.To.Number
+		return []Event{CallInfo{CallID: string(e.CallID), AgentID: string(e.From), Queue: c.Queue, ANI: c.ANI,
+			State: CallTransferred, Since: e.At, Target: target}}
+	case *acd.CallEnded:
+		c := t.calls[string(e.CallID)]
+		delete(t.calls, string(e.CallID))
+		out := []Event{CallGone{CallID: string(e.CallID), Queue: c.Queue}}
+		if e.Agent != "" {
+			out = append(out, CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI,
+				State: CallEnded, Since: e.At, Cause: string(e.Outcome)})
+		}
+		return out
+	case *acd.CallAbandoned:
+		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}}
+	case *acd.CallOverflowed:
+		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}}
+	case *acd.QueueStatsTick:
+		out := make([]Event, 0, len(e.Queues))
+		for _, q := range e.Queues {
+			out = append(out, t.queueStats(q))
+		}
+		return out
+	}
+	return nil
+}

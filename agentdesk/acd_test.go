@@ -1,0 +1,368 @@
+package agentdesk_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"switchboard/acd"
+	"switchboard/acd/acdtest"
+	"switchboard/agentdesk"
+)
+
+const rigYAML = `
+ring_timeout: 30s
+missed_offers: 0
+wrap_up: 60s
+stats_interval: 100ms
+segments: {vip: 50}
+queues:
+  - name: sales
+    skills: [{skill: sales, level: 1}]
+    strategy: top-skill
+    service_level: {threshold: 20s, target: 80}
+  - name: support
+    skills: [{skill: support, level: 1}]
+    service_level: {threshold: 30s, target: 90}
+`
+
+// deskRinger is the fake telephony of a desk-answered softphone: a ring
+// attempt succeeds when the agent accepts in the desktop (Engine.Answer
+// closes Offer.Accept) and fails when the engine withdraws it.
+type deskRinger struct{}
+
+func (deskRinger) Ring(ctx context.Context, o acd.Offer) (acd.Leg, error) {
+	select {
+	case <-o.Accept:
+		return acdtest.NewLeg("agent-" + string(o.Agent) + "-" + string(o.Call.ID)), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// skillOf is each test user's sales level (top-skill routing prefers a1).
+var skillOf = map[string]int{"id-a1": 5, "id-a2": 3, "id-a3": 1, "id-sup": 2}
+
+type acdRig struct {
+	eng    *acd.Engine
+	hub    *agentdesk.Hub
+	srv    *httptest.Server
+	events <-chan acd.Event // a separate engine subscription, as the lead's CRM writer would have
+	auth   *fakeAuth
+}
+
+// newACDRig starts the real acd engine with fake telephony, the hub on top
+// of it through the ACD adapter, and an httptest server with the UI.
+func newACDRig(t *testing.T, mod func(*agentdesk.Config)) *acdRig {
+	t.Helper()
+	cfg, err := acd.ParseConfig([]byte(rigYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := acdtest.NewPhone()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := acd.New(cfg, deskRinger{}, phone, acd.WithDialer(phone), acd.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := newFakeAuth()
+	names := map[string]string{}
+	for _, id := range auth.users {
+		names[id.AgentID] = id.Name
+	}
+	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{
+		Config: cfg,
+		AgentSpec: func(_ context.Context, agentID string) (acd.AgentSpec, error) {
+			return acd.AgentSpec{Name: names[agentID], Endpoint: "webrtc:" + agentID,
+				Skills: []acd.SkillLevel{{Skill: "sales", Level: skillOf[agentID]}, {Skill: "support", Level: 2}}}, nil
+		},
+	})
+	evc, _, cancelSub, err := eng.Subscribe(context.Background(), 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcfg := agentdesk.Config{
+		Engine: adapter, Events: adapter, Auth: auth,
+		Dispositions: testDispositions,
+		ReasonCodes:  []agentdesk.Code{{Code: "break", Label: "Break"}, {Code: "lunch", Label: "Lunch"}},
+		Grace:        300 * time.Millisecond, FlushInterval: 30 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&hcfg)
+	}
+	hub, err := agentdesk.New(hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	srv := httptest.NewServer(hub.Handler())
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		srv.Close()
+		cancelSub()
+		eng.Close()
+	})
+	return &acdRig{eng: eng, hub: hub, srv: srv, events: evc, auth: auth}
+}
+
+// enqueue puts a caller into a queue with a CRM lookup attached.
+func (r *acdRig) enqueue(t *testing.T, id, queue string, crm any) *acdtest.Leg {
+	t.Helper()
+	leg := acdtest.NewLeg(id)
+	_, err := r.eng.Enqueue(context.Background(), acd.CallRequest{
+		ID: acd.CallID(id), Queue: queue, ANI: "+14155550123", DNIS: "+18005550100", Segment: "vip",
+		IVRPath: []string{"main-menu", "sales"}, Vars: map[string]string{"account": "42", "digits": "1"}, Data: crm,
+	}, leg)
+	if err != nil {
+		t.Fatalf("enqueue %s: %v", id, err)
+	}
+	return leg
+}
+
+// waitEngine reads the test's own engine subscription until an event of
+// type T satisfies ok.
+func waitEngine[T acd.Event](t *testing.T, r *acdRig, ok func(T) bool) T {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		select {
+		case ev := <-r.events:
+			if e, is := ev.(T); is && ok(e) {
+				return e
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("no %T within %v", zero, waitLimit)
+			return zero
+		}
+	}
+}
+
+func ready(t *testing.T, c *wsClient, agentID string) {
+	t.Helper()
+	c.mustOK(agentdesk.CmdPresenceSet, map[string]any{"presence": "ready"})
+	c.waitFor(agentID+" ready", func(m agentdesk.Envelope) bool {
+		if m.Type != agentdesk.EvAgentState {
+			return false
+		}
+		var s agentdesk.AgentStatus
+		json.Unmarshal(m.Data, &s)
+		return s.Presence == "ready"
+	})
+}
+
+func isSupAgent(id, state string) func(agentdesk.Envelope) bool {
+	return func(m agentdesk.Envelope) bool {
+		if m.Type != agentdesk.EvSupAgent {
+			return false
+		}
+		var a agentdesk.AgentView
+		json.Unmarshal(m.Data, &a)
+		return a.AgentID == id && (a.State == state || a.Presence == state)
+	}
+}
+
+var testCRM = map[string]any{
+	"contact":           map[string]any{"id": "ct-1", "name": "Vera Important", "segment": "vip"},
+	"account":           map[string]any{"id": "ac-1", "name": "Acme Corp"},
+	"segment":           "vip",
+	"open_tickets":      []any{map[string]any{"id": "tk-1", "number": "T-1042", "subject": "Broken widget", "status": "open"}},
+	"last_interactions": []any{map[string]any{"arrived_at": "2026-11-20T10:00:00Z", "disposition": "resolved", "notes": "reset password"}},
+}
+
+func TestACDCallRoundTrip(t *testing.T) {
+	r := newACDRig(t, nil)
+	sup := login(t, r.srv, "sup")
+	snap := decode[agentdesk.SupSnapshot](t, sup.waitType(agentdesk.EvSupSnapshot))
+	if len(snap.Queues) != 2 || snap.Queues[0].Queue != "sales" || snap.Queues[0].SLTarget != 80 {
+		t.Fatalf("initial sup snapshot queues = %+v", snap.Queues)
+	}
+	a1 := login(t, r.srv, "a1")
+	a2 := login(t, r.srv, "a2")
+	ready(t, a1, "id-a1")
+	ready(t, a2, "id-a2")
+	sup.waitFor("sup.agent a1 ready", isSupAgent("id-a1", "ready"))
+
+	r.enqueue(t, "call-1", "sales", testCRM)
+	pop := a1.waitType(agentdesk.EvCallOffered)
+	var got struct {
+		CallID  string            `json:"call_id"`
+		Queue   string            `json:"queue"`
+		ANI     string            `json:"ani"`
+		Geo     agentdesk.Geo     `json:"geo"`
+		IVRPath []string          `json:"ivr_path"`
+		IVRVars map[string]string `json:"ivr_vars"`
+		Reasons []string          `json:"routing_reasons"`
+		Waited  *float64          `json:"waited_s"`
+		EWT     *float64          `json:"ewt_s"`
+		CRM     map[string]any    `json:"crm"`
+	}
+	if err := json.Unmarshal(pop.Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantCRM := map[string]any{}
+	b, _ := json.Marshal(testCRM)
+	json.Unmarshal(b, &wantCRM)
+	if diff := cmp.Diff(wantCRM, got.CRM); diff != "" {
+		t.Errorf("pop crm differs (-want +got):\n%s", diff)
+	}
+	if got.CallID != "call-1" || got.Queue != "sales" || got.ANI != "+14155550123" || got.Geo.Country != "US" ||
+		len(got.IVRPath) != 2 || got.IVRVars["account"] != "42" || len(got.Reasons) == 0 || got.Waited == nil || got.EWT == nil {
+		t.Errorf("pop = %s", pop.Data)
+	}
+	// Only the offered agent gets the pop.
+	a2.noneBeforePing(agentdesk.EvCallOffered)
+	sup.noneBeforePing(agentdesk.EvCallOffered)
+
+	// A stale call id is refused.
+	id := a1.send(agentdesk.CmdCallAnswer, map[string]any{"call_id": "call-zzz"})
+	if e := a1.errorData(a1.reply(id)); e.Code != agentdesk.CodeNotFound || e.Field != "data.call_id" {
+		t.Fatalf("stale answer: %+v", e)
+	}
+	a1.mustOK(agentdesk.CmdCallAnswer, map[string]any{"call_id": "call-1"})
+	ans := decode[agentdesk.CallInfo](t, a1.waitType(agentdesk.EvCallAnswered))
+	if ans.CallID != "call-1" || ans.State != agentdesk.CallTalking {
+		t.Fatalf("answered = %+v", ans)
+	}
+	sup.waitFor("sup.agent a1 on-call", isSupAgent("id-a1", "on-call"))
+
+	a1.mustOK(agentdesk.CmdCallHold, map[string]any{"call_id": "call-1"})
+	a1.waitType(agentdesk.EvCallHeld)
+	a1.mustOK(agentdesk.CmdCallUnhold, map[string]any{"call_id": "call-1"})
+	a1.waitType(agentdesk.EvCallUnheld)
+
+	a1.mustOK(agentdesk.CmdCallHangup, map[string]any{"call_id": "call-1"})
+	a1.waitType(agentdesk.EvCallEnded)
+	wu := decode[agentdesk.WrapUpTimer](t, a1.waitType(agentdesk.EvWrapUpStarted))
+	if wu.CallID != "call-1" || wu.Deadline.IsZero() {
+		t.Fatalf("wrapup.started = %+v", wu)
+	}
+	id = a1.send(agentdesk.CmdWrapUp, map[string]any{"call_id": "call-1", "disposition": "sold-a-boat"})
+	if e := a1.errorData(a1.reply(id)); e.Field != "data.disposition" {
+		t.Fatalf("unknown disposition: %+v", e)
+	}
+	a1.mustOK(agentdesk.CmdWrapUp, map[string]any{"call_id": "call-1", "disposition": "resolved", "notes": "fixed the widget"})
+	ic := waitEngine(t, r, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "call-1" })
+	if ic.Interaction.Disposition != "resolved" || ic.Interaction.Notes != "fixed the widget" || ic.Interaction.Agent != "id-a1" {
+		t.Fatalf("interaction = %+v", ic.Interaction)
+	}
+	a1.waitType(agentdesk.EvWrapUpEnded)
+	sup.waitFor("sup.agent a1 idle", isSupAgent("id-a1", "idle"))
+
+	// A supervisor forces a2 not ready; a2 sees it.
+	sup.mustOK(agentdesk.CmdSupPresenceSet, map[string]any{"agent_id": "id-a2", "presence": "not-ready", "reason": "lunch"})
+	st := decode[agentdesk.AgentStatus](t, a2.waitFor("a2 not ready", func(m agentdesk.Envelope) bool {
+		return m.Type == agentdesk.EvAgentState && json.Valid(m.Data) && string(m.Data) != "" &&
+			decodeStatus(m).Presence == "not-ready"
+	}))
+	if st.Reason != "lunch" {
+		t.Fatalf("a2 status = %+v", st)
+	}
+}
+
+func decodeStatus(m agentdesk.Envelope) agentdesk.AgentStatus {
+	var s agentdesk.AgentStatus
+	json.Unmarshal(m.Data, &s)
+	return s
+}
+
+func TestACDDisconnectDuringOfferReoffers(t *testing.T) {
+	r := newACDRig(t, nil)
+	a1 := login(t, r.srv, "a1")
+	a2 := login(t, r.srv, "a2")
+	ready(t, a1, "id-a1")
+	ready(t, a2, "id-a2")
+	r.enqueue(t, "call-2", "sales", map[string]any{"contact": map[string]any{"name": "Flaky Wifi"}})
+	if p := decode[agentdesk.Offer](t, a1.waitType(agentdesk.EvCallOffered)); p.CallID != "call-2" {
+		t.Fatalf("first offer to a1 = %+v", p)
+	}
+	a1.conn.Close() // Wi-Fi drops during the offer
+	p := decode[agentdesk.Offer](t, a2.waitType(agentdesk.EvCallOffered))
+	if p.CallID != "call-2" || p.AgentID != "id-a2" {
+		t.Fatalf("re-offer = %+v", p)
+	}
+	failed := waitEngine(t, r, func(e *acd.OfferFailed) bool { return e.CallID == "call-2" })
+	if failed.Agent != "id-a1" {
+		t.Fatalf("offer failed for %s, want id-a1", failed.Agent)
+	}
+	a2.mustOK(agentdesk.CmdCallAnswer, map[string]any{"call_id": "call-2"})
+	a2.waitType(agentdesk.EvCallAnswered)
+}
+
+func TestACDActiveCallSurvivesReconnect(t *testing.T) {
+	r := newACDRig(t, func(c *agentdesk.Config) { c.Grace = 5 * time.Second })
+	a1 := login(t, r.srv, "a1")
+	ready(t, a1, "id-a1")
+	r.enqueue(t, "call-3", "sales", nil)
+	a1.waitType(agentdesk.EvCallOffered)
+	a1.mustOK(agentdesk.CmdCallAnswer, map[string]any{"call_id": "call-3"})
+	a1.waitType(agentdesk.EvCallAnswered)
+	a1.conn.Close()
+
+	b := dialCTI(t, r.srv, "?token=tok-a1", nil)
+	if h := decode[struct{ Resumed bool }](t, b.waitType(agentdesk.EvHello)); !h.Resumed {
+		t.Error("hello.resumed = false")
+	}
+	snap := decode[agentdesk.AgentSnapshot](t, b.waitType(agentdesk.EvAgentSnapshot))
+	if snap.Call == nil || snap.Call.CallID != "call-3" || snap.Status.State != "on-call" || snap.Status.Presence != "ready" {
+		t.Fatalf("snapshot after reconnect = %+v call %+v", snap.Status, snap.Call)
+	}
+	b.mustOK(agentdesk.CmdCallHangup, map[string]any{"call_id": "call-3"})
+	b.waitType(agentdesk.EvCallEnded)
+}
+
+func TestACDSupervisorSnapshotAndDeltas(t *testing.T) {
+	r := newACDRig(t, nil)
+	a1 := login(t, r.srv, "a1")
+	ready(t, a1, "id-a1")
+	a1.mustOK(agentdesk.CmdPresenceSet, map[string]any{"presence": "not-ready", "reason": "break"})
+	// Callers wait: nobody is ready.
+	r.enqueue(t, "w-1", "sales", nil)
+	r.enqueue(t, "w-2", "sales", nil)
+
+	sup := dialCTI(t, r.srv, "?token=tok-sup&client=wallboard", nil)
+	h := decode[struct{ Client string }](t, sup.waitType(agentdesk.EvHello))
+	if h.Client != "wallboard" {
+		t.Fatalf("client = %q", h.Client)
+	}
+	var snap agentdesk.SupSnapshot
+	// The snapshot may predate the second call; the deltas complete it.
+	snap = decode[agentdesk.SupSnapshot](t, sup.waitType(agentdesk.EvSupSnapshot))
+	if len(snap.Agents) != 1 || snap.Agents[0].Presence != "not-ready" || snap.Agents[0].Reason != "break" {
+		t.Fatalf("snapshot agents = %+v", snap.Agents)
+	}
+	waiting := len(snap.Queues[0].Calls)
+	for waiting < 2 {
+		q := decode[agentdesk.QueueView](t, sup.waitType(agentdesk.EvSupQueue))
+		if q.Queue == "sales" {
+			waiting = len(q.Calls)
+		}
+	}
+	// a1 goes ready: the first call is offered; deltas show it leaving the queue.
+	a1.mustOK(agentdesk.CmdPresenceSet, map[string]any{"presence": "ready"})
+	sup.waitFor("sales with one waiting", func(m agentdesk.Envelope) bool {
+		if m.Type != agentdesk.EvSupQueue {
+			return false
+		}
+		q := decode[agentdesk.QueueView](t, m)
+		return q.Queue == "sales" && len(q.Calls) == 1 && q.Waiting == 1 && q.Calls[0].CallID == "w-2"
+	})
+	sup.waitFor("sup.agent a1 reserved", isSupAgent("id-a1", "reserved"))
+	// Supervisor bumps the waiting call.
+	sup.mustOK(agentdesk.CmdSupPriority, map[string]any{"call_id": "w-2", "priority": 40})
+	id := sup.send(agentdesk.CmdSupPriority, map[string]any{"call_id": "nope", "priority": 40})
+	if e := sup.errorData(sup.reply(id)); e.Code != agentdesk.CodeNotFound {
+		t.Fatalf("bump unknown call: %+v", e)
+	}
+}

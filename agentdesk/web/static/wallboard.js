@@ -1,0 +1,153 @@
+// Supervisor wallboard: a feed-only CTI connection (?client=wallboard). It
+// draws the sup.snapshot, then applies sup.queue / sup.agent deltas; no
+// polling. Times in state are computed locally from "since".
+import { CTI, el, fmtDuration } from './cti.js';
+
+const $ = (id) => document.getElementById(id);
+const S = { cti: null, queues: new Map(), agents: new Map(), skew: 0 };
+
+function toast(msg) {
+  const t = $('toast');
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.t);
+  toast.t = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+function connect(token) {
+  const cti = new CTI({ token, client: 'wallboard' });
+  S.cti = cti;
+  cti.on('open', () => { $('conn').textContent = 'live'; $('conn').className = 'conn ok'; });
+  cti.on('close', ({ code }) => {
+    $('conn').textContent = 'reconnecting…';
+    $('conn').className = 'conn bad';
+    if (code === 4401) { sessionStorage.removeItem('sb-token'); showLogin('Session expired; sign in again.'); }
+  });
+  cti.on('hello', (d) => {
+    S.skew = Date.parse(d.server_time) - Date.now();
+    if (d.agent.role === 'agent') { showLogin('The wallboard needs a supervisor login.'); cti.close(); return; }
+    $('login-view').hidden = true;
+    $('board').hidden = false;
+  });
+  cti.on('sup.snapshot', (d) => {
+    S.queues = new Map((d.queues || []).map((q) => [q.queue, q]));
+    S.agents = new Map((d.agents || []).map((a) => [a.agent_id, a]));
+    drawQueues(); drawWaiting(); drawAgents();
+  });
+  cti.on('sup.queue', (q) => { S.queues.set(q.queue, q); drawQueues(); drawWaiting(); });
+  cti.on('sup.agent', (a) => { S.agents.set(a.agent_id, a); drawAgents(); });
+  cti.connect().catch(() => { $('conn').textContent = 'cannot connect'; });
+}
+
+function showLogin(msg) {
+  $('board').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = msg || '';
+}
+
+function now() { return Date.now() + S.skew; }
+
+function gauge(q) {
+  const pct = Math.max(0, Math.min(100, q.sl_percent || 0));
+  const ok = pct >= (q.sl_target || 0);
+  return el('div', { class: 'gauge ' + (ok ? 'ok' : 'bad'), role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100',
+    'aria-valuenow': pct.toFixed(0), 'aria-label': `Service level ${pct.toFixed(0)}% against target ${q.sl_target}%` },
+  el('div', { class: 'bar', style: `width:${pct}%` }),
+  el('div', { class: 'target', style: `left:${Math.min(100, q.sl_target || 0)}%` }),
+  el('span', {}, `SL ${pct.toFixed(0)}% / ${q.sl_target || 0}%`));
+}
+
+function stat(label, value, cls) {
+  return el('div', { class: 'stat ' + (cls || '') }, el('span', { class: 'v' }, value), el('span', { class: 'l' }, label));
+}
+
+function drawQueues() {
+  const tiles = [...S.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).map((q) => {
+    const oldest = (q.calls || []).reduce((m, c) => Math.max(m, (now() - Date.parse(c.since)) / 1000), q.longest_wait_s || 0);
+    const under = q.staffed < q.recommended;
+    return el('article', { class: 'tile', 'aria-label': 'Queue ' + q.queue, dataset: { queue: q.queue } },
+      el('h3', {}, q.queue),
+      el('div', { class: 'stats' },
+        stat('waiting', String(q.waiting ?? (q.calls || []).length), 'big q-waiting'),
+        stat('longest wait', fmtDuration(oldest), 'q-longest'),
+        stat('ASA', fmtDuration(q.asa_s || 0)),
+        stat('abandoned', (q.abandon_percent || 0).toFixed(1) + '%')),
+      gauge(q),
+      el('div', { class: 'stats small' },
+        stat('ready', String(q.ready || 0), 'st-ready'),
+        stat('busy', String(q.busy || 0), 'st-busy'),
+        stat('wrap-up', String(q.wrap_up || 0), 'st-wrap'),
+        stat('staffed / Erlang', `${q.staffed || 0} / ${q.recommended || 0}`, under ? 'warn' : '')));
+  });
+  $('queues').replaceChildren(...tiles);
+}
+
+function drawWaiting() {
+  const calls = [...S.queues.values()].flatMap((q) => q.calls || []).sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
+  $('waiting').replaceChildren(...(calls.length ? calls.map((c) => el('tr', { dataset: { call: c.call_id } },
+    el('td', {}, c.queue), el('td', {}, c.ani || '—'),
+    el('td', { class: 'wait', dataset: { since: c.since } }, fmtDuration((now() - Date.parse(c.since)) / 1000)),
+    el('td', {}, String(c.priority)),
+    el('td', {}, el('button', { type: 'button', 'aria-label': 'Bump priority of call from ' + (c.ani || c.call_id),
+      onclick: () => S.cti.send('sup.call.priority', { call_id: c.call_id, priority: Math.min(100, (c.priority || 0) + 10) }).catch((e) => toast(e.message)) }, 'Bump'),
+    ' ',
+    el('button', { type: 'button', 'aria-label': 'Move call from ' + (c.ani || c.call_id) + ' to front',
+      onclick: () => S.cti.send('sup.call.priority', { call_id: c.call_id, priority: c.priority || 0, front: true }).catch((e) => toast(e.message)) }, 'Front')))) :
+    [el('tr', {}, el('td', { colspan: '5' }, 'No calls waiting'))]));
+}
+
+function agentClass(a) {
+  if (a.state && a.state !== 'idle') return a.state;
+  return a.presence || 'offline';
+}
+
+function drawAgents() {
+  const list = [...S.agents.values()].sort((a, b) => (a.name || a.agent_id).localeCompare(b.name || b.agent_id));
+  $('agents').replaceChildren(...list.map((a) => {
+    const cls = agentClass(a);
+    const label = cls === 'not-ready' ? `not ready${a.reason ? ' (' + a.reason + ')' : ''}` : cls;
+    return el('li', { class: 'agent s-' + cls, dataset: { agent: a.agent_id, state: cls } },
+      el('span', { class: 'name' }, a.name || a.agent_id),
+      el('span', { class: 'st' }, label),
+      el('span', { class: 'since', dataset: { since: a.since || '' } }, a.since ? fmtDuration((now() - Date.parse(a.since)) / 1000) : ''),
+      a.call ? el('span', { class: 'call' }, a.call.ani || a.call.call_id) : null,
+      el('select', { 'aria-label': 'Force presence of ' + (a.name || a.agent_id), onchange: (e) => {
+        const v = e.target.value; e.target.value = '';
+        if (!v) return;
+        const [presence, reason] = v === 'not-ready' ? ['not-ready', 'break'] : [v, undefined];
+        S.cti.send('sup.presence.set', { agent_id: a.agent_id, presence, ...(reason ? { reason } : {}) }).catch((err) => toast(err.message));
+      } }, el('option', { value: '' }, 'Force…'), el('option', { value: 'ready' }, 'Ready'),
+      el('option', { value: 'not-ready' }, 'Not ready'), el('option', { value: 'offline' }, 'Offline')),
+      a.call ? el('button', { type: 'button', 'aria-label': 'Listen to ' + (a.name || a.agent_id),
+        onclick: () => S.cti.send('sup.listen', { call_id: a.call.call_id, mode: 'listen' }).catch((e) => toast(e.message)) }, 'Listen') : null);
+  }));
+}
+
+function tick() {
+  $('clock').textContent = new Date(now()).toLocaleTimeString();
+  for (const e of document.querySelectorAll('[data-since]')) {
+    if (e.dataset.since) e.textContent = fmtDuration((now() - Date.parse(e.dataset.since)) / 1000);
+  }
+}
+
+function init() {
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const cti = new CTI({ client: 'wallboard' });
+    try {
+      await cti.connect();
+      const r = await cti.send('login', { login: $('login').value.trim(), password: $('password').value });
+      cti.close();
+      sessionStorage.setItem('sb-token', r.token);
+      connect(r.token);
+    } catch (err) {
+      cti.close();
+      $('login-error').textContent = err.code === 'unauthenticated' ? 'Wrong login or password.' : err.message;
+    }
+  });
+  setInterval(tick, 1000);
+  const tok = new URLSearchParams(location.search).get('token') || sessionStorage.getItem('sb-token');
+  if (tok) connect(tok); else showLogin();
+}
+
+init();

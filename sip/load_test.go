@@ -1,0 +1,110 @@
+package sip
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSIPpLoad drives the gateway's test endpoint ("answer, play 2 s, hang
+// up") with SIPp at SWITCHBOARD_LOAD_RATE calls/s for
+// SWITCHBOARD_LOAD_SECONDS and reports failed calls, peak concurrency and
+// the INVITE→200 percentiles. It only runs with SWITCHBOARD_LOAD=1 (it is a
+// measurement, not a unit test): `make load` sets it.
+func TestSIPpLoad(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_LOAD") != "1" {
+		t.Skip("set SWITCHBOARD_LOAD=1 to run the SIPp load measurement")
+	}
+	sipp := requireProgram(t, "sipp", "sip-tester")
+	rate := envInt("SWITCHBOARD_LOAD_RATE", 100)
+	secs := envInt("SWITCHBOARD_LOAD_SECONDS", 20)
+	runtime.GOMAXPROCS(envInt("SWITCHBOARD_LOAD_PROCS", runtime.GOMAXPROCS(0)))
+	g := startGateway(t, Config{TestEndpoint: "playtest", MaxCalls: 20000, RTPPortMin: 20000, RTPPortMax: 39999})
+	peak := 0
+	stopPeak := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stopPeak:
+				return
+			case <-tk.C:
+				peak = max(peak, g.ActiveCalls())
+			}
+		}
+	}()
+	dir := t.TempDir()
+	scen, _ := filepath.Abs(filepath.Join("testdata", "sipp", "uac_remote_bye.xml"))
+	total := rate * secs
+	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "48600",
+		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(total), "-l", strconv.Itoa(rate * 10),
+		"-timeout", strconv.Itoa(secs+30) + "s", "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"),
+		"-max_socket", "5000", g.UDPAddr().String()}
+	if cpu := os.Getenv("SWITCHBOARD_LOAD_SIPP_CPU"); cpu != "" {
+		args = append([]string{"-c", cpu, sipp}, args...)
+		sipp = "taskset"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Duration(secs+60)*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sipp, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	close(stopPeak)
+	rtts := readRTTs(t, dir)
+	sort.Float64s(rtts)
+	pct := func(p float64) float64 {
+		if len(rtts) == 0 {
+			return 0
+		}
+		return rtts[min(len(rtts)-1, int(p*float64(len(rtts))))]
+	}
+	t.Logf("rate %d calls/s for %d s: %d calls, sipp err=%v, peak concurrent %d, INVITE→200 p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)",
+		rate, secs, total, err, peak, pct(.5), pct(.99), pct(1), len(rtts))
+	if err != nil {
+		t.Fatalf("sipp reported failed calls: %v\n%s", err, lastLines(out, 30))
+	}
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// readRTTs reads SIPp's -trace_rtt file (date;dateMs;rtd_no;response_time).
+func readRTTs(t *testing.T, dir string) []float64 {
+	files, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
+	var out []float64
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			fs := strings.Split(sc.Text(), ";")
+			if len(fs) < 4 {
+				continue
+			}
+			if v, err := strconv.ParseFloat(strings.TrimSpace(fs[3]), 64); err == nil {
+				out = append(out, v)
+			}
+		}
+		fh.Close()
+	}
+	if len(out) == 0 {
+		t.Logf("no rtt samples in %s", fmt.Sprint(files))
+	}
+	return out
+}
