@@ -79,6 +79,7 @@ func (e *Engine) syncAgent(a *agent, now time.Time) {
 		ra.IdleSince = now.UnixNano()
 	}
 	ra.Available = avail
+	ra.Staffed = !a.removed && (a.presence == PresenceReady || a.busy())
 	ra.Occupancy = float32(a.occupancy())
 	if d := now.YearDay(); d != a.day {
 		a.day, a.calls = d, 0

@@ -332,12 +332,7 @@ func (e *Engine) ewt(c *call) EWT {
 	}
 	now := e.clock.Now()
 	last := c.q.win.Last(now, 15*time.Minute)
-	n := 0
-	for _, a := range e.agents {
-		if a.presence == PresenceReady && routing.Qualifies(e.idx.Agent(a.slot), &c.rc) {
-			n++
-		}
-	}
+	n := e.idx.CountStaffed(&c.rc)
 	return ewtOf(stats.Estimate(stats.EWTInput{Position: e.position(c), Agents: n, AHT: last.AHT(),
 		Lambda: float64(last.Offered) / (15 * 60)}))
 }

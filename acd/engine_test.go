@@ -36,7 +36,7 @@ func TestCallJourney(t *testing.T) {
 	if off.Call.TimeZone == "" {
 		t.Errorf("no time zone resolved for %s", off.Call.E164)
 	}
-	h.clock.Advance(3 * time.Second)
+	h.advance(3 * time.Second)
 	r := h.ring()
 	if r.Offer.Endpoint != "sip:a1" {
 		t.Errorf("endpoint = %q", r.Offer.Endpoint)
@@ -49,7 +49,7 @@ func TestCallJourney(t *testing.T) {
 	if s := h.agentState("a1"); s.State != acd.StateOnCall || s.CallID != "c1" {
 		t.Errorf("agent = %+v, want on-call c1", s)
 	}
-	h.clock.Advance(60 * time.Second)
+	h.advance(60 * time.Second)
 	caller.End()
 	ended := waitFor(h, func(e *acd.CallEnded) bool { return true })
 	if ended.Outcome != acd.OutcomeAnswered {

@@ -105,7 +105,8 @@ func (h *harness) sync() {
 // advance moves the fake clock and lets the actor process the timers.
 func (h *harness) advance(d time.Duration) {
 	h.t.Helper()
-	h.clock.Advance(d)
+	h.sync() // timers armed by commands already sent must exist first
+	h.advance(d)
 	h.sync()
 }
 

@@ -58,6 +58,10 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true), // ICE on 127.0.0.1 only
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		// Two tabs (desktop and wallboard) must both stay live.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	}
@@ -86,7 +90,9 @@ func poll(t *testing.T, ctx context.Context, what, expr string) {
 	defer cancel()
 	_, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
 	if err != nil {
-		d, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		dc, dcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer dcancel()
+		d, _ := chromedp.Run(dc, chromedp.Evaluate[string](`JSON.stringify({
 			sp: document.getElementById('sp-state')?.textContent, toast: document.getElementById('toast')?.textContent,
 			conn: document.getElementById('conn')?.textContent, status: document.getElementById('call-status')?.textContent,
 			pc: window.switchboard?.phone?.pc?.connectionState, ice: window.switchboard?.phone?.pc?.iceConnectionState})`))

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -15,15 +16,20 @@ import (
 // BcryptCost is the bcrypt work factor for new password hashes.
 const BcryptCost = 10
 
-// HashPassword validates the password length and returns its bcrypt hash.
-func HashPassword(pw string) (string, error) {
+// HashPassword validates the password length and returns its bcrypt hash
+// at BcryptCost.
+func HashPassword(pw string) (string, error) { return HashPasswordCost(pw, BcryptCost) }
+
+// HashPasswordCost is HashPassword with an explicit bcrypt cost (tests and
+// demo seeding may use bcrypt.MinCost).
+func HashPasswordCost(pw string, cost int) (string, error) {
 	switch {
 	case len(pw) < MinPasswordLen:
 		return "", invalid("password", fmt.Sprintf("shorter than %d characters", MinPasswordLen))
 	case len(pw) > MaxPasswordLen:
 		return "", invalid("password", fmt.Sprintf("longer than %d bytes", MaxPasswordLen))
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		return "", fmt.Errorf("crmcore: hash password: %w", err)
 	}
@@ -40,7 +46,10 @@ func CheckPassword(hash, pw string) bool {
 
 // dummyHash is compared against when the login is unknown, so that a login
 // attempt takes the same time whether or not the agent exists.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), BcryptCost)
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("switchboard-dummy"), BcryptCost)
+	return h
+})
 
 // Session token format: the prefix followed by 43 base64url characters (32 random bytes).
 const (
@@ -136,7 +145,7 @@ func (a *Auth) Login(ctx context.Context, login, password string) (token string,
 	case err != nil && !isNotFound(err):
 		return "", time.Time{}, Agent{}, fmt.Errorf("crmcore: login: %w", err)
 	case err != nil || !ag.Active || ag.PasswordHash == "":
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return "", time.Time{}, Agent{}, fmt.Errorf("%w: wrong login or password", ErrUnauthenticated)
 	case !CheckPassword(ag.PasswordHash, password):
 		return "", time.Time{}, Agent{}, fmt.Errorf("%w: wrong login or password", ErrUnauthenticated)

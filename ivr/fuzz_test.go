@@ -3,6 +3,7 @@ package ivr_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,21 +61,37 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// fuzzSession answers every prompt with a rotating digit or a timeout and records nothing.
+// fuzzSession answers every prompt with a rotating digit or a timeout, records nothing,
+// and hangs up after maxFuzzOps operations, as a real caller eventually does (a flow with
+// max_steps 100000 and nine retries per node would otherwise take millions of reads).
 type fuzzSession struct{ n int }
 
-func (s *fuzzSession) Play(ctx context.Context, files []string, interruptible bool) error {
+const maxFuzzOps = 2000
+
+var errFuzzHangup = errors.New("fuzz: caller hung up")
+
+func (s *fuzzSession) op(ctx context.Context) error {
+	s.n++
+	if s.n > maxFuzzOps {
+		return errFuzzHangup
+	}
 	return ctx.Err()
 }
 
+func (s *fuzzSession) Play(ctx context.Context, files []string, interruptible bool) error {
+	return s.op(ctx)
+}
+
 func (s *fuzzSession) ReadDigit(ctx context.Context, timeout time.Duration) (byte, bool, error) {
-	s.n++
-	if s.n%3 == 0 {
-		return 0, false, ctx.Err()
+	if err := s.op(ctx); err != nil {
+		return 0, false, err
 	}
-	return "1234567890*#"[s.n%12], true, ctx.Err()
+	if s.n%3 == 0 {
+		return 0, false, nil
+	}
+	return "1234567890*#"[s.n%12], true, nil
 }
 
 func (s *fuzzSession) Record(ctx context.Context, file string, max time.Duration) (time.Duration, error) {
-	return time.Second, ctx.Err()
+	return time.Second, s.op(ctx)
 }

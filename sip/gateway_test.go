@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -646,4 +647,124 @@ func TestReferBlindTransferEvent(t *testing.T) {
 		t.Fatal("no transfer event")
 	}
 	_ = pc.cli.Bye(ctx)
+}
+
+func TestTCPOptionsAndUntrustedInviteAuth(t *testing.T) {
+	g, err := New(Config{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", RTPPortMin: 46800, RTPPortMax: 46899, RequireAuth: true, TrustedSources: []string{"10.9.9.9"}},
+		WithLogger(quiet), WithCredentials(staticCreds{"alice": "s3cret"}), WithCallHandler(func(*Call) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-g.Ready()
+
+	conn, err := net.Dial("tcp", g.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	la := conn.LocalAddr().String()
+	msg := "OPTIONS sip:" + g.TCPAddr().String() + " SIP/2.0\r\nVia: SIP/2.0/TCP " + la + ";branch=z9hG4bK-tcp1\r\n" +
+		"From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:gw@127.0.0.1>\r\nCall-ID: tcp-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("OPTIONS over TCP: %q %v", buf[:n], err)
+	}
+
+	// An INVITE from an untrusted source must authenticate.
+	p := newPhone(t)
+	_, err = p.invite(t.Context(), g, "100", []media.Codec{media.PCMU})
+	var de *sipgo.ErrDialogResponse
+	if !errors.As(err, &de) || de.Res.StatusCode != 401 {
+		t.Fatalf("untrusted INVITE: %v, want 401", err)
+	}
+}
+
+// TestRecordHoldInfo: Record stops at '#', SIP INFO dtmf-relay digits are
+// queued, local Hold plays music on hold and stops the bridge relay.
+func TestRecordHoldInfo(t *testing.T) {
+	moh, _ := writePrompt(t, 800)
+	dir := t.TempDir()
+	calls := make(chan *Call, 2)
+	g := startGateway(t, Config{RecordingDir: dir, MusicOnHold: moh}, WithCallHandler(func(c *Call) { calls <- c }))
+	p := newPhone(t)
+	ctx := t.Context()
+	pc, err := p.invite(ctx, g, "vm", []media.Codec{media.PCMU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-calls
+
+	// SIP INFO
+	info := sipmsg.NewRequest(sipmsg.INFO, pc.cli.InviteResponse.Contact().Address)
+	info.SetBody([]byte("Signal=7\r\nDuration=160\r\n"))
+	info.AppendHeader(sipmsg.NewHeader("Content-Type", "application/dtmf-relay"))
+	res, err := pc.cli.Do(ctx, info)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("INFO: %v %v", res, err)
+	}
+	if d, ok, err := c.ReadDigit(ctx, 2*time.Second); err != nil || !ok || d != '7' {
+		t.Fatalf("INFO digit = %q %v %v", d, ok, err)
+	}
+
+	// Record until '#'
+	type recResult struct {
+		d   time.Duration
+		err error
+	}
+	rec := make(chan recResult, 1)
+	go func() {
+		d, err := c.Record(ctx, "vm/msg.wav", 10*time.Second)
+		rec <- recResult{d, err}
+	}()
+	tone := make([]int16, 8000)
+	for i := range tone {
+		tone[i] = 5000
+	}
+	if err := media.Play(ctx, pc.sess, tone, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.sess.SendDigit(ctx, '#'); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-rec:
+		if r.err != nil || r.d < 500*time.Millisecond || r.d > 5*time.Second {
+			t.Fatalf("Record = %v, %v", r.d, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Record did not stop at #")
+	}
+	a, err := media.ReadWAVFile(filepath.Join(dir, "vm", "msg.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(a.Samples, func(v int16) bool { return v > 4000 }); n < 4000 {
+		t.Errorf("recording has %d loud samples", n)
+	}
+
+	// Local hold: music on hold reaches the caller.
+	before := len(pc.samples())
+	if err := c.Hold(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if c.State() != StateHeld {
+		t.Errorf("state %s after Hold", c.State())
+	}
+	waitFor(t, "music on hold", func() bool { return len(pc.samples()) > before+1600 })
+	if err := c.Hold(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if c.State() != StateAnswered {
+		t.Errorf("state %s after unhold", c.State())
+	}
+	_ = c.Hangup(ctx)
 }

@@ -44,6 +44,9 @@ func TestSIPpLoad(t *testing.T) {
 		}
 	}()
 	dir := t.TempDir()
+	if d := os.Getenv("SWITCHBOARD_LOAD_DIR"); d != "" {
+		dir = d
+	}
 	scen, _ := filepath.Abs(filepath.Join("testdata", "sipp", "uac_remote_bye.xml"))
 	total := rate * secs
 	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "48600",
@@ -82,7 +85,7 @@ func envInt(k string, def int) int {
 	return def
 }
 
-// readRTTs reads SIPp's -trace_rtt file (date;dateMs;rtd_no;response_time).
+// readRTTs reads SIPp's -trace_rtt file (Date_ms;response_time_ms;rtd_no).
 func readRTTs(t *testing.T, dir string) []float64 {
 	files, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
 	var out []float64
@@ -94,10 +97,10 @@ func readRTTs(t *testing.T, dir string) []float64 {
 		sc := bufio.NewScanner(fh)
 		for sc.Scan() {
 			fs := strings.Split(sc.Text(), ";")
-			if len(fs) < 4 {
+			if len(fs) < 3 {
 				continue
 			}
-			if v, err := strconv.ParseFloat(strings.TrimSpace(fs[3]), 64); err == nil {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(fs[1]), 64); err == nil {
 				out = append(out, v)
 			}
 		}

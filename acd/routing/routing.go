@@ -80,6 +80,9 @@ type Agent struct {
 	// Available is true when the agent may be offered a call now
 	// (presence ready, system state idle, free capacity).
 	Available bool
+	// Staffed is true when the agent serves calls now or soon (presence
+	// ready, idle or busy); it feeds expected-wait estimates.
+	Staffed bool
 	// IdleSince and LastOffer are Unix nanoseconds.
 	IdleSince, LastOffer int64
 	// Occupancy is the busy fraction over the sliding window, 0..1.
@@ -561,4 +564,17 @@ func (x *Index) AppendEligible(dst []int32, c *Call, w *Weights, now int64) []in
 		return part[i] < part[j]
 	})
 	return dst
+}
+
+// CountStaffed counts staffed agents (available or not) that qualify for
+// c's primary requirements, scanning only the rarest skill's agents.
+func (x *Index) CountStaffed(c *Call) int {
+	n := 0
+	x.scan(c.Reqs, func(slot int32) {
+		a := &x.agents[slot]
+		if a.used && a.Staffed && Qualifies(a, c) {
+			n++
+		}
+	})
+	return n
 }

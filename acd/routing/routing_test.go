@@ -316,3 +316,23 @@ func BenchmarkBest(b *testing.B) {
 		})
 	}
 }
+
+func TestCountStaffed(t *testing.T) {
+	x := NewIndex(2)
+	a := base(3)
+	a.Staffed = true
+	x.Add(a)
+	b := base(1)
+	b.Staffed, b.Available = true, false
+	x.Add(b)
+	x.Add(base(5)) // not staffed
+	x.Add(Agent{Skills: []Level{0, 4}, Staffed: true})
+	c := call(Requirement{0, 1})
+	if got := x.CountStaffed(&c); got != 2 {
+		t.Errorf("CountStaffed = %d, want 2", got)
+	}
+	c = call(Requirement{0, 2})
+	if got := x.CountStaffed(&c); got != 1 {
+		t.Errorf("CountStaffed(level 2) = %d, want 1", got)
+	}
+}

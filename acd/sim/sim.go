@@ -31,9 +31,12 @@ type QueueResult struct {
 	// Occupancy is the mean busy fraction of the agents qualified for the queue.
 	Occupancy float64
 	// ErlangC is Erlang C's SL prediction if the queue's qualified agents
-	// served only this queue (exact for single-skill scenarios).
-	ErlangC float64
-	Agents  int
+	// served only this queue (exact for single-skill scenarios without
+	// abandonment or wrap-up), from the scenario's nominal rate and mean
+	// handle time; ErlangCRealized uses the measured arrival rate and mean
+	// handle time of the calls actually generated.
+	ErlangC, ErlangCRealized float64
+	Agents                   int
 }
 
 // Result is one simulation run.
@@ -350,6 +353,7 @@ func summarize(sc *Scenario, cfg *acd.Config, recs []*callRec, agents map[acd.Ag
 			}
 		}
 	}
+	handleSum := make([]float64, len(res.Queues))
 	for _, rec := range recs {
 		if !rec.measured {
 			continue
@@ -361,6 +365,7 @@ func summarize(sc *Scenario, cfg *acd.Config, recs []*callRec, agents map[acd.Ag
 		}
 		qr := &res.Queues[i]
 		qr.Offered++
+		handleSum[i] += rec.handle.Seconds()
 		switch {
 		case !rec.answered.IsZero():
 			qr.Answered++
@@ -392,6 +397,10 @@ func summarize(sc *Scenario, cfg *acd.Config, recs []*callRec, agents map[acd.Ag
 		}
 		if lambda > 0 {
 			qr.ErlangC = stats.ServiceLevel(qr.Agents, lambda, aht, thr[qr.Queue].Seconds())
+		}
+		if qr.Offered > 0 && measured > 0 {
+			qr.ErlangCRealized = stats.ServiceLevel(qr.Agents, float64(qr.Offered)/measured.Seconds(),
+				handleSum[i]/float64(qr.Offered), thr[qr.Queue].Seconds())
 		}
 	}
 	return res

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	if err := pgstore.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pgstore.Seed(ctx, pool); err != nil {
+	if _, err := pgstore.Seed(ctx, pool, pgstore.WithPasswordCost(bcrypt.MinCost)); err != nil {
 		t.Fatal(err)
 	}
 	s := pgstore.New(pool)

@@ -46,7 +46,7 @@ var headerSynonyms = map[string]ImportField{
 	"name": FieldName, "full name": FieldName, "fullname": FieldName, "contact": FieldName, "contact name": FieldName,
 	"first name": FieldFirstName, "firstname": FieldFirstName, "given name": FieldFirstName,
 	"last name": FieldLastName, "lastname": FieldLastName, "surname": FieldLastName, "family name": FieldLastName,
-	"email": FieldEmail, "e-mail": FieldEmail, "emails": FieldEmail, "email address": FieldEmail, "mail": FieldEmail,
+	"email": FieldEmail, "e mail": FieldEmail, "emails": FieldEmail, "email address": FieldEmail, "mail": FieldEmail,
 	"phone": FieldPhone, "phones": FieldPhone, "phone number": FieldPhone, "telephone": FieldPhone, "tel": FieldPhone,
 	"mobile": FieldPhone, "cell": FieldPhone, "work phone": FieldPhone, "home phone": FieldPhone, "mobile phone": FieldPhone,
 	"account": FieldAccount, "company": FieldAccount, "organization": FieldAccount, "organisation": FieldAccount,

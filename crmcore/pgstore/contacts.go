@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -277,5 +276,3 @@ func clampPage(limit, offset, def, maxLimit int) (int, int) {
 	limit = min(limit, maxLimit)
 	return limit, max(offset, 0)
 }
-
-var errStop = errors.New("pgstore: stop")

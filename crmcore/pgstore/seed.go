@@ -13,6 +13,15 @@ import (
 // seedLock is the advisory lock key that serialises concurrent seeders.
 const seedLock = int64(0x5eed5b0a4d)
 
+// SeedOption configures Seed.
+type SeedOption func(*seedConfig)
+
+type seedConfig struct{ cost int }
+
+// WithPasswordCost sets the bcrypt cost of the demo passwords (default
+// crmcore.BcryptCost; tests use bcrypt.MinCost to stay fast).
+func WithPasswordCost(cost int) SeedOption { return func(c *seedConfig) { c.cost = cost } }
+
 // SeedResult summarises what Seed inserted.
 type SeedResult struct {
 	Seeded                                    bool // false when the database already had agents
@@ -123,7 +132,11 @@ var demoAccounts = []crmcore.Account{
 // Olivia Smith (+1 415-555-0100), and a few past interactions — when the
 // database has no agents yet. Concurrent seeders are serialised with an
 // advisory lock; a second run is a no-op.
-func Seed(ctx context.Context, pool *pgxpool.Pool) (SeedResult, error) {
+func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResult, error) {
+	cfg := seedConfig{cost: crmcore.BcryptCost}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var res SeedResult
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -154,11 +167,11 @@ func Seed(ctx context.Context, pool *pgxpool.Pool) (SeedResult, error) {
 		res.Accounts++
 	}
 
-	demoHash, err := crmcore.HashPassword(DemoPassword)
+	demoHash, err := crmcore.HashPasswordCost(DemoPassword, cfg.cost)
 	if err != nil {
 		return res, err
 	}
-	adminHash, err := crmcore.HashPassword("admin")
+	adminHash, err := crmcore.HashPasswordCost("admin", cfg.cost)
 	if err != nil {
 		return res, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -62,14 +63,14 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 func TestSeedOnce(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
-	res, err := Seed(ctx, pool)
+	res, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Seeded || res.Contacts < 45 || res.Agents < 10 || res.Tickets < 5 {
 		t.Fatalf("seed = %+v", res)
 	}
-	again, err := Seed(ctx, pool)
+	again, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost))
 	if err != nil || again.Seeded {
 		t.Fatalf("second seed = %+v, %v; want no-op", again, err)
 	}
@@ -168,7 +169,7 @@ func TestContactsCRUDAndConflicts(t *testing.T) {
 func TestTicketLifecycleAndAudit(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
-	if _, err := Seed(ctx, pool); err != nil {
+	if _, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost)); err != nil {
 		t.Fatal(err)
 	}
 	s := New(pool)
@@ -243,7 +244,7 @@ func TestTicketLifecycleAndAudit(t *testing.T) {
 func TestLookupByPhone(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
-	if _, err := Seed(ctx, pool); err != nil {
+	if _, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost)); err != nil {
 		t.Fatal(err)
 	}
 	s := New(pool)
@@ -283,7 +284,7 @@ func TestLookupByPhone(t *testing.T) {
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
-	if _, err := Seed(ctx, pool); err != nil {
+	if _, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost)); err != nil {
 		t.Fatal(err)
 	}
 	s := New(pool)

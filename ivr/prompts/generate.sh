@@ -7,9 +7,9 @@
 # Each line of <lang>.txt is "name|text" (# starts a comment). Every phrase is spoken by
 # espeak-ng and converted by sox to 8 kHz mono G.711 mu-law WAV with leading and trailing
 # silence trimmed and peaks normalised to -3 dBFS, the format the SIP gateway plays without
-# transcoding. -R -D (repeatable, no dither) make the output byte-identical on every run. "beep" (the
-# voicemail tone) is synthesised by sox for every language. The WAV files are committed,
-# so only people who change the phrases need espeak-ng and sox
+# transcoding; -R -D (repeatable, no dither) make the output byte-identical on every run.
+# "beep" (the voicemail tone) is synthesised by sox for every language. The WAV files are
+# committed, so only people who change the phrases need espeak-ng and sox
 # (Debian: apt-get install espeak-ng sox).
 set -eu
 
