@@ -15,7 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"switchboard/crmcore"
+	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/pgcluster"
+	"switchboard/crmcore/pgstore"
 )
 
 // database is an open pool plus the private cluster behind it, if we started one.
@@ -43,16 +46,12 @@ func openDatabase(ctx context.Context, cfg DatabaseConfig, logger *slog.Logger) 
 		}
 		url = c.DSN("switchboard")
 	}
-	pool, err := pgxpool.New(ctx, url)
+	pool, err := pgstore.Connect(ctx, url)
 	if err != nil {
 		db.close(logger)
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	db.pool = pool
-	if err := pool.Ping(ctx); err != nil {
-		db.close(logger)
-		return nil, fmt.Errorf("database: %w", err)
-	}
 	return db, nil
 }
 
@@ -77,7 +76,7 @@ func migrateOnly(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	defer db.close(logger)
-	return migrate(ctx, db, logger)
+	return migrate(ctx, cfg, db, logger)
 }
 
 func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
@@ -86,14 +85,37 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	defer db.close(logger)
-	if err := migrate(ctx, db, logger); err != nil {
+	if err := migrate(ctx, cfg, db, logger); err != nil {
 		return err
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	storeMetrics := pgstore.NewMetrics(reg)
+	store := pgstore.New(db.pool, pgstore.WithLogger(logger))
+	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
+		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := writer.Close(fctx); err != nil {
+			logger.Error("flushing interactions", "err", err)
+		}
+	}()
+	auth := crmcore.NewAuth(store, store)
+	api, err := crmapi.New(crmapi.Deps{
+		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: store, Lookup: store,
+	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)))
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -131,8 +153,26 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	return nil
 }
 
-// migrate applies the CRM schema migrations (and the demo seed when configured).
-func migrate(ctx context.Context, db *database, logger *slog.Logger) error {
-	logger.Info("migrations: none yet")
+// migrate applies the CRM schema migrations, and seeds the demo data into
+// an empty database when the config asks for it.
+func migrate(ctx context.Context, cfg *Config, db *database, logger *slog.Logger) error {
+	if err := pgstore.Migrate(ctx, db.pool); err != nil {
+		return err
+	}
+	v, err := pgstore.SchemaVersion(ctx, db.pool)
+	if err != nil {
+		return err
+	}
+	logger.Info("database migrated", "schema_version", v)
+	if !cfg.Database.SeedDemo {
+		return nil
+	}
+	res, err := pgstore.Seed(ctx, db.pool)
+	if err != nil {
+		return err
+	}
+	if res.Seeded {
+		logger.Info("demo data seeded", "accounts", res.Accounts, "contacts", res.Contacts, "agents", res.Agents, "tickets", res.Tickets)
+	}
 	return nil
 }

@@ -60,7 +60,12 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	// The parents must stay traversable by the postgres user; only the
+	// cluster's own directory is private to it.
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.Mkdir(abs, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
 	if err := c.chown(abs); err != nil {
