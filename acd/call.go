@@ -148,9 +148,11 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	if p := e.agents[req.PreferredAgent]; p != nil && e.cfg.StickyWindow > 0 && p.presence != PresenceOffline &&
 		!e.available(p) && routing.Qualifies(e.idx.Agent(p.slot), &c.rc) {
 		c.rc.Only = p.slot
+		e.rekey(c)
 		c.timers = append(c.timers, e.after(e.cfg.StickyWindow.D(), func() {
 			if c.rc.Only == p.slot && c.state != CallStateEnded {
 				c.rc.Only = -1
+				e.rekey(c)
 				e.routeCall(c)
 			}
 		}))
@@ -173,7 +175,9 @@ func (e *Engine) join(c *call, q *queue, now time.Time) {
 	e.rebuildReqs(c)
 	if !slices.Contains(e.waiting, c) {
 		e.waiting = append(e.waiting, c)
+		e.wkeys = append(e.wkeys, wkey{})
 	}
+	e.rekey(c)
 	c.stopTimers()
 	for i, st := range q.cfg.Relax {
 		step := i
@@ -257,6 +261,7 @@ func (e *Engine) rebuildReqs(c *call) {
 	if c.direct { // transferred to a named agent: no requirements
 		c.rc.Reqs, c.rc.Alt, c.rc.Scope, c.rc.LanguageRequired = nil, nil, routing.ScopeAny, false
 	}
+	e.rekey(c)
 }
 
 func (e *Engine) applyRelax(c *call, step int) {
@@ -340,6 +345,7 @@ func (e *Engine) ewt(c *call) EWT {
 func (e *Engine) unwait(c *call) {
 	if i := slices.Index(e.waiting, c); i >= 0 {
 		e.waiting = slices.Delete(e.waiting, i, i+1)
+		e.wkeys = slices.Delete(e.wkeys, i, i+1)
 	}
 }
 
@@ -379,11 +385,41 @@ func (e *Engine) routeCall(c *call) {
 	e.offerTo(c, a, &d)
 }
 
+// wkey is a compact prefilter for a waiting call, kept parallel to
+// e.waiting so the agent-side scan rarely touches the call itself.
+type wkey struct {
+	only  int32 // rc.Only
+	skill int32 // the first required skill, or -1 (no prefilter)
+	level routing.Level
+}
+
+// rekey refreshes c's prefilter after its requirements changed.
+func (e *Engine) rekey(c *call) {
+	i := slices.Index(e.waiting, c)
+	if i < 0 {
+		return
+	}
+	k := wkey{only: c.rc.Only, skill: -1}
+	if len(c.rc.Reqs) > 0 && len(c.rc.Alt) == 0 {
+		k.skill, k.level = int32(c.rc.Reqs[0].Skill), max(c.rc.Reqs[0].MinLevel, 1)
+	}
+	e.wkeys[i] = k
+}
+
 // firstFor returns the first waiting call in global order for which a is
 // eligible.
 func (e *Engine) firstFor(a *agent, now time.Time) *call {
 	var best *call
-	for _, c := range e.waiting {
+	ra := e.idx.Agent(a.slot)
+	if ra == nil {
+		return nil
+	}
+	sk := ra.Skills
+	for i, k := range e.wkeys {
+		if (k.only >= 0 && k.only != a.slot) || (k.skill >= 0 && (int(k.skill) >= len(sk) || sk[k.skill] < k.level)) {
+			continue
+		}
+		c := e.waiting[i]
 		if !c.waiting() || !e.idx.Eligible(a.slot, &c.rc) {
 			continue
 		}

@@ -72,6 +72,7 @@ type Engine struct {
 	regions   map[string]uint16
 	calls     map[CallID]*call
 	waiting   []*call
+	wkeys     []wkey
 	nextOrder float64
 	seq       uint64
 	subs      map[*subscriber]struct{}

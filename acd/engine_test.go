@@ -184,3 +184,48 @@ func TestEnqueueErrors(t *testing.T) {
 		t.Errorf("duplicate = %v", err)
 	}
 }
+
+func TestReload(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	h.login("a1", false, sk("sales", 1), sk("vip", 2))
+	h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales"})
+	cfg, err := acd.ParseConfig([]byte(basicYAML + `
+  - name: vip
+    skills: [{skill: vip, level: 2}]
+    priority: 100
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Reload(h.ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	h.enqueue(acd.CallRequest{ID: "c2", Queue: "vip"})
+	if err := h.e.SetPresence(h.ctx, "a1", acd.PresenceReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.ring(); r.Offer.Call.ID != "c2" {
+		t.Errorf("first offer %s, want c2 from the new high-priority queue", r.Offer.Call.ID)
+	}
+	bad := *cfg
+	bad.Ordering = "random"
+	if err := h.e.Reload(h.ctx, &bad); !errors.Is(err, acd.ErrConfig) {
+		t.Errorf("bad reload = %v", err)
+	}
+}
+
+func TestCloseIdempotent(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	h.login("a1", true, sk("sales", 1))
+	h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales"})
+	h.ring() // leave it ringing: Close must cancel the ring goroutine
+	if err := h.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Login(h.ctx, acd.AgentSpec{ID: "x"}); !errors.Is(err, acd.ErrClosed) {
+		t.Errorf("login after close = %v, want ErrClosed", err)
+	}
+}

@@ -106,7 +106,7 @@ func (h *harness) sync() {
 func (h *harness) advance(d time.Duration) {
 	h.t.Helper()
 	h.sync() // timers armed by commands already sent must exist first
-	h.advance(d)
+	h.clock.Advance(d)
 	h.sync()
 }
 

@@ -74,6 +74,18 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
+// newTab opens a tab. Its first action runs without a deadline: chromedp
+// ties the tab's life to the context of its first Run.
+func newTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
+	return ctx
+}
+
 // step runs actions with a deadline, failing the test with what.
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -88,7 +100,21 @@ func poll(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	var err error
+	for {
+		var ok bool
+		ok, err = chromedp.Run(c, chromedp.Evaluate[bool]("!!("+expr+")"))
+		if err != nil || ok {
+			break
+		}
+		select {
+		case <-c.Done():
+			err = c.Err()
+		case <-time.After(50 * time.Millisecond):
+			continue
+		}
+		break
+	}
 	if err != nil {
 		dc, dcancel := context.WithTimeout(ctx, 5*time.Second)
 		defer dcancel()
@@ -174,14 +200,12 @@ func TestBrowserDesktopAndWallboard(t *testing.T) {
 
 	bctx := newBrowser(t)
 	// Wallboard in its own tab.
-	wall, cancelWall := chromedp.NewContext(bctx)
-	defer cancelWall()
+	wall := newTab(t, bctx)
 	step(t, wall, "open wallboard", chromedp.Navigate(srv.URL+"/wallboard?token=tok-sup"),
 		chromedp.WaitVisible(chromedp.CSS(`article.tile[data-queue="sales"]`)))
 
 	// Agent desktop.
-	desk, cancelDesk := chromedp.NewContext(bctx)
-	defer cancelDesk()
+	desk := newTab(t, bctx)
 	step(t, desk, "log in",
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#login")),

@@ -103,6 +103,12 @@ func (c *client) replyErr(id string, e ErrorData) { c.sendEvent(EvError, id, e) 
 // as the first message. ?client=wallboard opens a feed-only connection that
 // does not act as the agent's desktop.
 func (h *Hub) ServeCTI(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-h.done:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
 	up := websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		CheckOrigin: h.checkOrigin,

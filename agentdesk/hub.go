@@ -2,7 +2,6 @@ package agentdesk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -687,13 +686,4 @@ func knownCode(list []Code, code string, emptyOK bool) bool {
 		}
 	}
 	return false
-}
-
-// marshalRaw is json.Marshal for values known to be marshalable.
-func marshalRaw(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil
-	}
-	return b
 }

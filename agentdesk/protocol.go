@@ -67,8 +67,6 @@ const (
 	EvSupSnapshot   = "sup.snapshot"
 	EvSupQueue      = "sup.queue"
 	EvSupAgent      = "sup.agent"
-	EvSupCall       = "sup.call"
-	EvResync        = "resync"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).

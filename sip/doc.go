@@ -40,13 +40,15 @@
 // # RTP port layout
 //
 // Each leg binds an even RTP port and RTCP on port+1 from Config's range
-// (released on hang-up; exhaustion answers 503). The send path is a single
-// WritePacket call per packet and the receive path a single ReadPacket into
-// a fixed buffer, so a transport that multiplexes many legs on one socket
-// (demultiplexed by remote address, read and written with x/net/ipv4
-// ReadBatch/WriteBatch) can replace UDPTransport behind media.Transport
-// without touching Session: that is the plan for going past ~500 bridged
-// calls per core.
+// (released on hang-up; exhaustion answers 503). Sessions only see the
+// media.Transport interface (one WritePacket per packet, packets pushed to
+// Session.HandlePacket), so the socket layout can change under them:
+// media.MuxSocket carries many legs on one UDP socket, demultiplexed by the
+// remote address from SDP, reading with recvmmsg (ipv4.ReadBatch) and
+// sending every packet relayed during a batch with one sendmmsg
+// (ipv4.WriteBatch). It is tested and benchmarked in sip/media but not yet
+// selected by the gateway (a UAC leg learns its remote address only from
+// the answer, so the Session must then be created after the 200).
 //
 // # Safety of outside input
 //

@@ -768,3 +768,40 @@ func TestRecordHoldInfo(t *testing.T) {
 	}
 	_ = c.Hangup(ctx)
 }
+
+func TestDialNumberThroughTrunk(t *testing.T) {
+	trunk := newPhone(t)
+	pcmu := media.PCMU
+	trunk.answerCodec = &pcmu
+	g := startGateway(t, Config{Trunk: trunk.addr.String()})
+	c, err := g.Dial(t.Context(), "+15551234567", DialOptions{Timeout: 5 * time.Second, CallerID: "1000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := <-trunk.inbound
+	if got := pc.srv.InviteRequest.Recipient.User; got != "+15551234567" {
+		t.Errorf("trunk got R-URI user %q", got)
+	}
+	if got := pc.srv.InviteRequest.From().Address.User; got != "1000" {
+		t.Errorf("From user %q", got)
+	}
+	if err := c.Hangup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pc.ctx.Done():
+	case <-time.After(3 * time.Second):
+		t.Error("trunk got no BYE")
+	}
+}
+
+func TestDrain503(t *testing.T) {
+	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
+	g.Drain()
+	p := newPhone(t)
+	_, err := p.invite(t.Context(), g, "100", []media.Codec{media.PCMU})
+	var de *sipgo.ErrDialogResponse
+	if !errors.As(err, &de) || de.Res.StatusCode != 503 {
+		t.Fatalf("INVITE while draining: %v, want 503", err)
+	}
+}

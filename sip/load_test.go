@@ -34,12 +34,15 @@ func TestSIPpLoad(t *testing.T) {
 	go func() {
 		tk := time.NewTicker(100 * time.Millisecond)
 		defer tk.Stop()
-		for {
+		for i := 1; ; i++ {
 			select {
 			case <-stopPeak:
 				return
 			case <-tk.C:
 				peak = max(peak, g.ActiveCalls())
+				if i%50 == 0 {
+					t.Logf("t=%ds active %d ports %d goroutines %d", i/10, g.ActiveCalls(), g.pool.InUse(), runtime.NumGoroutine())
+				}
 			}
 		}
 	}()

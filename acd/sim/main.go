@@ -74,7 +74,7 @@ func Print(w io.Writer, results []Result) {
 	r0 := results[0]
 	fmt.Fprintf(w, "scenario %s, seed %d, %v simulated\n\n", r0.Scenario, r0.Seed, r0.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tqueue\tcalls\tSL\tASA\tabandon\toccupancy\tagents\tErlang C SL\t")
+	fmt.Fprintln(tw, "strategy\tqueue\tcalls\tSL\tASA\tabandon\toccupancy\tagents\tErlang C SL*\t")
 	for _, r := range results {
 		for _, q := range r.Queues {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%v\t%.1f%%\t%.1f%%\t%d\t%.1f%%\t\n", r.Strategy, q.Queue, q.Offered,
@@ -83,4 +83,6 @@ func Print(w io.Writer, results []Result) {
 		fmt.Fprintf(tw, "%s\t(all agents)\t%d\t\t\t\t%.1f%%\t\t\t\n", r.Strategy, r.Calls, 100*r.Occupancy)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\n* Erlang C SL: prediction if the queue's qualified agents served only that queue, without")
+	fmt.Fprintln(w, "  abandonment or wrap-up (exact for single-skill scenarios; a reference otherwise).")
 }

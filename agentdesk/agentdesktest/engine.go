@@ -30,9 +30,10 @@ type Engine struct {
 	Actions   chan Action
 	Dials     chan agentdesk.Dial
 
-	mu    sync.Mutex
-	state agentdesk.State
-	subs  []chan agentdesk.Event
+	mu     sync.Mutex
+	state  agentdesk.State
+	subs   []chan agentdesk.Event
+	opened int
 	// Err, when set, is returned by every command.
 	Err error
 }
@@ -103,6 +104,7 @@ func (e *Engine) Subscribe(ctx context.Context) (agentdesk.State, <-chan agentde
 	defer e.mu.Unlock()
 	ch := make(chan agentdesk.Event, 4096)
 	e.subs = append(e.subs, ch)
+	e.opened++
 	return e.state, ch, nil
 }
 
@@ -116,9 +118,27 @@ func (e *Engine) Publish(ev agentdesk.Event) {
 	}
 }
 
-// Subscribers reports how many subscriptions were opened.
-func (e *Engine) Subscribers() int {
+// Drop closes every subscription, as the engine does to a subscriber that
+// fell behind; subscribers are expected to subscribe again.
+func (e *Engine) Drop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.subs)
+	for _, s := range e.subs {
+		close(s)
+	}
+	e.subs = nil
+}
+
+// SetState changes the snapshot later subscriptions start from.
+func (e *Engine) SetState(s agentdesk.State) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.state = s
+}
+
+// Subscriptions reports how many subscriptions were opened in all.
+func (e *Engine) Subscriptions() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opened
 }

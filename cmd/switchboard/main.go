@@ -3,6 +3,8 @@
 //
 //	switchboard serve   [--config FILE]   run the server
 //	switchboard migrate [--config FILE]   apply database migrations and exit
+//	switchboard ivr validate FILE…        check IVR flows files
+//	switchboard simulate --scenario FILE  run the ACD simulator
 //	switchboard version                   print the version
 package main
 
@@ -16,6 +18,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"switchboard/acd/sim"
+	"switchboard/ivr"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -31,6 +36,10 @@ func usage(w io.Writer) {
 commands:
   serve     run the server (HTTP, CTI, REST, SIP)
   migrate   apply database migrations and exit
+  ivr validate [-prompts DIR] [-queues a,b] FILE…
+            check IVR flows files; prints file:line problems, exits 1 on errors
+  simulate  --scenario FILE [--strategy S] [--seed N] [--duration D]
+            run the ACD discrete-event simulator on a scenario
   version   print the version`)
 }
 
@@ -70,6 +79,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "ivr":
+		if len(rest) == 0 || rest[0] != "validate" {
+			fmt.Fprintln(stderr, "usage: switchboard ivr validate [-prompts DIR] [-queues a,b] FILE…")
+			return 2
+		}
+		return ivr.ValidateMain(rest[1:], stdout, stderr)
+	case "simulate":
+		return sim.Main(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0

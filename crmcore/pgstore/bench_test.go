@@ -2,7 +2,11 @@ package pgstore
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -158,7 +162,8 @@ func BenchmarkInteractionWriter(b *testing.B) {
 	}
 	ctx := context.Background()
 	pool := newPool(b)
-	w, err := NewWriter(pool, b.TempDir())
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWriter(pool, b.TempDir(), WithWriterMetrics(m))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -197,6 +202,10 @@ func BenchmarkInteractionWriter(b *testing.B) {
 	el := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "rows/s")
+	var fs dto.Metric
+	m.FlushSeconds.Write(&fs)
+	b.Logf("N=%d spilled=%v replayed=%v retries=%v flushes=%d flush_time=%.2fs", b.N, testutil.ToFloat64(m.Spilled),
+		testutil.ToFloat64(m.Replayed), testutil.ToFloat64(m.Retries), fs.GetHistogram().GetSampleCount(), fs.GetHistogram().GetSampleSum())
 	if n := countRows(b, s) - before; n != int64(b.N) {
 		b.Fatalf("rows = %d, want %d", n, b.N)
 	}

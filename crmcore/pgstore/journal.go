@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bufio"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,15 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"switchboard/crmcore"
 )
 
-// record is one queued write: an interaction or a wrap-up. It is also the
-// journal's line format.
+// record is one queued write: an interaction or a wrap-up. The journal
+// stores records as a gob stream (one stream per file); the dead-letter
+// file stores them as JSON lines for people to read.
 type record struct {
 	I *crmcore.Interaction `json:"i,omitempty"`
 	W *crmcore.WrapUp      `json:"w,omitempty"`
@@ -37,6 +38,7 @@ type journal struct {
 	dir     string
 	f       *os.File
 	bw      *bufio.Writer
+	enc     *gob.Encoder
 	pending int // records appended to the current file
 	seq     int
 }
@@ -65,30 +67,36 @@ func (j *journal) open() error {
 	if err != nil {
 		return fmt.Errorf("pgstore: open journal: %w", err)
 	}
-	j.f, j.bw = f, bufio.NewWriterSize(f, 64<<10)
+	j.f, j.bw = f, bufio.NewWriterSize(f, 256<<10)
+	j.enc = gob.NewEncoder(j.bw)
 	return nil
 }
 
-// append writes recs as JSON lines and flushes them to the file.
+// append adds recs to the journal's buffer; flush (called by the writer
+// every flush interval), rotate and close push it to the file.
 func (j *journal) append(recs ...record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return errors.New("pgstore: journal closed")
 	}
-	for _, r := range recs {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("pgstore: journal encode: %w", err)
+	for i := range recs {
+		if err := j.enc.Encode(&recs[i]); err != nil {
+			return fmt.Errorf("pgstore: journal write: %w", err)
 		}
-		j.bw.Write(b)
-		j.bw.WriteByte('\n')
-	}
-	if err := j.bw.Flush(); err != nil {
-		return fmt.Errorf("pgstore: journal write: %w", err)
 	}
 	j.pending += len(recs)
 	return nil
+}
+
+// flush writes buffered records to the file.
+func (j *journal) flush() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	return j.bw.Flush()
 }
 
 // hasPending reports whether records were appended since the last rotation.
@@ -168,36 +176,33 @@ func (j *journal) deadLetter(recs []record, reason error) error {
 }
 
 // readJournal decodes a replay file and hands its records to fn in chunks of
-// at most n. A torn line (a crash mid-append) is skipped and counted.
+// at most n. A torn tail (a crash mid-append) ends the file early and is
+// reported as skipped = 1.
 func readJournal(path string, n int, fn func([]record) error) (skipped int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 256<<10))
 	chunk := make([]record, 0, n)
 	for {
-		line, rerr := br.ReadBytes('\n')
-		if len(strings.TrimSpace(string(line))) > 0 {
-			var r record
-			if jerr := json.Unmarshal(line, &r); jerr != nil || (r.I == nil && r.W == nil) {
-				skipped++
-			} else {
-				chunk = append(chunk, r)
-			}
+		var r record
+		derr := dec.Decode(&r)
+		if derr == nil && (r.I != nil || r.W != nil) {
+			chunk = append(chunk, r)
 		}
-		if len(chunk) == n || (rerr != nil && len(chunk) > 0) {
+		if len(chunk) == n || (derr != nil && len(chunk) > 0) {
 			if err := fn(chunk); err != nil {
 				return skipped, err
 			}
 			chunk = make([]record, 0, n)
 		}
-		if rerr == io.EOF {
+		switch {
+		case derr == io.EOF:
 			return skipped, nil
-		}
-		if rerr != nil {
-			return skipped, rerr
+		case derr != nil:
+			return 1, nil
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -110,7 +112,7 @@ func TestWriterSpillsWhenQueueFullAndReplaysOnStart(t *testing.T) {
 	}
 	j.close()
 	f, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"i":{"id":"torn`)
+	f.WriteString("\x7f\xff\x01torn")
 	f.Close()
 
 	reg := prometheus.NewRegistry()
@@ -257,5 +259,74 @@ func TestWriterCloseTimeoutKeepsJournal(t *testing.T) {
 	}
 	if got := countRows(t, New(pool)); got != 50 {
 		t.Fatalf("rows after replay = %d, want 50", got)
+	}
+}
+
+func TestWriterLeavesNoGoroutines(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ignore := goleak.IgnoreCurrent()
+	w, err := NewWriter(pool, t.TempDir(), WithBatchSize(600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 { // large enough for the two-connection split
+		if err := w.Write(ctx, testInteraction(i, "", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		goleak.IgnoreAnyFunction("github.com/jackc/puddle/v2.(*Pool[...]).initResourceValue.func1"))
+}
+
+func TestWriterReferences(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	if _, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost)); err != nil {
+		t.Fatal(err)
+	}
+	s := New(pool)
+	c, err := crmcore.NewContact(crmcore.ContactInput{Name: "Short Lived", Phones: []crmcore.PhoneInput{{Number: "+1 212 555 0166"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = s.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := s.AgentByLogin(ctx, "alice")
+	w, err := NewWriter(pool, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := testInteraction(1, c.ID, alice.ID)
+	dangling := testInteraction(2, crmcore.NewID(), crmcore.NewID())
+	for _, in := range []crmcore.Interaction{good, dangling} {
+		if err := w.Write(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetInteraction(ctx, good.ID)
+	if got.ContactID != c.ID || got.AgentID != alice.ID {
+		t.Fatalf("references lost: %+v", got)
+	}
+	got, _ = s.GetInteraction(ctx, dangling.ID)
+	if got.ContactID != "" || got.AgentID != "" {
+		t.Fatalf("dangling references stored: contact=%q agent=%q", got.ContactID, got.AgentID)
+	}
+	if err := s.DeleteContact(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetInteraction(ctx, good.ID)
+	if got.ContactID != "" || got.AgentID != alice.ID {
+		t.Fatalf("after contact delete: contact=%q agent=%q", got.ContactID, got.AgentID)
 	}
 }

@@ -23,6 +23,21 @@ func BenchmarkBridgedCalls(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BRIDGED_CALLS")); err == nil && v > 0 {
 		n = v
 	}
+	b.Run("socket-per-leg", func(b *testing.B) { runBridged(b, n, false) })
+	b.Run("mux-batched", func(b *testing.B) { runBridged(b, n, true) })
+}
+
+func runBridged(b *testing.B, n int, mux bool) {
+	var ms *MuxSocket
+	if mux {
+		var err error
+		if ms, err = NewMuxSocket(netip.MustParseAddrPort("127.0.0.1:0"), 64); err != nil {
+			b.Fatal(err)
+		}
+		muxDone := make(chan struct{})
+		go func() { _ = ms.Run(); close(muxDone) }()
+		defer func() { ms.Close(); <-muxDone }()
+	}
 	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 20000, 20000+8*n+16)
 	if err != nil {
 		b.Fatal(err)
@@ -38,24 +53,45 @@ func BenchmarkBridgedCalls(b *testing.B) {
 	var eps []*endpoint
 	var sessions []*Session
 	for range n {
-		ta, err := pool.Allocate()
-		if err != nil {
-			b.Fatal(err)
-		}
-		tb, err := pool.Allocate()
-		if err != nil {
-			b.Fatal(err)
-		}
 		caller, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		agent, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		ta.SetRemote(caller.LocalAddr().(*net.UDPAddr).AddrPort())
-		tb.SetRemote(agent.LocalAddr().(*net.UDPAddr).AddrPort())
-		sa := NewSession(ta, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
-		sb := NewSession(tb, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
+		ca := caller.LocalAddr().(*net.UDPAddr).AddrPort()
+		aa := agent.LocalAddr().(*net.UDPAddr).AddrPort()
+		var tra, trb Transport
+		var da, db netip.AddrPort
+		if mux {
+			la, err := ms.NewLeg(ca)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lb, err := ms.NewLeg(aa)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tra, trb, da, db = la, lb, ms.LocalAddr(), ms.LocalAddr()
+		} else {
+			ta, err := pool.Allocate()
+			if err != nil {
+				b.Fatal(err)
+			}
+			tb, err := pool.Allocate()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ta.SetRemote(ca)
+			tb.SetRemote(aa)
+			tra, trb, da, db = ta, tb, ta.LocalAddr(), tb.LocalAddr()
+		}
+		sa := NewSession(tra, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
+		sb := NewSession(trb, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
+		if mux {
+			tra.(*MuxLeg).Attach(sa)
+			trb.(*MuxLeg).Attach(sb)
+		}
 		sa.SetPeer(sb)
 		sb.SetPeer(sa)
 		sessions = append(sessions, sa, sb)
-		eps = append(eps, &endpoint{conn: caller, dst: ta.LocalAddr()}, &endpoint{conn: agent, dst: tb.LocalAddr()})
+		eps = append(eps, &endpoint{conn: caller, dst: da}, &endpoint{conn: agent, dst: db})
 	}
 	for _, s := range sessions {
 		wg.Add(1)
@@ -109,6 +145,12 @@ func BenchmarkBridgedCalls(b *testing.B) {
 		got += e.got.Load()
 	}
 	b.ReportMetric(float64(n), "calls")
+	b.ReportMetric(el, "s")
+	if ms != nil {
+		tx, rx := ms.Stats()
+		b.ReportMetric(100*float64(sent-int64(rx))/float64(max(sent, 1)), "%rx_loss")
+		b.ReportMetric(float64(tx), "mux_tx")
+	}
 	b.ReportMetric(float64(got)/el, "relayed_pkts/s")
 	b.ReportMetric(100*float64(sent-got)/float64(max(sent, 1)), "%loss")
 }

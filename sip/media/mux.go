@@ -44,6 +44,9 @@ type MuxSocket struct {
 	sent, recv atomic.Uint64
 }
 
+// muxSockBuf is the socket buffer size requested for a MuxSocket.
+const muxSockBuf = 8 << 20
+
 // NewMuxSocket binds addr (IPv4) with a batch size (default 64).
 func NewMuxSocket(addr netip.AddrPort, batch int) (*MuxSocket, error) {
 	if batch <= 0 {
@@ -53,6 +56,11 @@ func NewMuxSocket(addr netip.AddrPort, batch int) (*MuxSocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: mux: %w", err)
 	}
+	// One socket takes the burst of every leg: size its buffers for it
+	// (SO_RCVBUFFORCE when privileged, else capped by net.core.rmem_max).
+	_ = conn.SetReadBuffer(muxSockBuf)
+	_ = conn.SetWriteBuffer(muxSockBuf)
+	forceSockBuf(conn, muxSockBuf)
 	m := &MuxSocket{conn: conn, pc: ipv4.NewPacketConn(conn), batch: batch, legs: map[netip.AddrPort]*MuxLeg{},
 		out: make([]ipv4.Message, batch), outBufs: make([][]byte, batch), outVecs: make([][][]byte, batch)}
 	for i := range m.out {

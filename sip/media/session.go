@@ -46,6 +46,7 @@ type Quality struct {
 	RemoteLost      int64         // cumulative loss the far end reports
 	RemoteJitter    time.Duration // jitter the far end reports
 	RemoteFraction  float64       // fraction lost (0–1) in the last far-end report
+	RemoteReported  bool          // a far-end RTCP report about our stream arrived
 }
 
 // Session is the media endpoint of one leg. Run owns the receive side:
@@ -520,6 +521,7 @@ func (s *Session) Quality() Quality {
 		q.RemoteLost = int64(rr.TotalLost)
 		q.RemoteJitter = time.Duration(float64(rr.Jitter) * float64(time.Second) / 8000)
 		q.RemoteFraction = float64(rr.FractionLost) / 256
+		q.RemoteReported = true
 	}
 	return q
 }

@@ -293,3 +293,33 @@ func TestStereoRecorder(t *testing.T) {
 		t.Errorf("caller samples on left %d, agent on right %d, want ≥ %d each", lpos, rneg, len(loud)/2)
 	}
 }
+
+// TestRTCPReports: both ends exchange sender/receiver reports and each
+// learns how the other receives its stream.
+func TestRTCPReports(t *testing.T) {
+	pool := newPool(t)
+	ta, _ := pool.Allocate()
+	tb, _ := pool.Allocate()
+	ta.SetRemote(tb.LocalAddr())
+	tb.SetRemote(ta.LocalAddr())
+	a := NewSession(ta, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: 50 * time.Millisecond})
+	b := NewSession(tb, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: 50 * time.Millisecond})
+	ctx := t.Context()
+	run(t, ctx, a, b)
+	if err := Play(ctx, a, tone(10*FrameSamples), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !a.Quality().RemoteReported {
+		if time.Now().After(deadline) {
+			t.Fatalf("no receiver report: %+v", a.Quality())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if q := b.Quality(); q.PacketsReceived != 10 || q.PacketsLost != 0 {
+		t.Errorf("receiver quality %+v", q)
+	}
+	if q := a.Quality(); q.PacketsSent != 10 || q.RemoteLost != 0 {
+		t.Errorf("sender quality %+v", q)
+	}
+}

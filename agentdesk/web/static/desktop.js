@@ -177,6 +177,7 @@ function render() {
   renderPop(S.offer || (S.call && S.lastPop && S.lastPop.call_id === S.call.call_id ? S.lastPop : null));
   // Wrap-up.
   $('wrapup').hidden = !S.wrap;
+  tick();
 }
 
 function renderPop(o) {
@@ -210,7 +211,8 @@ function renderPop(o) {
 
 function tick() {
   const now = Date.now() + S.skew;
-  if (S.status && S.status.since) $('state-timer').textContent = fmtDuration((now - Date.parse(S.status.since)) / 1000);
+  const since = S.status && S.status.since ? Date.parse(S.status.since) : NaN;
+  $('state-timer').textContent = since > 0 ? fmtDuration((now - since) / 1000) : '';
   if (S.wrap && S.wrap.deadline) {
     const left = (Date.parse(S.wrap.deadline) - now) / 1000;
     $('wrap-timer').textContent = left > 0 ? fmtDuration(left) + ' left' : 'overdue';

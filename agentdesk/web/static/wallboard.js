@@ -109,7 +109,7 @@ function drawAgents() {
     return el('li', { class: 'agent s-' + cls, dataset: { agent: a.agent_id, state: cls } },
       el('span', { class: 'name' }, a.name || a.agent_id),
       el('span', { class: 'st' }, label),
-      el('span', { class: 'since', dataset: { since: a.since || '' } }, a.since ? fmtDuration((now() - Date.parse(a.since)) / 1000) : ''),
+      el('span', { class: 'since', dataset: { since: a.since || '' } }, Date.parse(a.since) > 0 ? fmtDuration((now() - Date.parse(a.since)) / 1000) : ''),
       a.call ? el('span', { class: 'call' }, a.call.ani || a.call.call_id) : null,
       el('select', { 'aria-label': 'Force presence of ' + (a.name || a.agent_id), onchange: (e) => {
         const v = e.target.value; e.target.value = '';
@@ -126,7 +126,7 @@ function drawAgents() {
 function tick() {
   $('clock').textContent = new Date(now()).toLocaleTimeString();
   for (const e of document.querySelectorAll('[data-since]')) {
-    if (e.dataset.since) e.textContent = fmtDuration((now() - Date.parse(e.dataset.since)) / 1000);
+    if (Date.parse(e.dataset.since) > 0) e.textContent = fmtDuration((now() - Date.parse(e.dataset.since)) / 1000);
   }
 }
 
