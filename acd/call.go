@@ -107,6 +107,9 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	if leg.Context().Err() != nil {
 		return fmt.Errorf("%w: caller already hung up", ErrInvalidArgument)
 	}
+	if act := q.cfg.Overflow.Action; q.cfg.MaxLength > 0 && (act == "" || act == "none") && e.queueLen(q) >= q.cfg.MaxLength {
+		return fmt.Errorf("%w: %q has %d calls", ErrQueueFull, q.name, q.cfg.MaxLength)
+	}
 	now := e.clock.Now()
 	geo := ResolveNumber(req.ANI, e.cfg.DefaultRegion)
 	info := CallInfo{
@@ -158,6 +161,14 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 		}))
 	}
 	e.log.Info("acd: call queued", "call_id", id, "queue", q.name)
+	if req.Callback != "" {
+		// A callback requested in the IVR: the caller hangs up and keeps
+		// their place as a virtual caller; an agent is rung first, then
+		// the customer dialled.
+		e.toCallback(c, req.Callback)
+		e.routeCall(c)
+		return nil
+	}
 	e.admit(c)
 	return nil
 }
@@ -363,7 +374,7 @@ func toReasons(d *routing.Decision) []Reason {
 
 // routeCall offers c to the best available agent, if any.
 func (e *Engine) routeCall(c *call) {
-	if !c.waiting() {
+	if !c.waiting() || c.q == nil {
 		return
 	}
 	now := e.clock.Now()

@@ -384,21 +384,7 @@ func (e *Engine) overflow(c *call, cause string) {
 		nq.win.Add(now, stats.Counts{Offered: 1})
 		e.admit(c)
 	case "callback":
-		if c.leg != nil {
-			c.stopWatch()
-			c.stopWatch = nil
-			e.hangup(c.leg)
-			c.leg = nil
-		}
-		c.info.Direction = Callback
-		c.info.Number = firstNonEmpty(c.info.E164, c.info.ANI)
-		c.outcome = OutcomeCallback
-		e.setCallState(c, CallStateCallback)
-		// Keeps its order: the virtual caller keeps the original position.
-		for _, t := range c.timers {
-			t.Stop()
-		}
-		c.timers = nil
+		e.toCallback(c, firstNonEmpty(c.info.E164, c.info.ANI))
 		e.routeCall(c)
 	case "voicemail":
 		e.unwait(c)
@@ -428,6 +414,25 @@ func (e *Engine) overflow(c *call, cause string) {
 		c.outcome = OutcomeOverflow
 		e.endCall(c)
 	}
+}
+
+// toCallback turns a waiting call into a virtual caller to be called back
+// at number: the caller's leg is released, the call keeps its place.
+func (e *Engine) toCallback(c *call, number string) {
+	if c.leg != nil {
+		c.stopWatch()
+		c.stopWatch = nil
+		e.hangup(c.leg)
+		c.leg = nil
+	}
+	c.info.Direction = Callback
+	c.info.Number = number
+	c.outcome = OutcomeCallback
+	e.setCallState(c, CallStateCallback)
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.timers = nil
 }
 
 // SetPriority changes a waiting call's priority (a supervisor's bump).

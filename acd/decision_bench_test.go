@@ -22,8 +22,11 @@ func (l *benchLeg) Hangup(context.Context) error { return nil }
 
 type benchPhone struct{}
 
-func (benchPhone) Ring(ctx context.Context, _ Offer) (Leg, error) { <-ctx.Done(); return nil, ctx.Err() }
-func (benchPhone) Bridge(ctx context.Context, _, _ Leg) error     { <-ctx.Done(); return nil }
+func (benchPhone) Ring(ctx context.Context, _ Offer) (Leg, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (benchPhone) Bridge(ctx context.Context, _, _ Leg) error { <-ctx.Done(); return nil }
 
 // bigEngine builds an engine with 10,000 logged-in (not ready) agents with
 // five skills each, 200 queues (one skill each) and 1,000 waiting calls.

@@ -423,10 +423,8 @@ queues:
 	if of.Cause != "no-agents" || of.Target != "back" {
 		t.Errorf("overflow = %+v", of)
 	}
-	h.enqueue(acd.CallRequest{ID: "c2", Queue: "back"})
-	of = waitFor(h, func(e *acd.CallOverflowed) bool { return e.CallID == "c2" })
-	if of.Cause != "max-length" || of.Action != "reject" {
-		t.Errorf("max length = %+v", of)
+	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{ID: "c2", Queue: "back"}, newLeg("c2")); !errors.Is(err, acd.ErrQueueFull) {
+		t.Errorf("max length = %v, want ErrQueueFull", err)
 	}
 	if err := h.e.SetPresence(h.ctx, "b", acd.PresenceReady, ""); err != nil {
 		t.Fatal(err)
@@ -550,6 +548,22 @@ func TestClickToDial(t *testing.T) {
 	if ended.Outcome != acd.OutcomeFailed {
 		t.Errorf("outcome = %v", ended.Outcome)
 	}
+	if err := h.e.Wrap(h.ctx, "a1", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// The agent's own phone fails.
+	id3, err := h.e.Dial(h.ctx, "a1", "+14155550126")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ring().Fail(errors.New("unreachable"))
+	ended = waitFor(h, func(e *acd.CallEnded) bool { return e.CallID == id3 })
+	if ended.Outcome != acd.OutcomeFailed {
+		t.Errorf("outcome = %v", ended.Outcome)
+	}
+	if s := h.agentState("a1"); s.State != acd.StateIdle {
+		t.Errorf("agent = %v, want idle", s.State)
+	}
 }
 
 func TestAnswerAcceptAndReject(t *testing.T) {
@@ -629,4 +643,46 @@ func TestSlowSubscriberResync(t *testing.T) {
 	}
 	// The engine keeps serving others.
 	h.login("z", true, sk("sales", 1))
+}
+
+func TestAnnouncementsAndAging(t *testing.T) {
+	h := newHarness(t, `
+stats_interval: -1
+aging: 60s
+queues:
+  - name: low
+    skills: [{skill: s, level: 1}]
+    announce: 30s
+    music_on_hold: jazz.wav
+  - name: high
+    skills: [{skill: s, level: 1}]
+    priority: 2
+`)
+	h.login("a1", false, sk("s", 1))
+	h.login("a2", false, sk("s", 1))
+	q := waitFor(h, func(e *acd.AgentPresenceChanged) bool { return e.Agent == "a2" })
+	_ = q
+	if err := h.e.SetPresence(h.ctx, "a2", acd.PresenceNotReady, acd.ReasonLunch); err != nil {
+		t.Fatal(err)
+	}
+	h.enqueue(acd.CallRequest{ID: "old", Queue: "low"})
+	h.advance(30 * time.Second)
+	pos := waitFor(h, func(e *acd.CallPosition) bool { return true })
+	if pos.Position != 1 || pos.Music != "jazz.wav" {
+		t.Errorf("announcement = %+v", pos)
+	}
+	h.advance(2*time.Minute + 30*time.Second) // "old" aged by 3 points after 180 s
+	h.enqueue(acd.CallRequest{ID: "new", Queue: "high"})
+	if err := h.e.SetPresence(h.ctx, "a1", acd.PresenceReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.ring(); r.Offer.Call.ID != "old" {
+		t.Errorf("offer %s, want the aged call", r.Offer.Call.ID)
+	}
+	s, _ := h.e.Snapshot(h.ctx)
+	for _, c := range s.Calls {
+		if c.Call.ID == "new" && !c.EWT.Known {
+			t.Errorf("EWT unknown with a staffed agent: %+v", c)
+		}
+	}
 }

@@ -79,13 +79,15 @@ type VoicemailTaker interface {
 
 // Errors returned by the engine; match with errors.Is.
 var (
-	ErrClosed          = errors.New("acd: engine closed")
-	ErrUnknownQueue    = errors.New("acd: unknown queue")
-	ErrUnknownAgent    = errors.New("acd: unknown agent")
-	ErrUnknownCall     = errors.New("acd: unknown call")
-	ErrDuplicate       = errors.New("acd: duplicate id")
-	ErrAgentBusy       = errors.New("acd: agent busy")
-	ErrNoCall          = errors.New("acd: agent has no call")
+	ErrClosed       = errors.New("acd: engine closed")
+	ErrUnknownQueue = errors.New("acd: unknown queue")
+	ErrUnknownAgent = errors.New("acd: unknown agent")
+	ErrUnknownCall  = errors.New("acd: unknown call")
+	ErrDuplicate    = errors.New("acd: duplicate id")
+	ErrAgentBusy    = errors.New("acd: agent busy")
+	ErrNoCall       = errors.New("acd: agent has no call")
+	// ErrQueueFull is returned by Enqueue when the queue is at max_length
+	// and has no overflow action: the entry code should play busy.
 	ErrQueueFull       = errors.New("acd: queue full")
 	ErrNotSupported    = errors.New("acd: not supported")
 	ErrInvalidArgument = errors.New("acd: invalid argument")
@@ -150,6 +152,9 @@ type CallRequest struct {
 	// Data is opaque data attached by the entry code (e.g. the CRM
 	// lookup); it rides on CallOffered for the screen pop.
 	Data any
+	// Callback, when set, is the number to call back: the caller leaves
+	// the line and keeps their place as a virtual caller (IVR callback).
+	Callback string
 }
 
 // Direction tells inbound from outbound calls.

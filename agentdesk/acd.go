@@ -229,6 +229,19 @@ func (t *translator) wrapUp(queue string) time.Duration {
 	return c.WrapUp.D()
 }
 
+func (t *translator) ringTimeout(queue string) time.Duration {
+	c := t.a.opts.Config
+	if c == nil {
+		return 0
+	}
+	for _, q := range c.Queues {
+		if q.Name == queue && q.RingTimeout != nil {
+			return q.RingTimeout.D()
+		}
+	}
+	return c.RingTimeout.D()
+}
+
 func (t *translator) queueStats(q acd.QueueStats) QueueStats {
 	target, thr := t.slTarget(q.Queue)
 	busy := q.States[acd.StateOnCall.String()] + q.States[acd.StateOnHold.String()] + q.States[acd.StateReserved.String()]
@@ -284,6 +297,7 @@ func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, r
 		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
 		IVRPath: path, IVRVars: vars, WaitedSec: waited.Seconds(), Reasons: reasons(rs),
 		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
+		TimeoutSec: t.ringTimeout(c.Queue).Seconds(),
 	}
 }
 

@@ -55,6 +55,7 @@ type acdRig struct {
 	srv    *httptest.Server
 	events <-chan acd.Event // a separate engine subscription, as the lead's CRM writer would have
 	auth   *fakeAuth
+	phone  *acdtest.Phone
 }
 
 // newACDRig starts the real acd engine with fake telephony, the hub on top
@@ -113,7 +114,7 @@ func newACDRig(t *testing.T, mod func(*agentdesk.Config)) *acdRig {
 		cancelSub()
 		eng.Close()
 	})
-	return &acdRig{eng: eng, hub: hub, srv: srv, events: evc, auth: auth}
+	return &acdRig{eng: eng, hub: hub, srv: srv, events: evc, auth: auth, phone: phone}
 }
 
 // enqueue puts a caller into a queue with a CRM lookup attached.
@@ -260,6 +261,22 @@ func TestACDCallRoundTrip(t *testing.T) {
 	a1.waitType(agentdesk.EvWrapUpEnded)
 	sup.waitFor("sup.agent a1 idle", isSupAgent("id-a1", "idle"))
 
+	// Click-to-dial: the agent's leg is connected first, then the number.
+	ok := a1.mustOK(agentdesk.CmdDial, map[string]any{"number": "+14155550199", "contact_id": "ct-9"})
+	out := decode[map[string]string](t, ok)["call_id"]
+	if out == "" {
+		t.Fatalf("dial reply = %s", ok.Data)
+	}
+	a1.waitFor("outbound answered", func(m agentdesk.Envelope) bool {
+		return m.Type == agentdesk.EvCallAnswered && decode[agentdesk.CallInfo](t, m).CallID == out
+	})
+	if d := r.phone.Dials(); len(d) != 1 || d[0] != "+14155550199" {
+		t.Fatalf("dialled %q", d)
+	}
+	a1.mustOK(agentdesk.CmdCallHangup, map[string]any{"call_id": out})
+	a1.waitType(agentdesk.EvWrapUpStarted)
+	a1.mustOK(agentdesk.CmdWrapUp, map[string]any{"call_id": out, "disposition": "callback"})
+
 	// A supervisor forces a2 not ready; a2 sees it.
 	sup.mustOK(agentdesk.CmdSupPresenceSet, map[string]any{"agent_id": "id-a2", "presence": "not-ready", "reason": "lunch"})
 	st := decode[agentdesk.AgentStatus](t, a2.waitFor("a2 not ready", func(m agentdesk.Envelope) bool {
@@ -364,5 +381,29 @@ func TestACDSupervisorSnapshotAndDeltas(t *testing.T) {
 	id := sup.send(agentdesk.CmdSupPriority, map[string]any{"call_id": "nope", "priority": 40})
 	if e := sup.errorData(sup.reply(id)); e.Code != agentdesk.CodeNotFound {
 		t.Fatalf("bump unknown call: %+v", e)
+	}
+}
+
+func TestACDTransferToQueue(t *testing.T) {
+	r := newACDRig(t, nil)
+	a1 := login(t, r.srv, "a1")
+	a2 := login(t, r.srv, "a2")
+	ready(t, a1, "id-a1")
+	ready(t, a2, "id-a2")
+	r.enqueue(t, "call-x", "sales", nil)
+	a1.waitType(agentdesk.EvCallOffered)
+	a1.mustOK(agentdesk.CmdCallAnswer, map[string]any{"call_id": "call-x"})
+	a1.waitType(agentdesk.EvCallAnswered)
+	id := a1.send(agentdesk.CmdCallTransfer, map[string]any{"call_id": "call-x", "target": map[string]any{"kind": "queue", "value": "nowhere"}})
+	if e := a1.errorData(a1.reply(id)); e.Code != agentdesk.CodeNotFound {
+		t.Fatalf("transfer to unknown queue: %+v", e)
+	}
+	a1.mustOK(agentdesk.CmdCallTransfer, map[string]any{"call_id": "call-x", "target": map[string]any{"kind": "queue", "value": "support"}})
+	x := decode[agentdesk.CallInfo](t, a1.waitType(agentdesk.EvCallXfer))
+	if x.Target != "support" {
+		t.Fatalf("transferred = %+v", x)
+	}
+	if p := decode[agentdesk.Offer](t, a2.waitType(agentdesk.EvCallOffered)); p.CallID != "call-x" || p.Queue != "support" {
+		t.Fatalf("offer after transfer = %+v", p)
 	}
 }

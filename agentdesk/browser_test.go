@@ -30,6 +30,8 @@ func needChromium(t *testing.T) string {
 	if _, err := os.Stat(path); err != nil {
 		if p, err := exec.LookPath("chromium"); err == nil {
 			path = p
+		} else if p, err := exec.LookPath("chromium-browser"); err == nil {
+			path = p
 		} else if os.Getenv("CI") == "true" {
 			t.Fatalf("chromium not installed (%s): run make deps", chromiumPath)
 		} else {
@@ -194,6 +196,25 @@ func TestBrowserDesktopAndWallboard(t *testing.T) {
 		json.NewEncoder(w).Encode([]map[string]any{{"id": "ct-9", "name": "Dana Dialable",
 			"phones": []map[string]any{{"e164": "+14155550199"}}}})
 	})
+	ticketOps := make(chan string, 4)
+	mux.HandleFunc("GET /api/v1/tickets/{number}", func(w http.ResponseWriter, req *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"id": "tk-1", "number": req.PathValue("number"), "subject": "Broken widget",
+			"status": "open", "priority": "high"})
+	})
+	mux.HandleFunc("POST /api/v1/tickets/{number}/transitions", func(w http.ResponseWriter, req *http.Request) {
+		var body struct{ To string }
+		json.NewDecoder(req.Body).Decode(&body)
+		ticketOps <- req.PathValue("number") + " to " + body.To
+		json.NewEncoder(w).Encode(map[string]any{"id": "tk-1", "number": req.PathValue("number"), "subject": "Broken widget",
+			"status": body.To, "priority": "high"})
+	})
+	mux.HandleFunc("POST /api/v1/tickets/{number}/comments", func(w http.ResponseWriter, req *http.Request) {
+		var body struct{ Body string }
+		json.NewDecoder(req.Body).Decode(&body)
+		ticketOps <- req.PathValue("number") + " comment " + body.Body
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"id": "cm-1", "body": body.Body})
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	dir := outDir(t)
@@ -238,6 +259,25 @@ func TestBrowserDesktopAndWallboard(t *testing.T) {
 	poll(t, desk, "customer card", `document.getElementById('cust-name').textContent === 'Vera Important' && !document.getElementById('vip-badge').hidden && document.getElementById('pop-tickets').textContent.includes('T-1042')`)
 	poll(t, wall, "wallboard shows a1 reserved", `document.querySelector('li.agent[data-agent="id-a1"]')?.dataset.state === 'reserved'`)
 	screenshot(t, desk, dir, "desktop-offer.png")
+
+	// The ticket from the customer card: open it, change its status, comment.
+	step(t, desk, "open ticket", chromedp.Click(chromedp.CSS("#pop-tickets button.link")),
+		chromedp.WaitVisible(chromedp.CSS("#ticket-view")),
+		chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('tv-new-status').value = 'pending'; })()`),
+		chromedp.Click(chromedp.CSS("#ticket-status button")))
+	poll(t, desk, "ticket status shown", `document.getElementById('tv-status').textContent === 'pending'`)
+	step(t, desk, "comment", chromedp.SendKeys(chromedp.CSS("#tv-comment"), "called back"),
+		chromedp.Click(chromedp.CSS("#ticket-comment button")))
+	for _, want := range []string{"T-1042 to pending", "T-1042 comment called back"} {
+		select {
+		case got := <-ticketOps:
+			if got != want {
+				t.Fatalf("ticket API call %q, want %q", got, want)
+			}
+		case <-time.After(waitLimit):
+			t.Fatalf("no ticket API call %q", want)
+		}
+	}
 
 	step(t, desk, "answer", chromedp.Click(chromedp.CSS("#btn-answer")))
 	poll(t, desk, "talking", `document.getElementById('call-status').textContent.startsWith('Talking')`)

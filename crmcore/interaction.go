@@ -182,15 +182,15 @@ func (in *Interaction) Validate() error {
 	if in.ArrivedAt.IsZero() {
 		return invalid("arrived_at", "required")
 	}
-	for name, v := range map[string]string{"call_id": in.CallID, "ani": in.ANI, "dnis": in.DNIS, "queue": in.Queue,
-		"recording": in.Recording, "disposition": in.Disposition} {
-		if len(v) > MaxShortField || !validLine(v) {
-			return invalid(name, "too long or invalid characters")
+	for _, f := range [...]struct{ name, v string }{{"call_id", in.CallID}, {"ani", in.ANI}, {"dnis", in.DNIS},
+		{"queue", in.Queue}, {"recording", in.Recording}, {"disposition", in.Disposition}} {
+		if len(f.v) > MaxShortField || !validLine(f.v) {
+			return invalid(f.name, "too long or invalid characters")
 		}
 	}
-	for name, v := range map[string]string{"contact_id": in.ContactID, "agent_id": in.AgentID, "ticket_id": in.TicketID} {
-		if v != "" && !ValidID(v) {
-			return invalid(name, "not a UUID")
+	for _, f := range [...]struct{ name, v string }{{"contact_id", in.ContactID}, {"agent_id", in.AgentID}, {"ticket_id", in.TicketID}} {
+		if f.v != "" && !ValidID(f.v) {
+			return invalid(f.name, "not a UUID")
 		}
 	}
 	if len(in.Notes) > MaxNotesLen || !validText(in.Notes) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -72,14 +71,15 @@ func ValidID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
-	for i, r := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch i {
 		case 8, 13, 18, 23:
-			if r != '-' {
+			if c != '-' {
 				return false
 			}
 		default:
-			if !unicode.Is(unicode.ASCII_Hex_Digit, r) {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 				return false
 			}
 		}

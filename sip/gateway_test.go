@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,7 +89,7 @@ type phone struct {
 	pool   *media.PortPool
 	// answer: inbound INVITEs (from Dial) are answered with this codec
 	// after delay; nil: 486.
-	answerCodec *media.Codec
+	answerCodec atomic.Pointer[media.Codec]
 	inbound     chan *phoneCall
 	track       func(id string, c *phoneCall)
 }
@@ -133,7 +134,8 @@ func newPhone(t *testing.T) *phone {
 	var mu sync.Mutex
 	calls := map[string]*phoneCall{}
 	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if p.answerCodec == nil {
+		codec := p.answerCodec.Load()
+		if codec == nil {
 			tx.Respond(sipmsg.NewResponseFromRequest(req, 486, "Busy Here", nil))
 			return
 		}
@@ -522,7 +524,7 @@ func TestDialBridgeRecord(t *testing.T) {
 	caller := newPhone(t)
 	agent := newPhone(t)
 	pcma := media.PCMA
-	agent.answerCodec = &pcma
+	agent.answerCodec.Store(&pcma)
 	if res := agent.register(t, g, "alice", "s3cret", 600); res.StatusCode != 200 {
 		t.Fatalf("register: %d", res.StatusCode)
 	}
@@ -772,7 +774,7 @@ func TestRecordHoldInfo(t *testing.T) {
 func TestDialNumberThroughTrunk(t *testing.T) {
 	trunk := newPhone(t)
 	pcmu := media.PCMU
-	trunk.answerCodec = &pcmu
+	trunk.answerCodec.Store(&pcmu)
 	g := startGateway(t, Config{Trunk: trunk.addr.String()})
 	c, err := g.Dial(t.Context(), "+15551234567", DialOptions{Timeout: 5 * time.Second, CallerID: "1000"})
 	if err != nil {

@@ -174,7 +174,7 @@ func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, f
 	var t crmcore.Ticket
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		t, err = scanTicket(tx.QueryRow(ctx, `select `+ticketCols+` from tickets t where t.number=$1 for update`, n))
+		t, err = scanTicket(tx.QueryRow(ctx, `select `+ticketCols+` from tickets t where t.number=$1 for no key update`, n))
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (s *Store) AddComment(ctx context.Context, n int64, c crmcore.Comment) (crm
 	c.ID = crmcore.NewID()
 	c.CreatedAt = s.now().UTC()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `select id::text from tickets where number=$1 for update`, n).Scan(&c.TicketID)
+		err := tx.QueryRow(ctx, `select id::text from tickets where number=$1 for no key update`, n).Scan(&c.TicketID)
 		if err != nil {
 			return err
 		}

@@ -202,7 +202,7 @@ function renderPop(o) {
   $('pop-reasons').textContent = (o.routing_reasons || []).join(', ') || '—';
   const tickets = crm.open_tickets || [];
   $('pop-tickets').replaceChildren(...(tickets.length ? tickets.map((t) => el('li', {},
-    el('button', { type: 'button', class: 'link', onclick: () => openTicket(t.id) }, t.number || t.id),
+    el('button', { type: 'button', class: 'link', onclick: () => openTicket(t.number || t.id) }, t.number || t.id),
     ` ${t.subject || ''} `, el('span', { class: 'badge' }, t.status || ''))) : [el('li', {}, 'None')]));
   const hist = crm.last_interactions || crm.interactions || [];
   $('pop-history').replaceChildren(...(hist.length ? hist.map((i) => el('li', {},
@@ -295,7 +295,7 @@ function init() {
     e.preventDefault();
     const id = $('ticket-view').dataset.id;
     try {
-      const t = await api('PATCH', '/tickets/' + encodeURIComponent(id), { status: $('tv-new-status').value });
+      const t = await api('POST', '/tickets/' + encodeURIComponent(id) + '/transitions', { to: $('tv-new-status').value });
       showTicket(t && t.ticket ? t.ticket : t);
     } catch (err) { toast('Ticket: ' + err.message); }
   });
@@ -317,7 +317,7 @@ function contactItem(c) {
   const phones = (c.phones || []).map((p) => p.e164 || p.number || p).filter(Boolean);
   return el('li', {}, el('strong', {}, c.name || c.id), ' ',
     ...phones.map((n) => el('button', { type: 'button', class: 'dial', 'aria-label': `Call ${c.name} at ${n}`,
-      onclick: () => cmd('call.dial', { number: n, contact_id: c.id }) }, '📞 ' + n)));
+      onclick: () => cmd('call.dial', { number: n, contact_id: c.id }) }, 'Call ' + n)));
 }
 
 async function openTicket(id) {
@@ -331,7 +331,7 @@ async function openTicket(id) {
 function showTicket(t) {
   if (!t) return;
   $('ticket-view').hidden = false;
-  $('ticket-view').dataset.id = t.id;
+  $('ticket-view').dataset.id = t.number || t.id;
   $('tv-subject').textContent = `${t.number || t.id} — ${t.subject || ''}`;
   $('tv-status').textContent = t.status || '';
   $('tv-priority').textContent = t.priority || '';

@@ -1,0 +1,329 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"switchboard/crmcore"
+	"switchboard/ivr"
+)
+
+// EntryCall is a new inbound call as the entry code needs it: the IVR's
+// media session plus the engine's leg, with the numbers it was placed with.
+type EntryCall interface {
+	ivr.Session
+	Leg
+	ANI() string
+	DNIS() string
+}
+
+// FlowSource finds the IVR entry point for a dialled number; *ivr.Registry
+// satisfies it.
+type FlowSource interface {
+	ForDNIS(dnis string) (ivr.EntryPoint, bool, error)
+}
+
+// Directory is what a call's journey needs from the CRM: the caller lookup
+// for routing and the screen pop, ticket status for the IVR, and ticket
+// creation for voicemails.
+type Directory interface {
+	crmcore.CallerLookuper
+	GetTicket(ctx context.Context, number int64) (crmcore.Ticket, error)
+	CreateTicket(ctx context.Context, actorID string, t crmcore.Ticket) (crmcore.Ticket, error)
+}
+
+// Pop is the entry code's attachment to a queued call (CallRequest.Data):
+// the CRM record shown in the screen pop, and what the interaction record
+// needs when the call ends.
+type Pop struct {
+	// Caller is the CRM lookup by the caller's number.
+	Caller crmcore.CallerLookup `json:"caller"`
+	// IVR is the caller's path through the IVR, digits included.
+	IVR []crmcore.IVRStep `json:"ivr"`
+	// InteractionID is the id the call's interaction record will have.
+	InteractionID string `json:"interaction_id"`
+	// DNIS is the number dialled.
+	DNIS string `json:"dnis"`
+}
+
+// Entry runs the first part of every inbound call's journey: the IVR flow of
+// its dialled number, the CRM lookup, then the queue (or voicemail, or a
+// hang-up), and writes the interaction record of every call — directly for
+// calls that end before a queue, from InteractionCompleted for the others.
+type Entry struct {
+	engine  *Engine
+	flows   FlowSource
+	crm     Directory
+	rec     crmcore.InteractionRecorder
+	opts    EntryOptions
+	logger  *slog.Logger
+	metrics *ivr.Metrics
+}
+
+// EntryOptions configures an Entry.
+type EntryOptions struct {
+	// DefaultRegion parses caller numbers written without "+" (ISO alpha-2).
+	DefaultRegion string
+	// RecordingDir is where voicemails are recorded.
+	RecordingDir string
+	// VoicemailTicketGroup is the ticket group of voicemail tickets.
+	VoicemailTicketGroup string
+	// Logger and IVRMetrics are optional.
+	Logger     *slog.Logger
+	IVRMetrics *ivr.Metrics
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// NewEntry returns an Entry feeding engine.
+func NewEntry(engine *Engine, flows FlowSource, crm Directory, rec crmcore.InteractionRecorder, opts EntryOptions) *Entry {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Entry{engine: engine, flows: flows, crm: crm, rec: rec, opts: opts, logger: logger, metrics: opts.IVRMetrics}
+}
+
+// Handle runs call through its journey until it is queued or has ended. It
+// runs on the gateway's goroutine for the call and returns promptly when the
+// caller hangs up.
+func (x *Entry) Handle(call EntryCall) {
+	ctx := call.Context()
+	arrived := x.opts.Now().UTC()
+	geo := ResolveNumber(call.ANI(), x.opts.DefaultRegion)
+	rec := crmcore.Interaction{
+		ID: crmcore.NewID(), CallID: call.ID(), Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
+		ANI: firstNonEmpty(geo.E164, call.ANI()), DNIS: call.DNIS(), ArrivedAt: arrived,
+	}
+	log := x.logger.With("call_id", call.ID())
+
+	ep, ok, err := x.flows.ForDNIS(call.DNIS())
+	if err != nil || !ok {
+		log.Warn("no IVR flow for the dialled number", "dnis", call.DNIS(), "err", err)
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+		return
+	}
+	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
+		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
+		Language: ep.Language, Now: x.opts.Now, Lookup: ivrLookup{x.crm, x.opts.DefaultRegion},
+		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics,
+	})
+	rec.IVRPath = ivrSteps(out.Path)
+
+	switch out.Kind {
+	case ivr.OutcomeQueue, ivr.OutcomeError:
+		x.enqueue(ctx, call, rec, out, geo)
+	case ivr.OutcomeCallback:
+		x.enqueue(ctx, call, rec, out, geo)
+	case ivr.OutcomeVoicemail:
+		x.voicemail(ctx, call, rec, out)
+	case ivr.OutcomeTransfer:
+		x.finish(ctx, call, rec, crmcore.OutcomeTransferred)
+	case ivr.OutcomeAbandoned:
+		x.finish(ctx, call, rec, crmcore.OutcomeAbandoned)
+	default:
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+	}
+}
+
+func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome, geo Geography) {
+	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS()}
+	req := CallRequest{
+		ID: CallID(call.ID()), Queue: out.Queue, ANI: rec.ANI, DNIS: call.DNIS(),
+		Priority: out.Priority, Language: out.Language, IVRPath: pathStrings(out.Path), Vars: out.Vars,
+		Arrived: rec.ArrivedAt, Data: pop, Callback: out.CallbackNumber,
+	}
+	for _, s := range out.Skills {
+		req.Skills = append(req.Skills, SkillLevel{Skill: s.Name, Level: s.MinLevel})
+	}
+	if geo.E164 != "" {
+		lookup, err := x.crm.LookupByPhone(ctx, geo.E164)
+		if err != nil {
+			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
+		}
+		pop.Caller = lookup
+		if lookup.Contact != nil {
+			req.Segment = string(lookup.Contact.Segment)
+		}
+		if lookup.LastAgent != nil {
+			req.PreferredAgent = AgentID(lookup.LastAgent.ID)
+		}
+	}
+	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
+		x.logger.Error("enqueue failed", "call_id", call.ID(), "queue", out.Queue, "err", err)
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+	}
+}
+
+// voicemail turns a recorded message into a ticket and records the call.
+func (x *Entry) voicemail(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome) {
+	rec.Recording = out.VoicemailFile
+	rec.Queue = out.Queue
+	t := crmcore.Ticket{
+		Subject:     "Voicemail from " + firstNonEmpty(rec.ANI, "unknown caller"),
+		Description: fmt.Sprintf("Voicemail of %s left on %s. Recording: %s", out.VoicemailLength.Round(time.Second), call.DNIS(), out.VoicemailFile),
+		Priority:    crmcore.PriorityNormal, Channel: crmcore.ChannelPhone, Group: firstNonEmpty(out.Queue, x.opts.VoicemailTicketGroup),
+		Tags: []string{"voicemail"},
+	}
+	if rec.ANI != "" {
+		if lookup, err := x.crm.LookupByPhone(context.WithoutCancel(ctx), rec.ANI); err == nil && lookup.Contact != nil {
+			t.RequesterID = lookup.Contact.ID
+			rec.ContactID = lookup.Contact.ID
+		}
+	}
+	if created, err := x.crm.CreateTicket(context.WithoutCancel(ctx), "", t); err != nil {
+		x.logger.Error("voicemail ticket", "call_id", call.ID(), "err", err)
+	} else {
+		rec.TicketID = created.ID
+	}
+	x.finish(ctx, call, rec, crmcore.OutcomeVoicemail)
+}
+
+// finish hangs up a call that ends before any queue and writes its record.
+func (x *Entry) finish(ctx context.Context, call EntryCall, rec crmcore.Interaction, outcome crmcore.Outcome) {
+	_ = call.Hangup(context.WithoutCancel(ctx))
+	ended := x.opts.Now().UTC()
+	rec.EndedAt = &ended
+	rec.Outcome = outcome
+	if err := x.rec.Write(context.WithoutCancel(ctx), rec); err != nil {
+		x.logger.Error("interaction write", "call_id", call.ID(), "err", err)
+	}
+}
+
+// Run writes the record of every call the engine completes until ctx ends.
+// It resubscribes when the engine drops it for falling behind.
+func (x *Entry) Run(ctx context.Context) error {
+	for {
+		events, _, cancel, err := x.engine.Subscribe(ctx, 4096)
+		if err != nil {
+			return err
+		}
+		for ev := range events {
+			if c, ok := ev.(*InteractionCompleted); ok {
+				if err := x.rec.Write(context.WithoutCancel(ctx), toCRMInteraction(c.Interaction)); err != nil {
+					x.logger.Error("interaction write", "call_id", string(c.Interaction.CallID), "err", err)
+				}
+			}
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// toCRMInteraction maps the engine's summary of a call to the CRM record.
+func toCRMInteraction(in Interaction) crmcore.Interaction {
+	out := crmcore.Interaction{
+		ID: crmcore.NewID(), CallID: string(in.CallID), Direction: crmcore.Direction(in.Direction), Channel: crmcore.ChannelPhone,
+		ANI: firstNonEmpty(in.E164, in.ANI), Queue: in.Queue, AgentID: string(in.Agent),
+		ArrivedAt: in.Arrived.UTC(), QueuedAt: timePtr(in.Queued), OfferedAt: timePtr(in.Offered),
+		AnsweredAt: timePtr(in.Answered), EndedAt: timePtr(in.Ended),
+		Hold: in.Hold, WrapUp: in.WrapUp, Outcome: crmOutcome(in.Outcome), Recording: in.Recording,
+		Disposition: in.Disposition, Notes: in.Notes,
+	}
+	for _, r := range in.Reasons {
+		out.RoutingReasons = append(out.RoutingReasons, fmt.Sprintf("%s=%.3g (%+.3g)", r.Factor, r.Value, r.Contribution))
+	}
+	if pop, ok := in.Data.(*Pop); ok {
+		out.ID = pop.InteractionID
+		out.DNIS = pop.DNIS
+		out.IVRPath = pop.IVR
+		if pop.Caller.Contact != nil {
+			out.ContactID = pop.Caller.Contact.ID
+		}
+	}
+	return out
+}
+
+func crmOutcome(o Outcome) crmcore.Outcome {
+	switch o {
+	case OutcomeShortAbandoned:
+		return crmcore.OutcomeShortAbandon
+	case OutcomeCallback:
+		return crmcore.OutcomeCallbackRequested
+	case OutcomeOverflow:
+		return crmcore.OutcomeTransferred
+	}
+	return crmcore.Outcome(o)
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// ivrSteps folds an IVR path into the CRM's form: one step per node, with
+// the digits keyed there.
+func ivrSteps(path []ivr.Step) []crmcore.IVRStep {
+	var steps []crmcore.IVRStep
+	for _, s := range path {
+		switch {
+		case s.Digit != 0 && len(steps) > 0:
+			steps[len(steps)-1].Digits += string(s.Digit)
+		case s.Digit == 0 && s.Event == "":
+			steps = append(steps, crmcore.IVRStep{Node: s.Node})
+		}
+	}
+	return steps
+}
+
+func pathStrings(path []ivr.Step) []string {
+	out := make([]string, 0, len(path))
+	for _, s := range path {
+		switch {
+		case s.Digit != 0:
+			out = append(out, "dtmf:"+string(s.Digit))
+		case s.Event != "":
+			out = append(out, s.Node+":"+s.Event)
+		default:
+			out = append(out, s.Node)
+		}
+	}
+	return out
+}
+
+// ivrLookup adapts the CRM to the IVR's data dips.
+type ivrLookup struct {
+	crm    Directory
+	region string
+}
+
+func (l ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
+	geo := ResolveNumber(ani, l.region)
+	if geo.E164 == "" {
+		return ivr.Caller{}, false, nil
+	}
+	res, err := l.crm.LookupByPhone(ctx, geo.E164)
+	if err != nil {
+		return ivr.Caller{}, false, err
+	}
+	if !res.Known || res.Contact == nil {
+		return ivr.Caller{}, false, nil
+	}
+	return ivr.Caller{ContactID: res.Contact.ID, Name: res.Contact.Name, Segment: string(res.Contact.Segment), OpenTickets: len(res.OpenTickets)}, true, nil
+}
+
+func (l ivrLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket, bool, error) {
+	n, err := crmcore.ParseTicketNumber(number)
+	if err != nil {
+		return ivr.Ticket{}, false, nil
+	}
+	t, err := l.crm.GetTicket(ctx, n)
+	if errors.Is(err, crmcore.ErrNotFound) {
+		return ivr.Ticket{}, false, nil
+	}
+	if err != nil {
+		return ivr.Ticket{}, false, err
+	}
+	return ivr.Ticket{Number: t.Number, Status: t.Status.String(), Subject: t.Subject}, true, nil
+}
