@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"switchboard/crmcore"
@@ -28,11 +29,12 @@ type FlowSource interface {
 
 // Directory is what a call's journey needs from the CRM: the caller lookup
 // for routing and the screen pop, ticket status for the IVR, and ticket
-// creation for voicemails.
+// creation (under the CRM's SLA policy) for voicemails.
 type Directory interface {
 	crmcore.CallerLookuper
 	GetTicket(ctx context.Context, number int64) (crmcore.Ticket, error)
 	CreateTicket(ctx context.Context, actorID string, t crmcore.Ticket) (crmcore.Ticket, error)
+	SLAPolicy() crmcore.SLAPolicy
 }
 
 // Pop is the entry code's attachment to a queued call (CallRequest.Data):
@@ -61,6 +63,8 @@ type Entry struct {
 	opts    EntryOptions
 	logger  *slog.Logger
 	metrics *ivr.Metrics
+
+	tickets sync.Map // CallID → ticket id linked at wrap-up, merged into the record
 }
 
 // EntryOptions configures an Entry.
@@ -165,24 +169,35 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 func (x *Entry) voicemail(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome) {
 	rec.Recording = out.VoicemailFile
 	rec.Queue = out.Queue
-	t := crmcore.Ticket{
+	in := crmcore.TicketInput{
 		Subject:     "Voicemail from " + firstNonEmpty(rec.ANI, "unknown caller"),
 		Description: fmt.Sprintf("Voicemail of %s left on %s. Recording: %s", out.VoicemailLength.Round(time.Second), call.DNIS(), out.VoicemailFile),
 		Priority:    crmcore.PriorityNormal, Channel: crmcore.ChannelPhone, Group: firstNonEmpty(out.Queue, x.opts.VoicemailTicketGroup),
 		Tags: []string{"voicemail"},
 	}
+	bg := context.WithoutCancel(ctx)
 	if rec.ANI != "" {
-		if lookup, err := x.crm.LookupByPhone(context.WithoutCancel(ctx), rec.ANI); err == nil && lookup.Contact != nil {
-			t.RequesterID = lookup.Contact.ID
+		if lookup, err := x.crm.LookupByPhone(bg, rec.ANI); err == nil && lookup.Contact != nil {
+			in.RequesterID = lookup.Contact.ID
 			rec.ContactID = lookup.Contact.ID
 		}
 	}
-	if created, err := x.crm.CreateTicket(context.WithoutCancel(ctx), "", t); err != nil {
+	t, err := crmcore.NewTicket(in, x.crm.SLAPolicy(), x.opts.Now())
+	if err == nil {
+		t, err = x.crm.CreateTicket(bg, "", t)
+	}
+	if err != nil {
 		x.logger.Error("voicemail ticket", "call_id", call.ID(), "err", err)
 	} else {
-		rec.TicketID = created.ID
+		rec.TicketID = t.ID
 	}
 	x.finish(ctx, call, rec, crmcore.OutcomeVoicemail)
+}
+
+// AttachTicket links a ticket to a call's interaction record; the agent's
+// wrap-up calls it before the record is written.
+func (x *Entry) AttachTicket(callID, ticketID string) {
+	x.tickets.Store(CallID(callID), ticketID)
 }
 
 // finish hangs up a call that ends before any queue and writes its record.
@@ -206,7 +221,11 @@ func (x *Entry) Run(ctx context.Context) error {
 		}
 		for ev := range events {
 			if c, ok := ev.(*InteractionCompleted); ok {
-				if err := x.rec.Write(context.WithoutCancel(ctx), toCRMInteraction(c.Interaction)); err != nil {
+				rec := toCRMInteraction(c.Interaction)
+				if t, ok := x.tickets.LoadAndDelete(c.Interaction.CallID); ok {
+					rec.TicketID = t.(string)
+				}
+				if err := x.rec.Write(context.WithoutCancel(ctx), rec); err != nil {
 					x.logger.Error("interaction write", "call_id", string(c.Interaction.CallID), "err", err)
 				}
 			}

@@ -297,6 +297,16 @@ func TestBrowserDesktopAndWallboard(t *testing.T) {
 		t.Fatalf("browser inbound RTP packets = %v (%v)", got, err)
 	}
 
+	// The keypad sends RFC 4733 events on the leg.
+	step(t, desk, "press 5", chromedp.Click(chromedp.CSS(`#keypad button[aria-label="DTMF 5"]`)))
+	deadline := time.Now().Add(waitLimit)
+	for phones.dtmfIn.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no telephone-event packets from the keypad")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// A second caller waits: the wallboard tile counts it live.
 	r.enqueue(t, "call-b2", "sales", nil)
 	poll(t, wall, "waiting 1", `document.querySelector('article.tile[data-queue="sales"] .q-waiting .v')?.textContent === '1' && document.querySelector('#waiting tr[data-call="call-b2"]') !== null`)

@@ -37,8 +37,8 @@ type client struct {
 	h       *Hub
 	conn    *websocket.Conn
 	id      Identity
-	authed  bool
-	desktop bool // false: a wallboard connection (no presence binding)
+	state   connState // owned by the reader goroutine; see connstate.go
+	desktop bool      // false: a wallboard connection (no presence binding)
 	send    chan outMsg
 	done    chan struct{}
 	once    sync.Once
@@ -220,7 +220,9 @@ func (c *client) readLoop(token string) {
 	h := c.h
 	defer func() {
 		c.kill(websocket.CloseNormalClosure, "")
-		if c.authed {
+		wasOpen := c.state == connOpen
+		c.setState(connClosed)
+		if wasOpen {
 			select {
 			case h.unregister <- c:
 			case <-h.done:
@@ -249,7 +251,7 @@ func (c *client) readLoop(token string) {
 		}
 	}
 	var authDeadline *time.Timer
-	if !c.authed {
+	if c.state == connAuthenticating {
 		authDeadline = time.AfterFunc(h.cfg.AuthTimeout, func() {
 			c.replyErr("", ErrorData{Code: CodeUnauthenticated, Message: "no login in time"})
 			c.kill(closeUnauthenticated, "unauthenticated")
@@ -276,7 +278,7 @@ func (c *client) readLoop(token string) {
 			continue
 		}
 		h.m.msgsIn.WithLabelValues(typeLabel(cmd.Type)).Inc()
-		if !c.authed {
+		if c.state == connAuthenticating {
 			if cmd.Type != CmdLogin {
 				c.replyErr(cmd.ID, ErrorData{Code: CodeUnauthenticated, Message: "send login first"})
 				continue
@@ -314,14 +316,33 @@ func (c *client) login(cmd Command) bool {
 
 // bind attaches the authenticated identity and registers with the hub.
 func (c *client) bind(id Identity) bool {
-	c.id, c.authed = id, true
+	c.id = id
+	select {
+	case <-c.h.done:
+		return false
+	default:
+	}
+	c.setState(connOpen) // before the hub can see the client
 	select {
 	case c.h.register <- c:
 		return true
 	case <-c.h.done:
-		c.authed = false
+		// Run ended without taking the client: nothing to unregister.
+		c.state = connClosed
 		return false
 	}
+}
+
+// setState moves the connection's state machine; a refused edge is a bug,
+// logged and ignored.
+func (c *client) setState(next connState) {
+	if err := c.state.To(next); err != nil {
+		if c.state != next {
+			c.h.log.Error("agentdesk: connection state", "agent_id", c.id.AgentID, "err", err)
+		}
+		return
+	}
+	c.state = next
 }
 
 // execute runs one authenticated command and sends its reply.

@@ -24,6 +24,7 @@ type pionPhones struct {
 	mu      sync.Mutex
 	legs    map[string]*pionLeg
 	rtpIn   atomic.Int64
+	dtmfIn  atomic.Int64 // telephone-event packets (RFC 4733)
 	codecs  sync.Map // agent id → negotiated mime type
 	offered sync.Map // agent id → browser offer SDP
 }
@@ -96,10 +97,14 @@ func (p *pionPhones) Connect(ctx context.Context, agentID, offer string) (string
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.codecs.Store(agentID, tr.Codec().MimeType)
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
 			p.rtpIn.Add(1)
+			if pkt.PayloadType != 0 {
+				p.dtmfIn.Add(1)
+			}
 		}
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: loopbackOnly(offer)}); err != nil {

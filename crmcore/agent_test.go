@@ -136,8 +136,11 @@ func (m *memAuthStore) DeleteSession(_ context.Context, h []byte) error {
 
 func TestAuthLoginVerifyLogout(t *testing.T) {
 	ctx := context.Background()
-	a, err := NewAgent(AgentInput{Login: "sam", Role: RoleSupervisor, Password: "demo"}, true)
+	a, err := NewAgent(AgentInput{Login: "sam", Role: RoleSupervisor}, false)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordHash, err = HashPasswordCost("demo", 4); err != nil {
 		t.Fatal(err)
 	}
 	a.ID = NewID()

@@ -55,7 +55,7 @@ func TestSIPpLoad(t *testing.T) {
 	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "48600",
 		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(total), "-l", strconv.Itoa(rate * 10),
 		"-timeout", strconv.Itoa(secs+30) + "s", "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"),
-		"-max_socket", "5000", g.UDPAddr().String()}
+		"-max_socket", "5000", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"), g.UDPAddr().String()}
 	if cpu := os.Getenv("SWITCHBOARD_LOAD_SIPP_CPU"); cpu != "" {
 		args = append([]string{"-c", cpu, sipp}, args...)
 		sipp = "taskset"

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"switchboard/acd"
 )
 
 // demoConfig is the configuration `make run` uses when no --config is given.
@@ -26,6 +28,46 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	Database DatabaseConfig `yaml:"database"`
+	SIP      SIPConfig      `yaml:"sip"`
+	IVR      IVRConfig      `yaml:"ivr"`
+	ACD      acd.Config     `yaml:"acd"`
+	CTI      CTIConfig      `yaml:"cti"`
+}
+
+// SIPConfig is the gateway's listeners and media settings.
+type SIPConfig struct {
+	UDP            string   `yaml:"udp"`        // UDP listen address ("" disables)
+	TCP            string   `yaml:"tcp"`        // TCP listen address ("" disables)
+	TLS            string   `yaml:"tls"`        // TLS listen address, used with tls_cert/tls_key
+	TLSCert        string   `yaml:"tls_cert"`   // PEM certificate file
+	TLSKey         string   `yaml:"tls_key"`    // PEM key file
+	PublicIP       string   `yaml:"public_ip"`  // address in Contact and SDP
+	RTPPortMin     int      `yaml:"rtp_port_min"`
+	RTPPortMax     int      `yaml:"rtp_port_max"`
+	MaxCalls       int      `yaml:"max_calls"`       // concurrent legs before 503
+	TrustedSources []string `yaml:"trusted_sources"` // trunk IPs accepted without auth
+	RequireAuth    bool     `yaml:"require_auth"`    // digest-authenticate other INVITEs
+	Realm          string   `yaml:"realm"`
+	MusicOnHold    string   `yaml:"music_on_hold"` // WAV looped to a held party
+	RecordingDir   string   `yaml:"recording_dir"`
+	Trunk          string   `yaml:"trunk"`         // host:port for customer numbers
+	CallerID       string   `yaml:"caller_id"`     // number shown on outbound calls
+	TestEndpoint   string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
+	WebRTCIPs      []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
+}
+
+// IVRConfig says where the flows and prompts are.
+type IVRConfig struct {
+	Flows         string `yaml:"flows"`          // flows file (YAML)
+	Prompts       string `yaml:"prompts"`        // prompt root with per-language folders
+	DefaultRegion string `yaml:"default_region"` // country for numbers without "+"
+}
+
+// CTIConfig configures the agent desktop's CTI channel.
+type CTIConfig struct {
+	Dispositions   []string `yaml:"dispositions"`    // wrap-up codes
+	ReasonCodes    []string `yaml:"reason_codes"`    // not-ready reasons
+	AllowedOrigins []string `yaml:"allowed_origins"` // extra browser origins
 }
 
 // LogConfig selects the log format and level.
@@ -90,6 +132,9 @@ func defaultConfig() Config {
 		Log:      LogConfig{Format: "text", Level: "info"},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
 		Database: DatabaseConfig{DataDir: "var"},
+		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
+			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 2000, Realm: "switchboard", RecordingDir: "var/recordings"},
+		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
 	}
 }
 
@@ -219,6 +264,23 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if cfg.Database.URL == "" && cfg.Database.DataDir == "" {
 		return &lineError{nodeLine(root, "database"), "database needs url or data_dir"}
+	}
+	for _, a := range []struct{ key, addr string }{{"udp", cfg.SIP.UDP}, {"tcp", cfg.SIP.TCP}, {"tls", cfg.SIP.TLS}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return &lineError{nodeLine(root, "sip", a.key), fmt.Sprintf("sip.%s %q is not host:port", a.key, a.addr)}
+		}
+	}
+	if cfg.SIP.RTPPortMin <= 0 || cfg.SIP.RTPPortMax > 65535 || cfg.SIP.RTPPortMin+1 >= cfg.SIP.RTPPortMax {
+		return &lineError{nodeLine(root, "sip", "rtp_port_min"), fmt.Sprintf("sip RTP port range %d-%d is not a valid range", cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)}
+	}
+	if cfg.IVR.Flows == "" {
+		return &lineError{nodeLine(root, "ivr"), "ivr.flows names no flows file"}
+	}
+	if err := cfg.ACD.Validate(); err != nil {
+		return &lineError{nodeLine(root, "acd"), err.Error()}
 	}
 	return nil
 }

@@ -15,10 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"switchboard/acd"
+	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
+	"switchboard/ivr"
+	"switchboard/sip"
 )
 
 // database is an open pool plus the private cluster behind it, if we started one.
@@ -114,8 +118,65 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 
+	// IVR flows, checked against the ACD's queues and the prompt set.
+	ivrMetrics := ivr.NewMetrics(reg)
+	flows := ivr.NewRegistry(ivr.Options{PromptDir: cfg.IVR.Prompts, Queues: queueNames(&cfg.ACD), Logger: logger}, ivrMetrics)
+	if _, err := flows.Reload(cfg.IVR.Flows); err != nil {
+		return fmt.Errorf("ivr: %s: %w", cfg.IVR.Flows, err)
+	}
+
+	// The gateway; its call handler is set once the entry exists.
+	var entry *acd.Entry
+	gw, err := sip.New(sip.Config{
+		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
+		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
+		TrustedSources: cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
+		MusicOnHold: cfg.SIP.MusicOnHold, PromptDir: cfg.IVR.Prompts, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
+		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
+	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
+		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }))
+	if err != nil {
+		return err
+	}
+	agents := sip.NewAgents(gw, sip.AgentsOptions{
+		CallerID: cfg.SIP.CallerID, VoicemailGreeting: promptFiles(cfg.IVR.Prompts, "vm_intro", "beep"),
+	})
+
+	acdMetrics, err := acd.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents),
+		acd.WithLogger(logger), acd.WithMetrics(acdMetrics))
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
+		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, Logger: logger, IVRMetrics: ivrMetrics,
+	})
+
+	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
+	for _, d := range cfg.CTI.Dispositions {
+		dispositions = append(dispositions, agentdesk.Code{Code: d, Label: d})
+	}
+	reasons := make([]agentdesk.Code, 0, len(cfg.CTI.ReasonCodes))
+	for _, d := range cfg.CTI.ReasonCodes {
+		reasons = append(reasons, agentdesk.Code{Code: d, Label: d})
+	}
+	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{Config: &cfg.ACD, AgentSpec: agentSpecs(store)})
+	hub, err := agentdesk.New(agentdesk.Config{
+		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents,
+		Tickets: wrapUpTickets{store: store, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,
+		AllowedOrigins: cfg.CTI.AllowedOrigins, Logger: logger, Metrics: agentdesk.NewMetrics(reg),
+	})
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
+	mux.Handle("/", hub.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -129,22 +190,35 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("switchboard ready", "http", "http://"+ln.Addr().String())
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	errc := make(chan error, 4)
+	go func() { errc <- fmt.Errorf("http: %w", srv.Serve(ln)) }()
+	go func() { errc <- gw.Serve(runCtx) }()
+	go func() { errc <- hub.Run(runCtx) }()
+	go func() { errc <- entry.Run(runCtx) }()
+	select {
+	case <-gw.Ready():
+	case err := <-errc:
+		return err
+	}
+	printWelcome(cfg, ln.Addr().String(), gw, flows)
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
+		if ctx.Err() == nil {
+			return err
+		}
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	gw.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

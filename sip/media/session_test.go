@@ -310,7 +310,7 @@ func TestRTCPReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(3 * time.Second)
-	for !a.Quality().RemoteReported {
+	for !a.Quality().RemoteReported || b.Quality().PacketsReceived < 10 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no receiver report: %+v", a.Quality())
 		}

@@ -38,9 +38,10 @@ export class CTI extends EventTarget {
         this.emit('open', {});
         resolve();
       };
-      ws.onmessage = (ev) => this.onMessage(ev.data);
+      ws.onmessage = (ev) => { if (this.ws === ws) this.onMessage(ev.data); };
       ws.onerror = () => reject(new Error('connection failed'));
       ws.onclose = (ev) => {
+        if (this.ws !== ws) return; // an older socket of this client
         this.connected = false;
         for (const [, p] of this.pending) p.reject(Object.assign(new Error('connection lost'), { code: 'disconnected' }));
         this.pending.clear();
@@ -110,6 +111,7 @@ export function el(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') e.className = v;
     else if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k === 'style') Object.assign(e.style, v); // CSSOM: allowed by the page's CSP
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : v);
   }

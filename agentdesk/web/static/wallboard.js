@@ -52,8 +52,8 @@ function gauge(q) {
   const ok = pct >= (q.sl_target || 0);
   return el('div', { class: 'gauge ' + (ok ? 'ok' : 'bad'), role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100',
     'aria-valuenow': pct.toFixed(0), 'aria-label': `Service level ${pct.toFixed(0)}% against target ${q.sl_target}%` },
-  el('div', { class: 'bar', style: `width:${pct}%` }),
-  el('div', { class: 'target', style: `left:${Math.min(100, q.sl_target || 0)}%` }),
+  el('div', { class: 'bar', style: { width: `${pct}%` } }),
+  el('div', { class: 'target', style: { left: `${Math.min(100, q.sl_target || 0)}%` } }),
   el('span', {}, `SL ${pct.toFixed(0)}% / ${q.sl_target || 0}%`));
 }
 

@@ -1,0 +1,219 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"switchboard/acd"
+)
+
+// Agents connects the ACD engine to the gateway. It rings agents — on the
+// WebRTC softphone the agent's browser keeps connected (a nailed-up leg, as
+// Amazon Connect's persistent connection) or else on their registered SIP
+// phone —, bridges caller and agent, dials customers through the trunk for
+// click-to-dial and callbacks, and takes voicemail.
+//
+// A softphone leg outlives the calls it carries: the engine sees a per-call
+// view of it (softLeg) whose Hangup ends the call, not the browser's leg.
+type Agents struct {
+	g    *Gateway
+	opts AgentsOptions
+
+	mu         sync.Mutex
+	softphones map[acd.AgentID]*Call
+}
+
+// AgentsOptions configures Agents.
+type AgentsOptions struct {
+	// RingTimeout bounds ringing a SIP phone (the engine's offer timeout
+	// usually fires first). Zero: 30 s.
+	RingTimeout time.Duration
+	// CallerID is the number presented to customers on outbound calls.
+	CallerID string
+	// VoicemailGreeting are the prompt files played before recording.
+	VoicemailGreeting []string
+	// VoicemailMax is the longest voicemail recorded (zero: 2 minutes).
+	VoicemailMax time.Duration
+}
+
+var (
+	_ acd.Ringer         = (*Agents)(nil)
+	_ acd.Bridger        = (*Agents)(nil)
+	_ acd.Dialer         = (*Agents)(nil)
+	_ acd.VoicemailTaker = (*Agents)(nil)
+	_ acd.Leg            = (*Call)(nil)
+	_ acd.Holder         = (*Call)(nil)
+	_ acd.EntryCall      = (*Call)(nil)
+)
+
+// ErrNoEndpoint is returned when an agent has neither a connected softphone
+// nor a registered phone.
+var ErrNoEndpoint = errors.New("sip: agent has no reachable endpoint")
+
+// NewAgents returns the ACD adapter over g.
+func NewAgents(g *Gateway, opts AgentsOptions) *Agents {
+	if opts.RingTimeout <= 0 {
+		opts.RingTimeout = 30 * time.Second
+	}
+	if opts.VoicemailMax <= 0 {
+		opts.VoicemailMax = 2 * time.Minute
+	}
+	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{}}
+}
+
+// Connect answers the browser's SDP offer for agentID's softphone, replacing
+// any earlier leg of the same agent, and returns the SDP answer.
+func (a *Agents) Connect(ctx context.Context, agentID, offerSDP string) (string, error) {
+	leg, answer, err := a.g.AcceptWebRTC(ctx, offerSDP, WebRTCInfo{ANI: agentID, DNIS: "softphone"})
+	if err != nil {
+		return "", err
+	}
+	id := acd.AgentID(agentID)
+	a.mu.Lock()
+	old := a.softphones[id]
+	a.softphones[id] = leg
+	a.mu.Unlock()
+	if old != nil {
+		_ = old.Hangup(context.WithoutCancel(ctx))
+	}
+	context.AfterFunc(leg.Context(), func() {
+		a.mu.Lock()
+		if a.softphones[id] == leg {
+			delete(a.softphones, id)
+		}
+		a.mu.Unlock()
+	})
+	return answer, nil
+}
+
+// Disconnect hangs up agentID's softphone leg, if any.
+func (a *Agents) Disconnect(agentID string) {
+	a.mu.Lock()
+	leg := a.softphones[acd.AgentID(agentID)]
+	delete(a.softphones, acd.AgentID(agentID))
+	a.mu.Unlock()
+	if leg != nil {
+		_ = leg.Hangup(context.Background())
+	}
+}
+
+func (a *Agents) softphone(id acd.AgentID) *Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.softphones[id]
+}
+
+// Ring offers a call to an agent. On a connected softphone it waits for the
+// agent to accept in the desk; otherwise it rings the agent's registered SIP
+// endpoint (o.Endpoint, a username or sip: URI) and returns when it answers.
+func (a *Agents) Ring(ctx context.Context, o acd.Offer) (acd.Leg, error) {
+	if leg := a.softphone(o.Agent); leg != nil {
+		select {
+		case <-o.Accept:
+			cctx, cancel := context.WithCancel(leg.Context())
+			return &softLeg{call: leg, ctx: cctx, cancel: cancel}, nil
+		case <-leg.Context().Done():
+			return nil, fmt.Errorf("%w: softphone of %s disconnected", ErrNoAnswer, o.Agent)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	target := strings.TrimPrefix(o.Endpoint, "sip:")
+	if o.Endpoint == "" || (!strings.Contains(target, "@") && len(a.g.Registrar().Lookup(target)) == 0) {
+		return nil, fmt.Errorf("%w: %s", ErrNoEndpoint, o.Agent)
+	}
+	if strings.Contains(target, "@") {
+		target = o.Endpoint
+	}
+	callerID := o.Call.E164
+	if callerID == "" {
+		callerID = o.Call.ANI
+	}
+	return a.g.Dial(ctx, target, DialOptions{Timeout: a.opts.RingTimeout, CallerID: callerID, CallerName: o.Call.Queue})
+}
+
+// Bridge relays audio between caller and agent until one of them ends or
+// ctx is cancelled.
+func (a *Agents) Bridge(ctx context.Context, caller, agent acd.Leg) error {
+	c, err := legCall(caller)
+	if err != nil {
+		return err
+	}
+	b, err := legCall(agent)
+	if err != nil {
+		return err
+	}
+	// A softphone leg's call ends before the leg itself does.
+	for _, l := range []acd.Leg{caller, agent} {
+		if s, ok := l.(*softLeg); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			stop := context.AfterFunc(s.ctx, cancel)
+			defer stop()
+		}
+	}
+	return a.g.Bridge(ctx, c, b)
+}
+
+// Dial calls a customer number through the trunk and returns the answered leg.
+func (a *Agents) Dial(ctx context.Context, number string, call acd.CallInfo) (acd.Leg, error) {
+	return a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID})
+}
+
+// TakeVoicemail plays the greeting to the caller and records their message
+// under the gateway's recording directory.
+func (a *Agents) TakeVoicemail(ctx context.Context, caller acd.Leg, call acd.CallInfo) (string, error) {
+	c, err := legCall(caller)
+	if err != nil {
+		return "", err
+	}
+	if len(a.opts.VoicemailGreeting) > 0 {
+		if err := c.Play(ctx, a.opts.VoicemailGreeting, true); err != nil {
+			return "", err
+		}
+	}
+	file := filepath.Join(a.g.cfg.RecordingDir, "voicemail-"+safeFileName(string(call.ID))+".wav")
+	if _, err := c.Record(ctx, file, a.opts.VoicemailMax); err != nil {
+		return "", err
+	}
+	return file, nil
+}
+
+func legCall(l acd.Leg) (*Call, error) {
+	switch v := l.(type) {
+	case *Call:
+		return v, nil
+	case *softLeg:
+		return v.call, nil
+	}
+	return nil, fmt.Errorf("sip: leg %T is not a gateway leg", l)
+}
+
+// softLeg is one call's view of an agent's nailed-up softphone leg.
+type softLeg struct {
+	call   *Call
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (s *softLeg) ID() string                   { return s.call.ID() }
+func (s *softLeg) Context() context.Context     { return s.ctx }
+func (s *softLeg) Hangup(context.Context) error { s.cancel(); return nil }
+func (s *softLeg) Hold(ctx context.Context, on bool) error {
+	return s.call.Hold(ctx, on)
+}
+
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
