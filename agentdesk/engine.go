@@ -26,10 +26,12 @@ func CRMAuth(a *crmcore.Auth) Authenticator { return crmAuth{a} }
 
 type crmAuth struct{ a *crmcore.Auth }
 
+// Verify implements Authenticator.
 func (c crmAuth) Verify(ctx context.Context, token string) (Identity, error) {
 	return c.a.Verify(ctx, token)
 }
 
+// Login implements Authenticator; the token's expiry is not needed here.
 func (c crmAuth) Login(ctx context.Context, login, password string) (string, Identity, error) {
 	tok, _, ag, err := c.a.Login(ctx, login, password)
 	if err != nil {

@@ -25,8 +25,8 @@ type pionPhones struct {
 	legs    map[string]*pionLeg
 	rtpIn   atomic.Int64
 	dtmfIn  atomic.Int64 // telephone-event packets (RFC 4733)
-	codecs  sync.Map // agent id → negotiated mime type
-	offered sync.Map // agent id → browser offer SDP
+	codecs  sync.Map     // agent id → negotiated mime type
+	offered sync.Map     // agent id → browser offer SDP
 }
 
 type pionLeg struct {

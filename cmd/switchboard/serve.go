@@ -64,9 +64,7 @@ func (db *database) close(logger *slog.Logger) {
 		db.pool.Close()
 	}
 	if db.cluster != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := db.cluster.Stop(ctx); err != nil {
+		if err := db.cluster.Close(); err != nil {
 			logger.Error("stopping private PostgreSQL", "err", err)
 		} else {
 			logger.Info("private PostgreSQL stopped")
@@ -131,7 +129,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
 		TrustedSources: cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
-		MusicOnHold: cfg.SIP.MusicOnHold, PromptDir: cfg.IVR.Prompts, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
+		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
 		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }))

@@ -39,9 +39,14 @@ type Cluster struct {
 	port   int
 	cred   *syscall.Credential
 
+	lock *os.File // flock held while this process owns the cluster
+
 	mu      sync.Mutex
 	running bool
 }
+
+// ErrInUse is returned by Start when another live process owns the cluster.
+var ErrInUse = errors.New("pgcluster: the cluster is in use by another process")
 
 // Start initialises dir on first use (initdb) and starts the server on
 // loopback. A second Start on the same dir reuses the data and the port.
@@ -71,18 +76,42 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err := c.chown(abs); err != nil {
 		return nil, err
 	}
+	// One owner at a time: a live owner holds the lock; a crashed one's
+	// leftover server is stopped and restarted by the new owner.
+	lock, err := os.OpenFile(filepath.Join(abs, "owner.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("%w: %s", ErrInUse, abs)
+	}
+	c.lock = lock
 	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := c.initdb(ctx); err != nil {
+			c.Close()
 			return nil, err
 		}
 	}
 	if c.port, err = c.loadPort(); err != nil {
+		c.Close()
 		return nil, err
 	}
 	if err := c.Restart(ctx); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// Close stops the server and gives up ownership of the cluster.
+func (c *Cluster) Close() error {
+	err := c.Stop(context.Background())
+	if c.lock != nil {
+		c.lock.Close()
+		c.lock = nil
+	}
+	return err
 }
 
 // FindBinDir locates the PostgreSQL server binaries: $PG_BINDIR, then

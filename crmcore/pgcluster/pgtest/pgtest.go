@@ -37,7 +37,7 @@ var (
 func Main(m *testing.M) int {
 	code := m.Run()
 	if cluster != nil {
-		_ = cluster.Stop(context.Background())
+		_ = cluster.Close()
 	}
 	if tmpDir != "" {
 		os.RemoveAll(tmpDir)
