@@ -1,0 +1,273 @@
+// Package siptest provides a real SIP phone for tests: a sipgo user agent on
+// loopback that registers with digest authentication, answers or refuses
+// the calls it is sent, places calls, and carries G.711 RTP with RFC 4733
+// DTMF through the gateway's own media session. It stands in for an agent's
+// desk phone or a caller in integration and end-to-end tests.
+//
+// Every call of a Phone owns one RTP session goroutine, ended by the call's
+// hang-up or by the test's cleanup.
+package siptest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"switchboard/sip/media"
+	"switchboard/sip/sdp"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Phone is a SIP user agent on 127.0.0.1 for tests.
+type Phone struct {
+	t      testing.TB
+	user   string
+	ua     *sipgo.UserAgent
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+	addr   netip.AddrPort
+	pool   *media.PortPool
+
+	// answer is the codec inbound calls are answered with; nil refuses them (486).
+	answer atomic.Pointer[media.Codec]
+	// Inbound receives every call the phone answered.
+	Inbound chan *Call
+
+	mu    sync.Mutex
+	calls map[string]*Call
+}
+
+// Call is one call of a Phone with its media.
+type Call struct {
+	sess *media.Session
+	cli  *sipgo.DialogClientSession
+	srv  *sipgo.DialogServerSession
+	tr   *media.UDPTransport
+	ctx  context.Context
+	stop context.CancelFunc
+
+	// From is the caller's user part as received (inbound calls).
+	From string
+
+	mu  sync.Mutex
+	got []int16
+	dig []byte
+}
+
+// NewPhone starts a phone for user, with RTP ports from [rtpMin, rtpMin+99].
+// Everything it started ends with the test.
+func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("siptest-"+user), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), rtpMin, rtpMin+99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	p := &Phone{t: t, user: user, ua: ua, client: client, addr: addr, pool: pool, Inbound: make(chan *Call, 8), calls: map[string]*Call{},
+		dua: &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: int(addr.Port())}}}}
+	srv.OnInvite(p.onInvite)
+	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		id, _ := sipmsg.DialogIDFromRequestUAS(req)
+		if c := p.call(id); c != nil && c.srv != nil {
+			_ = c.srv.ReadAck(req, tx)
+		}
+	})
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		id, _ := sipmsg.DialogIDFromRequestUAS(req)
+		if c := p.call(id); c != nil && c.srv != nil {
+			_ = c.srv.ReadBye(req, tx)
+			c.stop()
+			return
+		}
+		id, _ = sipmsg.DialogIDFromRequestUAC(req)
+		if c := p.call(id); c != nil && c.cli != nil {
+			_ = c.cli.ReadBye(req, tx)
+			c.stop()
+			return
+		}
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+	})
+	go func() { _ = srv.ServeUDP(pc) }()
+	t.Cleanup(func() {
+		pc.Close()
+		ua.Close()
+	})
+	return p
+}
+
+// Addr is the phone's SIP address.
+func (p *Phone) Addr() netip.AddrPort { return p.addr }
+
+// AnswerWith makes the phone answer inbound calls with codec (nil: refuse with 486).
+func (p *Phone) AnswerWith(c *media.Codec) { p.answer.Store(c) }
+
+func (p *Phone) call(id string) *Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[id]
+}
+
+func (p *Phone) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	codec := p.answer.Load()
+	if codec == nil {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 486, "Busy Here", nil))
+		return
+	}
+	d, err := p.dua.ReadInvite(req, tx)
+	if err != nil {
+		return
+	}
+	offer, err := sdp.Parse(req.Body())
+	if err != nil {
+		_ = d.Respond(488, "Not Acceptable Here", nil)
+		return
+	}
+	c := p.newCall(offer.Codec)
+	if c == nil {
+		_ = d.Respond(503, "Service Unavailable", nil)
+		return
+	}
+	c.tr.SetRemote(offer.RTPAddr())
+	c.srv = d
+	if from := req.From(); from != nil {
+		c.From = from.Address.User
+	}
+	p.mu.Lock()
+	p.calls[d.ID] = c
+	p.mu.Unlock()
+	_ = d.Respond(180, "Ringing", nil)
+	ans := sdp.Answer(offer, netip.MustParseAddr("127.0.0.1"), c.tr.LocalPort(), 1, 1)
+	if err := d.RespondSDP(ans); err != nil {
+		c.stop()
+		return
+	}
+	p.Inbound <- c
+}
+
+func (p *Phone) newCall(codec media.Codec) *Call {
+	tr, err := p.pool.Allocate()
+	if err != nil {
+		p.t.Errorf("siptest: RTP port: %v", err)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Call{tr: tr, ctx: ctx, stop: cancel}
+	c.sess = media.NewSession(tr, media.SessionConfig{Codec: codec, DTMFPayloadType: 101})
+	c.sess.AddTap(func(s []int16) { c.mu.Lock(); c.got = append(c.got, s...); c.mu.Unlock() })
+	c.sess.OnDigit(func(d byte) { c.mu.Lock(); c.dig = append(c.dig, d); c.mu.Unlock() })
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.sess.Run(ctx) }()
+	p.t.Cleanup(func() { cancel(); <-done })
+	return c
+}
+
+// Register registers the phone's contact as user with password at the
+// registrar, answering a digest challenge; it returns the final response.
+func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password string, expires int) (*sipmsg.Response, error) {
+	req := sipmsg.NewRequest(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: registrar.Addr().String(), Port: int(registrar.Port())})
+	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: "127.0.0.1"}}
+	from := &sipmsg.FromHeader{Address: to.Address, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(8))
+	req.AppendHeader(to)
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: "127.0.0.1", Port: int(p.addr.Port())}})
+	req.AppendHeader(sipmsg.NewHeader("Expires", fmt.Sprint(expires)))
+	res, err := p.client.Do(ctx, req)
+	if err != nil || res.StatusCode != 401 {
+		return res, err
+	}
+	return p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: password})
+}
+
+// Invite calls user at the gateway gw offering codecs, waits for the answer
+// and acknowledges it.
+func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, codecs ...media.Codec) (*Call, error) {
+	if len(codecs) == 0 {
+		codecs = []media.Codec{media.PCMU}
+	}
+	c := p.newCall(codecs[0])
+	if c == nil {
+		return nil, fmt.Errorf("siptest: no RTP port")
+	}
+	offer := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: c.tr.LocalPort(), Codecs: codecs, DTMF: 101, SessionID: 7, Version: 1})
+	d, err := p.dua.Invite(ctx, sipmsg.Uri{Scheme: "sip", User: user, Host: gw.Addr().String(), Port: int(gw.Port())}, offer,
+		sipmsg.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		return nil, err
+	}
+	c.cli = d
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		return c, err
+	}
+	ans, err := sdp.Parse(d.InviteResponse.Body())
+	if err != nil {
+		return nil, err
+	}
+	c.tr.SetRemote(ans.RTPAddr())
+	c.sess.SetFormat(ans.Codec, ans.DTMF)
+	if err := d.Ack(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.calls[d.ID] = c
+	p.mu.Unlock()
+	return c, nil
+}
+
+// Samples returns every audio sample the call has received so far.
+func (c *Call) Samples() []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int16(nil), c.got...)
+}
+
+// Digits returns the DTMF digits the call has received so far.
+func (c *Call) Digits() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.dig)
+}
+
+// Session is the call's RTP session (to send audio or DTMF).
+func (c *Call) Session() *media.Session { return c.sess }
+
+// Done is closed when the call has been hung up.
+func (c *Call) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Hangup sends BYE.
+func (c *Call) Hangup(ctx context.Context) error {
+	defer c.stop()
+	switch {
+	case c.cli != nil:
+		return c.cli.Bye(ctx)
+	case c.srv != nil:
+		return c.srv.Bye(ctx)
+	}
+	return nil
+}
