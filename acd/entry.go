@@ -40,9 +40,19 @@ type Directory interface {
 // Pop is the entry code's attachment to a queued call (CallRequest.Data):
 // the CRM record shown in the screen pop, and what the interaction record
 // needs when the call ends.
+//
+// Its JSON is the screen pop's "crm" object (agentdesk/PROTOCOL.md).
 type Pop struct {
-	// Caller is the CRM lookup by the caller's number.
-	Caller crmcore.CallerLookup `json:"caller"`
+	// Known is false for a caller the CRM does not know.
+	Known bool `json:"known"`
+	// Contact, Account, OpenTickets, LastInteractions and LastAgent are the
+	// CRM lookup by the caller's number.
+	Contact          *crmcore.Contact      `json:"contact,omitempty"`
+	Account          *crmcore.Account      `json:"account,omitempty"`
+	Segment          string                `json:"segment,omitempty"`
+	OpenTickets      []crmcore.Ticket      `json:"open_tickets"`
+	LastInteractions []crmcore.Interaction `json:"last_interactions"`
+	LastAgent        *crmcore.LastAgent    `json:"last_agent,omitempty"`
 	// IVR is the caller's path through the IVR, digits included.
 	IVR []crmcore.IVRStep `json:"ivr"`
 	// InteractionID is the id the call's interaction record will have.
@@ -119,6 +129,7 @@ func (x *Entry) Handle(call EntryCall) {
 		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics,
 	})
 	rec.IVRPath = ivrSteps(out.Path)
+	log.Info("acd: call left the IVR", "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)
 
 	switch out.Kind {
 	case ivr.OutcomeQueue, ivr.OutcomeError:
@@ -151,9 +162,11 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 		if err != nil {
 			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
 		}
-		pop.Caller = lookup
+		pop.Known, pop.Contact, pop.Account = lookup.Known, lookup.Contact, lookup.Account
+		pop.OpenTickets, pop.LastInteractions, pop.LastAgent = lookup.OpenTickets, lookup.Recent, lookup.LastAgent
 		if lookup.Contact != nil {
-			req.Segment = string(lookup.Contact.Segment)
+			pop.Segment = string(lookup.Contact.Segment)
+			req.Segment = pop.Segment
 		}
 		if lookup.LastAgent != nil {
 			req.PreferredAgent = AgentID(lookup.LastAgent.ID)
@@ -240,12 +253,15 @@ func (x *Entry) Run(ctx context.Context) error {
 // toCRMInteraction maps the engine's summary of a call to the CRM record.
 func toCRMInteraction(in Interaction) crmcore.Interaction {
 	out := crmcore.Interaction{
-		ID: crmcore.NewID(), CallID: string(in.CallID), Direction: crmcore.Direction(in.Direction), Channel: crmcore.ChannelPhone,
+		ID: crmcore.NewID(), CallID: string(in.CallID), Direction: crmcore.Outbound, Channel: crmcore.ChannelPhone,
 		ANI: firstNonEmpty(in.E164, in.ANI), Queue: in.Queue, AgentID: string(in.Agent),
 		ArrivedAt: in.Arrived.UTC(), QueuedAt: timePtr(in.Queued), OfferedAt: timePtr(in.Offered),
 		AnsweredAt: timePtr(in.Answered), EndedAt: timePtr(in.Ended),
 		Hold: in.Hold, WrapUp: in.WrapUp, Outcome: crmOutcome(in.Outcome), Recording: in.Recording,
 		Disposition: in.Disposition, Notes: in.Notes,
+	}
+	if in.Direction == Inbound {
+		out.Direction = crmcore.Inbound
 	}
 	for _, r := range in.Reasons {
 		out.RoutingReasons = append(out.RoutingReasons, fmt.Sprintf("%s=%.3g (%+.3g)", r.Factor, r.Value, r.Contribution))
@@ -254,8 +270,8 @@ func toCRMInteraction(in Interaction) crmcore.Interaction {
 		out.ID = pop.InteractionID
 		out.DNIS = pop.DNIS
 		out.IVRPath = pop.IVR
-		if pop.Caller.Contact != nil {
-			out.ContactID = pop.Caller.Contact.ID
+		if pop.Contact != nil {
+			out.ContactID = pop.Contact.ID
 		}
 	}
 	return out

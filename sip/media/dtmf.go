@@ -74,12 +74,16 @@ func EventForDigit(d byte) (uint8, bool) {
 // its RTP timestamp: every packet of one press (the updates and the three
 // redundant end packets) carries the same timestamp, so a digit is emitted
 // for the first packet of a new (timestamp, event) pair, whether that is
-// the start or — if the start was lost — an end packet. It is not safe for
-// concurrent use; the receive goroutine of a session owns it.
+// the start or — if the start was lost — an end packet. A press ends with
+// its end packets, so a non-end packet with the same (timestamp, event)
+// after them is a new press from a sender that reuses timestamps (a replayed
+// capture, as SIPp's play_pcap_audio sends). It is not safe for concurrent
+// use; the receive goroutine of a session owns it.
 type DTMFDetector struct {
-	seen   bool
-	lastTS uint32
-	lastEv uint8
+	seen    bool
+	lastTS  uint32
+	lastEv  uint8
+	lastEnd bool
 }
 
 // Feed processes one packet and returns the digit to report, if any.
@@ -88,9 +92,10 @@ func (d *DTMFDetector) Feed(ts uint32, payload []byte) (byte, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if d.seen && ts == d.lastTS && e.Event == d.lastEv {
+	if d.seen && ts == d.lastTS && e.Event == d.lastEv && (e.End || !d.lastEnd) {
+		d.lastEnd = d.lastEnd || e.End
 		return 0, false
 	}
-	d.seen, d.lastTS, d.lastEv = true, ts, e.Event
+	d.seen, d.lastTS, d.lastEv, d.lastEnd = true, ts, e.Event, e.End
 	return DigitForEvent(e.Event)
 }

@@ -21,6 +21,11 @@ func TestDTMFDetectorRedundantEnd(t *testing.T) {
 		{5000, DTMFEvent{Event: 11, Duration: 800, End: true}},
 		{5000, DTMFEvent{Event: 11, Duration: 800, End: true}},
 		{7000, DTMFEvent{Event: 10, Duration: 160}},
+		{7000, DTMFEvent{Event: 10, Duration: 320, End: true}},
+		// a replayed capture: the same press again, same timestamp
+		{7000, DTMFEvent{Event: 10, Duration: 160}},
+		{7000, DTMFEvent{Event: 10, Duration: 320, End: true}},
+		{7000, DTMFEvent{Event: 10, Duration: 320, End: true}},
 	}
 	var got string
 	for _, p := range seq {
@@ -28,7 +33,7 @@ func TestDTMFDetectorRedundantEnd(t *testing.T) {
 			got += string(dg)
 		}
 	}
-	if want := "11#*"; got != want {
+	if want := "11#**"; got != want {
 		t.Errorf("digits = %q, want %q", got, want)
 	}
 }

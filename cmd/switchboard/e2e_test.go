@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
+
+	"switchboard/crmcore/pgcluster/pgtest"
+	"switchboard/sip/media"
+	"switchboard/sip/siptest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// system is a whole Switchboard started in-process on loopback ports with
+// its own database.
+type system struct {
+	t    *testing.T
+	cfg  *Config
+	http string
+	sip  netip.AddrPort
+	dsn  string
+}
+
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var openHours = regexp.MustCompile(`(?s)weekly:\n.*?\n        holidays: \[[^\]]*\]`)
+
+// startSystem runs serve with the demo configuration, adapted for a test:
+// free loopback ports, a fresh database, and the demo flows open around the
+// clock (the flows file is otherwise the demo's, unchanged).
+func startSystem(t *testing.T, rtpBase int, edit func(*Config)) *system {
+	t.Helper()
+	requireProgram(t, "sipp", "sip-tester")
+	cfg, err := parseConfig("demo.yaml", demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	flows, err := os.ReadFile("../../ivr/testdata/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	always := "weekly:\n" +
+		"          mon: [\"00:00-24:00\"]\n          tue: [\"00:00-24:00\"]\n          wed: [\"00:00-24:00\"]\n" +
+		"          thu: [\"00:00-24:00\"]\n          fri: [\"00:00-24:00\"]\n          sat: [\"00:00-24:00\"]\n" +
+		"          sun: [\"00:00-24:00\"]\n        holidays: []"
+	open := openHours.ReplaceAllString(string(flows), always)
+	if open == string(flows) {
+		t.Fatal("could not open the demo flow's business hours")
+	}
+	cfg.IVR.Flows = filepath.Join(dir, "flows.yaml")
+	if err := os.WriteFile(cfg.IVR.Flows, []byte(open), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.IVR.Prompts = "../../ivr/prompts"
+	cfg.SIP.MusicOnHold = "../../ivr/prompts/en/please_hold.wav"
+	cfg.SIP.RecordingDir = filepath.Join(dir, "recordings")
+	cfg.Database.URL = pgtest.NewDatabase(t)
+	cfg.Database.DataDir = dir
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	sipPort := freePort(t, "udp")
+	cfg.SIP.UDP = fmt.Sprintf("127.0.0.1:%d", sipPort)
+	cfg.SIP.TCP = cfg.SIP.UDP
+	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = rtpBase, rtpBase+999
+	if edit != nil {
+		edit(cfg)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	go func() { done <- serve(ctx, cfg, logger) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	s := &system{t: t, cfg: cfg, http: cfg.HTTP.Listen, sip: netip.MustParseAddrPort(cfg.SIP.UDP), dsn: cfg.Database.URL}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get("http://" + s.http + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready after 60 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s
+}
+
+// testWriter sends the server's log to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func requireProgram(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (apt-get install %s)", name, pkg)
+		}
+		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
+	}
+	return p
+}
+
+// login opens a REST session and returns its token and the agent id.
+func (s *system) login(user, password string) (token, agentID string) {
+	s.t.Helper()
+	res, err := http.Post("http://"+s.http+"/api/v1/sessions", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"login":%q,"password":%q}`, user, password)))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+		Agent struct {
+			ID string `json:"id"`
+		} `json:"agent"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
+		s.t.Fatalf("login %s: status %d, %v", user, res.StatusCode, err)
+	}
+	return out.Token, out.Agent.ID
+}
+
+// cti is a desktop's CTI connection.
+type cti struct {
+	t      *testing.T
+	conn   *websocket.Conn
+	events chan envelope
+	seq    int
+	mu     sync.Mutex
+}
+
+type envelope struct {
+	V    int             `json:"v"`
+	Type string          `json:"type"`
+	ID   string          `json:"id,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+func (s *system) connectCTI(token string) *cti {
+	s.t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.http+"/cti?token="+token, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c := &cti{t: s.t, conn: conn, events: make(chan envelope, 256)}
+	go func() {
+		defer close(c.events)
+		for {
+			var e envelope
+			if err := conn.ReadJSON(&e); err != nil {
+				return
+			}
+			c.events <- e
+		}
+	}()
+	s.t.Cleanup(func() { conn.Close() })
+	return c
+}
+
+// command sends a command and waits for its reply.
+func (c *cti) command(typ string, data any) envelope {
+	c.t.Helper()
+	c.mu.Lock()
+	c.seq++
+	id := "c" + strconv.Itoa(c.seq)
+	c.mu.Unlock()
+	b, _ := json.Marshal(data)
+	if err := c.conn.WriteJSON(envelope{V: 1, Type: typ, ID: id, Data: b}); err != nil {
+		c.t.Fatal(err)
+	}
+	e := c.waitFor(10*time.Second, func(e envelope) bool { return e.ID == id })
+	if e.Type != "ok" {
+		c.t.Fatalf("%s: %s %s", typ, e.Type, e.Data)
+	}
+	return e
+}
+
+// waitFor returns the first event that matches, failing after d.
+func (c *cti) waitFor(d time.Duration, match func(envelope) bool) envelope {
+	c.t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case e, ok := <-c.events:
+			if !ok {
+				c.t.Fatal("CTI connection closed")
+			}
+			if match(e) {
+				return e
+			}
+		case <-timer.C:
+			c.t.Fatalf("no matching CTI event within %v", d)
+		}
+	}
+}
+
+// sipp runs one SIPp caller scenario against the system in the background.
+func (s *system) sipp(scenario, name, number, service string, mediaPort int, extra ...string) <-chan error {
+	s.t.Helper()
+	bin := requireProgram(s.t, "sipp", "sip-tester")
+	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	dir := s.t.TempDir()
+	inf := filepath.Join(dir, "callers.csv")
+	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+name+";"+number+";\n"), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	args := append([]string{"-sf", scen, "-inf", inf, "-m", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(s.t, "udp")),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort), "-s", service, "-nostdin",
+		"-timeout", "90s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "err.log")}, extra...)
+	args = append(args, s.sip.String())
+	errc := make(chan error, 1)
+	go func() {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		s.t.Logf("sipp %v: %v\n%s", args, err, tail(out, 30))
+		if err != nil {
+			errLog, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+			err = fmt.Errorf("sipp %s: %v\n%s\n%s", scenario, err, tail(out, 15), errLog)
+			s.t.Log(err)
+		}
+		errc <- err
+	}()
+	return errc
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// interaction is the stored record of a call, read from PostgreSQL.
+type interaction struct {
+	ID, CallID, Direction, ANI, DNIS, Queue, Outcome string
+	ContactID, AgentID, Disposition, Notes, TicketID  *string
+	IVRPath                                           []map[string]string
+	Reasons                                           []string
+	Arrived                                           time.Time
+	Queued, Offered, Answered, Ended                  *time.Time
+}
+
+// waitInteraction polls the database until a record matching where exists.
+func (s *system) waitInteraction(where string, args ...any) interaction {
+	s.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var in interaction
+		var path []byte
+		err := conn.QueryRow(ctx, `SELECT id::text, call_id, direction, coalesce(ani,''), coalesce(dnis,''), coalesce(queue,''), outcome,
+			contact_id::text, agent_id::text, disposition, notes, ticket_id::text, ivr_path, routing_reasons,
+			arrived_at, queued_at, offered_at, answered_at, ended_at
+			FROM interactions WHERE `+where+` ORDER BY arrived_at DESC LIMIT 1`, args...).Scan(
+			&in.ID, &in.CallID, &in.Direction, &in.ANI, &in.DNIS, &in.Queue, &in.Outcome,
+			&in.ContactID, &in.AgentID, &in.Disposition, &in.Notes, &in.TicketID, &path, &in.Reasons,
+			&in.Arrived, &in.Queued, &in.Offered, &in.Answered, &in.Ended)
+		if err == nil {
+			if err := json.Unmarshal(path, &in.IVRPath); err != nil {
+				s.t.Fatalf("ivr_path %s: %v", path, err)
+			}
+			return in
+		}
+		if err != pgx.ErrNoRows {
+			s.t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no interaction where %s %v", where, args)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// TestJourneySIPPhoneAgent is the whole journey with real protocol peers: a
+// SIPp caller dials the demo number, presses 2 for support and enters a
+// ticket number with RFC 2833 DTMF; an agent logged in over CTI with a
+// registered SIP phone gets the screen pop and the call; audio flows both
+// ways through the bridge; the caller hangs up; the agent wraps up; the
+// interaction in PostgreSQL holds every field in order.
+func TestJourneySIPPhoneAgent(t *testing.T) {
+	s := startSystem(t, 30000, nil)
+	token, bobID := s.login("bob", "demo")
+	desk := s.connectCTI(token)
+	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
+
+	phone := siptest.NewPhone(t, "bob", 31000)
+	pcmu := media.PCMU
+	phone.AnswerWith(&pcmu)
+	res, err := phone.Register(t.Context(), s.sip, "demo", 300)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %v %v", res, err)
+	}
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 31500, "-rtp_echo")
+
+	offer := desk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
+	var pop struct {
+		CallID  string            `json:"call_id"`
+		Queue   string            `json:"queue"`
+		ANI     string            `json:"ani"`
+		IVRVars map[string]string `json:"ivr_vars"`
+		IVRPath []string          `json:"ivr_path"`
+		Reasons []string          `json:"routing_reasons"`
+		CRM     struct {
+			Contact struct {
+				ID, Name string
+			} `json:"contact"`
+		} `json:"crm"`
+	}
+	if err := json.Unmarshal(offer.Data, &pop); err != nil {
+		t.Fatal(err)
+	}
+	if pop.Queue != "support" || pop.CRM.Contact.Name != "Liam Johnson" || pop.IVRVars["input.ticket"] != "1042" || len(pop.Reasons) == 0 {
+		t.Errorf("screen pop = %s, want queue support, contact Liam Johnson, ticket 1042 and reasons", offer.Data)
+	}
+
+	var call *siptest.Call
+	select {
+	case call = <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent phone never rang")
+	}
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	// The agent talks: a 440 Hz tone. SIPp echoes what it hears, so the
+	// tone coming back proves audio crossed the bridge both ways.
+	tone := make([]int16, 160)
+	go func() {
+		ticker := time.NewTicker(20 * time.Millisecond)
+		defer ticker.Stop()
+		for n := 0; n < 150; n++ {
+			select {
+			case <-call.Done():
+				return
+			case <-ticker.C:
+			}
+			for i := range tone {
+				tone[i] = int16(8000 * sinApprox(float64(n*160+i)*440/8000))
+			}
+			_ = call.Session().WriteFrame(tone)
+		}
+	}()
+
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-call.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent leg not hung up after the caller's BYE")
+	}
+	loud := 0
+	for _, v := range call.Samples() {
+		if v > 2000 || v < -2000 {
+			loud++
+		}
+	}
+	if loud < 800 {
+		t.Errorf("agent heard %d loud samples of its own tone back through the caller's echo, want ≥ 800", loud)
+	}
+
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "call.ended" || e.Type == "wrapup.started" })
+	desk.command("wrapup.submit", map[string]any{"call_id": pop.CallID, "disposition": "resolved", "notes": "Refund confirmed."})
+
+	in := s.waitInteraction("call_id = $1", pop.CallID)
+	if in.Outcome != "answered" || in.Queue != "support" || in.Direction != "inbound" || in.DNIS != "+15550100" || in.ANI != "+14155550101" {
+		t.Errorf("interaction = %+v", in)
+	}
+	if str(in.AgentID) != bobID || str(in.ContactID) != pop.CRM.Contact.ID || str(in.Disposition) != "resolved" || str(in.Notes) != "Refund confirmed." {
+		t.Errorf("interaction agent/contact/wrap-up = %q %q %q %q", str(in.AgentID), str(in.ContactID), str(in.Disposition), str(in.Notes))
+	}
+	if len(in.Reasons) == 0 {
+		t.Error("interaction has no routing reasons")
+	}
+	var nodes, digits []string
+	for _, st := range in.IVRPath {
+		nodes = append(nodes, st["node"])
+		digits = append(digits, st["digits"])
+	}
+	if got := strings.Join(digits, ""); !strings.Contains(got, "21042") || !strings.Contains(strings.Join(nodes, " "), "support_queue") {
+		t.Errorf("ivr path = %v / digits %q, want the support journey with 2, 1042", nodes, got)
+	}
+	stamps := []*time.Time{&in.Arrived, in.Queued, in.Offered, in.Answered, in.Ended}
+	for i := 1; i < len(stamps); i++ {
+		if stamps[i] == nil || stamps[i].Before(*stamps[i-1]) {
+			t.Fatalf("timestamps out of order: arrived %v queued %v offered %v answered %v ended %v", in.Arrived, in.Queued, in.Offered, in.Answered, in.Ended)
+		}
+	}
+}
+
+// sinApprox is sin(2πx) for a test tone (Bhaskara's approximation).
+func sinApprox(x float64) float64 {
+	x -= float64(int(x))
+	if x < 0.5 {
+		y := x * 360
+		return 4 * y * (180 - y) / (40500 - y*(180-y))
+	}
+	y := (x - 0.5) * 360
+	return -4 * y * (180 - y) / (40500 - y*(180-y))
+}
