@@ -36,12 +36,12 @@ type Config struct {
 
 // SIPConfig is the gateway's listeners and media settings.
 type SIPConfig struct {
-	UDP            string   `yaml:"udp"`        // UDP listen address ("" disables)
-	TCP            string   `yaml:"tcp"`        // TCP listen address ("" disables)
-	TLS            string   `yaml:"tls"`        // TLS listen address, used with tls_cert/tls_key
-	TLSCert        string   `yaml:"tls_cert"`   // PEM certificate file
-	TLSKey         string   `yaml:"tls_key"`    // PEM key file
-	PublicIP       string   `yaml:"public_ip"`  // address in Contact and SDP
+	UDP            string   `yaml:"udp"`       // UDP listen address ("" disables)
+	TCP            string   `yaml:"tcp"`       // TCP listen address ("" disables)
+	TLS            string   `yaml:"tls"`       // TLS listen address, used with tls_cert/tls_key
+	TLSCert        string   `yaml:"tls_cert"`  // PEM certificate file
+	TLSKey         string   `yaml:"tls_key"`   // PEM key file
+	PublicIP       string   `yaml:"public_ip"` // address in Contact and SDP
 	RTPPortMin     int      `yaml:"rtp_port_min"`
 	RTPPortMax     int      `yaml:"rtp_port_max"`
 	MaxCalls       int      `yaml:"max_calls"`       // concurrent legs before 503
