@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run demo test deps bench lint fuzz prompts clean
+.PHONY: all build run test deps bench load lint fuzz prompts clean
 
 all: build
 
@@ -23,9 +23,18 @@ deps:
 test: deps
 	$(GO) test -race -timeout 14m ./...
 
-## bench: run the Go benchmarks (hot paths; see each issue note for figures)
+## bench: run the Go benchmarks (hot paths; figures in README "Performance")
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./acd/... ./agentdesk/... ./ivr/... ./sip/... ./crmcore ./crmcore/crmapi
+	$(GO) test -run '^$$' -bench LookupByPhone -benchtime 10s -timeout 20m ./crmcore/pgstore/
+	$(GO) test -run '^$$' -bench InteractionWriter -benchtime 200000x -timeout 20m ./crmcore/pgstore/
+
+## load: SIPp call-rate load against the gateway's test endpoint (answer, play 2 s, hang up)
+LOAD_RATE    ?= 400
+LOAD_SECONDS ?= 60
+load: deps
+	SWITCHBOARD_LOAD=1 SWITCHBOARD_LOAD_RATE=$(LOAD_RATE) SWITCHBOARD_LOAD_SECONDS=$(LOAD_SECONDS) \
+		$(GO) test -count=1 -run TestSIPpLoad -v -timeout 30m ./sip
 
 ## lint: go vet and gofmt
 lint:
