@@ -58,10 +58,26 @@ func freePort(t *testing.T, network string) int {
 
 var openHours = regexp.MustCompile(`(?s)weekly:\n.*?\n        holidays: \[[^\]]*\]`)
 
+// openAllDay and closedToday replace the demo flow's business hours so that
+// a test does not depend on the time it runs at.
+const openAllDay = "weekly:\n" +
+	"          mon: [\"00:00-24:00\"]\n          tue: [\"00:00-24:00\"]\n          wed: [\"00:00-24:00\"]\n" +
+	"          thu: [\"00:00-24:00\"]\n          fri: [\"00:00-24:00\"]\n          sat: [\"00:00-24:00\"]\n" +
+	"          sun: [\"00:00-24:00\"]\n        holidays: []"
+
+func closedToday() string {
+	now := time.Now().UTC()
+	var days []string
+	for d := -1; d <= 1; d++ {
+		days = append(days, fmt.Sprintf("%q", now.AddDate(0, 0, d).Format("2006-01-02")))
+	}
+	return "weekly:\n          mon: [\"09:00-17:00\"]\n        holidays: [" + strings.Join(days, ", ") + "]"
+}
+
 // startSystem runs serve with the demo configuration, adapted for a test:
-// free loopback ports, a fresh database, and the demo flows open around the
-// clock (the flows file is otherwise the demo's, unchanged).
-func startSystem(t *testing.T, rtpBase int, edit func(*Config)) *system {
+// free loopback ports, a fresh database, and the demo flows with their
+// business hours replaced by hours (the flows are otherwise the demo's).
+func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *system {
 	t.Helper()
 	requireProgram(t, "sipp", "sip-tester")
 	cfg, err := parseConfig("demo.yaml", demoConfig)
@@ -73,11 +89,7 @@ func startSystem(t *testing.T, rtpBase int, edit func(*Config)) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	always := "weekly:\n" +
-		"          mon: [\"00:00-24:00\"]\n          tue: [\"00:00-24:00\"]\n          wed: [\"00:00-24:00\"]\n" +
-		"          thu: [\"00:00-24:00\"]\n          fri: [\"00:00-24:00\"]\n          sat: [\"00:00-24:00\"]\n" +
-		"          sun: [\"00:00-24:00\"]\n        holidays: []"
-	open := openHours.ReplaceAllString(string(flows), always)
+	open := openHours.ReplaceAllString(string(flows), hours)
 	if open == string(flows) {
 		t.Fatal("could not open the demo flow's business hours")
 	}
@@ -176,6 +188,26 @@ func (s *system) login(user, password string) (token, agentID string) {
 		s.t.Fatalf("login %s: status %d, %v", user, res.StatusCode, err)
 	}
 	return out.Token, out.Agent.ID
+}
+
+// agent logs an agent in on the desktop (CTI) and registers their desk
+// phone, which answers calls when answer is set and refuses them (486)
+// otherwise. The agent is not ready yet.
+func (s *system) agent(login string, rtpBase int, answer bool) (*cti, *siptest.Phone, string) {
+	s.t.Helper()
+	token, id := s.login(login, "demo")
+	desk := s.connectCTI(token)
+	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
+	phone := siptest.NewPhone(s.t, login, rtpBase)
+	if answer {
+		pcmu := media.PCMU
+		phone.AnswerWith(&pcmu)
+	}
+	res, err := phone.Register(s.t.Context(), s.sip, "demo", 300)
+	if err != nil || res.StatusCode != 200 {
+		s.t.Fatalf("REGISTER %s: %v %v", login, res, err)
+	}
+	return desk, phone, id
 }
 
 // cti is a desktop's CTI connection.
@@ -354,18 +386,8 @@ func str(p *string) string {
 // ways through the bridge; the caller hangs up; the agent wraps up; the
 // interaction in PostgreSQL holds every field in order.
 func TestJourneySIPPhoneAgent(t *testing.T) {
-	s := startSystem(t, 30000, nil)
-	token, bobID := s.login("bob", "demo")
-	desk := s.connectCTI(token)
-	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
-
-	phone := siptest.NewPhone(t, "bob", 31000)
-	pcmu := media.PCMU
-	phone.AnswerWith(&pcmu)
-	res, err := phone.Register(t.Context(), s.sip, "demo", 300)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("REGISTER: %v %v", res, err)
-	}
+	s := startSystem(t, 30000, openAllDay, nil)
+	desk, phone, bobID := s.agent("bob", 31000, true)
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
 	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 31500, "-rtp_echo")
@@ -473,4 +495,155 @@ func sinApprox(x float64) float64 {
 	}
 	y := (x - 0.5) * 360
 	return -4 * y * (180 - y) / (40500 - y*(180-y))
+}
+
+// TestJourneyAbandonWhileQueued: the caller hangs up while waiting; the
+// record says abandoned, and no agent is rung after the hang-up.
+func TestJourneyAbandonWhileQueued(t *testing.T) {
+	s := startSystem(t, 32000, openAllDay, nil)
+	desk, phone, _ := s.agent("bob", 33000, true)
+
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 33500)
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
+	if in.Outcome != "abandoned" || in.Queue != "support" || in.Queued == nil || in.Ended == nil || in.AgentID != nil || in.Answered != nil {
+		t.Fatalf("interaction = %+v, want abandoned in support after queueing, no agent", in)
+	}
+	// The agent becomes ready after the caller left: nobody is offered.
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	select {
+	case <-phone.Inbound:
+		t.Fatal("an agent was rung after the caller hung up")
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// TestJourneyMissedOfferReoffered: the first agent's phone does not take the
+// call; it is offered to the second agent, and the first goes not-ready
+// "missed" after the configured number of misses (1 here).
+func TestJourneyMissedOfferReoffered(t *testing.T) {
+	s := startSystem(t, 34000, openAllDay, func(c *Config) { c.ACD.MissedOffers = 1 })
+	bobDesk, bobPhone, bobID := s.agent("bob", 35000, false)
+	graceDesk, gracePhone, graceID := s.agent("grace", 35200, true)
+	bobDesk.command("presence.set", map[string]string{"presence": "ready"})
+	time.Sleep(200 * time.Millisecond) // bob has been idle longest: offered first
+	graceDesk.command("presence.set", map[string]string{"presence": "ready"})
+
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 35500)
+	first := bobDesk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
+	bobDesk.waitFor(15*time.Second, func(e envelope) bool {
+		return e.Type == "agent.state" && strings.Contains(string(e.Data), `"presence":"not-ready"`) && strings.Contains(string(e.Data), "missed")
+	})
+	second := graceDesk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
+	var a, b struct {
+		CallID string `json:"call_id"`
+	}
+	json.Unmarshal(first.Data, &a)
+	json.Unmarshal(second.Data, &b)
+	if a.CallID == "" || a.CallID != b.CallID {
+		t.Fatalf("re-offer of a different call: %s then %s", first.Data, second.Data)
+	}
+	select {
+	case <-gracePhone.Inbound:
+	case <-time.After(15 * time.Second):
+		t.Fatal("second agent's phone never rang")
+	}
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	graceDesk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	graceDesk.command("wrapup.submit", map[string]any{"call_id": b.CallID, "disposition": "resolved"})
+	in := s.waitInteraction("call_id = $1", b.CallID)
+	if in.Outcome != "answered" || str(in.AgentID) != graceID {
+		t.Errorf("interaction outcome %s agent %s, want answered by grace %s (not bob %s)", in.Outcome, str(in.AgentID), graceID, bobID)
+	}
+	select {
+	case c := <-bobPhone.Inbound:
+		t.Errorf("bob's refusing phone answered a call: %+v", c)
+	default:
+	}
+}
+
+// TestJourneyAfterHoursVoicemail: out of hours the caller leaves a voicemail,
+// which becomes a ticket with the recording attached.
+func TestJourneyAfterHoursVoicemail(t *testing.T) {
+	s := startSystem(t, 36000, closedToday(), nil)
+	caller := s.sipp("caller_voicemail.xml", "Liam Johnson", "+14155550101", "+15550100", 36500)
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
+	if in.Outcome != "voicemail" || in.TicketID == nil {
+		t.Fatalf("interaction = %+v, want a voicemail with a ticket", in)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var recording, description string
+	var tags []string
+	if err := conn.QueryRow(ctx, `select i.recording, t.description, t.tags from interactions i join tickets t on t.id = i.ticket_id where i.id = $1`, in.ID).
+		Scan(&recording, &description, &tags); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(recording)
+	if err != nil || st.Size() < 8000 {
+		t.Fatalf("recording %q: %v (size %v), want a WAV with audio", recording, err, st)
+	}
+	if !strings.Contains(description, recording) || !strings.Contains(strings.Join(tags, ","), "voicemail") {
+		t.Errorf("ticket description %q tags %v, want the recording and the voicemail tag", description, tags)
+	}
+}
+
+// TestJourneyDatabaseRestartMidBurst: PostgreSQL restarts in the middle of a
+// burst of calls; every call's interaction still lands.
+func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
+	s := startSystem(t, 37000, openAllDay, nil)
+	const calls = 12
+	bin := requireProgram(t, "sipp", "sip-tester")
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-sn", "uac", "-s", "+15550100", "-m", strconv.Itoa(calls), "-r", "3", "-l", "20", "-d", "2500",
+		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "udp")), "-mi", "127.0.0.1", "-mp", "37600",
+		"-nostdin", "-timeout", "60s", "-timeout_error", s.sip.String())
+	cmd.Dir = dir
+	done := make(chan error, 1)
+	var out []byte
+	go func() { var err error; out, err = cmd.CombinedOutput(); done <- err }()
+
+	cluster := pgtest.Cluster(t)
+	time.Sleep(2 * time.Second)
+	if err := cluster.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * time.Second)
+	if err := cluster.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("sipp: %v\n%s", err, tail(out, 20))
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := pgx.Connect(ctx, s.dsn)
+		var n int
+		if err == nil {
+			err = conn.QueryRow(ctx, `select count(*) from interactions where dnis = '+15550100' and ani = 'sipp'`).Scan(&n)
+			conn.Close(ctx)
+		}
+		if err == nil && n == calls {
+			return
+		}
+		if n > calls {
+			t.Fatalf("%d interactions for %d calls", n, calls)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d interactions landed (last error %v)", n, calls, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -123,6 +124,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return fmt.Errorf("ivr: %s: %w", cfg.IVR.Flows, err)
 	}
 
+	if err := os.MkdirAll(cfg.SIP.RecordingDir, 0o755); err != nil {
+		return fmt.Errorf("sip.recording_dir: %w", err)
+	}
 	// The gateway; its call handler is set once the entry exists.
 	var entry *acd.Entry
 	gw, err := sip.New(sip.Config{
