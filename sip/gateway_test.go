@@ -74,176 +74,20 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	return g
 }
 
-// phone is a SIP user agent built from sipgo's client, with RTP from the
-// media package: it stands in for a softphone or trunk.
-type phone struct {
-	t      *testing.T
-	ua     *sipgo.UserAgent
-	client *sipgo.Client
-	srv    *sipgo.Server
-	dua    *sipgo.DialogUA
-	addr   netip.AddrPort
-	pool   *media.PortPool
-	// answer: inbound INVITEs (from Dial) are answered with this codec
-	// after delay; nil: 486.
-	answerCodec atomic.Pointer[media.Codec]
-	inbound     chan *phoneCall
-	track       func(id string, c *phoneCall)
-}
-
-type phoneCall struct {
-	sess *media.Session
-	cli  *sipgo.DialogClientSession
-	srv  *sipgo.DialogServerSession
-	tr   *media.UDPTransport
-	mu   sync.Mutex
-	got  []int16
-	dig  []byte
-	ctx  context.Context
-	stop context.CancelFunc
-}
-
-func (pc *phoneCall) samples() []int16 {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return append([]int16(nil), pc.got...)
-}
-
 var phonePortBase = 45000
 
-func newPhone(t *testing.T) *phone {
+// newPhone starts a siptest phone for user with an RTP port range of its own.
+func newPhone(t *testing.T, user string) *siptest.Phone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("testphone"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
-	client, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientLogger(quiet))
-	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	pool, _ := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), phonePortBase, phonePortBase+99)
+	p := siptest.NewPhone(t, user, phonePortBase)
 	phonePortBase += 100
-	p := &phone{t: t, ua: ua, client: client, srv: srv, addr: addr, pool: pool, inbound: make(chan *phoneCall, 4),
-		dua: &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: int(addr.Port())}}}}
-	var mu sync.Mutex
-	calls := map[string]*phoneCall{}
-	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		codec := p.answerCodec.Load()
-		if codec == nil {
-			tx.Respond(sipmsg.NewResponseFromRequest(req, 486, "Busy Here", nil))
-			return
-		}
-		d, err := p.dua.ReadInvite(req, tx)
-		if err != nil {
-			return
-		}
-		offer, err := sdp.Parse(req.Body())
-		if err != nil {
-			d.Respond(488, "Not Acceptable", nil)
-			return
-		}
-		pcall := p.newCall(offer.Codec)
-		pcall.tr.SetRemote(offer.RTPAddr())
-		pcall.srv = d
-		mu.Lock()
-		calls[d.ID] = pcall
-		mu.Unlock()
-		d.Respond(180, "Ringing", nil)
-		ans := sdp.Answer(offer, netip.MustParseAddr("127.0.0.1"), pcall.tr.LocalPort(), 1, 1)
-		if err := d.RespondSDP(ans); err != nil {
-			return
-		}
-		p.inbound <- pcall
-	})
-	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		id, _ := sipmsg.DialogIDFromRequestUAS(req)
-		mu.Lock()
-		c := calls[id]
-		mu.Unlock()
-		if c != nil {
-			c.srv.ReadAck(req, tx)
-		}
-	})
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		id, _ := sipmsg.DialogIDFromRequestUAS(req)
-		mu.Lock()
-		c := calls[id]
-		mu.Unlock()
-		if c != nil {
-			c.srv.ReadBye(req, tx)
-			c.stop()
-			return
-		}
-		id, _ = sipmsg.DialogIDFromRequestUAC(req)
-		mu.Lock()
-		c = calls[id]
-		mu.Unlock()
-		if c != nil {
-			c.cli.ReadBye(req, tx)
-			c.stop()
-			return
-		}
-		tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "No Dialog", nil))
-	})
-	p.track = func(id string, c *phoneCall) { mu.Lock(); calls[id] = c; mu.Unlock() }
-	ctx, cancel := context.WithCancel(context.Background())
-	go srv.ServeUDP(pc)
-	t.Cleanup(func() {
-		cancel()
-		pc.Close()
-		ua.Close()
-		_ = ctx
-	})
 	return p
 }
 
-func (p *phone) newCall(c media.Codec) *phoneCall {
-	tr, err := p.pool.Allocate()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pc := &phoneCall{tr: tr, sess: media.NewSession(tr, media.SessionConfig{Codec: c, DTMFPayloadType: 101}), ctx: ctx, stop: cancel}
-	pc.sess.AddTap(func(s []int16) { pc.mu.Lock(); pc.got = append(pc.got, s...); pc.mu.Unlock() })
-	pc.sess.OnDigit(func(d byte) { pc.mu.Lock(); pc.dig = append(pc.dig, d); pc.mu.Unlock() })
-	done := make(chan struct{})
-	go func() { defer close(done); _ = pc.sess.Run(ctx) }()
-	p.t.Cleanup(func() { cancel(); <-done })
-	return pc
-}
-
-func (p *phone) gwURI(g *Gateway, user string) sipmsg.Uri {
+// gwURI is the SIP URI of user at the gateway.
+func gwURI(g *Gateway, user string) sipmsg.Uri {
 	a := g.UDPAddr()
 	return sipmsg.Uri{Scheme: "sip", User: user, Host: a.Addr().String(), Port: int(a.Port())}
-}
-
-// invite places a call to the gateway with an SDP offer of codecs.
-func (p *phone) invite(ctx context.Context, g *Gateway, user string, codecs []media.Codec) (*phoneCall, error) {
-	pc := p.newCall(codecs[0])
-	offer := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: pc.tr.LocalPort(), Codecs: codecs, DTMF: 101, SessionID: 7, Version: 1})
-	d, err := p.dua.Invite(ctx, p.gwURI(g, user), offer, sipmsg.NewHeader("Content-Type", "application/sdp"))
-	if err != nil {
-		return nil, err
-	}
-	pc.cli = d
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		return pc, err
-	}
-	ans, err := sdp.Parse(d.InviteResponse.Body())
-	if err != nil {
-		return nil, err
-	}
-	pc.tr.SetRemote(ans.RTPAddr())
-	pc.sess.SetFormat(ans.Codec, ans.DTMF)
-	// Track before the ACK: the gateway may send BYE right after it.
-	p.track(d.ID, pc)
-	if err := d.Ack(ctx); err != nil {
-		return nil, err
-	}
-	return pc, nil
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -279,7 +123,7 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }))
 	p := newPhone(t)
 	ctx := t.Context()
-	pc, err := p.invite(ctx, g, "5551000", []media.Codec{media.PCMU})
+	pc, err := p.Invite(ctx, g.UDPAddr(), "5551000", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,21 +137,21 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 	if err := c.Play(ctx, []string{prompt}, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "prompt at caller", func() bool { return len(pc.samples()) >= len(samples) })
-	got := pc.samples()
+	waitFor(t, "prompt at caller", func() bool { return len(pc.Samples()) >= len(samples) })
+	got := pc.Samples()
 	for i := range samples {
 		if want := media.DecodeULaw(media.EncodeULaw(samples[i])); got[i] != want {
 			t.Fatalf("caller sample %d = %d, want %d", i, got[i], want)
 		}
 	}
 	// caller → gateway audio
-	if err := media.Play(ctx, pc.sess, samples[:800], false, nil); err != nil {
+	if err := media.Play(ctx, pc.Session(), samples[:800], false, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "caller audio at gateway", func() bool { hmu.Lock(); defer hmu.Unlock(); return len(heard) >= 800 })
 	// DTMF
 	for _, d := range []byte("12#") {
-		if err := pc.sess.SendDigit(ctx, d); err != nil {
+		if err := pc.Session().SendDigit(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -325,7 +169,7 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 	if _, ok, _ := c.ReadDigit(ctx, 300*time.Millisecond); ok {
 		t.Error("duplicate digit")
 	}
-	if err := pc.cli.Bye(ctx); err != nil {
+	if err := pc.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -339,12 +183,12 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 func TestGatewayHangsUp(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { _ = c.Hangup(context.Background()) }))
 	p := newPhone(t)
-	pc, err := p.invite(t.Context(), g, "100", []media.Codec{media.PCMA})
+	pc, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-pc.ctx.Done():
+	case <-pc.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("no BYE from gateway")
 	}
@@ -356,7 +200,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := p.invite(ctx, g, "100", []media.Codec{media.PCMU})
+		_, err := p.Invite(ctx, g.UDPAddr(), "100", media.PCMU)
 		errc <- err
 	}()
 	waitFor(t, "ringing", func() bool { return g.ActiveCalls() == 1 })
@@ -373,7 +217,7 @@ func TestHoldUnholdReInvite(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }))
 	p := newPhone(t)
 	ctx := t.Context()
-	pc, err := p.invite(ctx, g, "100", []media.Codec{media.PCMU})
+	pc, err := p.Invite(ctx, g.UDPAddr(), "100", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,11 +227,11 @@ func TestHoldUnholdReInvite(t *testing.T) {
 		want    CallState
 		wantDir sdp.Direction
 	}{{sdp.SendOnly, StateHeld, sdp.RecvOnly}, {sdp.SendRecv, StateAnswered, sdp.SendRecv}, {sdp.Inactive, StateHeld, sdp.Inactive}, {sdp.SendRecv, StateAnswered, sdp.SendRecv}} {
-		body := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: pc.tr.LocalPort(), Codecs: []media.Codec{media.PCMU}, DTMF: 101, Direction: tc.dir, SessionID: 7, Version: 2})
-		req := sipmsg.NewRequest(sipmsg.INVITE, pc.cli.InviteResponse.Contact().Address)
+		body := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: pc.RTPPort(), Codecs: []media.Codec{media.PCMU}, DTMF: 101, Direction: tc.dir, SessionID: 7, Version: 2})
+		req := sipmsg.NewRequest(sipmsg.INVITE, pc.ClientDialog().InviteResponse.Contact().Address)
 		req.SetBody(body)
 		req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-		res, err := pc.cli.Do(ctx, req)
+		res, err := pc.ClientDialog().Do(ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +241,7 @@ func TestHoldUnholdReInvite(t *testing.T) {
 		ack := sipmsg.NewRequest(sipmsg.ACK, req.Recipient)
 		ack.AppendHeader(sipmsg.HeaderClone(req.CSeq()))
 		ack.CSeq().MethodName = sipmsg.ACK
-		_ = pc.cli.WriteRequest(ack)
+		_ = pc.ClientDialog().WriteRequest(ack)
 		ans, err := sdp.Parse(res.Body())
 		if err != nil {
 			t.Fatal(err)
@@ -409,20 +253,20 @@ func TestHoldUnholdReInvite(t *testing.T) {
 			t.Errorf("%s: state %s, want %s", tc.dir, got, tc.want)
 		}
 	}
-	_ = pc.cli.Bye(ctx)
+	_ = pc.Hangup(ctx)
 }
 
 func TestUnknownDialogBye481(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
 	p := newPhone(t)
-	req := sipmsg.NewRequest(sipmsg.BYE, p.gwURI(g, "x"))
+	req := sipmsg.NewRequest(sipmsg.BYE, gwURI(g, "x"))
 	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: "a", Host: "127.0.0.1"}, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", "abc")
 	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: "x", Host: "127.0.0.1"}, Params: sipmsg.NewParams()}
 	to.Params.Add("tag", "def")
 	req.AppendHeader(from)
 	req.AppendHeader(to)
-	res, err := p.client.Do(t.Context(), req)
+	res, err := p.Client().Do(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +279,7 @@ func TestNoCommonCodec488AndOptions(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
 	p := newPhone(t)
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 111 9\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:9 G722/8000\r\n"
-	d, err := p.dua.Invite(t.Context(), p.gwURI(g, "100"), []byte(offer), sipmsg.NewHeader("Content-Type", "application/sdp"))
+	d, err := p.DialogUA().Invite(t.Context(), gwURI(g, "100"), []byte(offer), sipmsg.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +288,7 @@ func TestNoCommonCodec488AndOptions(t *testing.T) {
 	if !errors.As(err, &de) || de.Res.StatusCode != 488 {
 		t.Fatalf("err = %v, want 488", err)
 	}
-	res, err := p.client.Do(t.Context(), sipmsg.NewRequest(sipmsg.OPTIONS, p.gwURI(g, "")))
+	res, err := p.Client().Do(t.Context(), sipmsg.NewRequest(sipmsg.OPTIONS, gwURI(g, "")))
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("OPTIONS: %v %v", res, err)
 	}
@@ -454,39 +298,14 @@ func TestCallLimit503(t *testing.T) {
 	calls := make(chan *Call, 2)
 	g := startGateway(t, Config{MaxCalls: 1}, WithCallHandler(func(c *Call) { calls <- c }))
 	p := newPhone(t)
-	if _, err := p.invite(t.Context(), g, "1", []media.Codec{media.PCMU}); err != nil {
+	if _, err := p.Invite(t.Context(), g.UDPAddr(), "1", media.PCMU); err != nil {
 		t.Fatal(err)
 	}
-	_, err := p.invite(t.Context(), g, "2", []media.Codec{media.PCMU})
+	_, err := p.Invite(t.Context(), g.UDPAddr(), "2", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 503 || de.Res.GetHeader("Retry-After") == nil {
 		t.Fatalf("second call: %v, want 503 with Retry-After", err)
 	}
-}
-
-func (p *phone) register(t *testing.T, g *Gateway, user, pass string, expires int) *sipmsg.Response {
-	t.Helper()
-	req := sipmsg.NewRequest(sipmsg.REGISTER, p.gwURI(g, ""))
-	req.Recipient.User = ""
-	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}}
-	from := &sipmsg.FromHeader{Address: to.Address, Params: sipmsg.NewParams()}
-	from.Params.Add("tag", sipmsg.GenerateTagN(8))
-	req.AppendHeader(to)
-	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: int(p.addr.Port())}})
-	req.AppendHeader(sipmsg.NewHeader("Expires", fmt.Sprint(expires)))
-	res, err := p.client.Do(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != 401 {
-		return res
-	}
-	res, err = p.client.DoDigestAuth(t.Context(), req, res, sipgo.DigestAuth{Username: user, Password: pass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
 }
 
 func TestRegisterWrongThenRight(t *testing.T) {
@@ -522,12 +341,12 @@ func TestDialBridgeRecord(t *testing.T) {
 	caller := newPhone(t)
 	agent := newPhone(t)
 	pcma := media.PCMA
-	agent.answerCodec.Store(&pcma)
+	agent.AnswerWith(&pcma)
 	if res := agent.register(t, g, "alice", "s3cret", 600); res.StatusCode != 200 {
 		t.Fatalf("register: %d", res.StatusCode)
 	}
 	ctx := t.Context()
-	cp, err := caller.invite(ctx, g, "sales", []media.Codec{media.PCMU})
+	cp, err := caller.Invite(ctx, g.UDPAddr(), "sales", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +355,7 @@ func TestDialBridgeRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ap := <-agent.inbound
+	ap := <-agent.Inbound
 	stop, err := g.StartRecording(in, out, "rec.wav")
 	if err != nil {
 		t.Fatal(err)
@@ -554,11 +373,11 @@ func TestDialBridgeRecord(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); _ = media.Play(ctx, cp.sess, tone(8000), false, nil) }()
-	go func() { defer wg.Done(); _ = media.Play(ctx, ap.sess, tone(-8000), false, nil) }()
+	go func() { defer wg.Done(); _ = media.Play(ctx, cp.Session(), tone(8000), false, nil) }()
+	go func() { defer wg.Done(); _ = media.Play(ctx, ap.Session(), tone(-8000), false, nil) }()
 	wg.Wait()
-	waitFor(t, "caller audio at agent", func() bool { return count(ap.samples(), func(v int16) bool { return v > 7000 }) >= 800 })
-	waitFor(t, "agent audio at caller", func() bool { return count(cp.samples(), func(v int16) bool { return v < -7000 }) >= 800 })
+	waitFor(t, "caller audio at agent", func() bool { return count(ap.Samples(), func(v int16) bool { return v > 7000 }) >= 800 })
+	waitFor(t, "agent audio at caller", func() bool { return count(cp.Samples(), func(v int16) bool { return v < -7000 }) >= 800 })
 	time.Sleep(60 * time.Millisecond)
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -584,7 +403,7 @@ func TestDialBridgeRecord(t *testing.T) {
 		t.Errorf("second hangup: %v", err)
 	}
 	select {
-	case <-ap.ctx.Done():
+	case <-ap.Done():
 	case <-time.After(3 * time.Second):
 		t.Error("agent got no BYE")
 	}
@@ -594,7 +413,7 @@ func TestDialBridgeRecord(t *testing.T) {
 func TestDialBusyAndUnknown(t *testing.T) {
 	g := startGateway(t, Config{})
 	busy := newPhone(t)
-	_, err := g.Dial(t.Context(), fmt.Sprintf("sip:x@%s", busy.addr), DialOptions{Timeout: 3 * time.Second})
+	_, err := g.Dial(t.Context(), fmt.Sprintf("sip:x@%s", busy.Addr()), DialOptions{Timeout: 3 * time.Second})
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("busy: %v", err)
 	}
@@ -624,14 +443,14 @@ func TestReferBlindTransferEvent(t *testing.T) {
 		}))
 	p := newPhone(t)
 	ctx := t.Context()
-	pc, err := p.invite(ctx, g, "100", []media.Codec{media.PCMU})
+	pc, err := p.Invite(ctx, g.UDPAddr(), "100", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := <-calls
-	req := sipmsg.NewRequest(sipmsg.REFER, pc.cli.InviteResponse.Contact().Address)
+	req := sipmsg.NewRequest(sipmsg.REFER, pc.ClientDialog().InviteResponse.Contact().Address)
 	req.AppendHeader(sipmsg.NewHeader("Refer-To", "<sip:alice@127.0.0.1>"))
-	res, err := pc.cli.Do(ctx, req)
+	res, err := pc.ClientDialog().Do(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +465,7 @@ func TestReferBlindTransferEvent(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("no transfer event")
 	}
-	_ = pc.cli.Bye(ctx)
+	_ = pc.Hangup(ctx)
 }
 
 func TestTCPOptionsAndUntrustedInviteAuth(t *testing.T) {
@@ -681,7 +500,7 @@ func TestTCPOptionsAndUntrustedInviteAuth(t *testing.T) {
 
 	// An INVITE from an untrusted source must authenticate.
 	p := newPhone(t)
-	_, err = p.invite(t.Context(), g, "100", []media.Codec{media.PCMU})
+	_, err = p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 401 {
 		t.Fatalf("untrusted INVITE: %v, want 401", err)
@@ -697,17 +516,17 @@ func TestRecordHoldInfo(t *testing.T) {
 	g := startGateway(t, Config{RecordingDir: dir, MusicOnHold: moh}, WithCallHandler(func(c *Call) { calls <- c }))
 	p := newPhone(t)
 	ctx := t.Context()
-	pc, err := p.invite(ctx, g, "vm", []media.Codec{media.PCMU})
+	pc, err := p.Invite(ctx, g.UDPAddr(), "vm", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := <-calls
 
 	// SIP INFO
-	info := sipmsg.NewRequest(sipmsg.INFO, pc.cli.InviteResponse.Contact().Address)
+	info := sipmsg.NewRequest(sipmsg.INFO, pc.ClientDialog().InviteResponse.Contact().Address)
 	info.SetBody([]byte("Signal=7\r\nDuration=160\r\n"))
 	info.AppendHeader(sipmsg.NewHeader("Content-Type", "application/dtmf-relay"))
-	res, err := pc.cli.Do(ctx, info)
+	res, err := pc.ClientDialog().Do(ctx, info)
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("INFO: %v %v", res, err)
 	}
@@ -729,10 +548,10 @@ func TestRecordHoldInfo(t *testing.T) {
 	for i := range tone {
 		tone[i] = 5000
 	}
-	if err := media.Play(ctx, pc.sess, tone, false, nil); err != nil {
+	if err := media.Play(ctx, pc.Session(), tone, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := pc.sess.SendDigit(ctx, '#'); err != nil {
+	if err := pc.Session().SendDigit(ctx, '#'); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -752,14 +571,14 @@ func TestRecordHoldInfo(t *testing.T) {
 	}
 
 	// Local hold: music on hold reaches the caller.
-	before := len(pc.samples())
+	before := len(pc.Samples())
 	if err := c.Hold(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if c.State() != StateHeld {
 		t.Errorf("state %s after Hold", c.State())
 	}
-	waitFor(t, "music on hold", func() bool { return len(pc.samples()) > before+1600 })
+	waitFor(t, "music on hold", func() bool { return len(pc.Samples()) > before+1600 })
 	if err := c.Hold(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -772,24 +591,24 @@ func TestRecordHoldInfo(t *testing.T) {
 func TestDialNumberThroughTrunk(t *testing.T) {
 	trunk := newPhone(t)
 	pcmu := media.PCMU
-	trunk.answerCodec.Store(&pcmu)
-	g := startGateway(t, Config{Trunk: trunk.addr.String()})
+	trunk.AnswerWith(&pcmu)
+	g := startGateway(t, Config{Trunk: trunk.Addr().String()})
 	c, err := g.Dial(t.Context(), "+15551234567", DialOptions{Timeout: 5 * time.Second, CallerID: "1000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := <-trunk.inbound
-	if got := pc.srv.InviteRequest.Recipient.User; got != "+15551234567" {
+	pc := <-trunk.Inbound
+	if got := pc.ServerDialog().InviteRequest.Recipient.User; got != "+15551234567" {
 		t.Errorf("trunk got R-URI user %q", got)
 	}
-	if got := pc.srv.InviteRequest.From().Address.User; got != "1000" {
+	if got := pc.ServerDialog().InviteRequest.From().Address.User; got != "1000" {
 		t.Errorf("From user %q", got)
 	}
 	if err := c.Hangup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-pc.ctx.Done():
+	case <-pc.Done():
 	case <-time.After(3 * time.Second):
 		t.Error("trunk got no BYE")
 	}
@@ -799,7 +618,7 @@ func TestDrain503(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
 	g.Drain()
 	p := newPhone(t)
-	_, err := p.invite(t.Context(), g, "100", []media.Codec{media.PCMU})
+	_, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 503 {
 		t.Fatalf("INVITE while draining: %v, want 503", err)

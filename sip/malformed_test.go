@@ -112,7 +112,7 @@ func TestMalformedSIPKeepsServing(t *testing.T) {
 	}
 	// Still answering valid calls.
 	p := newPhone(t)
-	if _, err := p.invite(t.Context(), g, "100", []media.Codec{media.PCMU}); err != nil {
+	if _, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU); err != nil {
 		t.Fatalf("valid call after malformed input: %v", err)
 	}
 	<-calls

@@ -134,7 +134,7 @@ func TestWebRTCBridgedToSIP(t *testing.T) {
 	waitFor(t, "ICE/DTLS connected", func() bool { return br.pc.ConnectionState() == webrtc.PeerConnectionStateConnected })
 
 	p := newPhone(t)
-	pc, err := p.invite(ctx, g, "sales", []media.Codec{media.PCMU})
+	pc, err := p.Invite(ctx, g.UDPAddr(), "sales", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func TestWebRTCBridgedToSIP(t *testing.T) {
 		for i := range s {
 			s[i] = -8000
 		}
-		_ = media.Play(ctx, pc.sess, s, false, nil)
+		_ = media.Play(ctx, pc.Session(), s, false, nil)
 	}()
 	wg.Wait()
 	want := media.DecodeULaw(media.EncodeULaw(8000))
-	waitFor(t, "browser audio at SIP caller", func() bool { return count(pc.samples(), func(v int16) bool { return v == want }) >= 1600 })
+	waitFor(t, "browser audio at SIP caller", func() bool { return count(pc.Samples(), func(v int16) bool { return v == want }) >= 1600 })
 	wantNeg := media.DecodeULaw(media.EncodeULaw(-8000))
 	waitFor(t, "SIP caller audio at browser", func() bool { return count(br.samples(), func(v int16) bool { return v == wantNeg }) >= 1600 })
 

@@ -647,3 +647,77 @@ func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestJourneyCallback: the caller asks for a callback in the IVR and hangs
+// up; when an agent is free the agent's phone is rung first, then the
+// customer is dialled through the trunk and the two are bridged.
+func TestJourneyCallback(t *testing.T) {
+	customer := siptest.NewPhone(t, "customer", 38800)
+	pcmu := media.PCMU
+	customer.AnswerWith(&pcmu)
+	s := startSystem(t, 38000, openAllDay, func(c *Config) { c.SIP.Trunk = customer.Addr().String() })
+	desk, phone, heidiID := s.agent("heidi", 38600, true)
+
+	caller := s.sipp("caller_callback.xml", "Liam Johnson", "+14155550101", "+15550100", 38500)
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	// The caller is gone; the callback waits for an agent.
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	var agentLeg *siptest.Call
+	select {
+	case agentLeg = <-phone.Inbound:
+	case c := <-customer.Inbound:
+		t.Fatalf("customer (%s) dialled before the agent was on the line", c.From)
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent never rung for the callback")
+	}
+	var custLeg *siptest.Call
+	select {
+	case custLeg = <-customer.Inbound:
+	case <-time.After(20 * time.Second):
+		t.Fatal("customer never dialled")
+	}
+	// Audio both ways between agent and customer.
+	for _, leg := range []*siptest.Call{agentLeg, custLeg} {
+		go func(c *siptest.Call) {
+			frame := make([]int16, 160)
+			for i := range frame {
+				frame[i] = 9000
+			}
+			for n := 0; n < 100; n++ {
+				select {
+				case <-c.Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				_ = c.Session().WriteFrame(frame)
+			}
+		}(leg)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	for name, leg := range map[string]*siptest.Call{"agent": agentLeg, "customer": custLeg} {
+		loud := 0
+		for _, v := range leg.Samples() {
+			if v > 4000 {
+				loud++
+			}
+		}
+		if loud < 800 {
+			t.Errorf("%s heard %d loud samples from the other side, want ≥ 800", name, loud)
+		}
+	}
+	if err := custLeg.Hangup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ended := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	var w struct {
+		CallID string `json:"call_id"`
+	}
+	json.Unmarshal(ended.Data, &w)
+	desk.command("wrapup.submit", map[string]any{"call_id": w.CallID, "disposition": "sale"})
+	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
+	if str(in.AgentID) != heidiID || in.Queue != "sales" || in.Answered == nil || str(in.Disposition) != "sale" {
+		t.Errorf("interaction = %+v (agent %s disposition %s), want the sales callback answered by heidi", in, str(in.AgentID), str(in.Disposition))
+	}
+}

@@ -121,8 +121,20 @@ func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
 	return p
 }
 
-// Addr is the phone's SIP address.
+// Addr is the phone's SIP address (UDP on 127.0.0.1).
 func (p *Phone) Addr() netip.AddrPort { return p.addr }
+
+// User is the user part the phone registers and is reached as.
+func (p *Phone) User() string { return p.user }
+
+// Client is the phone's sipgo client, for hand-made requests (OPTIONS, a
+// stray BYE) sent from the phone's address.
+func (p *Phone) Client() *sipgo.Client { return p.client }
+
+// DialogUA is the phone's sipgo dialog user agent, for INVITEs with a
+// hand-made body. Dialogs started through it are not tracked by the phone:
+// a BYE for them is refused with 481.
+func (p *Phone) DialogUA() *sipgo.DialogUA { return p.dua }
 
 // AnswerWith makes the phone answer inbound calls with codec (nil: refuse with 486).
 func (p *Phone) AnswerWith(c *media.Codec) { p.answer.Store(c) }
@@ -205,8 +217,11 @@ func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password
 	return p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: password})
 }
 
-// Invite calls user at the gateway gw offering codecs, waits for the answer
-// and acknowledges it.
+// Invite calls user at the gateway gw offering codecs (PCMU if none), waits
+// for the answer and acknowledges it. The INVITE's From user is the phone's
+// user-agent name, "siptest-" followed by the phone's user. If the call is
+// refused or ctx ends first, the error is the one sipgo's WaitAnswer returned
+// (a *sipgo.ErrDialogResponse for a final non-2xx response).
 func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, codecs ...media.Codec) (*Call, error) {
 	if len(codecs) == 0 {
 		codecs = []media.Codec{media.PCMU}
@@ -231,12 +246,13 @@ func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, code
 	}
 	c.tr.SetRemote(ans.RTPAddr())
 	c.sess.SetFormat(ans.Codec, ans.DTMF)
-	if err := d.Ack(ctx); err != nil {
-		return nil, err
-	}
+	// Track the dialog before the ACK: the far end may send BYE right after it.
 	p.mu.Lock()
 	p.calls[d.ID] = c
 	p.mu.Unlock()
+	if err := d.Ack(ctx); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -256,6 +272,17 @@ func (c *Call) Digits() string {
 
 // Session is the call's RTP session (to send audio or DTMF).
 func (c *Call) Session() *media.Session { return c.sess }
+
+// RTPPort is the local UDP port of the call's RTP session.
+func (c *Call) RTPPort() int { return c.tr.LocalPort() }
+
+// ClientDialog is the dialog of a call the phone placed with Invite, for
+// in-dialog requests (re-INVITE, REFER, INFO); nil for an inbound call.
+func (c *Call) ClientDialog() *sipgo.DialogClientSession { return c.cli }
+
+// ServerDialog is the dialog of a call the phone answered, whose
+// InviteRequest is the INVITE as received; nil for a call it placed.
+func (c *Call) ServerDialog() *sipgo.DialogServerSession { return c.srv }
 
 // Done is closed when the call has been hung up.
 func (c *Call) Done() <-chan struct{} { return c.ctx.Done() }
