@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 
 	"switchboard/sip/media"
 	"switchboard/sip/sdp"
+	"switchboard/sip/siptest"
 )
 
 func TestMain(m *testing.M) {
@@ -74,6 +74,7 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	return g
 }
 
+// phonePortBase is the start of the next test phone's RTP port range.
 var phonePortBase = 45000
 
 // newPhone starts a siptest phone for user with an RTP port range of its own.
@@ -121,14 +122,14 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 	prompt, samples := writePrompt(t, 1600)
 	calls := make(chan *Call, 1)
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	ctx := t.Context()
 	pc, err := p.Invite(ctx, g.UDPAddr(), "5551000", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := <-calls
-	if c.DNIS() != "5551000" || c.ANI() != "testphone" {
+	if c.DNIS() != "5551000" || c.ANI() != "siptest-caller" {
 		t.Errorf("ANI/DNIS = %q/%q", c.ANI(), c.DNIS())
 	}
 	var heard []int16
@@ -182,7 +183,7 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 
 func TestGatewayHangsUp(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { _ = c.Hangup(context.Background()) }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	pc, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMA)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestGatewayHangsUp(t *testing.T) {
 
 func TestCancelBeforeAnswer(t *testing.T) {
 	g := startGateway(t, Config{AnswerDelay: time.Minute}, WithCallHandler(func(c *Call) { t.Error("handler called for cancelled call") }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() {
@@ -215,7 +216,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 func TestHoldUnholdReInvite(t *testing.T) {
 	calls := make(chan *Call, 1)
 	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	ctx := t.Context()
 	pc, err := p.Invite(ctx, g.UDPAddr(), "100", media.PCMU)
 	if err != nil {
@@ -258,7 +259,7 @@ func TestHoldUnholdReInvite(t *testing.T) {
 
 func TestUnknownDialogBye481(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	req := sipmsg.NewRequest(sipmsg.BYE, gwURI(g, "x"))
 	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: "a", Host: "127.0.0.1"}, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", "abc")
@@ -277,7 +278,7 @@ func TestUnknownDialogBye481(t *testing.T) {
 
 func TestNoCommonCodec488AndOptions(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 111 9\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:9 G722/8000\r\n"
 	d, err := p.DialogUA().Invite(t.Context(), gwURI(g, "100"), []byte(offer), sipmsg.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
@@ -297,7 +298,7 @@ func TestNoCommonCodec488AndOptions(t *testing.T) {
 func TestCallLimit503(t *testing.T) {
 	calls := make(chan *Call, 2)
 	g := startGateway(t, Config{MaxCalls: 1}, WithCallHandler(func(c *Call) { calls <- c }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	if _, err := p.Invite(t.Context(), g.UDPAddr(), "1", media.PCMU); err != nil {
 		t.Fatal(err)
 	}
@@ -308,22 +309,33 @@ func TestCallLimit503(t *testing.T) {
 	}
 }
 
+// register registers p's user at g with pass, failing the test on a
+// transport error.
+func register(t *testing.T, p *siptest.Phone, g *Gateway, pass string, expires int) *sipmsg.Response {
+	t.Helper()
+	res, err := p.Register(t.Context(), g.UDPAddr(), pass, expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func TestRegisterWrongThenRight(t *testing.T) {
 	g := startGateway(t, Config{})
-	p := newPhone(t)
-	if res := p.register(t, g, "alice", "wrong", 600); res.StatusCode != 401 {
+	p := newPhone(t, "alice")
+	if res := register(t, p, g, "wrong", 600); res.StatusCode != 401 {
 		t.Errorf("wrong password → %d, want 401", res.StatusCode)
 	}
 	if n := len(g.Registrar().Lookup("alice")); n != 0 {
 		t.Fatalf("bindings after failure: %d", n)
 	}
-	if res := p.register(t, g, "alice", "s3cret", 600); res.StatusCode != 200 {
+	if res := register(t, p, g, "s3cret", 600); res.StatusCode != 200 {
 		t.Fatalf("right password → %d", res.StatusCode)
 	}
 	if n := len(g.Registrar().Lookup("alice")); n != 1 {
 		t.Fatalf("bindings = %d, want 1", n)
 	}
-	if res := p.register(t, g, "alice", "s3cret", 0); res.StatusCode != 200 {
+	if res := register(t, p, g, "s3cret", 0); res.StatusCode != 200 {
 		t.Fatalf("unregister → %d", res.StatusCode)
 	}
 	if n := len(g.Registrar().Lookup("alice")); n != 0 {
@@ -338,11 +350,11 @@ func TestDialBridgeRecord(t *testing.T) {
 	calls := make(chan *Call, 1)
 	dir := t.TempDir()
 	g := startGateway(t, Config{RecordingDir: dir}, WithCallHandler(func(c *Call) { calls <- c }))
-	caller := newPhone(t)
-	agent := newPhone(t)
+	caller := newPhone(t, "caller")
+	agent := newPhone(t, "alice")
 	pcma := media.PCMA
 	agent.AnswerWith(&pcma)
-	if res := agent.register(t, g, "alice", "s3cret", 600); res.StatusCode != 200 {
+	if res := register(t, agent, g, "s3cret", 600); res.StatusCode != 200 {
 		t.Fatalf("register: %d", res.StatusCode)
 	}
 	ctx := t.Context()
@@ -412,7 +424,7 @@ func TestDialBridgeRecord(t *testing.T) {
 
 func TestDialBusyAndUnknown(t *testing.T) {
 	g := startGateway(t, Config{})
-	busy := newPhone(t)
+	busy := newPhone(t, "busy")
 	_, err := g.Dial(t.Context(), fmt.Sprintf("sip:x@%s", busy.Addr()), DialOptions{Timeout: 3 * time.Second})
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("busy: %v", err)
@@ -441,7 +453,7 @@ func TestReferBlindTransferEvent(t *testing.T) {
 				events <- e
 			}
 		}))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	ctx := t.Context()
 	pc, err := p.Invite(ctx, g.UDPAddr(), "100", media.PCMU)
 	if err != nil {
@@ -499,7 +511,7 @@ func TestTCPOptionsAndUntrustedInviteAuth(t *testing.T) {
 	}
 
 	// An INVITE from an untrusted source must authenticate.
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	_, err = p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 401 {
@@ -514,7 +526,7 @@ func TestRecordHoldInfo(t *testing.T) {
 	dir := t.TempDir()
 	calls := make(chan *Call, 2)
 	g := startGateway(t, Config{RecordingDir: dir, MusicOnHold: moh}, WithCallHandler(func(c *Call) { calls <- c }))
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	ctx := t.Context()
 	pc, err := p.Invite(ctx, g.UDPAddr(), "vm", media.PCMU)
 	if err != nil {
@@ -589,7 +601,7 @@ func TestRecordHoldInfo(t *testing.T) {
 }
 
 func TestDialNumberThroughTrunk(t *testing.T) {
-	trunk := newPhone(t)
+	trunk := newPhone(t, "trunk")
 	pcmu := media.PCMU
 	trunk.AnswerWith(&pcmu)
 	g := startGateway(t, Config{Trunk: trunk.Addr().String()})
@@ -617,7 +629,7 @@ func TestDialNumberThroughTrunk(t *testing.T) {
 func TestDrain503(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
 	g.Drain()
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	_, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 503 {

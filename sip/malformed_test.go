@@ -111,7 +111,7 @@ func TestMalformedSIPKeepsServing(t *testing.T) {
 		})
 	}
 	// Still answering valid calls.
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	if _, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU); err != nil {
 		t.Fatalf("valid call after malformed input: %v", err)
 	}

@@ -133,7 +133,7 @@ func TestWebRTCBridgedToSIP(t *testing.T) {
 	}
 	waitFor(t, "ICE/DTLS connected", func() bool { return br.pc.ConnectionState() == webrtc.PeerConnectionStateConnected })
 
-	p := newPhone(t)
+	p := newPhone(t, "caller")
 	pc, err := p.Invite(ctx, g.UDPAddr(), "sales", media.PCMU)
 	if err != nil {
 		t.Fatal(err)

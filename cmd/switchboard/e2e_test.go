@@ -18,9 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/agentdesk/agentdesktest"
 	"switchboard/crmcore/pgcluster/pgtest"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
@@ -719,5 +721,58 @@ func TestJourneyCallback(t *testing.T) {
 	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
 	if str(in.AgentID) != heidiID || in.Queue != "sales" || in.Answered == nil || str(in.Disposition) != "sale" {
 		t.Errorf("interaction = %+v (agent %s disposition %s), want the sales callback answered by heidi", in, str(in.AgentID), str(in.Disposition))
+	}
+}
+
+// TestJourneyWebRTCSoftphoneAgent is the journey with the agent on the
+// browser softphone: headless Chromium logs in on the desktop page, its
+// softphone connects over WebRTC, the SIPp caller's screen pop appears,
+// the agent answers in the page and audio flows both ways (the caller echoes
+// the browser's fake microphone back to it), then wraps up in the page.
+func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
+	s := startSystem(t, 39000, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
+	browser := agentdesktest.NewBrowser(t)
+	desk := agentdesktest.NewTab(t, browser)
+	agentdesktest.Step(t, desk, "log in",
+		chromedp.Navigate("http://"+s.http+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), "bob"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#desk")))
+	agentdesktest.Poll(t, desk, "softphone connected", `document.getElementById('sp-state').textContent === 'connected'`)
+	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
+		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
+	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
+
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 39500, "-rtp_echo")
+	c, cancel := context.WithTimeout(desk, 45*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById('cust-name').textContent === 'Liam Johnson'`, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("customer card never showed Liam Johnson: %v", err)
+	}
+	agentdesktest.Step(t, desk, "answer", chromedp.Click(chromedp.CSS("#btn-answer")))
+	agentdesktest.Poll(t, desk, "talking", `document.getElementById('call-status').textContent.startsWith('Talking')`)
+	time.Sleep(2 * time.Second)
+	got, err := chromedp.Run(desk, chromedp.Evaluate[float64](`(async () => {
+		const st = await window.switchboard.phone.pc.getStats();
+		let n = 0; st.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.totalAudioEnergy || 0; });
+		return n; })()`, chromedp.EvalAwaitPromise))
+	if err != nil || got <= 0 {
+		t.Errorf("browser received no audio energy back from the caller (%v, %v)", got, err)
+	}
+	if err := <-caller; err != nil {
+		t.Fatal(err)
+	}
+	agentdesktest.Poll(t, desk, "wrap-up form", `!document.getElementById('wrap-submit').disabled && document.getElementById('wrap-submit').offsetParent !== null`)
+	agentdesktest.Step(t, desk, "wrap up",
+		chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('disposition').value = 'resolved'; })()`),
+		chromedp.SendKeys(chromedp.CSS("#notes"), "Sorted in the browser."),
+		chromedp.Click(chromedp.CSS("#wrap-submit")))
+	_, bobID := s.login("bob", "demo")
+	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
+	if in.Outcome != "answered" || str(in.AgentID) != bobID || str(in.Disposition) != "resolved" || str(in.Notes) != "Sorted in the browser." {
+		t.Errorf("interaction = outcome %s agent %s disposition %q notes %q, want answered by bob with the page's wrap-up",
+			in.Outcome, str(in.AgentID), str(in.Disposition), str(in.Notes))
 	}
 }

@@ -124,9 +124,6 @@ func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
 // Addr is the phone's SIP address (UDP on 127.0.0.1).
 func (p *Phone) Addr() netip.AddrPort { return p.addr }
 
-// User is the user part the phone registers and is reached as.
-func (p *Phone) User() string { return p.user }
-
 // Client is the phone's sipgo client, for hand-made requests (OPTIONS, a
 // stray BYE) sent from the phone's address.
 func (p *Phone) Client() *sipgo.Client { return p.client }
