@@ -102,6 +102,14 @@ func (a *Agents) Disconnect(agentID string) {
 	}
 }
 
+// Softphones returns how many agent softphone legs are connected (they are
+// legs of the gateway that carry no call between calls).
+func (a *Agents) Softphones() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.softphones)
+}
+
 func (a *Agents) softphone(id acd.AgentID) *Call {
 	a.mu.Lock()
 	defer a.mu.Unlock()

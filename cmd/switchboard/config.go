@@ -53,6 +53,7 @@ type SIPConfig struct {
 	Trunk          string   `yaml:"trunk"`         // host:port for customer numbers
 	CallerID       string   `yaml:"caller_id"`     // number shown on outbound calls
 	TestEndpoint   string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
+	DrainTimeout   Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
 	WebRTCIPs      []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
 }
 
@@ -133,7 +134,7 @@ func defaultConfig() Config {
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
 		Database: DatabaseConfig{DataDir: "var"},
 		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
-			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 2000, Realm: "switchboard", RecordingDir: "var/recordings"},
+			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 2000, Realm: "switchboard", RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second)},
 		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
 	}
 }

@@ -109,6 +109,7 @@ func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *s
 	cfg.SIP.UDP = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg.SIP.TCP = cfg.SIP.UDP
 	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = rtpBase, rtpBase+999
+	cfg.SIP.DrainTimeout = Duration(3 * time.Second)
 	if edit != nil {
 		edit(cfg)
 	}

@@ -219,8 +219,15 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		}
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
+	// New calls get 503; calls in progress may finish within the drain
+	// timeout, then the rest are hung up and their records flushed.
 	gw.Drain()
+	logger.Info("shutting down: draining calls", "active", gw.ActiveCalls(), "timeout", cfg.SIP.DrainTimeout.D())
+	drainEnd := time.Now().Add(cfg.SIP.DrainTimeout.D())
+	for gw.ActiveCalls() > agents.Softphones() && time.Now().Before(drainEnd) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancelRun()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
