@@ -26,6 +26,8 @@ type Agents struct {
 
 	mu         sync.Mutex
 	softphones map[acd.AgentID]*Call
+	bridges    map[string][2]*Call  // caller leg id (the ACD call id) → caller, agent
+	listeners  map[[2]string]*listen // (supervisor, call) → monitoring
 }
 
 // AgentsOptions configures Agents.
@@ -63,7 +65,8 @@ func NewAgents(g *Gateway, opts AgentsOptions) *Agents {
 	if opts.VoicemailMax <= 0 {
 		opts.VoicemailMax = 2 * time.Minute
 	}
-	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{}}
+	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{},
+		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}}
 }
 
 // Connect answers the browser's SDP offer for agentID's softphone, replacing
@@ -166,7 +169,102 @@ func (a *Agents) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 			defer stop()
 		}
 	}
+	a.mu.Lock()
+	a.bridges[caller.ID()] = [2]*Call{c, b}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.bridges, caller.ID())
+		a.mu.Unlock()
+	}()
 	return a.g.Bridge(ctx, c, b)
+}
+
+// ErrListenMode is returned for whisper and barge: the bridge relays media
+// without a mixer, so a supervisor can listen but not speak into a call.
+var ErrListenMode = errors.New("sip: only listen mode is supported (whisper and barge need a mixer)")
+
+// Listen lets supervisorID hear callID: both parties' audio, mixed, is sent
+// to the supervisor's connected softphone until StopListening, the end of
+// the call or the supervisor's hang-up.
+func (a *Agents) Listen(ctx context.Context, supervisorID, callID, mode string) error {
+	if mode != "" && mode != "listen" {
+		return fmt.Errorf("%w: %q", ErrListenMode, mode)
+	}
+	sup := a.softphone(acd.AgentID(supervisorID))
+	if sup == nil {
+		return fmt.Errorf("%w: connect the desktop softphone to listen", ErrNoEndpoint)
+	}
+	a.mu.Lock()
+	legs, ok := a.bridges[callID]
+	a.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("sip: call %q is not connected to an agent", callID)
+	}
+	_ = a.StopListening(ctx, supervisorID, callID)
+	// The legs may end at any moment; AfterFunc below then stops at once.
+
+	// Each party's received frames are mixed with the other's latest frame
+	// and sent to the supervisor as the caller's frames arrive (20 ms pace).
+	var mu sync.Mutex
+	var agentFrame []int16
+	mixed := make([]int16, 0, 160)
+	removeAgent := legs[1].Session().AddTap(func(s []int16) {
+		mu.Lock()
+		agentFrame = append(agentFrame[:0], s...)
+		mu.Unlock()
+	})
+	removeCaller := legs[0].Session().AddTap(func(s []int16) {
+		mu.Lock()
+		mixed = mixed[:0]
+		for i, v := range s {
+			sum := int32(v)
+			if i < len(agentFrame) {
+				sum += int32(agentFrame[i])
+			}
+			mixed = append(mixed, int16(max(-32768, min(32767, sum))))
+		}
+		agentFrame = agentFrame[:0]
+		_ = sup.Session().WriteFrame(mixed)
+		mu.Unlock()
+	})
+	key := [2]string{supervisorID, callID}
+	l := &listen{}
+	l.stop = func() {
+		l.once.Do(func() {
+			removeCaller()
+			removeAgent()
+			a.mu.Lock()
+			if a.listeners[key] == l {
+				delete(a.listeners, key)
+			}
+			a.mu.Unlock()
+		})
+	}
+	a.mu.Lock()
+	a.listeners[key] = l
+	a.mu.Unlock()
+	context.AfterFunc(legs[0].Context(), l.stop)
+	context.AfterFunc(sup.Context(), l.stop)
+	return nil
+}
+
+// listen is one supervisor monitoring one call.
+type listen struct {
+	once sync.Once
+	stop func()
+}
+
+// StopListening ends supervisorID's monitoring of callID; unknown pairs are
+// ignored.
+func (a *Agents) StopListening(_ context.Context, supervisorID, callID string) error {
+	a.mu.Lock()
+	l := a.listeners[[2]string{supervisorID, callID}]
+	a.mu.Unlock()
+	if l != nil {
+		l.stop()
+	}
+	return nil
 }
 
 // Dial calls a customer number through the trunk and returns the answered leg.

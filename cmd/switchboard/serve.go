@@ -168,7 +168,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{Config: &cfg.ACD, AgentSpec: agentSpecs(store)})
 	hub, err := agentdesk.New(agentdesk.Config{
-		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents,
+		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents, Listener: agents,
 		Tickets: wrapUpTickets{store: store, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,
 		AllowedOrigins: cfg.CTI.AllowedOrigins, Logger: logger, Metrics: agentdesk.NewMetrics(reg),
 	})

@@ -84,7 +84,7 @@ func loadContacts(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		`create index contact_phones_contact on contact_phones (contact_id, position)`,
 		`create index tickets_requester on tickets (requester_id, status)`,
 		`create index interactions_contact on interactions (contact_id, arrived_at) where contact_id is not null`,
-		`analyze`,
+		`vacuum analyze`,
 	} {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			return err
