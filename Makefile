@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run test deps bench load lint fuzz prompts clean
+.PHONY: all build run demo test deps bench load lint fuzz prompts clean
 
 all: build
 
@@ -14,6 +14,10 @@ build:
 ## run: start the whole system (own PostgreSQL under ./var when DATABASE_URL is unset, demo config)
 run: build
 	./$(BIN) serve $(if $(CONFIG),--config $(CONFIG),) $(RUNARGS)
+
+## demo: simulated callers and agents on the server `make run` started (another terminal)
+demo: build
+	./$(BIN) simulate --live $(DEMOARGS)
 
 ## deps: install the system packages the tests need (only those missing)
 deps:

@@ -26,7 +26,7 @@ type Agents struct {
 
 	mu         sync.Mutex
 	softphones map[acd.AgentID]*Call
-	bridges    map[string][2]*Call  // caller leg id (the ACD call id) → caller, agent
+	bridges    map[string][2]*Call   // caller leg id (the ACD call id) → caller, agent
 	listeners  map[[2]string]*listen // (supervisor, call) → monitoring
 }
 

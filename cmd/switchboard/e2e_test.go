@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"switchboard/agentdesk/agentdesktest"
+	"switchboard/cmd/switchboard/livesim"
 	"switchboard/crmcore/pgcluster/pgtest"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
@@ -775,5 +776,29 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 	if in.Outcome != "answered" || str(in.AgentID) != bobID || str(in.Disposition) != "resolved" || str(in.Notes) != "Sorted in the browser." {
 		t.Errorf("interaction = outcome %s agent %s disposition %q notes %q, want answered by bob with the page's wrap-up",
 			in.Outcome, str(in.AgentID), str(in.Disposition), str(in.Notes))
+	}
+}
+
+// TestLiveSimulation runs `simulate --live` against a server for a few
+// seconds: simulated callers reach simulated agents over SIP, the agents
+// wrap up over CTI, and the interactions land in PostgreSQL.
+func TestLiveSimulation(t *testing.T) {
+	s := startSystem(t, 41000, openAllDay, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 35*time.Second)
+	defer cancel()
+	st, err := livesim.Run(ctx, livesim.Options{
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 42000,
+		DNIS: []string{"+15550100"}, Agents: []string{"alice", "bob", "carol", "erin", "heidi"}, Password: "demo",
+		Rate: 60, Talk: 3 * time.Second, Patience: 60 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
+	}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	if st.Calls.Load() < 5 || st.Answered.Load() < 1 || st.WrapUps.Load() < 1 {
+		t.Fatalf("simulation placed %d calls, %d answered, %d wrap-ups; want traffic end to end", st.Calls.Load(), st.Answered.Load(), st.WrapUps.Load())
+	}
+	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> ''")
+	if in.AgentID == nil || in.Answered == nil {
+		t.Errorf("simulated interaction = %+v, want an answered call with its agent", in)
 	}
 }

@@ -5,6 +5,7 @@
 //	switchboard migrate [--config FILE]   apply database migrations and exit
 //	switchboard ivr validate FILE…        check IVR flows files
 //	switchboard simulate --scenario FILE  run the ACD simulator
+//	switchboard simulate --live           simulated traffic on a running server
 //	switchboard version                   print the version
 package main
 
@@ -20,6 +21,7 @@ import (
 	"syscall"
 
 	"switchboard/acd/sim"
+	"switchboard/cmd/switchboard/livesim"
 	"switchboard/ivr"
 )
 
@@ -40,6 +42,8 @@ commands:
             check IVR flows files; prints file:line problems, exits 1 on errors
   simulate  --scenario FILE [--strategy S] [--seed N] [--duration D]
             run the ACD discrete-event simulator on a scenario
+  simulate --live [--http ADDR] [--sip ADDR] [--rate N] [--agents a,b] [--duration D]
+            put simulated callers and agents on a running server (real SIP, CTI, REST)
   version   print the version`)
 }
 
@@ -86,6 +90,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return ivr.ValidateMain(rest[1:], stdout, stderr)
 	case "simulate":
+		for i, a := range rest {
+			if a == "--live" || a == "-live" {
+				return livesim.Main(append(rest[:i:i], rest[i+1:]...), stdout, stderr)
+			}
+		}
 		return sim.Main(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)

@@ -1,0 +1,468 @@
+// Package livesim puts simulated traffic on a running Switchboard over the
+// real protocols, so that a newcomer sees queues fill, the wallboard move
+// and interactions land without owning a phone:
+//
+//   - simulated callers place SIP calls to the IVR's numbers, key their way
+//     through the menus with RFC 4733 DTMF, wait, and hang up impatiently
+//     (exponential patience) unless an agent picks up;
+//   - simulated agents log in over the REST API, connect the CTI WebSocket,
+//     go ready, register a SIP phone (digest auth) that auto-answers and
+//     talks for a lognormal time, and wrap up with a disposition.
+//
+// The simulator runs its own SIP user agent: a sip.Gateway on a local port,
+// whose inbound calls are the agents' phones ringing and whose Dial places
+// the callers' calls. Every goroutine ends with the context given to Run.
+// Traffic goes only to the addresses given (loopback by default).
+package livesim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/gorilla/websocket"
+
+	"switchboard/sip"
+)
+
+// Options configures a live simulation.
+type Options struct {
+	HTTP     string        // the server's HTTP address (REST, CTI)
+	SIP      string        // the server's SIP address (UDP)
+	Local    string        // the simulator's own SIP address (UDP)
+	RTPMin   int           // the simulator's RTP port range
+	DNIS     []string      // numbers the callers dial
+	Agents   []string      // agent logins to simulate
+	Password string        // their password (also their SIP secret)
+	Rate     float64       // new calls per minute (Poisson)
+	Talk     time.Duration // mean talk time (lognormal)
+	Patience time.Duration // mean patience in queue (exponential)
+	Duration time.Duration // how long to run (0: until interrupted)
+	Prompts  string        // prompt root; its en/ WAVs are what the parties say
+	Seed     uint64
+}
+
+// Main is the body of `switchboard simulate --live`.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate --live", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	var dnis, agents string
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:8080", "the server's HTTP address")
+	fs.StringVar(&o.SIP, "sip", "127.0.0.1:5060", "the server's SIP address (UDP)")
+	fs.StringVar(&o.Local, "local", "127.0.0.1:5070", "the simulator's SIP address")
+	fs.IntVar(&o.RTPMin, "rtp", 40000, "first RTP port of the simulator (1000 ports)")
+	fs.StringVar(&dnis, "dnis", "+15550100", "comma-separated numbers to dial")
+	fs.StringVar(&agents, "agents", "alice,bob,carol,dave,erin,frank", "comma-separated agent logins to simulate")
+	fs.StringVar(&o.Password, "password", "demo", "the simulated agents' password and SIP secret")
+	fs.Float64Var(&o.Rate, "rate", 6, "new calls per minute")
+	fs.DurationVar(&o.Talk, "talk", 40*time.Second, "mean talk time")
+	fs.DurationVar(&o.Patience, "patience", 90*time.Second, "mean time a caller waits in queue before hanging up")
+	fs.DurationVar(&o.Duration, "duration", 0, "how long to run (0: until Ctrl-C)")
+	fs.StringVar(&o.Prompts, "prompts", "ivr/prompts", "prompt root (the parties say its English prompts)")
+	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	o.DNIS, o.Agents = splitList(dnis), splitList(agents)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The SIP library's own chatter (per-connection warnings) stays out of
+	// the way of the simulator's output.
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	st, err := Run(ctx, o, logger)
+	fmt.Fprintf(stdout, "calls placed %d, answered by simulated agents %d, wrap-ups %d\n", st.Calls.Load(), st.Answered.Load(), st.WrapUps.Load())
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		fmt.Fprintln(stderr, "simulate:", err)
+		return 1
+	}
+	return 0
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Stats counts what a simulation did.
+type Stats struct {
+	Calls, Answered, WrapUps atomic.Int64
+}
+
+type sim struct {
+	o      Options
+	log    *slog.Logger
+	gw     *sip.Gateway
+	server netip.AddrPort
+	stats  *Stats
+	voice  []string // WAVs the parties say
+
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// Run simulates until ctx ends.
+func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
+	st := &Stats{}
+	server, err := netip.ParseAddrPort(o.SIP)
+	if err != nil {
+		return st, fmt.Errorf("livesim: --sip: %w", err)
+	}
+	local, err := netip.ParseAddrPort(o.Local)
+	if err != nil {
+		return st, fmt.Errorf("livesim: --local: %w", err)
+	}
+	s := &sim{o: o, log: logger, server: server, stats: st, rng: rand.New(rand.NewPCG(o.Seed, 7))}
+	for _, n := range []string{"welcome", "main_menu", "ticket_menu", "please_hold", "callback_offer"} {
+		s.voice = append(s.voice, filepath.Join(o.Prompts, "en", n+".wav"))
+	}
+	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: o.RTPMin + 999,
+		MaxCalls: 500, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
+	if err != nil {
+		return st, err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.gw.Serve(ctx) }()
+	select {
+	case <-s.gw.Ready():
+	case err := <-errc:
+		return st, err
+	}
+
+	var wg sync.WaitGroup
+	for _, login := range o.Agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.agent(ctx, login, local); err != nil && ctx.Err() == nil {
+				s.log.Warn("simulated agent stopped", "agent", login, "err", err)
+			}
+		}()
+	}
+	contacts := s.callerNumbers(ctx)
+	s.log.Info("live simulation running", "agents", len(o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		gap := time.Duration(s.rng.ExpFloat64() / (o.Rate / 60) * float64(time.Second))
+		ani := contacts[s.rng.IntN(len(contacts))]
+		dnis := o.DNIS[s.rng.IntN(len(o.DNIS))]
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(gap):
+			wg.Add(1)
+			go func() { defer wg.Done(); s.caller(ctx, ani, dnis) }()
+		}
+	}
+	wg.Wait()
+	<-errc
+	return st, ctx.Err()
+}
+
+func (s *sim) float() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Float64()
+}
+
+func (s *sim) exp(mean time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(s.rng.ExpFloat64() * float64(mean))
+}
+
+// lognormal draws a duration with the given mean and a spread of σ = 0.5.
+func (s *sim) lognormal(mean time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	const sigma = 0.5
+	mu := math.Log(float64(mean)) - sigma*sigma/2
+	return time.Duration(math.Exp(mu + sigma*s.rng.NormFloat64()))
+}
+
+// callerNumbers returns the CRM's contact numbers (so screen pops show real
+// customers) plus a few unknown ones.
+func (s *sim) callerNumbers(ctx context.Context) []string {
+	nums := []string{"+12025550199", "+447700900123", "+33612345678"}
+	tok, err := s.login(ctx, s.o.Agents[0])
+	if err != nil {
+		return nums
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.o.HTTP+"/api/v1/contacts?limit=100", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nums
+	}
+	defer res.Body.Close()
+	var page struct {
+		Items []struct {
+			Phones []struct {
+				E164 string `json:"e164"`
+			} `json:"phones"`
+		} `json:"items"`
+	}
+	if json.NewDecoder(res.Body).Decode(&page) == nil {
+		for _, c := range page.Items {
+			for _, p := range c.Phones {
+				nums = append(nums, p.E164)
+			}
+		}
+	}
+	return nums
+}
+
+func (s *sim) login(ctx context.Context, login string) (string, error) {
+	body := fmt.Sprintf(`{"login":%q,"password":%q}`, login, s.o.Password)
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/sessions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("livesim: login %s: HTTP %d", login, res.StatusCode)
+	}
+	return out.Token, nil
+}
+
+// step is a caller's pause, then the keys they press.
+type step struct {
+	wait time.Duration
+	keys string
+}
+
+// caller places one call: the IVR journey by DTMF, then waiting with
+// limited patience, or talking once an agent answers.
+func (s *sim) caller(ctx context.Context, ani, dnis string) {
+	target := fmt.Sprintf("sip:%s@%s", dnis, s.server)
+	c, err := s.gw.Dial(ctx, target, sip.DialOptions{CallerID: ani, Timeout: 20 * time.Second})
+	if err != nil {
+		s.log.Warn("simulated call failed", "ani", ani, "err", err)
+		return
+	}
+	s.stats.Calls.Add(1)
+	defer c.Hangup(context.WithoutCancel(ctx))
+	// Hearing an agent: audio after the IVR's last prompt.
+	var heard atomic.Int64
+	remove := c.Session().AddTap(func(p []int16) {
+		for _, v := range p {
+			if v > 1000 || v < -1000 {
+				heard.Add(1)
+				return
+			}
+		}
+	})
+	defer remove()
+	pause := func(d time.Duration) bool {
+		select {
+		case <-c.Context().Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	var script []step
+	switch r := s.float(); {
+	case r < 0.5: // support: ticket number, confirm, ask for an agent
+		script = []step{{3 * time.Second, "2"}, {2 * time.Second, "1042#"}, {2500 * time.Millisecond, "1"}, {5500 * time.Millisecond, "1"}}
+	case r < 0.8: // sales
+		script = []step{{3 * time.Second, "1"}}
+	default: // billing
+		script = []step{{3 * time.Second, "3"}}
+	}
+	for _, step := range script {
+		if !pause(step.wait) {
+			return
+		}
+		if err := c.SendDTMF(ctx, step.keys); err != nil {
+			return
+		}
+	}
+	// Past the "please hold" prompt, any audio is an agent (or voicemail).
+	if !pause(3 * time.Second) {
+		return
+	}
+	heard.Store(0)
+	patience := time.After(s.exp(s.o.Patience))
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.Context().Done():
+			return
+		case <-patience:
+			if heard.Load() == 0 {
+				return // abandons
+			}
+		case <-tick.C:
+			if heard.Load() > 0 {
+				// Talking: say something now and then until someone hangs up.
+				_ = c.Play(c.Context(), s.voice[:1], false)
+			}
+		}
+	}
+}
+
+// agent logs a simulated agent in (REST, CTI), registers their phone at the
+// server with our gateway as its contact, goes ready and wraps up every call.
+func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort) error {
+	tok, err := s.login(ctx, login)
+	if err != nil {
+		return err
+	}
+	if err := s.register(ctx, login, local); err != nil {
+		return err
+	}
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti?token="+tok, nil)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	context.AfterFunc(ctx, func() { conn.Close() })
+	var wmu sync.Mutex
+	seq := 0
+	send := func(typ string, data any) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		seq++
+		b, _ := json.Marshal(data)
+		return conn.WriteJSON(map[string]any{"v": 1, "type": typ, "id": fmt.Sprintf("%s-%d", login, seq), "data": json.RawMessage(b)})
+	}
+	if err := send("presence.set", map[string]string{"presence": "ready"}); err != nil {
+		return err
+	}
+	dispositions := []string{"resolved", "resolved", "follow-up", "escalated", "sale", "no-sale"}
+	for {
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				CallID string `json:"call_id"`
+				Code   string `json:"code"`
+			} `json:"data"`
+		}
+		if err := conn.ReadJSON(&ev); err != nil {
+			return err
+		}
+		switch ev.Type {
+		case "wrapup.started":
+			callID := ev.Data.CallID
+			go func() {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(2*time.Second + s.exp(4*time.Second)):
+				}
+				d := dispositions[int(s.float()*float64(len(dispositions)))]
+				if send("wrapup.submit", map[string]any{"call_id": callID, "disposition": d, "notes": "Simulated call."}) == nil {
+					s.stats.WrapUps.Add(1)
+				}
+			}()
+		case "error":
+			s.log.Debug("CTI error", "agent", login, "code", ev.Data.Code)
+		}
+	}
+}
+
+// register binds login's SIP account to the simulator's gateway, answering
+// the server's digest challenge, and refreshes it until ctx ends.
+func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) error {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-livesim"), sipgo.WithUserAgentHostname(local.Addr().String()))
+	if err != nil {
+		return err
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(local.Addr().String()), sipgo.WithClientLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		ua.Close()
+		return err
+	}
+	once := func() error {
+		req := sipmsg.NewRequest(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: s.server.Addr().String(), Port: int(s.server.Port())})
+		to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: login, Host: s.server.Addr().String()}}
+		from := &sipmsg.FromHeader{Address: to.Address, Params: sipmsg.NewParams()}
+		from.Params.Add("tag", sipmsg.GenerateTagN(8))
+		req.AppendHeader(to)
+		req.AppendHeader(from)
+		req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: login, Host: local.Addr().String(), Port: int(local.Port())}})
+		req.AppendHeader(sipmsg.NewHeader("Expires", "300"))
+		res, err := client.Do(ctx, req)
+		if err == nil && res.StatusCode == 401 {
+			res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: login, Password: s.o.Password})
+		}
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != 200 {
+			return fmt.Errorf("livesim: REGISTER %s: %d %s", login, res.StatusCode, res.Reason)
+		}
+		return nil
+	}
+	if err := once(); err != nil {
+		client.Close()
+		ua.Close()
+		return err
+	}
+	go func() {
+		defer ua.Close()
+		defer client.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(240 * time.Second):
+				if err := once(); err != nil && ctx.Err() == nil {
+					s.log.Warn("re-REGISTER failed", "agent", login, "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// agentRings is a simulated agent's phone: the gateway has answered it;
+// the agent talks for a while, then hangs up.
+func (s *sim) agentRings(c *sip.Call) {
+	s.stats.Answered.Add(1)
+	talk := s.lognormal(s.o.Talk)
+	ctx, cancel := context.WithTimeout(c.Context(), talk)
+	defer cancel()
+	for ctx.Err() == nil {
+		if err := c.Play(ctx, s.voice[1:], false); err != nil {
+			break
+		}
+	}
+	_ = c.Hangup(context.WithoutCancel(ctx))
+}
