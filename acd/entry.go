@@ -21,10 +21,12 @@ type EntryCall interface {
 	DNIS() string
 }
 
-// FlowSource finds the IVR entry point for a dialled number; *ivr.Registry
+// FlowSource finds the IVR entry point for a dialled number and the current
+// flow set (its prompts speak the queue announcements); *ivr.Registry
 // satisfies it.
 type FlowSource interface {
 	ForDNIS(dnis string) (ivr.EntryPoint, bool, error)
+	Current() *ivr.Set
 }
 
 // Directory is what a call's journey needs from the CRM: the caller lookup
@@ -75,6 +77,17 @@ type Entry struct {
 	metrics *ivr.Metrics
 
 	tickets sync.Map // CallID → ticket id linked at wrap-up, merged into the record
+	holds   sync.Map // CallID → *hold of a caller waiting in queue
+}
+
+// hold is what a waiting caller hears: position and expected-wait
+// announcements, then music on hold, until an agent is offered the call.
+type hold struct {
+	call EntryCall
+	lang string
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // stops what is playing
 }
 
 // EntryOptions configures an Entry.
@@ -85,6 +98,8 @@ type EntryOptions struct {
 	RecordingDir string
 	// VoicemailTicketGroup is the ticket group of voicemail tickets.
 	VoicemailTicketGroup string
+	// MusicOnHold is the WAV looped to callers waiting in queue ("": silence).
+	MusicOnHold string
 	// Logger and IVRMetrics are optional.
 	Logger     *slog.Logger
 	IVRMetrics *ivr.Metrics
@@ -172,7 +187,11 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 			req.PreferredAgent = AgentID(lookup.LastAgent.ID)
 		}
 	}
+	if req.Callback == "" {
+		x.holds.Store(req.ID, &hold{call: call, lang: out.Language})
+	}
 	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
+		x.holds.Delete(req.ID)
 		x.logger.Error("enqueue failed", "call_id", call.ID(), "queue", out.Queue, "err", err)
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 	}
@@ -233,6 +252,7 @@ func (x *Entry) Run(ctx context.Context) error {
 			return err
 		}
 		for ev := range events {
+			x.onHoldEvent(ev)
 			if c, ok := ev.(*InteractionCompleted); ok {
 				rec := toCRMInteraction(c.Interaction)
 				if t, ok := x.tickets.LoadAndDelete(c.Interaction.CallID); ok {
@@ -248,6 +268,80 @@ func (x *Entry) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// onHoldEvent drives the waiting callers' announcements and music: they
+// start when the call is queued, restart with each position announcement or
+// after a failed offer, and stop as soon as an agent is offered the call.
+func (x *Entry) onHoldEvent(ev Event) {
+	switch e := ev.(type) {
+	case *CallQueued:
+		x.play(e.Call.ID, e.Position, e.EWT)
+	case *CallPosition:
+		x.play(e.CallID, e.Position, e.EWT)
+	case *OfferFailed:
+		if e.Cause != "withdrawn" {
+			x.play(e.CallID, 0, EWT{})
+		}
+	case *CallOffered:
+		x.silence(e.Call.ID, false)
+	case *CallAnswered:
+		x.silence(e.CallID, true)
+	case *CallEnded:
+		x.silence(e.CallID, true)
+	}
+}
+
+// play announces position and expected wait (when position > 0), then
+// loops the music on hold, replacing whatever the caller was hearing.
+func (x *Entry) play(id CallID, position int, ewt EWT) {
+	v, ok := x.holds.Load(id)
+	if !ok {
+		return
+	}
+	h := v.(*hold)
+	var announce []string
+	if set := x.flows.Current(); set != nil && position > 0 {
+		announce = set.Prompts().QueuePosition(h.lang, position)
+		if ewt.Known {
+			announce = append(announce, set.Prompts().EstimatedWait(h.lang, ewt.Expected)...)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cancel != nil {
+		h.cancel()
+	}
+	ctx, cancel := context.WithCancel(h.call.Context())
+	h.cancel = cancel
+	go func() {
+		if len(announce) > 0 && h.call.Play(ctx, announce, false) != nil {
+			return
+		}
+		for x.opts.MusicOnHold != "" && ctx.Err() == nil {
+			if h.call.Play(ctx, []string{x.opts.MusicOnHold}, false) != nil {
+				return
+			}
+		}
+	}()
+}
+
+// silence stops what a waiting caller hears; forget drops the caller.
+func (x *Entry) silence(id CallID, forget bool) {
+	v, ok := x.holds.Load(id)
+	if !ok {
+		return
+	}
+	if forget {
+		x.holds.Delete(id)
+	}
+	h := v.(*hold)
+	h.mu.Lock()
+	if h.cancel != nil {
+		h.cancel()
+		h.cancel = nil
+	}
+	h.mu.Unlock()
 }
 
 // toCRMInteraction maps the engine's summary of a call to the CRM record.

@@ -129,7 +129,7 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := <-calls
-	if c.DNIS() != "5551000" || c.ANI() != "siptest-caller" {
+	if c.DNIS() != "5551000" || c.ANI() != "caller" {
 		t.Errorf("ANI/DNIS = %q/%q", c.ANI(), c.DNIS())
 	}
 	var heard []int16

@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/acd"
 	"switchboard/agentdesk/agentdesktest"
 	"switchboard/cmd/switchboard/livesim"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -800,5 +801,43 @@ func TestLiveSimulation(t *testing.T) {
 	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> ''")
 	if in.AgentID == nil || in.Answered == nil {
 		t.Errorf("simulated interaction = %+v, want an answered call with its agent", in)
+	}
+}
+
+// TestJourneyMusicOnHold: a caller waiting in queue hears the position
+// announcement and then music on hold, not silence, and the music stops
+// when an agent is offered the call.
+func TestJourneyMusicOnHold(t *testing.T) {
+	s := startSystem(t, 43000, openAllDay, func(c *Config) {
+		for i := range c.ACD.Queues {
+			c.ACD.Queues[i].Announce = acd.Duration(3 * time.Second)
+		}
+	})
+	caller := siptest.NewPhone(t, "+14155550101", 43700)
+	call, err := caller.Invite(t.Context(), s.sip, "+15550100", media.PCMU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // welcome, then the main menu
+	if err := call.Session().SendDigit(t.Context(), '1'); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(6 * time.Second) // "please hold", then waiting in the sales queue
+	mark := len(call.Samples())
+	time.Sleep(4 * time.Second)
+	waiting := call.Samples()[mark:]
+	loud := 0
+	for _, v := range waiting {
+		if v > 1000 || v < -1000 {
+			loud++
+		}
+	}
+	if len(waiting) < 8000*3 || loud < 2000 {
+		t.Fatalf("caller heard %d samples (%d loud) in 4 s of waiting; want announcements and music on hold", len(waiting), loud)
+	}
+	_ = call.Hangup(t.Context())
+	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
+	if in.Queue != "sales" || in.Outcome != "abandoned" {
+		t.Errorf("interaction queue %q outcome %q, want an abandoned sales call", in.Queue, in.Outcome)
 	}
 }

@@ -216,7 +216,7 @@ func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password
 
 // Invite calls user at the gateway gw offering codecs (PCMU if none), waits
 // for the answer and acknowledges it. The INVITE's From user is the phone's
-// user-agent name, "siptest-" followed by the phone's user. If the call is
+// user (the caller's number the gateway sees as ANI). If the call is
 // refused or ctx ends first, the error is the one sipgo's WaitAnswer returned
 // (a *sipgo.ErrDialogResponse for a final non-2xx response).
 func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, codecs ...media.Codec) (*Call, error) {
@@ -228,8 +228,10 @@ func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, code
 		return nil, fmt.Errorf("siptest: no RTP port")
 	}
 	offer := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: c.tr.LocalPort(), Codecs: codecs, DTMF: 101, SessionID: 7, Version: 1})
+	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: "127.0.0.1"}, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(8))
 	d, err := p.dua.Invite(ctx, sipmsg.Uri{Scheme: "sip", User: user, Host: gw.Addr().String(), Port: int(gw.Port())}, offer,
-		sipmsg.NewHeader("Content-Type", "application/sdp"))
+		from, sipmsg.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		return nil, err
 	}
