@@ -100,6 +100,9 @@ type EntryOptions struct {
 	VoicemailTicketGroup string
 	// MusicOnHold is the WAV looped to callers waiting in queue ("": silence).
 	MusicOnHold string
+	// Recordings gives the recording of a call's conversation, if the
+	// telephony side made one (nil: none).
+	Recordings interface{ Recording(callID string) string }
 	// Logger and IVRMetrics are optional.
 	Logger     *slog.Logger
 	IVRMetrics *ivr.Metrics
@@ -255,6 +258,9 @@ func (x *Entry) Run(ctx context.Context) error {
 			x.onHoldEvent(ev)
 			if c, ok := ev.(*InteractionCompleted); ok {
 				rec := toCRMInteraction(c.Interaction)
+				if rec.Recording == "" && x.opts.Recordings != nil {
+					rec.Recording = x.opts.Recordings.Recording(rec.CallID)
+				}
 				if t, ok := x.tickets.LoadAndDelete(c.Interaction.CallID); ok {
 					rec.TicketID = t.(string)
 				}

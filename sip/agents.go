@@ -28,6 +28,7 @@ type Agents struct {
 	softphones map[acd.AgentID]*Call
 	bridges    map[string][2]*Call   // caller leg id (the ACD call id) → caller, agent
 	listeners  map[[2]string]*listen // (supervisor, call) → monitoring
+	recordings map[string]string     // call id → recording of its bridge, until collected
 }
 
 // AgentsOptions configures Agents.
@@ -41,6 +42,9 @@ type AgentsOptions struct {
 	VoicemailGreeting []string
 	// VoicemailMax is the longest voicemail recorded (zero: 2 minutes).
 	VoicemailMax time.Duration
+	// RecordCalls records every bridged call to a stereo WAV (caller
+	// left, agent right) under the gateway's recording directory.
+	RecordCalls bool
 }
 
 var (
@@ -66,7 +70,7 @@ func NewAgents(g *Gateway, opts AgentsOptions) *Agents {
 		opts.VoicemailMax = 2 * time.Minute
 	}
 	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{},
-		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}}
+		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}, recordings: map[string]string{}}
 }
 
 // Connect answers the browser's SDP offer for agentID's softphone, replacing
@@ -169,6 +173,17 @@ func (a *Agents) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 			defer stop()
 		}
 	}
+	if a.opts.RecordCalls {
+		file := filepath.Join(a.g.cfg.RecordingDir, "call-"+safeFileName(caller.ID())+".wav")
+		stop, err := a.g.StartRecording(c, b, file)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		a.mu.Lock()
+		a.recordings[caller.ID()] = file
+		a.mu.Unlock()
+	}
 	a.mu.Lock()
 	a.bridges[caller.ID()] = [2]*Call{c, b}
 	a.mu.Unlock()
@@ -178,6 +193,16 @@ func (a *Agents) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 		a.mu.Unlock()
 	}()
 	return a.g.Bridge(ctx, c, b)
+}
+
+// Recording returns the file a call's bridge was recorded to and forgets it
+// ("" when the call was not recorded).
+func (a *Agents) Recording(callID string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.recordings[callID]
+	delete(a.recordings, callID)
+	return f
 }
 
 // ErrListenMode is returned for whisper and barge: the bridge relays media

@@ -50,6 +50,7 @@ type SIPConfig struct {
 	Realm          string   `yaml:"realm"`
 	MusicOnHold    string   `yaml:"music_on_hold"` // WAV looped to a held party
 	RecordingDir   string   `yaml:"recording_dir"`
+	RecordCalls    bool     `yaml:"record_calls"`  // stereo WAV of every answered call
 	Trunk          string   `yaml:"trunk"`         // host:port for customer numbers
 	CallerID       string   `yaml:"caller_id"`     // number shown on outbound calls
 	TestEndpoint   string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)

@@ -333,7 +333,7 @@ func tail(b []byte, n int) string {
 
 // interaction is the stored record of a call, read from PostgreSQL.
 type interaction struct {
-	ID, CallID, Direction, ANI, DNIS, Queue, Outcome string
+	ID, CallID, Direction, ANI, DNIS, Queue, Outcome, Recording string
 	ContactID, AgentID, Disposition, Notes, TicketID *string
 	IVRPath                                          []map[string]string
 	Reasons                                          []string
@@ -354,11 +354,11 @@ func (s *system) waitInteraction(where string, args ...any) interaction {
 	for {
 		var in interaction
 		var path []byte
-		err := conn.QueryRow(ctx, `SELECT id::text, call_id, direction, coalesce(ani,''), coalesce(dnis,''), coalesce(queue,''), outcome,
+		err := conn.QueryRow(ctx, `SELECT id::text, call_id, direction, coalesce(ani,''), coalesce(dnis,''), coalesce(queue,''), outcome, recording,
 			contact_id::text, agent_id::text, disposition, notes, ticket_id::text, ivr_path, routing_reasons,
 			arrived_at, queued_at, offered_at, answered_at, ended_at
 			FROM interactions WHERE `+where+` ORDER BY arrived_at DESC LIMIT 1`, args...).Scan(
-			&in.ID, &in.CallID, &in.Direction, &in.ANI, &in.DNIS, &in.Queue, &in.Outcome,
+			&in.ID, &in.CallID, &in.Direction, &in.ANI, &in.DNIS, &in.Queue, &in.Outcome, &in.Recording,
 			&in.ContactID, &in.AgentID, &in.Disposition, &in.Notes, &in.TicketID, &path, &in.Reasons,
 			&in.Arrived, &in.Queued, &in.Offered, &in.Answered, &in.Ended)
 		if err == nil {
@@ -452,13 +452,7 @@ func TestJourneySIPPhoneAgent(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent leg not hung up after the caller's BYE")
 	}
-	loud := 0
-	for _, v := range call.Samples() {
-		if v > 2000 || v < -2000 {
-			loud++
-		}
-	}
-	if loud < 800 {
+	if loud := loudCount(call.Samples()); loud < 800 {
 		t.Errorf("agent heard %d loud samples of its own tone back through the caller's echo, want ≥ 800", loud)
 	}
 
@@ -483,12 +477,31 @@ func TestJourneySIPPhoneAgent(t *testing.T) {
 	if got := strings.Join(digits, ""); !strings.Contains(got, "21042") || !strings.Contains(strings.Join(nodes, " "), "support_queue") {
 		t.Errorf("ivr path = %v / digits %q, want the support journey with 2, 1042", nodes, got)
 	}
+	// The conversation was recorded: caller on the left, agent on the right.
+	left, right, err := media.ReadWAVStereo(in.Recording)
+	if err != nil {
+		t.Fatalf("recording %q: %v", in.Recording, err)
+	}
+	if loudCount(left) < 800 || loudCount(right) < 800 {
+		t.Errorf("recording has %d loud caller samples and %d loud agent samples, want both sides", loudCount(left), loudCount(right))
+	}
 	stamps := []*time.Time{&in.Arrived, in.Queued, in.Offered, in.Answered, in.Ended}
 	for i := 1; i < len(stamps); i++ {
 		if stamps[i] == nil || stamps[i].Before(*stamps[i-1]) {
 			t.Fatalf("timestamps out of order: arrived %v queued %v offered %v answered %v ended %v", in.Arrived, in.Queued, in.Offered, in.Answered, in.Ended)
 		}
 	}
+}
+
+// loudCount counts samples above a speaking level.
+func loudCount(s []int16) int {
+	n := 0
+	for _, v := range s {
+		if v > 2000 || v < -2000 {
+			n++
+		}
+	}
+	return n
 }
 
 // sinApprox is sin(2πx) for a test tone (Bhaskara's approximation).

@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	agents := sip.NewAgents(gw, sip.AgentsOptions{
-		CallerID: cfg.SIP.CallerID, VoicemailGreeting: promptFiles(cfg.IVR.Prompts, "vm_intro", "beep"),
+		CallerID: cfg.SIP.CallerID, VoicemailGreeting: promptFiles(cfg.IVR.Prompts, "vm_intro", "beep"), RecordCalls: cfg.SIP.RecordCalls,
 	})
 
 	acdMetrics, err := acd.NewMetrics(reg)
@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer engine.Close()
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
 		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
-		Logger: logger, IVRMetrics: ivrMetrics,
+		Recordings: agents, Logger: logger, IVRMetrics: ivrMetrics,
 	})
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
