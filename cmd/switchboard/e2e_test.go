@@ -334,11 +334,11 @@ func tail(b []byte, n int) string {
 // interaction is the stored record of a call, read from PostgreSQL.
 type interaction struct {
 	ID, CallID, Direction, ANI, DNIS, Queue, Outcome, Recording string
-	ContactID, AgentID, Disposition, Notes, TicketID *string
-	IVRPath                                          []map[string]string
-	Reasons                                          []string
-	Arrived                                          time.Time
-	Queued, Offered, Answered, Ended                 *time.Time
+	ContactID, AgentID, Disposition, Notes, TicketID            *string
+	IVRPath                                                     []map[string]string
+	Reasons                                                     []string
+	Arrived                                                     time.Time
+	Queued, Offered, Answered, Ended                            *time.Time
 }
 
 // waitInteraction polls the database until a record matching where exists.
