@@ -98,6 +98,9 @@ type EntryOptions struct {
 	RecordingDir string
 	// VoicemailTicketGroup is the ticket group of voicemail tickets.
 	VoicemailTicketGroup string
+	// TicketAbandoned opens a ticket for every caller who hung up while
+	// waiting in queue (short abandons excepted), so someone calls back.
+	TicketAbandoned bool
 	// MusicOnHold is the WAV looped to callers waiting in queue ("": silence).
 	MusicOnHold string
 	// Recordings gives the recording of a call's conversation, if the
@@ -204,29 +207,37 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 func (x *Entry) voicemail(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome) {
 	rec.Recording = out.VoicemailFile
 	rec.Queue = out.Queue
+	x.ticket(context.WithoutCancel(ctx), &rec, "Voicemail from ",
+		fmt.Sprintf("Voicemail of %s left on %s. Recording: %s", out.VoicemailLength.Round(time.Second), call.DNIS(), out.VoicemailFile), "voicemail")
+	x.finish(ctx, call, rec, crmcore.OutcomeVoicemail)
+}
+
+// ticket opens a help-desk ticket for a call nobody answered (a voicemail,
+// an abandoned call), requested by the caller's contact when the CRM knows
+// the number, and links it to the call's record.
+func (x *Entry) ticket(ctx context.Context, rec *crmcore.Interaction, subject, description, tag string) {
 	in := crmcore.TicketInput{
-		Subject:     "Voicemail from " + firstNonEmpty(rec.ANI, "unknown caller"),
-		Description: fmt.Sprintf("Voicemail of %s left on %s. Recording: %s", out.VoicemailLength.Round(time.Second), call.DNIS(), out.VoicemailFile),
-		Priority:    crmcore.PriorityNormal, Channel: crmcore.ChannelPhone, Group: firstNonEmpty(out.Queue, x.opts.VoicemailTicketGroup),
-		Tags: []string{"voicemail"},
+		Subject: subject + firstNonEmpty(rec.ANI, "unknown caller"), Description: description,
+		Priority: crmcore.PriorityNormal, Channel: crmcore.ChannelPhone, Group: firstNonEmpty(rec.Queue, x.opts.VoicemailTicketGroup),
+		Tags: []string{tag},
 	}
-	bg := context.WithoutCancel(ctx)
-	if rec.ANI != "" {
-		if lookup, err := x.crm.LookupByPhone(bg, rec.ANI); err == nil && lookup.Contact != nil {
+	if rec.ContactID != "" {
+		in.RequesterID = rec.ContactID
+	} else if rec.ANI != "" {
+		if lookup, err := x.crm.LookupByPhone(ctx, rec.ANI); err == nil && lookup.Contact != nil {
 			in.RequesterID = lookup.Contact.ID
 			rec.ContactID = lookup.Contact.ID
 		}
 	}
 	t, err := crmcore.NewTicket(in, x.crm.SLAPolicy(), x.opts.Now())
 	if err == nil {
-		t, err = x.crm.CreateTicket(bg, "", t)
+		t, err = x.crm.CreateTicket(ctx, "", t)
 	}
 	if err != nil {
-		x.logger.Error("voicemail ticket", "call_id", call.ID(), "err", err)
-	} else {
-		rec.TicketID = t.ID
+		x.logger.Error("ticket for unanswered call", "call_id", rec.CallID, "tag", tag, "err", err)
+		return
 	}
-	x.finish(ctx, call, rec, crmcore.OutcomeVoicemail)
+	rec.TicketID = t.ID
 }
 
 // AttachTicket links a ticket to a call's interaction record; the agent's
@@ -260,6 +271,12 @@ func (x *Entry) Run(ctx context.Context) error {
 				rec := toCRMInteraction(c.Interaction)
 				if rec.Recording == "" && x.opts.Recordings != nil {
 					rec.Recording = x.opts.Recordings.Recording(rec.CallID)
+				}
+				switch {
+				case rec.Outcome == crmcore.OutcomeVoicemail && rec.TicketID == "": // queue overflow to voicemail
+					x.ticket(context.WithoutCancel(ctx), &rec, "Voicemail from ", "Voicemail left in queue "+rec.Queue+". Recording: "+rec.Recording, "voicemail")
+				case rec.Outcome == crmcore.OutcomeAbandoned && x.opts.TicketAbandoned:
+					x.ticket(context.WithoutCancel(ctx), &rec, "Missed call from ", "The caller hung up after waiting in queue "+rec.Queue+"; call them back.", "abandoned")
 				}
 				if t, ok := x.tickets.LoadAndDelete(c.Interaction.CallID); ok {
 					rec.TicketID = t.(string)

@@ -30,6 +30,7 @@ type Config struct {
 	Database DatabaseConfig `yaml:"database"`
 	SIP      SIPConfig      `yaml:"sip"`
 	IVR      IVRConfig      `yaml:"ivr"`
+	CRM      CRMConfig      `yaml:"crm"`
 	ACD      acd.Config     `yaml:"acd"`
 	CTI      CTIConfig      `yaml:"cti"`
 }
@@ -63,6 +64,12 @@ type IVRConfig struct {
 	Flows         string `yaml:"flows"`          // flows file (YAML)
 	Prompts       string `yaml:"prompts"`        // prompt root with per-language folders
 	DefaultRegion string `yaml:"default_region"` // country for numbers without "+"
+}
+
+// CRMConfig says which unanswered calls become help-desk tickets (voicemails
+// always do).
+type CRMConfig struct {
+	TicketAbandoned bool `yaml:"ticket_abandoned"` // a ticket for every caller who hung up in queue
 }
 
 // CTIConfig configures the agent desktop's CTI channel.

@@ -529,6 +529,9 @@ func TestJourneyAbandonWhileQueued(t *testing.T) {
 	if in.Outcome != "abandoned" || in.Queue != "support" || in.Queued == nil || in.Ended == nil || in.AgentID != nil || in.Answered != nil {
 		t.Fatalf("interaction = %+v, want abandoned in support after queueing, no agent", in)
 	}
+	if in.TicketID == nil {
+		t.Error("abandoned call has no ticket (crm.ticket_abandoned is on in the demo config)")
+	}
 	// The agent becomes ready after the caller left: nobody is offered.
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 	select {

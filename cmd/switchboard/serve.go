@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer engine.Close()
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
 		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
-		Recordings: agents, Logger: logger, IVRMetrics: ivrMetrics,
+		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, Logger: logger, IVRMetrics: ivrMetrics,
 	})
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
