@@ -684,7 +684,10 @@ func (e *Engine) endCall(c *call) {
 	}
 	e.unwait(c)
 	if c.leg != nil {
-		e.hangup(c.leg)
+		handed := c.outcome == OutcomeAnswered && c.leg.Context().Err() == nil && e.afterCall != nil && e.afterCall(c.id, c.leg)
+		if !handed {
+			e.hangup(c.leg)
+		}
 	}
 	if c.agentLeg != nil {
 		e.hangup(c.agentLeg)

@@ -30,6 +30,13 @@ func WithDialer(d Dialer) Option { return func(e *Engine) { e.dialer = d } }
 // WithVoicemail enables the "voicemail" overflow action.
 func WithVoicemail(v VoicemailTaker) Option { return func(e *Engine) { e.vm = v } }
 
+// WithAfterCall hands the caller's leg of an answered call to f when the
+// agent's side ends first, instead of hanging it up (for a post-call
+// survey). f must not block; it returns false to let the engine hang up.
+func WithAfterCall(f func(id CallID, caller Leg) bool) Option {
+	return func(e *Engine) { e.afterCall = f }
+}
+
 // WithCommandBuffer sets the actor's command channel capacity (1024).
 func WithCommandBuffer(n int) Option { return func(e *Engine) { e.cmdBuf = n } }
 
@@ -44,8 +51,10 @@ type Engine struct {
 	bridger Bridger
 	dialer  Dialer
 	vm      VoicemailTaker
-	cmdBuf  int
-	zones   zoneCache
+	// afterCall takes over a caller still on the line after the agent left.
+	afterCall func(id CallID, caller Leg) bool
+	cmdBuf    int
+	zones     zoneCache
 
 	ctx       context.Context
 	cancel    context.CancelFunc

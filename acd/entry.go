@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,6 +78,7 @@ type Entry struct {
 	metrics *ivr.Metrics
 
 	tickets sync.Map // CallID → ticket id linked at wrap-up, merged into the record
+	ids     sync.Map // CallID → interaction id of a queued call (for the survey)
 	holds   sync.Map // CallID → *hold of a caller waiting in queue
 }
 
@@ -98,6 +100,10 @@ type EntryOptions struct {
 	RecordingDir string
 	// VoicemailTicketGroup is the ticket group of voicemail tickets.
 	VoicemailTicketGroup string
+	// SurveyFlow is the flow run on callers still on the line after the
+	// agent hung up ("": none); its first answered question's score is
+	// stored on the interaction.
+	SurveyFlow string
 	// TicketAbandoned opens a ticket for every caller who hung up while
 	// waiting in queue (short abandons excepted), so someone calls back.
 	TicketAbandoned bool
@@ -195,6 +201,7 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 	}
 	if req.Callback == "" {
 		x.holds.Store(req.ID, &hold{call: call, lang: out.Language})
+		x.ids.Store(req.ID, pop.InteractionID)
 	}
 	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
 		x.holds.Delete(req.ID)
@@ -268,6 +275,7 @@ func (x *Entry) Run(ctx context.Context) error {
 		for ev := range events {
 			x.onHoldEvent(ev)
 			if c, ok := ev.(*InteractionCompleted); ok {
+				x.ids.Delete(c.Interaction.CallID)
 				rec := toCRMInteraction(c.Interaction)
 				if rec.Recording == "" && x.opts.Recordings != nil {
 					rec.Recording = x.opts.Recordings.Recording(rec.CallID)
@@ -291,6 +299,59 @@ func (x *Entry) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// AfterCall is the engine's hook (WithAfterCall) for a caller still on the
+// line when the agent hung up: it runs the survey flow, stores the score on
+// the call's interaction and hangs up. It reports false when there is no
+// survey to run.
+func (x *Entry) AfterCall(id CallID, caller Leg) bool {
+	v, ok := x.ids.LoadAndDelete(id)
+	call, isCall := caller.(EntryCall)
+	set := x.flows.Current()
+	if !ok || !isCall || x.opts.SurveyFlow == "" || set == nil {
+		return false
+	}
+	flow, ok := set.Flow(x.opts.SurveyFlow)
+	if !ok {
+		return false
+	}
+	interactionID := v.(string)
+	go func() {
+		ctx := call.Context()
+		defer call.Hangup(context.WithoutCancel(ctx))
+		scores, _ := ivr.RunSurvey(ctx, call, flow, ivr.Input{
+			CallID: string(id), ANI: call.ANI(), DNIS: call.DNIS(), Now: x.opts.Now, Logger: x.logger, Metrics: x.metrics,
+		})
+		score, ok := surveyScore(scores)
+		if !ok {
+			return
+		}
+		wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: interactionID, At: x.opts.Now().UTC(), SurveyScore: &score}
+		if err := x.rec.AppendWrapUp(context.WithoutCancel(ctx), wu); err != nil {
+			x.logger.Error("survey score", "call_id", string(id), "err", err)
+		}
+	}()
+	return true
+}
+
+// surveyScore picks the score stored on the interaction: CSAT, else NPS,
+// else the first question by name.
+func surveyScore(scores map[string]int) (int, bool) {
+	for _, name := range []string{"csat", "nps"} {
+		if v, ok := scores[name]; ok {
+			return v, true
+		}
+	}
+	names := make([]string, 0, len(scores))
+	for n := range scores {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return 0, false
+	}
+	return scores[names[0]], true
 }
 
 // onHoldEvent drives the waiting callers' announcements and music: they

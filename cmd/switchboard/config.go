@@ -64,6 +64,7 @@ type IVRConfig struct {
 	Flows         string `yaml:"flows"`          // flows file (YAML)
 	Prompts       string `yaml:"prompts"`        // prompt root with per-language folders
 	DefaultRegion string `yaml:"default_region"` // country for numbers without "+"
+	SurveyFlow    string `yaml:"survey_flow"`    // flow run on callers left on the line by the agent
 }
 
 // CRMConfig says which unanswered calls become help-desk tickets (voicemails

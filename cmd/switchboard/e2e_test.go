@@ -857,3 +857,59 @@ func TestJourneyMusicOnHold(t *testing.T) {
 		t.Errorf("interaction queue %q outcome %q, want an abandoned sales call", in.Queue, in.Outcome)
 	}
 }
+
+// TestJourneyPostCallSurvey: the agent hangs up first; the caller, still on
+// the line, answers the post-call survey by DTMF, and the CSAT score lands on
+// the call's interaction.
+func TestJourneyPostCallSurvey(t *testing.T) {
+	s := startSystem(t, 44000, openAllDay, nil)
+	desk, phone, _ := s.agent("heidi", 44600, true)
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	caller := siptest.NewPhone(t, "+14155550101", 44700)
+	call, err := caller.Invite(t.Context(), s.sip, "+15550100", media.PCMU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // welcome, then the main menu: 1 for sales
+	if err := call.Session().SendDigit(t.Context(), '1'); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent never rang")
+	}
+	ans := desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	var a struct {
+		CallID string `json:"call_id"`
+	}
+	json.Unmarshal(ans.Data, &a)
+	time.Sleep(time.Second)
+	desk.command("call.hangup", map[string]string{"call_id": a.CallID})
+
+	time.Sleep(3500 * time.Millisecond) // survey intro, then "how satisfied… 1 to 5"
+	if err := call.Session().SendDigit(t.Context(), '4'); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // "how likely… 0 to 10"
+	if err := call.Session().SendDigit(t.Context(), '9'); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-call.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the survey never hung up")
+	}
+	desk.command("wrapup.submit", map[string]any{"call_id": a.CallID, "disposition": "sale"})
+	in := s.waitInteraction("call_id = $1 and survey_score is not null", a.CallID)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var score int
+	if err := conn.QueryRow(ctx, `select survey_score from interactions where id = $1`, in.ID).Scan(&score); err != nil || score != 4 {
+		t.Errorf("survey score = %d (%v), want the CSAT answer 4", score, err)
+	}
+}

@@ -149,6 +149,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents),
+		acd.WithAfterCall(func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }),
 		acd.WithLogger(logger), acd.WithMetrics(acdMetrics))
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer engine.Close()
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
 		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
-		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, Logger: logger, IVRMetrics: ivrMetrics,
+		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow, Logger: logger, IVRMetrics: ivrMetrics,
 	})
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
