@@ -1,18 +1,3 @@
-// Package livesim puts simulated traffic on a running Switchboard over the
-// real protocols, so that a newcomer sees queues fill, the wallboard move
-// and interactions land without owning a phone:
-//
-//   - simulated callers place SIP calls to the IVR's numbers, key their way
-//     through the menus with RFC 4733 DTMF, wait, and hang up impatiently
-//     (exponential patience) unless an agent picks up;
-//   - simulated agents log in over the REST API, connect the CTI WebSocket,
-//     go ready, register a SIP phone (digest auth) that auto-answers and
-//     talks for a lognormal time, and wrap up with a disposition.
-//
-// The simulator runs its own SIP user agent: a sip.Gateway on a local port,
-// whose inbound calls are the agents' phones ringing and whose Dial places
-// the callers' calls. Every goroutine ends with the context given to Run.
-// Traffic goes only to the addresses given (loopback by default).
 package livesim
 
 import (

@@ -1,0 +1,23 @@
+// Package media is the gateway's RTP media engine: G.711 μ-law/A-law (bit
+// exact with the ITU reference, transcoding between them), RFC 4733
+// telephone-event DTMF (decode with end-packet redundancy, encode), WAV
+// reading and writing, prompt playback paced at 20 ms with barge-in, stereo
+// recording, the RTP port pool and UDP transports, and RTCP quality.
+//
+// # Sessions and concurrency
+//
+// A Session is the media endpoint of one call leg. Its Run method is the
+// leg's only receive goroutine: it reads packets, detects DTMF, keeps the
+// statistics, feeds audio taps (recording, listen-in) and, when the session
+// is bridged (SetPeer), relays each packet to the peer. Relaying is the hot
+// path: pooled buffers, no heap allocation per packet, no transcoding when
+// both legs use the same codec. Everything that sends — relayed packets,
+// playback, generated DTMF — goes through one mutex-guarded sender that
+// rewrites SSRC, sequence number and timestamp, so the far end sees one
+// continuous stream across hold, transfer and prompt changes. Run ends when
+// its context (the call's) is cancelled or the transport closes; every
+// other method is safe for concurrent use.
+//
+// MuxSocket carries many legs on one UDP socket with batched reads and
+// writes (recvmmsg/sendmmsg), told apart by remote address.
+package media
