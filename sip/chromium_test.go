@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"switchboard/sip/siptest"
 )
 
 // TestChromiumReceivesPrompt: headless Chromium loads a minimal page,
 // negotiates a WebRTC leg with the gateway and receives a prompt.
 func TestChromiumReceivesPrompt(t *testing.T) {
-	chromium := requireProgram(t, "chromium", "chromium")
+	chromium := siptest.RequireProgram(t, "chromium", "chromium")
 	prompt, _ := writePrompt(t, 16000) // 2 s
 	g := startGateway(t, Config{WebRTCIPs: []string{"127.0.0.1"}})
 	played := make(chan error, 1)

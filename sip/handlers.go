@@ -253,14 +253,23 @@ func (g *Gateway) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	_ = c.srv.ReadAck(req, tx) // a re-INVITE's ACK has another CSeq: ignored
 }
 
-func (g *Gateway) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+// inDialog finds the call an in-dialog request belongs to, answering 400
+// for a malformed request and 481 for an unknown dialog (then it returns nil).
+func (g *Gateway) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) *Call {
 	if !validRequest(req) {
 		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
-		return
+		return nil
 	}
 	c := g.lookupDialog(req)
 	if c == nil {
 		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+	return c
+}
+
+func (g *Gateway) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	c := g.inDialog(req, tx)
+	if c == nil {
 		return
 	}
 	var err error
@@ -311,13 +320,8 @@ func parseDTMFRelay(body []byte) (byte, bool) {
 }
 
 func (g *Gateway) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if !validRequest(req) {
-		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
-		return
-	}
-	c := g.lookupDialog(req)
+	c := g.inDialog(req, tx)
 	if c == nil {
-		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	ct := ""
@@ -520,13 +524,8 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 // party), and a NOTIFY closing the implicit subscription. Without an event
 // handler transfers are declined (603).
 func (g *Gateway) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if !validRequest(req) {
-		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
-		return
-	}
-	c := g.lookupDialog(req)
+	c := g.inDialog(req, tx)
 	if c == nil {
-		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	h := req.GetHeader("Refer-To")

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/sip/siptest"
 )
 
 // TestSIPpLoad drives the gateway's test endpoint ("answer, play 2 s, hang
@@ -24,7 +26,7 @@ func TestSIPpLoad(t *testing.T) {
 	if os.Getenv("SWITCHBOARD_LOAD") != "1" {
 		t.Skip("set SWITCHBOARD_LOAD=1 to run the SIPp load measurement")
 	}
-	sipp := requireProgram(t, "sipp", "sip-tester")
+	sipp := siptest.RequireProgram(t, "sipp", "sip-tester")
 	rate := envInt("SWITCHBOARD_LOAD_RATE", 100)
 	secs := envInt("SWITCHBOARD_LOAD_SECONDS", 20)
 	runtime.GOMAXPROCS(envInt("SWITCHBOARD_LOAD_PROCS", runtime.GOMAXPROCS(0)))

@@ -9,27 +9,16 @@ import (
 	"strconv"
 	"testing"
 	"time"
-)
 
-// requireProgram skips outside CI (fails under CI=true) when name is missing.
-func requireProgram(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (apt-get install %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	}
-	return p
-}
+	"switchboard/sip/siptest"
+)
 
 var sippPort = 47000
 
 // runSIPp runs one SIPp scenario call against the gateway.
 func runSIPp(t *testing.T, g *Gateway, scenario, service string, extra ...string) {
 	t.Helper()
-	sipp := requireProgram(t, "sipp", "sip-tester")
+	sipp := siptest.RequireProgram(t, "sipp", "sip-tester")
 	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	if err != nil {
 		t.Fatal(err)

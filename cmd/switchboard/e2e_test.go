@@ -83,7 +83,7 @@ func closedToday() string {
 // business hours replaced by hours (the flows are otherwise the demo's).
 func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *system {
 	t.Helper()
-	requireProgram(t, "sipp", "sip-tester")
+	siptest.RequireProgram(t, "sipp", "sip-tester")
 	cfg, err := parseConfig("demo.yaml", demoConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -162,17 +162,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func requireProgram(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (apt-get install %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	}
-	return p
-}
 
 // login opens a REST session and returns its token and the agent id.
 func (s *system) login(user, password string) (token, agentID string) {
@@ -293,7 +282,7 @@ func (c *cti) waitFor(d time.Duration, match func(envelope) bool) envelope {
 // sipp runs one SIPp caller scenario against the system in the background.
 func (s *system) sipp(scenario, name, number, service string, mediaPort int, extra ...string) <-chan error {
 	s.t.Helper()
-	bin := requireProgram(s.t, "sipp", "sip-tester")
+	bin := siptest.RequireProgram(s.t, "sipp", "sip-tester")
 	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	if err != nil {
 		s.t.Fatal(err)
@@ -625,7 +614,7 @@ func TestJourneyAfterHoursVoicemail(t *testing.T) {
 func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
 	s := startSystem(t, 37000, openAllDay, nil)
 	const calls = 12
-	bin := requireProgram(t, "sipp", "sip-tester")
+	bin := siptest.RequireProgram(t, "sipp", "sip-tester")
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-sn", "uac", "-s", "+15550100", "-m", strconv.Itoa(calls), "-r", "3", "-l", "20", "-d", "2500",
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "udp")), "-mi", "127.0.0.1", "-mp", "37600",
