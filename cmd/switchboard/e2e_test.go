@@ -162,7 +162,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-
 // login opens a REST session and returns its token and the agent id.
 func (s *system) login(user, password string) (token, agentID string) {
 	s.t.Helper()
