@@ -100,6 +100,8 @@ type EntryOptions struct {
 	RecordingDir string
 	// VoicemailTicketGroup is the ticket group of voicemail tickets.
 	VoicemailTicketGroup string
+	// Hours overrides the IVR's business hours (ivr.HoursOpen, HoursClosed).
+	Hours ivr.HoursOverride
 	// SurveyFlow is the flow run on callers still on the line after the
 	// agent hung up ("": none); its first answered question's score is
 	// stored on the interaction.
@@ -153,7 +155,7 @@ func (x *Entry) Handle(call EntryCall) {
 	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
 		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
 		Language: ep.Language, Now: x.opts.Now, Lookup: ivrLookup{x.crm, x.opts.DefaultRegion},
-		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics,
+		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics, Hours: x.opts.Hours,
 	})
 	rec.IVRPath = ivrSteps(out.Path)
 	log.Info("acd: call left the IVR", "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)

@@ -658,3 +658,32 @@ func TestDemoSurvey(t *testing.T) {
 		})
 	}
 }
+
+// TestHoursOverride forces the hours node's branch whatever the clock says.
+func TestHoursOverride(t *testing.T) {
+	set := loadDemo(t)
+	ep, _ := set.ForDNIS("+15550100")
+	sunday3am := time.Date(2026, 11, 22, 3, 0, 0, 0, newYork)    // closed by the schedule
+	tuesdayNoon := time.Date(2026, 11, 24, 12, 0, 0, 0, newYork) // open by the schedule
+	tests := []struct {
+		name  string
+		now   time.Time
+		hours ivr.HoursOverride
+		want  string
+	}{
+		{"schedule closed", sunday3am, ivr.HoursSchedule, "hours:closed"},
+		{"schedule open", tuesdayNoon, ivr.HoursSchedule, "hours:open"},
+		{"forced open", sunday3am, ivr.HoursOpen, "hours:open"},
+		{"forced closed", tuesdayNoon, ivr.HoursClosed, "hours:closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := ivr.Run(t.Context(), ivrtest.NewSession(), ep.Flow, ivr.Input{
+				ANI: anyANI, Lookup: demoLookup(), Now: func() time.Time { return tt.now }, Hours: tt.hours,
+			})
+			if got := ivr.PathString(out.Path); !strings.Contains(got, tt.want) {
+				t.Errorf("path = %q, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -45,7 +45,21 @@ type Input struct {
 	Logger *slog.Logger
 	// Metrics counts outcomes; nil disables metrics.
 	Metrics *Metrics
+	// Hours overrides every hours node: HoursOpen or HoursClosed force that
+	// branch (an administrator's override, as for an emergency closure or
+	// a demo running around the clock); HoursSchedule follows the flows.
+	Hours HoursOverride
 }
+
+// HoursOverride forces the branch hours nodes take.
+type HoursOverride string
+
+// The hours overrides.
+const (
+	HoursSchedule HoursOverride = ""
+	HoursOpen     HoursOverride = "open"
+	HoursClosed   HoursOverride = "closed"
+)
 
 // Run walks flow for one call until the IVR ends and returns the outcome. It never blocks
 // past ctx: when the caller hangs up (ctx cancelled or a Session error) it returns an
@@ -243,7 +257,11 @@ func (r *run) exec(ctx context.Context, n *node) (string, *Outcome, error) {
 		}
 		return n.def, nil, nil
 	case KindHours:
-		if n.sched != nil && n.sched.open(r.now()) {
+		open := n.sched != nil && n.sched.open(r.now())
+		if r.in.Hours != HoursSchedule {
+			open = r.in.Hours == HoursOpen
+		}
+		if open {
 			r.event(n, "open")
 			return n.open, nil, nil
 		}

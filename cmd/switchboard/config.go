@@ -65,6 +65,7 @@ type IVRConfig struct {
 	Prompts       string `yaml:"prompts"`        // prompt root with per-language folders
 	DefaultRegion string `yaml:"default_region"` // country for numbers without "+"
 	SurveyFlow    string `yaml:"survey_flow"`    // flow run on callers left on the line by the agent
+	HoursOverride string `yaml:"hours_override"` // "open" or "closed" forces every hours node
 }
 
 // CRMConfig says which unanswered calls become help-desk tickets (voicemails
@@ -285,6 +286,11 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if cfg.SIP.RTPPortMin <= 0 || cfg.SIP.RTPPortMax > 65535 || cfg.SIP.RTPPortMin+1 >= cfg.SIP.RTPPortMax {
 		return &lineError{nodeLine(root, "sip", "rtp_port_min"), fmt.Sprintf("sip RTP port range %d-%d is not a valid range", cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)}
+	}
+	switch cfg.IVR.HoursOverride {
+	case "", "open", "closed":
+	default:
+		return &lineError{nodeLine(root, "ivr", "hours_override"), fmt.Sprintf("ivr.hours_override %q must be open, closed or empty", cfg.IVR.HoursOverride)}
 	}
 	if cfg.IVR.Flows == "" {
 		return &lineError{nodeLine(root, "ivr"), "ivr.flows names no flows file"}

@@ -16,6 +16,8 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"bad listen", "http:\n  listen: nowhere\n", `bad.yaml:2: http.listen "nowhere" is not host:port`},
 		{"syntax", "log:\n  format: [text\n", "bad.yaml:"},
 		{"wrong type", "database:\n  seed_demo: maybe\n", "bad.yaml:2:"},
+		{"bad hours override", "ivr:\n  flows: f.yaml\n  hours_override: sometimes\n", `bad.yaml:3: ivr.hours_override "sometimes"`},
+		{"bad acd", "acd:\n  queues:\n    - name: \"\"\n", "bad.yaml:2: acd:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,6 +102,7 @@ func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *s
 		t.Fatal(err)
 	}
 	cfg.IVR.Prompts = "../../ivr/prompts"
+	cfg.IVR.HoursOverride = "" // the test sets the hours in the flows
 	cfg.SIP.MusicOnHold = "../../ivr/prompts/en/please_hold.wav"
 	cfg.SIP.RecordingDir = filepath.Join(dir, "recordings")
 	cfg.Database.URL = pgtest.NewDatabase(t)

@@ -157,7 +157,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer engine.Close()
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
 		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
-		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow, Logger: logger, IVRMetrics: ivrMetrics,
+		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
+		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
 	})
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
