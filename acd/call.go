@@ -129,6 +129,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	}
 	c := &call{id: id, info: info, leg: leg, state: CallStateQueued, queuedAt: now}
 	c.prio = req.Priority + e.cfg.Segments[req.Segment]
+	c.info.Priority = c.prio
 	c.rc = routing.Call{Language: e.langID(req.Language), Preferred: -1, Only: -1,
 		Country: intern(e.countries, info.Country), Region: intern(e.regions, info.Region)}
 	c.rc.TZOffset, c.rc.HasTZ = e.zones.offset(info.TimeZone, now)
