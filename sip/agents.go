@@ -149,7 +149,16 @@ func (a *Agents) Ring(ctx context.Context, o acd.Offer) (acd.Leg, error) {
 	if callerID == "" {
 		callerID = o.Call.ANI
 	}
-	return a.g.Dial(ctx, target, DialOptions{Timeout: a.opts.RingTimeout, CallerID: callerID, CallerName: o.Call.Queue})
+	return asLeg(a.g.Dial(ctx, target, DialOptions{Timeout: a.opts.RingTimeout, CallerID: callerID, CallerName: o.Call.Queue}))
+}
+
+// asLeg converts Dial's result to an acd.Leg without the typed-nil trap: a
+// failed dial yields a nil interface, not an interface holding a nil *Call.
+func asLeg(c *Call, err error) (acd.Leg, error) {
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Bridge relays audio between caller and agent until one of them ends or
@@ -294,7 +303,7 @@ func (a *Agents) StopListening(_ context.Context, supervisorID, callID string) e
 
 // Dial calls a customer number through the trunk and returns the answered leg.
 func (a *Agents) Dial(ctx context.Context, number string, call acd.CallInfo) (acd.Leg, error) {
-	return a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID})
+	return asLeg(a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID}))
 }
 
 // TakeVoicemail plays the greeting to the caller and records their message

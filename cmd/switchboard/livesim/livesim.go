@@ -43,6 +43,14 @@ type Options struct {
 	Duration time.Duration // how long to run (0: until interrupted)
 	Prompts  string        // prompt root; its en/ WAVs are what the parties say
 	Seed     uint64
+	// CreateAgents, when > 0, first creates that many agents (sim001…)
+	// through the REST API as the admin, and simulates them instead of
+	// Agents: enough agents for a load test.
+	CreateAgents  int
+	AdminPassword string // the admin's password for CreateAgents
+	// Report, when set, receives the server's figures over the run (load,
+	// screen-pop latency, CPU, memory) read from its /metrics.
+	Report io.Writer
 }
 
 // Main is the body of `switchboard simulate --live`.
@@ -64,10 +72,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to run (0: until Ctrl-C)")
 	fs.StringVar(&o.Prompts, "prompts", "ivr/prompts", "prompt root (the parties say its English prompts)")
 	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
+	fs.IntVar(&o.CreateAgents, "create-agents", 0, "create this many agents (sim001…) as the admin and simulate them instead of --agents")
+	fs.StringVar(&o.AdminPassword, "admin-password", "admin", "the admin's password, for --create-agents")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	o.DNIS, o.Agents = splitList(dnis), splitList(agents)
+	o.Report = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.Duration > 0 {
@@ -100,7 +111,7 @@ func splitList(s string) []string {
 
 // Stats counts what a simulation did.
 type Stats struct {
-	Calls, Answered, WrapUps atomic.Int64
+	Calls, Answered, WrapUps, Failed atomic.Int64
 }
 
 type sim struct {
@@ -131,7 +142,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		s.voice = append(s.voice, filepath.Join(o.Prompts, "en", n+".wav"))
 	}
 	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: o.RTPMin + 999,
-		MaxCalls: 500, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
+		MaxCalls: 450, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
 	if err != nil {
 		return st, err
 	}
@@ -143,8 +154,13 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		return st, err
 	}
 
+	if o.CreateAgents > 0 {
+		if s.o.Agents, err = s.createAgents(ctx, o.CreateAgents); err != nil {
+			return st, err
+		}
+	}
 	var wg sync.WaitGroup
-	for _, login := range o.Agents {
+	for _, login := range s.o.Agents {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -154,7 +170,15 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		}()
 	}
 	contacts := s.callerNumbers(ctx)
-	s.log.Info("live simulation running", "agents", len(o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
+	before, sampleErr := s.sample(ctx)
+	if o.Report != nil && sampleErr == nil {
+		defer func() {
+			if after, err := s.sample(context.WithoutCancel(ctx)); err == nil {
+				s.report(o.Report, before, after)
+			}
+		}()
+	}
+	s.log.Info("live simulation running", "agents", len(s.o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		gap := time.Duration(s.rng.ExpFloat64() / (o.Rate / 60) * float64(time.Second))
@@ -198,7 +222,7 @@ func (s *sim) lognormal(mean time.Duration) time.Duration {
 // customers) plus a few unknown ones.
 func (s *sim) callerNumbers(ctx context.Context) []string {
 	nums := []string{"+12025550199", "+447700900123", "+33612345678"}
-	tok, err := s.login(ctx, s.o.Agents[0])
+	tok, err := s.login(ctx, s.o.Agents[0], s.o.Password)
 	if err != nil {
 		return nums
 	}
@@ -226,8 +250,8 @@ func (s *sim) callerNumbers(ctx context.Context) []string {
 	return nums
 }
 
-func (s *sim) login(ctx context.Context, login string) (string, error) {
-	body := fmt.Sprintf(`{"login":%q,"password":%q}`, login, s.o.Password)
+func (s *sim) login(ctx context.Context, login, password string) (string, error) {
+	body := fmt.Sprintf(`{"login":%q,"password":%q}`, login, password)
 	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/sessions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
@@ -250,12 +274,44 @@ type step struct {
 	keys string
 }
 
+// createAgents creates n simulated agents with every demo skill (an
+// existing one is reused) and returns their logins.
+func (s *sim) createAgents(ctx context.Context, n int) ([]string, error) {
+	tok, err := s.login(ctx, "admin", s.o.AdminPassword)
+	if err != nil {
+		return nil, err
+	}
+	logins := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		login := fmt.Sprintf("sim%03d", i)
+		body, _ := json.Marshal(map[string]any{
+			"login": login, "name": fmt.Sprintf("Sim Agent %d", i), "role": "agent", "password": s.o.Password,
+			"skills":    []map[string]any{{"name": "sales", "level": 3}, {"name": "support", "level": 3}, {"name": "billing", "level": 3}},
+			"languages": []string{"en"}, "country": "US", "sip_username": login, "sip_secret": s.o.Password,
+		})
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/agents", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK && res.StatusCode != http.StatusConflict {
+			return nil, fmt.Errorf("livesim: create agent %s: HTTP %d", login, res.StatusCode)
+		}
+		logins = append(logins, login)
+	}
+	return logins, nil
+}
+
 // caller places one call: the IVR journey by DTMF, then waiting with
 // limited patience, or talking once an agent answers.
 func (s *sim) caller(ctx context.Context, ani, dnis string) {
 	target := fmt.Sprintf("sip:%s@%s", dnis, s.server)
 	c, err := s.gw.Dial(ctx, target, sip.DialOptions{CallerID: ani, Timeout: 20 * time.Second})
 	if err != nil {
+		s.stats.Failed.Add(1)
 		s.log.Warn("simulated call failed", "ani", ani, "err", err)
 		return
 	}
@@ -325,7 +381,7 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 // agent logs a simulated agent in (REST, CTI), registers their phone at the
 // server with our gateway as its contact, goes ready and wraps up every call.
 func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort) error {
-	tok, err := s.login(ctx, login)
+	tok, err := s.login(ctx, login, s.o.Password)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,99 @@
+package livesim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// serverSample is what the report reads from the server's /metrics.
+type serverSample struct {
+	at      time.Time
+	cpu     float64 // process CPU seconds
+	rss     float64 // resident memory bytes
+	pop     *dto.Histogram
+	written float64 // interactions written
+}
+
+func (s *sim) sample(ctx context.Context) (serverSample, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.o.HTTP+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return serverSample{}, err
+	}
+	defer res.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(res.Body)
+	if err != nil {
+		return serverSample{}, err
+	}
+	one := func(name string) float64 {
+		f := fams[name]
+		if f == nil || len(f.Metric) == 0 {
+			return 0
+		}
+		var sum float64
+		for _, m := range f.Metric {
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			}
+		}
+		return sum
+	}
+	out := serverSample{at: time.Now(), cpu: one("process_cpu_seconds_total"), rss: one("process_resident_memory_bytes"),
+		written: one("switchboard_pgstore_written_total")}
+	if f := fams["switchboard_agentdesk_screen_pop_seconds"]; f != nil && len(f.Metric) > 0 {
+		out.pop = f.Metric[0].Histogram
+	}
+	return out, nil
+}
+
+// report prints what the server did between two samples: load, screen-pop
+// latency quantiles (from the histogram buckets), CPU and memory.
+func (s *sim) report(w io.Writer, before, after serverSample) {
+	wall := after.at.Sub(before.at).Seconds()
+	calls := float64(s.stats.Calls.Load())
+	fmt.Fprintf(w, "\nover %.0f s: %.0f calls placed (%.2f calls/s), %d answered by agents, %d dial failures, %d wrap-ups, %.0f interaction records written\n",
+		wall, calls, calls/wall, s.stats.Answered.Load(), s.stats.Failed.Load(), s.stats.WrapUps.Load(), after.written-before.written)
+	if after.pop != nil {
+		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
+		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 ≤ %s, p99 ≤ %s (histogram bucket bounds)\n", p50, p99)
+	}
+	cpu := (after.cpu - before.cpu) / wall
+	fmt.Fprintf(w, "server CPU %.0f%% of one core, resident memory %.0f MiB\n", 100*cpu, after.rss/(1<<20))
+}
+
+// quantile is the upper bound of the histogram bucket holding quantile q of
+// the observations made between two cumulative snapshots.
+func quantile(before, after *dto.Histogram, q float64) time.Duration {
+	total := float64(after.GetSampleCount())
+	if before != nil {
+		total -= float64(before.GetSampleCount())
+	}
+	if total <= 0 {
+		return 0
+	}
+	for i, b := range after.Bucket {
+		n := float64(b.GetCumulativeCount())
+		if before != nil && i < len(before.Bucket) {
+			n -= float64(before.Bucket[i].GetCumulativeCount())
+		}
+		if n >= q*total {
+			if math.IsInf(b.GetUpperBound(), 1) {
+				break
+			}
+			return time.Duration(b.GetUpperBound() * float64(time.Second))
+		}
+	}
+	return time.Duration(math.MaxInt64)
+}
