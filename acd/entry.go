@@ -207,6 +207,11 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 	}
 	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
 		x.holds.Delete(req.ID)
+		x.ids.Delete(req.ID)
+		if ctx.Err() != nil { // the caller hung up on the way into the queue
+			x.finish(ctx, call, rec, crmcore.OutcomeAbandoned)
+			return
+		}
 		x.logger.Error("enqueue failed", "call_id", call.ID(), "queue", out.Queue, "err", err)
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 	}
