@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run demo test deps bench load lint fuzz prompts clean
+.PHONY: all build run demo test deps bench load load-journey lint fuzz prompts clean
 
 all: build
 
@@ -18,6 +18,15 @@ run: build
 ## demo: simulated callers and agents on the server `make run` started (another terminal)
 demo: build
 	./$(BIN) simulate --live $(DEMOARGS)
+
+## load-journey: full-journey load on a fresh server (IVR, queue, CTI agents, SIP, RTP, CRM);
+## prints calls/s, screen-pop latency, server CPU and memory. JOURNEY_ARGS tunes the traffic.
+JOURNEY_ARGS ?= --create-agents 150 --rate 240 --talk 15s --patience 120s --duration 120s
+load-journey: build
+	@./$(BIN) serve > var-load-journey.log 2>&1 & pid=$$!; \
+	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
+	./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
+	kill $$pid; wait $$pid; exit $$rc
 
 ## deps: install the system packages the tests need (only those missing)
 deps:
