@@ -124,6 +124,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error formats the problem as "file:line: reason".
 func (e *ConfigError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
