@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type Agents struct {
 	bridges    map[string][2]*Call   // caller leg id (the ACD call id) → caller, agent
 	listeners  map[[2]string]*listen // (supervisor, call) → monitoring
 	recordings map[string]string     // call id → recording of its bridge, until collected
+	agentLegs  map[string]acd.AgentID // SIP leg id → the agent whose phone it is
 }
 
 // AgentsOptions configures Agents.
@@ -70,7 +72,8 @@ func NewAgents(g *Gateway, opts AgentsOptions) *Agents {
 		opts.VoicemailMax = 2 * time.Minute
 	}
 	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{},
-		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}, recordings: map[string]string{}}
+		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}, recordings: map[string]string{},
+		agentLegs: map[string]acd.AgentID{}}
 }
 
 // Connect answers the browser's SDP offer for agentID's softphone, replacing
@@ -149,7 +152,74 @@ func (a *Agents) Ring(ctx context.Context, o acd.Offer) (acd.Leg, error) {
 	if callerID == "" {
 		callerID = o.Call.ANI
 	}
-	return asLeg(a.g.Dial(ctx, target, DialOptions{Timeout: a.opts.RingTimeout, CallerID: callerID, CallerName: o.Call.Queue}))
+	c, err := a.g.Dial(ctx, target, DialOptions{Timeout: a.opts.RingTimeout, CallerID: callerID, CallerName: o.Call.Queue})
+	if err != nil || c == nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.agentLegs[c.ID()] = o.Agent
+	a.mu.Unlock()
+	context.AfterFunc(c.Context(), func() {
+		a.mu.Lock()
+		delete(a.agentLegs, c.ID())
+		a.mu.Unlock()
+	})
+	return c, nil
+}
+
+// Transferer is the engine's blind transfer (*acd.Engine satisfies it).
+type Transferer interface {
+	Transfer(ctx context.Context, id acd.AgentID, to acd.TransferTarget) error
+}
+
+// TransferTargets resolves the user part of a REFER's Refer-To: a queue
+// name, an agent (by SIP username), or else a number to dial.
+type TransferTargets struct {
+	IsQueue    func(name string) bool
+	AgentBySIP func(ctx context.Context, username string) (acd.AgentID, bool)
+}
+
+// Transfers returns a gateway event handler (WithEventHandler) that turns
+// a blind transfer requested by an agent's desk phone (REFER) into the
+// engine's transfer of that agent's call.
+func (a *Agents) Transfers(e Transferer, targets TransferTargets, log *slog.Logger) func(Event) {
+	return func(ev Event) {
+		if ev.Type != EventTransfer || ev.Call == nil {
+			return
+		}
+		a.mu.Lock()
+		agent, ok := a.agentLegs[ev.Call.ID()]
+		a.mu.Unlock()
+		if !ok {
+			log.Warn("sip: REFER from a leg that is no agent's phone", "call_id", ev.Call.ID(), "target", ev.Target)
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var to acd.TransferTarget
+			switch {
+			case targets.IsQueue != nil && targets.IsQueue(ev.Target):
+				to.Queue = ev.Target
+			default:
+				if id, ok := lookupAgent(ctx, targets, ev.Target); ok {
+					to.Agent = id
+				} else {
+					to.Number = ev.Target
+				}
+			}
+			if err := e.Transfer(ctx, agent, to); err != nil {
+				log.Warn("sip: transfer requested by the phone failed", "agent_id", string(agent), "target", ev.Target, "err", err)
+			}
+		}()
+	}
+}
+
+func lookupAgent(ctx context.Context, t TransferTargets, user string) (acd.AgentID, bool) {
+	if t.AgentBySIP == nil {
+		return "", false
+	}
+	return t.AgentBySIP(ctx, user)
 }
 
 // asLeg converts Dial's result to an acd.Leg without the typed-nil trap: a

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -127,8 +128,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err := os.MkdirAll(cfg.SIP.RecordingDir, 0o755); err != nil {
 		return fmt.Errorf("sip.recording_dir: %w", err)
 	}
-	// The gateway; its call handler is set once the entry exists.
+	// The gateway; its call and event handlers are set once the entry and
+	// the engine exist.
 	var entry *acd.Entry
+	var onEvent func(sip.Event)
 	gw, err := sip.New(sip.Config{
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
@@ -136,7 +139,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
-		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }))
+		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }))
 	if err != nil {
 		return err
 	}
@@ -155,6 +158,13 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	defer engine.Close()
+	onEvent = agents.Transfers(engine, sip.TransferTargets{
+		IsQueue: func(name string) bool { return slices.Contains(queueNames(&cfg.ACD), name) },
+		AgentBySIP: func(ctx context.Context, user string) (acd.AgentID, bool) {
+			a, err := store.AgentBySIPUsername(ctx, user)
+			return acd.AgentID(a.ID), err == nil
+		},
+	}, logger)
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
 		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
