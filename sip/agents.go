@@ -27,9 +27,9 @@ type Agents struct {
 
 	mu         sync.Mutex
 	softphones map[acd.AgentID]*Call
-	bridges    map[string][2]*Call   // caller leg id (the ACD call id) → caller, agent
-	listeners  map[[2]string]*listen // (supervisor, call) → monitoring
-	recordings map[string]string     // call id → recording of its bridge, until collected
+	bridges    map[string][2]*Call    // caller leg id (the ACD call id) → caller, agent
+	listeners  map[[2]string]*listen  // (supervisor, call) → monitoring
+	recordings map[string]string      // call id → recording of its bridge, until collected
 	agentLegs  map[string]acd.AgentID // SIP leg id → the agent whose phone it is
 }
 
