@@ -161,9 +161,7 @@ func (x *Entry) Handle(call EntryCall) {
 	log.Info("acd: call left the IVR", "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)
 
 	switch out.Kind {
-	case ivr.OutcomeQueue, ivr.OutcomeError:
-		x.enqueue(ctx, call, rec, out, geo)
-	case ivr.OutcomeCallback:
+	case ivr.OutcomeQueue, ivr.OutcomeError, ivr.OutcomeCallback:
 		x.enqueue(ctx, call, rec, out, geo)
 	case ivr.OutcomeVoicemail:
 		x.voicemail(ctx, call, rec, out)
@@ -171,6 +169,8 @@ func (x *Entry) Handle(call EntryCall) {
 		x.finish(ctx, call, rec, crmcore.OutcomeTransferred)
 	case ivr.OutcomeAbandoned:
 		x.finish(ctx, call, rec, crmcore.OutcomeAbandoned)
+	case ivr.OutcomeHangup:
+		x.finish(ctx, call, rec, crmcore.OutcomeIVRCompleted)
 	default:
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 	}

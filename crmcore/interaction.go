@@ -28,11 +28,14 @@ const (
 	OutcomeCallbackRequested Outcome = "callback-requested"
 	OutcomeTransferred       Outcome = "transferred"
 	OutcomeFailed            Outcome = "failed"
+	// OutcomeIVRCompleted: the IVR ended the call by design (self-service
+	// done, a closed line without voicemail, a goodbye).
+	OutcomeIVRCompleted Outcome = "ivr-completed"
 )
 
 // AllOutcomes lists every outcome.
 var AllOutcomes = []Outcome{OutcomeAnswered, OutcomeAbandoned, OutcomeShortAbandon, OutcomeVoicemail,
-	OutcomeCallbackRequested, OutcomeTransferred, OutcomeFailed}
+	OutcomeCallbackRequested, OutcomeTransferred, OutcomeFailed, OutcomeIVRCompleted}
 
 // Valid reports whether o is a known outcome.
 func (o Outcome) Valid() bool {
