@@ -222,30 +222,11 @@ func firstNonEmpty(s ...string) string {
 
 // dialNumber dials number for c's customer leg and bridges them.
 func (e *Engine) dialNumber(c *call, number string) {
-	ctx, cancel := context.WithCancel(e.ctx)
-	c.dialX = cancel
-	info := c.info
-	e.goTask(nil, func() func() {
-		leg, err := e.dialer.Dial(ctx, number, info)
-		return func() {
-			cancel()
-			if c.state != CallStateTransferring {
-				if leg != nil {
-					e.hangup(leg)
-				}
-				return
-			}
-			if err != nil {
-				e.log.Info("acd: transfer dial failed", "call_id", c.id, "err", err)
-				c.outcome = OutcomeFailed
-				e.endCall(c)
-				return
-			}
-			c.agentLeg = leg
-			c.outcome = OutcomeTransferred
-			e.setCallState(c, CallStateConnected)
-			e.bridge(c, c.leg, leg)
-		}
+	e.dialThen(c, number, CallStateTransferring, nil, "transfer", func(leg Leg) {
+		c.agentLeg = leg
+		c.outcome = OutcomeTransferred
+		e.setCallState(c, CallStateConnected)
+		e.bridge(c, c.leg, leg)
 	})
 }
 
@@ -257,32 +238,45 @@ func (e *Engine) dialCustomer(c *call) {
 		e.endCall(c)
 		return
 	}
+	e.dialThen(c, c.info.Number, CallStateDialing, []context.Context{c.agentLeg.Context()}, "customer", func(leg Leg) {
+		c.leg = leg
+		c.answeredAt = e.clock.Now()
+		c.outcome = OutcomeAnswered
+		e.setCallState(c, CallStateConnected)
+		e.publish(&CallAnswered{CallID: c.id, Queue: c.info.Queue, Agent: c.agent.spec.ID})
+		e.bridge(c, leg, c.agentLeg)
+	})
+}
+
+// dialThen dials number off the actor; back on it, a call no longer in
+// state want drops the new leg, a failed dial ends the call, and an
+// answered one goes to connected. watch lists contexts whose end cancels
+// the dial (besides the engine's).
+func (e *Engine) dialThen(c *call, number string, want CallState, watch []context.Context, what string, connected func(Leg)) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	c.dialX = cancel
 	info := c.info
-	agentLeg := c.agentLeg
-	e.goTask([]context.Context{ctx, agentLeg.Context()}, func() func() {
-		leg, err := e.dialer.Dial(ctx, info.Number, info)
+	var cancelOn []context.Context
+	if watch != nil {
+		cancelOn = append([]context.Context{ctx}, watch...)
+	}
+	e.goTask(cancelOn, func() func() {
+		leg, err := e.dialer.Dial(ctx, number, info)
 		return func() {
 			cancel()
-			if c.state != CallStateDialing {
+			if c.state != want {
 				if leg != nil {
 					e.hangup(leg)
 				}
 				return
 			}
 			if err != nil {
-				e.log.Info("acd: customer dial failed", "call_id", c.id, "err", err)
+				e.log.Info("acd: "+what+" dial failed", "call_id", c.id, "err", err)
 				c.outcome = OutcomeFailed
 				e.endCall(c)
 				return
 			}
-			c.leg = leg
-			c.answeredAt = e.clock.Now()
-			c.outcome = OutcomeAnswered
-			e.setCallState(c, CallStateConnected)
-			e.publish(&CallAnswered{CallID: c.id, Queue: c.info.Queue, Agent: c.agent.spec.ID})
-			e.bridge(c, leg, c.agentLeg)
+			connected(leg)
 		}
 	})
 }
