@@ -14,13 +14,9 @@ import (
 // answer is enough.
 func (e *Engine) Answer(ctx context.Context, id AgentID) error {
 	return e.do(ctx, func() error {
-		a, err := e.agent(id)
+		a, c, err := e.ringing(id)
 		if err != nil {
 			return err
-		}
-		c := a.call
-		if a.state != StateReserved || c == nil || c.offer == nil || c.offer.pending[a] == nil {
-			return fmt.Errorf("%w: no offer ringing %q", ErrNoCall, id)
 		}
 		r := c.offer.pending[a]
 		if !r.accepted {
@@ -31,17 +27,26 @@ func (e *Engine) Answer(ctx context.Context, id AgentID) error {
 	})
 }
 
+// ringing finds the agent id and the call whose offer is ringing them.
+func (e *Engine) ringing(id AgentID) (*agent, *call, error) {
+	a, err := e.agent(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := a.call
+	if a.state != StateReserved || c == nil || c.offer == nil || c.offer.pending[a] == nil {
+		return nil, nil, fmt.Errorf("%w: no offer ringing %q", ErrNoCall, id)
+	}
+	return a, c, nil
+}
+
 // Reject declines the offer ringing agent id; it counts as a missed offer
 // and the call goes to the next best agent.
 func (e *Engine) Reject(ctx context.Context, id AgentID) error {
 	return e.do(ctx, func() error {
-		a, err := e.agent(id)
+		a, c, err := e.ringing(id)
 		if err != nil {
 			return err
-		}
-		c := a.call
-		if a.state != StateReserved || c == nil || c.offer == nil || c.offer.pending[a] == nil {
-			return fmt.Errorf("%w: no offer ringing %q", ErrNoCall, id)
 		}
 		e.offerFailed(c, c.offer, a, "rejected", true)
 		return nil
