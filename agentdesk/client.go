@@ -126,9 +126,9 @@ func (h *Hub) ServeCTI(w http.ResponseWriter, r *http.Request) {
 	if a := r.Header.Get("Authorization"); token == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		token = strings.TrimSpace(a[7:])
 	}
-	h.bg.Add(2)
-	go func() { defer h.bg.Done(); c.writeLoop() }()
-	go func() { defer h.bg.Done(); c.readLoop(token) }()
+	if !h.spawn(c.writeLoop, func() { c.readLoop(token) }) {
+		conn.Close() // Run returned between the check above and the upgrade
+	}
 }
 
 // checkOrigin allows requests without Origin (non-browser clients), from

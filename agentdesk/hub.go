@@ -108,6 +108,8 @@ type Hub struct {
 	started    chan struct{}
 	startOnce  sync.Once
 	bg         sync.WaitGroup // background engine calls and connection goroutines
+	bgMu       sync.Mutex     // orders bg.Add from HTTP handlers against Run's bg.Wait
+	stopping   bool           // guarded by bgMu; set when Run begins to return
 
 	// Owned by the Run goroutine.
 	desks    map[string]*client // agent id → desktop connection
@@ -190,6 +192,9 @@ func New(cfg Config) (*Hub, error) {
 // subscription fails.
 func (h *Hub) Run(ctx context.Context) error {
 	defer func() {
+		h.bgMu.Lock()
+		h.stopping = true
+		h.bgMu.Unlock()
 		close(h.done)
 		h.bg.Wait()
 	}()
@@ -361,13 +366,30 @@ func (h *Hub) engineGone(agentID, callID string) {
 
 // background runs f in a goroutine with a command timeout, tracked by Run.
 func (h *Hub) background(f func(ctx context.Context)) {
-	h.bg.Add(1)
-	go func() {
-		defer h.bg.Done()
+	h.spawn(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
 		defer cancel()
 		f(ctx)
-	}()
+	})
+}
+
+// spawn starts each fn in a goroutine that Run waits for before it returns.
+// It starts none and reports false once Run is returning, so a goroutine
+// started from an HTTP handler can never race Run's final Wait.
+func (h *Hub) spawn(fns ...func()) bool {
+	h.bgMu.Lock()
+	defer h.bgMu.Unlock()
+	if h.stopping {
+		return false
+	}
+	h.bg.Add(len(fns))
+	for _, fn := range fns {
+		go func() {
+			defer h.bg.Done()
+			fn()
+		}()
+	}
+	return true
 }
 
 // helloData is the data of the "hello" event.
