@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,8 @@ type Cluster struct {
 
 	lock *os.File // flock held while this process owns the cluster
 
+	settings []string // server settings (name=value) passed to every start
+
 	mu      sync.Mutex
 	running bool
 }
@@ -39,9 +42,55 @@ type Cluster struct {
 // ErrInUse is returned by Start when another live process owns the cluster.
 var ErrInUse = errors.New("pgcluster: the cluster is in use by another process")
 
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	unsafe bool
+}
+
+// WithoutDurability starts the server with fsync, synchronous_commit and
+// full_page_writes off. A crash of the server or the machine can then lose
+// committed transactions or corrupt the whole cluster, so this is for
+// throwaway clusters only: pgtest uses it for the test clusters, whose data
+// is deleted after the run anyway. A cluster holding real data (the one
+// `switchboard serve` starts) must never use it.
+func WithoutDurability() Option { return func(o *options) { o.unsafe = true } }
+
+// durableSettings are the server settings of every cluster: PostgreSQL's
+// durable defaults (fsync, synchronous_commit, full_page_writes all on)
+// plus tuning for a write-heavy system of record on a small machine.
+var durableSettings = []string{
+	"max_connections=200",
+	"shared_buffers=512MB",
+	// WAL: few checkpoints (each one makes the next change to every page
+	// write a full-page image), compressed full-page images, and a WAL
+	// buffer that holds a whole COPY batch.
+	"max_wal_size=8GB",
+	"min_wal_size=1GB",
+	"checkpoint_timeout=15min",
+	"checkpoint_completion_target=0.9",
+	"wal_compression=lz4",
+	"wal_buffers=64MB",
+	// Solid-state storage and short OLTP queries.
+	"random_page_cost=1.1",
+	"effective_cache_size=4GB",
+	"jit=off",
+	"log_checkpoints=on",
+}
+
+// unsafeSettings trade durability for speed (WithoutDurability).
+var unsafeSettings = []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off"}
+
 // Start initialises dir on first use (initdb) and starts the server on
 // loopback. A second Start on the same dir reuses the data and the port.
-func Start(ctx context.Context, dir string) (*Cluster, error) {
+// The server runs with PostgreSQL's durable defaults (every commit is on
+// disk before it is acknowledged) unless WithoutDurability is given.
+func Start(ctx context.Context, dir string, opts ...Option) (*Cluster, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bindir, err := FindBinDir()
 	if err != nil {
 		return nil, err
@@ -50,7 +99,10 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
-	c := &Cluster{dir: abs, bindir: bindir}
+	c := &Cluster{dir: abs, bindir: bindir, settings: durableSettings}
+	if o.unsafe {
+		c.settings = append(slices.Clip(durableSettings), unsafeSettings...)
+	}
 	if os.Geteuid() == 0 {
 		if c.cred, err = postgresCredential(); err != nil {
 			return nil, err
@@ -197,7 +249,8 @@ func (c *Cluster) loadPort() (int, error) {
 	return p, nil
 }
 
-// Restart starts a stopped cluster again on the same port with the same data.
+// Restart starts a stopped cluster again on the same port with the same data
+// and settings.
 // It waits until the server accepts connections.
 func (c *Cluster) Restart(ctx context.Context) error {
 	c.mu.Lock()
@@ -209,8 +262,10 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(c.dataDir(), "postmaster.pid")); err == nil {
 		_ = c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "fast", "-w", "stop")
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB",
-		c.port, c.dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s", c.port, c.dir)
+	for _, s := range c.settings {
+		opts += " -c " + s
+	}
 	if err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-l", c.logFile(), "-o", opts, "-w", "-t", "60", "start"); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgcluster/pgtest"
 )
@@ -43,5 +45,37 @@ func TestFindBinDir(t *testing.T) {
 	}
 	if _, err := os.Stat(d + "/postgres"); err != nil {
 		t.Errorf("bindir %s has no postgres binary: %v", d, err)
+	}
+}
+
+// TestDurability checks that only the test cluster trades durability for
+// speed: the durable cluster (the settings `switchboard serve` runs with)
+// keeps fsync, synchronous commit and full-page writes on.
+func TestDurability(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		dsn  string
+		want string
+	}{
+		{"test cluster", pgtest.NewDatabase(t), "off"},
+		{"durable cluster", pgtest.NewDurableDatabase(t), "on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := pgx.Connect(ctx, tc.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+				var got string
+				if err := conn.QueryRow(ctx, "select current_setting($1)", name).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Errorf("%s = %s, want %s", name, got, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -32,6 +32,22 @@ var (
 
 func benchPhone(i int) string { return fmt.Sprintf("+1415%07d", i) }
 
+// newDurablePool returns a pool on a fresh, migrated database in the
+// durable cluster: the settings `switchboard serve` runs with.
+func newDurablePool(b *testing.B) *pgxpool.Pool {
+	b.Helper()
+	ctx := context.Background()
+	pool, err := Connect(ctx, pgtest.NewDurableDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	if err := Migrate(ctx, pool); err != nil {
+		b.Fatal(err)
+	}
+	return pool
+}
+
 // loadContacts bulk-loads n contacts with one number each, plus tickets and
 // interactions for every 100th contact, with COPY.
 func loadContacts(ctx context.Context, pool *pgxpool.Pool, n int) error {
@@ -102,7 +118,7 @@ func BenchmarkLookupByPhone(b *testing.B) {
 	}
 	ctx := context.Background()
 	lookupOnce.Do(func() {
-		dsn := pgtest.NewDatabase(b) // dropped when this (first) benchmark run ends; later runs reuse the pool
+		dsn := pgtest.NewDurableDatabase(b) // dropped when this (first) benchmark run ends; later runs reuse the pool
 		start := time.Now()
 		lookupPool, lookupErr = Connect(ctx, dsn)
 		if lookupErr != nil {
@@ -161,7 +177,7 @@ func BenchmarkInteractionWriter(b *testing.B) {
 		b.Skip("needs PostgreSQL")
 	}
 	ctx := context.Background()
-	pool := newPool(b)
+	pool := newDurablePool(b)
 	m := NewMetrics(prometheus.NewRegistry())
 	w, err := NewWriter(pool, b.TempDir(), WithWriterMetrics(m))
 	if err != nil {

@@ -8,6 +8,12 @@
 //		...
 //	}
 //
+// The test cluster runs without durability (pgcluster.WithoutDurability):
+// its data is thrown away after the run, so a crash cannot cost anything.
+// Benchmarks that must measure what the product runs with use
+// NewDurableDatabase instead, which gives them a database on a second
+// cluster started with exactly the settings of `switchboard serve`.
+//
 // A missing PostgreSQL installation fails the tests that need it (never a
 // silent skip), so CI cannot pass without the database.
 package pgtest
@@ -24,53 +30,87 @@ import (
 	"switchboard/crmcore/pgcluster"
 )
 
+// lazyCluster is a cluster started by the first test that needs it.
+type lazyCluster struct {
+	opts   []pgcluster.Option
+	once   sync.Once
+	c      *pgcluster.Cluster
+	err    error
+	tmpDir string
+}
+
 var (
-	cluster  *pgcluster.Cluster
-	startErr error
-	dbSeq    atomic.Int64
-	once     sync.Once
-	tmpDir   string
+	dbSeq   atomic.Int64
+	test    = &lazyCluster{opts: []pgcluster.Option{pgcluster.WithoutDurability()}}
+	durable = &lazyCluster{}
 )
 
 // Main runs the package's tests with a private cluster, started lazily by the
 // first test that asks for a database, and removes it afterwards.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if cluster != nil {
-		_ = cluster.Close()
-	}
-	if tmpDir != "" {
-		os.RemoveAll(tmpDir)
-	}
+	test.close()
+	durable.close()
 	return code
 }
 
-func start() {
-	dir, err := os.MkdirTemp("", "switchboard-pgtest-")
-	if err != nil {
-		startErr = err
-		return
+func (l *lazyCluster) get(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	l.once.Do(func() {
+		dir, err := os.MkdirTemp("", "switchboard-pgtest-")
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.tmpDir = dir
+		l.c, l.err = pgcluster.Start(context.Background(), dir, l.opts...)
+	})
+	if l.err != nil {
+		t.Fatalf("pgtest: cannot start PostgreSQL: %v", l.err)
 	}
-	tmpDir = dir
-	cluster, startErr = pgcluster.Start(context.Background(), dir)
+	return l.c
 }
 
-// Cluster returns the package's cluster, starting it if needed; the test
-// fails when PostgreSQL cannot be started.
+func (l *lazyCluster) close() {
+	if l.c != nil {
+		_ = l.c.Close()
+	}
+	if l.tmpDir != "" {
+		os.RemoveAll(l.tmpDir)
+	}
+}
+
+// Cluster returns the package's test cluster, starting it if needed; the
+// test fails when PostgreSQL cannot be started.
 func Cluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
-	once.Do(start)
-	if startErr != nil {
-		t.Fatalf("pgtest: cannot start PostgreSQL: %v", startErr)
-	}
-	return cluster
+	return test.get(t)
 }
 
-// NewDatabase creates an empty database for this test and returns its DSN;
-// the database is dropped when the test ends.
+// DurableCluster returns the package's durable cluster, started (once) with
+// the same settings as the cluster `switchboard serve` runs: fsync,
+// synchronous commit and full-page writes on. It is for benchmarks that
+// must measure the configuration the product runs with.
+func DurableCluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	return durable.get(t)
+}
+
+// NewDatabase creates an empty database for this test on the test cluster
+// and returns its DSN; the database is dropped when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	c := Cluster(t)
+	return newDatabase(t, Cluster(t))
+}
+
+// NewDurableDatabase is NewDatabase on the durable cluster (DurableCluster).
+func NewDurableDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, DurableCluster(t))
+}
+
+func newDatabase(t testing.TB, c *pgcluster.Cluster) string {
+	t.Helper()
 	name := fmt.Sprintf("t_%d_%s", dbSeq.Add(1), sanitize(t.Name()))
 	ctx := context.Background()
 	if err := c.CreateDatabase(ctx, name); err != nil {
