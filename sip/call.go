@@ -212,7 +212,7 @@ func (c *Call) play(ctx context.Context, samples []int16, intr <-chan struct{}) 
 	defer cancel()
 	stop := context.AfterFunc(c.ctx, cancel)
 	defer stop()
-	err := media.Play(ctx, c.sess, samples, false, intr)
+	err := c.g.pacer.Play(ctx, c.sess, samples, false, intr)
 	if c.ctx.Err() != nil {
 		return fmt.Errorf("sip: %w", ErrCallEnded)
 	}
@@ -381,7 +381,7 @@ func (c *Call) Hold(ctx context.Context, on bool) error {
 		if err != nil {
 			return err
 		}
-		go func() { _ = media.Play(mohCtx, c.sess, a.Samples, true, nil) }()
+		go func() { _ = c.g.pacer.Play(mohCtx, c.sess, a.Samples, true, nil) }()
 	}
 	return nil
 }

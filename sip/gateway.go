@@ -53,6 +53,12 @@ type Config struct {
 	PublicIP               string // address put in Contact/SDP (default: 127.0.0.1)
 	MediaIP                string // local address RTP binds (default: PublicIP)
 	RTPPortMin, RTPPortMax int
+	// RTPSharedSockets is the number of shared RTP sockets (media.MuxSet)
+	// at the bottom of the port range: legs share them, told apart by
+	// remote address, with batched reads and writes. A leg whose remote
+	// address is taken on every shared socket gets a dedicated port pair
+	// from the rest of the range, as every leg does with 0.
+	RTPSharedSockets int
 	MaxCalls               int // concurrent legs; above it INVITEs get 503 + Retry-After (0: 1000)
 	// TrustedSources are trunk/proxy IPs whose INVITEs are accepted
 	// without authentication. When RequireAuth is set, INVITEs from other
@@ -151,6 +157,8 @@ type Gateway struct {
 	client   *sipgo.Client
 	dua      *sipgo.DialogUA
 	pool     *media.PortPool
+	mux      *media.MuxSet // nil without shared sockets
+	pacer    *media.Pacer
 	regr     *Registrar
 	publicIP netip.Addr
 	trusted  map[string]bool
@@ -210,7 +218,12 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: media IP %q", ErrBadConfig, g.cfg.MediaIP)
 	}
-	if g.pool, err = media.NewPortPool(mip, g.cfg.RTPPortMin, g.cfg.RTPPortMax); err != nil {
+	if g.cfg.RTPSharedSockets < 0 {
+		return nil, fmt.Errorf("%w: negative rtp shared sockets", ErrBadConfig)
+	}
+	g.cfg.RTPPortMin += g.cfg.RTPPortMin & 1 // RTP on even ports
+	poolMin := g.cfg.RTPPortMin + 2*g.cfg.RTPSharedSockets
+	if g.pool, err = media.NewPortPool(mip, poolMin, g.cfg.RTPPortMax); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
 	g.m.PortsTotal.Set(float64(g.pool.Size()))
@@ -218,6 +231,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		g.trusted[s] = true
 	}
 	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m)
+	g.pacer = media.NewPacer(0, nil)
 	return g, nil
 }
 
@@ -269,6 +283,21 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		return fmt.Errorf("sip: client: %w", err)
 	}
 	defer g.client.Close()
+
+	if n := g.cfg.RTPSharedSockets; n > 0 {
+		if g.mux, err = media.NewMuxSet(g.pool.IP(), g.cfg.RTPPortMin, n, 0); err != nil {
+			return fmt.Errorf("sip: shared rtp sockets: %w", err)
+		}
+		g.pacer = media.NewPacer(0, g.mux)
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := g.mux.Run(); err != nil {
+				g.log.Error("sip: shared rtp sockets failed", "err", err)
+			}
+		}()
+		defer g.mux.Close()
+	}
 
 	var errs []error
 	if g.cfg.UDPAddr != "" {
@@ -386,8 +415,42 @@ func (g *Gateway) newCall(kind legKind, inbound bool, sess *media.Session, ani, 
 	g.active.Add(1)
 	g.m.ActiveCalls.Inc()
 	g.m.ActiveLegs.WithLabelValues(string(kind)).Inc()
-	g.m.PortsInUse.Set(float64(g.pool.InUse()))
+	g.updatePortMetrics()
 	return c
+}
+
+// rtpTransport is the RTP transport of a SIP leg: a leg of a shared
+// socket (media.MuxLeg) or a dedicated port pair (media.UDPTransport).
+type rtpTransport interface {
+	media.Transport
+	LocalPort() int
+	SetRemote(netip.AddrPort) error
+}
+
+// allocRTP gives a SIP leg its RTP transport for remote (invalid while
+// unknown: an outbound offer): a shared socket when one is free for that
+// remote, else a dedicated port pair.
+func (g *Gateway) allocRTP(remote netip.AddrPort) (rtpTransport, error) {
+	if g.mux != nil {
+		if l, err := g.mux.NewLeg(remote); err == nil {
+			return l, nil
+		}
+	}
+	tr, err := g.pool.Allocate()
+	if err != nil {
+		return nil, err
+	}
+	if remote.IsValid() {
+		_ = tr.SetRemote(remote)
+	}
+	return tr, nil
+}
+
+func (g *Gateway) updatePortMetrics() {
+	g.m.PortsInUse.Set(float64(g.pool.InUse()))
+	if g.mux != nil {
+		g.m.SharedLegs.Set(float64(g.mux.Legs()))
+	}
 }
 
 func (g *Gateway) bindDialog(id string, c *Call) {
@@ -414,7 +477,7 @@ func (g *Gateway) unregisterCall(c *Call, answered bool) {
 	if q.PacketsReceived > 0 {
 		g.m.Jitter.Observe(q.Jitter.Seconds())
 	}
-	g.m.PortsInUse.Set(float64(g.pool.InUse()))
+	g.updatePortMetrics()
 	_ = answered
 }
 

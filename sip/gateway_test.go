@@ -43,6 +43,10 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var portBase = 40000
 
+// dedicatedPorts in Config.RTPSharedSockets makes startGateway give every
+// leg its own port pair (by default tests run on two shared sockets).
+const dedicatedPorts = -1
+
 // startGateway runs a gateway on loopback with its own RTP range.
 func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	t.Helper()
@@ -51,6 +55,12 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	if cfg.RTPPortMin == 0 {
 		cfg.RTPPortMin, cfg.RTPPortMax = portBase, portBase+199
 		portBase += 200
+	}
+	switch {
+	case cfg.RTPSharedSockets == 0:
+		cfg.RTPSharedSockets = 2 // the layout serve runs with
+	case cfg.RTPSharedSockets == dedicatedPorts:
+		cfg.RTPSharedSockets = 0
 	}
 	opts = append([]Option{WithLogger(quiet), WithMetrics(prometheus.NewRegistry()), WithCredentials(staticCreds{"alice": "s3cret"})}, opts...)
 	g, err := New(cfg, opts...)
@@ -118,10 +128,20 @@ func writePrompt(t *testing.T, n int) (string, []int16) {
 // TestInboundCallPlayDTMFBye: INVITE→200→ACK, a prompt reaches the caller
 // intact, caller audio reaches the gateway, RFC 4733 digits are decoded
 // exactly once, BYE from the caller ends the leg.
+// It runs on both RTP layouts: shared sockets and a port pair per leg.
 func TestInboundCallPlayDTMFBye(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		shared int
+	}{{"shared-sockets", 2}, {"dedicated-ports", dedicatedPorts}} {
+		t.Run(tc.name, func(t *testing.T) { testInboundCall(t, tc.shared) })
+	}
+}
+
+func testInboundCall(t *testing.T, shared int) {
 	prompt, samples := writePrompt(t, 1600)
 	calls := make(chan *Call, 1)
-	g := startGateway(t, Config{}, WithCallHandler(func(c *Call) { calls <- c }))
+	g := startGateway(t, Config{RTPSharedSockets: shared}, WithCallHandler(func(c *Call) { calls <- c }))
 	p := newPhone(t, "caller")
 	ctx := t.Context()
 	pc, err := p.Invite(ctx, g.UDPAddr(), "5551000", media.PCMU)
@@ -178,7 +198,10 @@ func TestInboundCallPlayDTMFBye(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("call context not cancelled by BYE")
 	}
-	waitFor(t, "ports released", func() bool { return g.pool.InUse() == 0 })
+	waitFor(t, "ports released", func() bool { return g.pool.InUse() == 0 && (g.mux == nil || g.mux.Legs() == 0) })
+	if _, isMux := c.Session().Transport().(*media.MuxLeg); isMux != (shared > 0) {
+		t.Errorf("leg on a shared socket = %v, want %v", isMux, shared > 0)
+	}
 }
 
 func TestGatewayHangsUp(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
-	tr, err := g.pool.Allocate()
+	tr, err := g.allocRTP(offer.RTPAddr())
 	if err != nil {
 		g.m.CallResults.WithLabelValues("in", "no_ports").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "No Media Ports", sipmsg.NewHeader("Retry-After", "5"))
@@ -123,7 +124,6 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
 		return
 	}
-	tr.SetRemote(offer.RTPAddr())
 	sess := media.NewSession(tr, media.SessionConfig{Codec: offer.Codec, DTMFPayloadType: offer.DTMF})
 	sess.SetSending(offer.Direction.Receives() && !offer.Addr.IsUnspecified())
 	c := g.newCall(kindSIP, true, sess, req.From().Address.User, dnis, req.CallID().Value())
@@ -186,7 +186,7 @@ func (g *Gateway) runTestEndpoint(c *Call) {
 			samples[i] = int16((i%20 - 10) * 800)
 		}
 	}
-	_ = media.Play(c.ctx, c.sess, samples, false, nil)
+	_ = g.pacer.Play(c.ctx, c.sess, samples, false, nil)
 	_ = c.Hangup(context.Background())
 }
 
@@ -198,7 +198,7 @@ func (g *Gateway) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	tr, _ := c.sess.Transport().(*media.UDPTransport)
+	tr, _ := c.sess.Transport().(rtpTransport)
 	if tr == nil {
 		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
@@ -215,7 +215,12 @@ func (g *Gateway) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 		hold := !offer.Direction.Receives() || offer.Addr.IsUnspecified()
 		if !offer.Addr.IsUnspecified() {
-			tr.SetRemote(offer.RTPAddr())
+			if err := tr.SetRemote(offer.RTPAddr()); err != nil {
+				// Another call on this shared RTP socket has that address.
+				c.log.Warn("re-INVITE: remote RTP address refused", "err", err)
+				g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+				return
+			}
 		}
 		c.sess.SetFormat(offer.Codec, offer.DTMF)
 		c.sess.SetSending(!hold)
@@ -437,7 +442,7 @@ func classify(errs []error) error {
 }
 
 func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*Call, error) {
-	tr, err := g.pool.Allocate()
+	tr, err := g.allocRTP(netip.AddrPort{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
@@ -493,6 +498,11 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		return nil, fmt.Errorf("%w: ack: %w", ErrRejected, err)
 	}
 	g.bindDialog(dlg.ID, c)
+	if perr == nil {
+		// On a shared socket this fails when another call there has the
+		// same remote address: such a leg could not tell its media apart.
+		perr = tr.SetRemote(ans.RTPAddr())
+	}
 	if perr != nil {
 		bctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_ = dlg.Bye(bctx)
@@ -500,7 +510,6 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		c.end("bad_answer_sdp")
 		return nil, fmt.Errorf("%w: answer sdp: %w", ErrRejected, perr)
 	}
-	tr.SetRemote(ans.RTPAddr())
 	sess.SetFormat(ans.Codec, ans.DTMF)
 	sess.SetSending(ans.Direction.Receives())
 	if err := c.setState(StateAnswered); err != nil {

@@ -30,7 +30,13 @@ func TestSIPpLoad(t *testing.T) {
 	rate := envInt("SWITCHBOARD_LOAD_RATE", 100)
 	secs := envInt("SWITCHBOARD_LOAD_SECONDS", 20)
 	runtime.GOMAXPROCS(envInt("SWITCHBOARD_LOAD_PROCS", runtime.GOMAXPROCS(0)))
-	g := startGateway(t, Config{TestEndpoint: "playtest", MaxCalls: 20000, RTPPortMin: 20000, RTPPortMax: 39999})
+	// SWITCHBOARD_LOAD_SHARED: shared RTP sockets (default 2; -1 gives
+	// every leg its own port pair, for comparison).
+	shared := 2
+	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_LOAD_SHARED")); err == nil && v != 0 {
+		shared = v
+	}
+	g := startGateway(t, Config{TestEndpoint: "playtest", MaxCalls: 20000, RTPPortMin: 20000, RTPPortMax: 29999, RTPSharedSockets: shared})
 	peak := 0
 	stopPeak := make(chan struct{})
 	go func() {
@@ -43,7 +49,11 @@ func TestSIPpLoad(t *testing.T) {
 			case <-tk.C:
 				peak = max(peak, g.ActiveCalls())
 				if i%50 == 0 {
-					t.Logf("t=%ds active %d ports %d goroutines %d", i/10, g.ActiveCalls(), g.pool.InUse(), runtime.NumGoroutine())
+					shared := 0
+					if g.mux != nil {
+						shared = g.mux.Legs()
+					}
+					t.Logf("t=%ds active %d shared-socket legs %d dedicated ports %d goroutines %d", i/10, g.ActiveCalls(), shared, g.pool.InUse(), runtime.NumGoroutine())
 				}
 			}
 		}
@@ -54,7 +64,7 @@ func TestSIPpLoad(t *testing.T) {
 	}
 	scen, _ := filepath.Abs(filepath.Join("testdata", "sipp", "uac_remote_bye.xml"))
 	total := rate * secs
-	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "48600",
+	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "40000",
 		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(total), "-l", strconv.Itoa(rate * 10),
 		"-timeout", strconv.Itoa(secs+30) + "s", "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"),
 		"-max_socket", "5000", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"), g.UDPAddr().String()}

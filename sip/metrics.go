@@ -19,6 +19,7 @@ type Metrics struct {
 	Jitter        prometheus.Histogram
 	DTMFDigits    *prometheus.CounterVec // source: rfc4733, info
 	PortsInUse    prometheus.Gauge
+	SharedLegs    prometheus.Gauge
 	PortsTotal    prometheus.Gauge
 }
 
@@ -39,11 +40,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1}}),
 		DTMFDigits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dtmf_digits_total", Help: "DTMF digits received by source."}, []string{"source"}),
 		PortsInUse: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_in_use", Help: "RTP port pairs allocated."}),
+		SharedLegs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_shared_legs", Help: "Legs on the shared RTP sockets."}),
 		PortsTotal: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_total", Help: "RTP port pairs in the pool."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ActiveCalls, m.ActiveLegs, m.CallResults, m.Requests, m.Responses, m.Registrations,
-			m.AuthFailures, m.RTPPackets, m.Jitter, m.DTMFDigits, m.PortsInUse, m.PortsTotal)
+			m.AuthFailures, m.RTPPackets, m.Jitter, m.DTMFDigits, m.PortsInUse, m.SharedLegs, m.PortsTotal)
 	}
 	return m
 }

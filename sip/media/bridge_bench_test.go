@@ -28,10 +28,10 @@ func BenchmarkBridgedCalls(b *testing.B) {
 }
 
 func runBridged(b *testing.B, n int, mux bool) {
-	var ms *MuxSocket
+	var ms *MuxSet
 	if mux {
 		var err error
-		if ms, err = NewMuxSocket(netip.MustParseAddrPort("127.0.0.1:0"), 64); err != nil {
+		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 64); err != nil {
 			b.Fatal(err)
 		}
 		muxDone := make(chan struct{})
@@ -68,7 +68,7 @@ func runBridged(b *testing.B, n int, mux bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tra, trb, da, db = la, lb, ms.LocalAddr(), ms.LocalAddr()
+			tra, trb, da, db = la, lb, la.LocalAddr(), lb.LocalAddr()
 		} else {
 			ta, err := pool.Allocate()
 			if err != nil {
@@ -78,16 +78,12 @@ func runBridged(b *testing.B, n int, mux bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ta.SetRemote(ca)
-			tb.SetRemote(aa)
+			_ = ta.SetRemote(ca)
+			_ = tb.SetRemote(aa)
 			tra, trb, da, db = ta, tb, ta.LocalAddr(), tb.LocalAddr()
 		}
 		sa := NewSession(tra, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
 		sb := NewSession(trb, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
-		if mux {
-			tra.(*MuxLeg).Attach(sa)
-			trb.(*MuxLeg).Attach(sb)
-		}
 		sa.SetPeer(sb)
 		sb.SetPeer(sa)
 		sessions = append(sessions, sa, sb)

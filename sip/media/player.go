@@ -3,51 +3,215 @@ package media
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // ErrInterrupted is returned by Play when the interrupt channel fired.
 var ErrInterrupted = errors.New("media: playback interrupted")
 
-// Play sends samples to s as 20 ms frames paced against the wall clock
-// (frame n leaves at start + n·20 ms, so timer slack never accumulates).
-// It returns ErrInterrupted as soon as interrupt is readable (barge-in),
-// ctx.Err() when ctx ends and ErrSessionClosed when the session closed.
-// With loop set it repeats until one of those happens (music on hold).
+// defaultPacer serves Play.
+var defaultPacer = NewPacer(0, nil)
+
+// Play plays samples to s on a process-wide Pacer without batched sends;
+// see Pacer.Play. A gateway with a MuxSet uses its own Pacer.
 func Play(ctx context.Context, s *Session, samples []int16, loop bool, interrupt <-chan struct{}) error {
+	return defaultPacer.Play(ctx, s, samples, loop, interrupt)
+}
+
+// Pacer sends the audio of every playback (prompts, music on hold, test
+// tones) from a few goroutines on a shared 20 ms clock, instead of a
+// goroutine and a timer per playing leg: each shard wakes every 20 ms and
+// sends every due frame of its streams, inside one batch of its MuxSet so
+// the packets of many calls leave in a few sendmmsg calls. A shard's
+// goroutine runs only while it has streams.
+type Pacer struct {
+	set    *MuxSet
+	shards []*pacerShard
+	next   atomic.Uint32
+}
+
+// NewPacer creates a pacer with the given number of shards (0: one per
+// CPU the runtime uses). set may be nil.
+func NewPacer(shards int, set *MuxSet) *Pacer {
+	if shards <= 0 {
+		shards = runtime.GOMAXPROCS(0)
+	}
+	p := &Pacer{set: set}
+	for range shards {
+		p.shards = append(p.shards, &pacerShard{p: p})
+	}
+	return p
+}
+
+// maxCatchUp bounds the frames a late stream sends in one tick; beyond it
+// the stream's clock slips instead of bursting.
+const maxCatchUp = 3
+
+type pacerShard struct {
+	p       *Pacer
+	mu      sync.Mutex
+	streams []*stream
+	running bool
+}
+
+// stream is one playback. Its mutex orders the shard's sends against
+// Play's return: once Play has returned, no frame of it is sent.
+type stream struct {
+	mu       sync.Mutex
+	s        *Session
+	samples  []int16
+	loop     bool
+	off      int
+	start    time.Time
+	sent     int
+	stopped  bool
+	finished chan error
+}
+
+// Play sends samples to s as 20 ms frames, frame n at start + n·20 ms on
+// the shared clock (the first at once). It returns ErrInterrupted as soon
+// as interrupt is readable (barge-in), ctx.Err() when ctx ends and
+// ErrSessionClosed when the session closed. With loop set it repeats until
+// one of those happens (music on hold).
+func (p *Pacer) Play(ctx context.Context, s *Session, samples []int16, loop bool, interrupt <-chan struct{}) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	st := &stream{s: s, samples: samples, loop: loop, start: time.Now(), finished: make(chan error, 1)}
 	frame := make([]int16, FrameSamples)
-	for n, off := 0, 0; ; n++ {
-		if off >= len(samples) {
-			if !loop {
-				return nil
+	st.mu.Lock()
+	ok := st.step(frame)
+	st.mu.Unlock()
+	if !ok {
+		return <-st.finished
+	}
+	p.shards[int(p.next.Add(1))%len(p.shards)].add(st)
+	select {
+	case err := <-st.finished:
+		return err
+	case <-ctx.Done():
+		st.stop()
+		return ctx.Err()
+	case <-interrupt:
+		st.stop()
+		return ErrInterrupted
+	case <-s.Done():
+		st.stop()
+		return ErrSessionClosed
+	}
+}
+
+func (st *stream) stop() {
+	st.mu.Lock()
+	st.stopped = true
+	st.mu.Unlock()
+}
+
+// step sends the stream's next frame; st.mu is held. It reports false
+// when the stream has ended (and tells Play why): a one-shot stream ends
+// on the step after its last frame, so Play lasts as long as the audio.
+func (st *stream) step(frame []int16) bool {
+	if st.stopped {
+		return false
+	}
+	if st.off >= len(st.samples) {
+		if !st.loop {
+			st.end(nil)
+			return false
+		}
+		st.off = 0
+	}
+	end := min(st.off+FrameSamples, len(st.samples))
+	k := copy(frame, st.samples[st.off:end])
+	clear(frame[k:])
+	st.off = end
+	if err := st.s.WriteFrame(frame); err != nil {
+		st.end(err)
+		return false
+	}
+	st.sent++
+	return true
+}
+
+func (st *stream) end(err error) {
+	st.stopped = true
+	st.finished <- err
+}
+
+// tick sends every due frame of the stream; it reports false once the
+// stream is over.
+func (st *stream) tick(now time.Time, frame []int16) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	due := int(now.Sub(st.start)/FrameDuration) + 1
+	if behind := due - st.sent - maxCatchUp; behind > 0 {
+		st.start = st.start.Add(time.Duration(behind) * FrameDuration)
+		due -= behind
+	}
+	for st.sent < due {
+		if !st.step(frame) {
+			return false
+		}
+	}
+	return !st.stopped
+}
+
+func (sh *pacerShard) add(st *stream) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.streams = append(sh.streams, st)
+	if !sh.running {
+		sh.running = true
+		go sh.run()
+	}
+}
+
+// run is the shard's clock; it returns when the shard has no streams.
+func (sh *pacerShard) run() {
+	t := time.NewTicker(FrameDuration)
+	defer t.Stop()
+	frame := make([]int16, FrameSamples)
+	var work []*stream
+	for now := range t.C {
+		sh.mu.Lock()
+		work = append(work[:0], sh.streams...)
+		sh.mu.Unlock()
+		if sh.p.set != nil {
+			sh.p.set.hold()
+		}
+		ended := 0
+		for i, st := range work {
+			if !st.tick(now, frame) {
+				work[i] = nil
+				ended++
 			}
-			off = 0
 		}
-		end := min(off+FrameSamples, len(samples))
-		k := copy(frame, samples[off:end])
-		clear(frame[k:])
-		off = end
-		if err := s.WriteFrame(frame); err != nil {
-			return err
+		if sh.p.set != nil {
+			sh.p.set.release()
 		}
-		timer.Reset(time.Until(start.Add(time.Duration(n+1) * FrameDuration)))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-interrupt:
-			return ErrInterrupted
-		case <-s.Done():
-			return ErrSessionClosed
-		case <-timer.C:
+		if ended == 0 {
+			continue
 		}
+		sh.mu.Lock()
+		kept := sh.streams[:0]
+		for _, st := range sh.streams {
+			st.mu.Lock()
+			if !st.stopped {
+				kept = append(kept, st)
+			}
+			st.mu.Unlock()
+		}
+		clear(sh.streams[len(kept):])
+		sh.streams = kept
+		if len(kept) == 0 {
+			sh.running = false
+			sh.mu.Unlock()
+			return
+		}
+		sh.mu.Unlock()
 	}
 }
 

@@ -127,6 +127,9 @@ func NewSession(tr Transport, cfg SessionConfig) *Session {
 	s.ts = rand.Uint32()
 	s.codec.Store(uint32(cfg.Codec))
 	s.dtmfPT.Store(int32(cfg.DTMFPayloadType))
+	if a, ok := tr.(interface{ attach(*Session) }); ok {
+		a.attach(s) // a transport that pushes packets (MuxLeg)
+	}
 	return s
 }
 

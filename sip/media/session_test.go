@@ -83,6 +83,12 @@ func newCollector(s *Session) *collector {
 	return c
 }
 
+func (c *collector) reset() {
+	c.mu.Lock()
+	c.samples, c.digits = nil, nil
+	c.mu.Unlock()
+}
+
 func (c *collector) waitSamples(t *testing.T, n int) []int16 {
 	t.Helper()
 	deadline := time.After(5 * time.Second)

@@ -124,11 +124,13 @@ func (t *UDPTransport) LocalAddr() netip.AddrPort {
 	return t.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// SetRemote sets where RTP (and RTCP, on port+1) is sent.
-func (t *UDPTransport) SetRemote(ap netip.AddrPort) {
+// SetRemote sets where RTP (and RTCP, on port+1) is sent. It never fails;
+// the error is there to match MuxLeg.SetRemote.
+func (t *UDPTransport) SetRemote(ap netip.AddrPort) error {
 	t.remote.Store(&ap)
 	rc := netip.AddrPortFrom(ap.Addr(), ap.Port()+1)
 	t.remoteRTCP.Store(&rc)
+	return nil
 }
 
 // Remote returns the current RTP destination.
@@ -146,7 +148,7 @@ func (t *UDPTransport) ReadPacket(buf []byte) (int, error) {
 		return 0, err
 	}
 	if t.remote.Load() == nil {
-		t.SetRemote(from)
+		_ = t.SetRemote(from)
 	}
 	return n, nil
 }
