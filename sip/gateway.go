@@ -59,7 +59,7 @@ type Config struct {
 	// address is taken on every shared socket gets a dedicated port pair
 	// from the rest of the range, as every leg does with 0.
 	RTPSharedSockets int
-	MaxCalls               int // concurrent legs; above it INVITEs get 503 + Retry-After (0: 1000)
+	MaxCalls         int // concurrent legs; above it INVITEs get 503 + Retry-After (0: 1000)
 	// TrustedSources are trunk/proxy IPs whose INVITEs are accepted
 	// without authentication. When RequireAuth is set, INVITEs from other
 	// sources must pass digest auth with registrar credentials.
