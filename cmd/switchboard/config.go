@@ -45,9 +45,10 @@ type SIPConfig struct {
 	PublicIP       string   `yaml:"public_ip"` // address in Contact and SDP
 	RTPPortMin     int      `yaml:"rtp_port_min"`
 	RTPPortMax     int      `yaml:"rtp_port_max"`
-	MaxCalls       int      `yaml:"max_calls"`       // concurrent legs before 503
-	TrustedSources []string `yaml:"trusted_sources"` // trunk IPs accepted without auth
-	RequireAuth    bool     `yaml:"require_auth"`    // digest-authenticate other INVITEs
+	RTPShared      *int     `yaml:"rtp_shared_sockets"` // shared RTP sockets at the bottom of the range (0: a port pair per leg)
+	MaxCalls       int      `yaml:"max_calls"`          // concurrent legs before 503
+	TrustedSources []string `yaml:"trusted_sources"`    // trunk IPs accepted without auth
+	RequireAuth    bool     `yaml:"require_auth"`       // digest-authenticate other INVITEs
 	Realm          string   `yaml:"realm"`
 	MusicOnHold    string   `yaml:"music_on_hold"` // WAV looped to a held party
 	RecordingDir   string   `yaml:"recording_dir"`
@@ -138,6 +139,18 @@ type lineError struct {
 }
 
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.reason) }
+
+// defaultSharedSockets is the default of sip.rtp_shared_sockets: one
+// shared RTP socket per core of the 2-core reference machine.
+const defaultSharedSockets = 2
+
+// sharedSockets returns sip.rtp_shared_sockets with its default applied.
+func (s SIPConfig) sharedSockets() int {
+	if s.RTPShared == nil {
+		return defaultSharedSockets
+	}
+	return *s.RTPShared
+}
 
 func defaultConfig() Config {
 	return Config{
@@ -287,6 +300,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if cfg.SIP.RTPPortMin <= 0 || cfg.SIP.RTPPortMax > 65535 || cfg.SIP.RTPPortMin+1 >= cfg.SIP.RTPPortMax {
 		return &lineError{nodeLine(root, "sip", "rtp_port_min"), fmt.Sprintf("sip RTP port range %d-%d is not a valid range", cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)}
+	}
+	if n := cfg.SIP.sharedSockets(); n < 0 || n > 64 || cfg.SIP.RTPPortMin+4*n > cfg.SIP.RTPPortMax {
+		return &lineError{nodeLine(root, "sip", "rtp_shared_sockets"), fmt.Sprintf("sip.rtp_shared_sockets %d must be 0–64 and leave room in the RTP port range", n)}
 	}
 	switch cfg.IVR.HoursOverride {
 	case "", "open", "closed":

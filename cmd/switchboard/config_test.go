@@ -17,6 +17,7 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"syntax", "log:\n  format: [text\n", "bad.yaml:"},
 		{"wrong type", "database:\n  seed_demo: maybe\n", "bad.yaml:2:"},
 		{"bad hours override", "ivr:\n  flows: f.yaml\n  hours_override: sometimes\n", `bad.yaml:3: ivr.hours_override "sometimes"`},
+		{"bad shared sockets", "sip:\n  udp: 127.0.0.1:5060\n  rtp_shared_sockets: -3\n", `bad.yaml:3: sip.rtp_shared_sockets -3 must be 0–64`},
 		{"bad acd", "acd:\n  queues:\n    - name: \"\"\n", "bad.yaml:2: acd:"},
 	}
 	for _, tt := range tests {

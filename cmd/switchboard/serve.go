@@ -135,7 +135,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	gw, err := sip.New(sip.Config{
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
-		TrustedSources: cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
+		RTPSharedSockets: cfg.SIP.sharedSockets(),
+		TrustedSources:   cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
