@@ -20,10 +20,11 @@ demo: build
 	./$(BIN) simulate --live $(DEMOARGS)
 
 ## load-journey: full-journey load on a fresh server (IVR, queue, CTI agents, SIP, RTP, CRM);
-## prints calls/s, screen-pop latency, server CPU and memory. JOURNEY_ARGS tunes the traffic.
+## prints calls/s, screen-pop latency, server CPU and memory. JOURNEY_ARGS tunes the traffic;
+## JOURNEY_PROFILE=FILE writes the server's CPU profile.
 JOURNEY_ARGS ?= --create-agents 150 --rate 240 --talk 15s --patience 120s --duration 120s
 load-journey: build
-	@./$(BIN) serve > var-load-journey.log 2>&1 & pid=$$!; \
+	@./$(BIN) serve $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
 	./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc

@@ -233,12 +233,14 @@ func (c *Call) watchDigit(ch chan struct{}) (stop func()) {
 			}
 			select {
 			case <-c.digitCh:
-				// Re-signal for other waiters: the digit stays queued.
-				select {
-				case c.digitCh <- struct{}{}:
-				default:
-				}
+				// A signal without a digit is stale (ReadDigit took it):
+				// drop it. Otherwise re-signal for other waiters: the digit
+				// stays queued.
 				if c.hasDigit() {
+					select {
+					case c.digitCh <- struct{}{}:
+					default:
+					}
 					close(ch)
 					return
 				}

@@ -192,3 +192,45 @@ func TestRegistrarDigest(t *testing.T) {
 		}
 	})
 }
+
+// TestWatchDigitDropsStaleSignal: a digit signal left behind after
+// ReadDigit took the digit must be consumed by an interruptible playback's
+// watcher, not bounced back and forth (a busy loop for the whole prompt).
+func TestWatchDigitDropsStaleSignal(t *testing.T) {
+	c := &Call{g: &Gateway{m: NewMetrics(nil)}, digitCh: make(chan struct{}, 1), ctx: t.Context()}
+	c.pushDigit('5', "test")
+	if d, ok, _ := c.ReadDigit(t.Context(), time.Second); !ok || d != '5' {
+		t.Fatalf("ReadDigit = %q %v", d, ok)
+	}
+	if len(c.digitCh) != 1 {
+		t.Fatal("expected the stale signal this test is about")
+	}
+	fired := make(chan struct{})
+	stop := c.watchDigit(fired)
+	defer stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(c.digitCh) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("stale digit signal still queued: the watcher re-signals it")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// It stays consumed (the old watcher put it back at once, forever).
+	for range 200 {
+		if len(c.digitCh) != 0 {
+			t.Fatal("stale digit signal bounced back by the watcher")
+		}
+		time.Sleep(250 * time.Microsecond)
+	}
+	select {
+	case <-fired:
+		t.Fatal("watcher fired without a digit")
+	default:
+	}
+	c.pushDigit('7', "test")
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watcher missed a real digit")
+	}
+}

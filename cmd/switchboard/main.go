@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"switchboard/acd/sim"
@@ -53,8 +54,20 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		cfgPath := fs.String("config", "", "YAML configuration file (default: the embedded demo config)")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (load measurements)")
 		if err := fs.Parse(rest); err != nil {
 			return 2
+		}
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "switchboard: --cpuprofile:", err)
+				return 1
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
