@@ -4,11 +4,22 @@
 // # Structure
 //
 //   - Gateway (gateway.go, handlers.go): a sipgo UserAgent listening on UDP,
-//     TCP and optionally TLS. Inbound INVITEs are answered (100, optional
-//     180 while Config.AnswerDelay runs, 200 with our SDP answer) and handed
-//     to the call handler in their own goroutine. Dial rings registered
-//     phones (every contact in parallel, first 200 wins, the other forks are
-//     CANCELled), SIP URIs or customer numbers through the trunk.
+//     TCP and optionally TLS. Inbound INVITEs are answered (100; while
+//     Config.AnswerDelay runs either 180 Ringing without SDP or, with
+//     Config.EarlyMedia, 183 Session Progress carrying the SDP answer and
+//     Config.Ringback looped over RTP, like Asterisk's Progress() +
+//     Playtones(ring); then 200 repeating that same SDP, RFC 3264 session
+//     id and version unchanged) and handed to the call handler in their own
+//     goroutine. A CANCEL while ringing gets 487 (sipgo) and releases the
+//     leg and its RTP. Dial rings registered phones (every contact in
+//     parallel, first 200 wins, the other forks are CANCELled), SIP URIs or
+//     customer numbers through the trunk. A provisional response with SDP
+//     (a 183 with the far end's ringback or announcement) points the
+//     ringing leg's RTP at that address and codec and starts its receive
+//     loop, so the early media reaches the leg's Session before the 200
+//     (DialOptions.OnEarlyMedia hands the ringing leg out); the 200's SDP
+//     is applied again and wins. 180/183 without SDP are only waited
+//     through; 4xx–6xx map to ErrBusy, ErrNoAnswer or ErrRejected.
 //   - Registrar (registrar.go): REGISTER with MD5 digest (qop=auth), nonce
 //     per Call-ID, stale nonces, constant-time comparison, per-source
 //     failure counting. Secrets come from the Credentials interface.
@@ -31,7 +42,9 @@
 //
 // Each leg owns one media goroutine set, all ended by the call's context:
 // the RTP receive loop (media.Session.Run) plus its RTCP reporter and
-// reader; playback runs in the caller of Play; recording has one ticker
+// reader; playback runs in the caller of Play (inbound ringback is a
+// looped Play by the INVITE goroutine, stopped before the 200 is sent);
+// recording has one ticker
 // goroutine per recording. Bridging only swaps atomic peer pointers on both
 // sessions: the receive loop of leg A writes straight into leg B's socket
 // under B's send mutex, with pooled per-session buffers and no per-packet
@@ -46,9 +59,10 @@
 // media.MuxSocket carries many legs on one UDP socket, demultiplexed by the
 // remote address from SDP, reading with recvmmsg (ipv4.ReadBatch) and
 // sending every packet relayed during a batch with one sendmmsg
-// (ipv4.WriteBatch). It is tested and benchmarked in sip/media but not yet
-// selected by the gateway (a UAC leg learns its remote address only from
-// the answer, so the Session must then be created after the 200).
+// (ipv4.WriteBatch). The gateway uses it when Config.RTPSharedSockets > 0.
+// An outbound (UAC) leg starts pending, with no remote address, and gets
+// it from the first SDP answer it sees — a 183's early media or the 200 —
+// moving when a later one differs.
 //
 // # Safety of outside input
 //

@@ -72,9 +72,22 @@ type Config struct {
 	// Trunk is the host[:port] of the outbound trunk for customer numbers
 	// (Dial with a number that is not a registered user).
 	Trunk string
-	// AnswerDelay holds inbound calls in 180 Ringing this long before the
-	// 200 (0: answer at once).
+	// AnswerDelay holds inbound calls ringing (180, or 183 with
+	// EarlyMedia) this long before the 200 (0: answer at once).
 	AnswerDelay time.Duration
+	// EarlyMedia gives inbound calls held by AnswerDelay early media, as
+	// Asterisk's Progress() + Playtones(ring) does: 183 Session Progress
+	// with the SDP answer (the 200 repeats it unchanged), then Ringback
+	// looped to the caller over RTP until the 200. Off, they get 180
+	// Ringing without SDP and the caller's phone makes its own ringback.
+	// No effect when AnswerDelay is 0.
+	EarlyMedia bool
+	// Ringback is what EarlyMedia plays: a WAV file (a name ending in
+	// ".wav", resolved like prompts), a country of Asterisk's
+	// indications.conf ("us", the default: 440+480 Hz, 2 s on, 4 s off;
+	// "uk", "de", "fr", "es", "nl") or a tone in that syntax
+	// ("425/1000,0/4000"). New fails on a value it cannot use.
+	Ringback string
 	// TestEndpoint is a DNIS answered internally (play TestPrompt, or 2 s
 	// of tone, then hang up) for load tests. Empty: disabled.
 	TestEndpoint string
@@ -91,6 +104,13 @@ type DialOptions struct {
 	CallerName   string        // From display name (sanitised)
 	Codecs       []media.Codec // offer order (default PCMU, PCMA)
 	ExtraHeaders map[string]string
+	// OnEarlyMedia is called once per ringing leg (each fork) when the far
+	// end starts early media (a 18x with SDP: a carrier's ringback or
+	// announcement). The leg is still ringing; its Session receives the
+	// far end's audio (add a tap, or Bridge it so a waiting party hears
+	// it). If the leg is not answered it ends, and so does a bridge. It
+	// runs on the goroutine waiting for the answer and must not block.
+	OnEarlyMedia func(*Call)
 }
 
 // WebRTCInfo describes a WebRTC leg for logs and routing.
@@ -172,6 +192,7 @@ type Gateway struct {
 
 	promptMu sync.Mutex
 	prompts  map[string]*media.Audio
+	ringback []int16 // looped during inbound early media (Config.EarlyMedia)
 
 	rtcOnce sync.Once
 	rtcAPI  *webrtc.API
@@ -232,6 +253,14 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	}
 	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m)
 	g.pacer = media.NewPacer(0, nil)
+	if g.cfg.EarlyMedia {
+		if g.ringback, err = g.ringbackAudio(g.cfg.Ringback); err != nil {
+			if !errors.Is(err, ErrBadConfig) {
+				err = fmt.Errorf("%w: ringback: %w", ErrBadConfig, err)
+			}
+			return nil, err
+		}
+	}
 	return g, nil
 }
 

@@ -134,22 +134,12 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	go func() { _ = sess.Run(c.ctx) }()
 
 	_ = dlg.Respond(sipmsg.StatusTrying, "Trying", nil)
-	if g.cfg.AnswerDelay > 0 {
-		_ = dlg.Respond(sipmsg.StatusRinging, "Ringing", nil)
-		t := time.NewTimer(g.cfg.AnswerDelay)
-		select {
-		case <-t.C:
-		case <-dlg.Context().Done():
-			t.Stop()
-			g.m.CallResults.WithLabelValues("in", "cancelled").Inc()
-			c.end("cancelled")
-			return
-		case <-c.ctx.Done():
-			t.Stop()
-			return
-		}
-	}
+	// One answer for the 183 (early media) and the 200: RFC 3264 wants the
+	// same session version when nothing changed.
 	answer := sdp.Answer(offer, g.publicIP, tr.LocalPort(), c.sdpSessID, c.sdpVer)
+	if g.cfg.AnswerDelay > 0 && !g.holdRinging(c, dlg, answer) {
+		return
+	}
 	if err := c.setState(StateAnswered); err != nil {
 		return // hung up meanwhile
 	}
@@ -170,6 +160,41 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	go g.handler(c)
+}
+
+// holdRinging keeps an inbound call ringing for AnswerDelay: 180 Ringing,
+// or with EarlyMedia 183 Session Progress carrying answer and the ringback
+// looped to the caller, stopped before it returns. It reports false when
+// the call ended meanwhile: a CANCEL (sipgo answers it 487; the leg and its
+// RTP are released here) or a hang-up.
+func (g *Gateway) holdRinging(c *Call, dlg *sipgo.DialogServerSession, answer []byte) bool {
+	if g.cfg.EarlyMedia {
+		_ = dlg.Respond(sipmsg.StatusSessionInProgress, "Session Progress", answer,
+			sipmsg.NewHeader("Content-Type", "application/sdp"))
+		ctx, cancel := context.WithCancel(c.ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = g.pacer.Play(ctx, c.sess, g.ringback, true, nil)
+		}()
+		// Once Play has returned no ringback frame is sent: the 200 comes
+		// after the last one.
+		defer func() { cancel(); <-done }()
+	} else {
+		_ = dlg.Respond(sipmsg.StatusRinging, "Ringing", nil)
+	}
+	t := time.NewTimer(g.cfg.AnswerDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-dlg.Context().Done():
+		g.m.CallResults.WithLabelValues("in", "cancelled").Inc()
+		c.end("cancelled")
+		return false
+	case <-c.ctx.Done():
+		return false
+	}
 }
 
 // runTestEndpoint answers, plays TestPrompt (or 2 s of tone) and hangs up.
@@ -473,7 +498,18 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 	}
 	c.cli = dlg
 	c.callID = sanitizeHeaderValue(req.CallID().Value())
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	early := false // early media started: Run is already going
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		if !g.applyEarlyMedia(c, tr, res) || early {
+			return nil
+		}
+		early = true
+		go func() { _ = sess.Run(c.ctx) }()
+		if opts.OnEarlyMedia != nil {
+			opts.OnEarlyMedia(c)
+		}
+		return nil
+	}})
 	if err != nil {
 		c.end("not_answered")
 		var de *sipgo.ErrDialogResponse
@@ -515,7 +551,9 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 	if err := c.setState(StateAnswered); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 	}
-	go func() { _ = sess.Run(c.ctx) }()
+	if !early {
+		go func() { _ = sess.Run(c.ctx) }()
+	}
 	// End the leg if the dialog ends under us (e.g. transaction failure).
 	go func() {
 		select {
@@ -525,6 +563,33 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		}
 	}()
 	return c, nil
+}
+
+// applyEarlyMedia points a ringing outbound leg at the SDP of a
+// provisional response (18x with SDP: early media from the far end), so
+// the far end's audio reaches the leg's session before the 200, whose SDP
+// is applied again and wins. It reports whether it applied one; a response
+// without usable SDP changes nothing.
+func (g *Gateway) applyEarlyMedia(c *Call, tr rtpTransport, res *sipmsg.Response) bool {
+	if res.StatusCode <= sipmsg.StatusTrying || res.StatusCode >= 200 || len(res.Body()) == 0 {
+		return false
+	}
+	m, err := sdp.Parse(res.Body())
+	if err != nil {
+		c.log.Debug("early media: unusable sdp", "code", res.StatusCode, "error", err)
+		return false
+	}
+	if !m.Addr.IsUnspecified() {
+		if err := tr.SetRemote(m.RTPAddr()); err != nil {
+			// Another call on this shared RTP socket has that address.
+			c.log.Debug("early media: remote RTP address refused", "error", err)
+			return false
+		}
+	}
+	c.sess.SetFormat(m.Codec, m.DTMF)
+	c.sess.SetSending(m.Direction.Receives() && !m.Addr.IsUnspecified())
+	c.log.Debug("early media", "code", res.StatusCode, "codec", m.Codec.String())
+	return true
 }
 
 // onRefer handles a blind transfer requested by a phone (REFER with

@@ -34,6 +34,10 @@ type Phone struct {
 	answer atomic.Pointer[media.Codec]
 	// Inbound receives every call the phone answered.
 	Inbound chan *Call
+	// Early receives a call placed with Invite when its first provisional
+	// response with SDP (early media) arrives, before the final response
+	// (dropped when the channel is full).
+	Early chan *Call
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -51,9 +55,12 @@ type Call struct {
 	// From is the caller's user part as received (inbound calls).
 	From string
 
-	mu  sync.Mutex
-	got []int16
-	dig []byte
+	mu      sync.Mutex
+	got     []int16
+	dig     []byte
+	prov    []*sipmsg.Response
+	earlyOn bool
+	early   []int16
 }
 
 // NewPhone starts a phone for user, with RTP ports from [rtpMin, rtpMin+99].
@@ -81,7 +88,7 @@ func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
 		t.Fatal(err)
 	}
 	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	p := &Phone{t: t, user: user, ua: ua, client: client, addr: addr, pool: pool, Inbound: make(chan *Call, 8), calls: map[string]*Call{},
+	p := &Phone{t: t, user: user, ua: ua, client: client, addr: addr, pool: pool, Inbound: make(chan *Call, 8), Early: make(chan *Call, 8), calls: map[string]*Call{},
 		dua: &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: int(addr.Port())}}}}
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
@@ -208,9 +215,12 @@ func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password
 
 // Invite calls user at the gateway gw offering codecs (PCMU if none), waits
 // for the answer and acknowledges it. The INVITE's From user is the phone's
-// user (the caller's number the gateway sees as ANI). If the call is
-// refused or ctx ends first, the error is the one sipgo's WaitAnswer returned
-// (a *sipgo.ErrDialogResponse for a final non-2xx response).
+// user (the caller's number the gateway sees as ANI). A provisional
+// response with SDP starts early media: its address and codec are applied
+// (the 200's win) and the call is sent on Early. If the call is refused or
+// ctx ends first, the error is the one sipgo's WaitAnswer returned (a
+// *sipgo.ErrDialogResponse for a final non-2xx response; after a CANCEL,
+// ClientDialog().InviteResponse is the final response, normally 487).
 func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, codecs ...media.Codec) (*Call, error) {
 	if len(codecs) == 0 {
 		codecs = []media.Codec{media.PCMU}
@@ -228,7 +238,10 @@ func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, code
 		return nil, err
 	}
 	c.cli = d
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		p.onResponse(c, res)
+		return nil
+	}}); err != nil {
 		return c, err
 	}
 	ans, err := sdp.Parse(d.InviteResponse.Body())
@@ -245,6 +258,56 @@ func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, code
 		return nil, err
 	}
 	return c, nil
+}
+
+// onResponse records a response to the phone's INVITE: provisional ones,
+// the early media they start, and the audio received up to the 2xx.
+func (p *Phone) onResponse(c *Call, res *sipmsg.Response) {
+	switch {
+	case res.IsProvisional():
+		c.mu.Lock()
+		c.prov = append(c.prov, res)
+		c.mu.Unlock()
+		if len(res.Body()) == 0 {
+			return
+		}
+		m, err := sdp.Parse(res.Body())
+		if err != nil {
+			return
+		}
+		c.tr.SetRemote(m.RTPAddr())
+		c.sess.SetFormat(m.Codec, m.DTMF)
+		c.mu.Lock()
+		first := !c.earlyOn
+		c.earlyOn = true
+		c.mu.Unlock()
+		if first {
+			select {
+			case p.Early <- c:
+			default:
+			}
+		}
+	case res.IsSuccess():
+		c.mu.Lock()
+		c.early = append([]int16{}, c.got...)
+		c.mu.Unlock()
+	}
+}
+
+// Provisional returns the provisional responses (100 to 199) a call placed
+// with Invite has received, in order.
+func (c *Call) Provisional() []*sipmsg.Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*sipmsg.Response(nil), c.prov...)
+}
+
+// EarlySamples returns the audio a call placed with Invite had received
+// when its 200 arrived: the early media (nil before the answer).
+func (c *Call) EarlySamples() []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int16(nil), c.early...)
 }
 
 // Samples returns every audio sample the call has received so far.
