@@ -140,7 +140,7 @@ func (e *Engine) becameFree(a *agent) {
 		e.removeAgent(a)
 		return
 	}
-	if e.available(a) {
+	if e.available(a) && !e.closing {
 		e.routeAgent(a)
 	}
 }

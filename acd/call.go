@@ -97,6 +97,9 @@ func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID,
 }
 
 func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
+	if e.closing {
+		return ErrClosed
+	}
 	q := e.queues[req.Queue]
 	if q == nil || q.removed {
 		return fmt.Errorf("%w: %q", ErrUnknownQueue, req.Queue)
@@ -762,6 +765,9 @@ func (e *Engine) complete(c *call) {
 		}
 	} else if !c.endedAt.IsZero() {
 		it.Wait = c.endedAt.Sub(c.queuedAt)
+	}
+	if e.sink != nil {
+		e.sink(it)
 	}
 	e.publish(&InteractionCompleted{Interaction: it})
 }

@@ -53,6 +53,10 @@ type Engine struct {
 	vm      VoicemailTaker
 	// afterCall takes over a caller still on the line after the agent left.
 	afterCall func(id CallID, caller Leg) bool
+	// sink receives every completed interaction (owned by the actor).
+	sink func(Interaction)
+	// closing is set by Shutdown: no new calls, no more routing (actor).
+	closing bool
 	cmdBuf    int
 	zones     zoneCache
 
@@ -245,6 +249,45 @@ func (e *Engine) Quiet() bool {
 
 // Close stops the engine: the actor stops, every ring, bridge and dial
 // goroutine is cancelled and awaited. Calls are not hung up.
+// SetInteractionSink makes f receive every interaction the engine
+// completes, in order, on the actor: unlike InteractionCompleted on the
+// event bus, which a slow subscriber may miss, none is ever skipped. f must
+// not block. It replaces any earlier sink.
+func (e *Engine) SetInteractionSink(ctx context.Context, f func(Interaction)) error {
+	return e.do(ctx, func() error {
+		e.sink = f
+		return nil
+	})
+}
+
+// Shutdown ends everything still in progress so that its interaction is
+// completed (and reaches the sink) before Close: calls still up are hung
+// up (outcome failed unless answered), and agents in wrap-up finish it.
+// Routing stops; the engine accepts no new calls afterwards.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	return e.do(ctx, func() error {
+		e.closing = true
+		for _, c := range e.calls {
+			if c.state == CallStateEnded {
+				continue
+			}
+			if c.outcome == "" {
+				c.outcome = OutcomeFailed
+				if !c.answeredAt.IsZero() {
+					c.outcome = OutcomeAnswered
+				}
+			}
+			e.endCall(c)
+		}
+		for _, a := range e.agents {
+			if a.state == StateWrapUp {
+				e.endWrapUp(a)
+			}
+		}
+		return nil
+	})
+}
+
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.cancel()

@@ -78,6 +78,10 @@ type Entry struct {
 	metrics *ivr.Metrics
 
 	tickets sync.Map // CallID → ticket id linked at wrap-up, merged into the record
+
+	imu     sync.Mutex
+	pending []Interaction // completed by the engine, not yet recorded
+	wake    chan struct{}
 	ids     sync.Map // CallID → interaction id of a queued call (for the survey)
 	holds   sync.Map // CallID → *hold of a caller waiting in queue
 }
@@ -130,7 +134,33 @@ func NewEntry(engine *Engine, flows FlowSource, crm Directory, rec crmcore.Inter
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Entry{engine: engine, flows: flows, crm: crm, rec: rec, opts: opts, logger: logger, metrics: opts.IVRMetrics}
+	x := &Entry{engine: engine, flows: flows, crm: crm, rec: rec, opts: opts, logger: logger, metrics: opts.IVRMetrics,
+		wake: make(chan struct{}, 1)}
+	if err := engine.SetInteractionSink(context.Background(), x.pushInteraction); err != nil {
+		logger.Error("acd: entry cannot receive interactions", "err", err)
+	}
+	return x
+}
+
+// pushInteraction is the engine's interaction sink: it queues without
+// blocking the engine and without a bound (the writer behind spills to
+// its journal; dropping a record is not an option).
+func (x *Entry) pushInteraction(it Interaction) {
+	x.imu.Lock()
+	x.pending = append(x.pending, it)
+	x.imu.Unlock()
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (x *Entry) takeInteractions() []Interaction {
+	x.imu.Lock()
+	defer x.imu.Unlock()
+	p := x.pending
+	x.pending = nil
+	return p
 }
 
 // Handle runs call through its journey until it is queued or has ended. It
@@ -271,40 +301,74 @@ func (x *Entry) finish(ctx context.Context, call EntryCall, rec crmcore.Interact
 	}
 }
 
-// Run writes the record of every call the engine completes until ctx ends.
-// It resubscribes when the engine drops it for falling behind.
+// Run records every interaction the engine completes — the CRM record
+// through the durable writer, tickets for voicemails and (optionally)
+// abandoned calls — and drives the announcements and music of waiting
+// callers, until ctx ends. It then records what the engine has already
+// handed over before returning: stop with Engine.Shutdown first, then
+// cancel ctx, and nothing is lost.
 func (x *Entry) Run(ctx context.Context) error {
+	holds := make(chan struct{})
+	go func() { defer close(holds); x.runHolds(ctx) }()
+	for {
+		batch := x.takeInteractions()
+		for _, it := range batch {
+			x.record(context.WithoutCancel(ctx), it)
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-x.wake:
+		case <-ctx.Done():
+			for b := x.takeInteractions(); len(b) > 0; b = x.takeInteractions() {
+				for _, it := range b {
+					x.record(context.WithoutCancel(ctx), it)
+				}
+			}
+			<-holds
+			return ctx.Err()
+		}
+	}
+}
+
+// runHolds follows the engine's events for the waiting callers.
+func (x *Entry) runHolds(ctx context.Context) {
 	for {
 		events, _, cancel, err := x.engine.Subscribe(ctx, 4096)
 		if err != nil {
-			return err
+			return
 		}
+		stop := context.AfterFunc(ctx, cancel) // ends the range below
 		for ev := range events {
 			x.onHoldEvent(ev)
-			if c, ok := ev.(*InteractionCompleted); ok {
-				x.ids.Delete(c.Interaction.CallID)
-				rec := toCRMInteraction(c.Interaction)
-				if rec.Recording == "" && x.opts.Recordings != nil {
-					rec.Recording = x.opts.Recordings.Recording(rec.CallID)
-				}
-				switch {
-				case rec.Outcome == crmcore.OutcomeVoicemail && rec.TicketID == "": // queue overflow to voicemail
-					x.ticket(context.WithoutCancel(ctx), &rec, "Voicemail from ", "Voicemail left in queue "+rec.Queue+". Recording: "+rec.Recording, "voicemail")
-				case rec.Outcome == crmcore.OutcomeAbandoned && x.opts.TicketAbandoned:
-					x.ticket(context.WithoutCancel(ctx), &rec, "Missed call from ", "The caller hung up after waiting in queue "+rec.Queue+"; call them back.", "abandoned")
-				}
-				if t, ok := x.tickets.LoadAndDelete(c.Interaction.CallID); ok {
-					rec.TicketID = t.(string)
-				}
-				if err := x.rec.Write(context.WithoutCancel(ctx), rec); err != nil {
-					x.logger.Error("interaction write", "call_id", string(c.Interaction.CallID), "err", err)
-				}
-			}
 		}
+		stop()
 		cancel()
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
+	}
+}
+
+// record writes one completed interaction to the CRM.
+func (x *Entry) record(ctx context.Context, it Interaction) {
+	x.ids.Delete(it.CallID)
+	rec := toCRMInteraction(it)
+	if rec.Recording == "" && x.opts.Recordings != nil {
+		rec.Recording = x.opts.Recordings.Recording(rec.CallID)
+	}
+	switch {
+	case rec.Outcome == crmcore.OutcomeVoicemail && rec.TicketID == "": // queue overflow to voicemail
+		x.ticket(ctx, &rec, "Voicemail from ", "Voicemail left in queue "+rec.Queue+". Recording: "+rec.Recording, "voicemail")
+	case rec.Outcome == crmcore.OutcomeAbandoned && x.opts.TicketAbandoned:
+		x.ticket(ctx, &rec, "Missed call from ", "The caller hung up after waiting in queue "+rec.Queue+"; call them back.", "abandoned")
+	}
+	if t, ok := x.tickets.LoadAndDelete(it.CallID); ok {
+		rec.TicketID = t.(string)
+	}
+	if err := x.rec.Write(ctx, rec); err != nil {
+		x.logger.Error("interaction write", "call_id", string(it.CallID), "err", err)
 	}
 }
 

@@ -2,10 +2,14 @@ package acd_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"switchboard/acd"
+	"switchboard/acd/acdtest"
 )
 
 func TestStrategyTopSkill(t *testing.T) {
@@ -691,5 +695,48 @@ queues:
 		if c.Call.ID == "new" && !c.EWT.Known {
 			t.Errorf("EWT unknown with a staffed agent: %+v", c)
 		}
+	}
+}
+
+// TestShutdownCompletesEverything: at shutdown every call still up (one
+// waiting, one talking) and every wrap-up in progress completes its
+// interaction through the sink; afterwards no call is accepted.
+func TestShutdownCompletesEverything(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	var mu sync.Mutex
+	got := map[acd.CallID]acd.Outcome{}
+	if err := h.e.SetInteractionSink(h.ctx, func(it acd.Interaction) {
+		mu.Lock()
+		got[it.CallID] = it.Outcome
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.login("a1", true, sk("sales", 1))
+	h.login("a2", true, sk("sales", 1))
+	h.enqueue(acd.CallRequest{ID: "wrapping", Queue: "sales"})
+	h.ring().Answer()
+	first := waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "wrapping" })
+	h.enqueue(acd.CallRequest{ID: "talking", Queue: "sales"})
+	h.ring().Answer()
+	waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "talking" })
+	if err := h.e.Hangup(h.ctx, first.Agent); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(h, func(e *acd.CallEnded) bool { return e.CallID == "wrapping" })
+	waiting := h.enqueue(acd.CallRequest{ID: "waiting", Queue: "sales"})
+	h.sync()
+	if err := h.e.Shutdown(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	want := map[acd.CallID]acd.Outcome{"wrapping": acd.OutcomeAnswered, "talking": acd.OutcomeAnswered, "waiting": acd.OutcomeFailed}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("interactions at shutdown (-want +got):\n%s", diff)
+	}
+	mu.Unlock()
+	eventually(t, "waiting caller hung up", waiting.Ended)
+	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{ID: "late", Queue: "sales"}, acdtest.NewLeg("late")); !errors.Is(err, acd.ErrClosed) {
+		t.Errorf("enqueue after shutdown = %v, want ErrClosed", err)
 	}
 }

@@ -56,6 +56,9 @@ type SIPConfig struct {
 	Trunk          string   `yaml:"trunk"`         // host:port for customer numbers
 	CallerID       string   `yaml:"caller_id"`     // number shown on outbound calls
 	TestEndpoint   string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
+	AnswerDelay    Duration `yaml:"answer_delay"`  // how long inbound calls ring before the answer
+	EarlyMedia     bool     `yaml:"early_media"`   // 183 + ringback while they ring
+	Ringback       string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
 	DrainTimeout   Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
 	WebRTCIPs      []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
 }

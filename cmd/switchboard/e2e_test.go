@@ -40,6 +40,7 @@ type system struct {
 	http string
 	sip  netip.AddrPort
 	dsn  string
+	stop func() // shuts the server down (as SIGTERM does) and waits for it
 }
 
 func freePort(t *testing.T, network string) int {
@@ -121,7 +122,7 @@ func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *s
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	go func() { done <- serve(ctx, cfg, logger) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -132,7 +133,8 @@ func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *s
 			t.Error("serve did not stop")
 		}
 	})
-	s := &system{t: t, cfg: cfg, http: cfg.HTTP.Listen, sip: netip.MustParseAddrPort(cfg.SIP.UDP), dsn: cfg.Database.URL}
+	t.Cleanup(stop)
+	s := &system{t: t, cfg: cfg, http: cfg.HTTP.Listen, sip: netip.MustParseAddrPort(cfg.SIP.UDP), dsn: cfg.Database.URL, stop: stop}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get("http://" + s.http + "/readyz")
@@ -527,6 +529,34 @@ func TestJourneyAbandonWhileQueued(t *testing.T) {
 	case <-phone.Inbound:
 		t.Fatal("an agent was rung after the caller hung up")
 	case <-time.After(2 * time.Second):
+	}
+}
+
+// TestShutdownRecordsCallsInProgress: the server is stopped while a
+// caller talks to an agent; the call is hung up and its interaction (agent,
+// answer, end, the wrap-up closed by the shutdown) still reaches
+// PostgreSQL before the server exits.
+func TestShutdownRecordsCallsInProgress(t *testing.T) {
+	s := startSystem(t, 36000, openAllDay, nil)
+	desk, phone, bobID := s.agent("bob", 37000, true)
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 37500)
+	offer := desk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
+	var call struct {
+		CallID string `json:"call_id"`
+	}
+	json.Unmarshal(offer.Data, &call)
+	select {
+	case <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent phone never rang")
+	}
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	s.stop()
+	<-caller // SIPp sees the server's BYE where it expected to send one: not the point here
+	in := s.waitInteraction("call_id = $1", call.CallID)
+	if in.Outcome != "answered" || str(in.AgentID) != bobID || in.Answered == nil || in.Ended == nil {
+		t.Fatalf("interaction = %+v, want answered by bob with answer and end times", in)
 	}
 }
 

@@ -139,6 +139,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		TrustedSources:   cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
+		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
 		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }))
 	if err != nil {
@@ -215,10 +216,16 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	errc := make(chan error, 4)
+	gwDone := make(chan struct{})
 	go func() { errc <- fmt.Errorf("http: %w", srv.Serve(ln)) }()
-	go func() { errc <- gw.Serve(runCtx) }()
+	go func() { defer close(gwDone); errc <- gw.Serve(runCtx) }()
 	go func() { errc <- hub.Run(runCtx) }()
-	go func() { errc <- entry.Run(runCtx) }()
+	// The entry records interactions until the very end of the shutdown
+	// below, so it has a context of its own.
+	entryCtx, stopEntry := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEntry()
+	entryDone := make(chan struct{})
+	go func() { defer close(entryDone); _ = entry.Run(entryCtx) }()
 	select {
 	case <-gw.Ready():
 	case err := <-errc:
@@ -241,9 +248,18 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	for gw.ActiveCalls() > agents.Softphones() && time.Now().Before(drainEnd) {
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The gateway hangs up every leg left; the engine then completes every
+	// call and wrap-up still open, and the entry records them all before
+	// the writer flushes (deferred above) and the database closes.
 	cancelRun()
+	<-gwDone
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
+	if err := engine.Shutdown(sctx); err != nil {
+		logger.Error("acd shutdown", "err", err)
+	}
+	stopEntry()
+	<-entryDone
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http shutdown: %w", err)
 	}

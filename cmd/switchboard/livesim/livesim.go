@@ -40,7 +40,7 @@ type Options struct {
 	Rate     float64       // new calls per minute (Poisson)
 	Talk     time.Duration // mean talk time (lognormal)
 	Patience time.Duration // mean patience in queue (exponential)
-	Duration time.Duration // how long to run (0: until interrupted)
+	Duration time.Duration // how long the traffic runs once every agent is ready (0: until interrupted)
 	Prompts  string        // prompt root; its en/ WAVs are what the parties say
 	Seed     uint64
 	// CreateAgents, when > 0, first creates that many agents (sim001…)
@@ -69,7 +69,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.Rate, "rate", 6, "new calls per minute")
 	fs.DurationVar(&o.Talk, "talk", 40*time.Second, "mean talk time")
 	fs.DurationVar(&o.Patience, "patience", 90*time.Second, "mean time a caller waits in queue before hanging up")
-	fs.DurationVar(&o.Duration, "duration", 0, "how long to run (0: until Ctrl-C)")
+	fs.DurationVar(&o.Duration, "duration", 0, "how long to place calls once every agent is ready (0: until Ctrl-C)")
 	fs.StringVar(&o.Prompts, "prompts", "ivr/prompts", "prompt root (the parties say its English prompts)")
 	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	fs.IntVar(&o.CreateAgents, "create-agents", 0, "create this many agents (sim001…) as the admin and simulate them instead of --agents")
@@ -81,11 +81,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	o.Report = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if o.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Duration)
-		defer cancel()
-	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The SIP library's own chatter (per-connection warnings) stays out of
 	// the way of the simulator's output.
@@ -112,6 +107,19 @@ func splitList(s string) []string {
 // Stats counts what a simulation did.
 type Stats struct {
 	Calls, Answered, WrapUps, Failed atomic.Int64
+	// Talking is the number of simulated agents on a call now (bridged
+	// calls); PeakTalking its highest value.
+	Talking, PeakTalking atomic.Int64
+}
+
+func (st *Stats) talk(delta int64) {
+	n := st.Talking.Add(delta)
+	for {
+		p := st.PeakTalking.Load()
+		if n <= p || st.PeakTalking.CompareAndSwap(p, n) {
+			return
+		}
+	}
 }
 
 type sim struct {
@@ -126,7 +134,9 @@ type sim struct {
 	rng *rand.Rand
 }
 
-// Run simulates until ctx ends.
+// Run sets the simulation up (the agents log in, register their phones and
+// go ready), then places calls for o.Duration (or until ctx ends) and waits
+// for the calls in flight to end.
 func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	st := &Stats{}
 	server, err := netip.ParseAddrPort(o.SIP)
@@ -161,40 +171,58 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 			return st, err
 		}
 	}
-	var wg sync.WaitGroup
+	// Agents run until the end of the simulation; the traffic window starts
+	// once all of them are ready (logging hundreds of agents in is bcrypt
+	// work the measurement must not include).
+	runCtx, stopAgents := context.WithCancel(ctx)
+	defer stopAgents()
+	var agents, ready sync.WaitGroup
 	for _, login := range s.o.Agents {
-		wg.Add(1)
+		agents.Add(1)
+		ready.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := s.agent(ctx, login, local); err != nil && ctx.Err() == nil {
+			defer agents.Done()
+			readyOnce := sync.OnceFunc(ready.Done)
+			defer readyOnce()
+			if err := s.agent(runCtx, login, local, readyOnce); err != nil && runCtx.Err() == nil {
 				s.log.Warn("simulated agent stopped", "agent", login, "err", err)
 			}
 		}()
 	}
+	ready.Wait()
 	contacts := s.callerNumbers(ctx)
-	before, sampleErr := s.sample(ctx)
-	if o.Report != nil && sampleErr == nil {
-		defer func() {
-			if after, err := s.sample(context.WithoutCancel(ctx)); err == nil {
-				s.report(o.Report, before, after)
-			}
-		}()
+	traffic := runCtx
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		traffic, cancel = context.WithTimeout(runCtx, o.Duration)
+		defer cancel()
 	}
+	before, sampleErr := s.sample(ctx)
 	s.log.Info("live simulation running", "agents", len(s.o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
-	for ctx.Err() == nil {
+	var calls sync.WaitGroup
+	for traffic.Err() == nil {
 		s.mu.Lock()
 		gap := time.Duration(s.rng.ExpFloat64() / (o.Rate / 60) * float64(time.Second))
 		ani := contacts[s.rng.IntN(len(contacts))]
 		dnis := o.DNIS[s.rng.IntN(len(o.DNIS))]
 		s.mu.Unlock()
 		select {
-		case <-ctx.Done():
+		case <-traffic.Done():
 		case <-time.After(gap):
-			wg.Add(1)
-			go func() { defer wg.Done(); s.caller(ctx, ani, dnis) }()
+			calls.Add(1)
+			go func() { defer calls.Done(); s.caller(runCtx, ani, dnis) }()
 		}
 	}
-	wg.Wait()
+	// The window ends with the last call placed; calls in flight are
+	// then hung up.
+	if o.Report != nil && sampleErr == nil {
+		if after, err := s.sample(context.WithoutCancel(ctx)); err == nil {
+			s.report(o.Report, before, after)
+		}
+	}
+	stopAgents()
+	calls.Wait()
+	agents.Wait()
 	<-errc
 	return st, ctx.Err()
 }
@@ -283,9 +311,35 @@ func (s *sim) createAgents(ctx context.Context, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Agents left by an earlier run are reused as they are (creating one
+	// hashes its password: not work to repeat).
+	existing := map[string]bool{}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.o.HTTP+"/api/v1/agents", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []struct {
+			Login string `json:"login"`
+		} `json:"items"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&list)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("livesim: list agents: HTTP %d: %v", res.StatusCode, err)
+	}
+	for _, a := range list.Items {
+		existing[a.Login] = true
+	}
 	logins := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		login := fmt.Sprintf("sim%03d", i)
+		if existing[login] {
+			logins = append(logins, login)
+			continue
+		}
 		body, _ := json.Marshal(map[string]any{
 			"login": login, "name": fmt.Sprintf("Sim Agent %d", i), "role": "agent", "password": s.o.Password,
 			"skills":    []map[string]any{{"name": "sales", "level": 3}, {"name": "support", "level": 3}, {"name": "billing", "level": 3}},
@@ -313,6 +367,9 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 	target := fmt.Sprintf("sip:%s@%s", dnis, s.server)
 	c, err := s.gw.Dial(ctx, target, sip.DialOptions{CallerID: ani, Timeout: 20 * time.Second})
 	if err != nil {
+		if ctx.Err() != nil {
+			return // the simulation ended while it rang
+		}
 		s.stats.Failed.Add(1)
 		s.log.Warn("simulated call failed", "ani", ani, "err", err)
 		return
@@ -333,6 +390,8 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 	pause := func(d time.Duration) bool {
 		select {
 		case <-c.Context().Done():
+			return false
+		case <-ctx.Done():
 			return false
 		case <-time.After(d):
 			return true
@@ -367,6 +426,8 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 		select {
 		case <-c.Context().Done():
 			return
+		case <-ctx.Done():
+			return
 		case <-patience:
 			if heard.Load() == 0 {
 				return // abandons
@@ -382,7 +443,7 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 
 // agent logs a simulated agent in (REST, CTI), registers their phone at the
 // server with our gateway as its contact, goes ready and wraps up every call.
-func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort) error {
+func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, ready func()) error {
 	tok, err := s.login(ctx, login, s.o.Password)
 	if err != nil {
 		return err
@@ -408,6 +469,7 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort) err
 	if err := send("presence.set", map[string]string{"presence": "ready"}); err != nil {
 		return err
 	}
+	ready()
 	dispositions := []string{"resolved", "resolved", "follow-up", "escalated", "sale", "no-sale"}
 	for {
 		var ev struct {
@@ -499,6 +561,8 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 // the agent talks for a while, then hangs up.
 func (s *sim) agentRings(c *sip.Call) {
 	s.stats.Answered.Add(1)
+	s.stats.talk(1)
+	defer s.stats.talk(-1)
 	talk := s.lognormal(s.o.Talk)
 	ctx, cancel := context.WithTimeout(c.Context(), talk)
 	defer cancel()

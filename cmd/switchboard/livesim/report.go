@@ -63,8 +63,8 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 func (s *sim) report(w io.Writer, before, after serverSample) {
 	wall := after.at.Sub(before.at).Seconds()
 	calls := float64(s.stats.Calls.Load())
-	fmt.Fprintf(w, "\nover %.0f s: %.0f calls placed (%.2f calls/s), %d answered by agents, %d dial failures, %d wrap-ups, %.0f interaction records written\n",
-		wall, calls, calls/wall, s.stats.Answered.Load(), s.stats.Failed.Load(), s.stats.WrapUps.Load(), after.written-before.written)
+	fmt.Fprintf(w, "\nover %.0f s: %.0f calls placed (%.2f calls/s), %d answered by agents (at most %d at once), %d dial failures, %d wrap-ups, %.0f interaction records written\n",
+		wall, calls, calls/wall, s.stats.Answered.Load(), s.stats.PeakTalking.Load(), s.stats.Failed.Load(), s.stats.WrapUps.Load(), after.written-before.written)
 	if after.pop != nil {
 		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
 		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 ≤ %s, p99 ≤ %s (histogram bucket bounds)\n", p50, p99)
