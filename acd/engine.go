@@ -57,8 +57,8 @@ type Engine struct {
 	sink func(Interaction)
 	// closing is set by Shutdown: no new calls, no more routing (actor).
 	closing bool
-	cmdBuf    int
-	zones     zoneCache
+	cmdBuf  int
+	zones   zoneCache
 
 	ctx       context.Context
 	cancel    context.CancelFunc
