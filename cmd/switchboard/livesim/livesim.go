@@ -158,8 +158,12 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	// Everything below ends with runCtx: when ctx does, or once the
+	// traffic window is over and the calls in flight have been hung up.
+	runCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	errc := make(chan error, 1)
-	go func() { errc <- s.gw.Serve(ctx) }()
+	go func() { errc <- s.gw.Serve(runCtx) }()
 	select {
 	case <-s.gw.Ready():
 	case err := <-errc:
@@ -174,8 +178,6 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	// Agents run until the end of the simulation; the traffic window starts
 	// once all of them are ready (logging hundreds of agents in is bcrypt
 	// work the measurement must not include).
-	runCtx, stopAgents := context.WithCancel(ctx)
-	defer stopAgents()
 	var agents, ready sync.WaitGroup
 	for _, login := range s.o.Agents {
 		agents.Add(1)
@@ -220,7 +222,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 			s.report(o.Report, before, after)
 		}
 	}
-	stopAgents()
+	stopAll()
 	calls.Wait()
 	agents.Wait()
 	<-errc
