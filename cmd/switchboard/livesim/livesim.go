@@ -62,7 +62,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.HTTP, "http", "127.0.0.1:8080", "the server's HTTP address")
 	fs.StringVar(&o.SIP, "sip", "127.0.0.1:5060", "the server's SIP address (UDP)")
 	fs.StringVar(&o.Local, "local", "127.0.0.1:5070", "the simulator's SIP address")
-	fs.IntVar(&o.RTPMin, "rtp", 40000, "first RTP port of the simulator (4000 ports)")
+	fs.IntVar(&o.RTPMin, "rtp", 40000, "first RTP port of the simulator (12000 ports)")
 	fs.StringVar(&dnis, "dnis", "+15550100", "comma-separated numbers to dial")
 	fs.StringVar(&agents, "agents", "alice,bob,carol,dave,erin,frank", "comma-separated agent logins to simulate")
 	fs.StringVar(&o.Password, "password", "demo", "the simulated agents' password and SIP secret")
@@ -153,8 +153,8 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	}
 	// A port pair per leg: every leg's remote is one of the server's few
 	// shared RTP sockets, which a shared socket here could not tell apart.
-	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: o.RTPMin + 3999,
-		MaxCalls: 1900, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
+	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: o.RTPMin + 11999,
+		MaxCalls: 5900, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
 	if err != nil {
 		return st, err
 	}
