@@ -22,7 +22,7 @@ demo: build
 ## load-journey: full-journey load on a fresh server (IVR, queue, CTI agents, SIP, RTP, CRM);
 ## prints calls/s, screen-pop latency, server CPU and memory. JOURNEY_ARGS tunes the traffic;
 ## JOURNEY_PROFILE=FILE writes the server's CPU profile.
-JOURNEY_ARGS ?= --create-agents 150 --rate 240 --talk 15s --patience 120s --duration 120s
+JOURNEY_ARGS ?= --create-agents 300 --rate 1200 --talk 10s --patience 120s --duration 60s
 load-journey: build
 	@./$(BIN) serve $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \

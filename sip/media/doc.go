@@ -18,6 +18,9 @@
 // its context (the call's) is cancelled or the transport closes; every
 // other method is safe for concurrent use.
 //
-// MuxSocket carries many legs on one UDP socket with batched reads and
-// writes (recvmmsg/sendmmsg), told apart by remote address.
+// MuxSet is the RTP port layout for many calls: a few shared sockets, each
+// carrying many legs told apart by remote address, read and written in
+// batches (recvmmsg/sendmmsg) on one goroutine per socket. Pacer plays the
+// audio of every prompt from one goroutine per core on a shared 20 ms
+// clock, inside a MuxSet batch, instead of a goroutine and timer per leg.
 package media
