@@ -52,14 +52,16 @@
 //
 // # RTP port layout
 //
-// Each leg binds an even RTP port and RTCP on port+1 from Config's range
-// (released on hang-up; exhaustion answers 503). Sessions only see the
-// media.Transport interface (one WritePacket per packet, packets pushed to
-// Session.HandlePacket), so the socket layout can change under them:
-// media.MuxSocket carries many legs on one UDP socket, demultiplexed by the
-// remote address from SDP, reading with recvmmsg (ipv4.ReadBatch) and
-// sending every packet relayed during a batch with one sendmmsg
-// (ipv4.WriteBatch). The gateway uses it when Config.RTPSharedSockets > 0.
+// With Config.RTPSharedSockets > 0 (serve's default is 2) the bottom of
+// the port range holds that many shared socket pairs (media.MuxSet): legs
+// share them, demultiplexed by the remote address from SDP, reading with
+// recvmmsg (ipv4.ReadBatch) and sending every packet relayed or played
+// during a batch with one sendmmsg (ipv4.WriteBatch); prompts are paced by
+// one media.Pacer for all legs. A leg whose remote address is already taken
+// on every shared socket, and every leg when the option is 0, binds its own
+// even RTP port and RTCP on port+1 from the rest of the range (released on
+// hang-up; exhaustion answers 503). Sessions only see media.Transport, so
+// either layout is the same to them.
 // An outbound (UAC) leg starts pending, with no remote address, and gets
 // it from the first SDP answer it sees — a 183's early media or the 200 —
 // moving when a later one differs.
