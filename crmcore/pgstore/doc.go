@@ -24,26 +24,45 @@
 //
 // [Writer] is the only write path for interactions and wrap-ups:
 //
-//	Write ──► bounded channel ──► run loop (one goroutine) ──► batch ──► COPY (two halves on
-//	   │          (full?)                                          two connections, one
-//	   └──────► journal file (append-only gob stream)              transaction each)
-//	                 ▲   replayed at start and after every
-//	                 └── successful flush; deleted once in the DB
+//	Write ──► bounded channel ──► collector (run loop) ──► chunk ──► 2 flushers, each one
+//	   │          (full?)          encodes records for       │         transaction on its own
+//	   │                           binary COPY as they       │         connection: lock + refs +
+//	   └──────► journal file ─────► arrive, fills the next   │         check in one round trip,
+//	                 ▲   replayed   chunk while the flushers │         then COPY, then commit
+//	                 │   at start, after a full chunk and    │
+//	                 └── every tick; deleted once its chunks ┘
+//	                     are all in the database
 //
-// A batch that fails on a connection error is retried with capped
+// The collector turns the queue and the journal into chunks of at most
+// 8,192 records and hands each to one of two flushers (two transactions at
+// once keep both of the server's cores busy; a third only adds
+// contention). While they write, the next chunk fills; a partial chunk
+// goes out as soon as the flushers can take it, so under light load a record
+// waits for nothing and under heavy load chunks grow to full size.
+// Interactions are sent in COPY's binary format, encoded by hand
+// (copyrow.go): pgx's generic encoder cost as much CPU as the server spent
+// storing the rows.
+//
+// A chunk that fails on a connection error is retried with capped
 // exponential backoff for as long as PostgreSQL is down; new writes keep
 // filling the channel and, once it is full, are appended to the journal,
 // so Write never blocks on the database and never drops a record it
-// accepted. Rows are keyed by their UUID: when a COPY hits a duplicate key
-// (a batch retried after a commit whose acknowledgement was lost, or the
-// same interaction written twice) the batch is redone through a temporary
+// accepted. The journal has its own compact, checksummed format
+// (journalcodec.go; files from earlier versions, gob streams, are still
+// read). Rows are keyed by their UUID: when a COPY hits a duplicate key (a
+// chunk retried after a commit whose acknowledgement was lost, or the same
+// interaction written twice) the chunk is redone through a temporary
 // staging table with INSERT … ON CONFLICT DO NOTHING, so nothing is
-// duplicated. A batch the server
-// rejects for its content (which validation should make impossible) is
-// moved to a dead-letter file next to the journal, never discarded.
+// duplicated. A chunk the server rejects for its content (which validation
+// should make impossible) is bisected down to the offending records, which
+// are moved to a dead-letter file next to the journal, never discarded.
 // Wrap-ups are stored as their own rows and folded into the interaction's
-// summary columns in the same transaction, whatever order they arrive in.
-// Close(ctx) stops intake, drains the channel and the journal to the
-// database, and returns when everything is written or ctx ends (whatever is
-// left then stays in the journal for the next start).
+// summary columns in the same transaction, whatever order they arrive in;
+// an advisory lock (shared for interactions, exclusive for wrap-ups) keeps
+// two concurrent transactions from missing each other's rows. Close(ctx)
+// stops intake, drains the channel and the journal to the database, and
+// returns when everything is written or ctx ends: then every record not
+// yet committed is in the journal for the next start (a chunk taken from
+// the queue is appended back to it; a chunk read from a journal file is
+// still in that file, which is kept).
 package pgstore

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -17,8 +18,8 @@ import (
 )
 
 // record is one queued write: an interaction or a wrap-up. The journal
-// stores records as a gob stream (one stream per file); the dead-letter
-// file stores them as JSON lines for people to read.
+// stores records in its own binary format (journalcodec.go); the
+// dead-letter file stores them as JSON lines for people to read.
 type record struct {
 	I *crmcore.Interaction `json:"i,omitempty"`
 	W *crmcore.WrapUp      `json:"w,omitempty"`
@@ -38,8 +39,8 @@ type journal struct {
 	dir     string
 	f       *os.File
 	bw      *bufio.Writer
-	enc     *gob.Encoder
-	pending int // records appended to the current file
+	buf     []byte // encoding scratch
+	pending int    // records appended to the current file
 	seq     int
 }
 
@@ -68,7 +69,9 @@ func (j *journal) open() error {
 		return fmt.Errorf("pgstore: open journal: %w", err)
 	}
 	j.f, j.bw = f, bufio.NewWriterSize(f, 256<<10)
-	j.enc = gob.NewEncoder(j.bw)
+	if st, err := f.Stat(); err == nil && st.Size() == 0 {
+		j.bw.Write(journalMagic) // a write to a bufio.Writer fails only with the flush that follows
+	}
 	return nil
 }
 
@@ -81,7 +84,8 @@ func (j *journal) append(recs ...record) error {
 		return errors.New("pgstore: journal closed")
 	}
 	for i := range recs {
-		if err := j.enc.Encode(&recs[i]); err != nil {
+		j.buf = appendJournalRecord(j.buf[:0], &recs[i])
+		if _, err := j.bw.Write(j.buf); err != nil {
 			return fmt.Errorf("pgstore: journal write: %w", err)
 		}
 	}
@@ -184,11 +188,16 @@ func readJournal(path string, n int, fn func([]record) error) (skipped int, err 
 		return 0, err
 	}
 	defer f.Close()
-	dec := gob.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	br := bufio.NewReaderSize(f, 256<<10)
+	next := gobRecords(br)
+	if head, err := br.Peek(len(journalMagic)); err == nil && bytes.Equal(head, journalMagic) {
+		br.Discard(len(journalMagic))
+		jr := &journalReader{r: br}
+		next = jr.next
+	}
 	chunk := make([]record, 0, n)
 	for {
-		var r record
-		derr := dec.Decode(&r)
+		r, derr := next()
 		if derr == nil && (r.I != nil || r.W != nil) {
 			chunk = append(chunk, r)
 		}
@@ -204,5 +213,16 @@ func readJournal(path string, n int, fn func([]record) error) (skipped int, err 
 		case derr != nil:
 			return 1, nil
 		}
+	}
+}
+
+// gobRecords reads a journal written by an earlier version: a gob stream
+// of records.
+func gobRecords(r io.Reader) func() (record, error) {
+	dec := gob.NewDecoder(r)
+	return func() (record, error) {
+		var rec record
+		err := dec.Decode(&rec)
+		return rec, err
 	}
 }

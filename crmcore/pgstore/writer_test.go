@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -328,5 +329,62 @@ func TestWriterReferences(t *testing.T) {
 	got, _ = s.GetInteraction(ctx, good.ID)
 	if got.ContactID != "" || got.AgentID != alice.ID {
 		t.Fatalf("after contact delete: contact=%q agent=%q", got.ContactID, got.AgentID)
+	}
+}
+
+// TestWriterFoldsWrapUpCommittedFirst covers a wrap-up committed in an
+// earlier transaction than its interaction (the interaction's chunk finds
+// it through the id-range probe, then the exact check), next to a wrap-up
+// for another interaction whose id falls in the same range.
+func TestWriterFoldsWrapUpCommittedFirst(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := New(pool)
+	ids := []string{crmcore.NewID(), crmcore.NewID(), crmcore.NewID()}
+	slices.Sort(ids)
+	first, other, last := testInteraction(1, "", ""), ids[1], testInteraction(2, "", "")
+	first.ID, last.ID = ids[0], ids[2]
+
+	w1, err := NewWriter(pool, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wu := range []crmcore.WrapUp{
+		{InteractionID: last.ID, At: last.ArrivedAt.Add(time.Hour), Disposition: "sold", Notes: "first note"},
+		{InteractionID: other, At: last.ArrivedAt, Disposition: "elsewhere"},
+	} {
+		if err := w1.AppendWrapUp(ctx, wu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	w2, err := NewWriter(pool, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []crmcore.Interaction{first, last} {
+		if err := w2.Write(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetInteraction(ctx, last.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Disposition != "sold" || got.Notes != "first note" {
+		t.Errorf("wrap-up not folded: disposition %q, notes %q", got.Disposition, got.Notes)
+	}
+	got, err = s.GetInteraction(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Disposition != "" || got.Notes != "" {
+		t.Errorf("unrelated wrap-up folded: disposition %q, notes %q", got.Disposition, got.Notes)
 	}
 }
