@@ -41,7 +41,7 @@ test: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./acd/... ./agentdesk/... ./ivr/... ./sip/... ./crmcore ./crmcore/crmapi
 	$(GO) test -run '^$$' -bench LookupByPhone -benchtime 10s -timeout 20m ./crmcore/pgstore/
-	$(GO) test -run '^$$' -bench InteractionWriter -benchtime 200000x -timeout 20m ./crmcore/pgstore/
+	$(GO) test -run '^$$' -bench InteractionWriter -benchtime 1000000x -timeout 20m ./crmcore/pgstore/
 
 ## load: SIPp call-rate load against the gateway's test endpoint (answer, play 2 s, hang up)
 LOAD_RATE    ?= 400
