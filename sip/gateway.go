@@ -27,6 +27,9 @@ import (
 	"switchboard/sip/sdp"
 )
 
+// sipSockBuf is the buffer size requested for the SIP UDP socket.
+const sipSockBuf = 8 << 20
+
 // Sentinel errors. Dial wraps one of ErrNoAnswer, ErrBusy, ErrRejected or
 // ErrNotFound; operations on a finished leg wrap ErrCallEnded.
 var (
@@ -333,6 +336,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		pc, err := net.ListenPacket("udp", g.cfg.UDPAddr)
 		if err != nil {
 			return fmt.Errorf("sip: listen udp: %w", err)
+		}
+		// Every UDP request of every call arrives on this one socket: a
+		// buffer for a burst (a few hundred kB by default would overflow
+		// within tens of milliseconds at 1,000 calls/s, and a lost INVITE
+		// costs the caller a 500 ms retransmission).
+		if uc, ok := pc.(*net.UDPConn); ok {
+			media.SetSocketBuffers(uc, sipSockBuf)
 		}
 		g.addrMu.Lock()
 		g.udp = pc

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -197,6 +198,16 @@ func (g *Gateway) holdRinging(c *Call, dlg *sipgo.DialogServerSession, answer []
 	}
 }
 
+// testTone is the test endpoint's 2 s of 400 Hz sawtooth when no
+// test prompt is configured; made once, played read-only by every call.
+var testTone = sync.OnceValue(func() []int16 {
+	samples := make([]int16, 16000)
+	for i := range samples {
+		samples[i] = int16((i%20 - 10) * 800)
+	}
+	return samples
+})
+
 // runTestEndpoint answers, plays TestPrompt (or 2 s of tone) and hangs up.
 func (g *Gateway) runTestEndpoint(c *Call) {
 	var samples []int16
@@ -206,10 +217,7 @@ func (g *Gateway) runTestEndpoint(c *Call) {
 		}
 	}
 	if samples == nil {
-		samples = make([]int16, 16000)
-		for i := range samples {
-			samples[i] = int16((i%20 - 10) * 800)
-		}
+		samples = testTone()
 	}
 	_ = g.pacer.Play(c.ctx, c.sess, samples, false, nil)
 	_ = c.Hangup(context.Background())

@@ -20,8 +20,10 @@ import (
 // TestSIPpLoad drives the gateway's test endpoint ("answer, play 2 s, hang
 // up") with SIPp at SWITCHBOARD_LOAD_RATE calls/s for
 // SWITCHBOARD_LOAD_SECONDS and reports failed calls, peak concurrency and
-// the INVITE→200 percentiles. It only runs with SWITCHBOARD_LOAD=1 (it is a
-// measurement, not a unit test): `make load` sets it.
+// the INVITE→200 percentiles. SWITCHBOARD_LOAD_SCENARIO=setup makes SIPp
+// hang up as soon as it has acknowledged the 200 (the set-up rate: answer +
+// hang-up). It only runs with SWITCHBOARD_LOAD=1 (it is a measurement, not
+// a unit test): `make load` sets it.
 func TestSIPpLoad(t *testing.T) {
 	if os.Getenv("SWITCHBOARD_LOAD") != "1" {
 		t.Skip("set SWITCHBOARD_LOAD=1 to run the SIPp load measurement")
@@ -62,7 +64,15 @@ func TestSIPpLoad(t *testing.T) {
 	if d := os.Getenv("SWITCHBOARD_LOAD_DIR"); d != "" {
 		dir = d
 	}
-	scen, _ := filepath.Abs(filepath.Join("testdata", "sipp", "uac_remote_bye.xml"))
+	scenario := "uac_remote_bye.xml"
+	switch sc := os.Getenv("SWITCHBOARD_LOAD_SCENARIO"); sc {
+	case "", "play":
+	case "setup":
+		scenario = "uac_setup.xml"
+	default:
+		t.Fatalf("SWITCHBOARD_LOAD_SCENARIO=%q: want play or setup", sc)
+	}
+	scen, _ := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	total := rate * secs
 	args := []string{"-sf", scen, "-s", "playtest", "-i", "127.0.0.1", "-p", "48500", "-mi", "127.0.0.1", "-mp", "40000",
 		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(total), "-l", strconv.Itoa(rate * 10),
@@ -86,8 +96,8 @@ func TestSIPpLoad(t *testing.T) {
 		}
 		return rtts[min(len(rtts)-1, int(p*float64(len(rtts))))]
 	}
-	t.Logf("rate %d calls/s for %d s: %d calls, sipp err=%v, peak concurrent %d, INVITE→200 p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)",
-		rate, secs, total, err, peak, pct(.5), pct(.99), pct(1), len(rtts))
+	t.Logf("%s: rate %d calls/s for %d s: %d calls, sipp err=%v, peak concurrent %d, INVITE→200 p50 %.2f ms p99 %.2f ms max %.2f ms (%d samples)",
+		scenario, rate, secs, total, err, peak, pct(.5), pct(.99), pct(1), len(rtts))
 	if err != nil {
 		t.Fatalf("sipp reported failed calls: %v\n%s", err, lastLines(out, 30))
 	}

@@ -170,9 +170,7 @@ func newMuxSocket(set *MuxSet, ip netip.Addr, port, batch int) (*MuxSocket, erro
 	}
 	// One socket takes the burst of every leg: size its buffers for it
 	// (SO_RCVBUFFORCE when privileged, else capped by net.core.rmem_max).
-	_ = conn.SetReadBuffer(muxSockBuf)
-	_ = conn.SetWriteBuffer(muxSockBuf)
-	forceSockBuf(conn, muxSockBuf)
+	SetSocketBuffers(conn, muxSockBuf)
 	m := &MuxSocket{set: set, conn: conn, rtcp: rtcpConn, pc: ipv4.NewPacketConn(conn), batch: batch,
 		legs: map[netip.AddrPort]*MuxLeg{},
 		out:  make([]ipv4.Message, batch), outBufs: make([][]byte, batch), outVecs: make([][][]byte, batch)}

@@ -69,12 +69,13 @@ type Session struct {
 	onDigit atomic.Pointer[func(byte)]
 	tapMu   sync.Mutex
 
-	// Receive state, owned by Run.
-	rbuf [maxPacket]byte
-	pcm  [maxPacket]int16
-	det  DTMFDetector
-	rx   rxStats
-	rxMu sync.Mutex
+	// Receive state, owned by whoever delivers packets (Run, or the
+	// socket reader of a pushing transport).
+	pushed bool    // packets arrive through HandlePacket, not ReadPacket
+	pcm    []int16 // decoded audio for taps, made with the first tap
+	det    DTMFDetector
+	rx     rxStats
+	rxMu   sync.Mutex
 
 	// Send state.
 	mu          sync.Mutex
@@ -129,6 +130,7 @@ func NewSession(tr Transport, cfg SessionConfig) *Session {
 	s.dtmfPT.Store(int32(cfg.DTMFPayloadType))
 	if a, ok := tr.(interface{ attach(*Session) }); ok {
 		a.attach(s) // a transport that pushes packets (MuxLeg)
+		s.pushed = true
 	}
 	return s
 }
@@ -212,22 +214,35 @@ func (s *Session) Run(ctx context.Context) error {
 	if rt, ok := s.tr.(RTCPTransport); ok {
 		rctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(1)
 		go func() { defer wg.Done(); s.rtcpSender(rctx, rt) }()
-		go func() { defer wg.Done(); s.rtcpReader(rt) }()
+		if !s.pushed {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.rtcpReader(rt) }()
+		}
 		defer wg.Wait()
 		defer cancel()
 	}
 	defer s.Close()
+	if s.pushed {
+		// The transport's socket reader delivers RTP and RTCP; ReadPacket
+		// only reports the end of the leg.
+		_, err := s.tr.ReadPacket(nil)
+		if ctx.Err() != nil || s.closed.Load() {
+			return nil
+		}
+		return err
+	}
+	buf := make([]byte, maxPacket)
 	for {
-		n, err := s.tr.ReadPacket(s.rbuf[:])
+		n, err := s.tr.ReadPacket(buf)
 		if err != nil {
 			if ctx.Err() != nil || s.closed.Load() {
 				return nil
 			}
 			return err
 		}
-		s.HandlePacket(s.rbuf[:n])
+		s.HandlePacket(buf[:n])
 	}
 }
 
@@ -313,7 +328,10 @@ func (s *Session) HandlePacket(b []byte) {
 		s.rx.update(h, now, s.start, true)
 		s.rxMu.Unlock()
 		if tp := s.taps.Load(); tp != nil && len(*tp) > 0 {
-			n := in.Decode(s.pcm[:], h.payload)
+			if s.pcm == nil {
+				s.pcm = make([]int16, maxPacket)
+			}
+			n := in.Decode(s.pcm, h.payload)
 			for _, t := range *tp {
 				t.f(s.pcm[:n])
 			}

@@ -5,9 +5,13 @@ import (
 	"syscall"
 )
 
-// forceSockBuf raises the socket buffers past net.core.rmem_max/wmem_max
-// when the process is privileged (SO_RCVBUFFORCE/SO_SNDBUFFORCE).
-func forceSockBuf(c *net.UDPConn, size int) {
+// SetSocketBuffers asks for size-byte receive and send buffers on c, past
+// net.core.rmem_max/wmem_max when the process is privileged
+// (SO_RCVBUFFORCE/SO_SNDBUFFORCE); otherwise the kernel caps them. It is
+// best effort: a socket keeps whatever it was given.
+func SetSocketBuffers(c *net.UDPConn, size int) {
+	_ = c.SetReadBuffer(size)
+	_ = c.SetWriteBuffer(size)
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return

@@ -4,5 +4,9 @@ package media
 
 import "net"
 
-// forceSockBuf is a no-op where SO_RCVBUFFORCE does not exist.
-func forceSockBuf(*net.UDPConn, int) {}
+// SetSocketBuffers asks for size-byte receive and send buffers on c (best
+// effort; the system caps them).
+func SetSocketBuffers(c *net.UDPConn, size int) {
+	_ = c.SetReadBuffer(size)
+	_ = c.SetWriteBuffer(size)
+}
