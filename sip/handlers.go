@@ -134,7 +134,10 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	g.bindDialog(dlg.ID, c)
 	go func() { _ = sess.Run(c.ctx) }()
 
-	_ = dlg.Respond(sipmsg.StatusTrying, "Trying", nil)
+	// No 100 Trying: the 200 (or the 180/183 of AnswerDelay) follows at
+	// once, well inside the 200 ms after which RFC 3261 §17.2.1 wants one,
+	// and a message less per call is a send less under load.
+	//
 	// One answer for the 183 (early media) and the 200: RFC 3264 wants the
 	// same session version when nothing changed.
 	answer := sdp.Answer(offer, g.publicIP, tr.LocalPort(), c.sdpSessID, c.sdpVer)
