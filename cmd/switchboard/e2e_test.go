@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -844,6 +845,41 @@ func TestLiveSimulation(t *testing.T) {
 	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> ''")
 	if in.AgentID == nil || in.Answered == nil {
 		t.Errorf("simulated interaction = %+v, want an answered call with its agent", in)
+	}
+}
+
+// TestLiveSimulationSIPp runs `simulate --live --sipp` (the load test's
+// traffic) for a few seconds: SIPp callers press 1 by SIP INFO and talk
+// over RTP from their own ports, simulated agents answer and wrap up, and
+// the report finds an interaction record for every call SIPp placed.
+func TestLiveSimulationSIPp(t *testing.T) {
+	siptest.RequireProgram(t, "sipp", "sip-tester")
+	s := startSystem(t, 45000, openAllDay, nil)
+	var report bytes.Buffer
+	st, err := livesim.Run(t.Context(), livesim.Options{
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 46000,
+		DNIS: []string{"+15550100"}, Agents: []string{"alice", "bob", "carol", "erin", "heidi"}, Password: "demo",
+		Rate: 60, Talk: 2 * time.Second, Duration: 6 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
+		SIPp: true, SIPpPort: freePort(t, "udp"), Report: &report,
+	}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	t.Logf("report:\n%s", report.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls.Load() < 5 || st.Failed.Load() != 0 || st.Answered.Load() < 1 || st.WrapUps.Load() < 1 {
+		t.Fatalf("SIPp placed %d calls (%d failed), %d answered, %d wrap-ups; want traffic end to end and no failure",
+			st.Calls.Load(), st.Failed.Load(), st.Answered.Load(), st.WrapUps.Load())
+	}
+	if !strings.Contains(report.String(), "every call has its interaction record") {
+		t.Errorf("report does not confirm an interaction record per call:\n%s", report.String())
+	}
+	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> ''")
+	var digits []string
+	for _, st := range in.IVRPath {
+		digits = append(digits, st["digits"])
+	}
+	if in.AgentID == nil || in.Answered == nil || in.Queue != "sales" || strings.Join(digits, "") != "1" {
+		t.Errorf("SIPp interaction = %+v, want answered in sales by an agent after the digit 1 (sent by SIP INFO)", in)
 	}
 }
 

@@ -48,6 +48,12 @@ type Options struct {
 	// Agents: enough agents for a load test.
 	CreateAgents  int
 	AdminPassword string // the admin's password for CreateAgents
+	// SIPp, when set, has SIPp (sip-tester) place the calls instead of the
+	// simulator's own user agent, from SIP port SIPpPort: the callers of a
+	// load test, pressing 1 by SIP INFO and hanging up after a talk time
+	// around Talk (the agents then talk until the caller hangs up).
+	SIPp     bool
+	SIPpPort int
 	// Report, when set, receives the server's figures over the run (load,
 	// screen-pop latency, CPU, memory) read from its /metrics.
 	Report io.Writer
@@ -74,6 +80,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	fs.IntVar(&o.CreateAgents, "create-agents", 0, "create this many agents (sim001…) as the admin and simulate them instead of --agents")
 	fs.StringVar(&o.AdminPassword, "admin-password", "admin", "the admin's password, for --create-agents")
+	fs.BoolVar(&o.SIPp, "sipp", false, "callers are SIPp (sip-tester) instead of the simulator's own (load tests; needs --duration)")
+	fs.IntVar(&o.SIPpPort, "sipp-port", 5080, "SIPp's SIP port, with --sipp")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -202,7 +210,17 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	before, sampleErr := s.sample(ctx)
 	s.log.Info("live simulation running", "agents", len(s.o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
 	var calls sync.WaitGroup
-	for traffic.Err() == nil {
+	var sippDone func() error
+	if o.SIPp {
+		if o.Duration <= 0 {
+			return st, errors.New("livesim: --sipp needs --duration")
+		}
+		if sippDone, err = s.runSIPp(runCtx, contacts); err != nil {
+			return st, err
+		}
+		<-traffic.Done()
+	}
+	for !o.SIPp && traffic.Err() == nil {
 		s.mu.Lock()
 		gap := time.Duration(s.rng.ExpFloat64() / (o.Rate / 60) * float64(time.Second))
 		ani := contacts[s.rng.IntN(len(contacts))]
@@ -216,10 +234,18 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		}
 	}
 	// The window ends with the last call placed; calls in flight are
-	// then hung up.
-	if o.Report != nil && sampleErr == nil {
-		if after, err := s.sample(context.WithoutCancel(ctx)); err == nil {
-			s.report(o.Report, before, after)
+	// then hung up (SIPp's callers finish their calls first).
+	after, afterErr := s.sample(context.WithoutCancel(ctx))
+	if sippDone != nil {
+		if err := sippDone(); err != nil {
+			s.log.Warn("SIPp callers", "err", err)
+		}
+	}
+	if o.Report != nil && sampleErr == nil && afterErr == nil {
+		s.report(o.Report, before, after)
+		if sippDone != nil {
+			// Every SIPp call has ended: each must have its record.
+			s.awaitRecords(context.WithoutCancel(ctx), o.Report, before)
 		}
 	}
 	stopAll()
@@ -537,7 +563,17 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 		}
 		return nil
 	}
-	if err := once(); err != nil {
+	// Like a phone, retry a failed registration a few times (a server
+	// busy logging hundreds of agents in may answer 500 for a moment).
+	err = once()
+	for try := 1; err != nil && try < 5 && ctx.Err() == nil; try++ {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(try) * time.Second):
+			err = once()
+		}
+	}
+	if err != nil {
 		client.Close()
 		ua.Close()
 		return err
@@ -566,6 +602,9 @@ func (s *sim) agentRings(c *sip.Call) {
 	s.stats.talk(1)
 	defer s.stats.talk(-1)
 	talk := s.lognormal(s.o.Talk)
+	if s.o.SIPp {
+		talk = 24 * time.Hour // SIPp's caller hangs up
+	}
 	ctx, cancel := context.WithTimeout(c.Context(), talk)
 	defer cancel()
 	for ctx.Err() == nil {

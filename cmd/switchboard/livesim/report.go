@@ -19,7 +19,7 @@ type serverSample struct {
 	cpu     float64 // process CPU seconds
 	rss     float64 // resident memory bytes
 	pop     *dto.Histogram
-	written float64 // interactions written
+	written float64 // interaction records written (wrap-ups not counted)
 }
 
 func (s *sim) sample(ctx context.Context) (serverSample, error) {
@@ -50,8 +50,16 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 		}
 		return sum
 	}
-	out := serverSample{at: time.Now(), cpu: one("process_cpu_seconds_total"), rss: one("process_resident_memory_bytes"),
-		written: one("switchboard_pgstore_written_total")}
+	out := serverSample{at: time.Now(), cpu: one("process_cpu_seconds_total"), rss: one("process_resident_memory_bytes")}
+	if f := fams["switchboard_pgstore_written_total"]; f != nil {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "kind" && l.GetValue() == "interaction" {
+					out.written += m.Counter.GetValue()
+				}
+			}
+		}
+	}
 	if f := fams["switchboard_agentdesk_screen_pop_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.pop = f.Metric[0].Histogram
 	}
@@ -65,12 +73,44 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 	calls := float64(s.stats.Calls.Load())
 	fmt.Fprintf(w, "\nover %.0f s: %.0f calls placed (%.2f calls/s), %d answered by agents (at most %d at once), %d dial failures, %d wrap-ups, %.0f interaction records written\n",
 		wall, calls, calls/wall, s.stats.Answered.Load(), s.stats.PeakTalking.Load(), s.stats.Failed.Load(), s.stats.WrapUps.Load(), after.written-before.written)
-	if after.pop != nil {
+	switch {
+	case after.pop == nil || before.pop != nil && after.pop.GetSampleCount() == before.pop.GetSampleCount():
+		fmt.Fprintln(w, "screen pop: no offer in the window")
+	default:
 		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
 		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 ≤ %s, p99 ≤ %s (histogram bucket bounds)\n", p50, p99)
 	}
 	cpu := (after.cpu - before.cpu) / wall
 	fmt.Fprintf(w, "server CPU %.0f%% of one core, resident memory %.0f MiB\n", 100*cpu, after.rss/(1<<20))
+}
+
+// awaitRecords waits (up to a minute) until the server has committed an
+// interaction record for each of the calls placed since before, and says
+// how that went.
+func (s *sim) awaitRecords(ctx context.Context, w io.Writer, before serverSample) {
+	want := float64(s.stats.Calls.Load())
+	deadline := time.Now().Add(time.Minute)
+	for {
+		now, err := s.sample(ctx)
+		if err != nil {
+			fmt.Fprintf(w, "interaction records: cannot read the server's metrics: %v\n", err)
+			return
+		}
+		got := now.written - before.written
+		if got >= want {
+			fmt.Fprintf(w, "every call has its interaction record in PostgreSQL: %.0f written for %.0f calls\n", got, want)
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(w, "interaction records: only %.0f written for %.0f calls a minute after the last call\n", got, want)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // quantile is the upper bound of the histogram bucket holding quantile q of

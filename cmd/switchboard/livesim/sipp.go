@@ -1,0 +1,144 @@
+package livesim
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"switchboard/sip/media"
+)
+
+// sippCaller is the SIPp scenario of a load-test caller; TALK_FILE,
+// HOLD_MIN and HOLD_MAX are filled in by runSIPp.
+//
+//go:embed sipp_caller.xml
+var sippCaller string
+
+// runSIPp places the calls with SIPp (sip-tester) instead of the
+// simulator's own user agent: o.Rate calls per minute for o.Duration, each
+// caller talking from its own RTP port, pressing 1 by SIP INFO and hanging
+// up after an IVR pass and a talk time around o.Talk. It returns when the
+// window is over (SIPp then finishes the calls in flight: wait on the
+// returned function, which reports SIPp's counts in st).
+func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error, err error) {
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		return nil, fmt.Errorf("livesim: --sipp needs SIPp (apt-get install sip-tester): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "livesim-sipp-")
+	if err != nil {
+		return nil, err
+	}
+	talk, err := s.talkFile(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// The caller holds for the IVR (~6 s before the queue) plus a talk
+	// time spread evenly over ±50 % of the mean.
+	ivr := 6 * time.Second
+	scen := strings.NewReplacer("TALK_FILE", talk,
+		"HOLD_MIN", strconv.FormatInt((ivr+s.o.Talk/2).Milliseconds(), 10),
+		"HOLD_MAX", strconv.FormatInt((ivr+s.o.Talk*3/2).Milliseconds(), 10)).Replace(sippCaller)
+	scenFile := filepath.Join(dir, "caller.xml")
+	if err := os.WriteFile(scenFile, []byte(scen), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// Injection file: caller number; number dialled.
+	var inf bytes.Buffer
+	inf.WriteString("RANDOM\n")
+	r := rand.New(rand.NewPCG(s.o.Seed, 11))
+	for range 1000 {
+		fmt.Fprintf(&inf, "%s;%s\n", contacts[r.IntN(len(contacts))], s.o.DNIS[r.IntN(len(s.o.DNIS))])
+	}
+	infFile := filepath.Join(dir, "callers.csv")
+	if err := os.WriteFile(infFile, inf.Bytes(), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	total := max(1, int(s.o.Rate*s.o.Duration.Minutes()))
+	statFile := filepath.Join(dir, "stat.csv")
+	local := s.server.Addr().String()
+	args := []string{"-sf", scenFile, "-inf", infFile, "-i", local, "-mi", local, "-p", strconv.Itoa(s.o.SIPpPort),
+		"-mp", strconv.Itoa(s.o.RTPMin + 12000), "-r", strconv.FormatFloat(s.o.Rate, 'f', -1, 64), "-rp", "60000",
+		"-m", strconv.Itoa(total), "-l", strconv.Itoa(max(100, int(s.o.Rate/60*(ivr+2*s.o.Talk).Seconds()))),
+		"-rtp_threadtasks", "100", "-nostdin", "-buff_size", "4194304", "-max_socket", "5000",
+		"-trace_stat", "-stf", statFile, "-fd", "1", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+		s.server.String()}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("livesim: start sipp: %w", err)
+	}
+	s.log.Info("SIPp callers started", "rate_per_min", s.o.Rate, "calls", total, "dir", dir)
+	return func() error {
+		defer os.RemoveAll(dir)
+		err := cmd.Wait()
+		created, ok, failed := sippCounts(statFile)
+		s.stats.Calls.Store(created)
+		s.stats.Failed.Store(failed)
+		s.log.Info("SIPp callers done", "created", created, "successful", ok, "failed", failed)
+		if err != nil && failed == 0 {
+			return fmt.Errorf("livesim: sipp: %w: %s", err, lastLine(out.String()))
+		}
+		return nil
+	}, nil
+}
+
+// talkFile writes what the SIPp callers say — the English welcome prompt
+// as raw μ-law, which SIPp's rtp_stream sends 160 bytes to a packet — and
+// returns its path.
+func (s *sim) talkFile(dir string) (string, error) {
+	a, err := media.ReadWAVFile(filepath.Join(s.o.Prompts, "en", "welcome.wav"))
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, len(a.Samples))
+	n := media.PCMU.Encode(buf, a.Samples)
+	path := filepath.Join(dir, "talk.ulaw")
+	return path, os.WriteFile(path, buf[:n], 0o644)
+}
+
+// sippCounts reads the last row of SIPp's statistics file: calls created,
+// successful and failed.
+func sippCounts(path string) (created, ok, failed int64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, 0
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 {
+		return 0, 0, 0
+	}
+	head, last := strings.Split(lines[0], ";"), strings.Split(lines[len(lines)-1], ";")
+	get := func(name string) int64 {
+		for i, h := range head {
+			if h == name && i < len(last) {
+				v, _ := strconv.ParseInt(strings.TrimSpace(last[i]), 10, 64)
+				return v
+			}
+		}
+		return 0
+	}
+	return get("TotalCallCreated"), get("SuccessfulCall(C)"), get("FailedCall(C)")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
