@@ -23,7 +23,7 @@ demo: build
 ## and simulated agents (CTI, registered SIP phones, RTP, wrap-up); prints calls/s, screen-pop
 ## latency, server CPU and memory, and checks every call's interaction record. JOURNEY_ARGS tunes
 ## the traffic (calls per minute); JOURNEY_PROFILE=FILE writes the server's CPU profile.
-JOURNEY_ARGS ?= --sipp --create-agents 700 --rate 2400 --talk 10s --duration 300s
+JOURNEY_ARGS ?= --sipp --create-agents 1000 --rate 2400 --talk 10s --duration 300s
 load-journey: deps build
 	@./$(BIN) serve $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \

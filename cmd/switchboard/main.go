@@ -35,7 +35,8 @@ commands:
   simulate  --scenario FILE [--strategy S] [--seed N] [--duration D]
             run the ACD discrete-event simulator on a scenario
   simulate --live [--http ADDR] [--sip ADDR] [--rate N] [--agents a,b] [--duration D]
-            put simulated callers and agents on a running server (real SIP, CTI, REST)
+            put simulated callers and agents on a running server (real SIP, CTI, REST);
+            --sipp has SIPp place the calls (load tests: make load-journey)
   version   print the version`)
 }
 

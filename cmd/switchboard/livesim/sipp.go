@@ -53,12 +53,20 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	// Injection file: caller number; number dialled.
+	// Injection file: caller number; number dialled. A quarter of the
+	// callers are CRM contacts, the rest a thousand numbers the CRM does
+	// not know: at load-test rates the few demo contacts alone would each
+	// call every second or so and wait for their sticky agent.
 	var inf bytes.Buffer
 	inf.WriteString("RANDOM\n")
 	r := rand.New(rand.NewPCG(s.o.Seed, 11))
-	for range 1000 {
-		fmt.Fprintf(&inf, "%s;%s\n", contacts[r.IntN(len(contacts))], s.o.DNIS[r.IntN(len(s.o.DNIS))])
+	areas := []int{202, 206, 212, 303, 305, 312, 415, 512, 617, 702}
+	for i := range 4000 {
+		ani := contacts[r.IntN(len(contacts))]
+		if i%4 != 0 {
+			ani = fmt.Sprintf("+1%d55501%02d", areas[r.IntN(len(areas))], r.IntN(100))
+		}
+		fmt.Fprintf(&inf, "%s;%s\n", ani, s.o.DNIS[r.IntN(len(s.o.DNIS))])
 	}
 	infFile := filepath.Join(dir, "callers.csv")
 	if err := os.WriteFile(infFile, inf.Bytes(), 0o644); err != nil {
