@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -137,9 +138,10 @@ func readWAVData(r io.Reader, format, bits uint16, size uint32) (*Audio, error) 
 }
 
 // WAVWriter writes 16-bit PCM WAV at 8 kHz with one or two channels. The
-// header sizes are patched on Close.
+// header sizes are patched on Close; frames are buffered (16 kB) until then.
 type WAVWriter struct {
 	f        *os.File
+	bw       *bufio.Writer // frames reach the file in blocks, not a write per 20 ms
 	channels int
 	n        int64 // data bytes written
 	buf      []byte
@@ -155,7 +157,8 @@ func CreateWAV(path string, channels int) (*WAVWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	w := &WAVWriter{f: f, channels: channels}
+	// 16 kB: half a second of a stereo recording per write.
+	w := &WAVWriter{f: f, bw: bufio.NewWriterSize(f, 16<<10), channels: channels}
 	if _, err := f.Write(wavHeader(channels, 0)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("media: %w", err)
@@ -193,7 +196,7 @@ func (w *WAVWriter) WriteFrames(s []int16) error {
 	for i, v := range s {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
-	n, err := w.f.Write(b)
+	n, err := w.bw.Write(b)
 	w.n += int64(n)
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
@@ -210,7 +213,10 @@ func (w *WAVWriter) Close() error {
 		return nil
 	}
 	w.closed = true
-	_, err := w.f.WriteAt(wavHeader(w.channels, uint32(w.n)), 0)
+	err := w.bw.Flush()
+	if _, herr := w.f.WriteAt(wavHeader(w.channels, uint32(w.n)), 0); err == nil {
+		err = herr
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
