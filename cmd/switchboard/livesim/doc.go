@@ -9,6 +9,13 @@
 //     go ready, register a SIP phone (digest auth) that auto-answers and
 //     talks for a lognormal time, and wrap up with a disposition.
 //
+// For load tests (Options.SIPp, `make load-journey`) the callers are SIPp
+// (sip-tester) instead: one SIPp process places every call at the given
+// rate, talks over RTP with rtp_stream, presses 1 by SIP INFO and hangs up
+// after the IVR and a talk time; the agents then talk until the caller
+// hangs up, and the report checks that every call got its interaction
+// record.
+//
 // The simulator runs its own SIP user agent: a sip.Gateway on a local port,
 // whose inbound calls are the agents' phones ringing and whose Dial places
 // the callers' calls. Every goroutine ends with the context given to Run.
