@@ -46,6 +46,7 @@ type call struct {
 
 type offer struct {
 	gen     int
+	at      time.Time // when the agents were offered the call
 	pending map[*agent]*ring
 	timer   Timer
 }
@@ -478,7 +479,7 @@ func (e *Engine) offerTo(c *call, a *agent, d *routing.Decision) {
 		}
 	}
 	e.gen++
-	off := &offer{gen: e.gen, pending: map[*agent]*ring{}}
+	off := &offer{gen: e.gen, at: now, pending: map[*agent]*ring{}}
 	c.offer = off
 	c.offers++
 	if c.offeredAt.IsZero() {
@@ -596,6 +597,9 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 	c.offer = nil
 	a.missed = 0
 	now := e.clock.Now()
+	if e.metrics != nil {
+		e.metrics.ringTime.Observe(now.Sub(off.at).Seconds())
+	}
 	c.agent, c.agentLeg = a, leg
 	c.answeredAt = now
 	c.rc.Exclude = c.rc.Exclude[:0]

@@ -159,3 +159,34 @@ func TestMetricsAndStatsTick(t *testing.T) {
 		t.Errorf("agents series = %d, %v", n, err)
 	}
 }
+
+// TestOfferAnswerMetric: the time from the offer to the agent's answer is
+// observed once per answered call, on the engine's clock.
+func TestOfferAnswerMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := acd.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, basicYAML, acd.WithMetrics(m))
+	h.login("a1", true, sk("sales", 1))
+	h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales"})
+	r := h.ring()
+	h.advance(1500 * time.Millisecond)
+	r.Answer()
+	waitFor(h, func(e *acd.CallAnswered) bool { return true })
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "switchboard_acd_offer_answer_seconds" {
+			hist := f.GetMetric()[0].GetHistogram()
+			if hist.GetSampleCount() != 1 || hist.GetSampleSum() != 1.5 {
+				t.Errorf("offer→answer histogram: %d samples, sum %v; want 1 of 1.5 s", hist.GetSampleCount(), hist.GetSampleSum())
+			}
+			return
+		}
+	}
+	t.Error("no switchboard_acd_offer_answer_seconds")
+}

@@ -13,6 +13,7 @@ type Metrics struct {
 	offered, answered, abandoned *prometheus.CounterVec
 	waiting, sl, asa, abandon    *prometheus.GaugeVec
 	agents                       *prometheus.GaugeVec
+	ringTime                     prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -35,8 +36,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Abandon rate over the last 15 minutes."}, []string{"queue"}),
 		agents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "agents",
 			Help: "Logged-in agents by presence and system state."}, []string{"presence", "state"}),
+		ringTime: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "offer_answer_seconds",
+			Help:    "Time from an offer to the agent's answer (their leg ringing; with auto-answer phones, the system's own overhead).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30}}),
 	}
-	for _, c := range []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waiting, m.sl, m.asa, m.abandon, m.agents} {
+	for _, c := range []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waiting, m.sl, m.asa, m.abandon, m.agents, m.ringTime} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("acd: register metrics: %w", err)
 		}

@@ -19,7 +19,8 @@ type serverSample struct {
 	cpu     float64 // process CPU seconds
 	rss     float64 // resident memory bytes
 	pop     *dto.Histogram
-	written float64 // interaction records written (wrap-ups not counted)
+	ring    *dto.Histogram // offer → agent's answer
+	written float64        // interaction records written (wrap-ups not counted)
 }
 
 func (s *sim) sample(ctx context.Context) (serverSample, error) {
@@ -63,6 +64,9 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 	if f := fams["switchboard_agentdesk_screen_pop_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.pop = f.Metric[0].Histogram
 	}
+	if f := fams["switchboard_acd_offer_answer_seconds"]; f != nil && len(f.Metric) > 0 {
+		out.ring = f.Metric[0].Histogram
+	}
 	return out, nil
 }
 
@@ -79,6 +83,12 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 	default:
 		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
 		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 ≤ %s, p99 ≤ %s (histogram bucket bounds)\n", p50, p99)
+	}
+	if after.ring != nil && (before.ring == nil || after.ring.GetSampleCount() > before.ring.GetSampleCount()) {
+		// The simulated phones answer at once: this is what the system
+		// adds between choosing the agent and the agent's leg connected.
+		fmt.Fprintf(w, "time to answer added by the system (offer → agent's auto-answering phone connected): p50 ≤ %s, p99 ≤ %s\n",
+			quantile(before.ring, after.ring, 0.50), quantile(before.ring, after.ring, 0.99))
 	}
 	cpu := (after.cpu - before.cpu) / wall
 	fmt.Fprintf(w, "server CPU %.0f%% of one core, resident memory %.0f MiB\n", 100*cpu, after.rss/(1<<20))
