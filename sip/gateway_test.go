@@ -41,7 +41,11 @@ func (s staticCreds) SIPSecret(_ context.Context, u string) (string, bool, error
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-var portBase = 40000
+// portBase is the start of the next test gateway's RTP port range. Test
+// ranges stay below the system's ephemeral ports (32768 and up on Linux),
+// where any socket bound to port 0 — in this process or in the other test
+// packages running meanwhile — could take a port a gateway is about to bind.
+var portBase = 20000
 
 // dedicatedPorts in Config.RTPSharedSockets makes startGateway give every
 // leg its own port pair (by default tests run on two shared sockets).
@@ -54,7 +58,10 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	cfg.PublicIP = "127.0.0.1"
 	if cfg.RTPPortMin == 0 {
 		// 100 ports (48 pairs after the shared sockets) are plenty for any
-		// test here and keep every gateway of a run below the phones' 45000.
+		// test here and keep every gateway of a run below the phones' 25000.
+		if portBase+99 >= phonePortBase0 {
+			t.Fatal("test gateways have used up their RTP ports: move phonePortBase0 up")
+		}
 		cfg.RTPPortMin, cfg.RTPPortMax = portBase, portBase+99
 		portBase += 100
 	}
@@ -87,11 +94,18 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 }
 
 // phonePortBase is the start of the next test phone's RTP port range.
-var phonePortBase = 45000
+var phonePortBase = phonePortBase0
+
+// phonePortBase0 is where the test phones' RTP ranges start; they end below
+// the ephemeral ports.
+const phonePortBase0 = 25000
 
 // newPhone starts a siptest phone for user with an RTP port range of its own.
 func newPhone(t *testing.T, user string) *siptest.Phone {
 	t.Helper()
+	if phonePortBase+99 >= 32768 {
+		t.Fatal("test phones have used up their RTP ports below the ephemeral range")
+	}
 	p := siptest.NewPhone(t, user, phonePortBase)
 	phonePortBase += 100
 	return p
