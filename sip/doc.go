@@ -55,9 +55,10 @@
 // With Config.RTPSharedSockets > 0 (serve's default is 2) the bottom of
 // the port range holds that many shared socket pairs (media.MuxSet): legs
 // share them, demultiplexed by the remote address from SDP, reading with
-// recvmmsg (ipv4.ReadBatch) and sending every packet relayed or played
-// during a batch with one sendmmsg (ipv4.WriteBatch); prompts are paced by
-// one media.Pacer for all legs. A leg whose remote address is already taken
+// recvmmsg (on a blocking descriptor outside Go's poller, a millisecond's
+// packets at a time) and sending every packet relayed or played during a
+// batch with one sendmmsg; prompts are paced by one media.Pacer for all
+// legs. A leg whose remote address is already taken
 // on every shared socket, and every leg when the option is 0, binds its own
 // even RTP port and RTCP on port+1 from the rest of the range (released on
 // hang-up; exhaustion answers 503). Sessions only see media.Transport, so

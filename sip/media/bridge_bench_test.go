@@ -1,14 +1,17 @@
+//go:build linux
+
 package media
 
 import (
 	"context"
 	"encoding/binary"
-	"net"
+	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,6 +21,12 @@ import (
 // endpoint sends one 20 ms packet per tick through two gateway sessions
 // relaying to each other, and the far endpoints count what arrives.
 // It reports relayed packets per second and the loss percentage.
+//
+// The endpoints are a loopbackCrowd: each has its own loopback address
+// (127.1.x.y, like phones on distinct hosts), and the crowd sends and
+// receives with batched system calls, so the generator costs about what
+// the gateway does rather than a goroutine wake-up and a system call per
+// packet (which capped the earlier generator below the gateway).
 func BenchmarkBridgedCalls(b *testing.B) {
 	n := 100
 	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BRIDGED_CALLS")); err == nil && v > 0 {
@@ -31,7 +40,7 @@ func runBridged(b *testing.B, n int, mux bool) {
 	var ms *MuxSet
 	if mux {
 		var err error
-		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 64); err != nil {
+		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 0); err != nil {
 			b.Fatal(err)
 		}
 		muxDone := make(chan struct{})
@@ -42,21 +51,16 @@ func runBridged(b *testing.B, n int, mux bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	type endpoint struct {
-		conn *net.UDPConn
-		dst  netip.AddrPort
-		got  atomic.Int64
+	crowd, err := newLoopbackCrowd(2*n, 2)
+	if err != nil {
+		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	var eps []*endpoint
 	var sessions []*Session
-	for range n {
-		caller, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		agent, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		ca := caller.LocalAddr().(*net.UDPAddr).AddrPort()
-		aa := agent.LocalAddr().(*net.UDPAddr).AddrPort()
+	for i := range n {
+		ca, aa := crowd.addr(2*i), crowd.addr(2*i+1)
 		var tra, trb Transport
 		var da, db netip.AddrPort
 		if mux {
@@ -87,59 +91,34 @@ func runBridged(b *testing.B, n int, mux bool) {
 		sa.SetPeer(sb)
 		sb.SetPeer(sa)
 		sessions = append(sessions, sa, sb)
-		eps = append(eps, &endpoint{conn: caller, dst: da}, &endpoint{conn: agent, dst: db})
+		crowd.setDst(2*i, da)
+		crowd.setDst(2*i+1, db)
 	}
 	for _, s := range sessions {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = s.Run(ctx) }()
 	}
-	for _, e := range eps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := e.conn.ReadFromUDPAddrPort(buf); err != nil {
-					return
-				}
-				e.got.Add(1)
-			}
-		}()
-	}
+	crowd.start(&wg)
 	defer func() {
 		cancel()
-		for _, e := range eps {
-			e.conn.Close()
-		}
+		crowd.close()
 		wg.Wait()
 	}()
-	pkt := make([]byte, 172)
-	pkt[0] = 0x80
 	var sent int64
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		t := time.NewTicker(FrameDuration)
-		for tick := range 250 { // 5 s
-			seq := uint16(i*250 + tick)
-			binary.BigEndian.PutUint16(pkt[2:], seq)
-			binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*160)
-			for k, e := range eps {
-				binary.BigEndian.PutUint32(pkt[8:], uint32(k))
-				if _, err := e.conn.WriteToUDPAddrPort(pkt, e.dst); err == nil {
-					sent++
-				}
-			}
-			<-t.C
-		}
-		t.Stop()
+	// Every endpoint sends on a fixed 20 ms schedule, the endpoints 1 ms
+	// apart in 20 phases; a slot that comes late is caught up at once
+	// rather than dropped, so a generator or gateway that cannot keep up
+	// shows as loss or a longer run, never as fewer packets offered.
+	slot := FrameDuration / crowdPhases
+	for i := range 250 * crowdPhases * b.N { // 5 s each
+		time.Sleep(time.Until(start.Add(time.Duration(i) * slot)))
+		sent += int64(crowd.send(i%crowdPhases, uint16(i/crowdPhases)))
 	}
 	time.Sleep(100 * time.Millisecond)
 	el := time.Since(start).Seconds()
-	var got int64
-	for _, e := range eps {
-		got += e.got.Load()
-	}
+	got := crowd.received()
 	b.ReportMetric(float64(n), "calls")
 	b.ReportMetric(el, "s")
 	if ms != nil {
@@ -149,4 +128,111 @@ func runBridged(b *testing.B, n int, mux bool) {
 	}
 	b.ReportMetric(float64(got)/el, "relayed_pkts/s")
 	b.ReportMetric(100*float64(sent-got)/float64(max(sent, 1)), "%loss")
+}
+
+// loopbackCrowd is many RTP endpoints on a few sockets: endpoint k has
+// address 127.1.x.y (k = 250·x + y − 1) and its socket's port. A socket is
+// bound to the wildcard address but to the loopback device only, picks
+// each packet's source address with IP_PKTINFO, and is read and written in
+// batches like the gateway's shared sockets (batchConn).
+type loopbackCrowd struct {
+	socks []*batchConn
+	out   [crowdPhases][][]datagram // per phase and socket: a packet from each endpoint
+	got   atomic.Int64
+}
+
+// crowdPhases spreads the endpoints' sending over the 20 ms frame, 1 ms
+// apart, as independent phones are: endpoint k sends in phase k mod 20.
+const crowdPhases = 20
+
+func newLoopbackCrowd(n, nsock int) (*loopbackCrowd, error) {
+	if n > 250*250 {
+		return nil, fmt.Errorf("at most %d endpoints", 250*250)
+	}
+	c := &loopbackCrowd{}
+	for p := range c.out {
+		c.out[p] = make([][]datagram, nsock)
+	}
+	for range nsock {
+		s, err := listenBatch(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.socks = append(c.socks, s)
+		if err := syscall.BindToDevice(s.fd, "lo"); err != nil {
+			c.close()
+			return nil, os.NewSyscallError("SO_BINDTODEVICE lo", err)
+		}
+		s.setBuffers(8 << 20)
+	}
+	return c, nil
+}
+
+func (c *loopbackCrowd) ip(k int) netip.Addr {
+	return netip.AddrFrom4([4]byte{127, 1, byte(k / 250), byte(k%250 + 1)})
+}
+
+// addr returns endpoint k's RTP address.
+func (c *loopbackCrowd) addr(k int) netip.AddrPort {
+	return netip.AddrPortFrom(c.ip(k), c.socks[k%len(c.socks)].LocalAddr().Port())
+}
+
+// setDst sets where endpoint k sends.
+func (c *loopbackCrowd) setDst(k int, ap netip.AddrPort) {
+	si, p := k%len(c.socks), k%crowdPhases
+	d := datagram{buf: make([]byte, 172), n: 172, addr: ap, src: c.ip(k)}
+	d.buf[0] = 0x80
+	binary.BigEndian.PutUint32(d.buf[8:], uint32(k))
+	c.out[p][si] = append(c.out[p][si], d)
+}
+
+// send sends one packet from every endpoint of a phase, 64 to a system
+// call, and returns how many were sent.
+func (c *loopbackCrowd) send(phase int, seq uint16) int {
+	sent := 0
+	for si, s := range c.socks {
+		out := c.out[phase][si]
+		for i := range out {
+			binary.BigEndian.PutUint16(out[i].buf[2:], seq)
+			binary.BigEndian.PutUint32(out[i].buf[4:], uint32(seq)*160)
+		}
+		for off := 0; off < len(out); off += 64 {
+			batch := out[off:min(off+64, len(out))]
+			if s.writeBatch(batch) == nil {
+				sent += len(batch)
+			}
+		}
+	}
+	return sent
+}
+
+// start reads every socket until close, counting the packets.
+func (c *loopbackCrowd) start(wg *sync.WaitGroup) {
+	for _, s := range c.socks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds := newDatagrams(64)
+			for {
+				n, err := s.readBatch(ds)
+				if err != nil {
+					return
+				}
+				c.got.Add(int64(n))
+				if n < len(ds) {
+					time.Sleep(muxCoalesce) // as the gateway does: fewer, fuller reads
+				}
+			}
+		}()
+	}
+}
+
+// received returns the packets all endpoints received.
+func (c *loopbackCrowd) received() int64 { return c.got.Load() }
+
+func (c *loopbackCrowd) close() {
+	for _, s := range c.socks {
+		_ = s.close()
+	}
 }
