@@ -46,13 +46,14 @@ bench: deps
 
 ## load: SIPp call-rate load against the gateway's test endpoint. LOAD_SCENARIO=play: answer, play
 ## 2 s, the gateway hangs up; setup: answer + hang-up (the caller's BYE follows the ACK). With two
-## or more CPUs SIPp runs on CPU 0 and the gateway on CPU 1.
-LOAD_RATE     ?= 400
+## or more CPUs SIPp runs on CPU 0 and the gateway on CPU 1 (LOAD_PIN=0: both on every CPU).
+LOAD_RATE     ?= 600
 LOAD_SECONDS  ?= 60
 LOAD_SCENARIO ?= play
+LOAD_PIN      ?= 1
 load: deps
 	$(GO) test -c -o bin/sip.test ./sip
-	cd sip && pin=""; sippcpu=""; if [ "$$(nproc)" -ge 2 ]; then pin="taskset -c 1"; sippcpu=0; fi; \
+	cd sip && pin=""; sippcpu=""; if [ "$(LOAD_PIN)" = 1 ] && [ "$$(nproc)" -ge 2 ]; then pin="taskset -c 1"; sippcpu=0; fi; \
 	SWITCHBOARD_LOAD=1 SWITCHBOARD_LOAD_RATE=$(LOAD_RATE) SWITCHBOARD_LOAD_SECONDS=$(LOAD_SECONDS) \
 	SWITCHBOARD_LOAD_SCENARIO=$(LOAD_SCENARIO) SWITCHBOARD_LOAD_SIPP_CPU=$$sippcpu \
 		$$pin ../bin/sip.test -test.count=1 -test.run TestSIPpLoad -test.v -test.timeout 30m
