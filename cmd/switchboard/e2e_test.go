@@ -978,3 +978,29 @@ func TestJourneyPostCallSurvey(t *testing.T) {
 		t.Errorf("survey score = %d (%v), want the CSAT answer 4", score, err)
 	}
 }
+
+// TestLiveSimulationSIPpFails: when SIPp cannot start its callers (here
+// its SIP port is taken), simulate fails with SIPp's reason instead of
+// reporting an empty window as a result.
+func TestLiveSimulationSIPpFails(t *testing.T) {
+	siptest.RequireProgram(t, "sipp", "sip-tester")
+	s := startSystem(t, 47000, openAllDay, nil)
+	taken, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var report bytes.Buffer
+	_, err = livesim.Run(t.Context(), livesim.Options{
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 48000,
+		DNIS: []string{"+15550100"}, Agents: []string{"alice"}, Password: "demo",
+		Rate: 60, Talk: 2 * time.Second, Duration: 20 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
+		SIPp: true, SIPpPort: taken.LocalAddr().(*net.UDPAddr).Port, Report: &report,
+	}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err == nil || !strings.Contains(err.Error(), "binding a socket") || !strings.Contains(err.Error(), "Unable to bind main socket") {
+		t.Fatalf("simulate with SIPp's port taken: err = %v; want SIPp's bind failure", err)
+	}
+	if report.Len() > 0 {
+		t.Errorf("a report was printed for a run that never started:\n%s", report.String())
+	}
+}

@@ -215,10 +215,14 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		if o.Duration <= 0 {
 			return st, errors.New("livesim: --sipp needs --duration")
 		}
-		if sippDone, err = s.runSIPp(runCtx, contacts); err != nil {
+		var exited <-chan struct{}
+		if exited, sippDone, err = s.runSIPp(runCtx, contacts); err != nil {
 			return st, err
 		}
-		<-traffic.Done()
+		select {
+		case <-traffic.Done():
+		case <-exited: // done early, or failed: no point waiting out the window
+		}
 	}
 	for !o.SIPp && traffic.Err() == nil {
 		s.mu.Lock()
@@ -236,12 +240,11 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	// The window ends with the last call placed; calls in flight are
 	// then hung up (SIPp's callers finish their calls first).
 	after, afterErr := s.sample(context.WithoutCancel(ctx))
+	var sippErr error
 	if sippDone != nil {
-		if err := sippDone(); err != nil {
-			s.log.Warn("SIPp callers", "err", err)
-		}
+		sippErr = sippDone()
 	}
-	if o.Report != nil && sampleErr == nil && afterErr == nil {
+	if o.Report != nil && sampleErr == nil && afterErr == nil && sippErr == nil {
 		s.report(o.Report, before, after)
 		if sippDone != nil {
 			// Every SIPp call has ended: each must have its record.
@@ -252,6 +255,9 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	calls.Wait()
 	agents.Wait()
 	<-errc
+	if sippErr != nil {
+		return st, sippErr
+	}
 	return st, ctx.Err()
 }
 

@@ -27,20 +27,21 @@ var sippCaller string
 // caller talking from its own RTP port, pressing 1 by SIP INFO and hanging
 // up after an IVR pass and a talk time around o.Talk. It returns when the
 // window is over (SIPp then finishes the calls in flight: wait on the
-// returned function, which reports SIPp's counts in st).
-func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error, err error) {
+// returned function, which reports SIPp's counts in st). exited is closed
+// when SIPp exits, which before the end of the window means it failed.
+func (s *sim) runSIPp(ctx context.Context, contacts []string) (exited <-chan struct{}, wait func() error, err error) {
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
-		return nil, fmt.Errorf("livesim: --sipp needs SIPp (apt-get install sip-tester): %w", err)
+		return nil, nil, fmt.Errorf("livesim: --sipp needs SIPp (apt-get install sip-tester): %w", err)
 	}
 	dir, err := os.MkdirTemp("", "livesim-sipp-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	talk, err := s.talkFile(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, nil, err
 	}
 	// The caller holds for the IVR (~6 s before the queue) plus a talk
 	// time spread evenly over ±50 % of the mean.
@@ -51,7 +52,7 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error
 	scenFile := filepath.Join(dir, "caller.xml")
 	if err := os.WriteFile(scenFile, []byte(scen), 0o644); err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, nil, err
 	}
 	// Injection file: caller number; number dialled. A quarter of the
 	// callers are CRM contacts, the rest a thousand numbers the CRM does
@@ -71,7 +72,7 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error
 	infFile := filepath.Join(dir, "callers.csv")
 	if err := os.WriteFile(infFile, inf.Bytes(), 0o644); err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, nil, err
 	}
 	total := max(1, int(s.o.Rate*s.o.Duration.Minutes()))
 	statFile := filepath.Join(dir, "stat.csv")
@@ -88,21 +89,65 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (wait func() error
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("livesim: start sipp: %w", err)
+		return nil, nil, fmt.Errorf("livesim: start sipp: %w", err)
 	}
 	s.log.Info("SIPp callers started", "rate_per_min", s.o.Rate, "calls", total, "dir", dir)
-	return func() error {
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	return done, func() error {
 		defer os.RemoveAll(dir)
-		err := cmd.Wait()
+		<-done
+		err := waitErr
 		created, ok, failed := sippCounts(statFile)
 		s.stats.Calls.Store(created)
 		s.stats.Failed.Store(failed)
 		s.log.Info("SIPp callers done", "created", created, "successful", ok, "failed", failed)
 		if err != nil && failed == 0 {
-			return fmt.Errorf("livesim: sipp: %w: %s", err, lastLine(out.String()))
+			return fmt.Errorf("livesim: sipp: %w%s: %s", err, sippExitMeaning(cmd.ProcessState), sippErrors(out.String()))
 		}
 		return nil
 	}, nil
+}
+
+// sippExitMeaning explains SIPp's fatal exit codes (SIPp's manual, "Exit
+// codes").
+func sippExitMeaning(ps *os.ProcessState) string {
+	if ps == nil {
+		return ""
+	}
+	switch ps.ExitCode() {
+	case 255:
+		return " (SIPp: fatal error)"
+	case 254:
+		return " (SIPp: fatal error binding a socket)"
+	}
+	return ""
+}
+
+// sippErrors returns the distinct lines of SIPp's output that report
+// errors (the last five), or its last line when none does.
+func sippErrors(out string) string {
+	var errs []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		low := strings.ToLower(l)
+		if !strings.Contains(low, "error") && !strings.Contains(low, "unable") {
+			continue
+		}
+		// SIPp prefixes each error with the date and two clocks.
+		if f := strings.SplitN(strings.TrimSpace(l), ": ", 2); len(f) == 2 && strings.Count(f[0], "\t") == 2 {
+			l = f[1]
+		}
+		if l = strings.TrimSpace(l); !seen[l] {
+			seen[l] = true
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) == 0 {
+		return lastLine(out)
+	}
+	return strings.Join(errs[max(0, len(errs)-5):], "; ")
 }
 
 // talkFile writes what the SIPp callers say — the English welcome prompt
