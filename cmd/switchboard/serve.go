@@ -97,6 +97,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	storeMetrics := pgstore.NewMetrics(reg)
+	reg.MustRegister(pgstore.NewPoolCollector(db.pool))
 	store := pgstore.New(db.pool, pgstore.WithLogger(logger))
 	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
 		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics))

@@ -1,6 +1,9 @@
 package pgstore
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the durable writer's counters and gauges (namespace
 // switchboard, subsystem pgstore).
@@ -43,4 +46,47 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.Written, m.Spilled, m.Replayed, m.Retries, m.DeadLettered, m.QueueDepth, m.FlushSeconds)
 	}
 	return m
+}
+
+// poolCollector exports a pool's statistics (pgxpool.Stat) at scrape time.
+type poolCollector struct {
+	pool                          *pgxpool.Pool
+	acquired, idle, max           *prometheus.Desc
+	acquires, waited, waitSeconds *prometheus.Desc
+}
+
+// NewPoolCollector returns a collector of pool's statistics (namespace
+// switchboard, subsystem pgstore_pool): connections in use, idle and
+// allowed, and how many acquisitions had to wait for a connection and for
+// how long in all — the sign that the pool is too small.
+func NewPoolCollector(pool *pgxpool.Pool) prometheus.Collector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName("switchboard", "pgstore_pool", name), help, nil, nil)
+	}
+	return &poolCollector{pool: pool,
+		acquired:    d("acquired_conns", "Connections in use."),
+		idle:        d("idle_conns", "Idle connections."),
+		max:         d("max_conns", "Most connections the pool opens (pool_max_conns)."),
+		acquires:    d("acquires_total", "Connections acquired from the pool."),
+		waited:      d("waited_acquires_total", "Acquisitions that waited for a connection (none was idle)."),
+		waitSeconds: d("acquire_wait_seconds_total", "Time spent acquiring connections, waiting included."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.acquired, c.idle, c.max, c.acquires, c.waited, c.waitSeconds} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: one pool.Stat per scrape.
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.pool.Stat()
+	ch <- prometheus.MustNewConstMetric(c.acquired, prometheus.GaugeValue, float64(s.AcquiredConns()))
+	ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(s.IdleConns()))
+	ch <- prometheus.MustNewConstMetric(c.max, prometheus.GaugeValue, float64(s.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(c.acquires, prometheus.CounterValue, float64(s.AcquireCount()))
+	ch <- prometheus.MustNewConstMetric(c.waited, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(c.waitSeconds, prometheus.CounterValue, s.AcquireDuration().Seconds())
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,11 +24,22 @@ var migrationFS embed.FS
 // VersionTable is where tern records the schema version.
 const VersionTable = "public.schema_version"
 
-// Connect opens a pool to dsn and checks it with a ping.
+// DefaultMaxConns is the pool size Connect uses when the DSN does not set
+// pool_max_conns. pgx's own default (4 on a small machine) is too few for
+// a call center: the writer's flushers hold two connections for their
+// transactions and every call's screen-pop lookups queue behind them.
+const DefaultMaxConns = 16
+
+// Connect opens a pool to dsn and checks it with a ping. The DSN's pool_*
+// parameters (pool_max_conns, …) configure the pool; pool_max_conns
+// defaults to DefaultMaxConns.
 func Connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: parse DSN: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
