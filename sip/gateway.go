@@ -254,7 +254,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	for _, s := range g.cfg.TrustedSources {
 		g.trusted[s] = true
 	}
-	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m)
+	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m, g.log)
 	g.pacer = media.NewPacer(0, nil)
 	if g.cfg.EarlyMedia {
 		if g.ringback, err = g.ringbackAudio(g.cfg.Ringback); err != nil {

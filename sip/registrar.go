@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type Registrar struct {
 	creds Credentials
 	now   func() time.Time
 	m     *Metrics
+	log   *slog.Logger
 
 	mu       sync.Mutex
 	bindings map[string][]Binding
@@ -71,15 +73,18 @@ type Registrar struct {
 	fails    map[string]*failState
 }
 
-// NewRegistrar creates a registrar for realm.
-func NewRegistrar(realm string, creds Credentials, now func() time.Time, m *Metrics) *Registrar {
+// NewRegistrar creates a registrar for realm; now, m and log may be nil.
+func NewRegistrar(realm string, creds Credentials, now func() time.Time, m *Metrics, log *slog.Logger) *Registrar {
 	if now == nil {
 		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Registrar{realm: realm, creds: creds, now: now, m: m,
+	return &Registrar{realm: realm, creds: creds, now: now, m: m, log: log,
 		bindings: map[string][]Binding{}, nonces: map[string]nonceState{}, fails: map[string]*failState{}}
 }
 
@@ -149,7 +154,12 @@ func (r *Registrar) Authenticate(ctx context.Context, req *sipmsg.Request) authR
 	}
 	secret, ok, err := r.creds.SIPSecret(ctx, cr.Username)
 	if err != nil {
-		return authResult{res: sipmsg.NewResponseFromRequest(req, sipmsg.StatusInternalServerError, "Credentials Unavailable", nil)}
+		// The store is down or overloaded: a temporary condition, so 503
+		// with Retry-After (RFC 3261 21.5.4), which phones honour.
+		r.log.Warn("sip: credentials lookup failed", "user", cr.Username, "src", src, "err", err)
+		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusServiceUnavailable, "Credentials Unavailable", nil)
+		res.AppendHeader(sipmsg.NewHeader("Retry-After", "5"))
+		return authResult{res: res}
 	}
 	if !ok {
 		secret = newNonce() // compute anyway: same timing for unknown users

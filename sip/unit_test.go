@@ -130,7 +130,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func TestRegistrarDigest(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	r := NewRegistrar("sb", staticCreds{"alice": "pw"}, clk.now, nil)
+	r := NewRegistrar("sb", staticCreds{"alice": "pw"}, clk.now, nil, nil)
 
 	t.Run("stale-nonce", func(t *testing.T) {
 		res := r.HandleRegister(ctx, registerReq("c1", "127.0.0.1:5070", ""))
@@ -191,6 +191,26 @@ func TestRegistrarDigest(t *testing.T) {
 			t.Fatalf("expired bindings still there: %d", n)
 		}
 	})
+}
+
+type failingCreds struct{}
+
+func (failingCreds) SIPSecret(context.Context, string) (string, bool, error) {
+	return "", false, errors.New("pool exhausted")
+}
+
+// TestRegistrarStoreDown: a credentials store that fails makes a temporary
+// 503 with Retry-After (the phone tries again), not a 403 or a 500.
+func TestRegistrarStoreDown(t *testing.T) {
+	r := NewRegistrar("sb", failingCreds{}, nil, nil, nil)
+	res := r.HandleRegister(t.Context(), registerReq("d1", "127.0.0.1:5070", ""))
+	if res.StatusCode != 401 {
+		t.Fatalf("no auth → %d", res.StatusCode)
+	}
+	res = r.HandleRegister(t.Context(), registerReq("d1", "127.0.0.1:5070", answer(t, res, "pw")))
+	if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
+		t.Fatalf("store down → %d %v, want 503 with Retry-After", res.StatusCode, res.GetHeader("Retry-After"))
+	}
 }
 
 // TestWatchDigitDropsStaleSignal: a digit signal left behind after
