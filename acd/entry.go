@@ -182,9 +182,10 @@ func (x *Entry) Handle(call EntryCall) {
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 		return
 	}
+	lookups := &ivrLookup{crm: x.crm, region: x.opts.DefaultRegion}
 	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
 		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
-		Language: ep.Language, Now: x.opts.Now, Lookup: ivrLookup{x.crm, x.opts.DefaultRegion},
+		Language: ep.Language, Now: x.opts.Now, Lookup: lookups,
 		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics, Hours: x.opts.Hours,
 	})
 	rec.IVRPath = ivrSteps(out.Path)
@@ -192,7 +193,7 @@ func (x *Entry) Handle(call EntryCall) {
 
 	switch out.Kind {
 	case ivr.OutcomeQueue, ivr.OutcomeError, ivr.OutcomeCallback:
-		x.enqueue(ctx, call, rec, out, geo)
+		x.enqueue(ctx, call, rec, out, geo, lookups)
 	case ivr.OutcomeVoicemail:
 		x.voicemail(ctx, call, rec, out)
 	case ivr.OutcomeTransfer:
@@ -206,7 +207,7 @@ func (x *Entry) Handle(call EntryCall) {
 	}
 }
 
-func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome, geo Geography) {
+func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interaction, out ivr.Outcome, geo Geography, lookups *ivrLookup) {
 	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS()}
 	req := CallRequest{
 		ID: CallID(call.ID()), Queue: out.Queue, ANI: rec.ANI, DNIS: call.DNIS(),
@@ -217,7 +218,7 @@ func (x *Entry) enqueue(ctx context.Context, call EntryCall, rec crmcore.Interac
 		req.Skills = append(req.Skills, SkillLevel{Skill: s.Name, Level: s.MinLevel})
 	}
 	if geo.E164 != "" {
-		lookup, err := x.crm.LookupByPhone(ctx, geo.E164)
+		lookup, err := lookups.byPhone(ctx, geo.E164)
 		if err != nil {
 			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
 		}
@@ -576,18 +577,40 @@ func pathStrings(path []ivr.Step) []string {
 	return out
 }
 
-// ivrLookup adapts the CRM to the IVR's data dips.
+// ivrLookup adapts the CRM to one call's IVR data dips. It keeps the last
+// caller lookup that succeeded, which the queue's screen pop reuses: one
+// round trip to the CRM per call instead of two (the IVR runs seconds
+// before the queue; the pop shows the record as the IVR saw it). A call's
+// IVR and entry code run on one goroutine, so it needs no lock.
 type ivrLookup struct {
 	crm    Directory
 	region string
+
+	e164   string // the number of last
+	last   crmcore.CallerLookup
+	cached bool
 }
 
-func (l ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
+// byPhone is the CRM's LookupByPhone, answered from the call's last
+// successful lookup of the same number when there is one.
+func (l *ivrLookup) byPhone(ctx context.Context, e164 string) (crmcore.CallerLookup, error) {
+	if l.cached && l.e164 == e164 {
+		return l.last, nil
+	}
+	res, err := l.crm.LookupByPhone(ctx, e164)
+	if err == nil {
+		l.e164, l.last, l.cached = e164, res, true
+	}
+	return res, err
+}
+
+// LookupCaller implements ivr.Lookup: the CRM contact owning ani.
+func (l *ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
 	geo := ResolveNumber(ani, l.region)
 	if geo.E164 == "" {
 		return ivr.Caller{}, false, nil
 	}
-	res, err := l.crm.LookupByPhone(ctx, geo.E164)
+	res, err := l.byPhone(ctx, geo.E164)
 	if err != nil {
 		return ivr.Caller{}, false, err
 	}
@@ -597,7 +620,8 @@ func (l ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bo
 	return ivr.Caller{ContactID: res.Contact.ID, Name: res.Contact.Name, Segment: string(res.Contact.Segment), OpenTickets: len(res.OpenTickets)}, true, nil
 }
 
-func (l ivrLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket, bool, error) {
+// LookupTicket implements ivr.Lookup: the ticket numbered number.
+func (l *ivrLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket, bool, error) {
 	n, err := crmcore.ParseTicketNumber(number)
 	if err != nil {
 		return ivr.Ticket{}, false, nil
