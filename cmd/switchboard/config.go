@@ -161,7 +161,7 @@ func defaultConfig() Config {
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
 		Database: DatabaseConfig{DataDir: "var"},
 		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
-			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 2000, Realm: "switchboard", RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second)},
+			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: "switchboard", RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second)},
 		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
 	}
 }

@@ -118,6 +118,9 @@ type Stats struct {
 	// Talking is the number of simulated agents on a call now (bridged
 	// calls); PeakTalking its highest value.
 	Talking, PeakTalking atomic.Int64
+	// FailedWhy says why SIPp's failed calls failed (SIPp's failure
+	// counters), once SIPp has exited.
+	FailedWhy string
 }
 
 func (st *Stats) talk(delta int64) {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -19,8 +22,9 @@ type serverSample struct {
 	cpu     float64 // process CPU seconds
 	rss     float64 // resident memory bytes
 	pop     *dto.Histogram
-	ring    *dto.Histogram // offer → agent's answer
-	written float64        // interaction records written (wrap-ups not counted)
+	ring    *dto.Histogram     // offer → agent's answer
+	written float64            // interaction records written (wrap-ups not counted)
+	inbound map[string]float64 // switchboard_sip_calls_total{direction="in"} by result
 }
 
 func (s *sim) sample(ctx context.Context) (serverSample, error) {
@@ -61,6 +65,23 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 			}
 		}
 	}
+	out.inbound = map[string]float64{}
+	if f := fams["switchboard_sip_calls_total"]; f != nil {
+		for _, m := range f.Metric {
+			var dir, result string
+			for _, l := range m.Label {
+				switch l.GetName() {
+				case "direction":
+					dir = l.GetValue()
+				case "result":
+					result = l.GetValue()
+				}
+			}
+			if dir == "in" {
+				out.inbound[result] += m.Counter.GetValue()
+			}
+		}
+	}
 	if f := fams["switchboard_agentdesk_screen_pop_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.pop = f.Metric[0].Histogram
 	}
@@ -77,6 +98,19 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 	calls := float64(s.stats.Calls.Load())
 	fmt.Fprintf(w, "\nover %.0f s: %.0f calls placed (%.2f calls/s), %d answered by agents (at most %d at once), %d dial failures, %d wrap-ups, %.0f interaction records written\n",
 		wall, calls, calls/wall, s.stats.Answered.Load(), s.stats.PeakTalking.Load(), s.stats.Failed.Load(), s.stats.WrapUps.Load(), after.written-before.written)
+	if s.stats.FailedWhy != "" {
+		fmt.Fprintf(w, "failed calls by SIPp's reason: %s\n", s.stats.FailedWhy)
+	}
+	var results []string
+	for _, r := range slices.Sorted(maps.Keys(after.inbound)) {
+		if n := after.inbound[r] - before.inbound[r]; n > 0 {
+			results = append(results, fmt.Sprintf("%s %.0f", r, n))
+		}
+	}
+	if len(results) > 0 {
+		// "limit" is the server's max_calls turning calls away with 503.
+		fmt.Fprintf(w, "inbound SIP calls by the server's result: %s\n", strings.Join(results, ", "))
+	}
 	switch {
 	case after.pop == nil || before.pop != nil && after.pop.GetSampleCount() == before.pop.GetSampleCount():
 		fmt.Fprintln(w, "screen pop: no offer in the window")

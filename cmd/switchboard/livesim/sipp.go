@@ -99,10 +99,11 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (exited <-chan str
 		defer os.RemoveAll(dir)
 		<-done
 		err := waitErr
-		created, ok, failed := sippCounts(statFile)
+		created, ok, failed, why := sippCounts(statFile)
 		s.stats.Calls.Store(created)
 		s.stats.Failed.Store(failed)
-		s.log.Info("SIPp callers done", "created", created, "successful", ok, "failed", failed)
+		s.stats.FailedWhy = why
+		s.log.Info("SIPp callers done", "created", created, "successful", ok, "failed", failed, "why", why)
 		if err != nil && failed == 0 {
 			return fmt.Errorf("livesim: sipp: %w%s: %s", err, sippExitMeaning(cmd.ProcessState), sippErrors(out.String()))
 		}
@@ -165,15 +166,16 @@ func (s *sim) talkFile(dir string) (string, error) {
 }
 
 // sippCounts reads the last row of SIPp's statistics file: calls created,
-// successful and failed.
-func sippCounts(path string) (created, ok, failed int64) {
+// successful and failed, and why they failed ("FailedMaxUDPRetrans 12,
+// FailedCallRejected 3": SIPp's nonzero failure counters).
+func sippCounts(path string) (created, ok, failed int64, why string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, 0
+		return 0, 0, 0, ""
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) < 2 {
-		return 0, 0, 0
+		return 0, 0, 0, ""
 	}
 	head, last := strings.Split(lines[0], ";"), strings.Split(lines[len(lines)-1], ";")
 	get := func(name string) int64 {
@@ -185,7 +187,16 @@ func sippCounts(path string) (created, ok, failed int64) {
 		}
 		return 0
 	}
-	return get("TotalCallCreated"), get("SuccessfulCall(C)"), get("FailedCall(C)")
+	var reasons []string
+	for _, h := range head {
+		name, cumulative := strings.CutSuffix(h, "(C)")
+		if cumulative && strings.HasPrefix(name, "Failed") && name != "FailedCall" {
+			if n := get(h); n > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s %d", name, n))
+			}
+		}
+	}
+	return get("TotalCallCreated"), get("SuccessfulCall(C)"), get("FailedCall(C)"), strings.Join(reasons, ", ")
 }
 
 func lastLine(s string) string {
