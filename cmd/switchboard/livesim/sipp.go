@@ -6,6 +6,8 @@ import (
 	_ "embed"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,8 +79,13 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (exited <-chan str
 	total := max(1, int(s.o.Rate*s.o.Duration.Minutes()))
 	statFile := filepath.Join(dir, "stat.csv")
 	local := s.server.Addr().String()
+	mediaPort, err := sippMediaPort(s.server.Addr(), s.o.RTPMin+12000)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
 	args := []string{"-sf", scenFile, "-inf", infFile, "-i", local, "-mi", local, "-p", strconv.Itoa(s.o.SIPpPort),
-		"-mp", strconv.Itoa(s.o.RTPMin + 12000), "-r", strconv.FormatFloat(s.o.Rate, 'f', -1, 64), "-rp", "60000",
+		"-mp", strconv.Itoa(mediaPort), "-r", strconv.FormatFloat(s.o.Rate, 'f', -1, 64), "-rp", "60000",
 		"-m", strconv.Itoa(total), "-l", strconv.Itoa(max(100, int(s.o.Rate/60*(ivr+2*s.o.Talk).Seconds()))),
 		"-rtp_threadtasks", "100", "-nostdin", "-buff_size", "4194304", "-max_socket", "5000",
 		"-trace_stat", "-stf", statFile, "-fd", "1", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
@@ -197,6 +204,38 @@ func sippCounts(path string) (created, ok, failed int64, why string) {
 		}
 	}
 	return get("TotalCallCreated"), get("SuccessfulCall(C)"), get("FailedCall(C)"), strings.Join(reasons, ", ")
+}
+
+// sippMediaPort picks the media port for SIPp, which binds it and the
+// three above it (audio and video RTP and RTCP) and exits if one is taken:
+// want, or the next four free ports above it. The agents' connections are
+// open by then, and with 2,000 of them some of the kernel's ephemeral
+// ports (32768–60999 here) are taken: once one was SIPp's.
+func sippMediaPort(ip netip.Addr, want int) (int, error) {
+	for p := want; p+3 <= 65535 && p < want+400; p += 4 {
+		if portsFree(ip, p, 4) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("livesim: no four free UDP ports for SIPp's media from %d", want)
+}
+
+// portsFree reports whether n UDP ports from first are free on ip.
+func portsFree(ip netip.Addr, first, n int) bool {
+	var held []*net.UDPConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for p := first; p < first+n; p++ {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		if err != nil {
+			return false
+		}
+		held = append(held, c)
+	}
+	return true
 }
 
 func lastLine(s string) string {

@@ -1,6 +1,8 @@
 package livesim
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,5 +25,30 @@ func TestSIPpCounts(t *testing.T) {
 	}
 	if c, _, _, why := sippCounts(filepath.Join(t.TempDir(), "missing.csv")); c != 0 || why != "" {
 		t.Errorf("missing file: %d, %q", c, why)
+	}
+}
+
+// TestSIPpMediaPortSkipsTakenPorts: a taken port among the four SIPp binds
+// moves the choice past it.
+func TestSIPpMediaPortSkipsTakenPorts(t *testing.T) {
+	ip := netip.MustParseAddr("127.0.0.1")
+	want := 0
+	for p := 50000; p < 60000; p += 4 {
+		if portsFree(ip, p, 8) {
+			want = p
+			break
+		}
+	}
+	if want == 0 {
+		t.Fatal("no eight free UDP ports in 50000–60000")
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(want+2))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := sippMediaPort(ip, want)
+	if err != nil || got != want+4 {
+		t.Fatalf("sippMediaPort = %d, %v; want %d (port %d is taken)", got, err, want+4, want+2)
 	}
 }
