@@ -94,7 +94,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The scheduler's latency histogram (go_sched_latencies_seconds: how
+	// long runnable goroutines waited for a CPU) shows a starved machine.
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	storeMetrics := pgstore.NewMetrics(reg)
 	reg.MustRegister(pgstore.NewPoolCollector(db.pool))

@@ -141,6 +141,8 @@ type sim struct {
 	stats  *Stats
 	voice  []string // WAVs the parties say
 
+	sippPID atomic.Int64 // the running SIPp's process ID (0: none)
+
 	mu  sync.Mutex
 	rng *rand.Rand
 }

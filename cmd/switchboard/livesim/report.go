@@ -7,7 +7,10 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +28,56 @@ type serverSample struct {
 	ring    *dto.Histogram     // offer → agent's answer
 	written float64            // interaction records written (wrap-ups not counted)
 	inbound map[string]float64 // switchboard_sip_calls_total{direction="in"} by result
+	sched   *dto.Histogram     // Go scheduler latency (runnable → running)
+	host    hostCPU            // the machine's and the generators' CPU
+}
+
+// hostCPU is CPU time in seconds from /proc (Linux; zero elsewhere): the
+// machine's busy and stolen time over all CPUs, and what the simulator and
+// SIPp used.
+type hostCPU struct {
+	ok                bool
+	busy, steal, self float64
+	sipp              float64
+}
+
+// readHostCPU reads the machine's counters and those of this process and
+// of sippPID (0: none).
+func readHostCPU(sippPID int) hostCPU {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return hostCPU{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 9 || f[0] != "cpu" {
+		return hostCPU{}
+	}
+	tick := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v / clockTicks }
+	h := hostCPU{ok: true, busy: tick(1) + tick(2) + tick(3) + tick(6) + tick(7), steal: tick(8), self: procCPU("self")}
+	if sippPID > 0 {
+		h.sipp = procCPU(strconv.Itoa(sippPID))
+	}
+	return h
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
+
+// procCPU is the user + system CPU seconds of /proc/<pid>, 0 when gone.
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := strings.Cut(string(b), ") ") // after "pid (comm) "
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / clockTicks
 }
 
 func (s *sim) sample(ctx context.Context) (serverSample, error) {
@@ -55,7 +108,8 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 		}
 		return sum
 	}
-	out := serverSample{at: time.Now(), cpu: one("process_cpu_seconds_total"), rss: one("process_resident_memory_bytes")}
+	out := serverSample{at: time.Now(), cpu: one("process_cpu_seconds_total"), rss: one("process_resident_memory_bytes"),
+		host: readHostCPU(int(s.sippPID.Load()))}
 	if f := fams["switchboard_pgstore_written_total"]; f != nil {
 		for _, m := range f.Metric {
 			for _, l := range m.Label {
@@ -84,6 +138,9 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 	}
 	if f := fams["switchboard_agentdesk_screen_pop_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.pop = f.Metric[0].Histogram
+	}
+	if f := fams["go_sched_latencies_seconds"]; f != nil && len(f.Metric) > 0 {
+		out.sched = f.Metric[0].Histogram
 	}
 	if f := fams["switchboard_acd_offer_answer_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.ring = f.Metric[0].Histogram
@@ -124,8 +181,24 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 		fmt.Fprintf(w, "time to answer added by the system (offer → agent's auto-answering phone connected): p50 ≤ %s, p99 ≤ %s\n",
 			quantile(before.ring, after.ring, 0.50), quantile(before.ring, after.ring, 0.99))
 	}
+	if after.sched != nil && before.sched != nil {
+		// Goroutines waiting this long for a CPU: every latency above
+		// includes it, so a high figure means the machine is saturated.
+		fmt.Fprintf(w, "server's Go scheduler latency (runnable → running): p50 ≤ %s, p99 ≤ %s\n",
+			quantile(before.sched, after.sched, 0.50), quantile(before.sched, after.sched, 0.99))
+	}
 	cpu := (after.cpu - before.cpu) / wall
 	fmt.Fprintf(w, "server CPU %.0f%% of one core, resident memory %.0f MiB\n", 100*cpu, after.rss/(1<<20))
+	if h0, h1 := before.host, after.host; h0.ok && h1.ok {
+		// Where the machine's CPU went: the generators share it with the
+		// server, and a busy figure near 100 % means the load is bounded by
+		// the machine, not by the server alone.
+		pct := func(v float64) float64 { return 100 * v / wall }
+		busy := h1.busy - h0.busy
+		rest := busy - (after.cpu - before.cpu) - (h1.self - h0.self) - (h1.sipp - h0.sipp)
+		fmt.Fprintf(w, "machine (%d CPUs): busy %.0f%% of one core, stolen by the hypervisor %.0f%%; server %.0f%%, SIPp %.0f%%, this simulator %.0f%%, PostgreSQL and the rest %.0f%%\n",
+			runtime.NumCPU(), pct(busy), pct(h1.steal-h0.steal), 100*cpu, pct(h1.sipp-h0.sipp), pct(h1.self-h0.self), pct(rest))
+	}
 }
 
 // awaitRecords waits (up to a minute) until the server has committed an

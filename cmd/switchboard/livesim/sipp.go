@@ -98,6 +98,7 @@ func (s *sim) runSIPp(ctx context.Context, contacts []string) (exited <-chan str
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("livesim: start sipp: %w", err)
 	}
+	s.sippPID.Store(int64(cmd.Process.Pid))
 	s.log.Info("SIPp callers started", "rate_per_min", s.o.Rate, "calls", total, "dir", dir)
 	done := make(chan struct{})
 	var waitErr error
