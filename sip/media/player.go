@@ -217,9 +217,12 @@ func (sh *pacerShard) run() {
 
 // StereoRecorder writes two sessions' incoming audio to one stereo WAV:
 // left is what a receives (the caller), right what b receives (the
-// agent). Each side is buffered and a 20 ms clock interleaves one frame of
-// each, padding silence where a side sent nothing, so the channels stay
-// aligned in time.
+// agent). Each side is buffered and a clock interleaves one 20 ms frame of
+// each per 20 ms elapsed, padding silence where a side sent nothing, so the
+// channels stay aligned in time. The clock ticks every recTick and writes
+// that many frames at once: a wake-up per call every 200 ms instead of
+// every packet time (1,000 recorded calls: 5,000 wake-ups a second, not
+// 50,000).
 type StereoRecorder struct {
 	w      *WAVWriter
 	mu     sync.Mutex
@@ -232,9 +235,12 @@ type StereoRecorder struct {
 	err    error
 }
 
-// maxRecBacklog bounds the per-side buffer (200 ms) so a stalled clock
-// cannot grow memory; older samples are dropped.
-const maxRecBacklog = 10 * FrameSamples
+// recTick is how often a recorder writes what accumulated.
+const recTick = 10 * FrameDuration
+
+// maxRecBacklog bounds the per-side buffer (1 s, five ticks) so a stalled
+// clock cannot grow memory; older samples are dropped.
+const maxRecBacklog = 50 * FrameSamples
 
 // NewStereoRecorder starts recording a (left) and b (right) to path.
 // Either session may be nil (silence on that side).
@@ -265,7 +271,7 @@ func (r *StereoRecorder) push(dst *[]int16, p []int16) {
 
 func (r *StereoRecorder) run() {
 	defer close(r.done)
-	t := time.NewTicker(FrameDuration)
+	t := time.NewTicker(recTick)
 	defer t.Stop()
 	frame := make([]int16, 2*FrameSamples)
 	flush := func(final bool) {
@@ -301,7 +307,9 @@ func (r *StereoRecorder) run() {
 			flush(true)
 			return
 		case <-t.C:
-			flush(false)
+			for range recTick / FrameDuration {
+				flush(false)
+			}
 		}
 	}
 }
