@@ -592,13 +592,19 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 	go func() {
 		defer ua.Close()
 		defer client.Close()
+		// Refresh well before the 300 s expiry, at a time of the phone's
+		// own (phones that came up together do not re-register together),
+		// and retry a failed refresh every few seconds, as phones do.
+		next := 200*time.Second + time.Duration(s.float()*float64(80*time.Second))
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(240 * time.Second):
+			case <-time.After(next):
+				next = 200*time.Second + time.Duration(s.float()*float64(80*time.Second))
 				if err := once(); err != nil && ctx.Err() == nil {
-					s.log.Warn("re-REGISTER failed", "agent", login, "err", err)
+					s.log.Warn("re-REGISTER failed; retrying in 5 s", "agent", login, "err", err)
+					next = 5 * time.Second
 				}
 			}
 		}
