@@ -22,12 +22,15 @@ demo: build
 ## load-journey: full-journey load on a fresh server: SIPp callers (IVR digit, queue, talk with RTP)
 ## and simulated agents (CTI, registered SIP phones, RTP, wrap-up); prints calls/s, screen-pop
 ## latency, server CPU and memory, and checks every call's interaction record. JOURNEY_ARGS tunes
-## the traffic (calls per minute); JOURNEY_PROFILE=FILE writes the server's CPU profile.
-JOURNEY_ARGS ?= --sipp --create-agents 1000 --rate 2400 --talk 10s --duration 300s
+## the traffic (calls per minute); JOURNEY_PROFILE=FILE writes the server's CPU profile. The
+## generators (simulator and SIPp) run at nice JOURNEY_NICE, so that the server under test has
+## the CPU first on the machine they share (0: same priority).
+JOURNEY_ARGS ?= --sipp --create-agents 2000 --rate 3600 --talk 10s --duration 300s
+JOURNEY_NICE ?= 10
 load-journey: deps build
 	@./$(BIN) serve $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
-	./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
+	nice -n $(JOURNEY_NICE) ./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc
 
 ## deps: install the system packages the tests need (only those missing)

@@ -173,18 +173,18 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 		fmt.Fprintln(w, "screen pop: no offer in the window")
 	default:
 		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
-		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 ≤ %s, p99 ≤ %s (histogram bucket bounds)\n", p50, p99)
+		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 %s, p99 %s (histogram bucket bounds)\n", p50, p99)
 	}
 	if after.ring != nil && (before.ring == nil || after.ring.GetSampleCount() > before.ring.GetSampleCount()) {
 		// The simulated phones answer at once: this is what the system
 		// adds between choosing the agent and the agent's leg connected.
-		fmt.Fprintf(w, "time to answer added by the system (offer → agent's auto-answering phone connected): p50 ≤ %s, p99 ≤ %s\n",
+		fmt.Fprintf(w, "time to answer added by the system (offer → agent's auto-answering phone connected): p50 %s, p99 %s\n",
 			quantile(before.ring, after.ring, 0.50), quantile(before.ring, after.ring, 0.99))
 	}
 	if after.sched != nil && before.sched != nil {
 		// Goroutines waiting this long for a CPU: every latency above
 		// includes it, so a high figure means the machine is saturated.
-		fmt.Fprintf(w, "server's Go scheduler latency (runnable → running): p50 ≤ %s, p99 ≤ %s\n",
+		fmt.Fprintf(w, "server's Go scheduler latency (runnable → running): p50 %s, p99 %s\n",
 			quantile(before.sched, after.sched, 0.50), quantile(before.sched, after.sched, 0.99))
 	}
 	cpu := (after.cpu - before.cpu) / wall
@@ -230,27 +230,44 @@ func (s *sim) awaitRecords(ctx context.Context, w io.Writer, before serverSample
 	}
 }
 
-// quantile is the upper bound of the histogram bucket holding quantile q of
-// the observations made between two cumulative snapshots.
-func quantile(before, after *dto.Histogram, q float64) time.Duration {
+// bound is a quantile read from histogram buckets: at most d, or above d
+// when it fell in the last, unbounded bucket.
+type bound struct {
+	d    time.Duration
+	over bool
+}
+
+func (b bound) String() string {
+	if b.over {
+		return "> " + b.d.String()
+	}
+	return "≤ " + b.d.String()
+}
+
+// quantile is the bucket bound of quantile q of the observations made
+// between two cumulative snapshots.
+func quantile(before, after *dto.Histogram, q float64) bound {
 	total := float64(after.GetSampleCount())
 	if before != nil {
 		total -= float64(before.GetSampleCount())
 	}
+	var last time.Duration
 	if total <= 0 {
-		return 0
+		return bound{}
 	}
 	for i, b := range after.Bucket {
 		n := float64(b.GetCumulativeCount())
 		if before != nil && i < len(before.Bucket) {
 			n -= float64(before.Bucket[i].GetCumulativeCount())
 		}
-		if n >= q*total {
-			if math.IsInf(b.GetUpperBound(), 1) {
-				break
-			}
-			return time.Duration(b.GetUpperBound() * float64(time.Second))
+		if math.IsInf(b.GetUpperBound(), 1) {
+			break
 		}
+		d := time.Duration(b.GetUpperBound() * float64(time.Second))
+		if n >= q*total {
+			return bound{d: d}
+		}
+		last = d
 	}
-	return time.Duration(math.MaxInt64)
+	return bound{d: last, over: true}
 }

@@ -1,10 +1,14 @@
 package livesim
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"strconv"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestHostCPU: on Linux the machine's and this process's CPU times are
@@ -27,5 +31,34 @@ func TestHostCPU(t *testing.T) {
 	}
 	if got := procCPU(strconv.Itoa(1 << 30)); got != 0 {
 		t.Errorf("CPU of a missing process = %v", got)
+	}
+}
+
+// TestQuantile: quantiles between two snapshots of a cumulative histogram,
+// including one beyond the last finite bucket.
+func TestQuantile(t *testing.T) {
+	hist := func(counts ...uint64) *dto.Histogram {
+		bounds := []float64{0.01, 0.1, math.Inf(1)}
+		h := &dto.Histogram{}
+		var total uint64
+		for i, c := range counts {
+			total = c
+			h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: proto.Float64(bounds[i]), CumulativeCount: proto.Uint64(c)})
+		}
+		h.SampleCount = proto.Uint64(total)
+		return h
+	}
+	before := hist(10, 10, 10)
+	after := hist(60, 108, 110) // window: 50 ≤ 10 ms, 48 more ≤ 100 ms, 2 above
+	for _, tc := range []struct {
+		q    float64
+		want string
+	}{{0.5, "≤ 10ms"}, {0.98, "≤ 100ms"}, {0.99, "> 100ms"}} {
+		if got := quantile(before, after, tc.q).String(); got != tc.want {
+			t.Errorf("q%.2f = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	if got := quantile(after, after, 0.5); got != (bound{}) {
+		t.Errorf("empty window = %v", got)
 	}
 }
