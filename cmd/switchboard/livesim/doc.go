@@ -14,7 +14,10 @@
 // rate, talks over RTP with rtp_stream, presses 1 by SIP INFO and hangs up
 // after the IVR and a talk time; the agents then talk until the caller
 // hangs up, and the report checks that every call got its interaction
-// record.
+// record. It also says why SIPp's failed calls failed (and which calls the
+// server turned away), how long the server's goroutines waited for a CPU
+// and where the machine's CPU went (server, SIPp, simulator, the rest):
+// the generators share the machine with the server under test.
 //
 // The simulator runs its own SIP user agent: a sip.Gateway on a local port,
 // whose inbound calls are the agents' phones ringing and whose Dial places
