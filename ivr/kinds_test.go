@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,63 @@ flows:
 	out = ivr.Run(t.Context(), ivrtest.NewSession(), f, ivr.Input{ANI: "1"})
 	if got, want := ivr.PathString(out.Path), "who who:error b"; got != want {
 		t.Errorf("nil lookup: path = %q, want %q", got, want)
+	}
+}
+
+func TestLookupAndDurationMetrics(t *testing.T) {
+	set, _, err := ivr.Parse("t.yaml", []byte(`
+default_queue: operator
+entry_points: [{webrtc: k, flow: f}]
+flows:
+  f:
+    start: who
+    nodes:
+      who: {kind: lookup, lookup: caller, found: a, not_found: b, error: b}
+      a: {kind: queue, queue: sales}
+      b: {kind: queue, queue: operator}
+`), ivr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := set.Flow("f")
+	// Each reading of the clock is a second after the last.
+	clock := time.Unix(0, 0)
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	reg := prometheus.NewRegistry()
+	m := ivr.NewMetrics(reg)
+	lookup := &ivrtest.Lookup{Callers: map[string]ivr.Caller{"+15550001": {ContactID: "c1"}}}
+	for _, ani := range []string{"+15550001", "+15550002"} {
+		ivr.Run(t.Context(), ivrtest.NewSession(), f, ivr.Input{ANI: ani, E164: ani, Lookup: lookup, Metrics: m, Logger: quiet, Now: now})
+	}
+	ivr.Run(t.Context(), ivrtest.NewSession(), f, ivr.Input{ANI: "+15550003", E164: "+15550003", Lookup: &ivrtest.Lookup{Err: errors.New("down")}, Metrics: m, Logger: quiet, Now: now})
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range fams {
+		for _, mt := range f.Metric {
+			if h := mt.GetHistogram(); h != nil {
+				var labels []string
+				for _, l := range mt.Label {
+					labels = append(labels, l.GetValue())
+				}
+				got[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = fmt.Sprintf("%d/%gs", h.GetSampleCount(), h.GetSampleSum())
+			}
+		}
+	}
+	for k, want := range map[string]string{
+		// One second between the clock readings before and after the dip.
+		"switchboard_ivr_lookup_seconds{caller,found}":     "1/1s",
+		"switchboard_ivr_lookup_seconds{caller,not_found}": "1/1s",
+		"switchboard_ivr_lookup_seconds{caller,error}":     "1/1s",
+		"switchboard_ivr_duration_seconds{queue}":          "3/",
+	} {
+		if !strings.HasPrefix(got[k], want) {
+			t.Errorf("%s = %q, want %q…", k, got[k], want)
+		}
+	}
+	if d := got["switchboard_ivr_duration_seconds{queue}"]; d == "3/0s" {
+		t.Errorf("duration = %q, want more than 0 s", d)
 	}
 }

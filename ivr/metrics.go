@@ -1,6 +1,8 @@
 package ivr
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -12,6 +14,8 @@ type Metrics struct {
 	steps    prometheus.Histogram
 	runaway  prometheus.Counter
 	reloads  *prometheus.CounterVec
+	lookups  *prometheus.HistogramVec
+	duration *prometheus.HistogramVec
 }
 
 // NewMetrics creates the IVR metrics and registers them with reg (nil: not registered). It
@@ -36,18 +40,36 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "switchboard", Subsystem: "ivr", Name: "reloads_total",
 			Help: "Flow reloads, by result (ok, invalid).",
 		}, []string{"result"}),
+		lookups: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "lookup_seconds",
+			Help:    "Latency of the IVR's data dips into the CRM, by lookup (caller, ticket) and result (found, not_found, error).",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 3},
+		}, []string{"lookup", "result"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "duration_seconds",
+			Help:    "Time from the start of the IVR to the call leaving it, by outcome kind.",
+			Buckets: []float64{1, 2, 4, 6, 8, 10, 15, 20, 30, 60, 120, 300},
+		}, []string{"kind"}),
 	}
 }
 
-func (m *Metrics) observe(o Outcome) {
+func (m *Metrics) observe(o Outcome, took time.Duration) {
 	if m == nil {
 		return
 	}
 	m.outcomes.WithLabelValues(o.Kind.String()).Inc()
+	m.duration.WithLabelValues(o.Kind.String()).Observe(took.Seconds())
 	m.steps.Observe(float64(len(o.Path)))
 	if o.Err != nil && errorsIsMaxSteps(o.Err) {
 		m.runaway.Inc()
 	}
+}
+
+func (m *Metrics) lookup(kind, result string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.lookups.WithLabelValues(kind, result).Observe(took.Seconds())
 }
 
 func (m *Metrics) reload(ok bool) {

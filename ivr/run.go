@@ -72,7 +72,7 @@ func Run(ctx context.Context, sess Session, flow *Flow, in Input) Outcome {
 	r := newRun(sess, flow, in)
 	out := r.walk(ctx)
 	out.Ended = r.now()
-	r.in.Metrics.observe(out)
+	r.in.Metrics.observe(out, out.Ended.Sub(r.start))
 	return out
 }
 
@@ -490,6 +490,7 @@ func (r *run) lookup(ctx context.Context, n *node) (string, error) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
+	began := r.now()
 	var found bool
 	var err error
 	switch n.lookup {
@@ -514,6 +515,14 @@ func (r *run) lookup(ctx context.Context, n *node) (string, error) {
 			r.vars["ticket.subject"] = t.Subject
 		}
 	}
+	result := "not_found"
+	switch {
+	case err != nil:
+		result = "error"
+	case found:
+		result = "found"
+	}
+	r.in.Metrics.lookup(n.lookup, result, r.now().Sub(began))
 	switch {
 	case ctx.Err() != nil:
 		return "", errHangup{ctx.Err()}

@@ -55,7 +55,7 @@ func loadContacts(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	// the lookup does not use them. The indexes it does use are rebuilt
 	// after the load, which is cheaper than maintaining them row by row.
 	if _, err := pool.Exec(ctx, `drop index contacts_name_trgm, contacts_emails, contacts_tags, contacts_account,
-		contact_phones_contact, tickets_requester, interactions_contact`); err != nil {
+		contact_phones_contact, tickets_requester, tickets_requester_open, interactions_contact`); err != nil {
 		return err
 	}
 	agentID := crmcore.NewID()
@@ -99,6 +99,7 @@ func loadContacts(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		`create index contacts_account on contacts (account_id)`,
 		`create index contact_phones_contact on contact_phones (contact_id, position)`,
 		`create index tickets_requester on tickets (requester_id, status)`,
+		`create index tickets_requester_open on tickets (requester_id, number desc) where status in ('new', 'open', 'pending')`,
 		`create index interactions_contact on interactions (contact_id, arrived_at) where contact_id is not null`,
 		`vacuum analyze`,
 		// A running server is not in the middle of writing out a bulk

@@ -114,6 +114,13 @@ func (s *Store) CountInteractions(ctx context.Context) (int64, error) {
 	return n, mapErr("count interactions", err)
 }
 
+// openTicketsByPhone is the screen pop's query of the caller's open
+// tickets, newest first; the partial index tickets_requester_open serves
+// it (migration 003), also when the number belongs to no contact.
+const openTicketsByPhone = `select ` + ticketCols + ` from tickets t
+	where t.requester_id = (select contact_id from contact_phones where e164 = $1)
+	and t.status in ('new', 'open', 'pending') order by t.number desc limit 20`
+
 // LookupByPhone is the screen-pop query: the contact owning e164 with their
 // account, open tickets, last five interactions and last agent. The four
 // queries travel in one pgx.Batch (one round trip) and each is an index
@@ -126,9 +133,7 @@ func (s *Store) LookupByPhone(ctx context.Context, e164 string) (crmcore.CallerL
 		coalesce(a.segment,''), coalesce(a.created_at, 'epoch'), p.label, p.country, p.region, p.time_zone, p.type
 		from contact_phones p join contacts c on c.id = p.contact_id left join accounts a on a.id = c.account_id
 		where p.e164 = $1`, e164)
-	b.Queue(`select `+ticketCols+` from tickets t
-		where t.requester_id = (select contact_id from contact_phones where e164 = $1)
-		and t.status in ('new', 'open', 'pending') order by t.number desc limit 20`, e164)
+	b.Queue(openTicketsByPhone, e164)
 	b.Queue(`select `+interactionCols+` from interactions i
 		where i.contact_id = (select contact_id from contact_phones where e164 = $1)
 		order by i.arrived_at desc limit $2`, e164, crmcore.RecentInteractions)

@@ -312,3 +312,48 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("purge = %d, %v", k, err)
 	}
 }
+
+// TestOpenTicketsByPhoneUsesIndex: the screen pop's open-tickets query
+// reads a handful of pages whatever the size of the help desk — for a
+// number no contact owns (most callers of a busy line) and for a contact
+// with thousands of open tickets. Before migration 003 the first walked
+// every ticket (5,000 here: hundreds of pages). Pages, not time: what the
+// plan does, not how fast this machine is.
+func TestOpenTicketsByPhoneUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	if _, err := Seed(ctx, pool, WithPasswordCost(bcrypt.MinCost)); err != nil {
+		t.Fatal(err)
+	}
+	const known = "+14155550100"
+	if _, err := pool.Exec(ctx, `insert into tickets (id, subject, requester_id)
+		select gen_random_uuid(), 'ticket ' || g, (select contact_id from contact_phones where e164 = $1)
+		from generate_series(1, 5000) g`, known); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `analyze tickets`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		e164 string
+		rows int
+	}{{"+14155559999", 0}, {known, 20}} {
+		var plan []struct {
+			Plan struct {
+				Rows int `json:"Actual Rows"`
+				Hit  int `json:"Shared Hit Blocks"`
+				Read int `json:"Shared Read Blocks"`
+			}
+		}
+		if err := pool.QueryRow(ctx, `explain (analyze, buffers, format json) `+openTicketsByPhone, tc.e164).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) != 1 {
+			t.Fatalf("%s: plan %+v", tc.e164, plan)
+		}
+		p := plan[0].Plan
+		if p.Rows != tc.rows || p.Hit+p.Read > 40 {
+			t.Errorf("%s: %d rows from %d pages, want %d rows from at most 40 pages", tc.e164, p.Rows, p.Hit+p.Read, tc.rows)
+		}
+	}
+}

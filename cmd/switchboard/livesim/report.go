@@ -29,6 +29,8 @@ type serverSample struct {
 	written float64            // interaction records written (wrap-ups not counted)
 	inbound map[string]float64 // switchboard_sip_calls_total{direction="in"} by result
 	sched   *dto.Histogram     // Go scheduler latency (runnable → running)
+	lookup  *dto.Histogram     // the IVR's caller lookups (any result)
+	ivr     *dto.Histogram     // time in the IVR of calls it sent to a queue
 	host    hostCPU            // the machine's and the generators' CPU
 }
 
@@ -145,7 +147,35 @@ func (s *sim) sample(ctx context.Context) (serverSample, error) {
 	if f := fams["switchboard_acd_offer_answer_seconds"]; f != nil && len(f.Metric) > 0 {
 		out.ring = f.Metric[0].Histogram
 	}
+	out.lookup = merged(fams["switchboard_ivr_lookup_seconds"], "lookup", "caller")
+	out.ivr = merged(fams["switchboard_ivr_duration_seconds"], "kind", "queue")
 	return out, nil
+}
+
+// merged adds up the histograms of f whose label name has value (nil when
+// there is none).
+func merged(f *dto.MetricFamily, name, value string) *dto.Histogram {
+	var out *dto.Histogram
+	for _, m := range f.GetMetric() {
+		h := m.GetHistogram()
+		if h == nil || !slices.ContainsFunc(m.Label, func(l *dto.LabelPair) bool { return l.GetName() == name && l.GetValue() == value }) {
+			continue
+		}
+		if out == nil {
+			out = &dto.Histogram{SampleCount: new(uint64), SampleSum: new(float64)}
+			for _, b := range h.Bucket {
+				out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: new(uint64)})
+			}
+		}
+		*out.SampleCount += h.GetSampleCount()
+		*out.SampleSum += h.GetSampleSum()
+		for i, b := range h.Bucket {
+			if i < len(out.Bucket) {
+				*out.Bucket[i].CumulativeCount += b.GetCumulativeCount()
+			}
+		}
+	}
+	return out
 }
 
 // report prints what the server did between two samples: load, screen-pop
@@ -180,6 +210,16 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 		// adds between choosing the agent and the agent's leg connected.
 		fmt.Fprintf(w, "time to answer added by the system (offer → agent's auto-answering phone connected): p50 %s, p99 %s\n",
 			quantile(before.ring, after.ring, 0.50), quantile(before.ring, after.ring, 0.99))
+	}
+	if after.lookup != nil && (before.lookup == nil || after.lookup.GetSampleCount() > before.lookup.GetSampleCount()) {
+		fmt.Fprintf(w, "IVR caller lookup in the CRM: p50 %s, p99 %s\n",
+			quantile(before.lookup, after.lookup, 0.50), quantile(before.lookup, after.lookup, 0.99))
+	}
+	if after.ivr != nil && (before.ivr == nil || after.ivr.GetSampleCount() > before.ivr.GetSampleCount()) {
+		// Prompts and the caller's keying included: SIPp presses its
+		// digit 3 s after the answer, then hears 2.2 s of "please hold".
+		fmt.Fprintf(w, "time in the IVR before the queue: p50 %s, p99 %s\n",
+			quantile(before.ivr, after.ivr, 0.50), quantile(before.ivr, after.ivr, 0.99))
 	}
 	if after.sched != nil && before.sched != nil {
 		// Goroutines waiting this long for a CPU: every latency above

@@ -62,3 +62,23 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("empty window = %v", got)
 	}
 }
+
+// TestMerged: the histograms of one label value add up bucket by bucket;
+// the others are left out.
+func TestMerged(t *testing.T) {
+	metric := func(lookup string, counts ...uint64) *dto.Metric {
+		h := &dto.Histogram{SampleCount: proto.Uint64(counts[len(counts)-1]), SampleSum: proto.Float64(1)}
+		for i, c := range counts {
+			h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: proto.Float64(float64(i + 1)), CumulativeCount: proto.Uint64(c)})
+		}
+		return &dto.Metric{Label: []*dto.LabelPair{{Name: proto.String("lookup"), Value: proto.String(lookup)}}, Histogram: h}
+	}
+	f := &dto.MetricFamily{Metric: []*dto.Metric{metric("caller", 1, 2), metric("ticket", 5, 50), metric("caller", 3, 4)}}
+	h := merged(f, "lookup", "caller")
+	if h.GetSampleCount() != 6 || h.GetSampleSum() != 2 || h.Bucket[0].GetCumulativeCount() != 4 || h.Bucket[1].GetCumulativeCount() != 6 {
+		t.Errorf("merged = %v", h)
+	}
+	if merged(f, "lookup", "none") != nil || merged(nil, "lookup", "caller") != nil {
+		t.Error("merged histogram without a match")
+	}
+}
