@@ -41,12 +41,13 @@
 // the ACK ends the call normally.
 //
 // Each leg owns one media goroutine set, all ended by the call's context:
-// the RTP receive loop (media.Session.Run) plus its RTCP reporter and
-// reader; playback runs in the caller of Play (inbound ringback is a
+// the RTP session (media.Session.Run; the packets come from the shared
+// sockets' or the port pool's readers, see package media) plus its RTCP
+// reporter; playback runs in the caller of Play (inbound ringback is a
 // looped Play by the INVITE goroutine, stopped before the 200 is sent);
 // recording has one ticker
 // goroutine per recording. Bridging only swaps atomic peer pointers on both
-// sessions: the receive loop of leg A writes straight into leg B's socket
+// sessions: the reader of leg A's packets writes straight into leg B's socket
 // under B's send mutex, with pooled per-session buffers and no per-packet
 // allocation.
 //

@@ -321,6 +321,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip: shared rtp sockets: %w", err)
 		}
 		g.pacer = media.NewPacer(0, g.mux)
+		g.pool.BatchWith(g.mux)
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()

@@ -127,6 +127,52 @@ func (c *batchConn) readBatch(ds []datagram) (int, error) {
 	c.reader.Add(1)
 	c.mu.RUnlock()
 	defer c.reader.Done()
+	for {
+		n, errno := c.recv(ds, unix.MSG_WAITFORONE)
+		c.mu.RLock()
+		closed := c.closed
+		c.mu.RUnlock()
+		if closed {
+			return 0, net.ErrClosed
+		}
+		switch errno {
+		case 0:
+			return n, nil
+		case unix.EINTR, unix.EAGAIN:
+			continue
+		default:
+			return 0, sysErr("recvmmsg", errno)
+		}
+	}
+}
+
+// readReady reads the datagrams waiting on the socket, up to len(ds), and
+// returns 0 when there are none: the read of a socket that epoll reported
+// ready. It holds the descriptor against close for the system call, so a
+// closed socket's number, reused by a new one, is never read.
+func (c *batchConn) readReady(ds []datagram) (int, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	for {
+		n, errno := c.recv(ds, unix.MSG_DONTWAIT)
+		switch errno {
+		case 0:
+			return n, nil
+		case unix.EAGAIN:
+			return 0, nil
+		case unix.EINTR:
+			continue
+		default:
+			return 0, sysErr("recvmmsg", errno)
+		}
+	}
+}
+
+// recv is one recvmmsg into ds with flags.
+func (c *batchConn) recv(ds []datagram, flags int) (int, unix.Errno) {
 	b := &c.rx
 	b.grow(len(ds))
 	for i := range ds {
@@ -138,26 +184,38 @@ func (c *batchConn) readBatch(ds []datagram) (int, error) {
 		h.Iov = &b.iovs[i]
 		h.SetIovlen(1)
 	}
+	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(ds)), uintptr(flags), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	for i := range int(n) {
+		ds[i].n = int(b.hdrs[i].Len)
+		ds[i].addr = sockaddrPort(&b.names[i])
+	}
+	return int(n), 0
+}
+
+// writeTo sends one datagram to dst with sendto. Any number of goroutines
+// may call it at once.
+func (c *batchConn) writeTo(pkt []byte, dst netip.AddrPort) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	var sa unix.RawSockaddrInet6
+	salen := putSockaddr(&sa, dst, c.v6)
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(ds)), unix.MSG_WAITFORONE, 0, 0)
-		c.mu.RLock()
-		closed := c.closed
-		c.mu.RUnlock()
-		if closed {
-			return 0, net.ErrClosed
-		}
+		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(pkt))), uintptr(len(pkt)), 0,
+			uintptr(unsafe.Pointer(&sa)), uintptr(salen))
 		switch errno {
 		case 0:
+			return nil
 		case unix.EINTR, unix.EAGAIN:
 			continue
 		default:
-			return 0, sysErr("recvmmsg", errno)
+			return sysErr("sendto "+dst.String(), errno)
 		}
-		for i := range int(n) {
-			ds[i].n = int(b.hdrs[i].Len)
-			ds[i].addr = sockaddrPort(&b.names[i])
-		}
-		return int(n), nil
 	}
 }
 

@@ -6,9 +6,9 @@
 //
 // # Sessions and concurrency
 //
-// A Session is the media endpoint of one call leg. Its Run method is the
-// leg's only receive goroutine: it reads packets, detects DTMF, keeps the
-// statistics, feeds audio taps (recording, listen-in) and, when the session
+// A Session is the media endpoint of one call leg. Its Run method lasts as
+// long as the leg; packets reach HandlePacket, which detects DTMF, keeps
+// the statistics, feeds audio taps (recording, listen-in) and, when the session
 // is bridged (SetPeer), relays each packet to the peer. Relaying is the hot
 // path: pooled buffers, no heap allocation per packet, no transcoding when
 // both legs use the same codec. Everything that sends — relayed packets,
@@ -18,9 +18,15 @@
 // its context (the call's) is cancelled or the transport closes; every
 // other method is safe for concurrent use.
 //
-// MuxSet is the RTP port layout for many calls: a few shared sockets, each
-// carrying many legs told apart by remote address, read and written in
-// batches (recvmmsg/sendmmsg) on one goroutine per socket. Pacer plays the
+// Who calls HandlePacket depends on the transport. MuxSet is the RTP port
+// layout for many calls: a few shared sockets, each carrying many legs told
+// apart by remote address, read and written in batches (recvmmsg/sendmmsg)
+// on one goroutine per socket. A dedicated port pair (PortPool, for legs
+// whose remote address is taken on every shared socket, or behind NAT) is
+// read, on Linux, by its pool's reader: a few epoll sets, one goroutine
+// each, so that a thousand such legs do not put a thousand goroutines on
+// the run queues fifty times a second (elsewhere Run reads its socket).
+// Run then only waits for the end of the leg. Pacer plays the
 // audio of every prompt from one goroutine per core on a shared 20 ms
 // clock, inside a MuxSet batch, instead of a goroutine and timer per leg.
 package media

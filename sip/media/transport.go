@@ -3,7 +3,6 @@ package media
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -30,7 +29,9 @@ type RTCPTransport interface {
 // PortPool hands out even RTP ports (RTCP on port+1) from a range on one
 // local IP. It is safe for concurrent use.
 type PortPool struct {
-	ip netip.Addr
+	ip    netip.Addr
+	rx    legReader              // reads the pool's sockets (Linux)
+	batch atomic.Pointer[MuxSet] // held while rx delivers a batch
 
 	mu    sync.Mutex
 	free  []int
@@ -64,6 +65,11 @@ func (p *PortPool) InUse() int {
 // IP returns the local address the pool binds.
 func (p *PortPool) IP() netip.Addr { return p.ip }
 
+// BatchWith makes the pool's reader hold set while it delivers a batch of
+// packets, so that what its legs relay to legs of set's sockets leaves in
+// one sendmmsg per socket.
+func (p *PortPool) BatchWith(set *MuxSet) { p.batch.Store(set) }
+
 // Allocate binds an RTP/RTCP socket pair from the pool. Ports that fail to
 // bind (taken by another process) are skipped and kept out for a while.
 func (p *PortPool) Allocate() (*UDPTransport, error) {
@@ -78,18 +84,12 @@ func (p *PortPool) Allocate() (*UDPTransport, error) {
 		p.inUse++
 		p.mu.Unlock()
 
-		rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
+		t, err := p.bind(port)
 		if err != nil {
 			p.release(port, true)
 			continue
 		}
-		rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1))))
-		if err != nil {
-			rtp.Close()
-			p.release(port, true)
-			continue
-		}
-		return &UDPTransport{rtp: rtp, rtcp: rtcp, port: port, pool: p}, nil
+		return t, nil
 	}
 }
 
@@ -103,26 +103,8 @@ func (p *PortPool) release(port int, failed bool) {
 	_ = failed
 }
 
-// UDPTransport is a plain RTP/RTCP socket pair. The remote address comes
-// from SDP; until it is known (or when Latch is set) the source of the
-// first packet received is used (symmetric RTP, for callers behind NAT).
-type UDPTransport struct {
-	rtp, rtcp *net.UDPConn
-	port      int
-	pool      *PortPool
-
-	remote     atomic.Pointer[netip.AddrPort]
-	remoteRTCP atomic.Pointer[netip.AddrPort]
-	closed     atomic.Bool
-}
-
 // LocalPort returns the RTP port.
 func (t *UDPTransport) LocalPort() int { return t.port }
-
-// LocalAddr returns the RTP socket address.
-func (t *UDPTransport) LocalAddr() netip.AddrPort {
-	return t.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
-}
 
 // SetRemote sets where RTP (and RTCP, on port+1) is sent. It never fails;
 // the error is there to match MuxLeg.SetRemote.
@@ -141,53 +123,15 @@ func (t *UDPTransport) Remote() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// ReadPacket reads one RTP datagram.
-func (t *UDPTransport) ReadPacket(buf []byte) (int, error) {
-	n, from, err := t.rtp.ReadFromUDPAddrPort(buf)
-	if err != nil {
-		return 0, err
-	}
-	if t.remote.Load() == nil {
-		_ = t.SetRemote(from)
-	}
-	return n, nil
-}
-
-// WritePacket sends one RTP datagram; it is dropped while no remote is known.
-func (t *UDPTransport) WritePacket(pkt []byte) error {
+// dest returns where an RTP (rtcp false) or RTCP packet goes, false while
+// no remote is known.
+func (t *UDPTransport) dest(rtcp bool) (netip.AddrPort, bool) {
 	r := t.remote.Load()
+	if rtcp {
+		r = t.remoteRTCP.Load()
+	}
 	if r == nil || r.Port() == 0 {
-		return nil
+		return netip.AddrPort{}, false
 	}
-	_, err := t.rtp.WriteToUDPAddrPort(pkt, *r)
-	return err
-}
-
-// ReadRTCP reads one RTCP datagram.
-func (t *UDPTransport) ReadRTCP(buf []byte) (int, error) {
-	n, _, err := t.rtcp.ReadFromUDPAddrPort(buf)
-	return n, err
-}
-
-// WriteRTCP sends one RTCP datagram.
-func (t *UDPTransport) WriteRTCP(pkt []byte) error {
-	r := t.remoteRTCP.Load()
-	if r == nil || r.Port() == 0 {
-		return nil
-	}
-	_, err := t.rtcp.WriteToUDPAddrPort(pkt, *r)
-	return err
-}
-
-// Close closes both sockets and returns the port pair to the pool. It is
-// idempotent.
-func (t *UDPTransport) Close() error {
-	if t.closed.Swap(true) {
-		return nil
-	}
-	err := errors.Join(t.rtp.Close(), t.rtcp.Close())
-	if t.pool != nil {
-		t.pool.release(t.port, false)
-	}
-	return err
+	return *r, true
 }
