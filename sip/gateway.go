@@ -71,7 +71,7 @@ type Config struct {
 	Realm          string // registrar realm (default "switchboard")
 	MusicOnHold    string // WAV file looped to a leg on local hold
 	PromptDir      string // relative prompt names resolve here
-	RecordingDir   string // recordings are written here
+	RecordingDir   string // recordings are written here (a relative path is made absolute)
 	// Trunk is the host[:port] of the outbound trunk for customer numbers
 	// (Dial with a number that is not a registered user).
 	Trunk string
@@ -233,6 +233,15 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	}
 	if g.cfg.UDPAddr == "" && g.cfg.TCPAddr == "" {
 		return nil, fmt.Errorf("%w: no UDP or TCP listen address", ErrBadConfig)
+	}
+	if g.cfg.RecordingDir != "" {
+		// Absolute, so that a path built from it (RecordingDir/name) is not
+		// resolved inside it a second time, and is valid from any directory.
+		abs, err := filepath.Abs(g.cfg.RecordingDir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: recording dir: %v", ErrBadConfig, err)
+		}
+		g.cfg.RecordingDir = abs
 	}
 	var err error
 	if g.publicIP, err = netip.ParseAddr(g.cfg.PublicIP); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -252,5 +253,27 @@ func TestWatchDigitDropsStaleSignal(t *testing.T) {
 	case <-fired:
 	case <-time.After(5 * time.Second):
 		t.Fatal("watcher missed a real digit")
+	}
+}
+
+// A relative recording dir is resolved once: the call recordings the agents
+// layer names RecordingDir/call-….wav land in that directory, not in
+// RecordingDir/RecordingDir, and paths outside it are refused.
+func TestRelativeRecordingDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	g, err := New(Config{UDPAddr: "127.0.0.1:0", RecordingDir: "var/recordings"}, WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "var", "recordings", "call-x.wav")
+	for _, name := range []string{filepath.Join(g.cfg.RecordingDir, "call-x.wav"), "call-x.wav"} {
+		got, err := g.recordingPath(name)
+		if err != nil || got != want {
+			t.Errorf("recordingPath(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if _, err := g.recordingPath(filepath.Join(dir, "elsewhere.wav")); !errors.Is(err, ErrPathOutside) {
+		t.Errorf("recordingPath outside the dir = %v, want ErrPathOutside", err)
 	}
 }

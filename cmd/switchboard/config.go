@@ -187,6 +187,9 @@ func loadConfig(path string) (*Config, error) {
 	if v := os.Getenv("SWITCHBOARD_HTTP_LISTEN"); v != "" {
 		cfg.HTTP.Listen = v
 	}
+	if v := os.Getenv("SWITCHBOARD_RECORDING_DIR"); v != "" {
+		cfg.SIP.RecordingDir = v
+	}
 	return cfg, nil
 }
 

@@ -43,13 +43,21 @@ func TestDemoConfigParses(t *testing.T) {
 	}
 }
 
-func TestEnvOverridesDatabaseURL(t *testing.T) {
+func TestEnvOverrides(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://u@127.0.0.1:1/x")
+	t.Setenv("SWITCHBOARD_HTTP_LISTEN", "127.0.0.1:18080")
+	t.Setenv("SWITCHBOARD_RECORDING_DIR", "/tmp/rec")
 	cfg, err := loadConfig("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := cfg.Database.URL; got != "postgres://u@127.0.0.1:1/x" {
 		t.Errorf("database.url = %q, want the DATABASE_URL value", got)
+	}
+	if got := cfg.HTTP.Listen; got != "127.0.0.1:18080" {
+		t.Errorf("http.listen = %q, want the SWITCHBOARD_HTTP_LISTEN value", got)
+	}
+	if got := cfg.SIP.RecordingDir; got != "/tmp/rec" {
+		t.Errorf("sip.recording_dir = %q, want the SWITCHBOARD_RECORDING_DIR value", got)
 	}
 }
