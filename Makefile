@@ -31,7 +31,7 @@ JOURNEY_ARGS ?= --sipp --create-agents 2000 --rate 3600 --talk 10s --duration 30
 JOURNEY_NICE ?= 10
 load-journey: deps build
 	@rec=$$(mktemp -d); \
-	SWITCHBOARD_RECORDING_DIR=$$rec ./$(BIN) serve $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
+	SWITCHBOARD_RECORDING_DIR=$$rec ./$(BIN) serve $(if $(CONFIG),--config $(CONFIG)) $(if $(JOURNEY_PROFILE),--cpuprofile $(JOURNEY_PROFILE)) > var-load-journey.log 2>&1 & pid=$$!; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
 	nice -n $(JOURNEY_NICE) ./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
 	kill $$pid; wait $$pid; echo "recordings: $$(du -sh $$rec | cut -f1) in $$(ls $$rec | wc -l) files (removed)"; \

@@ -23,7 +23,10 @@
 // events.go) with a sequence number. Subscribe returns a bounded channel
 // plus a snapshot consistent with it; publishing never blocks: a
 // subscriber whose buffer is full receives ResyncRequired and its channel
-// is closed, and it should subscribe again. CallOffered carries all a
+// is closed, and it should subscribe again. Attach registers a Sink
+// instead, called synchronously on the actor (no goroutine between a
+// routing decision and its consumer); a sink that refuses an event is
+// detached and should attach again. CallOffered carries all a
 // screen pop needs (CallInfo with ANI, E.164, geography, IVR path and
 // variables, the entry code's Data), the time waited, the routing reasons
 // and the expected wait. InteractionCompleted carries the call's summary

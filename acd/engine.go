@@ -308,10 +308,7 @@ func (e *Engine) Close() error {
 			}
 		}
 		for s := range e.subs {
-			if !s.closed {
-				s.closed = true
-				close(s.ch)
-			}
+			e.endSub(s)
 		}
 		e.subs = nil
 		e.wg.Wait()

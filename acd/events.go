@@ -192,19 +192,29 @@ func ewtOf(e stats.EWT) EWT {
 	return EWT{Expected: e.Expected, Low: e.Low, High: e.High, Known: e.Known}
 }
 
-// subscriber is one bounded event channel.
+// subscriber is one consumer of events: a bounded channel (Subscribe) or
+// a Sink called on the actor (Attach).
 type subscriber struct {
 	ch     chan Event
+	sink   Sink
 	closed bool
 }
 
 // publish stamps ev and delivers it to every subscriber without blocking;
-// a subscriber whose buffer is full is dropped after being told to resync.
-// Called only from the actor.
+// a channel subscriber whose buffer is full is dropped after being told to
+// resync, a sink that refuses an event is detached. Called only from the
+// actor.
 func (e *Engine) publish(ev metaSetter) {
 	e.seq++
 	ev.set(e.seq, e.clock.Now().UTC())
 	for s := range e.subs {
+		if s.sink != nil {
+			if !s.sink.Event(ev) {
+				e.log.Warn("acd: slow sink detached")
+				e.endSub(s)
+			}
+			continue
+		}
 		select {
 		case s.ch <- ev:
 		default:
@@ -232,8 +242,21 @@ func (e *Engine) dropSub(s *subscriber) {
 	case s.ch <- r:
 	default:
 	}
-	s.closed = true
-	close(s.ch)
-	delete(e.subs, s)
+	e.endSub(s)
 	e.log.Warn("acd: slow subscriber dropped")
+}
+
+// endSub ends a subscription once: closes its channel or tells its sink.
+// Called from the actor, or after it stopped.
+func (e *Engine) endSub(s *subscriber) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	delete(e.subs, s)
+	if s.sink != nil {
+		s.sink.End()
+	} else {
+		close(s.ch)
+	}
 }

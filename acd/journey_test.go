@@ -740,3 +740,118 @@ func TestShutdownCompletesEverything(t *testing.T) {
 		t.Errorf("enqueue after shutdown = %v, want ErrClosed", err)
 	}
 }
+
+// recSink records what the engine calls it with; it refuses events after
+// limit of them.
+type recSink struct {
+	mu     sync.Mutex
+	snap   *acd.Snapshot
+	events []acd.Event
+	ends   int
+	limit  int
+	ended  chan struct{}
+}
+
+func (s *recSink) Start(snap acd.Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.snap != nil || len(s.events) > 0 {
+		panic("Start called twice or after an event")
+	}
+	s.snap = &snap
+}
+
+func (s *recSink) Event(ev acd.Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ends > 0 {
+		panic("Event after End")
+	}
+	if len(s.events) >= s.limit {
+		return false
+	}
+	s.events = append(s.events, ev)
+	return true
+}
+
+func (s *recSink) End() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ends++
+	if s.ends == 1 {
+		close(s.ended)
+	}
+}
+
+func (s *recSink) seen() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events), s.ends
+}
+
+// TestAttachSink: a sink gets the snapshot first, then every event in
+// sequence order on the actor; refusing one detaches it (End once, no
+// more events) while the engine keeps serving; cancel and Close end the
+// others exactly once.
+func TestAttachSink(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	h.login("a", true, sk("sales", 1))
+	all := &recSink{limit: 1 << 20, ended: make(chan struct{})}
+	cancelAll, err := h.e.Attach(h.ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.snap == nil || len(all.snap.Agents) != 1 {
+		t.Fatalf("snapshot at Attach = %+v", all.snap)
+	}
+	slow := &recSink{limit: 2, ended: make(chan struct{})}
+	cancelSlow, err := h.e.Attach(h.ctx, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancelSlow()
+	for _, id := range []string{"b", "c", "d"} {
+		h.login(id, true, sk("sales", 1))
+	}
+	<-slow.ended
+	if n, ends := slow.seen(); n != 2 || ends != 1 {
+		t.Errorf("slow sink: %d events, %d ends; want 2 and 1", n, ends)
+	}
+	h.login("z", true, sk("sales", 1)) // the engine keeps serving
+	if _, err := h.e.Snapshot(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	all.mu.Lock()
+	var last uint64
+	for i, ev := range all.events {
+		if seq := ev.Header().Seq; i > 0 && seq != last+1 {
+			t.Errorf("event %d (%T) has seq %d after %d", i, ev, seq, last)
+		}
+		last = ev.Header().Seq
+	}
+	n := len(all.events)
+	all.mu.Unlock()
+	if n < 4 {
+		t.Errorf("sink saw %d events for 4 logins", n)
+	}
+	cancelAll()
+	cancelAll()
+	<-all.ended
+	h.login("y", true, sk("sales", 1))
+	if _, err := h.e.Snapshot(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, ends := all.seen(); m != n || ends != 1 {
+		t.Errorf("after cancel: %d events (had %d), %d ends", m, n, ends)
+	}
+
+	closing := &recSink{limit: 1 << 20, ended: make(chan struct{})}
+	if _, err := h.e.Attach(h.ctx, closing); err != nil {
+		t.Fatal(err)
+	}
+	h.e.Close()
+	<-closing.ended
+	if _, ends := closing.seen(); ends != 1 {
+		t.Errorf("after Close: %d ends", ends)
+	}
+}

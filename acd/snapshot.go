@@ -111,17 +111,51 @@ func (e *Engine) Subscribe(ctx context.Context, bufSize int) (<-chan Event, Snap
 	if err != nil {
 		return nil, Snapshot{}, func() {}, err
 	}
-	cancel := func() {
+	return s.ch, snap, e.unsubscribe(s), nil
+}
+
+// unsubscribe returns the idempotent cancel function of s.
+func (e *Engine) unsubscribe(s *subscriber) func() {
+	return func() {
 		_ = e.do(context.Background(), func() error {
-			if _, ok := e.subs[s]; ok && !s.closed {
-				s.closed = true
-				close(s.ch)
-				delete(e.subs, s)
+			if _, ok := e.subs[s]; ok {
+				e.endSub(s)
 			}
 			return nil
 		})
 	}
-	return s.ch, snap, cancel, nil
+}
+
+// Sink receives the engine's events synchronously, on the engine's
+// goroutine, in order: the shortest path from a routing decision to a
+// consumer (no goroutine between them). Its methods must not block and
+// must not call the engine.
+type Sink interface {
+	// Start is called once, before any event, with the state the events
+	// that follow apply to.
+	Start(Snapshot)
+	// Event is called with every event. Returning false (the sink cannot
+	// take it, e.g. its own buffer is full) detaches the sink; it should
+	// attach again and start over from a new snapshot.
+	Event(Event) bool
+	// End is called once when the subscription ends: Event returned false,
+	// cancel was called, or the engine stopped.
+	End()
+}
+
+// Attach registers s (Start is called before Attach returns) and returns
+// an idempotent function that detaches it.
+func (e *Engine) Attach(ctx context.Context, s Sink) (cancel func(), err error) {
+	sub := &subscriber{sink: s}
+	err = e.do(ctx, func() error {
+		e.subs[sub] = struct{}{}
+		s.Start(e.snapshot())
+		return nil
+	})
+	if err != nil {
+		return func() {}, err
+	}
+	return e.unsubscribe(sub), nil
 }
 
 func (e *Engine) snapshot() Snapshot {

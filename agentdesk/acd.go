@@ -158,41 +158,49 @@ func (a *ACD) Prioritize(ctx context.Context, callID string, priority int, front
 	return acdErr(a.e.SetPriority(ctx, acd.CallID(callID), priority))
 }
 
-// Subscribe implements EventSource.
+// Subscribe implements EventSource. The engine's events are translated on
+// the engine's goroutine (an acd.Sink) and reach the hub through one
+// channel: a screen pop crosses no goroutine between the routing decision
+// and the hub.
 func (a *ACD) Subscribe(ctx context.Context) (State, <-chan Event, error) {
-	ch, snap, cancel, err := a.e.Subscribe(ctx, a.opts.Buffer)
+	s := &sink{t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}},
+		out: make(chan Event, a.opts.Buffer)}
+	cancel, err := a.e.Attach(ctx, s)
 	if err != nil {
 		return State{}, nil, acdErr(err)
 	}
-	t := &translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}}
-	st := t.state(snap)
-	out := make(chan Event, a.opts.Buffer)
-	go func() {
-		defer close(out)
-		defer cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-ch:
-				if !ok {
-					return
-				}
-				for _, x := range t.translate(ev) {
-					select {
-					case out <- x:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-		}
-	}()
-	return st, out, nil
+	context.AfterFunc(ctx, cancel)
+	return s.state, s.out, nil
 }
 
+// sink is the hub's subscription: it runs on the engine's goroutine.
+type sink struct {
+	t     translator
+	out   chan Event
+	state State // from Start, read once Attach returned
+}
+
+// Start implements acd.Sink.
+func (s *sink) Start(snap acd.Snapshot) { s.state = s.t.state(snap) }
+
+// Event implements acd.Sink; a full buffer ends the subscription (the hub
+// resubscribes and resyncs).
+func (s *sink) Event(ev acd.Event) bool {
+	for _, x := range s.t.translate(ev) {
+		select {
+		case s.out <- x:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// End implements acd.Sink.
+func (s *sink) End() { close(s.out) }
+
 // translator keeps what it needs to turn engine events into hub events;
-// owned by one pump goroutine.
+// owned by the engine's goroutine (through sink).
 type translator struct {
 	a      *ACD
 	agents map[string]AgentStatus

@@ -407,3 +407,57 @@ func TestACDTransferToQueue(t *testing.T) {
 		t.Fatalf("offer after transfer = %+v", p)
 	}
 }
+
+// TestACDSubscriptionOverflow: the adapter's subscription translates on the
+// engine's goroutine into a bounded channel; when the consumer falls
+// behind the channel is closed (the hub then resubscribes) and the engine
+// keeps serving; a new subscription starts from the current state; ending
+// the context closes it.
+func TestACDSubscriptionOverflow(t *testing.T) {
+	cfg, err := acd.ParseConfig([]byte(rigYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := acdtest.NewPhone()
+	eng, err := acd.New(cfg, deskRinger{}, phone, acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Config: cfg, Buffer: 2,
+		AgentSpec: func(_ context.Context, id string) (acd.AgentSpec, error) {
+			return acd.AgentSpec{Name: "Agent " + id, Endpoint: "webrtc:" + id,
+				Skills: []acd.SkillLevel{{Skill: "sales", Level: 1}}}, nil
+		}})
+	ctx := context.Background()
+	st, evc, err := adapter.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Agents) != 0 {
+		t.Fatalf("initial state = %+v", st)
+	}
+	for _, id := range []string{"a1", "a2", "a3"} {
+		if err := adapter.SetPresence(ctx, id, agentdesk.PresenceReady, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for range evc {
+		n++
+	}
+	if n > 2 {
+		t.Errorf("read %d events from a buffer of 2 before the close", n)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	st, evc, err = adapter.Subscribe(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Agents) != 3 {
+		t.Errorf("state after resubscribing has %d agents, want 3", len(st.Agents))
+	}
+	stop()
+	for range evc {
+	}
+}

@@ -203,7 +203,8 @@ func (s *sim) report(w io.Writer, before, after serverSample) {
 		fmt.Fprintln(w, "screen pop: no offer in the window")
 	default:
 		p50, p99 := quantile(before.pop, after.pop, 0.50), quantile(before.pop, after.pop, 0.99)
-		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 %s, p99 %s (histogram bucket bounds)\n", p50, p99)
+		fmt.Fprintf(w, "screen pop (engine decision → agent socket): p50 %s, p99 %s (histogram bucket bounds), %.2f %% within 50 ms\n",
+			p50, p99, 100*within(before.pop, after.pop, 0.05))
 	}
 	if after.ring != nil && (before.ring == nil || after.ring.GetSampleCount() > before.ring.GetSampleCount()) {
 		// The simulated phones answer at once: this is what the system
@@ -286,6 +287,29 @@ func (b bound) String() string {
 
 // quantile is the bucket bound of quantile q of the observations made
 // between two cumulative snapshots.
+// within is the share (0–1) of the window's observations at or under the
+// bucket bound le (0 when the window is empty or le is not a bound).
+func within(before, after *dto.Histogram, le float64) float64 {
+	total := float64(after.GetSampleCount())
+	if before != nil {
+		total -= float64(before.GetSampleCount())
+	}
+	if total <= 0 {
+		return 0
+	}
+	for i, b := range after.Bucket {
+		if b.GetUpperBound() != le {
+			continue
+		}
+		n := float64(b.GetCumulativeCount())
+		if before != nil && i < len(before.Bucket) {
+			n -= float64(before.Bucket[i].GetCumulativeCount())
+		}
+		return n / total
+	}
+	return 0
+}
+
 func quantile(before, after *dto.Histogram, q float64) bound {
 	total := float64(after.GetSampleCount())
 	if before != nil {

@@ -61,6 +61,14 @@ func TestQuantile(t *testing.T) {
 	if got := quantile(after, after, 0.5); got != (bound{}) {
 		t.Errorf("empty window = %v", got)
 	}
+	for _, tc := range []struct{ le, want float64 }{{0.01, 0.5}, {0.1, 0.98}, {0.05, 0}} {
+		if got := within(before, after, tc.le); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("within(%v) = %v, want %v", tc.le, got, tc.want)
+		}
+	}
+	if got := within(after, after, 0.01); got != 0 {
+		t.Errorf("within on an empty window = %v", got)
+	}
 }
 
 // TestMerged: the histograms of one label value add up bucket by bucket;
