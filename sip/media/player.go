@@ -224,15 +224,16 @@ func (sh *pacerShard) run() {
 // every packet time (1,000 recorded calls: 5,000 wake-ups a second, not
 // 50,000).
 type StereoRecorder struct {
-	w      *WAVWriter
-	mu     sync.Mutex
-	left   []int16
-	right  []int16
-	remove []func()
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	err    error
+	w        *WAVWriter
+	mu       sync.Mutex
+	left     []int16
+	right    []int16
+	released bool // buffers returned to recSides (guarded by mu)
+	remove   []func()
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	err      error
 }
 
 // recTick is how often a recorder writes what accumulated.
@@ -242,6 +243,10 @@ const recTick = 10 * FrameDuration
 // clock cannot grow memory; older samples are dropped.
 const maxRecBacklog = 50 * FrameSamples
 
+// recSides pools the per-side buffers of recorders (two ticks of samples
+// each; a late clock grows them up to maxRecBacklog).
+var recSides = sync.Pool{New: func() any { b := make([]int16, 0, 2*recTick/FrameDuration*FrameSamples); return &b }}
+
 // NewStereoRecorder starts recording a (left) and b (right) to path.
 // Either session may be nil (silence on that side).
 func NewStereoRecorder(path string, a, b *Session) (*StereoRecorder, error) {
@@ -249,7 +254,8 @@ func NewStereoRecorder(path string, a, b *Session) (*StereoRecorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &StereoRecorder{w: w, stop: make(chan struct{}), done: make(chan struct{})}
+	r := &StereoRecorder{w: w, stop: make(chan struct{}), done: make(chan struct{}),
+		left: *recSides.Get().(*[]int16), right: *recSides.Get().(*[]int16)}
 	if a != nil {
 		r.remove = append(r.remove, a.AddTap(func(p []int16) { r.push(&r.left, p) }))
 	}
@@ -262,6 +268,10 @@ func NewStereoRecorder(path string, a, b *Session) (*StereoRecorder, error) {
 
 func (r *StereoRecorder) push(dst *[]int16, p []int16) {
 	r.mu.Lock()
+	if r.released {
+		r.mu.Unlock()
+		return
+	}
 	*dst = append(*dst, p...)
 	if over := len(*dst) - maxRecBacklog; over > 0 {
 		*dst = append((*dst)[:0], (*dst)[over:]...)
@@ -325,6 +335,14 @@ func (r *StereoRecorder) Stop() error {
 		if err := r.w.Close(); r.err == nil {
 			r.err = err
 		}
+		// A tap already running when it was removed may still push: it
+		// finds the recorder released, not a buffer back in the pool.
+		r.mu.Lock()
+		l, rt := r.left[:0], r.right[:0]
+		r.left, r.right, r.released = nil, nil, true
+		r.mu.Unlock()
+		recSides.Put(&l)
+		recSides.Put(&rt)
 	})
 	return r.err
 }

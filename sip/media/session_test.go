@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -245,6 +246,23 @@ func TestPortPoolExhaustion(t *testing.T) {
 	c.Close()
 	if got := p.InUse(); got != 0 {
 		t.Errorf("InUse = %d", got)
+	}
+}
+
+// TestStereoRecorderReleased: a tap that was already running when Stop
+// removed it finds the recorder released; it does not write into buffers
+// that went back to the pool.
+func TestStereoRecorderReleased(t *testing.T) {
+	rec, err := NewStereoRecorder(filepath.Join(t.TempDir(), "r.wav"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	rec.push(&rec.left, make([]int16, FrameSamples))
+	if rec.left != nil || rec.right != nil {
+		t.Errorf("push after Stop kept %d samples", len(rec.left))
 	}
 }
 

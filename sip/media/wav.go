@@ -1,12 +1,12 @@
 package media
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // WAV format tags this package reads.
@@ -138,15 +138,21 @@ func readWAVData(r io.Reader, format, bits uint16, size uint32) (*Audio, error) 
 }
 
 // WAVWriter writes 16-bit PCM WAV at 8 kHz with one or two channels. The
-// header sizes are patched on Close; frames are buffered (16 kB) until then.
+// header sizes are patched on Close. Samples are converted straight into a
+// pooled 16 kB block (half a second of a stereo recording) that reaches
+// the file in one write when full: a thousand recorded calls make
+// 2,000 writes a second, not 50,000, and allocate no buffer each.
 type WAVWriter struct {
 	f        *os.File
-	bw       *bufio.Writer // frames reach the file in blocks, not a write per 20 ms
+	block    *[]byte // pending little-endian samples; from wavBlocks, nil once closed
 	channels int
-	n        int64 // data bytes written
-	buf      []byte
-	closed   bool
+	n        int64 // data bytes accepted
 }
+
+// wavBlockSize is the size of a WAVWriter's write.
+const wavBlockSize = 16 << 10
+
+var wavBlocks = sync.Pool{New: func() any { b := make([]byte, 0, wavBlockSize); return &b }}
 
 // CreateWAV creates (truncating) a 16-bit PCM WAV file at 8 kHz.
 func CreateWAV(path string, channels int) (*WAVWriter, error) {
@@ -157,13 +163,11 @@ func CreateWAV(path string, channels int) (*WAVWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	// 16 kB: half a second of a stereo recording per write.
-	w := &WAVWriter{f: f, bw: bufio.NewWriterSize(f, 16<<10), channels: channels}
 	if _, err := f.Write(wavHeader(channels, 0)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	return w, nil
+	return &WAVWriter{f: f, block: wavBlocks.Get().(*[]byte), channels: channels}, nil
 }
 
 func wavHeader(channels int, dataLen uint32) []byte {
@@ -186,19 +190,37 @@ func wavHeader(channels int, dataLen uint32) []byte {
 // WriteFrames appends interleaved samples (len must be a multiple of the
 // channel count).
 func (w *WAVWriter) WriteFrames(s []int16) error {
-	if w.closed {
+	if w.block == nil {
 		return fmt.Errorf("media: wav writer closed")
 	}
-	if cap(w.buf) < 2*len(s) {
-		w.buf = make([]byte, 2*len(s))
+	b := *w.block
+	for len(s) > 0 {
+		if len(b) == cap(b) {
+			*w.block = b
+			if err := w.flush(); err != nil {
+				return err
+			}
+			b = *w.block
+		}
+		k := min((cap(b)-len(b))/2, len(s))
+		for _, v := range s[:k] {
+			b = binary.LittleEndian.AppendUint16(b, uint16(v))
+		}
+		w.n += int64(2 * k)
+		s = s[k:]
 	}
-	b := w.buf[:2*len(s)]
-	for i, v := range s {
-		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	*w.block = b
+	return nil
+}
+
+// flush writes the pending block to the file and empties it.
+func (w *WAVWriter) flush() error {
+	b := *w.block
+	*w.block = b[:0]
+	if len(b) == 0 {
+		return nil
 	}
-	n, err := w.bw.Write(b)
-	w.n += int64(n)
-	if err != nil {
+	if _, err := w.f.Write(b); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
 	return nil
@@ -207,23 +229,22 @@ func (w *WAVWriter) WriteFrames(s []int16) error {
 // Samples returns the number of frames (per channel) written so far.
 func (w *WAVWriter) Samples() int64 { return w.n / int64(2*w.channels) }
 
-// Close patches the header and closes the file. It is idempotent.
+// Close writes what is pending, patches the header and closes the file.
+// It is idempotent.
 func (w *WAVWriter) Close() error {
-	if w.closed {
+	if w.block == nil {
 		return nil
 	}
-	w.closed = true
-	err := w.bw.Flush()
-	if _, herr := w.f.WriteAt(wavHeader(w.channels, uint32(w.n)), 0); err == nil {
-		err = herr
+	err := w.flush()
+	wavBlocks.Put(w.block)
+	w.block = nil
+	if _, herr := w.f.WriteAt(wavHeader(w.channels, uint32(w.n)), 0); err == nil && herr != nil {
+		err = fmt.Errorf("media: %w", herr)
 	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("media: %w", cerr)
 	}
-	if err != nil {
-		return fmt.Errorf("media: %w", err)
-	}
-	return nil
+	return err
 }
 
 // WriteWAVFile writes mono 16-bit PCM samples to path.

@@ -25,6 +25,53 @@ func TestWAVRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWAVWriterBlocks: stereo frames written in uneven pieces cross the
+// writer's block boundary many times and read back intact; writes after
+// Close fail and a second Close is a no-op.
+func TestWAVWriterBlocks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.wav")
+	w, err := CreateWAV(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantL, wantR []int16
+	for piece := 1; len(wantL) < 3*wavBlockSize/2; piece = piece%997 + 37 {
+		frames := make([]int16, 2*piece)
+		for j := range piece {
+			l, r := int16(len(wantL)*7+j), int16(-len(wantR)*3-j)
+			frames[2*j], frames[2*j+1] = l, r
+		}
+		for j := range piece {
+			wantL, wantR = append(wantL, frames[2*j]), append(wantR, frames[2*j+1])
+		}
+		if err := w.WriteFrames(frames); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.Samples(); got != int64(len(wantL)) {
+		t.Errorf("Samples = %d, want %d", got, len(wantL))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+	if err := w.WriteFrames([]int16{1, 2}); err == nil {
+		t.Error("WriteFrames after Close succeeded")
+	}
+	l, r, err := ReadWAVStereo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantL, l); diff != "" {
+		t.Errorf("left (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantR, r); diff != "" {
+		t.Errorf("right (-want +got):\n%s", diff)
+	}
+}
+
 // TestReadWAVSoxEncodings reads files sox writes in each supported encoding.
 func TestReadWAVSoxEncodings(t *testing.T) {
 	sox := requireTool(t, "sox")
