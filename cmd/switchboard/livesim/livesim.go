@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -541,6 +542,36 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, rea
 	}
 }
 
+// registerError is a final non-2xx answer to a REGISTER.
+type registerError struct {
+	login      string
+	code       int
+	reason     string
+	retryAfter time.Duration // the response's Retry-After; 0 when absent
+}
+
+func (e *registerError) Error() string {
+	return fmt.Sprintf("livesim: REGISTER %s: %d %s", e.login, e.code, e.reason)
+}
+
+// retryAfter reads a response's Retry-After seconds (RFC 3261 20.33),
+// capped at a minute; 0 when absent or malformed.
+func retryAfter(res *sipmsg.Response) time.Duration {
+	h := res.GetHeader("Retry-After")
+	if h == nil {
+		return 0
+	}
+	v := h.Value()
+	if i := strings.IndexAny(v, ";("); i >= 0 { // parameters, a comment
+		v = v[:i]
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, time.Minute)
+}
+
 // register binds login's SIP account to the simulator's gateway, answering
 // the server's digest challenge, and refreshes it until ctx ends.
 func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) error {
@@ -570,17 +601,22 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 			return err
 		}
 		if res.StatusCode != 200 {
-			return fmt.Errorf("livesim: REGISTER %s: %d %s", login, res.StatusCode, res.Reason)
+			return &registerError{login: login, code: res.StatusCode, reason: res.Reason, retryAfter: retryAfter(res)}
 		}
 		return nil
 	}
 	// Like a phone, retry a failed registration a few times (a server
-	// busy logging hundreds of agents in may answer 500 for a moment).
+	// busy logging hundreds of agents in may answer 500 or 503 for a
+	// moment), after the server's Retry-After when it gives one.
 	err = once()
-	for try := 1; err != nil && try < 5 && ctx.Err() == nil; try++ {
+	for try := 1; err != nil && try < 8 && ctx.Err() == nil; try++ {
+		wait := time.Duration(try) * time.Second
+		if re, ok := err.(*registerError); ok && re.retryAfter > 0 {
+			wait = re.retryAfter
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Duration(try) * time.Second):
+		case <-time.After(wait):
 			err = once()
 		}
 	}
