@@ -22,11 +22,11 @@ demo: build
 ## load-journey: full-journey load on a fresh server: SIPp callers (IVR digit, queue, talk with RTP)
 ## and simulated agents (CTI, registered SIP phones, RTP, wrap-up); prints calls/s, screen-pop
 ## latency, server CPU and memory, and checks every call's interaction record. JOURNEY_ARGS tunes
-## the traffic (calls per minute); JOURNEY_PROFILE=FILE writes the server's CPU profile. The
-## generators (simulator and SIPp) run at nice JOURNEY_NICE, so that the server under test has
-## the CPU first on the machine they share (0: same priority). Every call is recorded, as in
-## the demo config, into a temporary directory removed at the end (5 minutes at 100 calls/s
-## is about 10 GB of WAV files).
+## the traffic (calls per minute); CONFIG=FILE serves another config; JOURNEY_PROFILE=FILE writes
+## the server's CPU profile. The generators (simulator and SIPp) run at nice JOURNEY_NICE, so that
+## the server under test has the CPU first on the machine they share (0: same priority). Every
+## call is recorded (with the demo config) into a temporary directory removed at the end
+## (5 minutes at 100 calls/s is about 10 GB of WAV files).
 JOURNEY_ARGS ?= --sipp --create-agents 2000 --rate 3600 --talk 10s --duration 300s
 JOURNEY_NICE ?= 10
 load-journey: deps build
