@@ -2,8 +2,10 @@ package media
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -263,6 +265,47 @@ func TestStereoRecorderReleased(t *testing.T) {
 	rec.push(&rec.left, make([]int16, FrameSamples))
 	if rec.left != nil || rec.right != nil {
 		t.Errorf("push after Stop kept %d samples", len(rec.left))
+	}
+}
+
+// TestStereoRecordersShareAClock: fifty recordings are driven by the
+// shared clock's few goroutines, not one each; each file's length follows
+// the wall clock (silence where nothing was received); the clock's
+// goroutines end with the last recording.
+func TestStereoRecordersShareAClock(t *testing.T) {
+	dir := t.TempDir()
+	before := runtime.NumGoroutine()
+	var recs []*StereoRecorder
+	for i := range 50 {
+		r, err := NewStereoRecorder(filepath.Join(dir, fmt.Sprintf("r%d.wav", i)), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if n := runtime.NumGoroutine() - before; n > len(recClock.shards) {
+		t.Errorf("%d goroutines for 50 recordings, want at most %d", n, len(recClock.shards))
+	}
+	start := time.Now()
+	time.Sleep(5 * recTick / 2)
+	for _, r := range recs {
+		if err := r.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	l, _, err := ReadWAVStereo(filepath.Join(dir, "r0.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := time.Duration(len(l)) * FrameDuration / FrameSamples
+	if got < elapsed-2*recTick || got > elapsed+recTick {
+		t.Errorf("recording lasts %v after %v", got, elapsed)
+	}
+	for _, x := range l {
+		if x != 0 {
+			t.Fatalf("sample %d in a recording of nothing", x)
+		}
 	}
 }
 
