@@ -51,10 +51,9 @@ func NewPacer(shards int, set *MuxSet) *Pacer {
 const maxCatchUp = 3
 
 type pacerShard struct {
-	p       *Pacer
-	mu      sync.Mutex
-	streams []*stream
-	running bool
+	p     *Pacer
+	clock clockShard[*stream]
+	frame []int16 // the clock goroutine's scratch frame
 }
 
 // stream is one playback. Its mutex orders the shard's sends against
@@ -159,53 +158,79 @@ func (st *stream) tick(now time.Time, frame []int16) bool {
 	return !st.stopped
 }
 
-func (sh *pacerShard) add(st *stream) {
+func (sh *pacerShard) add(st *stream) { sh.clock.add(st, FrameDuration, sh.tick) }
+
+// tick sends every due frame of the shard's streams inside one batch of
+// the pacer's MuxSet; it reports whether one of them ended.
+func (sh *pacerShard) tick(now time.Time, work []*stream) bool {
+	if sh.frame == nil {
+		sh.frame = make([]int16, FrameSamples)
+	}
+	if sh.p.set != nil {
+		sh.p.set.hold()
+		defer sh.p.set.release()
+	}
+	ended := false
+	for _, st := range work {
+		if !st.tick(now, sh.frame) {
+			ended = true
+		}
+	}
+	return ended
+}
+
+// ended reports whether the stream is over (clockShard drops it).
+func (st *stream) ended() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.stopped
+}
+
+// clockShard drives a set of items from one goroutine on a shared ticker —
+// a shard of the pacer, or of the recorders' clock — instead of a
+// goroutine and a timer per item. The goroutine runs only while the shard
+// has items.
+type clockShard[T interface{ ended() bool }] struct {
+	mu      sync.Mutex
+	items   []T
+	running bool
+}
+
+// add adds x; the shard's goroutine calls tick every period with the
+// items, and drops those that ended when tick reports that one did.
+func (sh *clockShard[T]) add(x T, every time.Duration, tick func(now time.Time, items []T) bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.streams = append(sh.streams, st)
+	sh.items = append(sh.items, x)
 	if !sh.running {
 		sh.running = true
-		go sh.run()
+		go sh.run(every, tick)
 	}
 }
 
-// run is the shard's clock; it returns when the shard has no streams.
-func (sh *pacerShard) run() {
-	t := time.NewTicker(FrameDuration)
+// run is the shard's clock; it returns when the shard has no items.
+func (sh *clockShard[T]) run(every time.Duration, tick func(now time.Time, items []T) bool) {
+	t := time.NewTicker(every)
 	defer t.Stop()
-	frame := make([]int16, FrameSamples)
-	var work []*stream
+	var work []T
 	for now := range t.C {
 		sh.mu.Lock()
-		work = append(work[:0], sh.streams...)
+		work = append(work[:0], sh.items...)
 		sh.mu.Unlock()
-		if sh.p.set != nil {
-			sh.p.set.hold()
-		}
-		ended := 0
-		for i, st := range work {
-			if !st.tick(now, frame) {
-				work[i] = nil
-				ended++
-			}
-		}
-		if sh.p.set != nil {
-			sh.p.set.release()
-		}
-		if ended == 0 {
+		ended := tick(now, work)
+		clear(work)
+		if !ended {
 			continue
 		}
 		sh.mu.Lock()
-		kept := sh.streams[:0]
-		for _, st := range sh.streams {
-			st.mu.Lock()
-			if !st.stopped {
-				kept = append(kept, st)
+		kept := sh.items[:0]
+		for _, x := range sh.items {
+			if !x.ended() {
+				kept = append(kept, x)
 			}
-			st.mu.Unlock()
 		}
-		clear(sh.streams[len(kept):])
-		sh.streams = kept
+		clear(sh.items[len(kept):])
+		sh.items = kept
 		if len(kept) == 0 {
 			sh.running = false
 			sh.mu.Unlock()
@@ -260,9 +285,8 @@ type recorderClock struct {
 }
 
 type recShard struct {
-	mu      sync.Mutex
-	recs    []*StereoRecorder
-	running bool
+	clock  clockShard[*StereoRecorder]
+	frames []int16 // the clock goroutine's scratch: a second of stereo frames
 }
 
 func newRecorderClock(shards int) *recorderClock {
@@ -275,53 +299,29 @@ func newRecorderClock(shards int) *recorderClock {
 
 func (c *recorderClock) add(r *StereoRecorder) {
 	sh := c.shards[int(c.next.Add(1))%len(c.shards)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	sh.recs = append(sh.recs, r)
-	if !sh.running {
-		sh.running = true
-		go sh.run()
-	}
+	sh.clock.add(r, recTick, sh.tick)
 }
 
-// run ticks the shard's recorders; it returns when the shard has none.
-func (sh *recShard) run() {
-	t := time.NewTicker(recTick)
-	defer t.Stop()
-	frames := make([]int16, 2*maxRecBacklog)
-	var work []*StereoRecorder
-	for now := range t.C {
-		sh.mu.Lock()
-		work = append(work[:0], sh.recs...)
-		sh.mu.Unlock()
-		ended := false
-		for _, r := range work {
-			if !r.tick(now, frames) {
-				ended = true
-			}
-		}
-		clear(work)
-		if !ended {
-			continue
-		}
-		sh.mu.Lock()
-		kept := sh.recs[:0]
-		for _, r := range sh.recs {
-			r.wmu.Lock()
-			if !r.stopped {
-				kept = append(kept, r)
-			}
-			r.wmu.Unlock()
-		}
-		clear(sh.recs[len(kept):])
-		sh.recs = kept
-		if len(kept) == 0 {
-			sh.running = false
-			sh.mu.Unlock()
-			return
-		}
-		sh.mu.Unlock()
+// tick writes what each of the shard's recorders is due; it reports
+// whether one of them has stopped.
+func (sh *recShard) tick(now time.Time, work []*StereoRecorder) bool {
+	if sh.frames == nil {
+		sh.frames = make([]int16, 2*maxRecBacklog)
 	}
+	ended := false
+	for _, r := range work {
+		if !r.tick(now, sh.frames) {
+			ended = true
+		}
+	}
+	return ended
+}
+
+// ended reports whether the recorder has stopped (clockShard drops it).
+func (r *StereoRecorder) ended() bool {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return r.stopped
 }
 
 // NewStereoRecorder starts recording a (left) and b (right) to path.
