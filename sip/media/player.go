@@ -245,12 +245,17 @@ func (sh *clockShard[T]) run(every time.Duration, tick func(now time.Time, items
 // agent). Each side is buffered and a clock interleaves one 20 ms frame of
 // each per 20 ms elapsed since the start, padding silence where a side sent
 // nothing, so the channels stay aligned in time. The clock is shared, like
-// the pacer's: a few goroutines (one per CPU) tick every recTick and write
-// what is due for each of their recorders, instead of a goroutine and a
-// timer per call (1,000 recorded calls: 10 wake-ups a second, not 5,000).
+// the pacer's: a few goroutines (one per CPU) tick every 20 ms instead of a
+// goroutine and a timer per call (1,000 recorded calls: 100 wake-ups a
+// second, not 5,000). Each recorder writes what is due every recTick, on
+// its own phase of the clock, so that each tick writes a tenth of the
+// recordings: a thousand recordings written at once would hold every CPU
+// for tens of milliseconds five times a second, and delay everything else
+// (screen pops) by as much.
 type StereoRecorder struct {
 	w      *WAVWriter
 	start  time.Time
+	phase  int // the clock tick, modulo recPhases, on which it writes
 	remove []func()
 	once   sync.Once
 
@@ -265,8 +270,12 @@ type StereoRecorder struct {
 	err     error
 }
 
-// recTick is how often the recorders' clock writes what accumulated.
-const recTick = 10 * FrameDuration
+// recTick is how often a recorder writes what accumulated; its clock ticks
+// every FrameDuration and each recorder writes on one tick in recPhases.
+const (
+	recTick   = 10 * FrameDuration
+	recPhases = int(recTick / FrameDuration)
+)
 
 // maxRecBacklog bounds the per-side buffer (1 s, five ticks) so a stalled
 // clock cannot grow memory; older samples are dropped.
@@ -287,6 +296,7 @@ type recorderClock struct {
 type recShard struct {
 	clock  clockShard[*StereoRecorder]
 	frames []int16 // the clock goroutine's scratch: a second of stereo frames
+	ticks  int     // owned by the clock goroutine
 }
 
 func newRecorderClock(shards int) *recorderClock {
@@ -298,19 +308,28 @@ func newRecorderClock(shards int) *recorderClock {
 }
 
 func (c *recorderClock) add(r *StereoRecorder) {
-	sh := c.shards[int(c.next.Add(1))%len(c.shards)]
-	sh.clock.add(r, recTick, sh.tick)
+	sh := c.place(r)
+	sh.clock.add(r, FrameDuration, sh.tick)
 }
 
-// tick writes what each of the shard's recorders is due; it reports
-// whether one of them has stopped.
+// place spreads recorders evenly over the shards, then over the phases of
+// each: it sets r's phase and returns its shard.
+func (c *recorderClock) place(r *StereoRecorder) *recShard {
+	n := int(c.next.Add(1))
+	r.phase = n / len(c.shards) % recPhases
+	return c.shards[n%len(c.shards)]
+}
+
+// tick writes what is due for the shard's recorders whose phase this tick
+// is; it reports whether one of them has stopped.
 func (sh *recShard) tick(now time.Time, work []*StereoRecorder) bool {
 	if sh.frames == nil {
 		sh.frames = make([]int16, 2*maxRecBacklog)
 	}
+	sh.ticks = (sh.ticks + 1) % recPhases
 	ended := false
 	for _, r := range work {
-		if !r.tick(now, sh.frames) {
+		if r.phase == sh.ticks && !r.tick(now, sh.frames) {
 			ended = true
 		}
 	}

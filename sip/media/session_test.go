@@ -309,6 +309,59 @@ func TestStereoRecordersShareAClock(t *testing.T) {
 	}
 }
 
+// TestRecorderPhases: the clock spreads recorders evenly over shards and
+// phases, and a tick writes only the recorders of its phase (each what it
+// is due since its start), so that no tick writes every recording at once.
+func TestRecorderPhases(t *testing.T) {
+	c := newRecorderClock(2)
+	count := map[[2]int]int{}
+	shards := map[*recShard]int{}
+	for i, sh := range c.shards {
+		shards[sh] = i
+	}
+	var work []*StereoRecorder
+	dir := t.TempDir()
+	start := time.Now().Add(-recTick)
+	for i := range 2 * 2 * recPhases {
+		w, err := CreateWAV(filepath.Join(dir, fmt.Sprintf("r%d.wav", i)), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &StereoRecorder{w: w, start: start}
+		sh := c.place(r)
+		count[[2]int{shards[sh], r.phase}]++
+		if sh == c.shards[0] {
+			work = append(work, r)
+		}
+	}
+	for k, n := range count {
+		if n != 2 {
+			t.Errorf("shard %d phase %d has %d recorders, want 2", k[0], k[1], n)
+		}
+	}
+	sh := &recShard{}
+	now := start.Add(recTick)
+	sh.tick(now, work) // the first tick is phase 1
+	for _, r := range work {
+		want := int64(0)
+		if r.phase == 1 {
+			want = int64(recPhases * FrameSamples)
+		}
+		if got := r.w.Samples(); got != want {
+			t.Errorf("phase %d: %d samples written on the first tick, want %d", r.phase, got, want)
+		}
+	}
+	for range recPhases - 1 {
+		sh.tick(now, work)
+	}
+	for _, r := range work {
+		if got, want := r.w.Samples(), int64(recPhases*FrameSamples); got != want {
+			t.Errorf("phase %d: %d samples after a full turn, want %d", r.phase, got, want)
+		}
+		r.w.Close()
+	}
+}
+
 func TestStereoRecorder(t *testing.T) {
 	pool := newPool(t)
 	caller, gwA := pair(t, pool, PCMU, PCMU)
