@@ -28,8 +28,10 @@
 // commands, calling the engine directly (its methods are actor calls) and
 // the hub goroutine only for quick reads of the model (Hub.do). The writer
 // is the only writer of data frames; it applies write deadlines and sends
-// pings. Sending to a connection never blocks: the send buffer is bounded,
-// and a connection whose buffer is full is closed with code 4001 ("resync"),
+// pings. Sending to a connection never blocks: the send queue is bounded
+// (Config.SendBuffer messages; it grows with what is pending, so an idle
+// connection holds no buffer for the garbage collector to scan), and a
+// connection whose queue is full is closed with code 4001 ("resync"),
 // after which the client reconnects and redraws from the snapshots.
 //
 // Engine calls the hub makes on its own behalf (withdrawing an offer from an
