@@ -28,11 +28,13 @@ type outMsg struct {
 	typ     string
 	b       []byte
 	decided time.Time // screen pops: when the engine chose the agent
+	direct  bool      // enqueue may write it itself (see enqueue)
 }
 
 // client is one CTI connection. The reader goroutine (readLoop) decodes and
-// executes commands; the writer goroutine (writeLoop) is the only writer of
-// data frames. done is closed once by kill.
+// executes commands; the writer goroutine (writeLoop) writes the queue, and
+// enqueue writes a screen pop itself when it can (both under wmu). done is
+// closed once by kill.
 //
 // The outbound queue is a slice that grows with what is pending, not a
 // channel of Config.SendBuffer messages per connection: with 2,000 agents
@@ -54,6 +56,11 @@ type client struct {
 	queue []outMsg      // pending messages, at most Config.SendBuffer
 	spare []outMsg      // the writer's last batch, emptied, for reuse
 	wake  chan struct{} // capacity 1: the queue has something for the writer
+
+	// wmu is held by whoever writes data frames: the writer goroutine for
+	// a batch it took from the queue (taken under wmu, so that nothing
+	// overtakes it), or enqueue writing a screen pop itself.
+	wmu sync.Mutex
 
 	// Owned by the hub goroutine.
 	registered bool
@@ -77,7 +84,18 @@ func (c *client) kill(code int, reason string) {
 }
 
 // enqueue queues m without blocking; a full buffer drops the client, which
-// is told to resync. It reports whether m was queued.
+// is told to resync. It reports whether m was queued (or sent).
+//
+// An agent event from the hub (m.direct: a screen pop, the state change
+// before it) is written at once by the caller, the hub goroutine, when
+// nothing is queued before it and the writer is idle: under load, waking
+// the writer goroutine cost up to tens of milliseconds of run-queue wait
+// on top of the hub's own, and the pop is what an agent waits for. The
+// write does not wait for a full socket: directWriteWait bounds it, and a
+// connection that cannot take a few hundred bytes at once has stopped
+// reading; it is dropped and reconnects, as when its queue is full.
+// Supervisor deltas stay queued: the hub does not write a wallboard's
+// hundreds of messages itself.
 func (c *client) enqueue(m outMsg) bool {
 	select {
 	case <-c.done:
@@ -85,6 +103,16 @@ func (c *client) enqueue(m outMsg) bool {
 	default:
 	}
 	c.qmu.Lock()
+	if m.direct && len(c.queue) == 0 && c.wmu.TryLock() {
+		c.qmu.Unlock()
+		err := c.write(m, directWriteWait)
+		c.wmu.Unlock()
+		if err != nil {
+			c.kill(websocket.CloseAbnormalClosure, "")
+			return false
+		}
+		return true
+	}
 	if len(c.queue) >= c.h.cfg.SendBuffer {
 		c.qmu.Unlock()
 		c.h.m.dropped.Inc()
@@ -111,6 +139,37 @@ func (c *client) take() []outMsg {
 	return b
 }
 
+// directWriteWait bounds a write by enqueue: a socket with room takes the
+// message at once, and one without is a client that stopped reading.
+const directWriteWait = 20 * time.Millisecond
+
+// write sends one data frame; c.wmu is held.
+func (c *client) write(m outMsg, wait time.Duration) error {
+	c.conn.SetWriteDeadline(time.Now().Add(wait))
+	if err := c.conn.WriteMessage(websocket.TextMessage, m.b); err != nil {
+		return err
+	}
+	c.h.m.msgsOut.WithLabelValues(m.typ).Inc()
+	if !m.decided.IsZero() {
+		c.h.m.popLatency.Observe(time.Since(m.decided).Seconds())
+	}
+	return nil
+}
+
+// writeBatch takes what is queued and writes it, holding c.wmu.
+func (c *client) writeBatch() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := c.take()
+	defer c.giveBack(b)
+	for _, m := range b {
+		if err := c.write(m, c.h.cfg.WriteWait); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *client) giveBack(b []outMsg) {
 	clear(b) // let the written messages go
 	c.qmu.Lock()
@@ -123,13 +182,21 @@ func (c *client) giveBack(b []outMsg) {
 	c.qmu.Unlock()
 }
 
-func (c *client) sendEvent(typ, id string, data any) bool {
+func (c *client) sendEvent(typ, id string, data any) bool { return c.send(typ, id, data, false) }
+
+// sendDesk sends an agent event from the hub to the agent's desktop; like
+// a screen pop, it is written at once when the connection is idle (the
+// "reserved" state change that precedes a pop would otherwise queue the pop
+// behind it).
+func (c *client) sendDesk(typ string, data any) bool { return c.send(typ, "", data, true) }
+
+func (c *client) send(typ, id string, data any, direct bool) bool {
 	b, err := encode(typ, id, data)
 	if err != nil {
 		c.h.log.Error("agentdesk: encode event", "type", typ, "err", err)
 		return false
 	}
-	return c.enqueue(outMsg{typ: typ, b: b})
+	return c.enqueue(outMsg{typ: typ, b: b, direct: direct})
 }
 
 func (c *client) replyOK(id string, data any) { c.sendEvent(EvOK, id, data) }
@@ -198,25 +265,13 @@ func (c *client) writeLoop() {
 		ping.Stop()
 		c.conn.Close()
 	}()
-	write := func(m outMsg) error {
-		c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
-		return c.conn.WriteMessage(websocket.TextMessage, m.b)
-	}
 	for {
 		select {
 		case <-c.wake:
-			b := c.take()
-			for _, m := range b {
-				if err := write(m); err != nil {
-					c.kill(websocket.CloseAbnormalClosure, "")
-					return
-				}
-				h.m.msgsOut.WithLabelValues(m.typ).Inc()
-				if !m.decided.IsZero() {
-					h.m.popLatency.Observe(time.Since(m.decided).Seconds())
-				}
+			if err := c.writeBatch(); err != nil {
+				c.kill(websocket.CloseAbnormalClosure, "")
+				return
 			}
-			c.giveBack(b)
 		case <-ping.C:
 			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
 				c.kill(websocket.CloseAbnormalClosure, "")
@@ -224,12 +279,8 @@ func (c *client) writeLoop() {
 			}
 		case <-c.done:
 			// Flush what is queued (replies before a close), then say goodbye.
-			if c.closeC != closeResync {
-				for _, m := range c.take() {
-					if write(m) != nil {
-						return
-					}
-				}
+			if c.closeC != closeResync && c.writeBatch() != nil {
+				return
 			}
 			if c.closeC != websocket.CloseAbnormalClosure {
 				msg := websocket.FormatCloseMessage(c.closeC, c.closeR)

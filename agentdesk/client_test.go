@@ -2,8 +2,14 @@ package agentdesk
 
 import (
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestSendQueue: a connection's queue keeps messages in order, wakes the
@@ -51,5 +57,78 @@ func TestSendQueue(t *testing.T) {
 	}
 	if c.enqueue(outMsg{typ: "late"}) {
 		t.Error("a closed connection queued a message")
+	}
+}
+
+// TestPopWrittenAtOnce: a screen pop is written by enqueue itself when
+// nothing is queued before it and the writer is idle (no writer goroutine
+// runs here); queued behind another message, or while the writer holds a
+// batch, it waits its turn and keeps the order.
+func TestPopWrittenAtOnce(t *testing.T) {
+	conns := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conns <- conn
+	}))
+	defer srv.Close()
+	peer, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	conn := <-conns
+	defer conn.Close()
+	h := &Hub{cfg: Config{SendBuffer: 8, WriteWait: time.Second}, m: NewMetrics(nil), log: slog.New(slog.DiscardHandler)}
+	c := &client{h: h, conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	read := func() string {
+		t.Helper()
+		peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := peer.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	pop := func(s string) outMsg {
+		return outMsg{typ: EvCallOffered, b: []byte(s), decided: time.Now(), direct: true}
+	}
+
+	if !c.enqueue(pop("pop-1")) {
+		t.Fatal("pop refused")
+	}
+	if len(c.queue) != 0 || len(c.wake) != 0 {
+		t.Fatal("an idle connection queued the pop instead of writing it")
+	}
+	if got := read(); got != "pop-1" {
+		t.Fatalf("read %q, want pop-1", got)
+	}
+
+	c.enqueue(outMsg{typ: EvAgentState, b: []byte("state")})
+	c.enqueue(pop("pop-2"))
+	if len(c.queue) != 2 {
+		t.Fatalf("%d queued, want the pop behind the message before it", len(c.queue))
+	}
+	if err := c.writeBatch(); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := read(), read(); a != "state" || b != "pop-2" {
+		t.Fatalf("read %q then %q, want state then pop-2", a, b)
+	}
+
+	c.wmu.Lock() // the writer is busy with a batch
+	c.enqueue(pop("pop-3"))
+	c.wmu.Unlock()
+	if len(c.queue) != 1 {
+		t.Fatal("a pop overtook the writer's batch")
+	}
+	if err := c.writeBatch(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "pop-3" {
+		t.Fatalf("read %q, want pop-3", got)
 	}
 }

@@ -17,8 +17,9 @@
 // set, reconnect grace timers) and a model of the floor (agents, queues,
 // waiting calls, offers, calls, wrap-ups) built from the engine's snapshot
 // and events. It applies each engine event to the model, pushes agent events
-// (the screen pop first of all) straight into the concerned desktop's send
-// buffer, and marks supervisor views dirty; a ticker (FlushInterval) sends
+// straight into the concerned desktop's send queue (a screen pop it writes
+// to the socket itself when nothing is queued before it and the writer is
+// idle), and marks supervisor views dirty; a ticker (FlushInterval) sends
 // one coalesced delta per dirty queue and agent to every supervisor. If the
 // engine drops the hub's subscription (the hub fell behind), the hub
 // subscribes again and pushes fresh snapshots to everyone.
@@ -27,8 +28,9 @@
 // chat example). The reader decodes, rate-limits, authorizes and executes
 // commands, calling the engine directly (its methods are actor calls) and
 // the hub goroutine only for quick reads of the model (Hub.do). The writer
-// is the only writer of data frames; it applies write deadlines and sends
-// pings. Sending to a connection never blocks: the send queue is bounded
+// writes what is queued, in order, applies write deadlines and sends pings;
+// a per-connection write lock lets the hub write a pop in between batches,
+// never ahead of a message queued before it. Sending to a connection never blocks: the send queue is bounded
 // (Config.SendBuffer messages; it grows with what is pending, so an idle
 // connection holds no buffer for the garbage collector to scan), and a
 // connection whose queue is full is closed with code 4001 ("resync"),

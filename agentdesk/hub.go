@@ -545,7 +545,7 @@ func (h *Hub) onEvent(ev Event) {
 		f.agents[e.AgentID] = e
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendEvent(EvAgentState, "", e)
+			c.sendDesk(EvAgentState, e)
 		}
 	case QueueStats:
 		f.queues[e.Queue] = e
@@ -575,13 +575,13 @@ func (h *Hub) onEvent(ev Event) {
 			e.Data = nil
 			b, _ = encode(EvCallOffered, "", e)
 		}
-		c.enqueue(outMsg{typ: EvCallOffered, b: b, decided: e.DecidedAt})
+		c.enqueue(outMsg{typ: EvCallOffered, b: b, decided: e.DecidedAt, direct: true})
 	case OfferEnded:
 		if o, ok := f.offers[e.AgentID]; ok && o.CallID == e.CallID {
 			delete(f.offers, e.AgentID)
 		}
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendEvent(EvCallRescinded, "", map[string]string{"call_id": e.CallID, "reason": e.Reason})
+			c.sendDesk(EvCallRescinded, map[string]string{"call_id": e.CallID, "reason": e.Reason})
 		}
 	case CallInfo:
 		prev, had := f.calls[e.AgentID]
@@ -609,7 +609,7 @@ func (h *Hub) onEvent(ev Event) {
 		}
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendEvent(typ, "", e)
+			c.sendDesk(typ, e)
 		}
 	case WrapUpTimer:
 		typ := EvWrapUpStarted
@@ -620,7 +620,7 @@ func (h *Hub) onEvent(ev Event) {
 			f.wraps[e.AgentID] = e
 		}
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendEvent(typ, "", e)
+			c.sendDesk(typ, e)
 		}
 	}
 }
