@@ -130,7 +130,7 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 // of the CPUs and delays goroutines under load: at 100 calls/s on two
 // cores, each of Go's default collections (one every 14 s) delayed about
 // 50 screen pops past 50 ms. At 400 they are four times rarer, for about
-// 60 % more memory at that load (1.1 GiB instead of 0.7).
+// twice the memory at that load (1.4 GiB instead of 0.7 over 5 minutes).
 const serveGCPercent = 400
 
 // tuneGC sets serveGCPercent unless GOGC is set (Go reads it at start).
