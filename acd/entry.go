@@ -291,6 +291,23 @@ func (x *Entry) AttachTicket(callID, ticketID string) {
 	x.tickets.Store(CallID(callID), ticketID)
 }
 
+// Refused writes the interaction record of an inbound call the telephony
+// side turned away before answering it (no capacity): outcome failed, the
+// reason as its routing reason, arrived and ended at once. It does not
+// block (the record goes to the durable writer's queue).
+func (x *Entry) Refused(callID, ani, dnis, reason string) {
+	now := x.opts.Now().UTC()
+	geo := ResolveNumber(ani, x.opts.DefaultRegion)
+	rec := crmcore.Interaction{
+		ID: crmcore.NewID(), CallID: callID, Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
+		ANI: firstNonEmpty(geo.E164, ani), DNIS: dnis, ArrivedAt: now, EndedAt: &now,
+		Outcome: crmcore.OutcomeFailed, RoutingReasons: []string{"refused: " + reason},
+	}
+	if err := x.rec.Write(context.Background(), rec); err != nil {
+		x.logger.Error("interaction write", "call_id", callID, "err", err)
+	}
+}
+
 // finish hangs up a call that ends before any queue and writes its record.
 func (x *Entry) finish(ctx context.Context, call EntryCall, rec crmcore.Interaction, outcome crmcore.Outcome) {
 	_ = call.Hangup(context.WithoutCancel(ctx))

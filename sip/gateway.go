@@ -159,6 +159,20 @@ func WithCredentials(c Credentials) Option { return func(g *Gateway) { g.creds =
 // or hand it on). Without a handler inbound calls get 480.
 func WithCallHandler(h func(*Call)) Option { return func(g *Gateway) { g.handler = h } }
 
+// Refusal is an inbound SIP call the gateway turned away with 503 before
+// answering it: it was draining, at MaxCalls, or out of RTP ports.
+type Refusal struct {
+	CallID string // SIP Call-ID
+	From   string // the caller's user part (ANI)
+	DNIS   string // the number dialled
+	Reason string // "draining", "call limit" or "no media ports"
+}
+
+// WithRefusalHandler receives every inbound call refused for want of
+// capacity, so that it is on record like the calls that got in. It runs on
+// the SIP goroutine and must not block.
+func WithRefusalHandler(h func(Refusal)) Option { return func(g *Gateway) { g.onRefusal = h } }
+
 // WithEventHandler receives DTMF and hang-up events of every leg. It runs
 // on media/signalling goroutines and must not block.
 func WithEventHandler(h func(Event)) Option { return func(g *Gateway) { g.onEvent = h } }
@@ -167,13 +181,14 @@ func WithEventHandler(h func(Event)) Option { return func(g *Gateway) { g.onEven
 // inbound and outbound dialogs, and the RTP media of every leg. Start it
 // with Serve; New only validates and allocates.
 type Gateway struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     prometheus.Registerer
-	m       *Metrics
-	creds   Credentials
-	handler func(*Call)
-	onEvent func(Event)
+	cfg       Config
+	log       *slog.Logger
+	reg       prometheus.Registerer
+	m         *Metrics
+	creds     Credentials
+	handler   func(*Call)
+	onEvent   func(Event)
+	onRefusal func(Refusal)
 
 	ua       *sipgo.UserAgent
 	srv      *sipgo.Server

@@ -336,7 +336,9 @@ func TestNoCommonCodec488AndOptions(t *testing.T) {
 
 func TestCallLimit503(t *testing.T) {
 	calls := make(chan *Call, 2)
-	g := startGateway(t, Config{MaxCalls: 1}, WithCallHandler(func(c *Call) { calls <- c }))
+	refusals := make(chan Refusal, 2)
+	g := startGateway(t, Config{MaxCalls: 1}, WithCallHandler(func(c *Call) { calls <- c }),
+		WithRefusalHandler(func(r Refusal) { refusals <- r }))
 	p := newPhone(t, "caller")
 	if _, err := p.Invite(t.Context(), g.UDPAddr(), "1", media.PCMU); err != nil {
 		t.Fatal(err)
@@ -345,6 +347,17 @@ func TestCallLimit503(t *testing.T) {
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 503 || de.Res.GetHeader("Retry-After") == nil {
 		t.Fatalf("second call: %v, want 503 with Retry-After", err)
+	}
+	select {
+	case r := <-refusals:
+		if r.From != "caller" || r.DNIS != "2" || r.Reason != "call limit" || r.CallID != de.Res.CallID().Value() {
+			t.Errorf("refusal %+v, want caller → 2, call limit, Call-ID %s", r, de.Res.CallID().Value())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the refused call did not reach the refusal handler")
+	}
+	if len(refusals) != 0 {
+		t.Error("more than one refusal for one refused call")
 	}
 }
 

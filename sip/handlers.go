@@ -62,6 +62,13 @@ func (g *Gateway) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code
 	g.send(req, tx, res)
 }
 
+// refused tells the refusal handler about an INVITE turned away with 503.
+func (g *Gateway) refused(req *sipmsg.Request, reason string) {
+	if g.onRefusal != nil {
+		g.onRefusal(Refusal{CallID: req.CallID().Value(), From: req.From().Address.User, DNIS: req.Recipient.User, Reason: reason})
+	}
+}
+
 // validRequest checks the headers every in- or out-of-dialog request needs.
 func validRequest(req *sipmsg.Request) bool {
 	return req.From() != nil && req.To() != nil && req.CallID() != nil && req.CSeq() != nil
@@ -79,11 +86,13 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if g.draining.Load() {
 		g.m.CallResults.WithLabelValues("in", "draining").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Draining", sipmsg.NewHeader("Retry-After", "30"))
+		g.refused(req, "draining")
 		return
 	}
 	if int(g.active.Load()) >= g.cfg.MaxCalls {
 		g.m.CallResults.WithLabelValues("in", "limit").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Call Limit", sipmsg.NewHeader("Retry-After", "5"))
+		g.refused(req, "call limit")
 		return
 	}
 	if g.cfg.RequireAuth && !g.trusted[sourceIP(req.Source())] {
@@ -117,6 +126,7 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if err != nil {
 		g.m.CallResults.WithLabelValues("in", "no_ports").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "No Media Ports", sipmsg.NewHeader("Retry-After", "5"))
+		g.refused(req, "no media ports")
 		return
 	}
 	dlg, err := g.dua.ReadInvite(req, tx)

@@ -145,7 +145,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
-		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }))
+		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }),
+		sip.WithRefusalHandler(func(r sip.Refusal) { entry.Refused(r.CallID, r.From, r.DNIS, r.Reason) }))
 	if err != nil {
 		return err
 	}
