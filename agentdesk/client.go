@@ -33,8 +33,8 @@ type outMsg struct {
 
 // client is one CTI connection. The reader goroutine (readLoop) decodes and
 // executes commands; the writer goroutine (writeLoop) writes the queue, and
-// enqueue writes a screen pop itself when it can (both under wmu). done is
-// closed once by kill.
+// enqueue writes an agent event (a screen pop) itself when it can (both
+// under wmu). done is closed once by kill.
 //
 // The outbound queue is a slice that grows with what is pending, not a
 // channel of Config.SendBuffer messages per connection: with 2,000 agents
@@ -59,7 +59,7 @@ type client struct {
 
 	// wmu is held by whoever writes data frames: the writer goroutine for
 	// a batch it took from the queue (taken under wmu, so that nothing
-	// overtakes it), or enqueue writing a screen pop itself.
+	// overtakes it), or enqueue writing an agent event itself.
 	wmu sync.Mutex
 
 	// Owned by the hub goroutine.
