@@ -173,6 +173,42 @@ func (a *ACD) Subscribe(ctx context.Context) (State, <-chan Event, error) {
 	return s.state, s.out, nil
 }
 
+// SubscribeFunc implements SyncSource: the engine's events are translated
+// and applied on the engine's goroutine (an acd.Sink).
+func (a *ACD) SubscribeFunc(ctx context.Context, start func(State), apply func(Event)) (<-chan struct{}, error) {
+	s := &applySink{t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}},
+		start: start, apply: apply, done: make(chan struct{})}
+	cancel, err := a.e.Attach(ctx, s)
+	if err != nil {
+		return nil, acdErr(err)
+	}
+	context.AfterFunc(ctx, cancel)
+	return s.done, nil
+}
+
+// applySink is SubscribeFunc's subscription: it runs on the engine's
+// goroutine.
+type applySink struct {
+	t     translator
+	start func(State)
+	apply func(Event)
+	done  chan struct{}
+}
+
+// Start implements acd.Sink.
+func (s *applySink) Start(snap acd.Snapshot) { s.start(s.t.state(snap)) }
+
+// Event implements acd.Sink.
+func (s *applySink) Event(ev acd.Event) bool {
+	for _, x := range s.t.translate(ev) {
+		s.apply(x)
+	}
+	return true
+}
+
+// End implements acd.Sink.
+func (s *applySink) End() { close(s.done) }
+
 // sink is the hub's subscription: it runs on the engine's goroutine.
 type sink struct {
 	t     translator

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -459,5 +461,84 @@ func TestACDSubscriptionOverflow(t *testing.T) {
 	}
 	stop()
 	for range evc {
+	}
+}
+
+// TestACDSubscribeFunc: the adapter's synchronous subscription calls start
+// once with the current state, then applies each translated event in
+// order, before the engine call that caused it returns (on the engine's
+// goroutine: nothing in between); ending the context closes done and no
+// event is applied after that.
+func TestACDSubscribeFunc(t *testing.T) {
+	cfg, err := acd.ParseConfig([]byte(rigYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := acd.New(cfg, deskRinger{}, acdtest.NewPhone(), acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Config: cfg,
+		AgentSpec: func(_ context.Context, id string) (acd.AgentSpec, error) {
+			return acd.AgentSpec{Name: "Agent " + id, Endpoint: "webrtc:" + id,
+				Skills: []acd.SkillLevel{{Skill: "sales", Level: 1}}}, nil
+		}})
+	ctx := context.Background()
+	if err := adapter.SetPresence(ctx, "a1", agentdesk.PresenceReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		starts int
+		state  agentdesk.State
+		ready  []string
+		events int
+	)
+	sctx, stop := context.WithCancel(ctx)
+	done, err := adapter.SubscribeFunc(sctx, func(st agentdesk.State) {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		state = st
+	}, func(ev agentdesk.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events++
+		if a, ok := ev.(agentdesk.AgentStatus); ok && a.Presence == agentdesk.PresenceReady {
+			ready = append(ready, a.AgentID)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if starts != 1 || len(state.Agents) != 1 {
+		t.Errorf("start called %d times with %d agents, want once with 1", starts, len(state.Agents))
+	}
+	mu.Unlock()
+	for _, id := range []string{"a2", "a3"} {
+		if err := adapter.SetPresence(ctx, id, agentdesk.PresenceReady, ""); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := slices.Contains(ready, id)
+		mu.Unlock()
+		if !got {
+			t.Errorf("%s ready, but its event was not applied before SetPresence returned", id)
+		}
+	}
+	stop()
+	<-done
+	mu.Lock()
+	n := events
+	mu.Unlock()
+	if err := adapter.SetPresence(ctx, "a4", agentdesk.PresenceReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if events != n || starts != 1 {
+		t.Errorf("%d events applied after the subscription ended (start called %d times)", events-n, starts)
 	}
 }

@@ -62,7 +62,7 @@ type client struct {
 	// overtakes it), or enqueue writing an agent event itself.
 	wmu sync.Mutex
 
-	// Owned by the hub goroutine.
+	// Owned by the hub (under its mutex).
 	registered bool
 	resumed    bool
 
@@ -87,10 +87,11 @@ func (c *client) kill(code int, reason string) {
 // is told to resync. It reports whether m was queued (or sent).
 //
 // An agent event from the hub (m.direct: a screen pop, the state change
-// before it) is written at once by the caller, the hub goroutine, when
-// nothing is queued before it and the writer is idle: under load, waking
-// the writer goroutine cost up to tens of milliseconds of run-queue wait
-// on top of the hub's own, and the pop is what an agent waits for. The
+// before it) is written at once by the caller — the goroutine applying the
+// engine's events, the engine's own with the ACD adapter — when nothing is
+// queued before it and the writer is idle: under load, waking the writer
+// goroutine cost up to tens of milliseconds of run-queue wait, and the pop
+// is what an agent waits for. The
 // write does not wait for a full socket: directWriteWait bounds it, and a
 // connection that cannot take a few hundred bytes at once has stopped
 // reading; it is dropped and reconnects, as when its queue is full.

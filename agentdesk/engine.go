@@ -117,6 +117,17 @@ type EventSource interface {
 	Subscribe(ctx context.Context) (State, <-chan Event, error)
 }
 
+// SyncSource is an EventSource that can apply its events on its own
+// goroutine: start is called once with the state, then apply with every
+// change, in order; neither may wait for the source. The returned channel
+// is closed when the subscription ends (ctx, or the source stopped); the
+// hub then subscribes again (resync). The hub prefers it to Subscribe: a
+// screen pop then crosses no goroutine between the routing decision and
+// the agent's socket.
+type SyncSource interface {
+	SubscribeFunc(ctx context.Context, start func(State), apply func(Event)) (<-chan struct{}, error)
+}
+
 // State is a consistent snapshot of the floor.
 type State struct {
 	Queues  []QueueStats

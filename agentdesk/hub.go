@@ -111,7 +111,9 @@ type Hub struct {
 	bgMu       sync.Mutex     // orders bg.Add from HTTP handlers against Run's bg.Wait
 	stopping   bool           // guarded by bgMu; set when Run begins to return
 
-	// Owned by the Run goroutine.
+	// Owned by the Run goroutine, under mu: with a SyncSource, the
+	// engine's goroutine applies its events to them too, holding mu.
+	mu       sync.Mutex
 	desks    map[string]*client // agent id → desktop connection
 	sups     map[*client]struct{}
 	all      map[*client]struct{}
@@ -198,40 +200,99 @@ func (h *Hub) Run(ctx context.Context) error {
 		close(h.done)
 		h.bg.Wait()
 	}()
-	st, evc, err := h.cfg.Events.Subscribe(ctx)
-	if err != nil {
-		return fmt.Errorf("agentdesk: subscribe: %w", err)
+	var evc <-chan Event
+	var synced <-chan struct{} // closed when a SyncSource subscription ends
+	src, isSync := h.cfg.Events.(SyncSource)
+	if isSync {
+		d, err := h.subscribeSync(ctx, src, false)
+		if err != nil {
+			return fmt.Errorf("agentdesk: subscribe: %w", err)
+		}
+		synced = d
+	} else {
+		st, c, err := h.cfg.Events.Subscribe(ctx)
+		if err != nil {
+			return fmt.Errorf("agentdesk: subscribe: %w", err)
+		}
+		h.floor, evc = newFloor(st), c
 	}
-	h.floor = newFloor(st)
 	close(h.started)
 	tick := time.NewTicker(h.cfg.FlushInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			for c := range h.all {
-				c.kill(closeGoingAway, "server shutting down")
-			}
-			for _, g := range h.graces {
-				g.t.Stop()
-			}
+			h.locked(func() {
+				for c := range h.all {
+					c.kill(closeGoingAway, "server shutting down")
+				}
+				for _, g := range h.graces {
+					g.t.Stop()
+				}
+			})
 			return nil
 		case c := <-h.register:
-			h.onRegister(c)
+			h.locked(func() { h.onRegister(c) })
 		case c := <-h.unregister:
-			h.onUnregister(c)
+			h.locked(func() { h.onUnregister(c) })
 		case f := <-h.requests:
-			f()
+			h.locked(f)
 		case g := <-h.graceCh:
-			h.onGraceExpired(g)
+			h.locked(func() { h.onGraceExpired(g) })
+		case <-synced:
+			synced = h.resubscribeSync(ctx, src)
 		case ev, ok := <-evc:
 			if !ok {
 				evc = h.resubscribe(ctx)
 				continue
 			}
-			h.onEvent(ev)
+			h.locked(func() { h.onEvent(ev) })
 		case <-tick.C:
-			h.flush()
+			h.locked(h.flush)
+		}
+	}
+}
+
+// locked runs f holding h.mu.
+func (h *Hub) locked(f func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f()
+}
+
+// subscribeSync subscribes to a SyncSource: the floor is set, and each
+// event applied, on the source's goroutine under h.mu, so that a screen pop
+// is written by the goroutine that decided it. After a lost subscription
+// (resync) everyone gets fresh snapshots. It must not be called holding
+// h.mu.
+func (h *Hub) subscribeSync(ctx context.Context, src SyncSource, resync bool) (<-chan struct{}, error) {
+	return src.SubscribeFunc(ctx, func(st State) {
+		h.locked(func() {
+			h.floor = newFloor(st)
+			if resync {
+				clear(h.dirtyA)
+				clear(h.dirtyQ)
+				for c := range h.all {
+					h.sendSnapshots(c)
+				}
+			}
+		})
+	}, func(ev Event) { h.locked(func() { h.onEvent(ev) }) })
+}
+
+// resubscribeSync is resubscribe for a SyncSource.
+func (h *Hub) resubscribeSync(ctx context.Context, src SyncSource) <-chan struct{} {
+	h.m.resyncs.Inc()
+	for {
+		d, err := h.subscribeSync(ctx, src, true)
+		if err == nil {
+			return d
+		}
+		h.log.Error("agentdesk: resubscribe to engine", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -243,12 +304,14 @@ func (h *Hub) resubscribe(ctx context.Context) <-chan Event {
 	for {
 		st, evc, err := h.cfg.Events.Subscribe(ctx)
 		if err == nil {
-			h.floor = newFloor(st)
-			clear(h.dirtyA)
-			clear(h.dirtyQ)
-			for c := range h.all {
-				h.sendSnapshots(c)
-			}
+			h.locked(func() {
+				h.floor = newFloor(st)
+				clear(h.dirtyA)
+				clear(h.dirtyQ)
+				for c := range h.all {
+					h.sendSnapshots(c)
+				}
+			})
 			return evc
 		}
 		h.log.Error("agentdesk: resubscribe to engine", "err", err)
