@@ -1,7 +1,6 @@
 package main
 
 import (
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -60,25 +59,5 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if got := cfg.SIP.RecordingDir; got != "/tmp/rec" {
 		t.Errorf("sip.recording_dir = %q, want the SWITCHBOARD_RECORDING_DIR value", got)
-	}
-}
-
-// TestTuneGC: serve runs the collector at serveGCPercent, unless GOGC is
-// set.
-func TestTuneGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	tuneGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != serveGCPercent {
-		t.Errorf("GC percent %d without GOGC, want %d", got, serveGCPercent)
-	}
-	tuneGC(func(k string) string {
-		if k == "GOGC" {
-			return "100"
-		}
-		return ""
-	})
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent %d with GOGC=100, want it left alone", got)
 	}
 }

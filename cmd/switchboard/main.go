@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -71,9 +70,6 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			}
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
-		if cmd == "serve" {
-			tuneGC(os.Getenv)
-		}
 		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -123,19 +119,4 @@ func newLogger(c LogConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// serveGCPercent is the garbage collector's target (GOGC) for serve when
-// the environment sets none. Each collection's mark phase takes a quarter
-// of the CPUs and delays goroutines under load: at 100 calls/s on two
-// cores, each of Go's default collections (one every 14 s) delayed about
-// 50 screen pops past 50 ms. At 400 they are four times rarer, for about
-// twice the memory at that load (1.4 GiB instead of 0.7 over 5 minutes).
-const serveGCPercent = 400
-
-// tuneGC sets serveGCPercent unless GOGC is set (Go reads it at start).
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
 }
