@@ -37,10 +37,9 @@ type outMsg struct {
 // under wmu). done is closed once by kill.
 //
 // The outbound queue is a slice that grows with what is pending, not a
-// channel of Config.SendBuffer messages per connection: with 2,000 agents
-// connected those channels were 33 MB of pointers that the garbage
-// collector scanned at every cycle, and each mark phase delays the screen
-// pops.
+// channel of Config.SendBuffer messages per connection: idle connections
+// then hold no buffer of pointers for the garbage collector to scan at
+// every cycle, and each mark phase delays the screen pops.
 type client struct {
 	h       *Hub
 	conn    *websocket.Conn

@@ -23,9 +23,8 @@
 // desktop's socket itself when nothing is queued before them and the
 // writer is idle (queues them otherwise), and marks supervisor views dirty.
 // A screen pop is thus written by the goroutine that made the routing
-// decision: at 100 calls/s on two loaded cores, each goroutine hop it used
-// to cross (engine → hub → socket writer) waited 10–60 ms in Go's run queue
-// for a few percent of the pops. A plain EventSource's events come through
+// decision: on loaded cores each goroutine hop (engine → hub → socket
+// writer) can wait in Go's run queue far longer than the pop itself takes. A plain EventSource's events come through
 // a channel to Hub.Run instead. A ticker (FlushInterval) sends one
 // coalesced delta per dirty queue and agent to every supervisor. If the
 // subscription ends (the engine stopped, or a channel subscriber fell

@@ -4,7 +4,7 @@
 // # Structure
 //
 //   - Gateway (gateway.go, handlers.go): a sipgo UserAgent listening on UDP,
-//     TCP and optionally TLS. Inbound INVITEs are answered (100; while
+//     TCP and optionally TLS. Inbound INVITEs are answered (while
 //     Config.AnswerDelay runs either 180 Ringing without SDP or, with
 //     Config.EarlyMedia, 183 Session Progress carrying the SDP answer and
 //     Config.Ringback looped over RTP, like Asterisk's Progress() +
@@ -45,8 +45,8 @@
 // sockets' or the port pool's readers, see package media) plus its RTCP
 // reporter; playback runs in the caller of Play (inbound ringback is a
 // looped Play by the INVITE goroutine, stopped before the 200 is sent);
-// recording has one ticker
-// goroutine per recording. Bridging only swaps atomic peer pointers on both
+// recordings are written on a clock shared by every recording (package
+// media). Bridging only swaps atomic peer pointers on both
 // sessions: the reader of leg A's packets writes straight into leg B's socket
 // under B's send mutex, with pooled per-session buffers and no per-packet
 // allocation.

@@ -363,9 +363,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip: listen udp: %w", err)
 		}
 		// Every UDP request of every call arrives on this one socket: a
-		// buffer for a burst (a few hundred kB by default would overflow
-		// within tens of milliseconds at 1,000 calls/s, and a lost INVITE
-		// costs the caller a 500 ms retransmission).
+		// buffer for a burst (the kernel's default overflows quickly under
+		// a high call rate, and a lost INVITE costs the caller a
+		// retransmission interval).
 		if uc, ok := pc.(*net.UDPConn); ok {
 			media.SetSocketBuffers(uc, sipSockBuf)
 		}

@@ -28,8 +28,8 @@
 // the run queues fifty times a second (elsewhere Run reads its socket).
 // Run then only waits for the end of the leg. Pacer plays the
 // audio of every prompt from one goroutine per core on a shared 20 ms
-// clock, inside a MuxSet batch, instead of a goroutine and timer per leg;
-// StereoRecorders share such a clock too (clockShard), ticking every
-// 200 ms: a thousand recorded calls wake the scheduler ten times a second,
-// not five thousand.
+// clock, inside a MuxSet batch, instead of a goroutine and timer per leg.
+// StereoRecorders share such a clock too (clockShard): each recording
+// writes on its own phase of the clock, so a tick writes only a slice of
+// the recordings and the writes of many calls never arrive at once.
 package media

@@ -272,10 +272,10 @@ func (m *MuxSocket) run() error {
 // that did not fill its buffer, so that the packets of the next
 // millisecond arrive together: interrupt mitigation, as NICs do. Phones
 // send at independent moments; read as they come, a busy socket wakes its
-// reader for a handful of packets at a time, and on this 2-core VM 1,000
-// bridged calls then lost 7–12 % of their packets (BenchmarkBridgedCalls);
-// with the wait, batches of ~50 and none lost. It delays a packet by at
-// most this much, well inside any phone's jitter buffer.
+// reader for a handful of packets at a time and a loaded machine drops
+// packets (BenchmarkBridgedCalls shows it); with the wait, batches are
+// large and none are lost. It delays a packet by at most this much, well
+// inside any phone's jitter buffer.
 const muxCoalesce = time.Millisecond
 
 // runRTCP reads RTCP (a few packets per leg and minute) one at a time and

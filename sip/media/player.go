@@ -246,11 +246,11 @@ func (sh *clockShard[T]) run(every time.Duration, tick func(now time.Time, items
 // each per 20 ms elapsed since the start, padding silence where a side sent
 // nothing, so the channels stay aligned in time. The clock is shared, like
 // the pacer's: a few goroutines (one per CPU) tick every 20 ms instead of a
-// goroutine and a timer per call (1,000 recorded calls: 100 wake-ups a
-// second, not 5,000). Each recorder writes what is due every recTick, on
-// its own phase of the clock, so that each tick writes a tenth of the
-// recordings: a thousand recordings written at once would hold every CPU
-// for tens of milliseconds five times a second, and delay everything else
+// goroutine and a timer per call, so many recordings wake the scheduler a
+// few times per tick rather than once per call. Each recorder writes what
+// is due every recTick, on its own phase of the clock, so that each tick
+// writes a tenth of the recordings: every recording written at once
+// would hold every CPU for a while at each tick and delay everything else
 // (screen pops) by as much.
 type StereoRecorder struct {
 	w      *WAVWriter
