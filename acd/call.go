@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"switchboard/acd/dialplan"
 	"switchboard/acd/routing"
 	"switchboard/acd/stats"
 )
@@ -42,6 +43,8 @@ type call struct {
 	outcome                                                      Outcome
 	disposition, notes, transferTo, recording                    string
 	completed                                                    bool
+	// failure says why a dial of this call failed (CallEnded.Reason).
+	failure string
 }
 
 type offer struct {
@@ -91,6 +94,11 @@ func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID,
 	for _, s := range req.Skills {
 		if s.Skill == "" || s.Level < 1 || s.Level > routing.MaxLevel {
 			return "", fmt.Errorf("%w: skill %q level %d", ErrInvalidArgument, s.Skill, s.Level)
+		}
+	}
+	if req.Callback != "" {
+		if err := e.permitDial(dialplan.RoleCallback, req.Callback); err != nil {
+			return "", err
 		}
 	}
 	err := e.do(ctx, func() error { return e.enqueue(id, req, leg) })
@@ -352,10 +360,10 @@ func (e *Engine) ewt(c *call) EWT {
 		return EWT{}
 	}
 	now := e.clock.Now()
-	last := c.q.win.Last(now, 15*time.Minute)
+	last, period := c.q.win.Recent(now, 15*time.Minute)
 	n := e.idx.CountStaffed(&c.rc)
-	return ewtOf(stats.Estimate(stats.EWTInput{Position: e.position(c), Agents: n, AHT: last.AHT(),
-		Lambda: float64(last.Offered) / (15 * 60)}))
+	lambda := float64(last.Offered) / max(period, stats.MinRatePeriod).Seconds()
+	return ewtOf(stats.Estimate(stats.EWTInput{Position: e.position(c), Agents: n, AHT: last.AHT(), Lambda: lambda}))
 }
 
 func (e *Engine) unwait(c *call) {
@@ -557,6 +565,10 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 			} else {
 				e.setCallState(c, CallStateQueued)
 			}
+			if c.q != nil {
+				// Back in the waiting list it left with the offer.
+				e.publish(&CallQueued{Call: c.info, Position: e.position(c), EWT: e.ewt(c)})
+			}
 			e.routeCall(c)
 		}
 	}
@@ -705,10 +717,18 @@ func (e *Engine) endCall(c *call) {
 	if a != nil {
 		aid = a.spec.ID
 	}
-	e.publish(&CallEnded{CallID: c.id, Agent: aid, Outcome: c.outcome})
+	e.publish(&CallEnded{CallID: c.id, Agent: aid, Outcome: c.outcome, Reason: c.failure})
 	if a != nil && a.call == c {
 		switch a.state {
 		case StateOnCall, StateOnHold:
+			if c.info.Direction == Outbound && c.leg == nil {
+				// The agent's click-to-dial never reached the customer:
+				// there was no conversation to wrap up.
+				a.call = nil
+				e.setState(a, StateIdle, nil)
+				e.becameFree(a)
+				break
+			}
 			e.startWrapUp(a, c)
 			return
 		case StateReserved:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"switchboard/acd/dialplan"
 	"switchboard/acd/stats"
 )
 
@@ -149,6 +150,11 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 	if to.Number != "" && e.dialer == nil {
 		return fmt.Errorf("%w: transfer to a number without a dialer", ErrNotSupported)
 	}
+	if to.Number != "" {
+		if err := e.permitDial(dialplan.RoleAgent, to.Number); err != nil {
+			return err
+		}
+	}
 	return e.do(ctx, func() error {
 		a, err := e.agent(id)
 		if err != nil {
@@ -278,6 +284,7 @@ func (e *Engine) dialThen(c *call, number string, want CallState, watch []contex
 			if err != nil {
 				e.log.Info("acd: "+what+" dial failed", "call_id", c.id, "err", err)
 				c.outcome = OutcomeFailed
+				c.failure = err.Error()
 				e.endCall(c)
 				return
 			}
@@ -295,6 +302,12 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 	}
 	if number == "" || len(number) > maxANI {
 		return "", fmt.Errorf("%w: bad number", ErrInvalidArgument)
+	}
+	if err := e.permitDial(dialplan.RoleAgent, number); err != nil {
+		return "", err
+	}
+	if err := e.reachable(ctx, number); err != nil {
+		return "", err
 	}
 	var cid CallID
 	err := e.do(ctx, func() error {
@@ -374,6 +387,15 @@ func (e *Engine) overflow(c *call, cause string) {
 			return // keep waiting
 		}
 	}
+	if act == "callback" {
+		if err := e.permitDial(dialplan.RoleCallback, firstNonEmpty(c.info.E164, c.info.ANI)); err != nil {
+			e.log.Info("acd: no overflow to callback", "call_id", c.id, "queue", q.name, "err", err)
+			if cause != "max-length" {
+				return // keep waiting
+			}
+			act = "reject"
+		}
+	}
 	e.publish(&CallOverflowed{CallID: c.id, Queue: q.name, Action: act, Target: q.cfg.Overflow.Queue, Cause: cause})
 	q.win.Add(now, stats.Counts{Overflowed: 1})
 	switch act {
@@ -384,6 +406,8 @@ func (e *Engine) overflow(c *call, cause string) {
 		e.admit(c)
 	case "callback":
 		e.toCallback(c, firstNonEmpty(c.info.E164, c.info.ANI))
+		// It keeps its place as a virtual caller: still waiting.
+		e.publish(&CallQueued{Call: c.info, Position: e.position(c), EWT: e.ewt(c)})
 		e.routeCall(c)
 	case "voicemail":
 		e.unwait(c)

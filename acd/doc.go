@@ -58,6 +58,16 @@
 // such a Ringer waits on it before returning the leg. Engine.Reject fails
 // the offer at once.
 //
+// # Dial plan
+//
+// With WithDialPlan every number the engine would dial is checked first
+// against package dialplan, for the role on whose behalf it is dialled
+// (DialRole): click-to-dial and transfers to a number fail with
+// ErrNotPermitted before anything rings, a callback number is refused at
+// Enqueue (and by the IVR before the caller confirms it), and a queue's
+// overflow to callback keeps a caller it may not call back waiting. The
+// telephony adapter checks the same plan where it dials.
+//
 // # Simulation
 //
 // Quiet reports whether the engine is idle until something external

@@ -51,6 +51,7 @@ type Engine struct {
 	bridger Bridger
 	dialer  Dialer
 	vm      VoicemailTaker
+	plan    DialPlan
 	// afterCall takes over a caller still on the line after the agent left.
 	afterCall func(id CallID, caller Leg) bool
 	// sink receives every completed interaction (owned by the actor).
@@ -393,7 +394,7 @@ func (e *Engine) applyConfig(cfg Config) error {
 	for _, qc := range cfg.Queues {
 		q := e.queues[qc.Name]
 		if q == nil {
-			q = &queue{name: qc.Name, win: stats.NewWindow(cfg.ReportInterval.D())}
+			q = &queue{name: qc.Name, win: stats.NewWindow(cfg.ReportInterval.D(), e.clock.Now())}
 			e.queues[qc.Name] = q
 		}
 		q.cfg = qc

@@ -66,8 +66,13 @@ type Pop struct {
 
 // Entry runs the first part of every inbound call's journey: the IVR flow of
 // its dialled number, the CRM lookup, then the queue (or voicemail, or a
-// hang-up), and writes the interaction record of every call — directly for
-// calls that end before a queue, from InteractionCompleted for the others.
+// hang-up), and writes the interaction record of every call. The record is
+// opened (outcome in progress) when the call arrives — by Arrival, or by
+// Handle when no arrival was reported — and completed under the same id
+// when the call ends: by Refused for a call turned away or lost before
+// Handle, directly for calls that end before a queue, from
+// InteractionCompleted for the others. A record left open by a process
+// that died is closed at the next start by the recorder.
 type Entry struct {
 	engine  *Engine
 	flows   FlowSource
@@ -77,7 +82,8 @@ type Entry struct {
 	logger  *slog.Logger
 	metrics *ivr.Metrics
 
-	tickets sync.Map // CallID → ticket id linked at wrap-up, merged into the record
+	tickets  sync.Map // CallID → ticket id linked at wrap-up, merged into the record
+	arrivals sync.Map // CallID → the open record of a call that arrived and is not yet handled
 
 	imu     sync.Mutex
 	pending []Interaction // completed by the engine, not yet recorded
@@ -143,8 +149,8 @@ func NewEntry(engine *Engine, flows FlowSource, crm Directory, rec crmcore.Inter
 }
 
 // pushInteraction is the engine's interaction sink: it queues without
-// blocking the engine and without a bound (the writer behind spills to
-// its journal; dropping a record is not an option).
+// blocking the engine and without a bound (Run writes the queue out;
+// dropping a record is not an option).
 func (x *Entry) pushInteraction(it Interaction) {
 	x.imu.Lock()
 	x.pending = append(x.pending, it)
@@ -168,11 +174,11 @@ func (x *Entry) takeInteractions() []Interaction {
 // caller hangs up.
 func (x *Entry) Handle(call EntryCall) {
 	ctx := call.Context()
-	arrived := x.opts.Now().UTC()
 	geo := ResolveNumber(call.ANI(), x.opts.DefaultRegion)
-	rec := crmcore.Interaction{
-		ID: crmcore.NewID(), CallID: call.ID(), Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
-		ANI: firstNonEmpty(geo.E164, call.ANI()), DNIS: call.DNIS(), ArrivedAt: arrived,
+	rec, ok := x.takeArrival(call.ID())
+	if !ok {
+		rec = x.openRecord(call.ID(), call.ANI(), call.DNIS(), x.opts.Now())
+		x.write(ctx, rec)
 	}
 	log := x.logger.With("call_id", call.ID())
 
@@ -185,7 +191,7 @@ func (x *Entry) Handle(call EntryCall) {
 	lookups := &ivrLookup{crm: x.crm, region: x.opts.DefaultRegion}
 	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
 		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
-		Language: ep.Language, Now: x.opts.Now, Lookup: lookups,
+		Language: ep.Language, Now: x.opts.Now, Lookup: lookups, Callbacks: x.engine.callbacks(),
 		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics, Hours: x.opts.Hours,
 	})
 	rec.IVRPath = ivrSteps(out.Path)
@@ -291,31 +297,75 @@ func (x *Entry) AttachTicket(callID, ticketID string) {
 	x.tickets.Store(CallID(callID), ticketID)
 }
 
-// Refused writes the interaction record of an inbound call the telephony
-// side turned away before answering it (no capacity): outcome failed, the
-// reason as its routing reason, arrived and ended at once. It does not
-// block (the record goes to the durable writer's queue).
-func (x *Entry) Refused(callID, ani, dnis, reason string) {
-	now := x.opts.Now().UTC()
+// Arrival opens the interaction record of an inbound call the telephony
+// side accepted, before it is answered: when Arrival returns the record
+// (outcome in progress) is on stable storage, and Handle or Refused
+// completes it under the same id. It blocks for the record's write.
+func (x *Entry) Arrival(callID, ani, dnis string, at time.Time) {
+	rec := x.openRecord(callID, ani, dnis, at)
+	x.arrivals.Store(callID, rec)
+	x.write(context.Background(), rec)
+}
+
+// openRecord is the record of an inbound call as it arrives.
+func (x *Entry) openRecord(callID, ani, dnis string, at time.Time) crmcore.Interaction {
 	geo := ResolveNumber(ani, x.opts.DefaultRegion)
-	rec := crmcore.Interaction{
+	return crmcore.Interaction{
 		ID: crmcore.NewID(), CallID: callID, Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
-		ANI: firstNonEmpty(geo.E164, ani), DNIS: dnis, ArrivedAt: now, EndedAt: &now,
-		Outcome: crmcore.OutcomeFailed, RoutingReasons: []string{"refused: " + reason},
-	}
-	if err := x.rec.Write(context.Background(), rec); err != nil {
-		x.logger.Error("interaction write", "call_id", callID, "err", err)
+		ANI: firstNonEmpty(geo.E164, ani), DNIS: dnis, ArrivedAt: at.UTC(), Outcome: crmcore.OutcomeInProgress,
 	}
 }
 
-// finish hangs up a call that ends before any queue and writes its record.
+// takeArrival returns (and forgets) the open record of callID.
+func (x *Entry) takeArrival(callID string) (crmcore.Interaction, bool) {
+	v, ok := x.arrivals.LoadAndDelete(callID)
+	if !ok {
+		return crmcore.Interaction{}, false
+	}
+	return v.(crmcore.Interaction), true
+}
+
+// callerEndings are the Refused reasons that are the caller's doing (a
+// CANCEL while ringing, a BYE before the ACK): the call was abandoned.
+var callerEndings = map[string]bool{"cancelled": true, "hung up": true}
+
+// Refused completes the interaction record of an inbound call the
+// telephony side turned away, or lost, before Handle (no capacity, no such
+// number, an unusable offer, cancelled while ringing, never ACKed): outcome
+// abandoned when the caller ended it, else failed, with the reason as its
+// routing reason. A call without an Arrival gets its record here, arrived
+// and ended at once. It blocks for the record's write.
+func (x *Entry) Refused(callID, ani, dnis, reason string) {
+	now := x.opts.Now().UTC()
+	rec, ok := x.takeArrival(callID)
+	if !ok {
+		rec = x.openRecord(callID, ani, dnis, now)
+	}
+	rec.EndedAt = &now
+	rec.Outcome = crmcore.OutcomeFailed
+	rec.RoutingReasons = []string{"refused: " + reason}
+	if callerEndings[reason] {
+		rec.Outcome = crmcore.OutcomeAbandoned
+		rec.RoutingReasons = []string{"ended by the caller: " + reason}
+	}
+	x.write(context.Background(), rec)
+}
+
+// finish hangs up a call that ends before any queue and completes its record.
 func (x *Entry) finish(ctx context.Context, call EntryCall, rec crmcore.Interaction, outcome crmcore.Outcome) {
 	_ = call.Hangup(context.WithoutCancel(ctx))
 	ended := x.opts.Now().UTC()
 	rec.EndedAt = &ended
 	rec.Outcome = outcome
+	x.write(ctx, rec)
+}
+
+// write stores rec through the durable recorder; it returns once rec is on
+// stable storage (or the write failed, which is logged: there is no one
+// to hand the error to).
+func (x *Entry) write(ctx context.Context, rec crmcore.Interaction) {
 	if err := x.rec.Write(context.WithoutCancel(ctx), rec); err != nil {
-		x.logger.Error("interaction write", "call_id", call.ID(), "err", err)
+		x.logger.Error("interaction write", "call_id", rec.CallID, "outcome", string(rec.Outcome), "err", err)
 	}
 }
 
@@ -329,25 +379,31 @@ func (x *Entry) Run(ctx context.Context) error {
 	holds := make(chan struct{})
 	go func() { defer close(holds); x.runHolds(ctx) }()
 	for {
-		batch := x.takeInteractions()
-		for _, it := range batch {
-			x.record(context.WithoutCancel(ctx), it)
-		}
-		if len(batch) > 0 {
+		if x.recordBatch(context.WithoutCancel(ctx)) {
 			continue
 		}
 		select {
 		case <-x.wake:
 		case <-ctx.Done():
-			for b := x.takeInteractions(); len(b) > 0; b = x.takeInteractions() {
-				for _, it := range b {
-					x.record(context.WithoutCancel(ctx), it)
-				}
+			for x.recordBatch(context.WithoutCancel(ctx)) {
 			}
 			<-holds
 			return ctx.Err()
 		}
 	}
+}
+
+// recordBatch records what the engine has handed over, the interactions
+// at once (each write waits for its record's fsync; together they share
+// it), and reports whether there was anything.
+func (x *Entry) recordBatch(ctx context.Context) bool {
+	batch := x.takeInteractions()
+	var wg sync.WaitGroup
+	for _, it := range batch {
+		wg.Go(func() { x.record(ctx, it) })
+	}
+	wg.Wait()
+	return len(batch) > 0
 }
 
 // runHolds follows the engine's events for the waiting callers.
@@ -385,15 +441,13 @@ func (x *Entry) record(ctx context.Context, it Interaction) {
 	if t, ok := x.tickets.LoadAndDelete(it.CallID); ok {
 		rec.TicketID = t.(string)
 	}
-	if err := x.rec.Write(ctx, rec); err != nil {
-		x.logger.Error("interaction write", "call_id", string(it.CallID), "err", err)
-	}
+	x.write(ctx, rec)
 }
 
 // AfterCall is the engine's hook (WithAfterCall) for a caller still on the
-// line when the agent hung up: it runs the survey flow, stores the score on
-// the call's interaction and hangs up. It reports false when there is no
-// survey to run.
+// line when the agent hung up: it runs the survey flow, stores every answer
+// (and the headline score) on the call's interaction and hangs up. It
+// reports false when there is no survey to run.
 func (x *Entry) AfterCall(id CallID, caller Leg) bool {
 	v, ok := x.ids.LoadAndDelete(id)
 	call, isCall := caller.(EntryCall)
@@ -412,11 +466,13 @@ func (x *Entry) AfterCall(id CallID, caller Leg) bool {
 		scores, _ := ivr.RunSurvey(ctx, call, flow, ivr.Input{
 			CallID: string(id), ANI: call.ANI(), DNIS: call.DNIS(), Now: x.opts.Now, Logger: x.logger, Metrics: x.metrics,
 		})
-		score, ok := surveyScore(scores)
+		answers := x.surveyAnswers(string(id), scores)
+		score, ok := surveyScore(answers)
 		if !ok {
 			return
 		}
-		wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: interactionID, At: x.opts.Now().UTC(), SurveyScore: &score}
+		wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: interactionID, At: x.opts.Now().UTC(), SurveyScore: &score,
+			Survey: answers}
 		if err := x.rec.AppendWrapUp(context.WithoutCancel(ctx), wu); err != nil {
 			x.logger.Error("survey score", "call_id", string(id), "err", err)
 		}
@@ -424,8 +480,26 @@ func (x *Entry) AfterCall(id CallID, caller Leg) bool {
 	return true
 }
 
-// surveyScore picks the score stored on the interaction: CSAT, else NPS,
-// else the first question by name.
+// surveyAnswers keeps the answers that can be stored (crmcore.ValidSurveyAnswer)
+// and logs the others.
+func (x *Entry) surveyAnswers(callID string, scores map[string]int) map[string]int {
+	answers := make(map[string]int, len(scores))
+	for name, v := range scores {
+		if !crmcore.ValidSurveyAnswer(name, v) {
+			x.logger.Warn("survey answer not stored", "call_id", callID, "question", name, "score", v)
+			continue
+		}
+		answers[name] = v
+	}
+	if len(answers) > crmcore.MaxSurveyAnswers {
+		x.logger.Warn("survey answers not stored: too many questions", "call_id", callID, "answers", len(answers))
+		return nil
+	}
+	return answers
+}
+
+// surveyScore picks the headline score stored on the interaction: CSAT,
+// else NPS, else the first question by name.
 func surveyScore(scores map[string]int) (int, bool) {
 	for _, name := range []string{"csat", "nps"} {
 		if v, ok := scores[name]; ok {

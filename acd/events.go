@@ -30,7 +30,9 @@ type metaSetter interface {
 // Header returns m.
 func (m Meta) Header() Meta { return m }
 
-// CallQueued: a call entered a queue (or was re-queued).
+// CallQueued: a call entered a queue's waiting list, or is back in it (its
+// offer failed, it overflowed to a callback), or its priority or place
+// changed.
 type CallQueued struct {
 	Meta
 	Call     CallInfo `json:"call"`
@@ -132,6 +134,8 @@ type CallEnded struct {
 	CallID  CallID  `json:"call_id"`
 	Agent   AgentID `json:"agent_id,omitempty"`
 	Outcome Outcome `json:"outcome"`
+	// Reason says why a failed call failed (the dial's error), if known.
+	Reason string `json:"reason,omitempty"`
 }
 
 // VoicemailLeft: a caller left a voicemail (overflow action); the wiring

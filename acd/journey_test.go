@@ -559,8 +559,9 @@ func TestClickToDial(t *testing.T) {
 	if ended.Outcome != acd.OutcomeFailed {
 		t.Errorf("outcome = %v", ended.Outcome)
 	}
-	if err := h.e.Wrap(h.ctx, "a1", "", ""); err != nil {
-		t.Fatal(err)
+	// Nothing to wrap up: the agent is free at once.
+	if s := h.agentState("a1"); s.State != acd.StateIdle {
+		t.Errorf("after the failed dial a1 is %s, want idle", s.State)
 	}
 	// The agent's own phone fails.
 	id3, err := h.e.Dial(h.ctx, "a1", "+14155550126")

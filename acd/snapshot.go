@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -42,11 +43,12 @@ type QueueStats struct {
 	IntervalStart time.Time `json:"interval_start"`
 	Last15        Period    `json:"last_15m"`
 	Last60        Period    `json:"last_60m"`
-	// AgentsNeeded is Erlang C's staffing for the SL target at the last
-	// hour's arrival rate and AHT; AgentsStaffed are the qualified agents
-	// logged in and not on a not-ready break.
-	AgentsNeeded  int `json:"agents_needed"`
-	AgentsStaffed int `json:"agents_staffed"`
+	// AgentsNeeded is Erlang C's staffing for the SL target at the recent
+	// arrival rate and AHT (Staffing says which); AgentsStaffed are the
+	// qualified agents logged in and not on a not-ready break.
+	AgentsNeeded  int            `json:"agents_needed"`
+	Staffing      stats.Staffing `json:"staffing"`
+	AgentsStaffed int            `json:"agents_staffed"`
 }
 
 // AgentSnapshot is one agent's state.
@@ -66,9 +68,11 @@ type AgentSnapshot struct {
 
 // CallSnapshot is one live call.
 type CallSnapshot struct {
-	Call     CallInfo      `json:"call"`
-	State    CallState     `json:"state"`
-	Agent    AgentID       `json:"agent_id,omitempty"`
+	Call  CallInfo  `json:"call"`
+	State CallState `json:"state"`
+	Agent AgentID   `json:"agent_id,omitempty"`
+	// Ringing are the agents the call is being offered to (state offering).
+	Ringing  []AgentID     `json:"ringing,omitempty"`
 	Position int           `json:"position,omitempty"`
 	Waited   time.Duration `json:"waited"`
 	EWT      EWT           `json:"ewt"`
@@ -90,6 +94,21 @@ func (e *Engine) Snapshot(ctx context.Context) (Snapshot, error) {
 	var s Snapshot
 	err := e.do(ctx, func() error { s = e.snapshot(); return nil })
 	return s, err
+}
+
+// Call returns the details of a live call, including one whose agent is
+// still wrapping it up; ErrUnknownCall once it is complete.
+func (e *Engine) Call(ctx context.Context, id CallID) (CallInfo, error) {
+	var info CallInfo
+	err := e.do(ctx, func() error {
+		c := e.calls[id]
+		if c == nil {
+			return fmt.Errorf("%w: %q", ErrUnknownCall, id)
+		}
+		info = c.info
+		return nil
+	})
+	return info, err
 }
 
 // Subscribe registers a subscriber with a buffer of bufSize events and
@@ -183,6 +202,12 @@ func (e *Engine) snapshot() Snapshot {
 		if c.agent != nil {
 			cs.Agent = c.agent.spec.ID
 		}
+		if c.offer != nil {
+			for a := range c.offer.pending {
+				cs.Ringing = append(cs.Ringing, a.spec.ID)
+			}
+			slices.Sort(cs.Ringing)
+		}
 		if c.q != nil && (c.state == CallStateQueued || c.state == CallStateOffering || c.state == CallStateCallback) {
 			cs.Position = e.position(c)
 			cs.EWT = e.ewt(c)
@@ -231,15 +256,11 @@ func (e *Engine) queueStats(now time.Time) []QueueStats {
 		cur, start := q.win.Interval(now)
 		qs.Interval, qs.IntervalStart = periodOf(cur, q.formula), start.UTC()
 		qs.Last15 = periodOf(q.win.Last(now, 15*time.Minute), q.formula)
-		l60 := q.win.Last(now, time.Hour)
-		qs.Last60 = periodOf(l60, q.formula)
-		aht := l60.AHT().Seconds()
-		if aht <= 0 {
-			aht = stats.DefaultAHT.Seconds()
-		}
-		if sl := q.cfg.ServiceLevel; sl.Target > 0 {
-			qs.AgentsNeeded = stats.AgentsNeeded(float64(l60.Offered)/3600, aht, sl.Threshold.D().Seconds(), sl.Target/100)
-		}
+		qs.Last60 = periodOf(q.win.Last(now, time.Hour), q.formula)
+		recent, period := q.win.Recent(now, stats.StaffingWindow)
+		sl := q.cfg.ServiceLevel
+		qs.Staffing = stats.Recommend(recent, period, sl.Target/100, sl.Threshold.D())
+		qs.AgentsNeeded = qs.Staffing.Agents
 		out = append(out, qs)
 	}
 	return out

@@ -91,10 +91,13 @@ func (s AgentState) String() string {
 	return fmt.Sprintf("state(%d)", uint8(s))
 }
 
+// stateTable lists the allowed system-state transitions. OnCall → Idle
+// skips wrap-up for an agent's click-to-dial that never reached the
+// customer: there was no conversation to wrap up.
 var stateTable = map[AgentState][]AgentState{
 	StateIdle:     {StateReserved},
 	StateReserved: {StateIdle, StateOnCall},
-	StateOnCall:   {StateOnHold, StateWrapUp},
+	StateOnCall:   {StateOnHold, StateWrapUp, StateIdle},
 	StateOnHold:   {StateOnCall, StateWrapUp},
 	StateWrapUp:   {StateIdle},
 }

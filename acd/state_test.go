@@ -42,6 +42,7 @@ func TestAgentStateTransitions(t *testing.T) {
 		{acd.StateReserved, acd.StateOnCall}: true,
 		{acd.StateOnCall, acd.StateOnHold}:   true,
 		{acd.StateOnCall, acd.StateWrapUp}:   true,
+		{acd.StateOnCall, acd.StateIdle}:     true,
 		{acd.StateOnHold, acd.StateOnCall}:   true,
 		{acd.StateOnHold, acd.StateWrapUp}:   true,
 		{acd.StateWrapUp, acd.StateIdle}:     true,

@@ -59,6 +59,10 @@ func acdErr(err error) error {
 	case errors.Is(err, acd.ErrAgentBusy), errors.Is(err, acd.ErrTransition), errors.Is(err, acd.ErrQueueFull),
 		errors.Is(err, acd.ErrDuplicate), errors.Is(err, acd.ErrInvalidArgument):
 		return fmt.Errorf("%w: %w", ErrInvalidState, err)
+	case errors.Is(err, acd.ErrNotPermitted):
+		return &ProtocolError{ErrorData: ErrorData{Code: CodeForbidden, Message: err.Error()}}
+	case errors.Is(err, acd.ErrUnreachable):
+		return &ProtocolError{ErrorData: ErrorData{Code: CodeUnreachable, Field: "data.number", Message: err.Error()}}
 	case errors.Is(err, acd.ErrNotSupported):
 		return fmt.Errorf("%w: %w", ErrUnsupported, err)
 	case errors.Is(err, acd.ErrClosed):
@@ -296,6 +300,8 @@ func (t *translator) queueStats(q acd.QueueStats) QueueStats {
 		AbandonPercent: q.Interval.AbandonRate * 100,
 		Busy:           busy, WrapUp: wrap, Ready: max(0, q.AgentsStaffed-busy-wrap),
 		Staffed: q.AgentsStaffed, Recommended: q.AgentsNeeded,
+		Erlang: ErlangBasis{Calls: q.Staffing.Calls, PeriodSec: q.Staffing.Period.Seconds(),
+			AHTSec: q.Staffing.AHT.Seconds(), AHTDefault: q.Staffing.AHTDefault},
 	}
 	if q.Interval.HasSL {
 		s.SLPercent = q.Interval.ServiceLevel * 100
@@ -339,7 +345,7 @@ func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, r
 	return Offer{
 		CallID: string(c.ID), AgentID: agent, Queue: c.Queue, ANI: ani, DNIS: c.DNIS,
 		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
-		IVRPath: path, IVRVars: vars, WaitedSec: waited.Seconds(), Reasons: reasons(rs),
+		IVRPath: path, IVRVars: vars, IVRSummary: ivrSummary(path, vars), WaitedSec: waited.Seconds(), Reasons: reasons(rs),
 		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
 		TimeoutSec: t.ringTimeout(c.Queue).Seconds(),
 	}
@@ -370,10 +376,15 @@ func (t *translator) state(s acd.Snapshot) State {
 			st.Waiting = append(st.Waiting, WaitingCall{CallID: id, Queue: c.Call.Queue, ANI: c.Call.ANI,
 				Since: c.Call.Queued, Priority: c.Priority, Position: c.Position})
 		case acd.CallStateOffering:
-			if c.Agent != "" {
-				st.Offers = append(st.Offers, t.offer(c.Call, string(c.Agent), c.Waited, c.Reasons, c.EWT, s.At))
+			if c.Call.Direction == acd.Outbound {
+				break // the agent's own click-to-dial rings them without a pop
 			}
-		case acd.CallStateConnected, acd.CallStateHeld, acd.CallStateDialing:
+			for _, a := range c.Ringing {
+				st.Offers = append(st.Offers, t.offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At))
+			}
+		case acd.CallStateConnected, acd.CallStateHeld:
+			// A dialling call (the agent's leg up, the customer's ringing)
+			// shows once the customer answers, as its events do.
 			if c.Agent != "" {
 				cs := CallTalking
 				if c.State == acd.CallStateHeld {
@@ -460,7 +471,7 @@ func (t *translator) translate(ev acd.Event) []Event {
 		out := []Event{CallGone{CallID: string(e.CallID), Queue: c.Queue}}
 		if e.Agent != "" {
 			out = append(out, CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI,
-				State: CallEnded, Since: e.At, Cause: string(e.Outcome)})
+				State: CallEnded, Since: e.At, Cause: string(e.Outcome), Reason: e.Reason})
 		}
 		return out
 	case *acd.CallAbandoned:

@@ -64,13 +64,19 @@ type acdRig struct {
 // of it through the ACD adapter, and an httptest server with the UI.
 func newACDRig(t *testing.T, mod func(*agentdesk.Config)) *acdRig {
 	t.Helper()
-	cfg, err := acd.ParseConfig([]byte(rigYAML))
+	return newACDRigYAML(t, rigYAML, mod)
+}
+
+// newACDRigYAML is newACDRig with the engine configured by yaml and opts.
+func newACDRigYAML(t *testing.T, yaml string, mod func(*agentdesk.Config), opts ...acd.Option) *acdRig {
+	t.Helper()
+	cfg, err := acd.ParseConfig([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	phone := acdtest.NewPhone()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := acd.New(cfg, deskRinger{}, phone, acd.WithDialer(phone), acd.WithLogger(log))
+	eng, err := acd.New(cfg, deskRinger{}, phone, append([]acd.Option{acd.WithDialer(phone), acd.WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +335,7 @@ func TestACDActiveCallSurvivesReconnect(t *testing.T) {
 	a1.waitType(agentdesk.EvCallAnswered)
 	a1.conn.Close()
 
-	b := dialCTI(t, r.srv, "?token=tok-a1", nil)
+	b := dialToken(t, r.srv, "", "tok-a1")
 	if h := decode[struct{ Resumed bool }](t, b.waitType(agentdesk.EvHello)); !h.Resumed {
 		t.Error("hello.resumed = false")
 	}
@@ -350,7 +356,7 @@ func TestACDSupervisorSnapshotAndDeltas(t *testing.T) {
 	r.enqueue(t, "w-1", "sales", nil)
 	r.enqueue(t, "w-2", "sales", nil)
 
-	sup := dialCTI(t, r.srv, "?token=tok-sup&client=wallboard", nil)
+	sup := dialToken(t, r.srv, "?client=wallboard", "tok-sup")
 	h := decode[struct{ Client string }](t, sup.waitType(agentdesk.EvHello))
 	if h.Client != "wallboard" {
 		t.Fatalf("client = %q", h.Client)

@@ -35,7 +35,7 @@ func (benchAuth) Verify(_ context.Context, token string) (agentdesk.Identity, er
 	return agentdesk.Identity{AgentID: id, Login: id, Name: "Agent " + id, Role: role}, nil
 }
 
-func (benchAuth) Login(context.Context, string, string) (string, agentdesk.Identity, error) {
+func (benchAuth) Login(context.Context, string, string, string) (string, agentdesk.Identity, error) {
 	return "", agentdesk.Identity{}, crmcore.ErrUnauthenticated
 }
 
@@ -46,8 +46,8 @@ type benchConn struct {
 }
 
 func benchDial(b *testing.B, srv *httptest.Server, id string, onPop func(agentdesk.Offer, time.Time), wg *sync.WaitGroup) *benchConn {
-	u := "ws" + strings.TrimPrefix(srv.URL, "http") + "/cti?token=tok-" + id
-	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+	u := "ws" + strings.TrimPrefix(srv.URL, "http") + "/cti"
+	conn, _, err := websocket.DefaultDialer.Dial(u, bearer("tok-"+id))
 	if err != nil {
 		b.Fatalf("dial %s: %v", id, err)
 	}

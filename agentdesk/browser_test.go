@@ -114,7 +114,7 @@ func TestBrowserDesktopAndWallboard(t *testing.T) {
 	bctx := agentdesktest.NewBrowser(t)
 	// Wallboard in its own tab.
 	wall := agentdesktest.NewTab(t, bctx)
-	agentdesktest.Step(t, wall, "open wallboard", chromedp.Navigate(srv.URL+"/wallboard?token=tok-sup"),
+	agentdesktest.Step(t, wall, "open wallboard", chromedp.Navigate(srv.URL+"/wallboard#token=tok-sup"),
 		chromedp.WaitVisible(chromedp.CSS(`article.tile[data-queue="sales"]`)))
 
 	// Agent desktop.

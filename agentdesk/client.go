@@ -20,7 +20,8 @@ const (
 	closeGoingAway       = websocket.CloseGoingAway
 	closeResync          = 4001 // send buffer full: reconnect and resync
 	closeReplaced        = 4002 // the same agent connected again elsewhere
-	closeUnauthenticated = 4401 // bad token or no login in time
+	closeRoleChanged     = 4003 // the agent's role changed: reconnect
+	closeUnauthenticated = 4401 // bad token, no login in time, or the session ended
 )
 
 // outMsg is one encoded outbound message.
@@ -41,11 +42,13 @@ type outMsg struct {
 // then hold no buffer of pointers for the garbage collector to scan at
 // every cycle, and each mark phase delays the screen pops.
 type client struct {
-	h       *Hub
-	conn    *websocket.Conn
-	id      Identity
+	h    *Hub
+	conn *websocket.Conn
+	id   Identity
+	connAuth
 	state   connState // owned by the reader goroutine; see connstate.go
 	desktop bool      // false: a wallboard connection (no presence binding)
+	source  string    // the peer's IP address, for the login throttle
 	done    chan struct{}
 	once    sync.Once
 	closeC  int
@@ -203,39 +206,6 @@ func (c *client) replyOK(id string, data any) { c.sendEvent(EvOK, id, data) }
 
 func (c *client) replyErr(id string, e ErrorData) { c.sendEvent(EvError, id, e) }
 
-// ServeCTI upgrades the request to a CTI WebSocket. Authentication: a
-// session token in ?token= or "Authorization: Bearer", or a "login" command
-// as the first message. ?client=wallboard opens a feed-only connection that
-// does not act as the agent's desktop.
-func (h *Hub) ServeCTI(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-h.done:
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	default:
-	}
-	up := websocket.Upgrader{
-		ReadBufferSize: 4096, WriteBufferSize: 4096,
-		CheckOrigin: h.checkOrigin,
-	}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return // Upgrade already replied with an HTTP error
-	}
-	c := &client{
-		h: h, conn: conn, desktop: r.URL.Query().Get("client") != "wallboard",
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		tokens: float64(h.cfg.RateBurst), last: time.Now(),
-	}
-	token := r.URL.Query().Get("token")
-	if a := r.Header.Get("Authorization"); token == "" && len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		token = strings.TrimSpace(a[7:])
-	}
-	if !h.spawn(c.writeLoop, func() { c.readLoop(token) }) {
-		conn.Close() // Run returned between the check above and the upgrade
-	}
-}
-
 // checkOrigin allows requests without Origin (non-browser clients), from
 // the server's own host, or from a configured origin.
 func (h *Hub) checkOrigin(r *http.Request) bool {
@@ -261,8 +231,10 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 func (c *client) writeLoop() {
 	h := c.h
 	ping := time.NewTicker(h.cfg.PingInterval)
+	check := time.NewTicker(h.cfg.SessionCheck)
 	defer func() {
 		ping.Stop()
+		check.Stop()
 		c.conn.Close()
 	}()
 	for {
@@ -277,6 +249,8 @@ func (c *client) writeLoop() {
 				c.kill(websocket.CloseAbnormalClosure, "")
 				return
 			}
+		case <-check.C:
+			h.background(c.recheck)
 		case <-c.done:
 			// Flush what is queued (replies before a close), then say goodbye.
 			if c.closeC != closeResync && c.writeBatch() != nil {
@@ -327,35 +301,29 @@ func (c *client) readLoop(token string) {
 		return nil
 	})
 
-	if token != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
-		id, err := h.cfg.Auth.Verify(ctx, token)
-		cancel()
+	if !c.authenticate(token) {
+		return
+	}
+	for {
+		cmd, err := c.readCommand()
 		if err != nil {
-			c.replyErr("", ErrorData{Code: CodeUnauthenticated, Message: "invalid or expired session token"})
-			c.kill(closeUnauthenticated, "unauthenticated")
 			return
 		}
-		if !c.bind(id) {
-			return
-		}
+		c.execute(cmd)
 	}
-	var authDeadline *time.Timer
-	if c.state == connAuthenticating {
-		authDeadline = time.AfterFunc(h.cfg.AuthTimeout, func() {
-			c.replyErr("", ErrorData{Code: CodeUnauthenticated, Message: "no login in time"})
-			c.kill(closeUnauthenticated, "unauthenticated")
-		})
-		defer authDeadline.Stop()
-	}
+}
 
-	failures := 0
+// readCommand reads messages until one is a valid command, answering the
+// others (rate limited, malformed) with errors; it returns the read error
+// that ends the connection.
+func (c *client) readCommand() (Command, error) {
+	h := c.h
 	for {
 		_, b, err := c.conn.ReadMessage()
 		if err != nil {
-			return
+			return Command{}, err
 		}
-		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		c.conn.SetReadDeadline(time.Now().Add(h.cfg.PingInterval * 5 / 2))
 		if !c.allow() {
 			h.m.msgsIn.WithLabelValues("rate_limited").Inc()
 			c.replyErr(sniffID(b), ErrorData{Code: CodeRateLimited, Message: "too many messages; slow down"})
@@ -368,58 +336,7 @@ func (c *client) readLoop(token string) {
 			continue
 		}
 		h.m.msgsIn.WithLabelValues(typeLabel(cmd.Type)).Inc()
-		if c.state == connAuthenticating {
-			if cmd.Type != CmdLogin {
-				c.replyErr(cmd.ID, ErrorData{Code: CodeUnauthenticated, Message: "send login first"})
-				continue
-			}
-			if c.login(cmd) {
-				authDeadline.Stop()
-			} else if failures++; failures >= 5 {
-				c.kill(closeUnauthenticated, "too many failed logins")
-				return
-			}
-			continue
-		}
-		c.execute(cmd)
-	}
-}
-
-// login handles the first-message login; it reports success.
-func (c *client) login(cmd Command) bool {
-	h := c.h
-	l := cmd.Data.(*Login)
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
-	tok, id, err := h.cfg.Auth.Login(ctx, l.Login, l.Password)
-	cancel()
-	if err != nil {
-		e := errorData(err)
-		if e.Code != CodeUnavailable {
-			e = ErrorData{Code: CodeUnauthenticated, Message: "wrong login or password"}
-		}
-		c.replyErr(cmd.ID, e)
-		return false
-	}
-	c.replyOK(cmd.ID, map[string]any{"token": tok, "agent": id})
-	return c.bind(id)
-}
-
-// bind attaches the authenticated identity and registers with the hub.
-func (c *client) bind(id Identity) bool {
-	c.id = id
-	select {
-	case <-c.h.done:
-		return false
-	default:
-	}
-	c.setState(connOpen) // before the hub can see the client
-	select {
-	case c.h.register <- c:
-		return true
-	case <-c.h.done:
-		// Run ended without taking the client: nothing to unregister.
-		c.state = connClosed
-		return false
+		return cmd, nil
 	}
 }
 
@@ -438,8 +355,12 @@ func (c *client) setState(next connState) {
 // execute runs one authenticated command and sends its reply.
 func (c *client) execute(cmd Command) {
 	h := c.h
-	if SupervisorOnly(cmd.Type) && !c.supervisor() {
-		c.replyErr(cmd.ID, ErrorData{Code: CodeForbidden, Field: "type", Message: "supervisor role required"})
+	select {
+	case <-c.done:
+		return // closing (its session may have ended): act on nothing more
+	default:
+	}
+	if SupervisorOnly(cmd.Type) && !c.checkRole(cmd) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CommandTimeout)
@@ -448,8 +369,8 @@ func (c *client) execute(cmd Command) {
 	var err error
 	var data any
 	switch cmd.Type {
-	case CmdLogin:
-		err = &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "type", Message: "already logged in"}}
+	case CmdLogin, CmdAuth:
+		err = &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "type", Message: "already authenticated"}}
 	case CmdPing:
 		data = map[string]string{"server_time": time.Now().UTC().Format(time.RFC3339Nano)}
 	case CmdResync:
@@ -481,24 +402,7 @@ func (c *client) execute(cmd Command) {
 			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActTransfer, CallID: d.CallID, Target: d.Target})
 		}
 	case CmdWrapUp:
-		d := cmd.Data.(*WrapUp)
-		if !knownCode(h.cfg.Dispositions, d.Disposition, false) {
-			err = &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.disposition", Message: "not a configured disposition code"}}
-			break
-		}
-		var ticket string
-		if d.LinkTicket != "" || d.CreateTicket != nil {
-			if h.cfg.Tickets == nil {
-				err = &ProtocolError{ErrorData: ErrorData{Code: CodeUnsupported, Field: "data.create_ticket", Message: "ticketing is not wired"}}
-				break
-			}
-			if ticket, err = h.cfg.Tickets.WrapUpTicket(ctx, agent, d.CallID, *d); err != nil {
-				break
-			}
-		}
-		if err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActWrapUp, CallID: d.CallID, WrapUp: d}); err == nil {
-			data = map[string]string{"ticket_id": ticket}
-		}
+		data, err = h.wrapUp(ctx, agent, cmd.Data.(*WrapUp))
 	case CmdDial:
 		var id string
 		if id, err = h.cfg.Engine.Dial(ctx, agent, *cmd.Data.(*Dial)); err == nil {

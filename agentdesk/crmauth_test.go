@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,21 @@ func (m *memStore) SessionAgent(_ context.Context, h []byte, now time.Time) (crm
 
 func (m *memStore) DeleteSession(context.Context, []byte) error { return nil }
 
+func (m *memStore) DeleteAgentSessions(_ context.Context, agentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sessions = slices.DeleteFunc(m.sessions, func(s crmcore.Session) bool { return s.AgentID == agentID })
+	return nil
+}
+
+func (m *memStore) PurgeSessions(_ context.Context, now time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.sessions)
+	m.sessions = slices.DeleteFunc(m.sessions, func(s crmcore.Session) bool { return !now.Before(s.ExpiresAt) })
+	return int64(n - len(m.sessions)), nil
+}
+
 // TestCRMAuth logs in over CTI with crmcore.Auth, then reconnects with the
 // returned session token.
 func TestCRMAuth(t *testing.T) {
@@ -75,12 +91,12 @@ func TestCRMAuth(t *testing.T) {
 	if !crmcore.WellFormedToken(tok) {
 		t.Fatalf("token %q", tok)
 	}
-	c2 := dialCTI(t, r.srv, "?token="+tok, nil)
+	c2 := dialToken(t, r.srv, "", tok)
 	h := decode[struct{ Agent agentdesk.Identity }](t, c2.waitType(agentdesk.EvHello))
 	if h.Agent.AgentID != "ag-dana" || h.Agent.Role != crmcore.RoleSupervisor {
 		t.Fatalf("hello agent = %+v", h.Agent)
 	}
-	c3 := dialCTI(t, r.srv, "?token=sbt_forged", nil)
+	c3 := dialToken(t, r.srv, "", "sbt_forged")
 	if code := c3.closeCode(); code != 4401 {
 		t.Fatalf("forged token close code %d", code)
 	}

@@ -51,6 +51,16 @@
 // run in tracked background goroutines so the hub never waits on the
 // engine.
 //
+// # Sessions
+//
+// A connection authenticates first (a token on the upgrade request, or an
+// "auth" or "login" message within Config.AuthTimeout; never a token in the
+// URL) and then lives only as long as its session: Hub.Revoke, which
+// crmcore.Auth calls on logout, password change, an agent disabled,
+// deleted or given another role, closes it with "session.ended" and a close
+// code, and the session is verified again every Config.SessionCheck and
+// before every supervisor command. See auth.go.
+//
 // # Engine integration
 //
 // The hub consumes two small interfaces declared here, Engine (commands)

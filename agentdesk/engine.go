@@ -17,8 +17,11 @@ type Authenticator interface {
 	// Verify returns the identity behind a session token, or an error
 	// wrapping crmcore.ErrUnauthenticated.
 	Verify(ctx context.Context, token string) (Identity, error)
-	// Login checks credentials and opens a session, returning its token.
-	Login(ctx context.Context, login, password string) (token string, id Identity, err error)
+	// Login checks credentials from source (the client's address) and
+	// opens a session, returning its token. Too many failures give an error
+	// wrapping crmcore.ErrThrottled (a *crmcore.ThrottleError says when to
+	// retry).
+	Login(ctx context.Context, login, password, source string) (token string, id Identity, err error)
 }
 
 // CRMAuth adapts *crmcore.Auth to Authenticator.
@@ -32,8 +35,8 @@ func (c crmAuth) Verify(ctx context.Context, token string) (Identity, error) {
 }
 
 // Login implements Authenticator; the token's expiry is not needed here.
-func (c crmAuth) Login(ctx context.Context, login, password string) (string, Identity, error) {
-	tok, _, ag, err := c.a.Login(ctx, login, password)
+func (c crmAuth) Login(ctx context.Context, login, password, source string) (string, Identity, error) {
+	tok, _, ag, err := c.a.Login(ctx, login, password, source)
 	if err != nil {
 		return "", Identity{}, err
 	}
@@ -62,12 +65,14 @@ type Listener interface {
 }
 
 // Tickets creates or links the ticket a wrap-up asks for (the engine only
-// records disposition and notes). The lead wires it to crmcore; the returned
-// ticket id is echoed in the wrap-up's ok reply.
+// records disposition and notes). cmd/switchboard wires it to crmcore; the
+// returned ticket number ("T-1044") is echoed in the wrap-up's ok reply.
+// The hub calls it only for the agent's own call.
 type Tickets interface {
-	// WrapUpTicket links w.LinkTicket or creates w.CreateTicket for the
-	// agent's call and returns the ticket's id.
-	WrapUpTicket(ctx context.Context, agentID, callID string, w WrapUp) (ticketID string, err error)
+	// WrapUpTicket links w.LinkTicket or creates w.CreateTicket (requested
+	// by the caller's contact when the CRM knows them) for the agent's call
+	// and returns the ticket's number.
+	WrapUpTicket(ctx context.Context, agentID, callID string, w WrapUp) (number string, err error)
 }
 
 // Engine is what the hub asks of the ACD engine (agent and call control).
@@ -169,7 +174,21 @@ type QueueStats struct {
 	WrapUp         int     `json:"wrap_up"`
 	Staffed        int     `json:"staffed"`
 	Recommended    int     `json:"recommended"` // Erlang C agents needed
-	EWTSec         float64 `json:"ewt_s"`
+	// Erlang is what Recommended assumes.
+	Erlang ErlangBasis `json:"erlang"`
+	EWTSec float64     `json:"ewt_s"`
+}
+
+// ErlangBasis is what a queue's Erlang C recommendation assumes: Calls
+// arrived over PeriodSec (the recent window, or the time since the queue
+// started when shorter, at least stats.MinRatePeriod), an average handle time of AHTSec (a default when
+// no call was handled in the period: AHTDefault), and the queue's SL
+// target within its threshold.
+type ErlangBasis struct {
+	Calls      int     `json:"calls"`
+	PeriodSec  float64 `json:"period_s"`
+	AHTSec     float64 `json:"aht_s"`
+	AHTDefault bool    `json:"aht_default,omitempty"`
 }
 
 // WaitingCall is a call waiting in a queue.
@@ -200,21 +219,24 @@ type Geo struct {
 // Data is the CRM caller lookup filled by the lead; it is marshalled
 // verbatim as the pop's "crm" member.
 type Offer struct {
-	CallID     string            `json:"call_id"`
-	AgentID    string            `json:"agent_id"`
-	Queue      string            `json:"queue"`
-	ANI        string            `json:"ani"`
-	DNIS       string            `json:"dnis,omitempty"`
-	Geo        Geo               `json:"geo"`
-	IVRPath    []string          `json:"ivr_path"`
-	IVRVars    map[string]string `json:"ivr_vars"`
-	WaitedSec  float64           `json:"waited_s"`
-	Reasons    []string          `json:"routing_reasons"`
-	EWTSec     float64           `json:"ewt_s"`
-	Priority   int               `json:"priority"`
-	TimeoutSec float64           `json:"timeout_s"` // ring time before re-offer
-	Data       any               `json:"crm"`
-	DecidedAt  time.Time         `json:"decided_at"` // when the engine chose the agent
+	CallID  string            `json:"call_id"`
+	AgentID string            `json:"agent_id"`
+	Queue   string            `json:"queue"`
+	ANI     string            `json:"ani"`
+	DNIS    string            `json:"dnis,omitempty"`
+	Geo     Geo               `json:"geo"`
+	IVRPath []string          `json:"ivr_path"`
+	IVRVars map[string]string `json:"ivr_vars"`
+	// IVRSummary says in words what the caller chose in the IVR and what
+	// it looked up, for the agent to read.
+	IVRSummary []string  `json:"ivr_summary"`
+	WaitedSec  float64   `json:"waited_s"`
+	Reasons    []string  `json:"routing_reasons"`
+	EWTSec     float64   `json:"ewt_s"`
+	Priority   int       `json:"priority"`
+	TimeoutSec float64   `json:"timeout_s"` // ring time before re-offer
+	Data       any       `json:"crm"`
+	DecidedAt  time.Time `json:"decided_at"` // when the engine chose the agent
 }
 
 // OfferEnded says an offer is over without an answer (rejected, timed out,
@@ -244,6 +266,7 @@ type CallInfo struct {
 	Since    time.Time `json:"since"`
 	Target   string    `json:"target,omitempty"` // transferred to
 	Cause    string    `json:"cause,omitempty"`  // ended: who hung up / why
+	Reason   string    `json:"reason,omitempty"` // ended with cause "failed": what failed
 	Outbound bool      `json:"outbound,omitempty"`
 }
 

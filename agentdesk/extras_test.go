@@ -55,6 +55,8 @@ func TestListenInAndWrapUpTickets(t *testing.T) {
 	}
 
 	a := login(t, r.srv, "a1")
+	r.eng.Publish(agentdesk.WrapUpTimer{AgentID: "id-a1", CallID: "c1", Deadline: time.Now().Add(time.Minute)})
+	a.waitType(agentdesk.EvWrapUpStarted)
 	ok := a.mustOK(agentdesk.CmdWrapUp, map[string]any{"call_id": "c1", "disposition": "callback", "notes": "n",
 		"create_ticket": map[string]any{"subject": "Call back Tuesday"}})
 	if d := decode[map[string]string](t, ok); d["ticket_id"] != "T-2001" {

@@ -17,8 +17,9 @@ import (
 	"switchboard/crmcore"
 )
 
-// fakeAuth knows a fixed set of users; each user's token is "tok-"+login.
+// fakeAuth knows a set of users; each user's token is "tok-"+login.
 type fakeAuth struct {
+	mu    sync.Mutex
 	users map[string]agentdesk.Identity // login → identity
 }
 
@@ -32,10 +33,21 @@ func newFakeAuth() *fakeAuth {
 }
 
 func (a *fakeAuth) add(login, name string, role crmcore.Role) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.users[login] = agentdesk.Identity{AgentID: "id-" + login, Login: login, Name: name, Role: role}
 }
 
+// remove forgets a user: its token no longer verifies.
+func (a *fakeAuth) remove(login string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.users, login)
+}
+
 func (a *fakeAuth) Verify(_ context.Context, token string) (agentdesk.Identity, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	id, ok := a.users[strings.TrimPrefix(token, "tok-")]
 	if !ok || !strings.HasPrefix(token, "tok-") {
 		return agentdesk.Identity{}, fmt.Errorf("%w: unknown token", crmcore.ErrUnauthenticated)
@@ -43,7 +55,9 @@ func (a *fakeAuth) Verify(_ context.Context, token string) (agentdesk.Identity, 
 	return id, nil
 }
 
-func (a *fakeAuth) Login(_ context.Context, login, password string) (string, agentdesk.Identity, error) {
+func (a *fakeAuth) Login(_ context.Context, login, password, _ string) (string, agentdesk.Identity, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	id, ok := a.users[login]
 	if !ok || password != "secret-"+login {
 		return "", agentdesk.Identity{}, fmt.Errorf("%w: wrong login or password", crmcore.ErrUnauthenticated)
@@ -91,10 +105,22 @@ func dialCTI(t *testing.T, srv *httptest.Server, query string, hdr http.Header) 
 	return c
 }
 
+// dialToken dials /cti+query and authenticates with an "auth" message
+// carrying token; its reply stays in the backlog.
+func dialToken(t *testing.T, srv *httptest.Server, query, token string) *wsClient {
+	t.Helper()
+	c := dialCTI(t, srv, query, nil)
+	c.send(agentdesk.CmdAuth, map[string]string{"token": token})
+	return c
+}
+
+// bearer is the upgrade header that authenticates with token.
+func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
+
 // login dials with the user's token and waits for hello.
 func login(t *testing.T, srv *httptest.Server, user string) *wsClient {
 	t.Helper()
-	c := dialCTI(t, srv, "?token=tok-"+user, nil)
+	c := dialToken(t, srv, "", "tok-"+user)
 	c.waitType(agentdesk.EvHello)
 	return c
 }

@@ -44,9 +44,16 @@ type Config struct {
 	RateBurst      int           // burst (default 40)
 	PingInterval   time.Duration // heartbeat (default 20s); a missing pong for 2.5× drops
 	WriteWait      time.Duration // write deadline (default 10s)
-	AuthTimeout    time.Duration // time to send "login" when no token (default 15s)
+	AuthTimeout    time.Duration // time to send "auth" or "login" when no token (default 10s)
 	CommandTimeout time.Duration // engine/gateway call timeout (default 5s)
 	FlushInterval  time.Duration // supervisor delta coalescing period (default 250ms)
+
+	// MaxUnauthenticated caps the connections not yet authenticated; more
+	// get HTTP 503 (default 1000).
+	MaxUnauthenticated int
+	// SessionCheck is how often a connection's session is verified again
+	// (expiry, changes not announced through Revoke; default 1m).
+	SessionCheck time.Duration
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: unregistered metrics
@@ -61,11 +68,15 @@ func (c *Config) defaults() {
 	def(&c.Grace, 30*time.Second)
 	def(&c.PingInterval, 20*time.Second)
 	def(&c.WriteWait, 10*time.Second)
-	def(&c.AuthTimeout, 15*time.Second)
+	def(&c.AuthTimeout, 10*time.Second)
+	def(&c.SessionCheck, time.Minute)
 	def(&c.CommandTimeout, 5*time.Second)
 	def(&c.FlushInterval, 250*time.Millisecond)
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
+	}
+	if c.MaxUnauthenticated <= 0 {
+		c.MaxUnauthenticated = 1000
 	}
 	if c.MaxMessage <= 0 {
 		c.MaxMessage = 64 << 10
@@ -110,6 +121,7 @@ type Hub struct {
 	bg         sync.WaitGroup // background engine calls and connection goroutines
 	bgMu       sync.Mutex     // orders bg.Add from HTTP handlers against Run's bg.Wait
 	stopping   bool           // guarded by bgMu; set when Run begins to return
+	auth       hubAuth        // see auth.go
 
 	// Owned by the Run goroutine, under mu: with a SyncSource, the
 	// engine's goroutine applies its events to them too, holding mu.
@@ -341,6 +353,10 @@ func (h *Hub) do(f func()) error {
 }
 
 func (h *Hub) onRegister(c *client) {
+	if reason, ok := h.revokedDuringAuth(c); ok {
+		h.endSession(c, reason)
+		return
+	}
 	h.all[c] = struct{}{}
 	h.m.connections.WithLabelValues(string(c.id.Role)).Inc()
 	if c.desktop {
@@ -383,6 +399,11 @@ func (h *Hub) onUnregister(c *client) {
 		// The agent cannot answer: withdraw the offer so the engine re-offers now.
 		h.engineGone(agentID, o.CallID)
 	}
+	if c.ended {
+		h.log.Info("agentdesk: session ended; agent set offline", "agent_id", agentID)
+		h.goOffline(agentID)
+		return
+	}
 	h.graceGen++
 	gen := h.graceGen
 	t := time.AfterFunc(h.cfg.Grace, func() {
@@ -404,11 +425,16 @@ func (h *Hub) onGraceExpired(g graceExpiry) {
 	if h.desks[g.agentID] != nil {
 		return
 	}
-	agentID := g.agentID
-	h.log.Info("agentdesk: grace period over; agent set offline", "agent_id", agentID)
+	h.log.Info("agentdesk: grace period over; agent set offline", "agent_id", g.agentID)
+	h.goOffline(g.agentID)
+}
+
+// goOffline sets the agent offline and ends its softphone leg, off the
+// hub goroutine.
+func (h *Hub) goOffline(agentID string) {
 	h.background(func(ctx context.Context) {
 		if err := h.cfg.Engine.SetPresence(ctx, agentID, PresenceOffline, ""); err != nil {
-			h.log.Warn("agentdesk: set offline after grace", "agent_id", agentID, "err", err)
+			h.log.Warn("agentdesk: set offline", "agent_id", agentID, "err", err)
 		}
 		if h.cfg.Softphones != nil {
 			h.cfg.Softphones.Disconnect(agentID)
@@ -556,8 +582,14 @@ func (h *Hub) queueView(name string) QueueView {
 	return v
 }
 
+// agentView is an agent's status with their call; an agent who left the
+// floor is offline and idle.
 func (h *Hub) agentView(id string) AgentView {
-	v := AgentView{AgentStatus: h.floor.agents[id]}
+	a, ok := h.floor.agents[id]
+	if !ok {
+		a = AgentStatus{AgentID: id, Presence: PresenceOffline, State: "idle"}
+	}
+	v := AgentView{AgentStatus: a}
 	if ci, ok := h.floor.calls[id]; ok {
 		v.Call = &ci
 	}
@@ -605,7 +637,12 @@ func (h *Hub) onEvent(ev Event) {
 	f := &h.floor
 	switch e := ev.(type) {
 	case AgentStatus:
-		f.agents[e.AgentID] = e
+		if e.Presence == PresenceOffline && e.State == "idle" {
+			// Logged off: the agent left the floor, as in the engine's state.
+			delete(f.agents, e.AgentID)
+		} else {
+			f.agents[e.AgentID] = e
+		}
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
 			c.sendDesk(EvAgentState, e)
@@ -614,6 +651,9 @@ func (h *Hub) onEvent(ev Event) {
 		f.queues[e.Queue] = e
 		h.dirtyQ[e.Queue] = true
 	case WaitingCall:
+		if old, ok := f.waiting[e.CallID]; ok && old.Queue != e.Queue {
+			h.dirtyQ[old.Queue] = true
+		}
 		f.waiting[e.CallID] = e
 		h.dirtyQ[e.Queue] = true
 	case CallGone:

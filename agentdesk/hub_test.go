@@ -111,15 +111,30 @@ func TestLoginFirstMessage(t *testing.T) {
 
 func TestTokenAuth(t *testing.T) {
 	r := newFakeRig(t, nil)
-	t.Run("query", func(t *testing.T) {
-		c := dialCTI(t, r.srv, "?token=tok-a2", nil)
+	t.Run("auth message", func(t *testing.T) {
+		c := dialCTI(t, r.srv, "", nil)
+		ok := c.mustOK(agentdesk.CmdAuth, map[string]string{"token": "tok-a2"})
+		if a := decode[struct{ Agent agentdesk.Identity }](t, ok).Agent; a.AgentID != "id-a2" {
+			t.Fatalf("auth reply agent = %+v", a)
+		}
 		h := decode[struct{ Agent agentdesk.Identity }](t, c.waitType(agentdesk.EvHello))
 		if h.Agent.AgentID != "id-a2" {
 			t.Fatalf("agent = %+v", h.Agent)
 		}
 	})
+	t.Run("token in URL refused", func(t *testing.T) {
+		u := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/cti?token=tok-a2"
+		conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
+		if err == nil {
+			conn.Close()
+			t.Fatal("a token in the URL was accepted")
+		}
+		if resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("response %v, want 400", resp)
+		}
+	})
 	t.Run("bearer", func(t *testing.T) {
-		c := dialCTI(t, r.srv, "", http.Header{"Authorization": {"Bearer tok-sup"}})
+		c := dialCTI(t, r.srv, "", bearer("tok-sup"))
 		h := decode[struct{ Agent agentdesk.Identity }](t, c.waitType(agentdesk.EvHello))
 		if h.Agent.Role != "supervisor" {
 			t.Fatalf("agent = %+v", h.Agent)
@@ -127,7 +142,7 @@ func TestTokenAuth(t *testing.T) {
 		c.waitType(agentdesk.EvSupSnapshot)
 	})
 	t.Run("bad token", func(t *testing.T) {
-		c := dialCTI(t, r.srv, "?token=tok-nobody", nil)
+		c := dialToken(t, r.srv, "", "tok-nobody")
 		if e := c.errorData(c.next()); e.Code != agentdesk.CodeUnauthenticated {
 			t.Fatalf("code %q", e.Code)
 		}
@@ -229,14 +244,14 @@ func TestRateLimit(t *testing.T) {
 
 func TestOriginCheck(t *testing.T) {
 	r := newFakeRig(t, func(c *agentdesk.Config) { c.AllowedOrigins = []string{"https://crm.example.com"} })
-	u := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/cti?token=tok-a1"
+	u := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/cti"
 	for _, tt := range []struct {
 		origin string
 		ok     bool
 	}{
 		{"", true}, {r.srv.URL, true}, {"https://crm.example.com", true}, {"https://evil.example.com", false},
 	} {
-		h := http.Header{}
+		h := bearer("tok-a1")
 		if tt.origin != "" {
 			h.Set("Origin", tt.origin)
 		}
@@ -256,8 +271,8 @@ func TestSlowClientDroppedAndToldToResync(t *testing.T) {
 	r := newFakeRig(t, func(c *agentdesk.Config) { c.SendBuffer = 4; c.WriteWait = 200 * time.Millisecond })
 	// A raw connection that never reads: its socket buffers fill, then its
 	// send buffer, and the hub drops it without blocking the others.
-	u := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/cti?token=tok-sup"
-	slow, _, err := websocket.DefaultDialer.Dial(u, nil)
+	u := "ws" + strings.TrimPrefix(r.srv.URL, "http") + "/cti"
+	slow, _, err := websocket.DefaultDialer.Dial(u, bearer("tok-sup"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +383,7 @@ func TestReconnectWithinGraceKeepsPresence(t *testing.T) {
 	a1.waitType(agentdesk.EvCallAnswered)
 	a1.conn.Close()
 	time.Sleep(50 * time.Millisecond)
-	b := dialCTI(t, r.srv, "?token=tok-a1", nil)
+	b := dialToken(t, r.srv, "", "tok-a1")
 	h := decode[struct{ Resumed bool }](t, b.waitType(agentdesk.EvHello))
 	if !h.Resumed {
 		t.Fatal("hello.resumed = false, want true")

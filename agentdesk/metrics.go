@@ -14,6 +14,9 @@ type Metrics struct {
 	dropped     prometheus.Counter
 	popLatency  prometheus.Histogram
 	resyncs     prometheus.Counter
+
+	unauthRefused prometheus.Counter
+	sessionsEnded *prometheus.CounterVec
 }
 
 // NewMetrics creates the hub's metrics and registers them with reg (nil:
@@ -45,9 +48,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "switchboard", Subsystem: "agentdesk", Name: "engine_resyncs_total",
 			Help: "Times the hub re-subscribed to the engine after falling behind.",
 		}),
+		unauthRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "unauthenticated_refused_total",
+			Help: "CTI upgrades refused because too many connections were waiting to authenticate.",
+		}),
+		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "sessions_ended_total",
+			Help: "CTI connections closed because their session ended or changed, by reason.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.msgsIn, m.msgsOut, m.dropped, m.popLatency, m.resyncs)
+		reg.MustRegister(m.connections, m.msgsIn, m.msgsOut, m.dropped, m.popLatency, m.resyncs, m.unauthRefused, m.sessionsEnded)
 	}
 	return m
 }

@@ -26,6 +26,7 @@ type Envelope struct {
 // Command types a client may send. Types starting with "sup." are
 // supervisor-only.
 const (
+	CmdAuth           = "auth"
 	CmdLogin          = "login"
 	CmdPing           = "ping"
 	CmdResync         = "resync"
@@ -67,6 +68,7 @@ const (
 	EvSupSnapshot   = "sup.snapshot"
 	EvSupQueue      = "sup.queue"
 	EvSupAgent      = "sup.agent"
+	EvSessionEnded  = "session.ended"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).
@@ -84,6 +86,7 @@ const (
 	CodeInvalidState    = "invalid_state"   // command not allowed in the current state
 	CodeUnsupported     = "unsupported"     // feature not available in this deployment
 	CodeUnavailable     = "unavailable"     // a backend (engine, gateway) failed
+	CodeUnreachable     = "unreachable"     // no route to the number dialled (no trunk)
 	CodeInternal        = "internal"        // a bug; see the server log
 )
 
@@ -105,6 +108,8 @@ type ErrorData struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// RetryAfterSec is set on a throttled login: the seconds to wait.
+	RetryAfterSec int `json:"retry_after_s,omitempty"`
 }
 
 // ProtocolError is an ErrorData as a Go error; ID is the offending command's
@@ -140,6 +145,12 @@ type Command struct {
 	ID   string
 	Type string
 	Data any
+}
+
+// AuthToken is the data of "auth": the session token from the REST login,
+// as the first message when none was presented on the upgrade request.
+type AuthToken struct {
+	Token string `json:"token"`
 }
 
 // Login is the data of "login": credentials in the first message when no
@@ -246,6 +257,7 @@ type commandSpec struct {
 }
 
 var commandSpecs = map[string]commandSpec{
+	CmdAuth:           {new: func() any { return new(AuthToken) }, validate: vAuth},
 	CmdLogin:          {new: func() any { return new(Login) }, validate: vLogin},
 	CmdPing:           {},
 	CmdResync:         {},
@@ -387,6 +399,17 @@ func short(field, s string, required bool) *ProtocolError {
 		return bad(field, fmt.Sprintf("longer than %d bytes", maxShortLen))
 	case strings.ContainsAny(s, "\r\n\x00"):
 		return bad(field, "must not contain control characters")
+	}
+	return nil
+}
+
+func vAuth(v any) *ProtocolError {
+	d := v.(*AuthToken)
+	switch {
+	case d.Token == "":
+		return missing("data.token")
+	case len(d.Token) > 256:
+		return bad("data.token", "longer than 256 bytes")
 	}
 	return nil
 }

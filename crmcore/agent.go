@@ -1,6 +1,9 @@
 package crmcore
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -79,23 +82,27 @@ type Skill struct {
 }
 
 // Agent is a person who logs in: an agent, supervisor or admin. The password
-// hash and SIP secret never leave the server in API responses.
+// hash and SIP credentials never leave the server in API responses.
 type Agent struct {
-	ID           string    `json:"id"`
-	Login        string    `json:"login"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	PasswordHash string    `json:"-"`
-	Skills       []Skill   `json:"skills"`
-	Languages    []string  `json:"languages"`
-	Country      string    `json:"country,omitempty"` // ISO alpha-2
-	Region       string    `json:"region,omitempty"`  // state / area
-	TimeZone     string    `json:"time_zone,omitempty"`
-	SIPUsername  string    `json:"sip_username,omitempty"`
-	SIPSecret    string    `json:"-"`
-	Active       bool      `json:"active"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string   `json:"id"`
+	Login        string   `json:"login"`
+	Name         string   `json:"name"`
+	Role         Role     `json:"role"`
+	PasswordHash string   `json:"-"`
+	Skills       []Skill  `json:"skills"`
+	Languages    []string `json:"languages"`
+	Country      string   `json:"country,omitempty"` // ISO alpha-2
+	Region       string   `json:"region,omitempty"`  // state / area
+	TimeZone     string   `json:"time_zone,omitempty"`
+	SIPUsername  string   `json:"sip_username,omitempty"`
+	// SIPSecret is the SIP password as submitted, write-only: the store
+	// keeps only its digests (SIPHA1) and never reads it back.
+	SIPSecret string `json:"-"`
+	// SIPHA1 is what the store keeps of the SIP password.
+	SIPHA1    SIPHA1    `json:"-"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Principal is the authenticated identity attached to a request or CTI session.
@@ -221,4 +228,21 @@ func NewAgent(in AgentInput, requirePassword bool) (Agent, error) {
 		a.PasswordHash = h
 	}
 	return a, nil
+}
+
+// SIPHA1 is an agent's SIP password as the SIP digest needs it (RFC 2617,
+// RFC 7616): H(sip_username ":" realm ":" password) in lower-case hex, with
+// MD5 and with SHA-256. It is tied to the username and the realm: changing
+// either needs the password again.
+type SIPHA1 struct {
+	MD5    string
+	SHA256 string
+}
+
+// ComputeSIPHA1 returns the SIPHA1 of password for username in realm.
+func ComputeSIPHA1(username, realm, password string) SIPHA1 {
+	a1 := []byte(username + ":" + realm + ":" + password)
+	m := md5.Sum(a1)
+	s := sha256.Sum256(a1)
+	return SIPHA1{MD5: hex.EncodeToString(m[:]), SHA256: hex.EncodeToString(s[:])}
 }

@@ -148,13 +148,13 @@ func TestAuthLoginVerifyLogout(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	auth := NewAuth(st, st, WithClock(func() time.Time { return now }), WithSessionTTL(time.Hour))
 
-	if _, _, _, err := auth.Login(ctx, "sam", "wrong"); !errors.Is(err, ErrUnauthenticated) {
+	if _, _, _, err := auth.Login(ctx, "sam", "wrong", ""); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, _, _, err := auth.Login(ctx, "nobody", "demo"); !errors.Is(err, ErrUnauthenticated) {
+	if _, _, _, err := auth.Login(ctx, "nobody", "demo", ""); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("unknown login: %v", err)
 	}
-	tok, exp, ag, err := auth.Login(ctx, " SAM ", "demo")
+	tok, exp, ag, err := auth.Login(ctx, " SAM ", "demo", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,11 +31,20 @@ const (
 	// OutcomeIVRCompleted: the IVR ended the call by design (self-service
 	// done, a closed line without voicemail, a goodbye).
 	OutcomeIVRCompleted Outcome = "ivr-completed"
+	// OutcomeInProgress marks the record opened when a call arrives; the
+	// record of the same id written at the call's end replaces it. A
+	// record still in progress when its node restarts is closed as
+	// OutcomeFailed with the routing reason ReasonInterrupted.
+	OutcomeInProgress Outcome = "in-progress"
 )
+
+// ReasonInterrupted is the routing reason of a record closed at start
+// because the process that opened it ended before the call did.
+const ReasonInterrupted = "interrupted"
 
 // AllOutcomes lists every outcome.
 var AllOutcomes = []Outcome{OutcomeAnswered, OutcomeAbandoned, OutcomeShortAbandon, OutcomeVoicemail,
-	OutcomeCallbackRequested, OutcomeTransferred, OutcomeFailed, OutcomeIVRCompleted}
+	OutcomeCallbackRequested, OutcomeTransferred, OutcomeFailed, OutcomeIVRCompleted, OutcomeInProgress}
 
 // Valid reports whether o is a known outcome.
 func (o Outcome) Valid() bool {
@@ -53,8 +62,10 @@ type IVRStep struct {
 	Digits string `json:"digits,omitempty"`
 }
 
-// Interaction is the record of one contact attempt. It is written once and
-// afterwards only appended to by wrap-ups (disposition, notes, ticket, survey).
+// Interaction is the record of one contact attempt. It is opened (outcome
+// in progress) when the contact arrives, completed under the same ID when
+// it ends, and afterwards only appended to by wrap-ups (disposition, notes,
+// ticket, survey).
 type Interaction struct {
 	ID        string    `json:"id"`      // UUID, chosen by the writer's caller (NewID)
 	CallID    string    `json:"call_id"` // SIP Call-ID or channel session id
@@ -82,11 +93,14 @@ type Interaction struct {
 	RoutingReasons []string `json:"routing_reasons"`
 	Recording      string   `json:"recording,omitempty"`
 
-	// Appended by wrap-ups.
-	Disposition string `json:"disposition,omitempty"`
-	Notes       string `json:"notes,omitempty"`
-	TicketID    string `json:"ticket_id,omitempty"`
-	SurveyScore *int   `json:"survey_score,omitempty"`
+	// Appended by wrap-ups. SurveyScore is the headline score (CSAT, else
+	// NPS, else the first question by name); Survey holds every answer by
+	// question name.
+	Disposition string         `json:"disposition,omitempty"`
+	Notes       string         `json:"notes,omitempty"`
+	TicketID    string         `json:"ticket_id,omitempty"`
+	SurveyScore *int           `json:"survey_score,omitempty"`
+	Survey      map[string]int `json:"survey,omitempty"`
 }
 
 // interactionJSON is Interaction with durations in milliseconds.
@@ -166,7 +180,43 @@ const (
 	MaxReasons     = 16
 	MaxNotesLen    = 10000
 	MaxSurveyScore = 10
+	// MaxSurveyAnswers bounds the questions of one survey.
+	MaxSurveyAnswers = 16
 )
+
+// validSurvey checks a survey's answers: at most MaxSurveyAnswers, names
+// of lower-case letters, digits and '_' (1–32), scores 0–MaxSurveyScore.
+func validSurvey(s map[string]int) error {
+	if len(s) > MaxSurveyAnswers {
+		return invalid("survey", "too many answers")
+	}
+	for name, v := range s {
+		if !ValidSurveyAnswer(name, v) {
+			return invalid("survey", fmt.Sprintf("bad answer %q: %d (want a name of a–z, 0–9, _ and a score 0–10)", truncate(name, 32), v))
+		}
+	}
+	return nil
+}
+
+// ValidSurveyAnswer reports whether a survey answer can be stored: a
+// question name of 1–32 lower-case letters, digits and '_', and a score of
+// 0–MaxSurveyScore.
+func ValidSurveyAnswer(name string, score int) bool {
+	return validSurveyName(name) && score >= 0 && score <= MaxSurveyScore
+}
+
+func validSurveyName(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks an interaction before it is queued for writing.
 func (in *Interaction) Validate() error {
@@ -218,6 +268,9 @@ func (in *Interaction) Validate() error {
 	if in.SurveyScore != nil && (*in.SurveyScore < 0 || *in.SurveyScore > MaxSurveyScore) {
 		return invalid("survey_score", "want 0–10")
 	}
+	if err := validSurvey(in.Survey); err != nil {
+		return err
+	}
 	if in.Hold < 0 || in.WrapUp < 0 {
 		return invalid("hold_ms", "negative duration")
 	}
@@ -236,6 +289,8 @@ type WrapUp struct {
 	Notes         string    `json:"notes,omitempty"`
 	TicketID      string    `json:"ticket_id,omitempty"`
 	SurveyScore   *int      `json:"survey_score,omitempty"`
+	// Survey is every answer of a post-call survey, by question name.
+	Survey map[string]int `json:"survey,omitempty"`
 }
 
 // Validate checks a wrap-up before it is queued for writing.
@@ -258,7 +313,7 @@ func (w *WrapUp) Validate() error {
 	case w.SurveyScore != nil && (*w.SurveyScore < 0 || *w.SurveyScore > MaxSurveyScore):
 		return invalid("survey_score", "want 0–10")
 	}
-	return nil
+	return validSurvey(w.Survey)
 }
 
 // InteractionFilter selects interactions for listing and export.
@@ -303,7 +358,10 @@ type CallerLookuper interface {
 }
 
 // InteractionRecorder is the durable interaction write path: Write never
-// drops an interaction it accepted; AppendWrapUp records after-call work.
+// drops an interaction it accepted (a nil error means the record is on
+// stable storage); AppendWrapUp records after-call work the same way. A
+// record written again with the same ID replaces the one in progress, so
+// a call is opened at arrival and completed at its end as one record.
 type InteractionRecorder interface {
 	Write(ctx context.Context, in Interaction) error
 	AppendWrapUp(ctx context.Context, w WrapUp) error

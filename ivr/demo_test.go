@@ -88,6 +88,7 @@ type demoCase struct {
 	path      string
 	vars      map[string]string // subset that must match
 	callback  string
+	callbacks ivr.CallbackPolicy
 	voicemail time.Duration
 	played    []string // prompts (lang/name) that must have been played, in order
 }
@@ -469,7 +470,7 @@ func runDemoCase(t *testing.T, set *ivr.Set, tc demoCase) {
 			clock = clock.Add(time.Millisecond)
 			return clock
 		},
-		Lookup: lookup, RecordingDir: t.TempDir(), Logger: quiet,
+		Lookup: lookup, Callbacks: tc.callbacks, RecordingDir: t.TempDir(), Logger: quiet,
 	}
 	out := ivr.Run(ctx, sess, ep.Flow, in)
 

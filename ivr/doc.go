@@ -40,7 +40,8 @@
 //	queue     prompts, queue, skills {name: min level 1–5; "{call.language}": 1}, priority 0–100
 //	voicemail prompts, max_length (2m), after_prompts, queue
 //	callback  prompts (offer; the number is read back), confirm_prompts (1 confirm, 2 other
-//	          number), enter_prompts, after_prompts, min_digits (7), max_digits (15), timeout,
+//	          number), enter_prompts, refused_prompts (a number the callback policy refuses:
+//	          Input.Callbacks), after_prompts, min_digits (7), max_digits (15), timeout,
 //	          first_digit_timeout, inter_digit_timeout, retries, invalid_prompts,
 //	          timeout_prompts, queue, default
 //	transfer  prompts, target (+15551234567 or sip:…)
@@ -66,8 +67,9 @@
 //
 // A [Set] and the [Flow]s in it are immutable once loaded and safe for any number of calls
 // at once. [Registry] holds the current Set behind an atomic pointer: [Registry.Reload]
-// (SIGHUP, admin API) swaps in a new Set only when it validates, and a call that already
-// started keeps the *Flow it was given, so it finishes on the version it started with.
+// (which cmd/switchboard calls on SIGHUP) swaps in a new Set only when it validates, and a
+// call that already started keeps the *Flow it was given, so it finishes on the version it
+// started with.
 //
 // # Prompts
 //

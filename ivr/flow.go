@@ -338,6 +338,7 @@ type node struct {
 	afterPrompts   []prompt
 	confirmPrompts []prompt
 	enterPrompts   []prompt
+	refusedPrompts []prompt
 
 	target string
 	flow   string

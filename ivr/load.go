@@ -530,6 +530,7 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 	n.afterPrompts = c.promptList(x, "after_prompts", ns.AfterPrompts)
 	n.confirmPrompts = c.promptList(x, "confirm_prompts", ns.ConfirmPrompts)
 	n.enterPrompts = c.promptList(x, "enter_prompts", ns.EnterPrompts)
+	n.refusedPrompts = c.promptList(x, "refused_prompts", ns.RefusedPrompts)
 	n.next, n.def = ns.Next, ns.Default
 	n.retries = x.integer("retries", ns.Retries, defaultRetries, 0, maxRetries)
 	if n.kind != KindLookup {

@@ -39,6 +39,9 @@ type Input struct {
 	Now func() time.Time
 	// Lookup serves lookup nodes; nil makes every lookup take its error branch.
 	Lookup Lookup
+	// Callbacks vets the number a callback node is about to accept (the caller's own or
+	// one entered); nil accepts every number as it is.
+	Callbacks CallbackPolicy
 	// RecordingDir is where voicemail files are written; "" means os.TempDir().
 	RecordingDir string
 	// Logger receives interpreter errors; nil means slog.Default().
@@ -626,6 +629,12 @@ func (r *run) callback(ctx context.Context, n *node) (string, *Outcome, error) {
 	if len(sayDigits(number)) == 0 {
 		number = ""
 	}
+	if number != "" {
+		var err error
+		if number, err = r.vetCallback(ctx, n, number); err != nil {
+			return "", nil, err
+		}
+	}
 	offerNames := promptNames(n.prompts)
 	for attempt := 0; ; attempt++ {
 		if number == "" {
@@ -648,7 +657,9 @@ func (r *run) callback(ctx context.Context, n *node) (string, *Outcome, error) {
 					return "", nil, err
 				}
 			default:
-				number = digits
+				if number, err = r.vetCallback(ctx, n, digits); err != nil {
+					return "", nil, err
+				}
 			}
 		}
 		if number != "" {
@@ -687,6 +698,26 @@ func (r *run) callback(ctx context.Context, n *node) (string, *Outcome, error) {
 			return n.def, nil, nil
 		}
 	}
+}
+
+// vetCallback checks number against the callback policy and returns it in the form to dial.
+// A refused number is logged and explained to the caller (refused_prompts, else
+// invalid_prompts) and comes back "".
+func (r *run) vetCallback(ctx context.Context, n *node, number string) (string, error) {
+	if r.in.Callbacks == nil {
+		return number, nil
+	}
+	dial, err := r.in.Callbacks.CheckCallback(number)
+	if err == nil {
+		return dial, nil
+	}
+	r.event(n, "refused")
+	r.log.Info("ivr: callback number refused", "node", n.name, "err", err)
+	prompts := n.refusedPrompts
+	if len(prompts) == 0 {
+		prompts = n.invalidPrompts
+	}
+	return "", r.play(ctx, n, prompts, false)
 }
 
 // promptNames returns the names of plain prompt items (say items are skipped).

@@ -32,6 +32,15 @@ type Lookup interface {
 	LookupTicket(ctx context.Context, number string) (t Ticket, found bool, err error)
 }
 
+// CallbackPolicy vets the numbers a caller asks to be called back on: the outbound dial
+// plan, adapted in the ACD. A callback node accepts no number it refuses, and the caller
+// hears why (the node's refused_prompts).
+type CallbackPolicy interface {
+	// CheckCallback returns number in the form to dial (E.164), or an error when it may
+	// not be called back.
+	CheckCallback(number string) (string, error)
+}
+
 // Caller is what a caller lookup returns; the IVR exposes it as contact.* variables.
 type Caller struct {
 	// ContactID is the CRM contact id (contact.id).

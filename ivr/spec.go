@@ -84,6 +84,7 @@ type nodeSpec struct {
 	AfterPrompts   []promptSpec   `yaml:"after_prompts"`
 	ConfirmPrompts []promptSpec   `yaml:"confirm_prompts"`
 	EnterPrompts   []promptSpec   `yaml:"enter_prompts"`
+	RefusedPrompts []promptSpec   `yaml:"refused_prompts"`
 
 	Target string `yaml:"target"`
 	Flow   string `yaml:"flow"`
@@ -174,7 +175,7 @@ var allowedFields = map[NodeKind][]string{
 	KindLanguage:  {"language", "next"},
 	KindQueue:     {"prompts", "queue", "skills", "priority"},
 	KindVoicemail: {"prompts", "max_length", "after_prompts", "queue"},
-	KindCallback:  {"prompts", "confirm_prompts", "enter_prompts", "after_prompts", "queue", "min_digits", "max_digits", "timeout", "first_digit_timeout", "inter_digit_timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
+	KindCallback:  {"prompts", "confirm_prompts", "enter_prompts", "refused_prompts", "after_prompts", "queue", "min_digits", "max_digits", "timeout", "first_digit_timeout", "inter_digit_timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
 	KindTransfer:  {"prompts", "target"},
 	KindHangup:    {"prompts"},
 	KindGoto:      {"next", "flow"},

@@ -142,7 +142,11 @@ func (a *Agents) Ring(ctx context.Context, o acd.Offer) (acd.Leg, error) {
 		}
 	}
 	target := strings.TrimPrefix(o.Endpoint, "sip:")
-	if o.Endpoint == "" || (!strings.Contains(target, "@") && len(a.g.Registrar().Lookup(target)) == 0) {
+	registered := func() bool {
+		bs, err := a.g.Registrar().Lookup(ctx, target)
+		return err == nil && len(bs) > 0
+	}
+	if o.Endpoint == "" || (!strings.Contains(target, "@") && !registered()) {
 		return nil, fmt.Errorf("%w: %s", ErrNoEndpoint, o.Agent)
 	}
 	if strings.Contains(target, "@") {
@@ -371,9 +375,25 @@ func (a *Agents) StopListening(_ context.Context, supervisorID, callID string) e
 	return nil
 }
 
-// Dial calls a customer number through the trunk and returns the answered leg.
+// Dial calls a customer number through the trunk and returns the answered
+// leg. The gateway's dial policy decides on the number for the call's role
+// (acd.DialRole: callback, or the agent who asked).
 func (a *Agents) Dial(ctx context.Context, number string, call acd.CallInfo) (acd.Leg, error) {
-	return asLeg(a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID}))
+	return asLeg(a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID, Role: acd.DialRole(call)}))
+}
+
+var _ acd.Reacher = (*Agents)(nil)
+
+// Reachable implements acd.Reacher: a registered user, a sip: URI, or a
+// customer number when a trunk is configured.
+func (a *Agents) Reachable(ctx context.Context, number string) error {
+	if a.g.cfg.Trunk == "" && isNumber(number) {
+		if bs, err := a.g.Registrar().Lookup(ctx, number); err == nil && len(bs) == 0 {
+			return fmt.Errorf("%w: no outbound trunk is configured (sip.trunk)", ErrNotFound)
+		}
+	}
+	_, err := a.g.dialTargets(ctx, number)
+	return err
 }
 
 // TakeVoicemail plays the greeting to the caller and records their message

@@ -383,7 +383,7 @@ func (c *Call) Hold(ctx context.Context, on bool) error {
 		if err != nil {
 			return err
 		}
-		go func() { _ = c.g.pacer.Play(mohCtx, c.sess, a.Samples, true, nil) }()
+		c.g.goCall(c, panicDialog, func() { _ = c.g.pacer.Play(mohCtx, c.sess, a.Samples, true, nil) })
 	}
 	return nil
 }
@@ -449,7 +449,10 @@ func (c *Call) remoteTarget() sipmsg.Uri {
 
 // Hangup ends the leg: BYE when answered, a 480 (inbound) or CANCEL
 // (outbound) before. It is idempotent.
-func (c *Call) Hangup(ctx context.Context) error {
+func (c *Call) Hangup(ctx context.Context) error { return c.hangup(ctx, "local_hangup") }
+
+// hangup is Hangup with the reason the leg's hang-up event carries.
+func (c *Call) hangup(ctx context.Context, reason string) error {
 	c.mu.Lock()
 	st := c.state
 	c.mu.Unlock()
@@ -468,7 +471,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 		err = c.cli.Bye(bctx)
 		cancel()
 	}
-	c.end("local_hangup")
+	c.end(reason)
 	if err != nil {
 		return fmt.Errorf("sip: hangup: %w", err)
 	}

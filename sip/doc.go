@@ -13,16 +13,38 @@
 //     goroutine. A CANCEL while ringing gets 487 (sipgo) and releases the
 //     leg and its RTP. Dial rings registered phones (every contact in
 //     parallel, first 200 wins, the other forks are CANCELled), SIP URIs or
-//     customer numbers through the trunk. A provisional response with SDP
+//     customer numbers through the trunk; with WithDialPolicy a leg bound
+//     for the trunk (a number, or a URI naming the trunk) is sent only if
+//     the dial plan allows it for DialOptions.Role, in the E.164 form the
+//     plan returns, and otherwise fails with ErrDialDenied before any
+//     INVITE. A provisional response with SDP
 //     (a 183 with the far end's ringback or announcement) points the
 //     ringing leg's RTP at that address and codec and starts its receive
 //     loop, so the early media reaches the leg's Session before the 200
 //     (DialOptions.OnEarlyMedia hands the ringing leg out); the 200's SDP
 //     is applied again and wins. 180/183 without SDP are only waited
 //     through; 4xx–6xx map to ErrBusy, ErrNoAnswer or ErrRejected.
-//   - Registrar (registrar.go): REGISTER with MD5 digest (qop=auth), nonce
-//     per Call-ID, stale nonces, constant-time comparison, per-source
-//     failure counting. Secrets come from the Credentials interface.
+//   - Registrar (registrar.go): REGISTER with digest authentication, the
+//     interval bounded by Config.MinExpiry (423 below) and MaxExpiry, the
+//     bindings kept in a BindingStore (PostgreSQL in serve, so a restart
+//     or another node reaches registered phones).
+//   - Digest authentication (auth.go, nonce.go) of REGISTERs and untrusted
+//     INVITEs, before anything else is done for them: SHA-256 offered
+//     before MD5 (RFC 7616), qop=auth. Nonces are stateless: issue time,
+//     salt and an HMAC under a per-process key over the realm and the
+//     client's address, valid 30 s (then stale=true). The digest-uri must
+//     name the Request-URI; each use of a nonce must raise its nonce count
+//     (a bounded table of nonces that authenticated), so a captured request
+//     cannot be replayed, from its source or another. Responses are
+//     compared in constant time against the stored HA1 (Credentials: the
+//     password itself is never stored); failures are counted per source.
+//   - Limits (limit.go, limit_udp.go, limit_tcp.go): requests without valid
+//     credentials are rate-limited per source address (a bounded table of
+//     token buckets); over UDP the excess is dropped before parsing, so a
+//     flood costs neither memory nor sipgo transactions. TCP/TLS listeners
+//     cap connections in all and per source, close a connection that does
+//     not authenticate within Config.TCPIdleTimeout, and retry failed
+//     accepts after a pause. Every transport caps a message at 16 KiB.
 //   - Call (call.go): one leg with an explicit state machine
 //     (new → ringing → answered ⇄ held → ended, see callTransitions). Its
 //     Context ends on hang-up from either side.
@@ -59,14 +81,35 @@
 // recvmmsg (on a blocking descriptor outside Go's poller, a millisecond's
 // packets at a time) and sending every packet relayed or played during a
 // batch with one sendmmsg; prompts are paced by one media.Pacer for all
-// legs. A leg whose remote address is already taken
-// on every shared socket, and every leg when the option is 0, binds its own
-// even RTP port and RTCP on port+1 from the rest of the range (released on
-// hang-up; exhaustion answers 503). Sessions only see media.Transport, so
-// either layout is the same to them.
+// legs. Only legs whose SDP address is believable share them (medialeg.go:
+// a caller whose SDP address is its INVITE's source, an outbound leg to
+// the trunk). Every other leg — behind NAT, an agent's phone, a leg whose
+// remote address is already taken on every shared socket, every leg when
+// the option is 0 — binds its own even RTP port and RTCP on port+1 from
+// the rest of the range (released on hang-up; exhaustion answers 503),
+// with strict, symmetric RTP: it learns the peer's source from its first
+// packet, sends there and drops everyone else's (package media, "Shared
+// sockets, NAT and strict RTP"). Sessions only see media.Transport, so
+// either layout is the same to them. An offer whose connection address RTP
+// cannot or must not go to (another address family than the media
+// address, multicast, broadcast, unspecified outside a re-INVITE's hold)
+// is answered 488.
 // An outbound (UAC) leg starts pending, with no remote address, and gets
 // it from the first SDP answer it sees — a 183's early media or the 200 —
 // moving when a later one differs.
+//
+// # Failures of one call
+//
+// A panic in one call's code — the call handler, its media, a dialog
+// goroutine, the SIP handler of its request — is recovered where it
+// happens (panics.go): logged with the call's ids and stack, counted in
+// switchboard_sip_panics_total, and that call alone is ended (500 while it
+// rings, BYE once answered).
+//
+// With WithNumberFilter an INVITE to a number nobody configured is
+// answered 404 and handed to the refusal handler, not answered into
+// silence. The gateway's UDP requests leave from its SIP listener's
+// socket (udproute.go).
 //
 // # Safety of outside input
 //

@@ -356,11 +356,10 @@ func testDialEarlyMedia(t *testing.T, shared int) {
 	ctx := t.Context()
 	prompt, promptSamples := writePrompt(t, 1600)
 	// The carrier's two media endpoints: announcement and the answered call.
-	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), phonePortBase, phonePortBase+99)
+	pool, err := media.NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	phonePortBase += 100
 	var mu sync.Mutex
 	var annHeard, phoneHeard []int16
 	endpoint := func(codec media.Codec, heard *[]int16) (*media.Session, *media.UDPTransport) {

@@ -23,6 +23,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchboard/acd/dialplan"
 	"switchboard/sip/media"
 	"switchboard/sip/sdp"
 )
@@ -48,13 +49,16 @@ var (
 
 // Config configures the gateway.
 type Config struct {
-	UDPAddr                string // e.g. "0.0.0.0:5060"; empty: no UDP
-	TCPAddr                string // empty: no TCP
-	TLSAddr                string // used when TLSCert/TLSKey are set
-	TLSCert                string
-	TLSKey                 string
-	PublicIP               string // address put in Contact/SDP (default: 127.0.0.1)
-	MediaIP                string // local address RTP binds (default: PublicIP)
+	UDPAddr  string // e.g. "0.0.0.0:5060"; empty: no UDP
+	TCPAddr  string // empty: no TCP
+	TLSAddr  string // used when TLSCert/TLSKey are set
+	TLSCert  string
+	TLSKey   string
+	PublicIP string // address put in Contact/SDP (default: 127.0.0.1)
+	MediaIP  string // local address RTP binds (default: PublicIP)
+	// RTPPortMin and RTPPortMax bound the RTP ports. Both zero: the
+	// system picks every port (shared sockets and up to MaxCalls dedicated
+	// pairs), so that no fixed range can collide with another program.
 	RTPPortMin, RTPPortMax int
 	// RTPSharedSockets is the number of shared RTP sockets (media.MuxSet)
 	// at the bottom of the port range: legs share them, told apart by
@@ -69,9 +73,27 @@ type Config struct {
 	TrustedSources []string
 	RequireAuth    bool
 	Realm          string // registrar realm (default "switchboard")
-	MusicOnHold    string // WAV file looped to a leg on local hold
-	PromptDir      string // relative prompt names resolve here
-	RecordingDir   string // recordings are written here (a relative path is made absolute)
+	// MinExpiry and MaxExpiry bound the registration interval: a phone
+	// asking for less gets 423 Interval Too Brief, for more is granted
+	// MaxExpiry (defaults DefaultMinExpiry, DefaultMaxExpiry).
+	MinExpiry, MaxExpiry time.Duration
+	// UnauthRate and UnauthBurst limit, per source address, the requests
+	// that carry no valid credentials (per second, and in a burst; 0:
+	// defaults). Floods beyond them are dropped (UDP) or answered 503
+	// (TCP/TLS) without state. Trusted sources are exempt.
+	UnauthRate  float64
+	UnauthBurst int
+	// TCPMaxConns and TCPMaxPerSource cap the inbound TCP/TLS connections
+	// in all and per source address (0: defaults); excess connections are
+	// closed at once. TCPIdleTimeout closes a connection that has not
+	// authenticated a request (or come from a trusted source) this long
+	// after it was accepted (0: default).
+	TCPMaxConns     int
+	TCPMaxPerSource int
+	TCPIdleTimeout  time.Duration
+	MusicOnHold     string // WAV file looped to a leg on local hold
+	PromptDir       string // relative prompt names resolve here
+	RecordingDir    string // recordings are written here (a relative path is made absolute)
 	// Trunk is the host[:port] of the outbound trunk for customer numbers
 	// (Dial with a number that is not a registered user).
 	Trunk string
@@ -107,6 +129,10 @@ type DialOptions struct {
 	CallerName   string        // From display name (sanitised)
 	Codecs       []media.Codec // offer order (default PCMU, PCMA)
 	ExtraHeaders map[string]string
+	// Role is on whose behalf the leg is dialled; the dial policy
+	// (WithDialPolicy) decides with it whether a number bound for the
+	// trunk may be dialled. A policy refuses an empty role.
+	Role dialplan.Role
 	// OnEarlyMedia is called once per ringing leg (each fork) when the far
 	// end starts early media (a 18x with SDP: a carrier's ringback or
 	// announcement). The leg is still ringing; its Session receives the
@@ -154,24 +180,62 @@ func WithMetrics(reg prometheus.Registerer) Option { return func(g *Gateway) { g
 // untrusted INVITEs.
 func WithCredentials(c Credentials) Option { return func(g *Gateway) { g.creds = c } }
 
+// WithBindingStore sets where the registrar keeps its bindings (default:
+// in memory, for the life of the process).
+func WithBindingStore(s BindingStore) Option { return func(g *Gateway) { g.bindings = s } }
+
 // WithCallHandler sets the handler that receives every answered inbound
 // call in its own goroutine. The handler owns the call (it must hang up
 // or hand it on). Without a handler inbound calls get 480.
 func WithCallHandler(h func(*Call)) Option { return func(g *Gateway) { g.handler = h } }
 
-// Refusal is an inbound SIP call the gateway turned away with 503 before
-// answering it: it was draining, at MaxCalls, or out of RTP ports.
+// Refusal is an inbound SIP call the gateway turned away or lost before
+// handing it to the call handler: with 503 when it was draining, at
+// MaxCalls, or out of RTP ports, with 404 when nobody configured the number
+// dialled (WithNumberFilter); after its Arrival, when its offer could not
+// be used ("bad offer"), the caller cancelled while it rang ("cancelled")
+// or hung up before confirming the answer ("hung up"), the 200 OK was
+// never ACKed ("no ack"), or the gateway ended it ("ended").
 type Refusal struct {
 	CallID string // SIP Call-ID
 	From   string // the caller's user part (ANI)
 	DNIS   string // the number dialled
-	Reason string // "draining", "call limit" or "no media ports"
+	Reason string // "draining", "call limit", "no media ports", "not found", "bad offer", "cancelled", "hung up", "no ack" or "ended"
 }
 
-// WithRefusalHandler receives every inbound call refused for want of
-// capacity, so that it is on record like the calls that got in. It runs on
-// the SIP goroutine and must not block.
+// WithRefusalHandler receives every inbound call refused or lost before
+// the call handler, so that it is on record like the calls that got in.
+// Together with WithArrivalHandler: every INVITE that passed
+// authentication ends in exactly one Refusal or one call handed to the
+// call handler. It runs on the INVITE's goroutine; it may block briefly
+// (a durable write), not for long.
 func WithRefusalHandler(h func(Refusal)) Option { return func(g *Gateway) { g.onRefusal = h } }
+
+// Arrival is an authenticated inbound SIP call to a configured number,
+// before anything is answered: its record can be opened now, so that no
+// call goes unrecorded whatever happens next (the call handler or a
+// Refusal with the same Call-ID follows). Calls to the test endpoint have
+// none.
+type Arrival struct {
+	CallID string    // SIP Call-ID
+	From   string    // the caller's user part (ANI)
+	DNIS   string    // the number dialled
+	At     time.Time // when the INVITE was accepted
+}
+
+// WithArrivalHandler receives every Arrival. It runs on the INVITE's
+// goroutine before the call is answered; it may block briefly (a durable
+// write), not for long.
+func WithArrivalHandler(h func(Arrival)) Option { return func(g *Gateway) { g.onArrival = h } }
+
+// WithNumberFilter makes the gateway answer only INVITEs to numbers
+// exists reports true for (the DNIS, sanitised): others get 404 Not Found
+// and go to the refusal handler (reason "not found") instead of being
+// answered into silence. The test endpoint is always answered. exists runs
+// on the SIP goroutine and must not block.
+func WithNumberFilter(exists func(dnis string) bool) Option {
+	return func(g *Gateway) { g.numbers = exists }
+}
 
 // WithEventHandler receives DTMF and hang-up events of every leg. It runs
 // on media/signalling goroutines and must not block.
@@ -189,6 +253,10 @@ type Gateway struct {
 	handler   func(*Call)
 	onEvent   func(Event)
 	onRefusal func(Refusal)
+	onArrival func(Arrival)
+	numbers   func(dnis string) bool // WithNumberFilter; nil: every number
+	// dialPolicy vets numbers bound for the trunk (WithDialPolicy).
+	dialPolicy DialPolicy
 
 	ua       *sipgo.UserAgent
 	srv      *sipgo.Server
@@ -198,6 +266,11 @@ type Gateway struct {
 	mux      *media.MuxSet // nil without shared sockets
 	pacer    *media.Pacer
 	regr     *Registrar
+	auth     *digestAuth
+	guard    *sourceGuard
+	bindings BindingStore
+	conns    *connLimiter
+	clock    func() time.Time
 	publicIP netip.Addr
 	trusted  map[string]bool
 
@@ -238,13 +311,10 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		g.cfg.MediaIP = g.cfg.PublicIP
 	}
 	if g.cfg.Realm == "" {
-		g.cfg.Realm = "switchboard"
+		g.cfg.Realm = DefaultRealm
 	}
 	if g.cfg.MaxCalls <= 0 {
 		g.cfg.MaxCalls = 1000
-	}
-	if g.cfg.RTPPortMin == 0 {
-		g.cfg.RTPPortMin, g.cfg.RTPPortMax = 20000, 30000
 	}
 	if g.cfg.UDPAddr == "" && g.cfg.TCPAddr == "" {
 		return nil, fmt.Errorf("%w: no UDP or TCP listen address", ErrBadConfig)
@@ -269,16 +339,22 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	if g.cfg.RTPSharedSockets < 0 {
 		return nil, fmt.Errorf("%w: negative rtp shared sockets", ErrBadConfig)
 	}
-	g.cfg.RTPPortMin += g.cfg.RTPPortMin & 1 // RTP on even ports
-	poolMin := g.cfg.RTPPortMin + 2*g.cfg.RTPSharedSockets
-	if g.pool, err = media.NewPortPool(mip, poolMin, g.cfg.RTPPortMax); err != nil {
+	if g.cfg.RTPPortMin == 0 && g.cfg.RTPPortMax == 0 {
+		g.pool, err = media.NewEphemeralPortPool(mip, g.cfg.MaxCalls)
+	} else {
+		g.cfg.RTPPortMin += g.cfg.RTPPortMin & 1 // RTP on even ports
+		g.pool, err = media.NewPortPool(mip, g.cfg.RTPPortMin+2*g.cfg.RTPSharedSockets, g.cfg.RTPPortMax)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
 	g.m.PortsTotal.Set(float64(g.pool.Size()))
 	for _, s := range g.cfg.TrustedSources {
 		g.trusted[s] = true
 	}
-	g.regr = NewRegistrar(g.cfg.Realm, g.creds, nil, g.m, g.log)
+	if err := g.setupAuth(); err != nil {
+		return nil, err
+	}
 	g.pacer = media.NewPacer(0, nil)
 	if g.cfg.EarlyMedia {
 		if g.ringback, err = g.ringbackAudio(g.cfg.Ringback); err != nil {
@@ -290,6 +366,13 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	}
 	return g, nil
 }
+
+// RecordingDir returns the absolute directory recordings are written to
+// ("" when none is configured). Whoever builds a recording's file name
+// from it gets the path the file is written at: the gateway resolves a
+// relative name inside this directory, and keeps an absolute one inside
+// it as is.
+func (g *Gateway) RecordingDir() string { return g.cfg.RecordingDir }
 
 // Registrar returns the gateway's registrar (binding lookup).
 func (g *Gateway) Registrar() *Registrar { return g.regr }
@@ -324,7 +407,12 @@ func (g *Gateway) TCPAddr() netip.AddrPort {
 // every leg, closes the UA and returns. It returns early with an error if a
 // listener cannot be bound.
 func (g *Gateway) Serve(ctx context.Context) error {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard"), sipgo.WithUserAgentHostname(g.cfg.PublicIP))
+	// The parser caps a message (start line, headers and body) on every
+	// transport, as the UDP wrapper does for datagrams.
+	parser := sipmsg.NewParser()
+	parser.MaxMessageLength = maxSIPDatagram
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard"), sipgo.WithUserAgentHostname(g.cfg.PublicIP),
+		sipgo.WithUserAgentParser(parser))
 	if err != nil {
 		return fmt.Errorf("sip: ua: %w", err)
 	}
@@ -382,7 +470,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip: listen tcp: %w", err)
 		}
 		g.addrMu.Lock()
-		g.tcp = l
+		g.tcp = g.conns.listen(l)
 		g.addrMu.Unlock()
 	}
 	port := 5060
@@ -397,7 +485,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 	serveErr := make(chan error, 3)
 	if g.udp != nil {
-		pc := &badRequestConn{PacketConn: g.udp, g: g}
+		pc := &badRequestConn{PacketConn: &limitConn{PacketConn: g.udp, g: g}, g: g}
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); serveErr <- g.srv.ServeUDP(pc) }()
 	}
@@ -410,10 +498,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sip: tls: %w", err))
 		} else {
-			tl, err := tls.Listen("tcp", g.cfg.TLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			l, err := net.Listen("tcp", g.cfg.TLSAddr)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("sip: listen tls: %w", err))
 			} else {
+				tl := tls.NewListener(g.conns.listen(l), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 				defer tl.Close()
 				g.wg.Add(1)
 				go func() { defer g.wg.Done(); serveErr <- g.srv.ServeTLS(tl) }()
@@ -473,6 +562,7 @@ func (g *Gateway) newCall(kind legKind, inbound bool, sess *media.Session, ani, 
 		ctx: ctx, cancel: cancel, digitCh: make(chan struct{}, 1), sdpSessID: rand.Uint64() >> 1, sdpVer: 1}
 	c.log = g.log.With("call_id", c.id, "sip_call_id", c.callID)
 	sess.OnDigit(func(d byte) { c.pushDigit(d, "rfc4733") })
+	sess.OnPanic(func(v any, stack []byte) { g.callPanicked(c, panicMedia, v, stack) })
 	g.mu.Lock()
 	g.calls[c.id] = c
 	g.mu.Unlock()
@@ -481,33 +571,6 @@ func (g *Gateway) newCall(kind legKind, inbound bool, sess *media.Session, ani, 
 	g.m.ActiveLegs.WithLabelValues(string(kind)).Inc()
 	g.updatePortMetrics()
 	return c
-}
-
-// rtpTransport is the RTP transport of a SIP leg: a leg of a shared
-// socket (media.MuxLeg) or a dedicated port pair (media.UDPTransport).
-type rtpTransport interface {
-	media.Transport
-	LocalPort() int
-	SetRemote(netip.AddrPort) error
-}
-
-// allocRTP gives a SIP leg its RTP transport for remote (invalid while
-// unknown: an outbound offer): a shared socket when one is free for that
-// remote, else a dedicated port pair.
-func (g *Gateway) allocRTP(remote netip.AddrPort) (rtpTransport, error) {
-	if g.mux != nil {
-		if l, err := g.mux.NewLeg(remote); err == nil {
-			return l, nil
-		}
-	}
-	tr, err := g.pool.Allocate()
-	if err != nil {
-		return nil, err
-	}
-	if remote.IsValid() {
-		_ = tr.SetRemote(remote)
-	}
-	return tr, nil
 }
 
 func (g *Gateway) updatePortMetrics() {
@@ -594,14 +657,14 @@ func (g *Gateway) recordingPath(name string) (string, error) {
 		}
 		return "", fmt.Errorf("%w: no recording dir for %q", ErrPathOutside, name)
 	}
+	p := filepath.Join(g.cfg.RecordingDir, filepath.Clean("/"+name))
 	if filepath.IsAbs(name) {
 		rel, err := filepath.Rel(g.cfg.RecordingDir, name)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return "", fmt.Errorf("%w: %q", ErrPathOutside, name)
 		}
-		return name, nil
+		p = filepath.Clean(name)
 	}
-	p := filepath.Join(g.cfg.RecordingDir, filepath.Clean("/"+name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return "", fmt.Errorf("sip: %w", err)
 	}
@@ -786,8 +849,8 @@ func (c *badRequestConn) reject(data []byte, addr net.Addr, reason string) {
 	_, _ = c.PacketConn.WriteTo([]byte(b.String()), addr)
 }
 
-// dialTarget resolves a Dial target to request URIs.
-func (g *Gateway) dialTargets(target string) ([]sipmsg.Uri, error) {
+// dialTargets resolves a Dial target to request URIs.
+func (g *Gateway) dialTargets(ctx context.Context, target string) ([]sipmsg.Uri, error) {
 	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
 		if strings.ContainsAny(target, "\r\n\x00 ") {
 			return nil, fmt.Errorf("%w: bad uri", ErrNotFound)
@@ -802,8 +865,12 @@ func (g *Gateway) dialTargets(target string) ([]sipmsg.Uri, error) {
 	if user == "" || user != target {
 		return nil, fmt.Errorf("%w: bad target %q", ErrNotFound, sanitizeHeaderValue(target))
 	}
+	bindings, err := g.regr.Lookup(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
 	var out []sipmsg.Uri
-	for _, b := range g.regr.Lookup(user) {
+	for _, b := range bindings {
 		out = append(out, *b.Contact.Clone())
 	}
 	if len(out) == 0 && g.cfg.Trunk != "" && isNumber(user) {

@@ -32,39 +32,26 @@ func TestMain(m *testing.M) {
 	)
 }
 
+// staticCreds maps SIP users to their passwords in DefaultRealm.
 type staticCreds map[string]string
 
-func (s staticCreds) SIPSecret(_ context.Context, u string) (string, bool, error) {
+func (s staticCreds) SIPHA1(_ context.Context, u string) (HA1, bool, error) {
 	p, ok := s[u]
-	return p, ok, nil
+	return ha1For(u, DefaultRealm, p), ok, nil
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// portBase is the start of the next test gateway's RTP port range. Test
-// ranges stay below the system's ephemeral ports (32768 and up on Linux),
-// where any socket bound to port 0 — in this process or in the other test
-// packages running meanwhile — could take a port a gateway is about to bind.
-var portBase = 20000
 
 // dedicatedPorts in Config.RTPSharedSockets makes startGateway give every
 // leg its own port pair (by default tests run on two shared sockets).
 const dedicatedPorts = -1
 
-// startGateway runs a gateway on loopback with its own RTP range.
+// startGateway runs a gateway on loopback; unless cfg sets a range, its RTP
+// ports are the ones the system picks.
 func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	t.Helper()
 	cfg.UDPAddr = "127.0.0.1:0"
 	cfg.PublicIP = "127.0.0.1"
-	if cfg.RTPPortMin == 0 {
-		// 100 ports (48 pairs after the shared sockets) are plenty for any
-		// test here and keep every gateway of a run below the phones' 25000.
-		if portBase+99 >= phonePortBase0 {
-			t.Fatal("test gateways have used up their RTP ports: move phonePortBase0 up")
-		}
-		cfg.RTPPortMin, cfg.RTPPortMax = portBase, portBase+99
-		portBase += 100
-	}
 	switch {
 	case cfg.RTPSharedSockets == 0:
 		cfg.RTPSharedSockets = 2 // the layout serve runs with
@@ -93,22 +80,10 @@ func startGateway(t *testing.T, cfg Config, opts ...Option) *Gateway {
 	return g
 }
 
-// phonePortBase is the start of the next test phone's RTP port range.
-var phonePortBase = phonePortBase0
-
-// phonePortBase0 is where the test phones' RTP ranges start; they end below
-// the ephemeral ports.
-const phonePortBase0 = 25000
-
-// newPhone starts a siptest phone for user with an RTP port range of its own.
+// newPhone starts a siptest phone for user.
 func newPhone(t *testing.T, user string) *siptest.Phone {
 	t.Helper()
-	if phonePortBase+99 >= 32768 {
-		t.Fatal("test phones have used up their RTP ports below the ephemeral range")
-	}
-	p := siptest.NewPhone(t, user, phonePortBase)
-	phonePortBase += 100
-	return p
+	return siptest.NewPhone(t, user)
 }
 
 // gwURI is the SIP URI of user at the gateway.
@@ -378,19 +353,19 @@ func TestRegisterWrongThenRight(t *testing.T) {
 	if res := register(t, p, g, "wrong", 600); res.StatusCode != 401 {
 		t.Errorf("wrong password → %d, want 401", res.StatusCode)
 	}
-	if n := len(g.Registrar().Lookup("alice")); n != 0 {
+	if n := len(bindingsOf(t, g, "alice")); n != 0 {
 		t.Fatalf("bindings after failure: %d", n)
 	}
 	if res := register(t, p, g, "s3cret", 600); res.StatusCode != 200 {
 		t.Fatalf("right password → %d", res.StatusCode)
 	}
-	if n := len(g.Registrar().Lookup("alice")); n != 1 {
+	if n := len(bindingsOf(t, g, "alice")); n != 1 {
 		t.Fatalf("bindings = %d, want 1", n)
 	}
 	if res := register(t, p, g, "s3cret", 0); res.StatusCode != 200 {
 		t.Fatalf("unregister → %d", res.StatusCode)
 	}
-	if n := len(g.Registrar().Lookup("alice")); n != 0 {
+	if n := len(bindingsOf(t, g, "alice")); n != 0 {
 		t.Fatalf("bindings after unregister = %d", n)
 	}
 }
@@ -533,7 +508,7 @@ func TestReferBlindTransferEvent(t *testing.T) {
 }
 
 func TestTCPOptionsAndUntrustedInviteAuth(t *testing.T) {
-	g, err := New(Config{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", RTPPortMin: 46800, RTPPortMax: 46899, RequireAuth: true, TrustedSources: []string{"10.9.9.9"}},
+	g, err := New(Config{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", RequireAuth: true, TrustedSources: []string{"10.9.9.9"}},
 		WithLogger(quiet), WithCredentials(staticCreds{"alice": "s3cret"}), WithCallHandler(func(*Call) {}))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,13 @@ import (
 func (g *Gateway) routes() {
 	wrap := func(h func(*sipmsg.Request, sipmsg.ServerTransaction)) sipgo.RequestHandler {
 		return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+			defer g.recoverRequest(req, tx)
 			g.m.Requests.WithLabelValues(req.Method.String()).Inc()
+			if !g.admitStream(req) {
+				g.m.Refused.WithLabelValues("rate_limit").Inc()
+				g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Rate Limited", sipmsg.NewHeader("Retry-After", "5"))
+				return
+			}
 			h(req, tx)
 		}
 	}
@@ -83,6 +89,11 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.onReInvite(req, tx)
 		return
 	}
+	// Authentication comes first: nothing is counted, refused or recorded
+	// for a caller who has not proved who it is.
+	if !g.authorizeInvite(req, tx) {
+		return
+	}
 	if g.draining.Load() {
 		g.m.CallResults.WithLabelValues("in", "draining").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Draining", sipmsg.NewHeader("Retry-After", "30"))
@@ -95,16 +106,6 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.refused(req, "call limit")
 		return
 	}
-	if g.cfg.RequireAuth && !g.trusted[sourceIP(req.Source())] {
-		if g.creds == nil {
-			g.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
-			return
-		}
-		if a := g.regr.Authenticate(context.Background(), req); a.res != nil {
-			g.send(req, tx, a.res)
-			return
-		}
-	}
 	dnis := req.Recipient.User
 	isTest := g.cfg.TestEndpoint != "" && dnis == g.cfg.TestEndpoint
 	if g.handler == nil && !isTest {
@@ -112,28 +113,50 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		g.respond(req, tx, sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return
 	}
-	offer, err := sdp.Parse(req.Body())
-	if err != nil {
-		g.m.CallResults.WithLabelValues("in", "no_codec").Inc()
-		if errors.Is(err, sdp.ErrParse) {
-			g.respond(req, tx, sipmsg.StatusBadRequest, "Bad SDP")
-			return
-		}
-		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+	if !isTest && g.numbers != nil && !g.numbers(sanitizeUser(dnis)) {
+		g.m.CallResults.WithLabelValues("in", "not_found").Inc()
+		g.respond(req, tx, sipmsg.StatusNotFound, "Not Found")
+		g.refused(req, "not found")
 		return
 	}
-	tr, err := g.allocRTP(offer.RTPAddr())
-	if err != nil {
+	// From here on the call is on record: it ends in the call handler or
+	// in a Refusal (refuse), never in silence.
+	refuse := func(reason string) {
+		if !isTest {
+			g.refused(req, reason)
+		}
+	}
+	if !isTest && g.onArrival != nil {
+		g.onArrival(Arrival{CallID: req.CallID().Value(), From: req.From().Address.User, DNIS: dnis, At: time.Now()})
+	}
+	offer, tr, err := g.acceptOffer(req.Body(), req.Source())
+	switch {
+	case errors.Is(err, errNoMediaPorts):
 		g.m.CallResults.WithLabelValues("in", "no_ports").Inc()
 		g.respond(req, tx, sipmsg.StatusServiceUnavailable, "No Media Ports", sipmsg.NewHeader("Retry-After", "5"))
-		g.refused(req, "no media ports")
+		refuse("no media ports")
+		return
+	case errors.Is(err, sdp.ErrParse):
+		g.m.CallResults.WithLabelValues("in", "no_codec").Inc()
+		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad SDP")
+		refuse("bad offer")
+		return
+	case err != nil:
+		g.m.CallResults.WithLabelValues("in", "no_codec").Inc()
+		g.log.Debug("sip: offer refused", "sip_call_id", sanitizeHeaderValue(req.CallID().Value()), "err", err)
+		g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+		refuse("bad offer")
 		return
 	}
 	dlg, err := g.dua.ReadInvite(req, tx)
 	if err != nil {
 		tr.Close()
 		g.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		refuse("bad offer")
 		return
+	}
+	if req.Transport() == "UDP" {
+		g.sendFromListener(req.Contact().Address)
 	}
 	sess := media.NewSession(tr, media.SessionConfig{Codec: offer.Codec, DTMFPayloadType: offer.DTMF})
 	sess.SetSending(offer.Direction.Receives() && !offer.Addr.IsUnspecified())
@@ -142,7 +165,7 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	c.remoteDir = offer.Direction
 	_ = c.setState(StateRinging)
 	g.bindDialog(dlg.ID, c)
-	go func() { _ = sess.Run(c.ctx) }()
+	g.goCall(c, panicMedia, func() { _ = sess.Run(c.ctx) })
 
 	// No 100 Trying: the 200 (or the 180/183 of AnswerDelay) follows at
 	// once, well inside the 200 ms after which RFC 3261 §17.2.1 wants one,
@@ -151,11 +174,15 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// One answer for the 183 (early media) and the 200: RFC 3264 wants the
 	// same session version when nothing changed.
 	answer := sdp.Answer(offer, g.publicIP, tr.LocalPort(), c.sdpSessID, c.sdpVer)
-	if g.cfg.AnswerDelay > 0 && !g.holdRinging(c, dlg, answer) {
-		return
+	if g.cfg.AnswerDelay > 0 {
+		if ok, why := g.holdRinging(c, dlg, answer); !ok {
+			refuse(why)
+			return
+		}
 	}
 	if err := c.setState(StateAnswered); err != nil {
-		return // hung up meanwhile
+		refuse("ended") // ended meanwhile
+		return
 	}
 	g.m.Responses.WithLabelValues("INVITE", "200").Inc()
 	if err := dlg.RespondSDP(answer); err != nil {
@@ -164,33 +191,37 @@ func (g *Gateway) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			c.log.Debug("answer not confirmed", "error", err)
 			g.m.CallResults.WithLabelValues("in", "failed").Inc()
 			c.end("no_ack")
+			refuse("no ack")
+			return
 		}
+		refuse("hung up")
 		return
 	}
 	g.m.CallResults.WithLabelValues("in", "answered").Inc()
 	c.log.Debug("inbound call answered", "ani", c.ani, "dnis", c.dnis, "codec", offer.Codec.String())
 	if isTest {
-		go g.runTestEndpoint(c)
+		g.goCall(c, panicHandler, func() { g.runTestEndpoint(c) })
 		return
 	}
-	go g.handler(c)
+	g.goCall(c, panicHandler, func() { g.handler(c) })
 }
 
 // holdRinging keeps an inbound call ringing for AnswerDelay: 180 Ringing,
 // or with EarlyMedia 183 Session Progress carrying answer and the ringback
 // looped to the caller, stopped before it returns. It reports false when
-// the call ended meanwhile: a CANCEL (sipgo answers it 487; the leg and its
-// RTP are released here) or a hang-up.
-func (g *Gateway) holdRinging(c *Call, dlg *sipgo.DialogServerSession, answer []byte) bool {
+// the call ended meanwhile, and why: "cancelled" for a CANCEL (sipgo
+// answers it 487; the leg and its RTP are released here), "ended" when the
+// gateway ended the leg.
+func (g *Gateway) holdRinging(c *Call, dlg *sipgo.DialogServerSession, answer []byte) (ok bool, why string) {
 	if g.cfg.EarlyMedia {
 		_ = dlg.Respond(sipmsg.StatusSessionInProgress, "Session Progress", answer,
 			sipmsg.NewHeader("Content-Type", "application/sdp"))
 		ctx, cancel := context.WithCancel(c.ctx)
 		done := make(chan struct{})
-		go func() {
+		g.goCall(c, panicDialog, func() {
 			defer close(done)
 			_ = g.pacer.Play(ctx, c.sess, g.ringback, true, nil)
-		}()
+		})
 		// Once Play has returned no ringback frame is sent: the 200 comes
 		// after the last one.
 		defer func() { cancel(); <-done }()
@@ -201,13 +232,13 @@ func (g *Gateway) holdRinging(c *Call, dlg *sipgo.DialogServerSession, answer []
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return true, ""
 	case <-dlg.Context().Done():
 		g.m.CallResults.WithLabelValues("in", "cancelled").Inc()
 		c.end("cancelled")
-		return false
+		return false, "cancelled"
 	case <-c.ctx.Done():
-		return false
+		return false, "ended"
 	}
 }
 
@@ -259,10 +290,17 @@ func (g *Gateway) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 			return
 		}
+		// An unspecified address is hold (RFC 3264 §8.4); any other must
+		// be one RTP may go to.
 		hold := !offer.Direction.Receives() || offer.Addr.IsUnspecified()
 		if !offer.Addr.IsUnspecified() {
-			if err := tr.SetRemote(offer.RTPAddr()); err != nil {
-				// Another call on this shared RTP socket has that address.
+			err := g.checkMediaAddr(offer.Addr)
+			if err == nil {
+				// On a shared socket this fails when another call there
+				// has that address.
+				err = setRemote(tr, offer.RTPAddr(), g.believable(offer.Addr, offer.Direction, req.Source()))
+			}
+			if err != nil {
 				c.log.Warn("re-INVITE: remote RTP address refused", "err", err)
 				g.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 				return
@@ -403,7 +441,11 @@ func (g *Gateway) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	g.send(req, tx, g.regr.HandleRegister(ctx, req))
+	res := g.regr.HandleRegister(ctx, req)
+	if res.StatusCode == sipmsg.StatusOK {
+		g.conns.established(req)
+	}
+	g.send(req, tx, res)
 }
 
 // Dial rings target — a registered user (every contact in parallel, the
@@ -418,8 +460,11 @@ func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*C
 	if g.draining.Load() {
 		return nil, ErrDraining
 	}
-	uris, err := g.dialTargets(target)
+	uris, err := g.dialTargets(ctx, target)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.vetTrunk(uris, opts.Role); err != nil {
 		return nil, err
 	}
 	if opts.Timeout <= 0 {
@@ -488,7 +533,7 @@ func classify(errs []error) error {
 }
 
 func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*Call, error) {
-	tr, err := g.allocRTP(netip.AddrPort{})
+	tr, err := g.allocRTP(netip.AddrPort{}, g.toTrunk(uri), true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
@@ -512,6 +557,7 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 			req.AppendHeader(sipmsg.NewHeader(k, sanitizeHeaderValue(v)))
 		}
 	}
+	g.sendFromListener(uri)
 	dlg, err := g.dua.WriteInvite(ctx, req)
 	if err != nil {
 		c.end("invite_failed")
@@ -525,7 +571,7 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 			return nil
 		}
 		early = true
-		go func() { _ = sess.Run(c.ctx) }()
+		g.goCall(c, panicMedia, func() { _ = sess.Run(c.ctx) })
 		if opts.OnEarlyMedia != nil {
 			opts.OnEarlyMedia(c)
 		}
@@ -550,15 +596,21 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 	}
 	ans, perr := sdp.Parse(dlg.InviteResponse.Body())
+	if ct := dlg.InviteResponse.Contact(); ct != nil && dlg.InviteResponse.Transport() == "UDP" {
+		g.sendFromListener(ct.Address)
+	}
 	if err := dlg.Ack(context.Background()); err != nil {
 		c.end("ack_failed")
 		return nil, fmt.Errorf("%w: ack: %w", ErrRejected, err)
 	}
 	g.bindDialog(dlg.ID, c)
+	if perr == nil && !ans.Addr.IsUnspecified() {
+		perr = g.checkMediaAddr(ans.Addr)
+	}
 	if perr == nil {
 		// On a shared socket this fails when another call there has the
 		// same remote address: such a leg could not tell its media apart.
-		perr = tr.SetRemote(ans.RTPAddr())
+		perr = setRemote(tr, ans.RTPAddr(), g.believable(ans.Addr, ans.Direction, dlg.InviteResponse.Source()))
 	}
 	if perr != nil {
 		bctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -573,16 +625,16 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 	}
 	if !early {
-		go func() { _ = sess.Run(c.ctx) }()
+		g.goCall(c, panicMedia, func() { _ = sess.Run(c.ctx) })
 	}
 	// End the leg if the dialog ends under us (e.g. transaction failure).
-	go func() {
+	g.goCall(c, panicDialog, func() {
 		select {
 		case <-dlg.Context().Done():
 			c.end("dialog_ended")
 		case <-c.ctx.Done():
 		}
-	}()
+	})
 	return c, nil
 }
 
@@ -601,8 +653,13 @@ func (g *Gateway) applyEarlyMedia(c *Call, tr rtpTransport, res *sipmsg.Response
 		return false
 	}
 	if !m.Addr.IsUnspecified() {
-		if err := tr.SetRemote(m.RTPAddr()); err != nil {
-			// Another call on this shared RTP socket has that address.
+		err := g.checkMediaAddr(m.Addr)
+		if err == nil {
+			// On a shared socket this fails when another call there has
+			// that address.
+			err = setRemote(tr, m.RTPAddr(), g.believable(m.Addr, m.Direction, res.Source()))
+		}
+		if err != nil {
 			c.log.Debug("early media: remote RTP address refused", "error", err)
 			return false
 		}
@@ -645,7 +702,7 @@ func (g *Gateway) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	g.respond(req, tx, sipmsg.StatusAccepted, "Accepted")
 	g.onEvent(Event{Type: EventTransfer, Call: c, Target: sanitizeUser(target.User)})
-	go func() {
+	g.goCall(c, panicDialog, func() {
 		notify := sipmsg.NewRequest(sipmsg.NOTIFY, c.remoteTarget())
 		notify.AppendHeader(sipmsg.NewHeader("Event", "refer"))
 		notify.AppendHeader(sipmsg.NewHeader("Subscription-State", "terminated;reason=noresource"))
@@ -659,5 +716,5 @@ func (g *Gateway) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		case c.cli != nil:
 			_, _ = c.cli.Do(ctx, notify)
 		}
-	}()
+	})
 }

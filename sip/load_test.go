@@ -38,7 +38,7 @@ func TestSIPpLoad(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SWITCHBOARD_LOAD_SHARED")); err == nil && v != 0 {
 		shared = v
 	}
-	g := startGateway(t, Config{TestEndpoint: "playtest", MaxCalls: 20000, RTPPortMin: 20000, RTPPortMax: 29999, RTPSharedSockets: shared})
+	g := startGateway(t, Config{TestEndpoint: "playtest", MaxCalls: 20000, RTPSharedSockets: shared})
 	peak := 0
 	stopPeak := make(chan struct{})
 	go func() {

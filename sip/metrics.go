@@ -10,7 +10,7 @@ import (
 type Metrics struct {
 	ActiveCalls   prometheus.Gauge
 	ActiveLegs    *prometheus.GaugeVec   // kind: sip, webrtc
-	CallResults   *prometheus.CounterVec // result: answered, busy, no_answer, rejected, failed, cancelled
+	CallResults   *prometheus.CounterVec // result: answered, busy, no_answer, rejected, failed, cancelled, denied
 	Requests      *prometheus.CounterVec // method
 	Responses     *prometheus.CounterVec // method, code
 	Registrations prometheus.Gauge
@@ -21,6 +21,16 @@ type Metrics struct {
 	PortsInUse    prometheus.Gauge
 	SharedLegs    prometheus.Gauge
 	PortsTotal    prometheus.Gauge
+	// Refused counts requests and TCP connections turned away by the
+	// per-source and connection limits: reason rate_limit, tcp_total,
+	// tcp_source, tcp_idle.
+	Refused      *prometheus.CounterVec
+	TCPConns     prometheus.Gauge
+	AcceptErrors prometheus.Counter
+	NonceReuse   prometheus.Counter
+	// Panics counts panics recovered in one call's code, which ended that
+	// call only: where handler, media, dialog, sip.
+	Panics *prometheus.CounterVec
 }
 
 // NewMetrics creates the instruments and registers them on reg (nil: not
@@ -42,10 +52,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		PortsInUse: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_in_use", Help: "RTP port pairs allocated."}),
 		SharedLegs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_shared_legs", Help: "Legs on the shared RTP sockets."}),
 		PortsTotal: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_total", Help: "RTP port pairs in the pool."}),
+		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
+			Help: "Requests and TCP/TLS connections refused by the per-source and connection limits, by reason."}, []string{"reason"}),
+		TCPConns:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "tcp_connections", Help: "Inbound SIP TCP/TLS connections open."}),
+		AcceptErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "tcp_accept_errors_total", Help: "Failed accepts on the SIP TCP/TLS listeners (retried after a pause)."}),
+		NonceReuse:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "digest_replays_total", Help: "Digest credentials refused for a nonce count already used (replays)."}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "panics_total",
+			Help: "Panics recovered in the code of one call (which was ended), by where: handler, media, dialog, sip."}, []string{"where"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.ActiveCalls, m.ActiveLegs, m.CallResults, m.Requests, m.Responses, m.Registrations,
-			m.AuthFailures, m.RTPPackets, m.Jitter, m.DTMFDigits, m.PortsInUse, m.SharedLegs, m.PortsTotal)
+			m.AuthFailures, m.RTPPackets, m.Jitter, m.DTMFDigits, m.PortsInUse, m.SharedLegs, m.PortsTotal,
+			m.Refused, m.TCPConns, m.AcceptErrors, m.NonceReuse, m.Panics)
 	}
 	return m
 }

@@ -1,17 +1,11 @@
 package sip
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	sipmsg "github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 )
 
 func TestCallStateTransitions(t *testing.T) {
@@ -86,132 +80,6 @@ func FuzzDTMFRelay(f *testing.F) {
 			t.Fatalf("digit %q", d)
 		}
 	})
-}
-
-// registerReq builds a REGISTER from src with an optional Authorization.
-func registerReq(callID, src, auth string) *sipmsg.Request {
-	req := sipmsg.NewRequest(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: "127.0.0.1"})
-	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1"}}
-	from := &sipmsg.FromHeader{Address: to.Address, Params: sipmsg.NewParams()}
-	from.Params.Add("tag", "x")
-	cid := sipmsg.CallIDHeader(callID)
-	req.AppendHeader(to)
-	req.AppendHeader(from)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: sipmsg.REGISTER})
-	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1", Port: 5070}})
-	if auth != "" {
-		req.AppendHeader(sipmsg.NewHeader("Authorization", auth))
-	}
-	req.SetSource(src)
-	return req
-}
-
-func answer(t *testing.T, res *sipmsg.Response, pass string) string {
-	t.Helper()
-	chal, err := digest.ParseChallenge(res.GetHeader("WWW-Authenticate").Value())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1", Username: "alice", Password: pass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cr.String()
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func TestRegistrarDigest(t *testing.T) {
-	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	r := NewRegistrar("sb", staticCreds{"alice": "pw"}, clk.now, nil, nil)
-
-	t.Run("stale-nonce", func(t *testing.T) {
-		res := r.HandleRegister(ctx, registerReq("c1", "127.0.0.1:5070", ""))
-		if res.StatusCode != 401 {
-			t.Fatalf("no auth → %d", res.StatusCode)
-		}
-		auth := answer(t, res, "pw")
-		clk.add(nonceTTL + time.Second)
-		res = r.HandleRegister(ctx, registerReq("c1", "127.0.0.1:5070", auth))
-		if res.StatusCode != 401 || !strings.Contains(strings.ToLower(res.GetHeader("WWW-Authenticate").Value()), "stale=true") {
-			t.Fatalf("expired nonce → %d %v", res.StatusCode, res.GetHeader("WWW-Authenticate"))
-		}
-		res = r.HandleRegister(ctx, registerReq("c1", "127.0.0.1:5070", answer(t, res, "pw")))
-		if res.StatusCode != 200 {
-			t.Fatalf("fresh nonce → %d", res.StatusCode)
-		}
-	})
-	t.Run("nonce-bound-to-call-id", func(t *testing.T) {
-		res := r.HandleRegister(ctx, registerReq("c2", "127.0.0.2:5070", ""))
-		auth := answer(t, res, "pw")
-		_ = r.HandleRegister(ctx, registerReq("c3", "127.0.0.2:5070", ""))
-		if res := r.HandleRegister(ctx, registerReq("c3", "127.0.0.2:5070", auth)); res.StatusCode != 401 {
-			t.Fatalf("nonce of another Call-ID → %d", res.StatusCode)
-		}
-	})
-	t.Run("rate-limit", func(t *testing.T) {
-		src := "127.0.0.9:5070"
-		var last int
-		for i := range maxFailures + 1 {
-			cid := fmt.Sprintf("rl%d", i)
-			res := r.HandleRegister(ctx, registerReq(cid, src, ""))
-			if res.StatusCode == 401 {
-				res = r.HandleRegister(ctx, registerReq(cid, src, answer(t, res, "wrong")))
-			}
-			last = res.StatusCode
-		}
-		if last != 403 {
-			t.Fatalf("after %d failures → %d, want 403", maxFailures+1, last)
-		}
-		// Even the right password is refused during the window …
-		res := r.HandleRegister(ctx, registerReq("rlok", src, ""))
-		if res.StatusCode != 403 {
-			t.Fatalf("blocked source challenged: %d", res.StatusCode)
-		}
-		// … and accepted after it.
-		clk.add(failWindow + time.Second)
-		res = r.HandleRegister(ctx, registerReq("rlok", src, ""))
-		if res = r.HandleRegister(ctx, registerReq("rlok", src, answer(t, res, "pw"))); res.StatusCode != 200 {
-			t.Fatalf("after window → %d", res.StatusCode)
-		}
-	})
-	t.Run("expiry-and-multiple-contacts", func(t *testing.T) {
-		if n := len(r.Lookup("alice")); n != 1 {
-			t.Fatalf("one contact (same URI re-registered), got %d", n)
-		}
-		clk.add(defaultExpires * time.Second)
-		if n := len(r.Lookup("alice")); n != 0 {
-			t.Fatalf("expired bindings still there: %d", n)
-		}
-	})
-}
-
-type failingCreds struct{}
-
-func (failingCreds) SIPSecret(context.Context, string) (string, bool, error) {
-	return "", false, errors.New("pool exhausted")
-}
-
-// TestRegistrarStoreDown: a credentials store that fails makes a temporary
-// 503 with Retry-After (the phone tries again), not a 403 or a 500.
-func TestRegistrarStoreDown(t *testing.T) {
-	r := NewRegistrar("sb", failingCreds{}, nil, nil, nil)
-	res := r.HandleRegister(t.Context(), registerReq("d1", "127.0.0.1:5070", ""))
-	if res.StatusCode != 401 {
-		t.Fatalf("no auth → %d", res.StatusCode)
-	}
-	res = r.HandleRegister(t.Context(), registerReq("d1", "127.0.0.1:5070", answer(t, res, "pw")))
-	if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
-		t.Fatalf("store down → %d %v, want 503 with Retry-After", res.StatusCode, res.GetHeader("Retry-After"))
-	}
 }
 
 // TestWatchDigitDropsStaleSignal: a digit signal left behind after

@@ -151,7 +151,7 @@ func (g *Gateway) AcceptWebRTC(ctx context.Context, offerSDP string, info WebRTC
 			// ICE may recover; "failed" follows if it does not.
 		}
 	})
-	go func() { _ = sess.Run(c.ctx) }()
+	g.goCall(c, panicMedia, func() { _ = sess.Run(c.ctx) })
 	g.m.CallResults.WithLabelValues("webrtc", "answered").Inc()
 	return c, pc.LocalDescription().SDP, nil
 }

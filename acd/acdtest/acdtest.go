@@ -225,6 +225,8 @@ type Phone struct {
 	OnBridge func(caller, agent acd.Leg)
 	// DialFail makes Dial fail.
 	DialFail atomic.Bool
+	// Unroutable makes Reachable report that no route leads anywhere.
+	Unroutable atomic.Bool
 	// Rings receives manual ring attempts.
 	Rings chan *Ringing
 
@@ -238,7 +240,19 @@ var (
 	_ acd.Bridger        = (*Phone)(nil)
 	_ acd.Dialer         = (*Phone)(nil)
 	_ acd.VoicemailTaker = (*Phone)(nil)
+	_ acd.Reacher        = (*Phone)(nil)
 )
+
+// ErrUnroutable is returned by Reachable when the Phone's Unroutable is set.
+var ErrUnroutable = errors.New("acdtest: no route")
+
+// Reachable implements acd.Reacher: every number is, unless Unroutable is set.
+func (p *Phone) Reachable(_ context.Context, number string) error {
+	if p.Unroutable.Load() {
+		return fmt.Errorf("%w to %s", ErrUnroutable, number)
+	}
+	return nil
+}
 
 // NewPhone returns a Phone with a Rings buffer of 256.
 func NewPhone() *Phone { return &Phone{Rings: make(chan *Ringing, 256)} }

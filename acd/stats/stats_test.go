@@ -97,8 +97,8 @@ func TestServiceLevelFormulas(t *testing.T) {
 }
 
 func TestWindow(t *testing.T) {
-	w := NewWindow(30 * time.Minute)
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	w := NewWindow(30*time.Minute, t0)
 	for i := 0; i < 90; i++ { // one offered call per minute for 90 minutes
 		w.Add(t0.Add(time.Duration(i)*time.Minute), Counts{Offered: 1, Answered: 1, WaitAnsweredSum: 10})
 	}

@@ -7,19 +7,21 @@ import "time"
 // the current reporting interval (e.g. the current half hour).
 type Window struct {
 	interval time.Duration
+	start    time.Time // when observation began
 	buckets  [60]Counts
 	minute   [60]int64 // the absolute minute each bucket holds
 	cur      Counts
 	curStart time.Time
 }
 
-// NewWindow returns a window whose current interval has the given length
-// (30 minutes if interval ≤ 0), aligned to the Unix epoch.
-func NewWindow(interval time.Duration) *Window {
+// NewWindow returns a window observing from start whose current interval
+// has the given length (30 minutes if interval ≤ 0), aligned to the Unix
+// epoch.
+func NewWindow(interval time.Duration, start time.Time) *Window {
 	if interval <= 0 {
 		interval = 30 * time.Minute
 	}
-	w := &Window{interval: interval}
+	w := &Window{interval: interval, start: start}
 	for i := range w.minute {
 		w.minute[i] = -1
 	}
@@ -60,6 +62,19 @@ func (w *Window) Last(now time.Time, d time.Duration) Counts {
 		}
 	}
 	return out
+}
+
+// Recent returns the totals of the last d (at most an hour) ending at now
+// with the time they cover: d, or less when the window began observing
+// later. The covered time is what a rate is measured over.
+func (w *Window) Recent(now time.Time, d time.Duration) (Counts, time.Duration) {
+	d = min(max(d, time.Minute), time.Hour)
+	n := int64((d + time.Minute - 1) / time.Minute)
+	from := time.Unix((now.Unix()/60-n+1)*60, 0)
+	if w.start.After(from) {
+		from = w.start
+	}
+	return w.Last(now, d), max(now.Sub(from), 0)
 }
 
 // Interval returns the counts of the current interval and its start.

@@ -16,6 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"switchboard/acd"
+	"switchboard/acd/dialplan"
+	"switchboard/sip"
 )
 
 // demoConfig is the configuration `make run` uses when no --config is given.
@@ -33,6 +35,13 @@ type Config struct {
 	CRM      CRMConfig      `yaml:"crm"`
 	ACD      acd.Config     `yaml:"acd"`
 	CTI      CTIConfig      `yaml:"cti"`
+	// DialPlan is the outbound dial plan every leg to the trunk passes;
+	// its home_country defaults to ivr.default_region.
+	DialPlan dialplan.Config `yaml:"dialplan"`
+
+	// path is the file the configuration was read from ("": the embedded
+	// demo configuration); a reload (SIGHUP) reads it again.
+	path string
 }
 
 // SIPConfig is the gateway's listeners and media settings.
@@ -49,18 +58,30 @@ type SIPConfig struct {
 	MaxCalls       int      `yaml:"max_calls"`          // concurrent legs before 503
 	TrustedSources []string `yaml:"trusted_sources"`    // trunk IPs accepted without auth
 	RequireAuth    bool     `yaml:"require_auth"`       // digest-authenticate other INVITEs
-	Realm          string   `yaml:"realm"`
-	MusicOnHold    string   `yaml:"music_on_hold"` // WAV looped to a held party
-	RecordingDir   string   `yaml:"recording_dir"`
-	RecordCalls    bool     `yaml:"record_calls"`  // stereo WAV of every answered call
-	Trunk          string   `yaml:"trunk"`         // host:port for customer numbers
-	CallerID       string   `yaml:"caller_id"`     // number shown on outbound calls
-	TestEndpoint   string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
-	AnswerDelay    Duration `yaml:"answer_delay"`  // how long inbound calls ring before the answer
-	EarlyMedia     bool     `yaml:"early_media"`   // 183 + ringback while they ring
-	Ringback       string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
-	DrainTimeout   Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
-	WebRTCIPs      []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
+	Realm          string   `yaml:"realm"`              // SIP digest realm; changing it needs every SIP password set again
+	// Registration interval bounds: less gets 423, more is shortened.
+	RegistrationMinExpiry Duration `yaml:"registration_min_expiry"`
+	RegistrationMaxExpiry Duration `yaml:"registration_max_expiry"`
+	// Requests without valid credentials allowed per source address
+	// (per second, burst); trusted sources are exempt.
+	UnauthenticatedRate  float64 `yaml:"unauthenticated_rate"`
+	UnauthenticatedBurst int     `yaml:"unauthenticated_burst"`
+	// Inbound TCP/TLS connections: in all, per source address, and how
+	// long one may stay open before it authenticates a request.
+	TCPMaxConnections int      `yaml:"tcp_max_connections"`
+	TCPMaxPerSource   int      `yaml:"tcp_max_per_source"`
+	TCPIdleTimeout    Duration `yaml:"tcp_idle_timeout"`
+	MusicOnHold       string   `yaml:"music_on_hold"` // WAV looped to a held party
+	RecordingDir      string   `yaml:"recording_dir"`
+	RecordCalls       bool     `yaml:"record_calls"`  // stereo WAV of every answered call
+	Trunk             string   `yaml:"trunk"`         // host:port for customer numbers
+	CallerID          string   `yaml:"caller_id"`     // number shown on outbound calls
+	TestEndpoint      string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
+	AnswerDelay       Duration `yaml:"answer_delay"`  // how long inbound calls ring before the answer
+	EarlyMedia        bool     `yaml:"early_media"`   // 183 + ringback while they ring
+	Ringback          string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
+	DrainTimeout      Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
+	WebRTCIPs         []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
 }
 
 // IVRConfig says where the flows and prompts are.
@@ -83,6 +104,10 @@ type CTIConfig struct {
 	Dispositions   []string `yaml:"dispositions"`    // wrap-up codes
 	ReasonCodes    []string `yaml:"reason_codes"`    // not-ready reasons
 	AllowedOrigins []string `yaml:"allowed_origins"` // extra browser origins
+	// AuthTimeout closes a connection that has not authenticated in time;
+	// at most MaxUnauthenticated connections wait to authenticate at once.
+	AuthTimeout        Duration `yaml:"auth_timeout"`
+	MaxUnauthenticated int      `yaml:"max_unauthenticated"`
 }
 
 // LogConfig selects the log format and level.
@@ -95,6 +120,18 @@ type LogConfig struct {
 type HTTPConfig struct {
 	Listen          string   `yaml:"listen"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	TLSCert         string   `yaml:"tls_cert"` // PEM certificate chain: serve HTTPS (with tls_key)
+	TLSKey          string   `yaml:"tls_key"`  // PEM private key
+	// Time limits of one request: its headers, the whole request with its
+	// body, the response, and a kept-alive connection waiting for the next.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	MaxConnsPerSource int      `yaml:"max_conns_per_source"` // open connections per client address (0: no cap)
+	ConnLimitExempt   []string `yaml:"conn_limit_exempt"`    // addresses or prefixes not capped (a local reverse proxy)
+	Metrics           string   `yaml:"metrics"`              // who may read /metrics: loopback, token or open
+	MetricsToken      string   `yaml:"metrics_token"`        // the bearer token when metrics is token
 }
 
 // DatabaseConfig says where PostgreSQL is. With no URL (and no DATABASE_URL
@@ -158,10 +195,14 @@ func (s SIPConfig) sharedSockets() int {
 func defaultConfig() Config {
 	return Config{
 		Log:      LogConfig{Format: "text", Level: "info"},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
+		HTTP:     defaultHTTPConfig(),
+		CTI:      CTIConfig{AuthTimeout: Duration(10 * time.Second), MaxUnauthenticated: 1000},
 		Database: DatabaseConfig{DataDir: "var"},
 		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
-			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: "switchboard", RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second)},
+			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: sip.DefaultRealm, RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second),
+			RegistrationMinExpiry: Duration(sip.DefaultMinExpiry), RegistrationMaxExpiry: Duration(sip.DefaultMaxExpiry),
+			UnauthenticatedRate: sip.DefaultUnauthRate, UnauthenticatedBurst: sip.DefaultUnauthBurst,
+			TCPMaxConnections: sip.DefaultTCPMaxConns, TCPMaxPerSource: sip.DefaultTCPMaxPerSource, TCPIdleTimeout: Duration(sip.DefaultTCPIdleTimeout)},
 		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
 	}
 }
@@ -181,6 +222,7 @@ func loadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.path = path
 	if v := os.Getenv("DATABASE_URL"); v != "" {
 		cfg.Database.URL = v
 	}
@@ -207,6 +249,9 @@ func parseConfig(name string, data []byte) (*Config, error) {
 		if err := decodeStrict(&root, &cfg); err != nil {
 			return nil, toConfigError(name, err)
 		}
+	}
+	if cfg.DialPlan.HomeCountry == "" {
+		cfg.DialPlan.HomeCountry = cfg.IVR.DefaultRegion
 	}
 	if err := validateConfig(&cfg, &root); err != nil {
 		var le *lineError
@@ -293,6 +338,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	if _, _, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil {
 		return &lineError{nodeLine(root, "http", "listen"), fmt.Sprintf("http.listen %q is not host:port", cfg.HTTP.Listen)}
 	}
+	if key, reason := validateHTTP(&cfg.HTTP, &cfg.CTI); key != "" {
+		return &lineError{nodeLine(root, strings.Split(key, ".")...), reason}
+	}
 	if cfg.Database.URL == "" && cfg.Database.DataDir == "" {
 		return &lineError{nodeLine(root, "database"), "database needs url or data_dir"}
 	}
@@ -304,10 +352,14 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 			return &lineError{nodeLine(root, "sip", a.key), fmt.Sprintf("sip.%s %q is not host:port", a.key, a.addr)}
 		}
 	}
-	if cfg.SIP.RTPPortMin <= 0 || cfg.SIP.RTPPortMax > 65535 || cfg.SIP.RTPPortMin+1 >= cfg.SIP.RTPPortMax {
+	if err := validateSIPSecurity(&cfg.SIP); err != nil {
+		return &lineError{nodeLine(root, "sip", err.key), err.reason}
+	}
+	anyPort := cfg.SIP.RTPPortMin == 0 && cfg.SIP.RTPPortMax == 0 // the system picks
+	if !anyPort && (cfg.SIP.RTPPortMin <= 0 || cfg.SIP.RTPPortMax > 65535 || cfg.SIP.RTPPortMin+1 >= cfg.SIP.RTPPortMax) {
 		return &lineError{nodeLine(root, "sip", "rtp_port_min"), fmt.Sprintf("sip RTP port range %d-%d is not a valid range", cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)}
 	}
-	if n := cfg.SIP.sharedSockets(); n < 0 || n > 64 || cfg.SIP.RTPPortMin+4*n > cfg.SIP.RTPPortMax {
+	if n := cfg.SIP.sharedSockets(); n < 0 || n > 64 || (!anyPort && cfg.SIP.RTPPortMin+4*n > cfg.SIP.RTPPortMax) {
 		return &lineError{nodeLine(root, "sip", "rtp_shared_sockets"), fmt.Sprintf("sip.rtp_shared_sockets %d must be 0–64 and leave room in the RTP port range", n)}
 	}
 	switch cfg.IVR.HoursOverride {
@@ -320,6 +372,29 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if err := cfg.ACD.Validate(); err != nil {
 		return &lineError{nodeLine(root, "acd"), err.Error()}
+	}
+	if err := cfg.DialPlan.Validate(); err != nil {
+		return &lineError{nodeLine(root, "dialplan"), err.Error()}
+	}
+	return nil
+}
+
+// sipKeyError is a bad sip.* value: the key and why.
+type sipKeyError struct{ key, reason string }
+
+// validateSIPSecurity checks the realm, registration bounds and the
+// per-source and connection limits.
+func validateSIPSecurity(s *SIPConfig) *sipKeyError {
+	switch {
+	case s.Realm == "" || len(s.Realm) > 128 || strings.ContainsAny(s.Realm, "\"\\\r\n\x00"):
+		return &sipKeyError{"realm", fmt.Sprintf("sip.realm %q must be 1–128 characters without quotes, backslashes or line breaks", s.Realm)}
+	case s.RegistrationMinExpiry.D() < time.Second || s.RegistrationMaxExpiry.D() < s.RegistrationMinExpiry.D():
+		return &sipKeyError{"registration_min_expiry", fmt.Sprintf("sip.registration_min_expiry %v must be at least 1s and not above registration_max_expiry %v",
+			s.RegistrationMinExpiry.D(), s.RegistrationMaxExpiry.D())}
+	case s.UnauthenticatedRate <= 0 || s.UnauthenticatedBurst <= 0:
+		return &sipKeyError{"unauthenticated_rate", "sip.unauthenticated_rate and unauthenticated_burst must be positive"}
+	case s.TCPMaxConnections <= 0 || s.TCPMaxPerSource <= 0 || s.TCPIdleTimeout.D() <= 0:
+		return &sipKeyError{"tcp_max_connections", "sip.tcp_max_connections, tcp_max_per_source and tcp_idle_timeout must be positive"}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/acd/dialplan"
 )
 
 func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
@@ -19,6 +21,11 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"bad hours override", "ivr:\n  flows: f.yaml\n  hours_override: sometimes\n", `bad.yaml:3: ivr.hours_override "sometimes"`},
 		{"bad shared sockets", "sip:\n  udp: 127.0.0.1:5060\n  rtp_shared_sockets: -3\n", `bad.yaml:3: sip.rtp_shared_sockets -3 must be 0–64`},
 		{"bad acd", "acd:\n  queues:\n    - name: \"\"\n", "bad.yaml:2: acd:"},
+		{"dialplan emergency callbacks", "dialplan:\n  roles:\n    callback: [national, emergency]\n", "bad.yaml:2: dialplan: invalid config: role callback may not dial emergency"},
+		{"dialplan unknown class", "dialplan:\n  roles:\n    agent: [cheap]\n", `bad.yaml:2: dialplan: invalid config: role agent: unknown class "cheap"`},
+		{"dialplan bad prefix", "dialplan:\n  deny_prefixes: [\"1900\"]\n", `deny prefix "1900"`},
+		{"dialplan bad home", "dialplan:\n  home_country: ZZ\n", `home_country "ZZ"`},
+		{"dialplan unknown key", "dialplan:\n  allowed: [\"+1*\"]\n", "bad.yaml:2: field allowed not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +47,48 @@ func TestDemoConfigParses(t *testing.T) {
 	}
 	if got, want := cfg.HTTP.ShutdownTimeout.D(), 10*time.Second; got != want {
 		t.Errorf("shutdown_timeout = %v, want %v", got, want)
+	}
+}
+
+// TestDemoDialPlan: the demo's dial plan lets callbacks and agents reach
+// the demo's NANP numbers (Canadian contacts included) and nothing premium.
+func TestDemoDialPlan(t *testing.T) {
+	cfg, err := parseConfig("demo.yaml", demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := dialplan.New(cfg.DialPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		role   dialplan.Role
+		number string
+		ok     bool
+	}{
+		{dialplan.RoleCallback, "+14155550101", true},
+		{dialplan.RoleCallback, "+14165550105", true},
+		{dialplan.RoleAgent, "+16045550106", true},
+		{dialplan.RoleCallback, "+19005551234", false},
+		{dialplan.RoleSupervisor, "+19005550101", false},
+		{dialplan.RoleCallback, "+18765551234", false},
+		{dialplan.RoleCallback, "911", false},
+	} {
+		if _, err := plan.Check(tt.role, tt.number); (err == nil) != tt.ok {
+			t.Errorf("demo dial plan: %s %s = %v, want allowed %v", tt.role, tt.number, err, tt.ok)
+		}
+	}
+}
+
+// TestDialPlanHomeCountryDefault: without dialplan.home_country the plan
+// reads numbers in ivr.default_region.
+func TestDialPlanHomeCountryDefault(t *testing.T) {
+	cfg, err := parseConfig("uk.yaml", []byte("ivr:\n  flows: f.yaml\n  default_region: GB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DialPlan.HomeCountry != "GB" {
+		t.Errorf("home_country = %q, want GB", cfg.DialPlan.HomeCountry)
 	}
 }
 

@@ -44,6 +44,34 @@ type system struct {
 	stop func() // shuts the server down (as SIGTERM does) and waits for it
 }
 
+// sippMediaPort asks the kernel for a UDP port from which SIPp's four
+// media ports (audio and video RTP and RTCP) are free.
+func sippMediaPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t, "udp")
+		if p+3 > 65535 {
+			continue
+		}
+		var held []net.PacketConn
+		for q := p; q < p+4; q++ {
+			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", q))
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == 4 {
+			return p
+		}
+	}
+	t.Fatal("no four free UDP ports for SIPp's media")
+	return 0
+}
+
 func freePort(t *testing.T, network string) int {
 	t.Helper()
 	if network == "udp" {
@@ -83,7 +111,7 @@ func closedToday() string {
 // startSystem runs serve with the demo configuration, adapted for a test:
 // free loopback ports, a fresh database, and the demo flows with their
 // business hours replaced by hours (the flows are otherwise the demo's).
-func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *system {
+func startSystem(t *testing.T, hours string, edit func(*Config)) *system {
 	t.Helper()
 	siptest.RequireProgram(t, "sipp", "sip-tester")
 	cfg, err := parseConfig("demo.yaml", demoConfig)
@@ -113,7 +141,7 @@ func startSystem(t *testing.T, rtpBase int, hours string, edit func(*Config)) *s
 	sipPort := freePort(t, "udp")
 	cfg.SIP.UDP = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg.SIP.TCP = cfg.SIP.UDP
-	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = rtpBase, rtpBase+999
+	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = 0, 0 // ports the system picks
 	cfg.SIP.DrainTimeout = Duration(3 * time.Second)
 	if edit != nil {
 		edit(cfg)
@@ -190,12 +218,12 @@ func (s *system) login(user, password string) (token, agentID string) {
 // agent logs an agent in on the desktop (CTI) and registers their desk
 // phone, which answers calls when answer is set and refuses them (486)
 // otherwise. The agent is not ready yet.
-func (s *system) agent(login string, rtpBase int, answer bool) (*cti, *siptest.Phone, string) {
+func (s *system) agent(login string, answer bool) (*cti, *siptest.Phone, string) {
 	s.t.Helper()
 	token, id := s.login(login, "demo")
 	desk := s.connectCTI(token)
 	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
-	phone := siptest.NewPhone(s.t, login, rtpBase)
+	phone := siptest.NewPhone(s.t, login)
 	if answer {
 		pcmu := media.PCMU
 		phone.AnswerWith(&pcmu)
@@ -225,7 +253,7 @@ type envelope struct {
 
 func (s *system) connectCTI(token string) *cti {
 	s.t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.http+"/cti?token="+token, nil)
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.http+"/cti", http.Header{"Authorization": {"Bearer " + token}})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -283,7 +311,7 @@ func (c *cti) waitFor(d time.Duration, match func(envelope) bool) envelope {
 }
 
 // sipp runs one SIPp caller scenario against the system in the background.
-func (s *system) sipp(scenario, name, number, service string, mediaPort int, extra ...string) <-chan error {
+func (s *system) sipp(scenario, name, number, service string, extra ...string) <-chan error {
 	s.t.Helper()
 	bin := siptest.RequireProgram(s.t, "sipp", "sip-tester")
 	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
@@ -296,7 +324,7 @@ func (s *system) sipp(scenario, name, number, service string, mediaPort int, ext
 		s.t.Fatal(err)
 	}
 	args := append([]string{"-sf", scen, "-inf", inf, "-m", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(s.t, "udp")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(mediaPort), "-s", service, "-nostdin",
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(s.t)), "-s", service, "-nostdin",
 		"-timeout", "90s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "err.log")}, extra...)
 	args = append(args, s.sip.String())
 	errc := make(chan error, 1)
@@ -333,7 +361,8 @@ type interaction struct {
 	Queued, Offered, Answered, Ended                            *time.Time
 }
 
-// waitInteraction polls the database until a record matching where exists.
+// waitInteraction polls the database until a completed record matching
+// where exists (a call's record is in progress from its arrival to its end).
 func (s *system) waitInteraction(where string, args ...any) interaction {
 	s.t.Helper()
 	ctx := context.Background()
@@ -349,7 +378,7 @@ func (s *system) waitInteraction(where string, args ...any) interaction {
 		err := conn.QueryRow(ctx, `SELECT id::text, call_id, direction, coalesce(ani,''), coalesce(dnis,''), coalesce(queue,''), outcome, recording,
 			contact_id::text, agent_id::text, disposition, notes, ticket_id::text, ivr_path, routing_reasons,
 			arrived_at, queued_at, offered_at, answered_at, ended_at
-			FROM interactions WHERE `+where+` ORDER BY arrived_at DESC LIMIT 1`, args...).Scan(
+			FROM interactions WHERE outcome <> 'in-progress' AND (`+where+`) ORDER BY arrived_at DESC LIMIT 1`, args...).Scan(
 			&in.ID, &in.CallID, &in.Direction, &in.ANI, &in.DNIS, &in.Queue, &in.Outcome, &in.Recording,
 			&in.ContactID, &in.AgentID, &in.Disposition, &in.Notes, &in.TicketID, &path, &in.Reasons,
 			&in.Arrived, &in.Queued, &in.Offered, &in.Answered, &in.Ended)
@@ -383,11 +412,11 @@ func str(p *string) string {
 // ways through the bridge; the caller hangs up; the agent wraps up; the
 // interaction in PostgreSQL holds every field in order.
 func TestJourneySIPPhoneAgent(t *testing.T) {
-	s := startSystem(t, 30000, openAllDay, nil)
-	desk, phone, bobID := s.agent("bob", 31000, true)
+	s := startSystem(t, openAllDay, nil)
+	desk, phone, bobID := s.agent("bob", true)
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
-	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 31500, "-rtp_echo")
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", "-rtp_echo")
 
 	offer := desk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
 	var pop struct {
@@ -510,10 +539,10 @@ func sinApprox(x float64) float64 {
 // TestJourneyAbandonWhileQueued: the caller hangs up while waiting; the
 // record says abandoned, and no agent is rung after the hang-up.
 func TestJourneyAbandonWhileQueued(t *testing.T) {
-	s := startSystem(t, 32000, openAllDay, nil)
-	desk, phone, _ := s.agent("bob", 33000, true)
+	s := startSystem(t, openAllDay, nil)
+	desk, phone, _ := s.agent("bob", true)
 
-	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 33500)
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100")
 	if err := <-caller; err != nil {
 		t.Fatal(err)
 	}
@@ -538,10 +567,10 @@ func TestJourneyAbandonWhileQueued(t *testing.T) {
 // answer, end, the wrap-up closed by the shutdown) still reaches
 // PostgreSQL before the server exits.
 func TestShutdownRecordsCallsInProgress(t *testing.T) {
-	s := startSystem(t, 36000, openAllDay, nil)
-	desk, phone, bobID := s.agent("bob", 37000, true)
+	s := startSystem(t, openAllDay, nil)
+	desk, phone, bobID := s.agent("bob", true)
 	desk.command("presence.set", map[string]string{"presence": "ready"})
-	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 37500)
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100")
 	offer := desk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
 	var call struct {
 		CallID string `json:"call_id"`
@@ -565,14 +594,14 @@ func TestShutdownRecordsCallsInProgress(t *testing.T) {
 // call; it is offered to the second agent, and the first goes not-ready
 // "missed" after the configured number of misses (1 here).
 func TestJourneyMissedOfferReoffered(t *testing.T) {
-	s := startSystem(t, 34000, openAllDay, func(c *Config) { c.ACD.MissedOffers = 1 })
-	bobDesk, bobPhone, bobID := s.agent("bob", 35000, false)
-	graceDesk, gracePhone, graceID := s.agent("grace", 35200, true)
+	s := startSystem(t, openAllDay, func(c *Config) { c.ACD.MissedOffers = 1 })
+	bobDesk, bobPhone, bobID := s.agent("bob", false)
+	graceDesk, gracePhone, graceID := s.agent("grace", true)
 	bobDesk.command("presence.set", map[string]string{"presence": "ready"})
 	time.Sleep(200 * time.Millisecond) // bob has been idle longest: offered first
 	graceDesk.command("presence.set", map[string]string{"presence": "ready"})
 
-	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 35500)
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100")
 	first := bobDesk.waitFor(45*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
 	bobDesk.waitFor(15*time.Second, func(e envelope) bool {
 		return e.Type == "agent.state" && strings.Contains(string(e.Data), `"presence":"not-ready"`) && strings.Contains(string(e.Data), "missed")
@@ -610,8 +639,8 @@ func TestJourneyMissedOfferReoffered(t *testing.T) {
 // TestJourneyAfterHoursVoicemail: out of hours the caller leaves a voicemail,
 // which becomes a ticket with the recording attached.
 func TestJourneyAfterHoursVoicemail(t *testing.T) {
-	s := startSystem(t, 36000, closedToday(), nil)
-	caller := s.sipp("caller_voicemail.xml", "Liam Johnson", "+14155550101", "+15550100", 36500)
+	s := startSystem(t, closedToday(), nil)
+	caller := s.sipp("caller_voicemail.xml", "Liam Johnson", "+14155550101", "+15550100")
 	if err := <-caller; err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +672,7 @@ func TestJourneyAfterHoursVoicemail(t *testing.T) {
 // TestJourneyDatabaseRestartMidBurst: PostgreSQL restarts in the middle of a
 // burst of calls; every call's interaction still lands.
 func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
-	s := startSystem(t, 37000, openAllDay, nil)
+	s := startSystem(t, openAllDay, nil)
 	const calls = 12
 	bin := siptest.RequireProgram(t, "sipp", "sip-tester")
 	dir := t.TempDir()
@@ -673,7 +702,7 @@ func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
 		conn, err := pgx.Connect(ctx, s.dsn)
 		var n int
 		if err == nil {
-			err = conn.QueryRow(ctx, `select count(*) from interactions where dnis = '+15550100' and ani = 'sipp'`).Scan(&n)
+			err = conn.QueryRow(ctx, `select count(*) from interactions where dnis = '+15550100' and ani = 'sipp' and outcome <> 'in-progress'`).Scan(&n)
 			conn.Close(ctx)
 		}
 		if err == nil && n == calls {
@@ -693,13 +722,13 @@ func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
 // up; when an agent is free the agent's phone is rung first, then the
 // customer is dialled through the trunk and the two are bridged.
 func TestJourneyCallback(t *testing.T) {
-	customer := siptest.NewPhone(t, "customer", 38800)
+	customer := siptest.NewPhone(t, "customer")
 	pcmu := media.PCMU
 	customer.AnswerWith(&pcmu)
-	s := startSystem(t, 38000, openAllDay, func(c *Config) { c.SIP.Trunk = customer.Addr().String() })
-	desk, phone, heidiID := s.agent("heidi", 38600, true)
+	s := startSystem(t, openAllDay, func(c *Config) { c.SIP.Trunk = customer.Addr().String() })
+	desk, phone, heidiID := s.agent("heidi", true)
 
-	caller := s.sipp("caller_callback.xml", "Liam Johnson", "+14155550101", "+15550100", 38500)
+	caller := s.sipp("caller_callback.xml", "Liam Johnson", "+14155550101", "+15550100")
 	if err := <-caller; err != nil {
 		t.Fatal(err)
 	}
@@ -777,7 +806,7 @@ func TestJourneyCallback(t *testing.T) {
 // the agent answers in the page and audio flows both ways (the caller echoes
 // the browser's fake microphone back to it), then wraps up in the page.
 func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
-	s := startSystem(t, 39000, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
+	s := startSystem(t, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
 	browser := agentdesktest.NewBrowser(t)
 	desk := agentdesktest.NewTab(t, browser)
 	agentdesktest.Step(t, desk, "log in",
@@ -792,7 +821,7 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
 	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
 
-	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", 39500, "-rtp_echo")
+	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", "-rtp_echo")
 	c, cancel := context.WithTimeout(desk, 45*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById('cust-name').textContent === 'Liam Johnson'`, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
@@ -828,11 +857,11 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 // seconds: simulated callers reach simulated agents over SIP, the agents
 // wrap up over CTI, and the interactions land in PostgreSQL.
 func TestLiveSimulation(t *testing.T) {
-	s := startSystem(t, 41000, openAllDay, nil)
+	s := startSystem(t, openAllDay, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 35*time.Second)
 	defer cancel()
 	st, err := livesim.Run(ctx, livesim.Options{
-		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 42000,
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
 		DNIS: []string{"+15550100"}, Agents: []string{"alice", "bob", "carol", "erin", "heidi"}, Password: "demo",
 		Rate: 60, Talk: 3 * time.Second, Patience: 60 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
 	}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
@@ -855,10 +884,10 @@ func TestLiveSimulation(t *testing.T) {
 // window is long enough for the first calls to be wrapped up within it.
 func TestLiveSimulationSIPp(t *testing.T) {
 	siptest.RequireProgram(t, "sipp", "sip-tester")
-	s := startSystem(t, 45000, openAllDay, nil)
+	s := startSystem(t, openAllDay, nil)
 	var report bytes.Buffer
 	st, err := livesim.Run(t.Context(), livesim.Options{
-		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 46000,
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
 		DNIS: []string{"+15550100"}, Agents: []string{"alice", "bob", "carol", "erin", "heidi"}, Password: "demo",
 		Rate: 60, Talk: 2 * time.Second, Duration: 10 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
 		SIPp: true, SIPpPort: freePort(t, "udp"), Report: &report,
@@ -889,12 +918,12 @@ func TestLiveSimulationSIPp(t *testing.T) {
 // announcement and then music on hold, not silence, and the music stops
 // when an agent is offered the call.
 func TestJourneyMusicOnHold(t *testing.T) {
-	s := startSystem(t, 43000, openAllDay, func(c *Config) {
+	s := startSystem(t, openAllDay, func(c *Config) {
 		for i := range c.ACD.Queues {
 			c.ACD.Queues[i].Announce = acd.Duration(3 * time.Second)
 		}
 	})
-	caller := siptest.NewPhone(t, "+14155550101", 43700)
+	caller := siptest.NewPhone(t, "+14155550101")
 	call, err := caller.Invite(t.Context(), s.sip, "+15550100", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
@@ -927,10 +956,10 @@ func TestJourneyMusicOnHold(t *testing.T) {
 // the line, answers the post-call survey by DTMF, and the CSAT score lands on
 // the call's interaction.
 func TestJourneyPostCallSurvey(t *testing.T) {
-	s := startSystem(t, 44000, openAllDay, nil)
-	desk, phone, _ := s.agent("heidi", 44600, true)
+	s := startSystem(t, openAllDay, nil)
+	desk, phone, _ := s.agent("heidi", true)
 	desk.command("presence.set", map[string]string{"presence": "ready"})
-	caller := siptest.NewPhone(t, "+14155550101", 44700)
+	caller := siptest.NewPhone(t, "+14155550101")
 	call, err := caller.Invite(t.Context(), s.sip, "+15550100", media.PCMU)
 	if err != nil {
 		t.Fatal(err)
@@ -984,7 +1013,7 @@ func TestJourneyPostCallSurvey(t *testing.T) {
 // reporting an empty window as a result.
 func TestLiveSimulationSIPpFails(t *testing.T) {
 	siptest.RequireProgram(t, "sipp", "sip-tester")
-	s := startSystem(t, 47000, openAllDay, nil)
+	s := startSystem(t, openAllDay, nil)
 	taken, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -992,7 +1021,7 @@ func TestLiveSimulationSIPpFails(t *testing.T) {
 	defer taken.Close()
 	var report bytes.Buffer
 	_, err = livesim.Run(t.Context(), livesim.Options{
-		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), RTPMin: 48000,
+		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
 		DNIS: []string{"+15550100"}, Agents: []string{"alice"}, Password: "demo",
 		Rate: 60, Talk: 2 * time.Second, Duration: 20 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
 		SIPp: true, SIPpPort: taken.LocalAddr().(*net.UDPAddr).Port, Report: &report,

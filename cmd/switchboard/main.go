@@ -30,6 +30,9 @@ func usage(w io.Writer) {
 commands:
   serve     run the server (HTTP, CTI, REST, SIP)
   migrate   apply database migrations and exit
+  passwd [--config FILE] LOGIN
+            set an agent's password (typed twice, or one line on standard input)
+            and end its sessions; needed before serving beyond loopback with the demo data
   ivr validate [-prompts DIR] [-queues a,b] FILE…
             check IVR flows files; prints file:line problems, exits 1 on errors
   simulate  --scenario FILE [--strategy S] [--seed N] [--duration D]
@@ -88,6 +91,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "passwd":
+		return passwdMain(rest, os.Stdin, stdout, stderr)
 	case "ivr":
 		if len(rest) == 0 || rest[0] != "validate" {
 			fmt.Fprintln(stderr, "usage: switchboard ivr validate [-prompts DIR] [-queues a,b] FILE…")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/acd"
+	"switchboard/acd/dialplan"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
@@ -84,6 +84,10 @@ func migrateOnly(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+	if n := raiseOpenFileLimit(logger); n > 0 && n < uint64(cfg.SIP.TCPMaxConnections)+1024 {
+		logger.Warn("open-file limit is below sip.tcp_max_connections plus a margin: accepts may fail (they are retried)",
+			"limit", n, "tcp_max_connections", cfg.SIP.TCPMaxConnections)
+	}
 	db, err := openDatabase(ctx, cfg.Database, logger)
 	if err != nil {
 		return err
@@ -101,9 +105,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 
 	storeMetrics := pgstore.NewMetrics(reg)
 	reg.MustRegister(pgstore.NewPoolCollector(db.pool))
-	store := pgstore.New(db.pool, pgstore.WithLogger(logger))
+	store := pgstore.New(db.pool, pgstore.WithLogger(logger), pgstore.WithSIPRealm(cfg.SIP.Realm))
 	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
-		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics))
+		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics), pgstore.WithNodeID(nodeID()))
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,20 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			logger.Error("flushing interactions", "err", err)
 		}
 	}()
-	auth := crmcore.NewAuth(store, store)
+	// A listener other machines reach needs the seeded admin password gone.
+	adminSeeded, err := seededAdmin(ctx, store)
+	if err != nil {
+		return err
+	}
+	if err := refuseSeededAdmin(cfg.HTTP.Listen, adminSeeded); err != nil {
+		return err
+	}
+	var hub *agentdesk.Hub // revocations close its connections once it exists
+	auth := crmcore.NewAuth(store, store, crmcore.WithAuthLogger(logger), crmcore.WithRevocationHook(func(r crmcore.Revocation) {
+		if hub != nil {
+			hub.Revoke(r)
+		}
+	}))
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: store, Lookup: store,
 	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)))
@@ -127,6 +144,12 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	flows := ivr.NewRegistry(ivr.Options{PromptDir: cfg.IVR.Prompts, Queues: queueNames(&cfg.ACD), Logger: logger}, ivrMetrics)
 	if _, err := flows.Reload(cfg.IVR.Flows); err != nil {
 		return fmt.Errorf("ivr: %s: %w", cfg.IVR.Flows, err)
+	}
+	// The outbound dial plan: the gateway checks every leg to the trunk,
+	// the engine and the IVR check earlier, where the person is told.
+	plan, err := dialplan.New(cfg.DialPlan)
+	if err != nil {
+		return err
 	}
 
 	if err := os.MkdirAll(cfg.SIP.RecordingDir, 0o755); err != nil {
@@ -144,9 +167,15 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
-	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}),
+		MinExpiry: cfg.SIP.RegistrationMinExpiry.D(), MaxExpiry: cfg.SIP.RegistrationMaxExpiry.D(),
+		UnauthRate: cfg.SIP.UnauthenticatedRate, UnauthBurst: cfg.SIP.UnauthenticatedBurst,
+		TCPMaxConns: cfg.SIP.TCPMaxConnections, TCPMaxPerSource: cfg.SIP.TCPMaxPerSource, TCPIdleTimeout: cfg.SIP.TCPIdleTimeout.D(),
+	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}), sip.WithBindingStore(sipBindings{store}),
 		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }),
-		sip.WithRefusalHandler(func(r sip.Refusal) { entry.Refused(r.CallID, r.From, r.DNIS, r.Reason) }))
+		sip.WithRefusalHandler(func(r sip.Refusal) { entry.Refused(r.CallID, r.From, r.DNIS, r.Reason) }),
+		sip.WithArrivalHandler(func(a sip.Arrival) { entry.Arrival(a.CallID, a.From, a.DNIS, a.At) }),
+		sip.WithDialPolicy(plan),
+		sip.WithNumberFilter(dialledNumbers(flows)))
 	if err != nil {
 		return err
 	}
@@ -158,7 +187,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents),
+	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents), acd.WithDialPlan(plan),
 		acd.WithAfterCall(func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }),
 		acd.WithLogger(logger), acd.WithMetrics(acdMetrics))
 	if err != nil {
@@ -173,7 +202,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		},
 	}, logger)
 	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
-		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: cfg.SIP.RecordingDir, MusicOnHold: cfg.SIP.MusicOnHold,
+		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: gw.RecordingDir(), MusicOnHold: cfg.SIP.MusicOnHold,
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
 		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
 	})
@@ -187,10 +216,11 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		reasons = append(reasons, agentdesk.Code{Code: d, Label: d})
 	}
 	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{Config: &cfg.ACD, AgentSpec: agentSpecs(store)})
-	hub, err := agentdesk.New(agentdesk.Config{
+	hub, err = agentdesk.New(agentdesk.Config{
 		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents, Listener: agents,
-		Tickets: wrapUpTickets{store: store, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,
-		AllowedOrigins: cfg.CTI.AllowedOrigins, Logger: logger, Metrics: agentdesk.NewMetrics(reg),
+		Tickets: wrapUpTickets{store: store, engine: engine, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,
+		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,
+		Logger: logger, Metrics: agentdesk.NewMetrics(reg),
 	})
 	if err != nil {
 		return err
@@ -211,18 +241,18 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	mux.Handle("GET /metrics", metricsGuard(cfg.HTTP, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	srv, err := newHTTPServer(cfg.HTTP, mux, reg, logger)
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	errc := make(chan error, 4)
 	gwDone := make(chan struct{})
-	go func() { errc <- fmt.Errorf("http: %w", srv.Serve(ln)) }()
+	go func() { errc <- fmt.Errorf("http: %w", srv.Serve()) }()
+	go auth.RunPurge(runCtx, time.Hour)
 	go func() { defer close(gwDone); errc <- gw.Serve(runCtx) }()
 	go func() { errc <- hub.Run(runCtx) }()
 	// The entry records interactions until the very end of the shutdown
@@ -236,7 +266,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	case err := <-errc:
 		return err
 	}
-	printWelcome(cfg, ln.Addr().String(), gw, flows)
+	// SIGHUP re-reads the configuration file (reload.go).
+	reloads := newReloader(cfg, flows, engine, plan, logger, reg)
+	watchHangup(runCtx, func() { _ = reloads.reload(runCtx) })
+	printWelcome(cfg, srv.Scheme()+"://"+srv.Addr(), adminSeeded, gw, flows)
 
 	select {
 	case err := <-errc:
@@ -265,7 +298,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	stopEntry()
 	<-entryDone
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
@@ -274,7 +307,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 // migrate applies the CRM schema migrations, and seeds the demo data into
 // an empty database when the config asks for it.
 func migrate(ctx context.Context, cfg *Config, db *database, logger *slog.Logger) error {
-	if err := pgstore.Migrate(ctx, db.pool); err != nil {
+	if err := pgstore.Migrate(ctx, db.pool, pgstore.WithMigrateSIPRealm(cfg.SIP.Realm)); err != nil {
 		return err
 	}
 	v, err := pgstore.SchemaVersion(ctx, db.pool)
@@ -285,7 +318,7 @@ func migrate(ctx context.Context, cfg *Config, db *database, logger *slog.Logger
 	if !cfg.Database.SeedDemo {
 		return nil
 	}
-	res, err := pgstore.Seed(ctx, db.pool)
+	res, err := pgstore.Seed(ctx, db.pool, pgstore.WithSeedSIPRealm(cfg.SIP.Realm))
 	if err != nil {
 		return err
 	}

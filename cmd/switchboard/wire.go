@@ -17,22 +17,66 @@ import (
 	"switchboard/sip"
 )
 
-// sipCredentials gives the registrar the agents' SIP secrets from the CRM.
+// nodeID names this process in the interaction records it writes (the
+// host name): at start the writer closes as interrupted only the records
+// this node left in progress.
+func nodeID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "switchboard"
+	}
+	return h
+}
+
+// sipCredentials gives the registrar the digest hashes (HA1) of the
+// agents' SIP passwords from the CRM.
 type sipCredentials struct{ store *pgstore.Store }
 
-func (c sipCredentials) SIPSecret(ctx context.Context, username string) (string, bool, error) {
+func (c sipCredentials) SIPHA1(ctx context.Context, username string) (sip.HA1, bool, error) {
 	a, err := c.store.AgentBySIPUsername(ctx, username)
 	if errors.Is(err, crmcore.ErrNotFound) {
-		return "", false, nil
+		return sip.HA1{}, false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return sip.HA1{}, false, err
 	}
-	if !a.Active || a.SIPSecret == "" {
-		return "", false, nil
+	if !a.Active || a.SIPHA1.MD5 == "" {
+		return sip.HA1{}, false, nil
 	}
-	return a.SIPSecret, true, nil
+	return sip.HA1{MD5: a.SIPHA1.MD5, SHA256: a.SIPHA1.SHA256}, true, nil
 }
+
+// sipBindings keeps the registrar's bindings in PostgreSQL.
+type sipBindings struct{ store *pgstore.Store }
+
+func (b sipBindings) Bindings(ctx context.Context, user string, now time.Time) ([]sip.StoredBinding, error) {
+	rs, err := b.store.Registrations(ctx, user, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sip.StoredBinding, len(rs))
+	for i, r := range rs {
+		out[i] = sip.StoredBinding{User: r.User, Contact: r.Contact, Source: r.Source, Expires: r.Expires}
+	}
+	return out, nil
+}
+
+func (b sipBindings) SetBindings(ctx context.Context, user string, bs []sip.StoredBinding) error {
+	rs := make([]pgstore.Registration, len(bs))
+	for i, s := range bs {
+		rs[i] = pgstore.Registration{User: s.User, Contact: s.Contact, Source: s.Source, Expires: s.Expires}
+	}
+	return b.store.SetRegistrations(ctx, user, rs)
+}
+
+func (b sipBindings) PurgeBindings(ctx context.Context, now time.Time) (int, error) {
+	return b.store.PurgeRegistrations(ctx, now)
+}
+
+var (
+	_ sip.Credentials  = sipCredentials{}
+	_ sip.BindingStore = sipBindings{}
+)
 
 // agentSpecs maps a CRM agent to the ACD's routing profile: skills with
 // levels, plus each spoken language as a level-5 skill (IVR flows require
@@ -62,12 +106,17 @@ func agentSpecs(store *pgstore.Store) func(ctx context.Context, agentID string) 
 }
 
 // wrapUpTickets links or creates the ticket an agent names at wrap-up and
-// attaches it to the call's interaction record.
+// attaches it to the call's interaction record. A new ticket is requested
+// by the caller's contact, as the call's CRM lookup found it.
 type wrapUpTickets struct {
-	store *pgstore.Store
-	entry *acd.Entry
+	store  *pgstore.Store
+	engine *acd.Engine
+	entry  *acd.Entry
 }
 
+var _ agentdesk.Tickets = wrapUpTickets{}
+
+// WrapUpTicket implements agentdesk.Tickets: it returns the ticket's number.
 func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string, w agentdesk.WrapUp) (string, error) {
 	var ticket crmcore.Ticket
 	switch {
@@ -90,7 +139,7 @@ func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string,
 		}
 		in := crmcore.TicketInput{
 			Subject: w.CreateTicket.Subject, Description: strings.TrimSpace(w.Notes), Priority: prio,
-			Channel: crmcore.ChannelPhone, AssigneeID: agentID, Tags: []string{"call"},
+			Channel: crmcore.ChannelPhone, RequesterID: t.callerContact(ctx, callID), AssigneeID: agentID, Tags: []string{"call"},
 		}
 		nt, err := crmcore.NewTicket(in, t.store.SLAPolicy(), time.Now())
 		if err != nil {
@@ -103,7 +152,30 @@ func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string,
 		return "", fmt.Errorf("wrap-up names no ticket")
 	}
 	t.entry.AttachTicket(callID, ticket.ID)
-	return ticket.ID, nil
+	return ticket.Number, nil
+}
+
+// callerContact is the CRM contact of the call's caller ("" when the
+// lookup found none).
+func (t wrapUpTickets) callerContact(ctx context.Context, callID string) string {
+	info, err := t.engine.Call(ctx, acd.CallID(callID))
+	if err != nil {
+		return ""
+	}
+	if pop, ok := info.Data.(*acd.Pop); ok && pop.Contact != nil {
+		return pop.Contact.ID
+	}
+	return ""
+}
+
+// dialledNumbers tells the gateway which numbers exist: those with an IVR
+// entry point in the current flow set (reloads included). An INVITE to any
+// other number is refused with 404 and recorded, not answered.
+func dialledNumbers(flows acd.FlowSource) func(dnis string) bool {
+	return func(dnis string) bool {
+		_, ok, err := flows.ForDNIS(dnis)
+		return ok && err == nil
+	}
 }
 
 // queueNames lists the ACD's queues, which IVR flows may name.
@@ -124,14 +196,11 @@ func promptFiles(root string, names ...string) []string {
 	return files
 }
 
-// printWelcome tells a newcomer where to look.
-func printWelcome(cfg *Config, httpAddr string, gw *sip.Gateway, flows *ivr.Registry) {
+// printWelcome tells a newcomer where to look; base is the HTTP
+// listener's URL ("http://127.0.0.1:8080").
+func printWelcome(cfg *Config, base string, adminSeeded bool, gw *sip.Gateway, flows *ivr.Registry) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n  Switchboard is running.\n\n")
-	fmt.Fprintf(&b, "  Agent desktop   http://%s/            (agents: alice, bob, carol, dave, erin … password \"demo\")\n", httpAddr)
-	fmt.Fprintf(&b, "  Wallboard       http://%s/wallboard   (supervisor: sam / demo)\n", httpAddr)
-	fmt.Fprintf(&b, "  REST API        http://%s/api/v1/openapi.json   (admin: admin / admin)\n", httpAddr)
-	fmt.Fprintf(&b, "  Metrics         http://%s/metrics\n", httpAddr)
+	b.WriteString(welcomeWeb(cfg, base, adminSeeded))
 	if a := gw.UDPAddr(); a.IsValid() {
 		fmt.Fprintf(&b, "  SIP             %s (UDP/TCP); register a softphone as alice@%s, password \"demo\"\n", a, cfg.SIP.PublicIP)
 	}
@@ -144,4 +213,22 @@ func printWelcome(cfg *Config, httpAddr string, gw *sip.Gateway, flows *ivr.Regi
 	}
 	fmt.Fprintf(&b, "\n  Press Ctrl-C to stop.\n\n")
 	fmt.Fprint(os.Stdout, b.String())
+}
+
+// welcomeWeb is the web part of the welcome. The admin's password is shown
+// only while it is still the demo seed's, which start-up allows on a
+// loopback listener only.
+func welcomeWeb(cfg *Config, base string, adminSeeded bool) string {
+	var b strings.Builder
+	admin := "admin: the password you set"
+	if adminSeeded {
+		admin = `admin: admin / admin; change it: switchboard passwd admin`
+	}
+	metrics := map[string]string{metricsLoopback: "(from this machine only)", metricsToken: "(bearer token: http.metrics_token)", metricsOpen: ""}[cfg.HTTP.Metrics]
+	fmt.Fprintf(&b, "\n  Switchboard is running.\n\n")
+	fmt.Fprintf(&b, "  Agent desktop   %s/            (agents: alice, bob, carol, dave, erin … password \"demo\")\n", base)
+	fmt.Fprintf(&b, "  Wallboard       %s/wallboard   (supervisor: sam / demo)\n", base)
+	fmt.Fprintf(&b, "  REST API        %s/api/v1/openapi.json   (%s)\n", base, admin)
+	fmt.Fprintf(&b, "  Metrics         %s/metrics   %s\n", base, metrics)
+	return b.String()
 }

@@ -22,11 +22,17 @@ import (
 //go:embed openapi.json
 var openapiJSON []byte
 
-// Authenticator logs agents in and verifies bearer tokens (crmcore.Auth).
+// Authenticator logs agents in, verifies bearer tokens and revokes
+// sessions (crmcore.Auth).
 type Authenticator interface {
-	Login(ctx context.Context, login, password string) (token string, expires time.Time, agent crmcore.Agent, err error)
+	Login(ctx context.Context, login, password, source string) (token string, expires time.Time, agent crmcore.Agent, err error)
 	Verify(ctx context.Context, token string) (crmcore.Principal, error)
 	Logout(ctx context.Context, token string) error
+	// Revoke ends the agent's sessions (all but on a role change) and
+	// closes its live CTI connections.
+	Revoke(ctx context.Context, agentID string, reason crmcore.RevokeReason) error
+	// CheckAgentPassword checks a current password, throttled like Login.
+	CheckAgentPassword(ctx context.Context, ag crmcore.Agent, password, source string) error
 }
 
 // ContactStore persists contacts and accounts.
@@ -147,6 +153,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/sessions", h.login)
 	m.HandleFunc("DELETE /api/v1/sessions", h.authed(0, h.logout))
 	m.HandleFunc("GET /api/v1/sessions/current", h.authed(0, h.whoami))
+	m.HandleFunc("PUT /api/v1/sessions/current/password", h.authed(0, h.changePassword))
 
 	m.HandleFunc("GET /api/v1/lookup", h.authed(crmcore.PermReadContacts, h.lookup))
 	m.HandleFunc("GET /api/v1/contacts", h.authed(crmcore.PermReadContacts, h.searchContacts))
@@ -246,6 +253,30 @@ func (s *statusWriter) Flush() {
 	}
 }
 
+// Unwrap gives http.ResponseController the connection's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// streamWriteWait is how long one chunk of a streamed response may take to
+// be written: a long export keeps going as long as the client reads, past
+// the server's overall write timeout, and stops when it does not.
+const streamWriteWait = 30 * time.Second
+
+// streamWriter extends the connection's write deadline before every write.
+type streamWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+// stream returns w wrapped in a streamWriter.
+func stream(w http.ResponseWriter) io.Writer {
+	return streamWriter{w: w, rc: http.NewResponseController(w)}
+}
+
+func (s streamWriter) Write(b []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteWait)) // unsupported (a recorder): no deadline to move
+	return s.w.Write(b)
+}
+
 type headerRecorder struct {
 	h    http.Header
 	code int
@@ -336,6 +367,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		te  *crmcore.TransitionError
 		mbe *http.MaxBytesError
 		be  *badRequest
+		the *crmcore.ThrottleError
 	)
 	switch {
 	case errors.As(err, &te):
@@ -359,6 +391,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "invalid_phone", "invalid phone number: "+pe.Reason, "phone")
 	case errors.Is(err, crmcore.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid_argument", trimPrefixes(err.Error()), "")
+	case errors.As(err, &the):
+		w.Header().Set("Retry-After", strconv.Itoa(the.RetrySeconds()))
+		writeError(w, http.StatusTooManyRequests, "throttled", trimPrefixes(err.Error()), "")
 	case errors.Is(err, crmcore.ErrUnauthenticated):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", trimPrefixes(err.Error()), "")
 	case errors.Is(err, crmcore.ErrForbidden):

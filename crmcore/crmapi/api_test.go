@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ type env struct {
 	h     http.Handler
 	store *pgstore.Store
 	pool  interface{ Close() }
+
+	mu      sync.Mutex
+	revoked []crmcore.Revocation // told to the auth's revocation hook
 }
 
 // newEnv serves the API over a fresh, migrated and seeded database.
@@ -55,12 +59,19 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	s := pgstore.New(pool)
-	h, err := New(Deps{Auth: crmcore.NewAuth(s, s), Contacts: s, Tickets: s, Interactions: s, Agents: s, Lookup: s},
+	e := &env{t: t, store: s}
+	auth := crmcore.NewAuth(s, s, crmcore.WithRevocationHook(func(r crmcore.Revocation) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.revoked = append(e.revoked, r)
+	}))
+	h, err := New(Deps{Auth: auth, Contacts: s, Tickets: s, Interactions: s, Agents: s, Lookup: s},
 		WithMetrics(NewMetrics(prometheus.NewRegistry())), WithBodyLimits(64<<10, 256<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, h: h, store: s}
+	e.h = h
+	return e
 }
 
 type resp struct {

@@ -422,7 +422,7 @@ var contactCSVHeader = []string{"id", "name", "emails", "phones", "account_id", 
 func (h *Handler) exportContacts(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="contacts.csv"`)
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(stream(w))
 	cw.Write(contactCSVHeader)
 	err := h.d.Contacts.EachContact(r.Context(), func(c crmcore.Contact) error {
 		phones := make([]string, len(c.Phones))
@@ -454,7 +454,7 @@ func (h *Handler) exportInteractions(w http.ResponseWriter, r *http.Request, p c
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="interactions.csv"`)
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(stream(w))
 	cw.Write(interactionCSVHeader)
 	ts := func(t *time.Time) string {
 		if t == nil {

@@ -1,6 +1,7 @@
 package crmapi
 
 import (
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, crmcore.ErrUnauthenticated)
 		return
 	}
-	tok, exp, ag, err := h.d.Auth.Login(r.Context(), req.Login, req.Password)
+	tok, exp, ag, err := h.d.Auth.Login(r.Context(), req.Login, req.Password, sourceAddr(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -56,6 +57,60 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, p crmcore.Princ
 
 func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
 	writeJSON(w, http.StatusOK, p)
+}
+
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword sets the caller's own password after checking the current
+// one; every session of the caller, this one included, ends.
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
+	var req passwordChange
+	if err := h.decodeJSON(w, r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if req.CurrentPassword == "" || len(req.CurrentPassword) > crmcore.MaxPasswordLen {
+		h.fail(w, r, bad("current_password", "current_password is required"))
+		return
+	}
+	hash, err := crmcore.HashPassword(req.NewPassword)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ag, err := h.d.Agents.GetAgent(r.Context(), p.AgentID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.d.Auth.CheckAgentPassword(r.Context(), ag, req.CurrentPassword, sourceAddr(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ag.PasswordHash = hash
+	if _, err := h.d.Agents.UpdateAgent(r.Context(), ag.ID, ag); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info("crmapi: password changed", "agent_id", ag.ID, "login", ag.Login)
+	if err := h.d.Auth.Revoke(r.Context(), ag.ID, crmcore.RevokePasswordChanged); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// sourceAddr is the client's IP address, for the login throttle and the
+// security log.
+func sourceAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // --- lookup ---
@@ -583,11 +638,37 @@ func (h *Handler) updateAgent(w http.ResponseWriter, r *http.Request, p crmcore.
 		h.fail(w, r, bad("role", "admins cannot demote or disable themselves"))
 		return
 	}
+	old, err := h.d.Agents.GetAgent(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if a, err = h.d.Agents.UpdateAgent(r.Context(), id, a); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	if reason, ok := revokeReason(old, a, in.Password != ""); ok {
+		h.log.Info("crmapi: agent sessions revoked", "agent_id", id, "reason", string(reason), "by", p.Login)
+		if err := h.d.Auth.Revoke(r.Context(), id, reason); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+// revokeReason says whether an agent's update ends its sessions (disabled,
+// new password) or changes what its connections may do (role).
+func revokeReason(old, cur crmcore.Agent, newPassword bool) (crmcore.RevokeReason, bool) {
+	switch {
+	case old.Active && !cur.Active:
+		return crmcore.RevokeDisabled, true
+	case newPassword:
+		return crmcore.RevokePasswordChanged, true
+	case old.Role != cur.Role:
+		return crmcore.RevokeRoleChanged, true
+	}
+	return "", false
 }
 
 func (h *Handler) deleteAgent(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
@@ -597,6 +678,10 @@ func (h *Handler) deleteAgent(w http.ResponseWriter, r *http.Request, p crmcore.
 		return
 	}
 	if err := h.d.Agents.DeleteAgent(r.Context(), id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.d.Auth.Revoke(r.Context(), id, crmcore.RevokeDeleted); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 const agentCols = `a.id::text, a.login, a.name, a.role, a.password_hash, a.languages, a.country, a.region,
-	a.time_zone, coalesce(a.sip_username, ''), a.sip_secret, a.active, a.created_at, a.updated_at,
+	a.time_zone, coalesce(a.sip_username, ''), a.sip_ha1_md5, a.sip_ha1_sha256, a.active, a.created_at, a.updated_at,
 	coalesce((select jsonb_agg(jsonb_build_object('name', s.skill, 'level', s.level) order by s.skill)
 	          from agent_skills s where s.agent_id = a.id), '[]')`
 
@@ -19,23 +19,34 @@ func scanAgent(row pgx.Row) (crmcore.Agent, error) {
 	var a crmcore.Agent
 	var role string
 	err := row.Scan(&a.ID, &a.Login, &a.Name, &role, &a.PasswordHash, &a.Languages, &a.Country, &a.Region,
-		&a.TimeZone, &a.SIPUsername, &a.SIPSecret, &a.Active, &a.CreatedAt, &a.UpdatedAt, &a.Skills)
+		&a.TimeZone, &a.SIPUsername, &a.SIPHA1.MD5, &a.SIPHA1.SHA256, &a.Active, &a.CreatedAt, &a.UpdatedAt, &a.Skills)
 	a.Role = crmcore.Role(role)
 	return a, err
 }
 
+// sipHA1 returns the digest hashes the store keeps of a's SIP secret for
+// the store's realm (empty without a secret or a SIP username).
+func (s *Store) sipHA1(a crmcore.Agent) crmcore.SIPHA1 {
+	if a.SIPSecret == "" || a.SIPUsername == "" {
+		return crmcore.SIPHA1{}
+	}
+	return crmcore.ComputeSIPHA1(a.SIPUsername, s.sipRealm, a.SIPSecret)
+}
+
 // CreateAgent inserts a (validated by crmcore.NewAgent, password hashed)
-// with a fresh ID.
+// with a fresh ID. Of the SIP secret only its digest hashes (SIPHA1) are
+// stored.
 func (s *Store) CreateAgent(ctx context.Context, a crmcore.Agent) (crmcore.Agent, error) {
 	a.ID = crmcore.NewID()
+	a.SIPHA1, a.SIPSecret = s.sipHA1(a), ""
 	now := s.now().UTC()
 	a.CreatedAt, a.UpdatedAt = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `insert into agents (id, login, name, role, password_hash, languages, country, region,
-			time_zone, sip_username, sip_secret, active, created_at, updated_at)
-			values ($1,$2,$3,$4,$5,$6,$7,$8,$9,nullif($10,''),$11,$12,$13,$13)`,
+			time_zone, sip_username, sip_ha1_md5, sip_ha1_sha256, active, created_at, updated_at)
+			values ($1,$2,$3,$4,$5,$6,$7,$8,$9,nullif($10,''),$11,$12,$13,$14,$14)`,
 			a.ID, a.Login, a.Name, string(a.Role), a.PasswordHash, a.Languages, a.Country, a.Region, a.TimeZone,
-			a.SIPUsername, a.SIPSecret, a.Active, now)
+			a.SIPUsername, a.SIPHA1.MD5, a.SIPHA1.SHA256, a.Active, now)
 		if err != nil {
 			return err
 		}
@@ -56,20 +67,25 @@ func insertSkills(ctx context.Context, tx pgx.Tx, id string, skills []crmcore.Sk
 	return nil
 }
 
-// UpdateAgent replaces the agent with id by a. An empty PasswordHash or
-// SIPSecret keeps the stored one.
+// UpdateAgent replaces the agent with id by a. An empty PasswordHash keeps
+// the stored one; so does an empty SIPSecret, unless the SIP username
+// changes: the stored hashes are then cleared, as they name the old one.
 func (s *Store) UpdateAgent(ctx context.Context, id string, a crmcore.Agent) (crmcore.Agent, error) {
 	if !crmcore.ValidID(id) {
 		return crmcore.Agent{}, fmt.Errorf("pgstore: update agent: %w", crmcore.ErrNotFound)
 	}
 	now := s.now().UTC()
+	ha1 := s.sipHA1(a)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `update agents set login=$2, name=$3, role=$4,
 			password_hash=coalesce(nullif($5,''), password_hash), languages=$6, country=$7, region=$8, time_zone=$9,
-			sip_username=nullif($10,''), sip_secret=coalesce(nullif($11,''), sip_secret), active=$12, updated_at=$13
+			sip_username=nullif($10,''),
+			sip_ha1_md5=case when $11 <> '' then $11 when sip_username is distinct from nullif($10,'') then '' else sip_ha1_md5 end,
+			sip_ha1_sha256=case when $12 <> '' then $12 when sip_username is distinct from nullif($10,'') then '' else sip_ha1_sha256 end,
+			active=$13, updated_at=$14
 			where id=$1`,
 			id, a.Login, a.Name, string(a.Role), a.PasswordHash, a.Languages, a.Country, a.Region, a.TimeZone,
-			a.SIPUsername, a.SIPSecret, a.Active, now)
+			a.SIPUsername, ha1.MD5, ha1.SHA256, a.Active, now)
 		if err != nil {
 			return err
 		}
@@ -159,6 +175,15 @@ func (s *Store) SessionAgent(ctx context.Context, tokenHash []byte, now time.Tim
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	_, err := s.pool.Exec(ctx, `delete from sessions where token_hash=$1`, tokenHash)
 	return mapErr("delete session", err)
+}
+
+// DeleteAgentSessions removes every session of the agent (crmcore.SessionStore).
+func (s *Store) DeleteAgentSessions(ctx context.Context, agentID string) error {
+	if !crmcore.ValidID(agentID) {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `delete from sessions where agent_id=$1`, agentID)
+	return mapErr("delete agent sessions", err)
 }
 
 // PurgeSessions deletes sessions that expired before now and returns how many.

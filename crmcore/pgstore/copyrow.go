@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,7 +31,7 @@ import (
 var interactionCopyCols = []string{"id", "call_id", "direction", "channel", "ani", "dnis", "contact_id", "ivr_path",
 	"queue", "agent_id", "arrived_at", "queued_at", "offered_at", "answered_at", "ended_at", "wait_ms", "ring_ms",
 	"talk_ms", "hold_ms", "wrapup_ms", "outcome", "routing_reasons", "recording", "disposition", "notes",
-	"ticket_id", "survey_score"}
+	"ticket_id", "survey_score", "node", "survey"}
 
 // copySQL returns the COPY … FROM STDIN (FORMAT binary) statement for
 // interactionCopyCols into table.
@@ -80,9 +83,10 @@ func parseUUID(s string) pgtype.UUID {
 // written as NULL instead.
 type refCleared struct{ contact, agent, ticket bool }
 
-// appendInteractionRow appends in as one binary COPY tuple of
-// interactionCopyCols. in must be valid and normalised (Write does both).
-func appendInteractionRow(b []byte, in *crmcore.Interaction, clear refCleared) []byte {
+// appendInteractionRow appends in, written by node, as one binary COPY
+// tuple of interactionCopyCols. in must be valid and normalised (Write
+// does both).
+func appendInteractionRow(b []byte, in *crmcore.Interaction, clear refCleared, node string) []byte {
 	d := in.Durations()
 	b = binary.BigEndian.AppendUint16(b, uint16(len(interactionCopyCols)))
 	b = appendUUID(b, parseUUID(in.ID))
@@ -116,6 +120,33 @@ func appendInteractionRow(b []byte, in *crmcore.Interaction, clear refCleared) [
 		b = binary.BigEndian.AppendUint32(b, 4)
 		b = binary.BigEndian.AppendUint32(b, uint32(int32(*in.SurveyScore)))
 	}
+	b = appendText(b, node)
+	return appendSurveyJSON(b, in.Survey)
+}
+
+// appendSurveyJSON writes the answers as a jsonb object in name order (the
+// document encoding/json makes of the map), NULL when there are none.
+func appendSurveyJSON(b []byte, s map[string]int) []byte {
+	if len(s) == 0 {
+		return appendNull(b)
+	}
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	lenAt := len(b)
+	b = append(b, 0, 0, 0, 0, 1, '{') // length (filled in below), jsonb version, the object
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, n)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(s[n]), 10)
+	}
+	b = append(b, '}')
+	binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
 	return b
 }
 
@@ -228,15 +259,37 @@ func copyStream(rows []byte) io.Reader {
 	return io.MultiReader(bytes.NewReader(copyHeader), bytes.NewReader(rows), bytes.NewReader(copyTrailer))
 }
 
-// interactionRow is in as pgx values for interactionCopyCols, for
-// statements with parameters (the demo seed) and as the reference the
-// binary encoding is tested against.
-func interactionRow(in *crmcore.Interaction) []any {
+// insertInteractionSQL inserts one interactionRow.
+var insertInteractionSQL = func() string {
+	var b bytes.Buffer
+	b.WriteString("insert into interactions (" + strings.Join(interactionCopyCols, ", ") + ") values (")
+	for i := range interactionCopyCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+1))
+	}
+	b.WriteString(")")
+	return b.String()
+}()
+
+// interactionRow is in, written by node, as pgx values for
+// interactionCopyCols, for statements with parameters (the demo seed) and
+// as the reference the binary encoding is tested against.
+func interactionRow(in *crmcore.Interaction, node string) []any {
 	normalizeInteraction(in)
 	d := in.Durations()
 	return []any{pgUUID(in.ID), in.CallID, string(in.Direction), string(in.Channel), in.ANI, in.DNIS,
 		pgUUID(in.ContactID), in.IVRPath, in.Queue, pgUUID(in.AgentID), in.ArrivedAt, in.QueuedAt, in.OfferedAt,
 		in.AnsweredAt, in.EndedAt, d.Wait.Milliseconds(), d.Ring.Milliseconds(), d.Talk.Milliseconds(),
 		d.Hold.Milliseconds(), d.WrapUp.Milliseconds(), string(in.Outcome), in.RoutingReasons, in.Recording,
-		in.Disposition, in.Notes, pgUUID(in.TicketID), in.SurveyScore}
+		in.Disposition, in.Notes, pgUUID(in.TicketID), in.SurveyScore, node, surveyValue(in.Survey)}
+}
+
+// surveyValue is a survey as a pgx value: NULL when it has no answers.
+func surveyValue(s map[string]int) any {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

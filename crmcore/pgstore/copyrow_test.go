@@ -31,6 +31,7 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	full.OfferedAt = at("2026-03-02T10:00:12.123456789+02:00")
 	full.Hold, full.WrapUp = 7*time.Second, 1500*time.Millisecond
 	full.SurveyScore = &score10
+	full.Survey = map[string]int{"nps": 9, "csat": 4, "first_call": 0}
 	full.Recording, full.Disposition = "rec/1.wav", "refund"
 	full.Notes = "line 1\nline 2\t\"quoted\" \\ back ünïcödé 📞"
 	full.IVRPath = []crmcore.IVRStep{{Node: "menu", Digits: "2"}, {Node: "lang \"fr\"", Digits: ""}, {Node: "<&>"},
@@ -59,8 +60,8 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	var rows []byte
 	var ref [][]any
 	for i := range ins {
-		rows = appendInteractionRow(rows, &ins[i], refCleared{})
-		ref = append(ref, interactionRow(&ins[i]))
+		rows = appendInteractionRow(rows, &ins[i], refCleared{}, "node-a")
+		ref = append(ref, interactionRow(&ins[i], "node-a"))
 	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -93,7 +94,7 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	if _, err := conn.Exec(ctx, "truncate enc_hand"); err != nil {
 		t.Fatal(err)
 	}
-	rows = appendInteractionRow(nil, &ins[0], refCleared{contact: true, agent: true, ticket: true})
+	rows = appendInteractionRow(nil, &ins[0], refCleared{contact: true, agent: true, ticket: true}, "")
 	if _, err := conn.Conn().PgConn().CopyFrom(ctx, copyStream(rows), copySQL("enc_hand")); err != nil {
 		t.Fatal(err)
 	}

@@ -6,29 +6,34 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"slices"
 	"time"
 
 	"switchboard/crmcore"
 )
 
-// The journal's file format. Under overload most records go through the
-// journal (the queue holds 65,536), so its codec is on the hot path: gob
-// cost about as much CPU as the COPY that follows. A journal file is
+// The journal's file format. Every record is written to the journal and
+// read back from it on its way to PostgreSQL, so its codec is on the hot
+// path. A journal segment is
 //
-//	magic "SBJ\x02\n", then per record:
+//	magic "SBJ\x03\n", then per record:
 //	len(payload) uint32 | payload | CRC-32C(payload) uint32 (big-endian)
 //
 // and a payload is a kind byte ('I' interaction, 'W' wrap-up) followed by
 // the fields in declaration order: strings as uvarint length + bytes,
 // times as varint Unix seconds + uvarint nanoseconds (UTC), optional
-// values behind a 0/1 presence byte, slices as uvarint count + elements.
+// values behind a 0/1 presence byte, slices as uvarint count + elements,
+// a survey as uvarint count + (name, varint score) in name order.
 // A record cut short by a crash, or whose checksum fails, ends the file
-// (it is reported as skipped). Files without the magic are gob streams
-// written by earlier versions and are still read.
+// (it is reported as skipped). Files of format 2 (the same without the
+// surveys) and files without a magic (gob streams) are still read.
 // TestJournalCodecCoversEveryField fails when a field is added to
 // crmcore.Interaction, WrapUp or IVRStep and not here.
 
-var journalMagic = []byte("SBJ\x02\n")
+var (
+	journalMagic   = []byte("SBJ\x03\n")
+	journalMagicV2 = []byte("SBJ\x02\n")
+)
 
 // maxJournalRecord bounds a record's payload; a longer length prefix can
 // only be a torn or corrupt file.
@@ -89,7 +94,8 @@ func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
 	b = appendStr(b, in.Disposition)
 	b = appendStr(b, in.Notes)
 	b = appendStr(b, in.TicketID)
-	return appendOptInt(b, in.SurveyScore)
+	b = appendOptInt(b, in.SurveyScore)
+	return appendSurvey(b, in.Survey)
 }
 
 func appendWrapUp(b []byte, w *crmcore.WrapUp) []byte {
@@ -100,7 +106,27 @@ func appendWrapUp(b []byte, w *crmcore.WrapUp) []byte {
 	b = appendStr(b, w.Disposition)
 	b = appendStr(b, w.Notes)
 	b = appendStr(b, w.TicketID)
-	return appendOptInt(b, w.SurveyScore)
+	b = appendOptInt(b, w.SurveyScore)
+	return appendSurvey(b, w.Survey)
+}
+
+// appendSurvey writes the answers in name order, so that equal surveys
+// encode alike.
+func appendSurvey(b []byte, s map[string]int) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	if len(s) == 0 {
+		return b
+	}
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		b = appendStr(b, n)
+		b = binary.AppendVarint(b, int64(s[n]))
+	}
+	return b
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -120,10 +146,13 @@ func appendOptInt(b []byte, v *int) []byte {
 	return binary.AppendVarint(append(b, 1), int64(*v))
 }
 
-// journalReader reads the records of a journal file in the current format.
+// journalReader reads the records of a journal file in format 3 (or 2,
+// when v2 is set).
 type journalReader struct {
-	r   *bufio.Reader
-	buf []byte
+	r        *bufio.Reader
+	buf      []byte
+	v2       bool
+	consumed int64 // bytes of the records returned so far
 }
 
 // next returns the next record, io.EOF at a clean end of file, or
@@ -151,7 +180,7 @@ func (jr *journalReader) next() (record, error) {
 	if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(frame[n:]) {
 		return record{}, errJournalCorrupt
 	}
-	d := decoder{b: p[1:]}
+	d := decoder{b: p[1:], v2: jr.v2}
 	var r record
 	switch p[0] {
 	case 'I':
@@ -164,13 +193,16 @@ func (jr *journalReader) next() (record, error) {
 	if d.bad || len(d.b) != 0 {
 		return record{}, errJournalCorrupt
 	}
+	jr.consumed += int64(n) + 8
 	return r, nil
 }
 
 // decoder reads payload fields; a short or malformed payload sets bad.
+// v2 reads format 2, which has no surveys.
 type decoder struct {
 	b   []byte
 	bad bool
+	v2  bool
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -251,6 +283,22 @@ func (d *decoder) optInt() *int {
 	return &v
 }
 
+func (d *decoder) survey() map[string]int {
+	if d.v2 {
+		return nil
+	}
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	s := make(map[string]int, n)
+	for range n {
+		name := d.str()
+		s[name] = int(d.varint())
+	}
+	return s
+}
+
 func (d *decoder) interaction() *crmcore.Interaction {
 	in := &crmcore.Interaction{}
 	in.ID = d.str()
@@ -284,6 +332,7 @@ func (d *decoder) interaction() *crmcore.Interaction {
 	in.Notes = d.str()
 	in.TicketID = d.str()
 	in.SurveyScore = d.optInt()
+	in.Survey = d.survey()
 	return in
 }
 
@@ -297,5 +346,6 @@ func (d *decoder) wrapUp() *crmcore.WrapUp {
 	w.Notes = d.str()
 	w.TicketID = d.str()
 	w.SurveyScore = d.optInt()
+	w.Survey = d.survey()
 	return w
 }

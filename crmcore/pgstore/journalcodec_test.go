@@ -3,10 +3,13 @@ package pgstore
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
+	"fmt"
+	"hash/crc32"
 	"os"
-	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +39,16 @@ func fill(t *testing.T, v reflect.Value, seed *int) {
 		p := reflect.New(v.Type().Elem())
 		fill(t, p.Elem(), seed)
 		v.Set(p)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for i := range 2 {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(t, k, seed)
+			k.SetString(fmt.Sprintf("q%d", i))
+			fill(t, e, seed)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)
 		for i := range 2 {
@@ -114,9 +127,31 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	}
 }
 
-// TestReadJournalGob replays a journal written by an earlier version (a gob
-// stream) and one in the current format.
-func TestReadJournalGob(t *testing.T) {
+// v2Frames rewrites a journal of records without surveys from format 3
+// to format 2 (the same without the survey counts), as the version before
+// surveys wrote it.
+func v2Frames(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out := slices.Clone(b[:len(journalMagic)])
+	b = b[len(journalMagic):]
+	for len(b) > 0 {
+		n := int(binary.BigEndian.Uint32(b))
+		p := b[4 : 4+n]
+		if p[len(p)-1] != 0 {
+			t.Fatal("v2Frames: a record with a survey")
+		}
+		p = p[:len(p)-1]
+		out = binary.BigEndian.AppendUint32(out, uint32(len(p)))
+		out = append(out, p...)
+		out = binary.BigEndian.AppendUint32(out, crc32.Checksum(p, castagnoli))
+		b = b[4+n+4:]
+	}
+	return out
+}
+
+// TestReadSegmentFormats reads a segment in each format the journal has
+// had: a gob stream (no magic), format 2 (no surveys) and the current one.
+func TestReadSegmentFormats(t *testing.T) {
 	dir := t.TempDir()
 	in := testInteraction(1, crmcore.NewID(), "")
 	normalizeInteraction(&in)
@@ -129,21 +164,35 @@ func TestReadJournalGob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var cur []byte
-	cur = append(cur, journalMagic...)
+	cur := slices.Clone(journalMagic)
 	for i := range recs {
 		cur = appendJournalRecord(cur, &recs[i])
 	}
-	for name, data := range map[string][]byte{"gob": gobFile.Bytes(), "current": cur} {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, name)
-			if err := os.WriteFile(path, data, 0o600); err != nil {
+	v2 := slices.Clone(journalMagicV2)
+	v2 = append(v2, v2Frames(t, cur)[len(journalMagic):]...)
+	for i, tc := range []struct {
+		name string
+		data []byte
+	}{{"gob", gobFile.Bytes()}, {"v2", v2}, {"current", cur}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(segmentPath(dir, uint64(i+1)), tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			r, err := openSegment(dir, uint64(i+1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.close()
 			var got []record
-			skipped, err := readJournal(path, 10, func(rs []record) error { got = append(got, rs...); return nil })
-			if err != nil || skipped != 0 {
-				t.Fatalf("readJournal: skipped %d, %v", skipped, err)
+			for {
+				rec, err := r.next(-1)
+				if err != nil {
+					break
+				}
+				got = append(got, rec)
+			}
+			if r.torn {
+				t.Error("segment read as torn")
 			}
 			if d := cmp.Diff(recs, got, cmp.AllowUnexported(record{}), cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("records (-want +got):\n%s", d)

@@ -9,14 +9,15 @@ import (
 // switchboard, subsystem pgstore).
 type Metrics struct {
 	Written      *prometheus.CounterVec // rows committed, by kind (interaction, wrapup)
-	Spilled      prometheus.Counter     // records appended to the journal because the queue was full
-	Replayed     prometheus.Counter     // records read back from the journal
+	Replayed     prometheus.Counter     // records read back from journal segments an earlier run left
 	Retries      prometheus.Counter     // failed batch attempts that will be retried
 	DeadLettered prometheus.Counter     // records the database rejected, kept in the dead-letter file
-	QueueDepth   prometheus.GaugeFunc
+	Interrupted  prometheus.Counter     // records an earlier run left in progress, closed at start
+	Segments     prometheus.GaugeFunc   // journal segments holding records not yet committed
+	SyncSeconds  prometheus.Histogram   // one journal write + fsync (one group commit)
 	FlushSeconds prometheus.Histogram
 
-	queueLen func() int
+	segments func() int
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -24,10 +25,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Written: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
 			Name: "written_total", Help: "Interaction records committed to PostgreSQL, by kind."}, []string{"kind"}),
-		Spilled: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
-			Name: "journal_spilled_total", Help: "Records appended to the journal because the write queue was full."}),
 		Replayed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
-			Name: "journal_replayed_total", Help: "Records read back from the journal and written."}),
+			Name: "journal_replayed_total", Help: "Records read back from journal segments left by an earlier run."}),
+		Interrupted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
+			Name: "interrupted_total", Help: "Interactions an earlier run of this node left in progress, closed as failed at start."}),
+		SyncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "switchboard", Subsystem: "pgstore",
+			Name: "journal_sync_seconds", Help: "Time to write and fsync one group of journal records.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
 			Name: "flush_retries_total", Help: "Batch writes that failed and were retried."}),
 		DeadLettered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "switchboard", Subsystem: "pgstore",
@@ -35,15 +39,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		FlushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "switchboard", Subsystem: "pgstore",
 			Name: "flush_seconds", Help: "Time to commit one batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
-	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Subsystem: "pgstore",
-		Name: "queue_depth", Help: "Records waiting in the in-process write queue."}, func() float64 {
-		if m.queueLen == nil {
+	m.Segments = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Subsystem: "pgstore",
+		Name: "journal_segments", Help: "Journal segments holding records not yet committed to PostgreSQL."}, func() float64 {
+		if m.segments == nil {
 			return 0
 		}
-		return float64(m.queueLen())
+		return float64(m.segments())
 	})
 	if reg != nil {
-		reg.MustRegister(m.Written, m.Spilled, m.Replayed, m.Retries, m.DeadLettered, m.QueueDepth, m.FlushSeconds)
+		reg.MustRegister(m.Written, m.Replayed, m.Retries, m.DeadLettered, m.Interrupted, m.Segments, m.SyncSeconds, m.FlushSeconds)
 	}
 	return m
 }

@@ -16,11 +16,18 @@ const seedLock = int64(0x5eed5b0a4d)
 // SeedOption configures Seed.
 type SeedOption func(*seedConfig)
 
-type seedConfig struct{ cost int }
+type seedConfig struct {
+	cost     int
+	sipRealm string
+}
 
 // WithPasswordCost sets the bcrypt cost of the demo passwords (default
 // crmcore.BcryptCost; tests use bcrypt.MinCost to stay fast).
 func WithPasswordCost(cost int) SeedOption { return func(c *seedConfig) { c.cost = cost } }
+
+// WithSeedSIPRealm sets the SIP realm the demo agents' SIP secrets are
+// hashed for (default DefaultSIPRealm).
+func WithSeedSIPRealm(realm string) SeedOption { return func(c *seedConfig) { c.sipRealm = realm } }
 
 // SeedResult summarises what Seed inserted.
 type SeedResult struct {
@@ -28,11 +35,13 @@ type SeedResult struct {
 	Accounts, Contacts, Agents, Tickets, Ints int
 }
 
-// DemoPassword is the password of every demo agent and supervisor (the
-// admin's is "admin"); DemoSIPSecret is every demo agent's SIP secret.
+// DemoPassword is the password of every demo agent and supervisor,
+// DemoAdminPassword the admin's; DemoSIPSecret is every demo agent's SIP
+// secret.
 const (
-	DemoPassword  = "demo"
-	DemoSIPSecret = "demo"
+	DemoPassword      = "demo"
+	DemoAdminPassword = "admin"
+	DemoSIPSecret     = "demo"
 )
 
 type demoAgent struct {
@@ -133,7 +142,7 @@ var demoAccounts = []crmcore.Account{
 // database has no agents yet. Concurrent seeders are serialised with an
 // advisory lock; a second run is a no-op.
 func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResult, error) {
-	cfg := seedConfig{cost: crmcore.BcryptCost}
+	cfg := seedConfig{cost: crmcore.BcryptCost, sipRealm: DefaultSIPRealm}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -154,7 +163,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResu
 	if any {
 		return res, nil
 	}
-	s := New(pool)
+	s := New(pool, WithSIPRealm(cfg.sipRealm))
 	res.Seeded = true
 
 	accounts := map[string]string{}
@@ -171,7 +180,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResu
 	if err != nil {
 		return res, err
 	}
-	adminHash, err := crmcore.HashPasswordCost("admin", cfg.cost)
+	adminHash, err := crmcore.HashPasswordCost(DemoAdminPassword, cfg.cost)
 	if err != nil {
 		return res, err
 	}
@@ -258,11 +267,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResu
 			ArrivedAt: arrived, QueuedAt: &q, OfferedAt: &o, AnsweredAt: &a, EndedAt: &e, Outcome: crmcore.OutcomeAnswered,
 			RoutingReasons: []string{"skill support", "longest idle"}, Disposition: "resolved"}
 		normalizeInteraction(&in)
-		if _, err := pool.Exec(ctx, `insert into interactions (id, call_id, direction, channel, ani, dnis, contact_id,
-			ivr_path, queue, agent_id, arrived_at, queued_at, offered_at, answered_at, ended_at, wait_ms, ring_ms, talk_ms,
-			hold_ms, wrapup_ms, outcome, routing_reasons, recording, disposition, notes, ticket_id, survey_score)
-			values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)`,
-			interactionRow(&in)...); err != nil {
+		if _, err := pool.Exec(ctx, insertInteractionSQL, interactionRow(&in, "")...); err != nil {
 			return res, fmt.Errorf("pgstore: seed interaction: %w", err)
 		}
 		res.Ints++

@@ -52,10 +52,29 @@ func Connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// DefaultSIPRealm is the SIP digest realm the SIP password hashes are
+// computed for when none is configured (the SIP gateway's default).
+const DefaultSIPRealm = "switchboard"
+
+// MigrateOption configures Migrate.
+type MigrateOption func(*migrateConfig)
+
+type migrateConfig struct{ sipRealm string }
+
+// WithMigrateSIPRealm sets the SIP realm that SIP secrets stored in plain
+// text by an older schema are hashed for (default DefaultSIPRealm).
+func WithMigrateSIPRealm(realm string) MigrateOption {
+	return func(c *migrateConfig) { c.sipRealm = realm }
+}
+
 // Migrate brings the schema up to date with the embedded migrations. It is
 // idempotent and safe to run from several processes at once (tern holds an
 // advisory lock while migrating).
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...MigrateOption) error {
+	cfg := migrateConfig{sipRealm: DefaultSIPRealm}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("pgstore: migrate: %w", err)
@@ -65,6 +84,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("pgstore: migrate: %w", err)
 	}
+	m.Data["sip_realm"] = cfg.sipRealm
 	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("pgstore: migrate: %w", err)
@@ -98,6 +118,8 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time
 	sla  crmcore.SLAPolicy
+	// sipRealm is the realm the SIP secrets are hashed for (SIPHA1).
+	sipRealm string
 }
 
 // Option configures a Store.
@@ -112,9 +134,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithSLAPolicy sets the SLA policy (default crmcore.DefaultSLAPolicy(UTC)).
 func WithSLAPolicy(p crmcore.SLAPolicy) Option { return func(s *Store) { s.sla = p } }
 
+// WithSIPRealm sets the SIP digest realm the agents' SIP secrets are
+// hashed for (default DefaultSIPRealm); it must be the SIP gateway's.
+func WithSIPRealm(realm string) Option { return func(s *Store) { s.sipRealm = realm } }
+
 // New returns a Store over pool. The schema must have been migrated.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{pool: pool, log: slog.Default(), now: time.Now, sla: crmcore.DefaultSLAPolicy(time.UTC)}
+	s := &Store{pool: pool, log: slog.Default(), now: time.Now, sla: crmcore.DefaultSLAPolicy(time.UTC), sipRealm: DefaultSIPRealm}
 	for _, o := range opts {
 		o(s)
 	}

@@ -97,7 +97,7 @@ func TestSeedOnce(t *testing.T) {
 	// Login works with the demo credentials.
 	auth := crmcore.NewAuth(s, s)
 	for login, pw := range map[string]string{"alice": "demo", "sam": "demo", "admin": "admin"} {
-		if _, _, _, err := auth.Login(ctx, login, pw); err != nil {
+		if _, _, _, err := auth.Login(ctx, login, pw, ""); err != nil {
 			t.Errorf("login %s: %v", login, err)
 		}
 	}
@@ -106,8 +106,8 @@ func TestSeedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range agents {
-		if a.SIPUsername != a.Login || a.SIPSecret != DemoSIPSecret {
-			t.Errorf("agent %s SIP = %q/%q", a.Login, a.SIPUsername, a.SIPSecret)
+		if want := crmcore.ComputeSIPHA1(a.Login, DefaultSIPRealm, DemoSIPSecret); a.SIPUsername != a.Login || a.SIPHA1 != want || a.SIPSecret != "" {
+			t.Errorf("agent %s SIP = %q/%+v, want %+v and no secret", a.Login, a.SIPUsername, a.SIPHA1, want)
 		}
 		if a.Role == crmcore.RoleAgent && len(a.Skills) == 0 {
 			t.Errorf("agent %s has no skills", a.Login)
@@ -292,7 +292,7 @@ func TestSessions(t *testing.T) {
 	s := New(pool)
 	now := time.Now()
 	auth := crmcore.NewAuth(s, s, crmcore.WithClock(func() time.Time { return now }))
-	tok, _, _, err := auth.Login(ctx, "bob", "demo")
+	tok, _, _, err := auth.Login(ctx, "bob", "demo", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,16 @@
 package pgstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"switchboard/crmcore"
@@ -23,6 +19,11 @@ import (
 // ErrWriterClosed is returned by Write and AppendWrapUp after Close.
 var ErrWriterClosed = errors.New("pgstore: interaction writer closed")
 
+// ErrNotStored is wrapped by the error of a Write or AppendWrapUp whose
+// record the journal could not put on stable storage: it was not
+// accepted.
+var ErrNotStored = errors.New("pgstore: record not stored")
+
 // Writer is the durable interaction write path (see the package doc). It is
 // safe for concurrent use.
 type Writer struct {
@@ -30,16 +31,20 @@ type Writer struct {
 	log        *slog.Logger
 	m          *Metrics
 	journal    *journal
+	old        []uint64 // journal segments of earlier runs, replayed first
+	node       string
 	batchSize  int
-	flushEvery time.Duration
+	segSize    int64
 	maxBackoff time.Duration
 
-	mu     sync.RWMutex // guards closed and the send on ch
-	closed bool
-	ch     chan record
+	segMu sync.Mutex          // guards segs and every segment's fields
+	segs  map[uint64]*segment // segments being read or written
+	oldWG sync.WaitGroup      // the earlier runs' segments not yet written
 
-	filesMu   sync.Mutex
-	replaying map[string]*replayFile // journal files whose chunks are being written
+	// opened holds the ids of the records the collector has seen opened
+	// (in progress) and not yet completed: their completion is an upsert.
+	// Only the collector's goroutine uses it.
+	opened map[[16]byte]struct{}
 
 	abort     context.CancelFunc // ends retrying when Close's ctx expires
 	runCtx    context.Context
@@ -51,23 +56,24 @@ type Writer struct {
 // WriterOption configures a Writer.
 type WriterOption func(*Writer)
 
-// WithQueueSize sets the in-process queue capacity (default 65536); when it
-// is full, writes spill to the journal.
-func WithQueueSize(n int) WriterOption {
-	return func(w *Writer) { w.ch = make(chan record, max(n, 1)) }
-}
-
 // WithBatchSize sets the maximum records per transaction (default 8192);
 // two transactions run at once.
 func WithBatchSize(n int) WriterOption { return func(w *Writer) { w.batchSize = max(n, 1) } }
 
-// WithFlushInterval sets how often the journal's buffer is written to its
-// file and checked for records to replay (default 50 ms). A partial batch
-// does not wait for it: it is written as soon as a connection is free.
-func WithFlushInterval(d time.Duration) WriterOption { return func(w *Writer) { w.flushEvery = d } }
+// WithSegmentSize sets the size past which the journal starts a new
+// segment file (default 64 MiB).
+func WithSegmentSize(n int64) WriterOption {
+	return func(w *Writer) { w.segSize = max(n, int64(len(journalMagic))+1) }
+}
 
 // WithMaxBackoff caps the retry delay while PostgreSQL is unreachable (default 2 s).
 func WithMaxBackoff(d time.Duration) WriterOption { return func(w *Writer) { w.maxBackoff = d } }
+
+// WithNodeID names the process writing (default ""): every record is
+// stored with it, and at start the writer closes as interrupted the
+// records still in progress under this name, which only an earlier run of
+// the same node can have left. Nodes sharing a database need distinct ids.
+func WithNodeID(id string) WriterOption { return func(w *Writer) { w.node = id } }
 
 // WithWriterLogger sets the logger (default slog.Default()).
 func WithWriterLogger(l *slog.Logger) WriterOption { return func(w *Writer) { w.log = l } }
@@ -75,13 +81,15 @@ func WithWriterLogger(l *slog.Logger) WriterOption { return func(w *Writer) { w.
 // WithWriterMetrics sets the metrics (default: unregistered).
 func WithWriterMetrics(m *Metrics) WriterOption { return func(w *Writer) { w.m = m } }
 
-// NewWriter opens (creating) the journal under dataDir and starts the writer
-// goroutine, which first replays whatever an earlier run left in the journal.
+// NewWriter opens (creating) the journal under dataDir and starts the
+// writer's goroutines, which first write what earlier runs left in the
+// journal, then close the records they left in progress, then follow the
+// journal as it grows.
 func NewWriter(pool *pgxpool.Pool, dataDir string, opts ...WriterOption) (*Writer, error) {
 	w := &Writer{
-		pool: pool, log: slog.Default(), batchSize: 8192, flushEvery: 50 * time.Millisecond,
-		maxBackoff: 2 * time.Second, ch: make(chan record, 65536), done: make(chan struct{}),
-		replaying: map[string]*replayFile{},
+		pool: pool, log: slog.Default(), batchSize: 8192, segSize: defaultSegmentSize,
+		maxBackoff: 2 * time.Second, done: make(chan struct{}),
+		segs: map[uint64]*segment{}, opened: map[[16]byte]struct{}{},
 	}
 	for _, o := range opts {
 		o(w)
@@ -89,32 +97,42 @@ func NewWriter(pool *pgxpool.Pool, dataDir string, opts ...WriterOption) (*Write
 	if w.m == nil {
 		w.m = NewMetrics(nil)
 	}
-	w.m.queueLen = func() int { return len(w.ch) }
-	j, err := openJournal(dataDir)
+	w.m.segments = func() int {
+		w.segMu.Lock()
+		defer w.segMu.Unlock()
+		return len(w.segs)
+	}
+	j, old, err := openJournal(dataDir, w.segSize, w.m.SyncSeconds)
 	if err != nil {
 		return nil, err
 	}
-	w.journal = j
+	w.journal, w.old = j, old
 	w.runCtx, w.abort = context.WithCancel(context.Background())
 	go w.run()
 	return w, nil
 }
 
-// Write queues an interaction for writing. It validates the record (an
-// invalid one is refused with an error wrapping crmcore.ErrInvalid), never
-// blocks on the database, and never drops an accepted record: when the queue
-// is full the record goes to the journal. A nil error means accepted.
+// Write stores an interaction. It validates the record (an invalid one is
+// refused with an error wrapping crmcore.ErrInvalid), appends it to the
+// journal and returns once the fsync that covers it has returned: a nil
+// error means the record is on stable storage and will reach PostgreSQL,
+// whatever happens to the process or the database. It never waits for the
+// database. Writing a record again under the same ID replaces the one in
+// progress (outcome crmcore.OutcomeInProgress); a completed record is kept.
+// When ctx ends first the error wraps ctx's: the record may still be
+// stored.
 func (w *Writer) Write(ctx context.Context, in crmcore.Interaction) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
 	normalizeInteraction(&in)
-	return w.enqueue(record{I: &in})
+	return w.append(ctx, record{I: &in})
 }
 
-// AppendWrapUp queues after-call work for an interaction (disposition, notes,
-// ticket link, survey score). It is stored as its own record and folded into
-// the interaction, whichever of the two reaches the database first.
+// AppendWrapUp stores after-call work for an interaction (disposition,
+// notes, ticket link, survey) as Write stores an interaction. It is kept
+// as its own record and folded into the interaction, whichever of the two
+// reaches the database first.
 func (w *Writer) AppendWrapUp(ctx context.Context, wu crmcore.WrapUp) error {
 	if wu.ID == "" {
 		wu.ID = crmcore.NewID()
@@ -123,37 +141,41 @@ func (w *Writer) AppendWrapUp(ctx context.Context, wu crmcore.WrapUp) error {
 		return err
 	}
 	wu.At = wu.At.UTC()
-	return w.enqueue(record{W: &wu})
+	return w.append(ctx, record{W: &wu})
 }
 
-func (w *Writer) enqueue(r record) error {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
+// frameBufs recycles the encoding buffers of appends.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// append journals r and waits for the group commit that covers it.
+func (w *Writer) append(ctx context.Context, r record) error {
+	bp := frameBufs.Get().(*[]byte)
+	frame := appendJournalRecord((*bp)[:0], &r)
+	g, err := w.journal.append(frame)
+	*bp = frame
+	frameBufs.Put(bp)
+	if errors.Is(err, errJournalClosed) {
 		return ErrWriterClosed
 	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotStored, err)
+	}
 	select {
-	case w.ch <- r:
+	case <-g.done:
+		if g.err != nil {
+			return fmt.Errorf("%w: %w", ErrNotStored, g.err)
+		}
 		return nil
-	default:
+	case <-ctx.Done():
+		return fmt.Errorf("pgstore: record not confirmed stored: %w", ctx.Err())
 	}
-	if err := w.journal.append(r); err != nil {
-		return fmt.Errorf("pgstore: queue full and journal failed: %w", err)
-	}
-	w.m.Spilled.Inc()
-	return nil
 }
 
-// Close stops intake and writes everything queued or journaled to the
-// database. If ctx ends first (PostgreSQL still down), the remainder is kept
-// in the journal for the next start and ctx's error is returned.
+// Close stops intake and writes everything journaled to the database. If
+// ctx ends first (PostgreSQL still down), the rest stays in the journal
+// for the next start and an error wrapping ctx's is returned.
 func (w *Writer) Close(ctx context.Context) error {
-	w.closeOnce.Do(func() {
-		w.mu.Lock()
-		w.closed = true
-		close(w.ch)
-		w.mu.Unlock()
-	})
+	w.closeOnce.Do(w.journal.close)
 	select {
 	case <-w.done:
 	case <-ctx.Done():
@@ -166,426 +188,205 @@ func (w *Writer) Close(ctx context.Context) error {
 	return w.finalErr
 }
 
-// flushers is how many transactions the writer runs at once, each on its
-// own connection. Two keep both of the server's cores busy; more only add
-// contention (raw COPY of 1M rows was slower over three connections than
-// over two).
-const flushers = 2
-
-// run is the writer's collector: it turns the queue and the journal into
-// chunks of at most batchSize records, encoding each record for COPY as it
-// arrives, and hands full chunks to the flushers. While the flushers write,
-// the next chunk fills: a partial chunk goes out as soon as the flushers can
-// take it (one chunk may wait ready for them), so under light load records
-// wait for nothing, and under heavy load chunks grow to batchSize.
+// run is the writer's collector: it reads the journal's records as they
+// become durable, encodes them into chunks of at most batchSize records
+// and hands the chunks to the flushers.
 func (w *Writer) run() {
 	defer close(w.done)
-	defer func() {
-		if err := w.journal.close(); err != nil && w.finalErr == nil {
-			w.finalErr = err
-		}
-	}()
 	p := w.startFlushers()
-	cur, err := w.collect(p)
+	err := w.collect(p)
 	if perr := p.stop(); err == nil {
 		err = perr
 	}
 	if err != nil {
-		var rest []record
-		if cur != nil {
-			rest = cur.recs
-		}
-		w.finalErr = w.spillRest(rest, err)
+		w.finalErr = fmt.Errorf("pgstore: writer close: %w (unwritten records kept in the journal)", err)
+		w.log.Warn("pgstore: interaction writer stopped before the database caught up; records kept in the journal",
+			"dir", w.journal.dir, "err", err)
 	}
 }
 
-// collect runs until the queue is closed and drained and the journal
-// replayed (nil), or until the pipeline fails; it then returns the chunk
-// it was filling, whose records are not written yet.
-func (w *Writer) collect(p *pipeline) (*chunk, error) {
-	if err := w.replay(p); err != nil {
-		return nil, err
-	}
-	tick := time.NewTicker(w.flushEvery)
-	defer tick.Stop()
+// collect writes the segments of earlier runs, closes the records they
+// left in progress, then follows this run's segments until the journal is
+// closed and read to its end (nil), or until the pipeline fails.
+func (w *Writer) collect(p *pipeline) error {
 	cur := w.newChunk()
-	add := func(r record, ok bool) (closed bool) {
-		if ok {
-			cur.add(r)
-		}
-		return !ok
-	}
-	for {
-		// Take what is queued, up to a full chunk, without waiting.
-		closed := false
-	fill:
-		for !closed && len(cur.recs) < w.batchSize {
-			select {
-			case r, ok := <-w.ch:
-				closed = add(r, ok)
-			default:
-				break fill
-			}
-		}
-		if !closed && len(cur.recs) < w.batchSize {
-			// The queue is empty: give a partial chunk to the flushers
-			// if they can take it, or wait for more records.
-			var idle chan<- *chunk
-			if len(cur.recs) > 0 {
-				idle = p.work
-			}
-			select {
-			case r, ok := <-w.ch:
-				closed = add(r, ok)
-			case idle <- cur:
-				cur = w.newChunk()
-			case <-tick.C:
-				if err := w.journal.flush(); err != nil {
-					w.log.Error("pgstore: journal flush failed", "err", err)
-				}
-				if w.journal.hasPending() {
-					if err := w.replay(p); err != nil {
-						return cur, err
-					}
-				}
-			case <-p.failed:
-				return cur, p.err()
-			}
-		}
-		if closed || len(cur.recs) >= w.batchSize {
-			if len(cur.recs) > 0 {
-				if err := p.submit(cur); err != nil {
-					return cur, err
-				}
-				cur = w.newChunk()
-			}
-			if closed || w.journal.hasPending() {
-				if err := w.replay(p); err != nil {
-					return cur, err
-				}
-			}
-			if closed {
-				return nil, nil
-			}
-		}
-	}
-}
-
-// spillRest runs when the writer is aborted: the unwritten batch and the
-// rest of the queue go to the journal.
-func (w *Writer) spillRest(batch []record, cause error) error {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-	rest := append([]record(nil), batch...)
-	// No send can start now that closed is set; take what is buffered.
-drain:
-	for {
-		select {
-		case r, ok := <-w.ch:
-			if !ok {
-				break drain
-			}
-			rest = append(rest, r)
-		default:
-			break drain
-		}
-	}
-	if len(rest) > 0 {
-		if err := w.journal.append(rest...); err != nil {
-			return fmt.Errorf("pgstore: writer aborted (%v) and journal failed: %w", cause, err)
-		}
-	}
-	w.log.Warn("pgstore: interaction writer stopped before the database caught up; records kept in the journal",
-		"records", len(rest), "dir", w.journal.dir, "err", cause)
-	return fmt.Errorf("pgstore: writer close: %w (unwritten records kept in the journal)", cause)
-}
-
-// replayFile is a journal file being replayed: it is deleted once every
-// chunk read from it is in the database.
-type replayFile struct {
-	path    string
-	pending int  // chunks handed to the flushers and not written yet
-	sealed  bool // the whole file has been read
-	failed  bool // a chunk could not be written: keep the file
-}
-
-// replay hands every journal file waiting for replay to the flushers, one
-// chunk at a time; a file whose chunks are still being written (from an
-// earlier call) is skipped.
-func (w *Writer) replay(p *pipeline) error {
-	files, err := w.journal.rotate()
-	if err != nil {
-		return err
-	}
-	for _, path := range files {
-		w.filesMu.Lock()
-		_, busy := w.replaying[path]
-		f := &replayFile{path: path, pending: 1} // the reader's own hold, released by seal
-		if !busy {
-			w.replaying[path] = f
-		}
-		w.filesMu.Unlock()
-		if busy {
-			continue
-		}
-		skipped, err := readJournal(path, w.batchSize, func(recs []record) error {
-			c := w.newChunk()
-			for _, r := range recs {
-				c.add(r)
-			}
-			c.file = f
-			w.filesMu.Lock()
-			f.pending++
-			w.filesMu.Unlock()
-			if err := p.submit(c); err != nil {
-				w.fileDone(f, err)
-				return err
-			}
-			return nil
-		})
-		if skipped > 0 {
-			w.log.Warn("pgstore: skipped torn journal lines", "file", path, "lines", skipped)
-		}
-		if errors.Is(err, os.ErrNotExist) {
-			err = nil // replayed and deleted since rotate listed it
-		}
-		w.filesMu.Lock()
-		f.sealed = true
-		w.filesMu.Unlock()
-		if derr := w.fileDone(f, err); err == nil {
-			err = derr
-		}
-		if err != nil {
+	defer func() { w.dropChunk(cur, errAborted) }()
+	for _, n := range w.old {
+		if _, err := w.readSegment(p, n, true, &cur); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := w.closeInterrupted(p); err != nil {
+		return err
+	}
+	for n := w.journal.first; ; n++ {
+		last, err := w.readSegment(p, n, false, &cur)
+		if err != nil || last {
+			return err
+		}
+	}
 }
 
-// fileDone records that one chunk of f (or the reader's hold on it) is
-// finished, with err; the last one to finish deletes the file if every
-// chunk was written. The deletion happens under filesMu, so replay never
-// sees a file that is out of replaying but still on disk.
-func (w *Writer) fileDone(f *replayFile, err error) error {
-	w.filesMu.Lock()
-	defer w.filesMu.Unlock()
-	f.pending--
+// errAborted marks a chunk the collector built but never handed over.
+var errAborted = errors.New("pgstore: writer aborted")
+
+// segment is one journal segment being read or written. It is deleted when
+// it has been read to its end and every chunk drawn from it is committed.
+type segment struct {
+	n       uint64
+	old     bool // left by an earlier run
+	pending int  // chunks not yet written, plus the reader's hold until the end is read
+	failed  bool // a chunk could not be written: keep the file
+}
+
+// readSegment hands the records of segment n to the flushers as the
+// journal makes them durable, until the segment is complete (the journal
+// moved on to the next one, or was closed: then last is true). A segment
+// of an earlier run is complete as it is.
+func (w *Writer) readSegment(p *pipeline, n uint64, old bool, cur **chunk) (last bool, err error) {
+	seg := &segment{n: n, old: old, pending: 1}
+	w.segMu.Lock()
+	w.segs[n] = seg
+	w.segMu.Unlock()
+	if old {
+		w.oldWG.Add(1)
+	}
+	r, err := openSegment(w.journal.dir, n)
 	if err != nil {
-		f.failed = true
+		w.segmentDone(seg, err)
+		if old && errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("pgstore: journal: %w", err)
 	}
-	if !f.sealed || f.pending > 0 {
-		return nil
+	defer r.close()
+	for {
+		limit := int64(-1)
+		pos := w.journal.position()
+		complete := old || pos.seg > n || pos.sealed
+		if !complete {
+			limit = pos.off
+		}
+		for {
+			rec, err := r.next(limit)
+			if err == io.EOF {
+				break
+			}
+			if old {
+				w.m.Replayed.Inc()
+			}
+			if (*cur).seg == nil {
+				(*cur).seg = w.holdSegment(seg)
+			}
+			w.add(*cur, rec)
+			if len((*cur).recs) >= w.batchSize {
+				if err := p.submit(*cur); err != nil {
+					return false, err
+				}
+				*cur = w.newChunk()
+			}
+		}
+		if complete {
+			if r.torn {
+				w.log.Warn("pgstore: journal segment ends in a torn record", "segment", n)
+			}
+			if len((*cur).recs) > 0 {
+				if err := p.submit(*cur); err != nil {
+					return false, err
+				}
+				*cur = w.newChunk()
+			}
+			w.segmentDone(seg, nil) // the reader's hold
+			return !old && pos.sealed && pos.seg == n, nil
+		}
+		// Wait for more; meanwhile a partial chunk goes to a flusher as
+		// soon as one is free, so under light load a record waits for
+		// nothing and under heavy load chunks grow to full size.
+		var idle chan<- *chunk
+		if len((*cur).recs) > 0 {
+			idle = p.work
+		}
+		select {
+		case <-w.journal.notify:
+		case idle <- *cur:
+			*cur = w.newChunk()
+		case <-p.failed:
+			return false, p.err()
+		}
 	}
-	delete(w.replaying, f.path)
-	if f.failed {
-		return nil
-	}
-	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("pgstore: remove replayed journal: %w", err)
-	}
-	return nil
 }
 
-// pipeline is the flushers' side: chunks are handed over on work, and the
-// first fatal error (the writer aborted, or the disk failing under the
-// journal) closes failed.
-type pipeline struct {
-	w      *Writer
-	work   chan *chunk
-	wg     sync.WaitGroup
-	failed chan struct{}
-
-	mu       sync.Mutex
-	firstErr error
+// holdSegment counts one more chunk drawn from s.
+func (w *Writer) holdSegment(s *segment) *segment {
+	w.segMu.Lock()
+	s.pending++
+	w.segMu.Unlock()
+	return s
 }
 
-func (w *Writer) startFlushers() *pipeline {
-	p := &pipeline{w: w, work: make(chan *chunk, 1), failed: make(chan struct{})}
-	for range flushers {
-		p.wg.Go(p.flusher)
+// segmentDone records that one chunk of s (or the reader's hold on it) is
+// finished, with err; the last one deletes the segment if every chunk was
+// written.
+func (w *Writer) segmentDone(s *segment, err error) {
+	w.segMu.Lock()
+	s.pending--
+	if err != nil {
+		s.failed = true
 	}
-	return p
+	last := s.pending == 0
+	if last {
+		delete(w.segs, s.n)
+	}
+	w.segMu.Unlock()
+	if !last {
+		return
+	}
+	if !s.failed {
+		if rerr := w.journal.remove(s.n); rerr != nil {
+			w.log.Error("pgstore: journal segment written but not removed", "segment", s.n, "err", rerr)
+		}
+	}
+	if s.old {
+		w.oldWG.Done()
+	}
 }
 
-// submit hands c to a flusher, waiting for one to be free; it fails (and c
-// stays with the caller) once the pipeline has failed.
-func (p *pipeline) submit(c *chunk) error {
+// dropChunk releases a chunk that will not be written.
+func (w *Writer) dropChunk(c *chunk, err error) {
+	if c.seg != nil {
+		w.segmentDone(c.seg, err)
+		c.seg = nil
+	}
+	c.release()
+}
+
+// closeInterruptedSQL closes the records this node left in progress. The
+// end of such a call is unknown, so ended_at stays NULL.
+const closeInterruptedSQL = `update interactions set outcome = 'failed',
+	routing_reasons = routing_reasons || '` + crmcore.ReasonInterrupted + `'::text
+	where node = $1 and outcome = 'in-progress'`
+
+// closeInterrupted waits until every record of earlier runs is committed,
+// then closes the records still in progress under this node's id: no
+// record of this run has been handed to the flushers yet, so all of them
+// were opened by a process that is gone. It retries while PostgreSQL is
+// unreachable.
+func (w *Writer) closeInterrupted(p *pipeline) error {
+	written := make(chan struct{})
+	go func() { w.oldWG.Wait(); close(written) }()
 	select {
-	case p.work <- c:
-		return nil
+	case <-written:
 	case <-p.failed:
 		return p.err()
 	}
-}
-
-// stop waits for the flushers to finish what they were given.
-func (p *pipeline) stop() error {
-	close(p.work)
-	p.wg.Wait()
-	return p.err()
-}
-
-func (p *pipeline) err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.firstErr
-}
-
-func (p *pipeline) fail(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.firstErr == nil {
-		p.firstErr = err
-		close(p.failed)
-	}
-}
-
-// flusher writes chunks until work is closed. A chunk it cannot write (the
-// writer was aborted) goes back to the journal if it came from the queue;
-// one read from a journal file is still in that file, which is kept.
-func (p *pipeline) flusher() {
-	w := p.w
-	for c := range p.work {
-		err := p.err()
-		if err == nil {
-			err = w.flushDurable(c)
-		}
-		if err != nil {
-			p.fail(err)
-			if c.file == nil {
-				if jerr := w.journal.append(c.recs...); jerr != nil {
-					p.fail(fmt.Errorf("pgstore: writer aborted (%v) and journal failed: %w", err, jerr))
-				}
-			}
-		}
-		if c.file != nil {
-			if err == nil {
-				w.m.Replayed.Add(float64(len(c.recs)))
-			}
-			if rerr := w.fileDone(c.file, err); rerr != nil {
-				p.fail(rerr)
-			}
-		}
-		c.release()
-	}
-}
-
-// chunk is one transaction's worth of records, with its interactions
-// already encoded for COPY and their references collected.
-type chunk struct {
-	recs         []record
-	rows         []byte        // the interactions as binary COPY tuples
-	ids          []pgtype.UUID // the interactions' ids, in order
-	minID, maxID pgtype.UUID   // the smallest and largest of ids
-	refs         [3]refSet     // distinct contact, agent and ticket ids they name
-	wus          [][]any       // the wrap-ups as COPY rows
-	file         *replayFile   // the journal file the records were read from; nil: the queue
-}
-
-// refSet is the distinct ids of one kind of reference, in first-seen order.
-type refSet struct {
-	ids  []pgtype.UUID
-	seen map[[16]byte]struct{}
-}
-
-func (s *refSet) add(id string) {
-	u := parseUUID(id)
-	if !u.Valid {
-		return
-	}
-	if _, ok := s.seen[u.Bytes]; ok {
-		return
-	}
-	if s.seen == nil {
-		s.seen = make(map[[16]byte]struct{})
-	}
-	s.seen[u.Bytes] = struct{}{}
-	s.ids = append(s.ids, u)
-}
-
-// refTables are the tables of chunk.refs, in order.
-var refTables = [3]string{"contacts", "agents", "tickets"}
-
-func (w *Writer) newChunk() *chunk {
-	c := &chunk{recs: make([]record, 0, min(w.batchSize, 1024))}
-	if b, ok := rowBufs.Get().(*[]byte); ok {
-		c.rows = (*b)[:0]
-	}
-	return c
-}
-
-// rowBufs recycles the chunks' COPY buffers (a megabyte or two each under
-// load).
-var rowBufs sync.Pool
-
-// release recycles c's buffer once c is written or given up.
-func (c *chunk) release() {
-	if cap(c.rows) > 0 {
-		b := c.rows[:0]
-		c.rows = nil
-		rowBufs.Put(&b)
-	}
-}
-
-func chunkOf(recs []record) *chunk {
-	c := &chunk{recs: make([]record, 0, len(recs))}
-	for _, r := range recs {
-		c.add(r)
-	}
-	return c
-}
-
-func (c *chunk) add(r record) {
-	c.recs = append(c.recs, r)
-	if in := r.I; in != nil {
-		c.rows = appendInteractionRow(c.rows, in, refCleared{})
-		id := parseUUID(in.ID)
-		c.ids = append(c.ids, id)
-		if !c.minID.Valid || bytes.Compare(id.Bytes[:], c.minID.Bytes[:]) < 0 {
-			c.minID = id
-		}
-		if !c.maxID.Valid || bytes.Compare(id.Bytes[:], c.maxID.Bytes[:]) > 0 {
-			c.maxID = id
-		}
-		c.refs[0].add(in.ContactID)
-		c.refs[1].add(in.AgentID)
-		c.refs[2].add(in.TicketID)
-	}
-	if r.W != nil {
-		c.wus = append(c.wus, wrapupRow(r.W))
-	}
-}
-
-// flushDurable writes c, retrying transient failures with backoff until
-// it succeeds or the writer is aborted. Records the server rejects for
-// their content are isolated by bisection and dead-lettered.
-func (w *Writer) flushDurable(c *chunk) error {
-	err := w.flushRetry(c)
-	if err == nil || !permanent(err) {
-		return err
-	}
-	if len(c.recs) == 1 {
-		w.log.Error("pgstore: interaction rejected by the database, kept in the dead-letter file", "err", err)
-		w.m.DeadLettered.Inc()
-		return w.journal.deadLetter(c.recs, err)
-	}
-	half := len(c.recs) / 2
-	if err := w.flushDurable(chunkOf(c.recs[:half])); err != nil {
-		return err
-	}
-	return w.flushDurable(chunkOf(c.recs[half:]))
-}
-
-func (w *Writer) flushRetry(c *chunk) error {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		start := time.Now()
-		err := w.flushTx(w.runCtx, c)
+		tag, err := w.pool.Exec(w.runCtx, closeInterruptedSQL, w.node)
 		if err == nil {
-			w.m.FlushSeconds.Observe(time.Since(start).Seconds())
-			if attempt > 0 {
-				w.log.Info("pgstore: interaction writes resumed", "attempts", attempt+1)
+			if n := tag.RowsAffected(); n > 0 {
+				w.m.Interrupted.Add(float64(n))
+				w.log.Warn("pgstore: interactions left in progress by an earlier run closed as failed",
+					"records", n, "reason", crmcore.ReasonInterrupted, "node", w.node)
 			}
 			return nil
 		}
@@ -593,15 +394,13 @@ func (w *Writer) flushRetry(c *chunk) error {
 			return w.runCtx.Err()
 		}
 		if permanent(err) {
-			return err
+			return fmt.Errorf("pgstore: close interrupted interactions: %w", err)
 		}
-		w.m.Retries.Inc()
 		if attempt == 0 || attempt%20 == 0 {
-			w.log.Warn("pgstore: interaction batch failed, retrying", "records", len(c.recs), "attempt", attempt+1, "err", err)
+			w.log.Warn("pgstore: closing interrupted interactions failed, retrying", "attempt", attempt+1, "err", err)
 		}
-		d := backoff/2 + rand.N(backoff/2+1)
 		select {
-		case <-time.After(d):
+		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
 		case <-w.runCtx.Done():
 			return w.runCtx.Err()
 		}
@@ -609,283 +408,22 @@ func (w *Writer) flushRetry(c *chunk) error {
 	}
 }
 
-// permanent reports whether err is the server refusing the data itself
-// (data exception, integrity violation, syntax/undefined object), which a
-// retry cannot fix.
-func permanent(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || len(pgErr.Code) < 2 {
-		return false
+// add puts r into c, deciding how its interaction is written: an
+// interaction completing one this writer saw opened is an upsert, anything
+// else a plain COPY (a conflict there sends the whole chunk through the
+// upsert).
+func (w *Writer) add(c *chunk, r record) {
+	upsert := false
+	if in := r.I; in != nil {
+		id := parseUUID(in.ID).Bytes
+		if in.Outcome == crmcore.OutcomeInProgress {
+			w.opened[id] = struct{}{}
+		} else if _, ok := w.opened[id]; ok {
+			delete(w.opened, id)
+			upsert = true
+		}
 	}
-	switch pgErr.Code[:2] {
-	case "22", "23", "42":
-		return true
-	}
-	return false
+	c.add(r, upsert)
 }
-
-var stageSQL = `
-create temp table if not exists stage_interactions (like interactions including defaults) on commit delete rows;
-create temp table if not exists stage_wrapups (like interaction_wrapups including defaults) on commit delete rows`
-
-var wrapupCopyCols = []string{"id", "interaction_id", "agent_id", "at", "disposition", "notes", "ticket_id", "survey_score"}
-
-// The staged rows are inserted with dangling references cleared (so one
-// interaction naming a deleted contact cannot block the batch) and with ON
-// CONFLICT DO NOTHING (so a retried batch is not duplicated).
-const insertStagedInteractions = `
-insert into interactions (id, call_id, direction, channel, ani, dnis, contact_id, ivr_path, queue, agent_id,
-	arrived_at, queued_at, offered_at, answered_at, ended_at, wait_ms, ring_ms, talk_ms, hold_ms, wrapup_ms,
-	outcome, routing_reasons, recording, disposition, notes, ticket_id, survey_score)
-select distinct on (s.id) s.id, s.call_id, s.direction, s.channel, s.ani, s.dnis, c.id, s.ivr_path, s.queue, a.id,
-	s.arrived_at, s.queued_at, s.offered_at, s.answered_at, s.ended_at, s.wait_ms, s.ring_ms, s.talk_ms, s.hold_ms,
-	s.wrapup_ms, s.outcome, s.routing_reasons, s.recording, s.disposition, s.notes, t.id, s.survey_score
-from stage_interactions s
-left join contacts c on c.id = s.contact_id
-left join agents a on a.id = s.agent_id
-left join tickets t on t.id = s.ticket_id
-on conflict (id) do nothing`
-
-const insertStagedWrapups = `
-insert into interaction_wrapups (id, interaction_id, agent_id, at, disposition, notes, ticket_id, survey_score)
-select distinct on (id) id, interaction_id, agent_id, at, disposition, notes, ticket_id, survey_score from stage_wrapups
-on conflict (id) do nothing`
-
-// foldWrapups recomputes the wrap-up summary columns of every interaction
-// touched by this batch from the append-only wrap-up rows: latest
-// disposition, ticket and survey score win; notes accumulate in order.
-const foldWrapups = `
-update interactions i set
-	disposition = coalesce(w.disposition, i.disposition),
-	wrapup_notes = coalesce(w.notes, ''),
-	ticket_id = coalesce((select id from tickets where id = w.ticket_id), i.ticket_id),
-	survey_score = coalesce(w.survey_score, i.survey_score)
-from (
-	select interaction_id,
-		(array_agg(disposition order by at desc, id desc) filter (where disposition <> ''))[1] as disposition,
-		string_agg(notes, E'\n' order by at, id) filter (where notes <> '') as notes,
-		(array_agg(ticket_id order by at desc, id desc) filter (where ticket_id is not null))[1] as ticket_id,
-		(array_agg(survey_score order by at desc, id desc) filter (where survey_score is not null))[1] as survey_score
-	from interaction_wrapups
-	where interaction_id = any($1)
-	group by interaction_id
-) w
-where i.id = w.interaction_id`
-
-// wrapupLock orders transactions that add wrap-ups (exclusive) against
-// those that add interactions (shared), so that the fold of a wrap-up and
-// the insert of its interaction can never miss each other under READ
-// COMMITTED.
-const wrapupLock = int64(0x5b1e7a9)
-
-// flushTx writes c in one transaction. Interactions go straight in with
-// COPY after their references are resolved; if the COPY fails on a
-// duplicate key (a batch retried after its commit was in fact applied, or
-// the same interaction written twice), the chunk is written again through
-// a temporary staging table with INSERT … ON CONFLICT DO NOTHING, so the
-// outcome is the same set of rows, exactly once.
-func (w *Writer) flushTx(ctx context.Context, c *chunk) error {
-	err := w.writeTx(ctx, c, false)
-	if isRowConflict(err) {
-		err = w.writeTx(ctx, c, true)
-	}
-	if err != nil {
-		return err
-	}
-	w.m.Written.WithLabelValues("interaction").Add(float64(len(c.ids)))
-	w.m.Written.WithLabelValues("wrapup").Add(float64(len(c.wus)))
-	return nil
-}
-
-func isRowConflict(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "23503")
-}
-
-// writeTx is one attempt at c's transaction. Everything that comes before
-// the COPY (the advisory lock, the reference lookups, the check for
-// wrap-ups that overtook their interaction) travels in one round trip.
-func (w *Writer) writeTx(ctx context.Context, c *chunk, staged bool) error {
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		if len(c.wus) > 0 {
-			b.Queue("select pg_advisory_xact_lock($1)", wrapupLock)
-		} else {
-			b.Queue("select pg_advisory_xact_lock_shared($1)", wrapupLock)
-		}
-		resolve := len(c.ids) > 0 && !staged
-		if resolve {
-			for i, ref := range c.refs {
-				if len(ref.ids) > 0 {
-					b.Queue("select id from "+refTables[i]+" where id = any($1) for key share", ref.ids)
-				}
-			}
-		}
-		// Wrap-ups that arrived before their interaction are folded after
-		// the insert (a chunk with wrap-ups of its own folds anyway).
-		checkPending := len(c.ids) > 0 && len(c.wus) == 0
-		if checkPending {
-			b.Queue(wrapupsInRange, c.minID, c.maxID)
-		}
-		br := tx.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return err
-		}
-		var dangling [3]map[[16]byte]bool
-		anyDangling := false
-		if resolve {
-			for i, ref := range c.refs {
-				if len(ref.ids) == 0 {
-					continue
-				}
-				rs, err := br.Query()
-				if err != nil {
-					br.Close()
-					return err
-				}
-				found, err := pgx.CollectRows(rs, pgx.RowTo[pgtype.UUID])
-				if err != nil {
-					br.Close()
-					return err
-				}
-				if len(found) < len(ref.ids) {
-					dangling[i] = missing(ref.ids, found)
-					anyDangling = true
-				}
-			}
-		}
-		var pending bool
-		if checkPending {
-			if err := br.QueryRow().Scan(&pending); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		if err := br.Close(); err != nil {
-			return err
-		}
-		if pending {
-			// Wrap-ups exist in the chunk's id range: are any of them
-			// for the chunk's own interactions?
-			if err := tx.QueryRow(ctx, wrapupsForIDs, c.ids).Scan(&pending); err != nil {
-				return err
-			}
-		}
-
-		if len(c.ids) > 0 {
-			rows := c.rows
-			if anyDangling {
-				rows = c.encodeClearing(dangling)
-			}
-			pgc := tx.Conn().PgConn()
-			if !staged {
-				if _, err := pgc.CopyFrom(ctx, copyStream(rows), copyInteractionsSQL); err != nil {
-					return err
-				}
-			} else {
-				if _, err := tx.Exec(ctx, stageSQL); err != nil {
-					return err
-				}
-				if _, err := pgc.CopyFrom(ctx, copyStream(rows), copyStageSQL); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, insertStagedInteractions); err != nil {
-					return err
-				}
-			}
-		}
-		if len(c.wus) > 0 {
-			if _, err := tx.Exec(ctx, stageSQL); err != nil {
-				return err
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_wrapups"}, wrapupCopyCols, pgx.CopyFromRows(c.wus)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, insertStagedWrapups); err != nil {
-				return err
-			}
-			ids := slices.Clone(c.ids)
-			for _, r := range c.wus {
-				ids = append(ids, r[1].(pgtype.UUID))
-			}
-			_, err := tx.Exec(ctx, foldWrapups, ids)
-			return err
-		}
-		if pending {
-			_, err := tx.Exec(ctx, foldWrapups, c.ids)
-			return err
-		}
-		return nil
-	})
-}
-
-// Wrap-ups that overtook their interaction are found in two steps: a
-// single index probe for any wrap-up in the range of the chunk's ids
-// (interaction ids are UUIDv7, ordered by time, and wrap-ups normally
-// follow their interaction, so this is almost always empty), and only
-// then the exact test, one index probe per id.
-const (
-	wrapupsInRange = `select exists (select 1 from interaction_wrapups where interaction_id between $1 and $2)`
-	wrapupsForIDs  = `select exists (select 1 from interaction_wrapups where interaction_id = any($1))`
-)
-
-// missing returns the ids of want that are not in found.
-func missing(want, found []pgtype.UUID) map[[16]byte]bool {
-	m := make(map[[16]byte]bool, len(want))
-	for _, u := range want {
-		m[u.Bytes] = true
-	}
-	for _, u := range found {
-		delete(m, u.Bytes)
-	}
-	return m
-}
-
-// encodeClearing re-encodes c's interactions with the dangling references
-// (contact, agent, ticket) written as NULL. This is what a foreign key
-// would enforce, at a fraction of the cost: the distinct rows a chunk
-// refers to are looked up once and locked FOR KEY SHARE until commit (so
-// they cannot be deleted under it), and references to rows that do not
-// exist are cleared.
-func (c *chunk) encodeClearing(dangling [3]map[[16]byte]bool) []byte {
-	rows := make([]byte, 0, len(c.rows))
-	for _, r := range c.recs {
-		in := r.I
-		if in == nil {
-			continue
-		}
-		isDangling := func(i int, id string) bool {
-			u := parseUUID(id)
-			return u.Valid && dangling[i][u.Bytes]
-		}
-		rows = appendInteractionRow(rows, in, refCleared{
-			contact: isDangling(0, in.ContactID),
-			agent:   isDangling(1, in.AgentID),
-			ticket:  isDangling(2, in.TicketID),
-		})
-	}
-	return rows
-}
-
-func normalizeInteraction(in *crmcore.Interaction) {
-	in.ArrivedAt = in.ArrivedAt.UTC()
-	in.QueuedAt, in.OfferedAt, in.AnsweredAt, in.EndedAt = utcPtr(in.QueuedAt), utcPtr(in.OfferedAt), utcPtr(in.AnsweredAt), utcPtr(in.EndedAt)
-	if in.IVRPath == nil {
-		in.IVRPath = []crmcore.IVRStep{}
-	}
-	if in.RoutingReasons == nil {
-		in.RoutingReasons = []string{}
-	}
-}
-
-func wrapupRow(wu *crmcore.WrapUp) []any {
-	return []any{pgUUID(wu.ID), pgUUID(wu.InteractionID), pgUUID(wu.AgentID), wu.At, wu.Disposition, wu.Notes,
-		pgUUID(wu.TicketID), wu.SurveyScore}
-}
-
-// pgUUID converts a canonical UUID string (validated earlier) to its binary
-// form; "" is NULL.
-func pgUUID(s string) pgtype.UUID { return parseUUID(s) }
 
 var _ crmcore.InteractionRecorder = (*Writer)(nil)

@@ -43,7 +43,7 @@ func TestWriterWritesAndWrapUps(t *testing.T) {
 	s := New(pool)
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	w, err := NewWriter(pool, t.TempDir(), WithWriterMetrics(m), WithFlushInterval(5*time.Millisecond))
+	w, err := NewWriter(pool, t.TempDir(), WithWriterMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,33 +97,38 @@ func TestWriterWritesAndWrapUps(t *testing.T) {
 	}
 }
 
-func TestWriterSpillsWhenQueueFullAndReplaysOnStart(t *testing.T) {
+// TestWriterReplaysOnStart: files an earlier run left in the journal
+// directory (a spill file of the version without segments ending in a torn
+// record, and a segment) are written at start, and every segment is gone
+// once its records are committed.
+func TestWriterReplaysOnStart(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
 	s := New(pool)
 	dir := t.TempDir()
-	// Records journaled by an earlier run, including a torn last line.
-	pre := testInteraction(0, "", "")
-	j, err := openJournal(dir)
-	if err != nil {
+	pre := []crmcore.Interaction{testInteraction(0, "", ""), testInteraction(1, "", "")}
+	for i := range pre {
+		normalizeInteraction(&pre[i])
+	}
+	legacy := appendJournalRecord(slices.Clone(journalMagicV2), &record{I: &pre[0]})
+	legacy = v2Frames(t, legacy)
+	legacy = append(legacy, "\x7f\xff\x01torn"...)
+	if err := os.WriteFile(filepath.Join(dir, legacyJournalName), legacy, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.append(record{I: &pre}); err != nil {
+	seg := appendJournalRecord(slices.Clone(journalMagic), &record{I: &pre[1]})
+	if err := os.WriteFile(segmentPath(dir, 7), seg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j.close()
-	f, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("\x7f\xff\x01torn")
-	f.Close()
 
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	w, err := NewWriter(pool, dir, WithQueueSize(4), WithBatchSize(8), WithWriterMetrics(m))
+	w, err := NewWriter(pool, dir, WithBatchSize(8), WithSegmentSize(4096), WithWriterMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 500
-	for i := 1; i <= n; i++ {
+	for i := 2; i < n; i++ {
 		if err := w.Write(ctx, testInteraction(i, "", "")); err != nil {
 			t.Fatal(err)
 		}
@@ -131,15 +136,15 @@ func TestWriterSpillsWhenQueueFullAndReplaysOnStart(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := countRows(t, s); got != n+1 {
-		t.Fatalf("rows = %d, want %d", got, n+1)
+	if got := countRows(t, s); got != n {
+		t.Fatalf("rows = %d, want %d", got, n)
 	}
-	if testutil.ToFloat64(m.Spilled) == 0 {
-		t.Error("a queue of 4 never spilled")
+	if got := testutil.ToFloat64(m.Replayed); got != 2 {
+		t.Errorf("replayed = %v, want 2", got)
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, "*"+replaySuffix))
+	left, _ := filepath.Glob(filepath.Join(dir, segmentPrefix+"*"))
 	if len(left) != 0 {
-		t.Errorf("replay files left: %v", left)
+		t.Errorf("segments left: %v", left)
 	}
 }
 
@@ -151,8 +156,8 @@ func TestWriterSurvivesPostgresRestart(t *testing.T) {
 	pool := newPool(t)
 	s := New(pool)
 	cluster := pgtest.Cluster(t)
-	w, err := NewWriter(pool, t.TempDir(), WithQueueSize(256), WithBatchSize(100),
-		WithFlushInterval(2*time.Millisecond), WithMaxBackoff(200*time.Millisecond))
+	w, err := NewWriter(pool, t.TempDir(), WithBatchSize(100), WithSegmentSize(64<<10),
+		WithMaxBackoff(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +241,7 @@ func TestWriterCloseTimeoutKeepsJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead.Close()
-	w, err := NewWriter(dead, dir, WithQueueSize(8), WithMaxBackoff(20*time.Millisecond))
+	w, err := NewWriter(dead, dir, WithMaxBackoff(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

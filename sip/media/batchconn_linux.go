@@ -43,6 +43,7 @@ type mmsgBuf struct {
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // large enough for either family
 	ctls  [][]byte                // IP_PKTINFO per datagram (writes with a src)
+	dsts  []netip.AddrPort        // each header's destination (error messages)
 }
 
 func (b *mmsgBuf) grow(n int) {
@@ -51,6 +52,7 @@ func (b *mmsgBuf) grow(n int) {
 		b.iovs = make([]unix.Iovec, n)
 		b.names = make([]unix.RawSockaddrInet6, n)
 		b.ctls = make([][]byte, n)
+		b.dsts = make([]netip.AddrPort, n)
 	}
 }
 
@@ -205,6 +207,9 @@ func (c *batchConn) writeTo(pkt []byte, dst netip.AddrPort) error {
 	}
 	var sa unix.RawSockaddrInet6
 	salen := putSockaddr(&sa, dst, c.v6)
+	if salen == 0 {
+		return ErrAddrFamily
+	}
 	for {
 		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(pkt))), uintptr(len(pkt)), 0,
 			uintptr(unsafe.Pointer(&sa)), uintptr(salen))
@@ -230,34 +235,44 @@ func (c *batchConn) writeBatch(ds []datagram) error {
 	}
 	b := &c.tx
 	b.grow(len(ds))
+	var first error
+	n := 0 // datagrams with an address of the socket's family
 	for i := range ds {
-		b.iovs[i].Base = unsafe.SliceData(ds[i].buf)
-		b.iovs[i].SetLen(ds[i].n)
-		h := &b.hdrs[i].Hdr
-		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
-		h.Namelen = putSockaddr(&b.names[i], ds[i].addr, c.v6)
-		h.Iov = &b.iovs[i]
+		namelen := putSockaddr(&b.names[n], ds[i].addr, c.v6)
+		if namelen == 0 {
+			if first == nil {
+				first = ErrAddrFamily
+			}
+			continue
+		}
+		b.iovs[n].Base = unsafe.SliceData(ds[i].buf)
+		b.iovs[n].SetLen(ds[i].n)
+		h := &b.hdrs[n].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[n]))
+		h.Namelen = namelen
+		h.Iov = &b.iovs[n]
 		h.SetIovlen(1)
 		h.Control, h.Controllen = nil, 0
 		if ds[i].src.IsValid() && !c.v6 {
-			ctl := b.pktinfo(i, ds[i].src)
+			ctl := b.pktinfo(n, ds[i].src)
 			h.Control = &ctl[0]
 			h.SetControllen(len(ctl))
 		}
+		b.dsts[n] = ds[i].addr
+		n++
 	}
-	var first error
-	for off := 0; off < len(ds); {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&b.hdrs[off])), uintptr(len(ds)-off), 0, 0, 0)
+	for off := 0; off < n; {
+		sent, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&b.hdrs[off])), uintptr(n-off), 0, 0, 0)
 		switch {
 		case errno == unix.EINTR || errno == unix.EAGAIN:
 			continue
 		case errno != 0:
 			if first == nil {
-				first = sysErr("sendmmsg to "+ds[off].addr.String(), errno)
+				first = sysErr("sendmmsg to "+b.dsts[off].String(), errno)
 			}
 			off++ // skip the datagram that failed
 		default:
-			off += int(n)
+			off += int(sent)
 		}
 	}
 	return first
@@ -280,7 +295,8 @@ func (c *batchConn) close() error {
 	return unix.Close(c.fd)
 }
 
-// putSockaddr writes ap into sa in the socket's family and returns its length.
+// putSockaddr writes ap into sa in the socket's family and returns its
+// length, or 0 when an IPv4 socket is given an IPv6 address.
 func putSockaddr(sa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
 	port := ap.Port()
 	if v6 {
@@ -288,8 +304,12 @@ func putSockaddr(sa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
 		putPort(&sa.Port, port)
 		return unix.SizeofSockaddrInet6
 	}
+	a := ap.Addr().Unmap()
+	if !a.Is4() {
+		return 0
+	}
 	s4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-	*s4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().Unmap().As4()}
+	*s4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a.As4()}
 	putPort(&s4.Port, port)
 	return unix.SizeofSockaddrInet4
 }

@@ -47,7 +47,7 @@ func runBridged(b *testing.B, n int, mux bool) {
 		go func() { _ = ms.Run(); close(muxDone) }()
 		defer func() { ms.Close(); <-muxDone }()
 	}
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 20000, 20000+8*n+16)
+	pool, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 4*n+8)
 	if err != nil {
 		b.Fatal(err)
 	}

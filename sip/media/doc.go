@@ -32,4 +32,37 @@
 // StereoRecorders share such a clock too (clockShard): each recording
 // writes on its own phase of the clock, so a tick writes only a slice of
 // the recordings and the writes of many calls never arrive at once.
+//
+// A panic while a session handles a received packet (in a digit callback,
+// an audio tap) is recovered on the goroutine that delivered it: that
+// session is closed and its OnPanic callback told, and the socket's reader
+// goes on serving every other leg.
+//
+// # Shared sockets, NAT and strict RTP
+//
+// A shared socket tells its legs apart by the remote address the SDP
+// gave, so it cannot learn where a leg's packets really come from: a
+// caller behind NAT (or one that, like baresip by default, advertises an
+// address it does not send from) would never be heard, and latching a
+// shared socket's leg onto the first unknown source would hand one call's
+// media to whichever leg is waiting. So package sip puts on a shared
+// socket only the legs whose SDP address is believable — an inbound
+// caller whose SDP address is the address its INVITE came from, an
+// outbound leg to the trunk — and gives every other leg a dedicated port
+// pair (PortPool). A dedicated pair runs strict, symmetric RTP (latch, as
+// Asterisk's strictrtp with comedia): the first valid RTP packet teaches
+// it the peer's source address and SSRC; RTP from any other address, or
+// with another SSRC, is dropped from then on (no one else can inject DTMF
+// or audio), RTCP is taken only from the source's IP, and everything the
+// leg sends goes to that source, whatever the SDP said. A new offer or
+// answer learns again: the SSRC always, the address when the SDP address
+// changed. Until the source is learnt packets go to the SDP address —
+// except for a peer told not to trust it (ExpectRemote: its signalling
+// came from elsewhere, or a loopback media address cannot reach it), which
+// is sent nothing before its first packet.
+//
+// No send path writes an address of the wrong family: CanSend says which
+// remote addresses a socket may send to (unicast, of its family, or IPv4
+// on the dual-stack IPv6 wildcard), SetRemote refuses the others, and a
+// datagram for one is an error (ErrAddrFamily), never a panic.
 package media

@@ -197,7 +197,7 @@ func bindPair(ip netip.Addr, port int) (rtp *batchConn, rtcpConn *net.UDPConn, e
 	if ip.Is6() && !ip.Is4In6() {
 		network = "udp6"
 	}
-	for range 20 {
+	for range ephemeralTries {
 		rtp, err = listenBatch(netip.AddrPortFrom(ip, uint16(port)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("media: mux: %w", err)
@@ -256,7 +256,7 @@ func (m *MuxSocket) run() error {
 		for _, d := range ds[:n] {
 			if l := m.legs[unmap(d.addr)]; l != nil {
 				if s := l.sess.Load(); s != nil {
-					s.HandlePacket(d.buf[:d.n])
+					s.handle(d.buf[:d.n])
 				}
 			}
 		}
@@ -296,7 +296,7 @@ func (m *MuxSocket) runRTCP() error {
 		m.mu.RUnlock()
 		if l != nil {
 			if s := l.sess.Load(); s != nil {
-				s.HandleRTCP(buf[:n])
+				s.handleRTCP(buf[:n])
 			}
 		}
 	}
@@ -369,7 +369,8 @@ func (l *MuxLeg) Remote() netip.AddrPort {
 
 // SetRemote moves the leg to a new remote RTP address (an answer, a
 // re-INVITE). It fails with ErrRemoteInUse when another leg of the socket
-// has that address; an unspecified address (hold) keeps the leg pending.
+// has that address, and as CanSend for an address the socket must not or
+// cannot send to; an unspecified address (hold) keeps the leg pending.
 func (l *MuxLeg) SetRemote(ap netip.AddrPort) error {
 	l.m.mu.Lock()
 	defer l.m.mu.Unlock()
@@ -385,6 +386,9 @@ func (l *MuxLeg) setRemoteLocked(ap netip.AddrPort) error {
 		return nil
 	}
 	if ap.IsValid() {
+		if err := CanSend(l.m.LocalAddr().Addr(), ap.Addr()); err != nil {
+			return err
+		}
 		if other := l.m.legs[ap]; other != nil && other != l {
 			return ErrRemoteInUse
 		}

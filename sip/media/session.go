@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,7 @@ type Session struct {
 	peer    atomic.Pointer[Session]
 	taps    atomic.Pointer[[]*tap]
 	onDigit atomic.Pointer[func(byte)]
+	onPanic atomic.Pointer[func(any, []byte)]
 	tapMu   sync.Mutex
 
 	// Receive state, owned by whoever delivers packets (Run, or the
@@ -172,6 +174,45 @@ func (s *Session) Peer() *Session { return s.peer.Load() }
 // It runs on the receive goroutine and must not block.
 func (s *Session) OnDigit(f func(byte)) { s.onDigit.Store(&f) }
 
+// OnPanic sets f to be told of a panic recovered while the session
+// handled a received packet (in a digit callback, an audio tap, the
+// bridged peer): the session is closed — its leg ends — and f receives the
+// panic value and the stack, on a goroutine of its own. Without f the
+// session is closed all the same: a packet never takes a socket's reader,
+// and the other legs it serves, down with it.
+func (s *Session) OnPanic(f func(v any, stack []byte)) { s.onPanic.Store(&f) }
+
+// handle is HandlePacket for the goroutines that deliver packets, which
+// must survive a panic in it.
+func (s *Session) handle(b []byte) {
+	defer s.recoverPanic()
+	s.HandlePacket(b)
+}
+
+// handleRTCP is HandleRTCP for the goroutines that deliver packets.
+func (s *Session) handleRTCP(b []byte) {
+	defer s.recoverPanic()
+	s.HandleRTCP(b)
+}
+
+// recoverPanic ends the session after a panic in handle. Closing happens
+// on another goroutine: a shared socket's reader holds the lock that
+// closing a leg takes.
+func (s *Session) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	stack := debug.Stack()
+	f := s.onPanic.Load()
+	go func() {
+		_ = s.Close()
+		if f != nil {
+			(*f)(v, stack)
+		}
+	}()
+}
+
 // AddTap registers f to receive every decoded incoming audio frame. f runs
 // on the receive goroutine, must not block and must not keep the slice.
 // The returned function removes the tap.
@@ -242,7 +283,7 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		s.HandlePacket(buf[:n])
+		s.handle(buf[:n])
 	}
 }
 
@@ -612,7 +653,7 @@ func (s *Session) rtcpReader(rt RTCPTransport) {
 		if err != nil {
 			return
 		}
-		s.HandleRTCP(buf[:n])
+		s.handleRTCP(buf[:n])
 	}
 }
 

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newPool(t testing.TB) *PortPool {
 	t.Helper()
-	p, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 31000, 31999)
+	p, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestBridgeTranscodes(t *testing.T) {
 }
 
 func TestPortPoolExhaustion(t *testing.T) {
-	p, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 32000, 32003)
+	p, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,10 @@ import (
 	"sync/atomic"
 )
 
+// ephemeralTries is how many system-picked RTP ports are tried before
+// giving up on finding one whose next port (RTCP) is free.
+const ephemeralTries = 20
+
 // ErrPortsExhausted is returned when every RTP port of the pool is in use.
 var ErrPortsExhausted = errors.New("media: rtp port range exhausted")
 
@@ -34,9 +38,11 @@ type PortPool struct {
 	batch atomic.Pointer[MuxSet] // held while rx delivers a batch
 
 	mu    sync.Mutex
-	free  []int
+	free  []int // ports to bind; 0 asks the system for one (NewEphemeralPortPool)
 	inUse int
 	size  int
+	// ephemeral pools return 0, not the bound port, to the free list.
+	ephemeral bool
 }
 
 // NewPortPool creates a pool over [minPort, maxPort] on ip.
@@ -50,6 +56,17 @@ func NewPortPool(ip netip.Addr, minPort, maxPort int) (*PortPool, error) {
 	}
 	p.size = len(p.free)
 	return p, nil
+}
+
+// NewEphemeralPortPool creates a pool of at most pairs port pairs on ip
+// whose ports the system picks: RTP on a free port, RTCP on the one after
+// it. No fixed range can then collide with another program's sockets,
+// which is what tests and clients need.
+func NewEphemeralPortPool(ip netip.Addr, pairs int) (*PortPool, error) {
+	if pairs <= 0 {
+		return nil, fmt.Errorf("media: bad rtp port pair count %d", pairs)
+	}
+	return &PortPool{ip: ip, free: make([]int, pairs), size: pairs, ephemeral: true}, nil
 }
 
 // Size returns the number of port pairs in the pool.
@@ -86,52 +103,59 @@ func (p *PortPool) Allocate() (*UDPTransport, error) {
 
 		t, err := p.bind(port)
 		if err != nil {
-			p.release(port, true)
+			p.release(port)
+			if port == 0 {
+				return nil, fmt.Errorf("media: bind rtp: %w", err)
+			}
 			continue
 		}
 		return t, nil
 	}
 }
 
-func (p *PortPool) release(port int, failed bool) {
+// release returns a port pair to the pool. Failed ports go to the back;
+// released ones too (avoid immediate reuse, so late packets of the
+// previous call do not leak into the next one).
+func (p *PortPool) release(port int) {
+	if p.ephemeral {
+		port = 0
+	}
 	p.mu.Lock()
 	p.inUse--
-	// Failed ports go to the back; released ones too (avoid immediate reuse,
-	// so late packets of the previous call do not leak into the next one).
 	p.free = append(p.free, port)
 	p.mu.Unlock()
-	_ = failed
 }
 
 // LocalPort returns the RTP port.
 func (t *UDPTransport) LocalPort() int { return t.port }
 
-// SetRemote sets where RTP (and RTCP, on port+1) is sent. It never fails;
-// the error is there to match MuxLeg.SetRemote.
-func (t *UDPTransport) SetRemote(ap netip.AddrPort) error {
-	t.remote.Store(&ap)
-	rc := netip.AddrPortFrom(ap.Addr(), ap.Port()+1)
-	t.remoteRTCP.Store(&rc)
+// SetRemote sets where the peer's SDP says its RTP is. Packets are sent
+// there until the peer's first packet teaches the transport its real
+// source, and to that source from then on (strict, symmetric RTP: see
+// latch). An unspecified address or port 0 leaves the destination unknown
+// until then. It fails for an address this socket must not or cannot send
+// to.
+func (t *UDPTransport) SetRemote(ap netip.AddrPort) error { return t.setRemote(ap, true) }
+
+// ExpectRemote is SetRemote for a peer whose SDP address is not to be
+// trusted — its signalling came from another address (NAT), or the local
+// address cannot reach it: nothing is sent until the peer's first packet
+// arrives, and then to that packet's source.
+func (t *UDPTransport) ExpectRemote(ap netip.AddrPort) error { return t.setRemote(ap, false) }
+
+func (t *UDPTransport) setRemote(ap netip.AddrPort, send bool) error {
+	ap = unmap(ap)
+	if !usable(ap) {
+		t.latch.set(netip.AddrPort{}, false)
+		return nil
+	}
+	if err := CanSend(t.LocalAddr().Addr(), ap.Addr()); err != nil {
+		return err
+	}
+	t.latch.set(ap, send)
 	return nil
 }
 
-// Remote returns the current RTP destination.
-func (t *UDPTransport) Remote() netip.AddrPort {
-	if p := t.remote.Load(); p != nil {
-		return *p
-	}
-	return netip.AddrPort{}
-}
-
-// dest returns where an RTP (rtcp false) or RTCP packet goes, false while
-// no remote is known.
-func (t *UDPTransport) dest(rtcp bool) (netip.AddrPort, bool) {
-	r := t.remote.Load()
-	if rtcp {
-		r = t.remoteRTCP.Load()
-	}
-	if r == nil || r.Port() == 0 {
-		return netip.AddrPort{}, false
-	}
-	return *r, true
-}
+// Remote returns the peer's learnt RTP source, or the SDP address before
+// it is learnt.
+func (t *UDPTransport) Remote() netip.AddrPort { return t.latch.remote() }

@@ -15,9 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// UDPTransport is a dedicated RTP/RTCP socket pair. The remote address
-// comes from SDP; until it is known the source of the first packet
-// received is used (symmetric RTP, for callers behind NAT).
+// UDPTransport is a dedicated RTP/RTCP socket pair. It learns the peer's
+// source from its first packet and then accepts RTP from that source and
+// SSRC only, and sends to it (strict, symmetric RTP: see latch), so that
+// callers behind NAT are heard and nobody else can inject media.
 //
 // Both sockets are blocking descriptors outside Go's poller (batchConn).
 // Once a Session is created on the transport, its pool's reader delivers
@@ -29,26 +30,38 @@ type UDPTransport struct {
 	port      int
 	pool      *PortPool
 
-	remote     atomic.Pointer[netip.AddrPort]
-	remoteRTCP atomic.Pointer[netip.AddrPort]
-	sess       atomic.Pointer[Session]
-	closed     atomic.Bool
-	done       chan struct{}
-	watchErr   error     // set by attach when the reader could not take the sockets
-	set        *epollSet // the reader's set holding the sockets; guarded by legReader.mu
+	latch    latch
+	sess     atomic.Pointer[Session]
+	closed   atomic.Bool
+	done     chan struct{}
+	watchErr error     // set by attach when the reader could not take the sockets
+	set      *epollSet // the reader's set holding the sockets; guarded by legReader.mu
 }
 
+// bind binds RTP on port and RTCP on port+1; port 0 asks the system for
+// a pair (a few tries, as the port after a free one may be taken).
 func (p *PortPool) bind(port int) (*UDPTransport, error) {
-	rtp, err := listenBatch(netip.AddrPortFrom(p.ip, uint16(port)))
-	if err != nil {
-		return nil, err
-	}
-	rtcp, err := listenBatch(netip.AddrPortFrom(p.ip, uint16(port+1)))
-	if err != nil {
+	var err error
+	for range ephemeralTries {
+		var rtp, rtcp *batchConn
+		if rtp, err = listenBatch(netip.AddrPortFrom(p.ip, uint16(port))); err != nil {
+			return nil, err
+		}
+		bound := int(rtp.LocalAddr().Port())
+		if bound == 65535 {
+			_ = rtp.close()
+			err = ErrPortsExhausted
+			continue
+		}
+		if rtcp, err = listenBatch(netip.AddrPortFrom(p.ip, uint16(bound+1))); err == nil {
+			return &UDPTransport{rtp: rtp, rtcp: rtcp, port: bound, pool: p, done: make(chan struct{})}, nil
+		}
 		_ = rtp.close()
-		return nil, err
+		if port != 0 {
+			break
+		}
 	}
-	return &UDPTransport{rtp: rtp, rtcp: rtcp, port: port, pool: p, done: make(chan struct{})}, nil
+	return nil, err
 }
 
 // attach hands the transport's packets to s from now on (NewSession calls
@@ -73,7 +86,7 @@ func (t *UDPTransport) ReadPacket([]byte) (int, error) {
 
 // WritePacket sends one RTP datagram; it is dropped while no remote is known.
 func (t *UDPTransport) WritePacket(pkt []byte) error {
-	dst, ok := t.dest(false)
+	dst, ok := t.latch.dest(false)
 	if !ok {
 		return nil
 	}
@@ -89,7 +102,7 @@ func (t *UDPTransport) ReadRTCP([]byte) (int, error) {
 
 // WriteRTCP sends one RTCP datagram.
 func (t *UDPTransport) WriteRTCP(pkt []byte) error {
-	dst, ok := t.dest(true)
+	dst, ok := t.latch.dest(true)
 	if !ok {
 		return nil
 	}
@@ -105,12 +118,12 @@ func (t *UDPTransport) Close() error {
 	t.pool.rx.unwatch(t)
 	close(t.done)
 	err := errors.Join(t.rtp.close(), t.rtcp.close())
-	t.pool.release(t.port, false)
+	t.pool.release(t.port)
 	return err
 }
 
 // deliver reads what waits on the RTP (or RTCP) socket and hands it to the
-// transport's Session, latching the remote address on the first packet.
+// transport's Session; packets that are not the peer's (latch) are dropped.
 func (t *UDPTransport) deliver(rtcp bool, ds []datagram) {
 	c := t.rtp
 	if rtcp {
@@ -126,12 +139,11 @@ func (t *UDPTransport) deliver(rtcp bool, ds []datagram) {
 			d := &ds[i]
 			switch {
 			case rtcp:
-				s.HandleRTCP(d.buf[:d.n])
-			default:
-				if t.remote.Load() == nil {
-					_ = t.SetRemote(d.addr)
+				if t.latch.rtcpFrom(d.addr) {
+					s.handleRTCP(d.buf[:d.n])
 				}
-				s.HandlePacket(d.buf[:d.n])
+			case t.latch.rtp(d.addr, d.buf[:d.n]):
+				s.handle(d.buf[:d.n])
 			}
 		}
 		if n < len(ds) {

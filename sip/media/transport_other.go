@@ -9,35 +9,47 @@ import (
 	"sync/atomic"
 )
 
-// UDPTransport is a dedicated RTP/RTCP socket pair. The remote address
-// comes from SDP; until it is known the source of the first packet
-// received is used (symmetric RTP, for callers behind NAT). Here its
+// UDPTransport is a dedicated RTP/RTCP socket pair. It learns the peer's
+// source from its first packet and then accepts RTP from that source and
+// SSRC only, and sends to it (strict, symmetric RTP: see latch). Here its
 // Session reads it, a packet per system call.
 type UDPTransport struct {
 	rtp, rtcp *net.UDPConn
 	port      int
 	pool      *PortPool
 
-	remote     atomic.Pointer[netip.AddrPort]
-	remoteRTCP atomic.Pointer[netip.AddrPort]
-	closed     atomic.Bool
+	latch  latch
+	closed atomic.Bool
 }
 
 // legReader is the Linux pool's shared reader; elsewhere each Session
 // reads its own transport.
 type legReader struct{}
 
+// bind binds RTP on port and RTCP on port+1; port 0 asks the system for
+// a pair (a few tries, as the port after a free one may be taken).
 func (p *PortPool) bind(port int) (*UDPTransport, error) {
-	rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
-	if err != nil {
-		return nil, err
-	}
-	rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1))))
-	if err != nil {
+	var err error
+	for range ephemeralTries {
+		var rtp, rtcp *net.UDPConn
+		if rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port)))); err != nil {
+			return nil, err
+		}
+		bound := rtp.LocalAddr().(*net.UDPAddr).Port
+		if bound == 65535 {
+			rtp.Close()
+			err = ErrPortsExhausted
+			continue
+		}
+		if rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(bound+1)))); err == nil {
+			return &UDPTransport{rtp: rtp, rtcp: rtcp, port: bound, pool: p}, nil
+		}
 		rtp.Close()
-		return nil, err
+		if port != 0 {
+			break
+		}
 	}
-	return &UDPTransport{rtp: rtp, rtcp: rtcp, port: port, pool: p}, nil
+	return nil, err
 }
 
 // LocalAddr returns the RTP socket address.
@@ -45,21 +57,22 @@ func (t *UDPTransport) LocalAddr() netip.AddrPort {
 	return t.rtp.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// ReadPacket reads one RTP datagram.
+// ReadPacket reads the next RTP datagram from the peer (see latch).
 func (t *UDPTransport) ReadPacket(buf []byte) (int, error) {
-	n, from, err := t.rtp.ReadFromUDPAddrPort(buf)
-	if err != nil {
-		return 0, err
+	for {
+		n, from, err := t.rtp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return 0, err
+		}
+		if t.latch.rtp(from, buf[:n]) {
+			return n, nil
+		}
 	}
-	if t.remote.Load() == nil {
-		_ = t.SetRemote(from)
-	}
-	return n, nil
 }
 
 // WritePacket sends one RTP datagram; it is dropped while no remote is known.
 func (t *UDPTransport) WritePacket(pkt []byte) error {
-	dst, ok := t.dest(false)
+	dst, ok := t.latch.dest(false)
 	if !ok {
 		return nil
 	}
@@ -67,15 +80,22 @@ func (t *UDPTransport) WritePacket(pkt []byte) error {
 	return err
 }
 
-// ReadRTCP reads one RTCP datagram.
+// ReadRTCP reads the next RTCP datagram from the peer (see latch).
 func (t *UDPTransport) ReadRTCP(buf []byte) (int, error) {
-	n, _, err := t.rtcp.ReadFromUDPAddrPort(buf)
-	return n, err
+	for {
+		n, from, err := t.rtcp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return 0, err
+		}
+		if t.latch.rtcpFrom(from) {
+			return n, nil
+		}
+	}
 }
 
 // WriteRTCP sends one RTCP datagram.
 func (t *UDPTransport) WriteRTCP(pkt []byte) error {
-	dst, ok := t.dest(true)
+	dst, ok := t.latch.dest(true)
 	if !ok {
 		return nil
 	}
@@ -91,7 +111,7 @@ func (t *UDPTransport) Close() error {
 	}
 	err := errors.Join(t.rtp.Close(), t.rtcp.Close())
 	if t.pool != nil {
-		t.pool.release(t.port, false)
+		t.pool.release(t.port)
 	}
 	return err
 }

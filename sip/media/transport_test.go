@@ -17,7 +17,7 @@ import (
 // reused) neither lose nor steal packets; and nothing keeps running once
 // every leg is closed (goleak in TestMain).
 func TestDedicatedLegsSharedReader(t *testing.T) {
-	pool, err := NewPortPool(netip.MustParseAddr("127.0.0.1"), 33000, 33999)
+	pool, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 500)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,9 +63,9 @@ type Call struct {
 	early   []int16
 }
 
-// NewPhone starts a phone for user, with RTP ports from [rtpMin, rtpMin+99].
-// Everything it started ends with the test.
-func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
+// NewPhone starts a phone for user, with RTP ports the system picks (up to
+// 50 calls at once). Everything it started ends with the test.
+func NewPhone(t testing.TB, user string) *Phone {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("siptest-"+user), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
@@ -83,7 +83,7 @@ func NewPhone(t testing.TB, user string, rtpMin int) *Phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := media.NewPortPool(netip.MustParseAddr("127.0.0.1"), rtpMin, rtpMin+99)
+	pool, err := media.NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +222,14 @@ func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password
 // *sipgo.ErrDialogResponse for a final non-2xx response; after a CANCEL,
 // ClientDialog().InviteResponse is the final response, normally 487).
 func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, codecs ...media.Codec) (*Call, error) {
+	return p.InviteAdvertising(ctx, gw, user, netip.MustParseAddr("127.0.0.1"), codecs...)
+}
+
+// InviteAdvertising is Invite with sdpAddr in the offer's c= line, as a
+// phone behind NAT (or baresip by default) puts an address there that its
+// RTP does not come from: the call's RTP is still sent from, and
+// received on, the phone's port on 127.0.0.1.
+func (p *Phone) InviteAdvertising(ctx context.Context, gw netip.AddrPort, user string, sdpAddr netip.Addr, codecs ...media.Codec) (*Call, error) {
 	if len(codecs) == 0 {
 		codecs = []media.Codec{media.PCMU}
 	}
@@ -229,7 +237,7 @@ func (p *Phone) Invite(ctx context.Context, gw netip.AddrPort, user string, code
 	if c == nil {
 		return nil, fmt.Errorf("siptest: no RTP port")
 	}
-	offer := sdp.Build(sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: c.tr.LocalPort(), Codecs: codecs, DTMF: 101, SessionID: 7, Version: 1})
+	offer := sdp.Build(sdp.Local{Addr: sdpAddr, Port: c.tr.LocalPort(), Codecs: codecs, DTMF: 101, SessionID: 7, Version: 1})
 	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: "127.0.0.1"}, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(8))
 	d, err := p.dua.Invite(ctx, sipmsg.Uri{Scheme: "sip", User: user, Host: gw.Addr().String(), Port: int(gw.Port())}, offer,

@@ -1,8 +1,11 @@
 // CTI client: one WebSocket to /cti speaking the versioned JSON envelope
 // (see agentdesk/PROTOCOL.md). Commands return promises resolved by the
 // matching "ok" reply and rejected by "error"; events are dispatched to
-// listeners. Reconnects with backoff; the server answers every (re)connect
-// with hello + snapshots, so the UI redraws from those.
+// listeners. The session token is sent in an "auth" message as soon as the
+// socket opens, never in the URL. Reconnects with backoff (at once after
+// 4003, role changed; never after 4401, session ended, or 4002, replaced);
+// the server answers every (re)connect with hello + snapshots, so the UI
+// redraws from those.
 
 export class CTI extends EventTarget {
   constructor({ token = '', client = 'desktop' } = {}) {
@@ -19,11 +22,8 @@ export class CTI extends EventTarget {
 
   url() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = new URLSearchParams();
-    if (this.token) q.set('token', this.token);
-    if (this.client !== 'desktop') q.set('client', this.client);
-    const qs = q.toString();
-    return `${proto}//${location.host}/cti${qs ? '?' + qs : ''}`;
+    const qs = this.client !== 'desktop' ? '?client=' + encodeURIComponent(this.client) : '';
+    return `${proto}//${location.host}/cti${qs}`;
   }
 
   // connect opens the socket; it resolves once the socket is open.
@@ -35,6 +35,8 @@ export class CTI extends EventTarget {
       ws.onopen = () => {
         this.connected = true;
         this.backoff = 500;
+        // A bad token is answered with an error and close code 4401.
+        if (this.token) this.send('auth', { token: this.token }).catch(() => {});
         this.emit('open', {});
         resolve();
       };
@@ -47,7 +49,7 @@ export class CTI extends EventTarget {
         this.pending.clear();
         this.emit('close', { code: ev.code, reason: ev.reason });
         if (this.closedByUser || ev.code === 4401 || ev.code === 4002) return;
-        const wait = ev.code === 4001 ? 100 : this.backoff; // 4001: told to resync
+        const wait = ev.code === 4001 || ev.code === 4003 ? 100 : this.backoff; // resync; role changed
         this.backoff = Math.min(this.backoff * 2, 10000);
         setTimeout(() => this.connect().catch(() => {}), wait);
       };

@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const S = {
   cti: null, phone: null, token: '', me: null,
   status: null, offer: null, call: null, wrap: null,
-  dispositions: [], reasons: [], skew: 0,
+  dispositions: [], reasons: [], skew: 0, ended: '',
 };
 window.switchboard = S; // for diagnostics and browser tests
 
@@ -78,7 +78,7 @@ function wire(cti) {
   cti.on('close', ({ code }) => {
     $('conn').textContent = code === 4001 ? 'resyncing…' : 'reconnecting…';
     $('conn').className = 'conn bad';
-    if (code === 4401) logout(true);
+    if (code === 4401) logout(S.ended || 'Session expired; please sign in again.');
     if (code === 4002) toast('Signed in elsewhere; this desktop is disconnected.');
   });
   cti.on('hello', (d) => {
@@ -89,23 +89,36 @@ function wire(cti) {
     showDesk(d);
   });
   cti.on('agent.snapshot', (d) => {
-    S.status = d.status; S.offer = d.offer; S.call = d.call; S.wrap = d.wrapup;
+    S.status = d.status; S.offer = d.offer; S.call = d.call; setWrap(d.wrapup);
     render();
   });
   cti.on('agent.state', (d) => { S.status = d; render(); });
   cti.on('call.offered', (d) => { S.offer = d; render(); $('btn-answer').focus(); });
   cti.on('call.rescinded', (d) => {
     if (S.offer && S.offer.call_id === d.call_id) { S.offer = null; toast('Offer withdrawn (' + (d.reason || 'ended') + ')'); }
+    if (S.dialing && S.dialing.call_id === d.call_id) {
+      toast(`Call to ${S.dialing.number} failed: your phone did not answer (${d.reason || 'ended'})`);
+      S.dialing = null;
+    }
     render();
   });
   cti.on('call.answered', (d) => { S.call = d; S.offer = null; render(); });
   cti.on('call.held', (d) => { S.call = d; render(); });
   cti.on('call.unheld', (d) => { S.call = d; render(); });
   cti.on('call.transferred', () => { S.call = null; render(); });
-  cti.on('call.ended', (d) => { if (!S.call || S.call.call_id === d.call_id) S.call = null; render(); });
-  cti.on('wrapup.started', (d) => { S.wrap = d; render(); $('disposition').focus(); });
+  cti.on('call.ended', (d) => {
+    const mine = S.dialing && S.dialing.call_id === d.call_id ? S.dialing : null;
+    if (d.cause === 'failed') {
+      toast(`Call ${mine || d.outbound ? 'to' : 'with'} ${d.ani || (mine && mine.number) || 'the caller'} failed${d.reason ? ': ' + d.reason : ''}`);
+    }
+    if (mine) S.dialing = null;
+    if (!S.call || S.call.call_id === d.call_id) S.call = null;
+    render();
+  });
+  cti.on('wrapup.started', (d) => { setWrap(d); render(); $('disposition').focus(); });
   cti.on('wrapup.ended', () => { S.wrap = null; render(); });
   cti.on('error', (d) => toast(d.message || 'error'));
+  cti.on('session.ended', (d) => { S.ended = endedText[d.reason] || 'Signed out; please sign in again.'; });
 }
 
 function showDesk(hello) {
@@ -131,7 +144,17 @@ function showDesk(hello) {
   }
 }
 
-function logout(expired) {
+// endedText says why the server ended the session ("session.ended").
+const endedText = {
+  logout: 'Signed out.',
+  password_changed: 'Your password was changed; please sign in again.',
+  disabled: 'Your account was disabled.',
+  deleted: 'Your account was removed.',
+  expired: 'Session expired; please sign in again.',
+};
+
+// logout shows the sign-in form, with why when the server ended the session.
+function logout(why) {
   if (S.phone) S.phone.disconnect();
   if (S.cti) S.cti.close();
   sessionStorage.removeItem('sb-token');
@@ -139,7 +162,8 @@ function logout(expired) {
   $('desk').hidden = true;
   $('me').hidden = true;
   $('login-view').hidden = false;
-  if (expired) $('login-error').textContent = 'Session expired; please sign in again.';
+  S.ended = '';
+  $('login-error').textContent = why || '';
 }
 
 // ---- rendering ----
@@ -189,16 +213,14 @@ function renderPop(o) {
   const c = crm.contact || {};
   const acct = crm.account || {};
   $('cust-name').textContent = c.name || 'Unknown caller';
-  const seg = crm.segment || c.segment || acct.segment || '';
-  $('vip-badge').hidden = String(seg).toLowerCase() !== 'vip';
+  $('vip-badge').hidden = String(popSegment(crm)).toLowerCase() !== 'vip';
   $('cust-account').textContent = acct.name || c.account_id || '—';
   $('cust-ani').textContent = o.ani || '';
   const g = o.geo || {};
   $('cust-geo').textContent = [g.region, g.country, g.time_zone].filter(Boolean).join(' · ') || '—';
   $('pop-queue').textContent = o.queue + (o.ewt_s ? ` (EWT ${fmtDuration(o.ewt_s)})` : '');
   $('pop-waited').textContent = fmtDuration(o.waited_s || 0);
-  const vars = Object.entries(o.ivr_vars || {}).map(([k, v]) => `${k}=${v}`);
-  $('pop-ivr').textContent = [...(o.ivr_path || []), ...vars].join(' › ') || '—';
+  $('pop-ivr').textContent = (o.ivr_summary || []).join('; ') || '—';
   $('pop-reasons').textContent = (o.routing_reasons || []).join(', ') || '—';
   const tickets = crm.open_tickets || [];
   $('pop-tickets').replaceChildren(...(tickets.length ? tickets.map((t) => el('li', {},
@@ -207,6 +229,28 @@ function renderPop(o) {
   const hist = crm.last_interactions || crm.interactions || [];
   $('pop-history').replaceChildren(...(hist.length ? hist.map((i) => el('li', {},
     `${(i.arrived_at || i.at || '').slice(0, 16).replace('T', ' ')} ${i.direction || ''} ${i.outcome || ''} ${i.disposition || ''} ${i.notes || ''}`)) : [el('li', {}, 'None')]));
+}
+
+// popSegment is the caller's segment for the VIP badge: the contact's own;
+// the account's only when the contact has none.
+function popSegment(crm) {
+  const c = crm.contact || {};
+  const acct = crm.account || {};
+  return c.segment || acct.segment || crm.segment || '';
+}
+
+// setWrap records the wrap-up in progress; a wrap-up of another call
+// starts from an empty form.
+function setWrap(w) {
+  if (w && (!S.wrap || S.wrap.call_id !== w.call_id)) resetWrapForm();
+  S.wrap = w;
+}
+
+// resetWrapForm clears the wrap-up form: disposition, notes and ticket.
+function resetWrapForm() {
+  $('wrap-form').reset();
+  $('ticket-link').hidden = true;
+  $('ticket-create').hidden = true;
 }
 
 function tick() {
@@ -234,7 +278,8 @@ function init() {
   });
   $('logout').addEventListener('click', async () => {
     try { await S.cti.send('presence.set', { presence: 'offline' }); } catch { /* ignore */ }
-    logout(false);
+    try { await api('DELETE', '/sessions'); } catch { /* the token may be gone already */ }
+    logout('');
   });
   $('presence').addEventListener('change', (e) => {
     const v = e.target.value;
@@ -271,7 +316,7 @@ function init() {
     if (m === 'create') data.create_ticket = { subject: $('ticket-subject').value.trim(), priority: $('ticket-priority').value };
     try {
       const r = await cmd('wrapup.submit', data);
-      $('notes').value = '';
+      resetWrapForm();
       if (r.ticket_id) toast('Ticket ' + r.ticket_id + ' saved');
       S.wrap = null;
       render();
@@ -288,7 +333,7 @@ function init() {
   });
   $('dial-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    cmd('call.dial', { number: $('dial-number').value.trim() });
+    dial($('dial-number').value.trim());
   });
   $('ticket-load').addEventListener('submit', (e) => { e.preventDefault(); openTicket($('ticket-id').value.trim()); });
   $('ticket-status').addEventListener('submit', async (e) => {
@@ -317,7 +362,15 @@ function contactItem(c) {
   const phones = (c.phones || []).map((p) => p.e164 || p.number || p).filter(Boolean);
   return el('li', {}, el('strong', {}, c.name || c.id), ' ',
     ...phones.map((n) => el('button', { type: 'button', class: 'dial', 'aria-label': `Call ${c.name} at ${n}`,
-      onclick: () => cmd('call.dial', { number: n, contact_id: c.id }) }, 'Call ' + n)));
+      onclick: () => dial(n, c.id) }, 'Call ' + n)));
+}
+
+// dial places a click-to-dial call; a refusal (no route, not permitted)
+// is shown by cmd, a later failure by the call's events.
+function dial(number, contactId) {
+  cmd('call.dial', contactId ? { number, contact_id: contactId } : { number })
+    .then((r) => { S.dialing = { call_id: r.call_id, number }; })
+    .catch(() => {});
 }
 
 async function openTicket(id) {

@@ -4,7 +4,7 @@
 import { CTI, el, fmtDuration } from './cti.js';
 
 const $ = (id) => document.getElementById(id);
-const S = { cti: null, queues: new Map(), agents: new Map(), skew: 0 };
+const S = { cti: null, queues: new Map(), agents: new Map(), skew: 0, ended: '' };
 
 function toast(msg) {
   const t = $('toast');
@@ -21,9 +21,11 @@ function connect(token) {
   cti.on('close', ({ code }) => {
     $('conn').textContent = 'reconnecting…';
     $('conn').className = 'conn bad';
-    if (code === 4401) { sessionStorage.removeItem('sb-token'); showLogin('Session expired; sign in again.'); }
+    if (code === 4401) { sessionStorage.removeItem('sb-token'); showLogin(S.ended || 'Session expired; sign in again.'); }
   });
+  cti.on('session.ended', (d) => { S.ended = d.reason === 'logout' ? 'Signed out.' : 'Session ended (' + d.reason + '); sign in again.'; });
   cti.on('hello', (d) => {
+    S.ended = '';
     S.skew = Date.parse(d.server_time) - Date.now();
     if (d.agent.role === 'agent') { showLogin('The wallboard needs a supervisor login.'); cti.close(); return; }
     $('login-view').hidden = true;
@@ -35,7 +37,12 @@ function connect(token) {
     drawQueues(); drawWaiting(); drawAgents();
   });
   cti.on('sup.queue', (q) => { S.queues.set(q.queue, q); drawQueues(); drawWaiting(); });
-  cti.on('sup.agent', (a) => { S.agents.set(a.agent_id, a); drawAgents(); });
+  cti.on('sup.agent', (a) => {
+    // An agent offline and idle has left the floor (fresh snapshots omit them).
+    if (a.presence === 'offline' && (!a.state || a.state === 'idle')) S.agents.delete(a.agent_id);
+    else S.agents.set(a.agent_id, a);
+    drawAgents();
+  });
   cti.connect().catch(() => { $('conn').textContent = 'cannot connect'; });
 }
 
@@ -61,6 +68,24 @@ function stat(label, value, cls) {
   return el('div', { class: 'stat ' + (cls || '') }, el('span', { class: 'v' }, value), el('span', { class: 'l' }, label));
 }
 
+// minSec renders seconds as "3m10s" ("45s" under a minute).
+function minSec(sec) {
+  sec = Math.max(0, Math.round(sec || 0));
+  const m = Math.floor(sec / 60), s = sec % 60;
+  return m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+// erlangBasis says what the Erlang C recommendation assumes: the recent
+// arrivals and the period they were counted over, the average handle
+// time, and the service-level goal.
+function erlangBasis(q) {
+  const e = q.erlang || {};
+  const p = e.period_s || 0;
+  const period = p >= 60 ? `${Math.round(p / 60)} min` : `${Math.round(p)} s`;
+  return `Erlang C assumes ${e.calls || 0} calls/${period}, AHT ${minSec(e.aht_s)}${e.aht_default ? ' (default)' : ''}, ` +
+    `target ${q.sl_target || 0} % in ${q.sl_threshold_s || 0} s`;
+}
+
 function drawQueues() {
   const tiles = [...S.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).map((q) => {
     const oldest = (q.calls || []).reduce((m, c) => Math.max(m, (now() - Date.parse(c.since)) / 1000), q.longest_wait_s || 0);
@@ -77,7 +102,8 @@ function drawQueues() {
         stat('ready', String(q.ready || 0), 'st-ready'),
         stat('busy', String(q.busy || 0), 'st-busy'),
         stat('wrap-up', String(q.wrap_up || 0), 'st-wrap'),
-        stat('staffed / Erlang', `${q.staffed || 0} / ${q.recommended || 0}`, under ? 'warn' : '')));
+        stat('staffed / Erlang', `${q.staffed || 0} / ${q.recommended || 0}`, under ? 'warn' : '')),
+      el('p', { class: 'erlang-basis' }, erlangBasis(q)));
   });
   $('queues').replaceChildren(...tiles);
 }
@@ -146,7 +172,14 @@ function init() {
     }
   });
   setInterval(tick, 1000);
-  const tok = new URLSearchParams(location.search).get('token') || sessionStorage.getItem('sb-token');
+  // A kiosk link may carry the token in the fragment (#token=…), which is
+  // never sent to a server; it is moved to session storage at once.
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromLink) {
+    sessionStorage.setItem('sb-token', fromLink);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  const tok = sessionStorage.getItem('sb-token');
   if (tok) connect(tok); else showLogin();
 }
 

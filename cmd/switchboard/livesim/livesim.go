@@ -34,7 +34,7 @@ type Options struct {
 	HTTP     string        // the server's HTTP address (REST, CTI)
 	SIP      string        // the server's SIP address (UDP)
 	Local    string        // the simulator's own SIP address (UDP)
-	RTPMin   int           // the simulator's RTP port range
+	RTPMin   int           // the simulator's RTP port range (0: ports the system picks)
 	DNIS     []string      // numbers the callers dial
 	Agents   []string      // agent logins to simulate
 	Password string        // their password (also their SIP secret)
@@ -167,7 +167,11 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	}
 	// A port pair per leg: every leg's remote is one of the server's few
 	// shared RTP sockets, which a shared socket here could not tell apart.
-	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: o.RTPMin + 11999,
+	rtpMax := 0
+	if o.RTPMin > 0 {
+		rtpMax = o.RTPMin + 11999
+	}
+	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: rtpMax,
 		MaxCalls: 5900, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
 	if err != nil {
 		return st, err
@@ -491,7 +495,7 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, rea
 	if err := s.register(ctx, login, local); err != nil {
 		return err
 	}
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti?token="+tok, nil)
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti", http.Header{"Authorization": {"Bearer " + tok}})
 	if err != nil {
 		return err
 	}
