@@ -545,12 +545,12 @@ func (g *Gateway) hangupAll() {
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		wg.Add(1)
-		go func() {
+		g.goCall(c, panicDialog, func() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			_ = c.Hangup(ctx)
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -482,7 +482,8 @@ func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*C
 	results := make(chan result, len(uris))
 	for _, u := range uris {
 		go func() {
-			c, err := g.ring(rctx, u, opts)
+			var c *Call
+			err := g.dialSafely(func() (err error) { c, err = g.ring(rctx, u, opts); return err })
 			results <- result{c, err}
 		}()
 	}
@@ -573,7 +574,7 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 		early = true
 		g.goCall(c, panicMedia, func() { _ = sess.Run(c.ctx) })
 		if opts.OnEarlyMedia != nil {
-			opts.OnEarlyMedia(c)
+			g.callSafely(c, panicHandler, func() { opts.OnEarlyMedia(c) })
 		}
 		return nil
 	}})

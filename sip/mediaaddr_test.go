@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/sip/media"
+	"switchboard/sip/sdp"
 )
 
 // offerSDP is a PCMU offer with connection line c (e.g. "IN IP6 ::1").
@@ -125,4 +128,65 @@ func TestCheckMediaAddr(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInviteIPv6Media: a gateway whose SIP, public and media addresses are
+// IPv6 answers an offer with c=IN IP6 ::1 in IPv6, and its RTP reaches the
+// caller's IPv6 socket.
+func TestInviteIPv6Media(t *testing.T) {
+	rtpConn, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("[::1]:0")))
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer rtpConn.Close()
+	prompt, _ := writePrompt(t, 800)
+	calls := make(chan *Call, 1)
+	g, err := New(Config{UDPAddr: "[::1]:0", PublicIP: "::1"}, WithLogger(quiet), WithMetrics(prometheus.NewRegistry()),
+		WithCallHandler(func(c *Call) {
+			calls <- c
+			_ = c.Play(c.Context(), []string{prompt}, false)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-g.Ready()
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("::1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("::1"), sipgo.WithClientLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dua := &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "v6", Host: "::1", Port: 5999}}}
+	gw := g.UDPAddr()
+	d, err := dua.Invite(t.Context(), sipmsg.Uri{Scheme: "sip", User: "100", Host: "[" + gw.Addr().String() + "]", Port: int(gw.Port())},
+		[]byte(offerSDP("IN IP6 ::1", rtpConn.LocalAddr().(*net.UDPAddr).Port)), sipmsg.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(t.Context(), sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("INVITE with c=IN IP6 ::1 to an IPv6 gateway: %v", err)
+	}
+	if err := d.Ack(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sdp.Parse(d.InviteResponse.Body())
+	if err != nil || ans.Addr != netip.MustParseAddr("::1") {
+		t.Fatalf("answer %+v, %v: want c=IN IP6 ::1", ans, err)
+	}
+	<-calls
+	_ = rtpConn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, from, err := rtpConn.ReadFromUDPAddrPort(buf)
+	if err != nil || n < 12 || from.Port() != uint16(ans.Port) {
+		t.Fatalf("RTP at the caller: %d bytes from %v, %v; want a packet from [::1]:%d", n, from, err, ans.Port)
+	}
+	_ = d.Bye(t.Context())
 }

@@ -31,10 +31,6 @@ func TestNATCallerHeard(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := <-calls
-	tr, ok := c.Session().Transport().(*media.UDPTransport)
-	if !ok {
-		t.Fatalf("leg on %T, want a dedicated port pair", c.Session().Transport())
-	}
 	var mu sync.Mutex
 	var heard int
 	c.Session().AddTap(func(s []int16) { mu.Lock(); heard += len(s); mu.Unlock() })
@@ -43,6 +39,10 @@ func TestNATCallerHeard(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the caller's audio at the gateway", func() bool { mu.Lock(); defer mu.Unlock(); return heard >= 640 })
+	tr, ok := c.Session().Transport().(*media.UDPTransport)
+	if !ok {
+		t.Fatalf("leg on %T, want a dedicated port pair", c.Session().Transport())
+	}
 	if got := tr.Remote(); !got.Addr().IsLoopback() || got.Port() != uint16(pc.RTPPort()) {
 		t.Errorf("leg sends to %v, want the caller's source 127.0.0.1:%d", got, pc.RTPPort())
 	}

@@ -26,14 +26,18 @@ const (
 
 // goCall runs f on a goroutine of its own for c: a panic in f ends c only.
 func (g *Gateway) goCall(c *Call, where string, f func()) {
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				g.callPanicked(c, where, v, debug.Stack())
-			}
-		}()
-		f()
+	go g.callSafely(c, where, f)
+}
+
+// callSafely runs f, code of c's run on a goroutine the gateway shares
+// with other work: a panic in f (counted as where) ends c only.
+func (g *Gateway) callSafely(c *Call, where string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.callPanicked(c, where, v, debug.Stack())
+		}
 	}()
+	f()
 }
 
 // callPanicked reports a panic recovered in c's code and ends c.
@@ -41,6 +45,19 @@ func (g *Gateway) callPanicked(c *Call, where string, v any, stack []byte) {
 	g.m.Panics.WithLabelValues(where).Inc()
 	c.log.Error("sip: panic in a call; ending it", "where", where, "panic", fmt.Sprint(v), "stack", string(stack))
 	go c.fail()
+}
+
+// dialSafely runs one fork of a Dial: a panic in it is counted and
+// logged and fails that fork only.
+func (g *Gateway) dialSafely(ring func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.m.Panics.WithLabelValues(panicDialog).Inc()
+			g.log.Error("sip: panic while dialling", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: internal error", ErrRejected)
+		}
+	}()
+	return ring()
 }
 
 // recoverRequest is deferred by every SIP request handler: after a panic

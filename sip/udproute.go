@@ -26,7 +26,7 @@ func (g *Gateway) sendFromListener(u sipmsg.Uri) {
 	if t, ok := u.UriParams.Get("transport"); ok && !strings.EqualFold(t, "udp") {
 		return
 	}
-	ip, err := netip.ParseAddr(u.Host)
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(u.Host, "["), "]"))
 	local := g.UDPAddr()
 	if err != nil || ip.Unmap().Is4() != local.Addr().Unmap().Is4() {
 		return

@@ -96,6 +96,15 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err := migrate(ctx, cfg, db, logger); err != nil {
 		return err
 	}
+	// A listener other machines reach needs the seeded admin password
+	// gone; checked before anything else starts.
+	adminSeeded, err := seededAdmin(ctx, pgstore.New(db.pool))
+	if err != nil {
+		return err
+	}
+	if err := refuseSeededAdmin(cfg.HTTP.Listen, adminSeeded); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	// The scheduler's latency histogram (go_sched_latencies_seconds: how
@@ -118,14 +127,6 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			logger.Error("flushing interactions", "err", err)
 		}
 	}()
-	// A listener other machines reach needs the seeded admin password gone.
-	adminSeeded, err := seededAdmin(ctx, store)
-	if err != nil {
-		return err
-	}
-	if err := refuseSeededAdmin(cfg.HTTP.Listen, adminSeeded); err != nil {
-		return err
-	}
 	var hub *agentdesk.Hub // revocations close its connections once it exists
 	auth := crmcore.NewAuth(store, store, crmcore.WithAuthLogger(logger), crmcore.WithRevocationHook(func(r crmcore.Revocation) {
 		if hub != nil {

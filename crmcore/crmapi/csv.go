@@ -321,7 +321,11 @@ func (h *Handler) importContacts(w http.ResponseWriter, r *http.Request, p crmco
 	res := ImportResult{Errors: append([]RowError{}, parsed.Errors...), Ignored: parsed.Ignored, IDs: []string{}}
 	res.Failed = len(parsed.Errors)
 	seen := map[string]int{} // phone/email → line that claimed it in this file
+	rc := http.NewResponseController(w)
 	for _, row := range parsed.Rows {
+		// A long import answers when it is done: each row gives the reply
+		// a fresh write deadline, past the server's overall write timeout.
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteWait))
 		fail := func(field, msg string) {
 			res.Failed++
 			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: field, Message: msg})

@@ -22,47 +22,63 @@
 //
 // # Durable interaction writer
 //
-// [Writer] is the only write path for interactions and wrap-ups:
+// [Writer] is the only write path for interactions and wrap-ups. It is a
+// write-ahead log in front of PostgreSQL:
 //
-//	Write ──► bounded channel ──► collector (run loop) ──► chunk ──► 2 flushers, each one
-//	   │          (full?)          encodes records for       │         transaction on its own
-//	   │                           binary COPY as they       │         connection: lock + refs +
-//	   └──────► journal file ─────► arrive, fills the next   │         check in one round trip,
-//	                 ▲   replayed   chunk while the flushers │         then COPY, then commit
-//	                 │   at start, after a full chunk and    │
-//	                 └── every tick; deleted once its chunks ┘
-//	                     are all in the database
+//	Write ──► journal (group commit) ──► collector ──► chunk ──► 2 flushers, each one
+//	 waits     one syncer goroutine      tails the      │         transaction on its own
+//	 for its   writes and fsyncs all     segments up    │         connection: lock + refs +
+//	 fsync     appended since its last   to the durable │         check in one round trip,
+//	           fsync; numbered segment   position       │         then COPY (and upsert),
+//	           files                                    │         then commit
+//	                 ▲ a segment is deleted once it is complete and every chunk
+//	                 └ drawn from it is committed
 //
-// The collector turns the queue and the journal into chunks of at most
-// 8,192 records and hands each to one of two flushers (two transactions at
-// once keep both of the server's cores busy; a third only adds
-// contention). While they write, the next chunk fills; a partial chunk
-// goes out as soon as the flushers can take it, so under light load a record
-// waits for nothing and under heavy load chunks grow to full size.
+// A record is acknowledged — Write returns nil — only after the fsync that
+// covers it: concurrent writers share one fsync (group commit), so one
+// caller waits about one fsync and many callers cost little more. From then
+// on the record survives the process dying and PostgreSQL being down for
+// as long as the disk holds; nothing waits in memory for the database.
+// The collector reads each segment as it becomes durable (the journal
+// publishes how far it has synced), encodes the records for binary COPY,
+// and hands chunks of at most 8,192 records to one of two flushers (two
+// transactions at once keep both of the server's cores busy; a third only
+// adds contention). While they write, the next chunk fills; a partial
+// chunk goes out as soon as a flusher can take it, so under light load a
+// record waits for nothing and under heavy load chunks grow to full size.
+// When PostgreSQL is down the flushers retry with capped exponential
+// backoff and the collector stops reading: the backlog stays on disk. The
+// journal starts a new segment past 64 MiB or 10 s, so that committed
+// records do not linger in a segment that cannot be deleted yet.
 // Interactions are sent in COPY's binary format, encoded by hand
 // (copyrow.go): pgx's generic encoder cost as much CPU as the server spent
-// storing the rows.
+// storing the rows. The journal has its own compact, checksummed format
+// (journalcodec.go; files of earlier versions are still read).
 //
-// A chunk that fails on a connection error is retried with capped
-// exponential backoff for as long as PostgreSQL is down; new writes keep
-// filling the channel and, once it is full, are appended to the journal,
-// so Write never blocks on the database and never drops a record it
-// accepted. The journal has its own compact, checksummed format
-// (journalcodec.go; files from earlier versions, gob streams, are still
-// read). Rows are keyed by their UUID: when a COPY hits a duplicate key (a
-// chunk retried after a commit whose acknowledgement was lost, or the same
-// interaction written twice) the chunk is redone through a temporary
-// staging table with INSERT … ON CONFLICT DO NOTHING, so nothing is
-// duplicated. A chunk the server rejects for its content (which validation
-// should make impossible) is bisected down to the offending records, which
-// are moved to a dead-letter file next to the journal, never discarded.
+// A call's record is written twice under one id: opened when the call
+// arrives (outcome in-progress) and completed when it ends. A completion
+// of a record the collector saw opened is upserted through a temporary
+// staging table (COPY cannot update); everything else goes straight in
+// with COPY. When a COPY hits a duplicate key (a chunk retried after a
+// commit whose acknowledgement was lost, a segment replayed after a crash,
+// a completion that overtook its opening) the chunk is redone through the
+// staging table with INSERT … ON CONFLICT (id) DO UPDATE … WHERE the row
+// is in progress: a completed record wins over an opened one in either
+// order and is never replaced, so replay is exactly-once by id. Every
+// record is stored with the writer's node id (WithNodeID). At start the
+// writer first writes every segment earlier runs left, then closes the
+// records still in progress under its node id as failed, with the routing
+// reason interrupted (only a process of this node that is gone can have
+// left them), and only then follows the journal of this run.
+//
+// A chunk the server rejects for its content (which validation should
+// make impossible) is bisected down to the offending records, which are
+// moved to a dead-letter file next to the journal, never discarded.
 // Wrap-ups are stored as their own rows and folded into the interaction's
 // summary columns in the same transaction, whatever order they arrive in;
 // an advisory lock (shared for interactions, exclusive for wrap-ups) keeps
 // two concurrent transactions from missing each other's rows. Close(ctx)
-// stops intake, drains the channel and the journal to the database, and
-// returns when everything is written or ctx ends: then every record not
-// yet committed is in the journal for the next start (a chunk taken from
-// the queue is appended back to it; a chunk read from a journal file is
-// still in that file, which is kept).
+// stops intake and returns when everything journaled is committed, or when
+// ctx ends: then what is not committed stays in the journal for the next
+// start.
 package pgstore

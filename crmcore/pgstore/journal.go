@@ -288,7 +288,7 @@ func (j *journal) write(data []byte) error {
 		j.bad = true
 		return fmt.Errorf("pgstore: journal write: %w", err)
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := fdatasync(j.f); err != nil {
 		j.bad = true
 		return fmt.Errorf("pgstore: journal sync: %w", err)
 	}

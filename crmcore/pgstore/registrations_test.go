@@ -122,28 +122,29 @@ func TestMigrateHashesSIPSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	const realm = "o'realm"
+	// The schema before 004, with a plain-text secret.
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, err := migrate.NewMigrator(ctx, conn.Conn(), VersionTable)
+	if err == nil {
+		m.Data["sip_realm"] = realm
+		sub, _ := fs.Sub(migrationFS, "migrations")
+		if err = m.LoadMigrations(sub); err == nil {
+			err = m.MigrateTo(ctx, 3)
+		}
+	}
+	conn.Release()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, _ := fs.Sub(migrationFS, "migrations")
-	if err := m.LoadMigrations(sub); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.MigrateTo(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	conn.Release()
 	if _, err := pool.Exec(ctx, `insert into agents (id, login, name, role, password_hash, sip_username, sip_secret)
 		values (gen_random_uuid(), 'amy', 'Amy', 'agent', '$2a$x', 'amy', 'pässword'),
 		       (gen_random_uuid(), 'ben', 'Ben', 'agent', '$2a$x', null, '')`); err != nil {
 		t.Fatal(err)
 	}
-	const realm = "o'realm"
 	if err := Migrate(ctx, pool, WithMigrateSIPRealm(realm)); err != nil {
 		t.Fatal(err)
 	}

@@ -219,6 +219,7 @@ func (w *Writer) collect(p *pipeline) error {
 	if err := w.closeInterrupted(p); err != nil {
 		return err
 	}
+	clear(w.opened) // what earlier runs opened is closed now
 	for n := w.journal.first; ; n++ {
 		last, err := w.readSegment(p, n, false, &cur)
 		if err != nil || last {

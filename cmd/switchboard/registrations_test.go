@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"switchboard/crmcore"
+	"switchboard/crmcore/pgcluster/pgtest"
+	"switchboard/crmcore/pgstore"
+	"switchboard/sip"
+	"switchboard/sip/media"
+	"switchboard/sip/siptest"
+)
+
+// TestRegistrationsInPostgres: a phone registers with the SIP password an
+// admin set (stored only as HA1 hashes for the realm); a new gateway over
+// the same database — a restart — still finds the binding and rings the
+// phone.
+func TestRegistrationsInPostgres(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	const realm = "pbx.test"
+	if err := pgstore.Migrate(ctx, pool, pgstore.WithMigrateSIPRealm(realm)); err != nil {
+		t.Fatal(err)
+	}
+	store := pgstore.New(pool, pgstore.WithSIPRealm(realm))
+	a, err := crmcore.NewAgent(crmcore.AgentInput{Login: "alice", Password: "pw12345", SIPUsername: "alice", SIPSecret: "s3cret"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := func() (*sip.Gateway, func()) {
+		g, err := sip.New(sip.Config{UDPAddr: "127.0.0.1:0", Realm: realm}, sip.WithLogger(quiet),
+			sip.WithCredentials(sipCredentials{store}), sip.WithBindingStore(sipBindings{store}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- g.Serve(gctx) }()
+		<-g.Ready()
+		return g, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+
+	first, stop := start()
+	phone := siptest.NewPhone(t, "alice")
+	pcmu := media.PCMU
+	phone.AnswerWith(&pcmu)
+	if res, err := phone.Register(ctx, first.UDPAddr(), "wrong", 600); err != nil || res.StatusCode != 401 {
+		t.Fatalf("REGISTER with a wrong password: %v %v, want 401", res, err)
+	}
+	if res, err := phone.Register(ctx, first.UDPAddr(), "s3cret", 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %v %v", res, err)
+	}
+	stop()
+
+	second, stop := start()
+	defer stop()
+	bs, err := second.Registrar().Lookup(ctx, "alice")
+	if err != nil || len(bs) != 1 || bs[0].Contact.Port != int(phone.Addr().Port()) {
+		t.Fatalf("bindings after restart: %+v, %v; want the phone's", bs, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	leg, err := second.Dial(dctx, "alice", sip.DialOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("dial the phone registered before the restart: %v", err)
+	}
+	_ = leg.Hangup(ctx)
+}
