@@ -175,11 +175,12 @@ func (x *Entry) takeInteractions() []Interaction {
 func (x *Entry) Handle(call EntryCall) {
 	ctx := call.Context()
 	geo := ResolveNumber(call.ANI(), x.opts.DefaultRegion)
-	rec, ok := x.takeArrival(call.ID())
+	rec, ok := x.takeArrival(arrivalKey(call))
 	if !ok {
 		rec = x.openRecord(call.ID(), call.ANI(), call.DNIS(), x.opts.Now())
 		x.write(ctx, rec)
 	}
+	rec.CallID = call.ID() // the id the engine completes the record under
 	log := x.logger.With("call_id", call.ID())
 
 	ep, ok, err := x.flows.ForDNIS(call.DNIS())
@@ -300,7 +301,9 @@ func (x *Entry) AttachTicket(callID, ticketID string) {
 // Arrival opens the interaction record of an inbound call the telephony
 // side accepted, before it is answered: when Arrival returns the record
 // (outcome in progress) is on stable storage, and Handle or Refused
-// completes it under the same id. It blocks for the record's write.
+// completes it under the same id. callID is the call's signalling id (the
+// SIP Call-ID: Handle finds the record by the call's SIPCallID method when
+// it has one, else by its ID). It blocks for the record's write.
 func (x *Entry) Arrival(callID, ani, dnis string, at time.Time) {
 	rec := x.openRecord(callID, ani, dnis, at)
 	x.arrivals.Store(callID, rec)
@@ -314,6 +317,19 @@ func (x *Entry) openRecord(callID, ani, dnis string, at time.Time) crmcore.Inter
 		ID: crmcore.NewID(), CallID: callID, Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
 		ANI: firstNonEmpty(geo.E164, ani), DNIS: dnis, ArrivedAt: at.UTC(), Outcome: crmcore.OutcomeInProgress,
 	}
+}
+
+// signalled is implemented by calls whose telephony side reports their
+// Arrival (and Refusal) under a signalling id of their own, the SIP
+// Call-ID, rather than under ID.
+type signalled interface{ SIPCallID() string }
+
+// arrivalKey is the id call's Arrival was reported under.
+func arrivalKey(call EntryCall) string {
+	if s, ok := call.(signalled); ok && s.SIPCallID() != "" {
+		return s.SIPCallID()
+	}
+	return call.ID()
 }
 
 // takeArrival returns (and forgets) the open record of callID.
@@ -518,18 +534,15 @@ func surveyScore(scores map[string]int) (int, bool) {
 }
 
 // onHoldEvent drives the waiting callers' announcements and music: they
-// start when the call is queued, restart with each position announcement or
-// after a failed offer, and stop as soon as an agent is offered the call.
+// start when the call is queued (again, after a failed offer), restart with
+// each position announcement, and stop as soon as an agent is offered the
+// call.
 func (x *Entry) onHoldEvent(ev Event) {
 	switch e := ev.(type) {
 	case *CallQueued:
 		x.play(e.Call.ID, e.Position, e.EWT)
 	case *CallPosition:
 		x.play(e.CallID, e.Position, e.EWT)
-	case *OfferFailed:
-		if e.Cause != "withdrawn" {
-			x.play(e.CallID, 0, EWT{})
-		}
 	case *CallOffered:
 		x.silence(e.Call.ID, false)
 	case *CallAnswered:

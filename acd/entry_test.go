@@ -84,16 +84,20 @@ type entryCall struct {
 	*ivrtest.Session
 	*acdtest.Leg
 	ani, dnis string
+	sipCallID string
 }
+
+func (c *entryCall) SIPCallID() string { return c.sipCallID }
 
 func (c *entryCall) ANI() string              { return c.ani }
 func (c *entryCall) DNIS() string             { return c.dnis }
 func (c *entryCall) Context() context.Context { return c.Leg.Context() }
 
 // TestEntryRecordLifecycle: every call gets exactly one record id, opened
-// in progress at its arrival and completed under the same id, whether the
-// telephony side refuses it after the arrival (the caller cancelled while
-// it rang: abandoned; it was never ACKed: failed) or hands it to Handle,
+// in progress at its arrival (reported under the SIP Call-ID) and
+// completed under the same id, whether the telephony side refuses it after
+// the arrival (the caller cancelled while it rang: abandoned; it was never
+// ACKed: failed) or hands it to Handle (whose call has its own leg id),
 // and Handle opens the record itself for a call without an arrival.
 func TestEntryRecordLifecycle(t *testing.T) {
 	at := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
@@ -103,13 +107,14 @@ func TestEntryRecordLifecycle(t *testing.T) {
 		end     func(x *acd.Entry, callID string)
 		outcome crmcore.Outcome
 		reason  string
+		callID  string // of the completed record
 	}{
 		{"cancelled while ringing", true, func(x *acd.Entry, id string) { x.Refused(id, "2125550143", "15550100", "cancelled") },
-			crmcore.OutcomeAbandoned, "ended by the caller: cancelled"},
+			crmcore.OutcomeAbandoned, "ended by the caller: cancelled", "call-1@host"},
 		{"never ACKed", true, func(x *acd.Entry, id string) { x.Refused(id, "2125550143", "15550100", "no ack") },
-			crmcore.OutcomeFailed, "refused: no ack"},
-		{"handled", true, handleNoFlow, crmcore.OutcomeFailed, ""},
-		{"handled without an arrival", false, handleNoFlow, crmcore.OutcomeFailed, ""},
+			crmcore.OutcomeFailed, "refused: no ack", "call-1@host"},
+		{"handled", true, handleNoFlow, crmcore.OutcomeFailed, "", "leg-1"},
+		{"handled without an arrival", false, handleNoFlow, crmcore.OutcomeFailed, "", "leg-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, basicYAML)
@@ -126,7 +131,7 @@ func TestEntryRecordLifecycle(t *testing.T) {
 				t.Fatalf("%d records written, want 2 (opened, completed)", len(rec.recs))
 			}
 			open, done := rec.recs[0], rec.recs[1]
-			if open.Outcome != crmcore.OutcomeInProgress || done.ID != open.ID || done.CallID != "call-1@host" {
+			if open.Outcome != crmcore.OutcomeInProgress || done.ID != open.ID || done.CallID != tc.callID {
 				t.Errorf("records %+v then %+v: want one id, opened then completed", open, done)
 			}
 			if done.Outcome != tc.outcome || done.EndedAt == nil || done.ANI != "+12125550143" || !done.ArrivedAt.Equal(open.ArrivedAt) {
@@ -142,7 +147,8 @@ func TestEntryRecordLifecycle(t *testing.T) {
 // handleNoFlow hands the call to Handle; with no flow for its number it
 // ends at once (failed).
 func handleNoFlow(x *acd.Entry, callID string) {
-	x.Handle(&entryCall{Session: ivrtest.NewSession(), Leg: acdtest.NewLeg(callID), ani: "2125550143", dnis: "15550100"})
+	x.Handle(&entryCall{Session: ivrtest.NewSession(), Leg: acdtest.NewLeg("leg-1"), ani: "2125550143", dnis: "15550100",
+		sipCallID: callID})
 }
 
 // surveyFlows queues every call to support and has a survey asking CSAT
