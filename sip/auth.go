@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ const (
 // ends. It is safe for concurrent use.
 type digestAuth struct {
 	realm  string
+	algos  []string // challenged in this order; others are refused
 	creds  Credentials
 	now    func() time.Time
 	nonces *nonceMint
@@ -60,8 +62,8 @@ type digestAuth struct {
 	log    *slog.Logger
 }
 
-func newDigestAuth(realm string, creds Credentials, guard *sourceGuard, now func() time.Time, m *Metrics, log *slog.Logger) *digestAuth {
-	return &digestAuth{realm: realm, creds: creds, now: now, nonces: newNonceMint(realm, nonceTTL),
+func newDigestAuth(realm string, algos []string, creds Credentials, guard *sourceGuard, now func() time.Time, m *Metrics, log *slog.Logger) *digestAuth {
+	return &digestAuth{realm: realm, algos: algos, creds: creds, now: now, nonces: newNonceMint(realm, nonceTTL),
 		ncs: newNCTracker(nonceTTL, maxTrackedNonces), guard: guard, m: m, log: log}
 }
 
@@ -112,8 +114,11 @@ func (a *digestAuth) authenticate(ctx context.Context, req *sipmsg.Request) auth
 		return a.refuse(req, src, "malformed credentials")
 	}
 	algo := strings.ToUpper(cr.Algorithm)
-	if algo != "" && algo != "MD5" && algo != "SHA-256" {
-		return a.refuse(req, src, "unsupported algorithm")
+	if algo == "" {
+		algo = "MD5" // RFC 2617 §3.2.2
+	}
+	if !slices.Contains(a.algos, algo) {
+		return a.refuse(req, src, "algorithm not offered")
 	}
 	st, _ := a.nonces.check(cr.Nonce, src, now)
 	switch st {
@@ -176,13 +181,13 @@ func (a *digestAuth) refuse(req *sipmsg.Request, src netip.Addr, why string) aut
 	return authResult{res: a.challenge(req, src, false)}
 }
 
-// challenge answers 401 with two challenges for one nonce: SHA-256 first
-// (RFC 7616 §3.7: the client uses the first it supports), then MD5 for
-// phones that know only that.
+// challenge answers 401 with one challenge per algorithm, for one nonce,
+// most preferred first (RFC 7616 §3.7, RFC 8760: the client uses the first
+// it supports).
 func (a *digestAuth) challenge(req *sipmsg.Request, src netip.Addr, stale bool) *sipmsg.Response {
 	nonce := a.nonces.issue(src, a.now())
 	res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusUnauthorized, "Unauthorized", nil)
-	for _, algo := range []string{"SHA-256", "MD5"} {
+	for _, algo := range a.algos {
 		chal := digest.Challenge{Realm: a.realm, Nonce: nonce, Algorithm: algo, QOP: []string{"auth"}, Stale: stale}
 		res.AppendHeader(sipmsg.NewHeader("WWW-Authenticate", chal.String()))
 	}

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,26 @@ import (
 
 // DefaultRealm is the digest realm of a gateway configured without one.
 const DefaultRealm = "switchboard"
+
+// DefaultDigestAlgorithms returns the digest algorithms of a gateway
+// configured without any: MD5, then SHA-256. MD5 comes first because many
+// deployed phones (and SIPp) answer only the first challenge and know
+// only MD5; clients that read every challenge may pick SHA-256.
+func DefaultDigestAlgorithms() []string { return []string{"MD5", "SHA-256"} }
+
+// CheckDigestAlgorithms reports whether as is a usable
+// Config.DigestAlgorithms: "SHA-256" and/or "MD5", each once.
+func CheckDigestAlgorithms(as []string) error {
+	for i, a := range as {
+		if (a != "SHA-256" && a != "MD5") || slices.Contains(as[:i], a) {
+			return fmt.Errorf("%w: digest algorithms %q (want SHA-256 and/or MD5, each once)", ErrBadConfig, as)
+		}
+	}
+	if len(as) == 0 {
+		return fmt.Errorf("%w: no digest algorithm", ErrBadConfig)
+	}
+	return nil
+}
 
 // Defaults of the TCP/TLS connection limits (Config.TCPMaxConns,
 // TCPMaxPerSource, TCPIdleTimeout).
@@ -50,6 +71,12 @@ func (g *Gateway) setupAuth() error {
 	if c.TCPIdleTimeout <= 0 {
 		c.TCPIdleTimeout = DefaultTCPIdleTimeout
 	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = DefaultDigestAlgorithms()
+	}
+	if err := CheckDigestAlgorithms(c.DigestAlgorithms); err != nil {
+		return err
+	}
 	if c.UnauthRate < 0 || c.UnauthBurst < 0 {
 		return fmt.Errorf("%w: negative unauthenticated request rate", ErrBadConfig)
 	}
@@ -60,7 +87,7 @@ func (g *Gateway) setupAuth() error {
 		g.clock = time.Now
 	}
 	g.guard = newSourceGuard(c.UnauthRate, c.UnauthBurst, maxSources)
-	g.auth = newDigestAuth(c.Realm, g.creds, g.guard, g.clock, g.m, g.log)
+	g.auth = newDigestAuth(c.Realm, c.DigestAlgorithms, g.creds, g.guard, g.clock, g.m, g.log)
 	g.regr = newRegistrar(g.auth, g.bindings, c.MinExpiry, c.MaxExpiry, g.m, g.log)
 	// A connection that authenticated a request stays open while it is
 	// used at least once per registration interval (plus a margin).

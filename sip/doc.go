@@ -29,8 +29,9 @@
 //     bindings kept in a BindingStore (PostgreSQL in serve, so a restart
 //     or another node reaches registered phones).
 //   - Digest authentication (auth.go, nonce.go) of REGISTERs and untrusted
-//     INVITEs, before anything else is done for them: SHA-256 offered
-//     before MD5 (RFC 7616), qop=auth. Nonces are stateless: issue time,
+//     INVITEs, before anything else is done for them: one challenge per
+//     Config.DigestAlgorithms (default SHA-256, RFC 7616, then MD5),
+//     qop=auth. Nonces are stateless: issue time,
 //     salt and an HMAC under a per-process key over the realm and the
 //     client's address, valid 30 s (then stale=true). The digest-uri must
 //     name the Request-URI; each use of a nonce must raise its nonce count

@@ -77,6 +77,11 @@ type Config struct {
 	// asking for less gets 423 Interval Too Brief, for more is granted
 	// MaxExpiry (defaults DefaultMinExpiry, DefaultMaxExpiry).
 	MinExpiry, MaxExpiry time.Duration
+	// DigestAlgorithms are the digest algorithms challenged and accepted,
+	// most preferred first: "SHA-256" and/or "MD5" (default both,
+	// SHA-256 first). Clients that read only the first challenge and know
+	// only MD5 (SIPp, older phones) need MD5 first or alone.
+	DigestAlgorithms []string
 	// UnauthRate and UnauthBurst limit, per source address, the requests
 	// that carry no valid credentials (per second, and in a burst; 0:
 	// defaults). Floods beyond them are dropped (UDP) or answered 503

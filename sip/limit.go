@@ -124,10 +124,3 @@ func (g *sourceGuard) failed(src netip.Addr, now time.Time) {
 	}
 	s.fails++
 }
-
-// len reports how many sources are tracked.
-func (g *sourceGuard) len() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.m)
-}

@@ -173,3 +173,23 @@ func TestAcceptBackoff(t *testing.T) {
 		t.Errorf("Accept on a closed listener: %v, want net.ErrClosed", err)
 	}
 }
+
+// TestTCPMessageSizeLimit: a message whose head grows past the size limit
+// without ending closes the connection (the idle timeout is far away).
+func TestTCPMessageSizeLimit(t *testing.T) {
+	g := startTCPGateway(t, Config{TCPIdleTimeout: time.Hour})
+	c := dialFrom(t, g, "127.0.0.1")
+	head := "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-big\r\n"
+	pad := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+	if _, err := c.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 * maxSIPDatagram / len(pad) { // twice the limit, half sipgo's default
+		if _, err := c.Write([]byte(pad)); err != nil {
+			break // closed under us: what is expected
+		}
+	}
+	if !closedByPeer(c) {
+		t.Fatal("a connection sending an endless message head was kept open")
+	}
+}

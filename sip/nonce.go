@@ -174,10 +174,3 @@ func (t *ncTracker) use(nonce string, nc uint32, now time.Time) ncResult {
 	t.cur[nonce] = nc
 	return ncOK
 }
-
-// len reports how many nonces are tracked.
-func (t *ncTracker) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.cur) + len(t.prev)
-}

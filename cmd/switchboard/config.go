@@ -59,6 +59,8 @@ type SIPConfig struct {
 	TrustedSources []string `yaml:"trusted_sources"`    // trunk IPs accepted without auth
 	RequireAuth    bool     `yaml:"require_auth"`       // digest-authenticate other INVITEs
 	Realm          string   `yaml:"realm"`              // SIP digest realm; changing it needs every SIP password set again
+	// Digest algorithms challenged and accepted, most preferred first.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	// Registration interval bounds: less gets 423, more is shortened.
 	RegistrationMinExpiry Duration `yaml:"registration_min_expiry"`
 	RegistrationMaxExpiry Duration `yaml:"registration_max_expiry"`
@@ -200,7 +202,7 @@ func defaultConfig() Config {
 		Database: DatabaseConfig{DataDir: "var"},
 		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
 			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: sip.DefaultRealm, RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second),
-			RegistrationMinExpiry: Duration(sip.DefaultMinExpiry), RegistrationMaxExpiry: Duration(sip.DefaultMaxExpiry),
+			DigestAlgorithms: sip.DefaultDigestAlgorithms(), RegistrationMinExpiry: Duration(sip.DefaultMinExpiry), RegistrationMaxExpiry: Duration(sip.DefaultMaxExpiry),
 			UnauthenticatedRate: sip.DefaultUnauthRate, UnauthenticatedBurst: sip.DefaultUnauthBurst,
 			TCPMaxConnections: sip.DefaultTCPMaxConns, TCPMaxPerSource: sip.DefaultTCPMaxPerSource, TCPIdleTimeout: Duration(sip.DefaultTCPIdleTimeout)},
 		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
@@ -388,6 +390,8 @@ func validateSIPSecurity(s *SIPConfig) *sipKeyError {
 	switch {
 	case s.Realm == "" || len(s.Realm) > 128 || strings.ContainsAny(s.Realm, "\"\\\r\n\x00"):
 		return &sipKeyError{"realm", fmt.Sprintf("sip.realm %q must be 1–128 characters without quotes, backslashes or line breaks", s.Realm)}
+	case sip.CheckDigestAlgorithms(s.DigestAlgorithms) != nil:
+		return &sipKeyError{"digest_algorithms", fmt.Sprintf("sip.digest_algorithms %q must list SHA-256 and/or MD5, each once", s.DigestAlgorithms)}
 	case s.RegistrationMinExpiry.D() < time.Second || s.RegistrationMaxExpiry.D() < s.RegistrationMinExpiry.D():
 		return &sipKeyError{"registration_min_expiry", fmt.Sprintf("sip.registration_min_expiry %v must be at least 1s and not above registration_max_expiry %v",
 			s.RegistrationMinExpiry.D(), s.RegistrationMaxExpiry.D())}

@@ -22,6 +22,7 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"bad shared sockets", "sip:\n  udp: 127.0.0.1:5060\n  rtp_shared_sockets: -3\n", `bad.yaml:3: sip.rtp_shared_sockets -3 must be 0–64`},
 		{"bad realm", "sip:\n  realm: 'a\"b'\n", `bad.yaml:2: sip.realm "a\"b" must be 1–128 characters`},
 		{"expiry bounds", "sip:\n  registration_min_expiry: 2h\n", "bad.yaml:2: sip.registration_min_expiry 2h0m0s must be at least 1s and not above registration_max_expiry 1h0m0s"},
+		{"digest algorithms", "sip:\n  digest_algorithms: [SHA-512]\n", `bad.yaml:2: sip.digest_algorithms ["SHA-512"] must list SHA-256 and/or MD5`},
 		{"tcp limits", "sip:\n  tcp_max_per_source: -1\n", "sip.tcp_max_connections, tcp_max_per_source and tcp_idle_timeout must be positive"},
 		{"bad acd", "acd:\n  queues:\n    - name: \"\"\n", "bad.yaml:2: acd:"},
 		{"dialplan emergency callbacks", "dialplan:\n  roles:\n    callback: [national, emergency]\n", "bad.yaml:2: dialplan: invalid config: role callback may not dial emergency"},

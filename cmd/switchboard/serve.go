@@ -168,7 +168,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
-		MinExpiry: cfg.SIP.RegistrationMinExpiry.D(), MaxExpiry: cfg.SIP.RegistrationMaxExpiry.D(),
+		MinExpiry: cfg.SIP.RegistrationMinExpiry.D(), MaxExpiry: cfg.SIP.RegistrationMaxExpiry.D(), DigestAlgorithms: cfg.SIP.DigestAlgorithms,
 		UnauthRate: cfg.SIP.UnauthenticatedRate, UnauthBurst: cfg.SIP.UnauthenticatedBurst,
 		TCPMaxConns: cfg.SIP.TCPMaxConnections, TCPMaxPerSource: cfg.SIP.TCPMaxPerSource, TCPIdleTimeout: cfg.SIP.TCPIdleTimeout.D(),
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}), sip.WithBindingStore(sipBindings{store}),
