@@ -87,22 +87,28 @@ func (e *Engine) syncAgent(a *agent, now time.Time) {
 	ra.CallsToday = int32(a.calls)
 }
 
-// setState moves a through its system-state machine.
-func (e *Engine) setState(a *agent, next AgentState, c *call) {
+// setState moves a through its system-state machine (state.go). A
+// refused transition changes nothing and is returned, wrapping
+// ErrTransition; nothing else assigns a.state.
+func (e *Engine) setState(a *agent, next AgentState, c *call) error {
 	if err := a.state.To(next); err != nil {
-		e.log.Error("acd: bug: refused agent transition", "agent_id", a.spec.ID, "err", err)
-		return
+		e.log.Error("acd: refused agent transition", "agent_id", a.spec.ID, "err", err)
+		return err
 	}
 	now := e.clock.Now()
 	a.accrue(now)
 	a.state = next
 	a.stateSince = now
-	var id CallID
+	ev := &AgentStateChanged{Meta: Meta{At: now.UTC()}, Agent: a.spec.ID, State: next}
 	if c != nil {
-		id = c.id
+		ev.CallID, ev.Queue = c.id, c.info.Queue
+		if next == StateWrapUp {
+			ev.WrapUpEnd = e.wrapUpEnd(c, now)
+		}
 	}
 	e.syncAgent(a, now)
-	e.publish(&AgentStateChanged{Agent: a.spec.ID, State: next, CallID: id})
+	e.publish(ev)
+	return nil
 }
 
 // setPresence moves a through its presence machine.
@@ -241,15 +247,10 @@ func (e *Engine) agent(id AgentID) (*agent, error) {
 
 // startWrapUp moves a to wrap-up for c and schedules its end.
 func (e *Engine) startWrapUp(a *agent, c *call) {
-	e.setState(a, StateWrapUp, c)
+	_ = e.setState(a, StateWrapUp, c) // allowed: callers pass an agent on the call
 	a.wrapGen++
 	gen := a.wrapGen
-	d := time.Duration(0)
-	if c.q != nil {
-		d = c.q.wrapUp(e.cfg)
-	} else {
-		d = e.cfg.WrapUp.D()
-	}
+	d := e.wrapUpFor(c)
 	if d <= 0 {
 		e.endWrapUp(a)
 		return
@@ -259,6 +260,24 @@ func (e *Engine) startWrapUp(a *agent, c *call) {
 			e.endWrapUp(a)
 		}
 	})
+}
+
+// wrapUpFor is how long the agent of c wraps it up (0: no wrap-up).
+func (e *Engine) wrapUpFor(c *call) time.Duration {
+	if c.q != nil {
+		return c.q.wrapUp(e.cfg)
+	}
+	return e.cfg.WrapUp.D()
+}
+
+// wrapUpEnd is when a wrap-up of c begun at since ends by itself (zero:
+// no wrap-up time).
+func (e *Engine) wrapUpEnd(c *call, since time.Time) time.Time {
+	d := e.wrapUpFor(c)
+	if d <= 0 {
+		return time.Time{}
+	}
+	return since.Add(d).UTC()
 }
 
 // endWrapUp finishes the wrap-up and completes the interaction.
@@ -271,7 +290,7 @@ func (e *Engine) endWrapUp(a *agent) {
 	c := a.call
 	a.call = nil
 	a.calls++
-	e.setState(a, StateIdle, nil)
+	_ = e.setState(a, StateIdle, nil) // allowed: callers pass an agent in wrap-up
 	if c != nil {
 		c.wrapEnd = e.clock.Now()
 		e.complete(c)

@@ -67,11 +67,16 @@ func (c *call) stopTimers() {
 	c.timers = nil
 }
 
-func (e *Engine) setCallState(c *call, next CallState) {
+// setCallState moves c through the call-state machine (state.go). A
+// refused transition changes nothing and is returned, wrapping
+// ErrTransition; nothing else assigns c.state.
+func (e *Engine) setCallState(c *call, next CallState) error {
 	if err := c.state.To(next); err != nil {
-		e.log.Error("acd: bug: refused call transition", "call_id", c.id, "err", err)
+		e.log.Error("acd: refused call transition", "call_id", c.id, "err", err)
+		return err
 	}
 	c.state = next
+	return nil
 }
 
 func (c *call) waiting() bool {
@@ -123,18 +128,11 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 		return fmt.Errorf("%w: %q has %d calls", ErrQueueFull, q.name, q.cfg.MaxLength)
 	}
 	now := e.clock.Now()
-	geo := ResolveNumber(req.ANI, e.cfg.DefaultRegion)
 	info := CallInfo{
-		ID: id, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: geo.E164,
-		Country: geo.Country, TimeZone: geo.TimeZone, Region: req.Region, Language: req.Language,
+		ID: id, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: req.Caller.E164,
+		Country: req.Caller.Country, TimeZone: req.Caller.TimeZone, Region: req.Region, Language: req.Language,
 		Segment: req.Segment, Skills: req.Skills, IVRPath: req.IVRPath, Vars: req.Vars,
 		Arrived: req.Arrived.UTC(), Queued: now.UTC(), Data: req.Data,
-	}
-	if req.Country != "" {
-		info.Country = req.Country
-	}
-	if req.TimeZone != "" {
-		info.TimeZone = req.TimeZone
 	}
 	if info.Arrived.IsZero() {
 		info.Arrived = info.Queued
@@ -486,6 +484,22 @@ func (e *Engine) offerTo(c *call, a *agent, d *routing.Decision) {
 			}
 		}
 	}
+	// Routing offers a waiting call to idle agents. Both machines are
+	// asked first, so a refused edge changes nothing.
+	if err := c.state.To(CallStateOffering); err != nil {
+		e.log.Error("acd: refused call transition", "call_id", c.id, "err", err)
+		return
+	}
+	agents = slices.DeleteFunc(agents, func(ag *agent) bool {
+		err := ag.state.To(StateReserved)
+		if err != nil {
+			e.log.Error("acd: refused agent transition", "agent_id", ag.spec.ID, "err", err)
+		}
+		return err != nil
+	})
+	if len(agents) == 0 {
+		return
+	}
 	e.gen++
 	off := &offer{gen: e.gen, at: now, pending: map[*agent]*ring{}}
 	c.offer = off
@@ -494,19 +508,19 @@ func (e *Engine) offerTo(c *call, a *agent, d *routing.Decision) {
 		c.offeredAt = now
 	}
 	c.reasons = toReasons(d)
-	if c.state == CallStateQueued || c.state == CallStateCallback {
-		e.setCallState(c, CallStateOffering)
-	}
+	_ = e.setCallState(c, CallStateOffering) // allowed: asked above
 	ewt := e.ewt(c)
+	deadline := now.Add(c.q.ringTimeout(e.cfg)).UTC()
 	for _, ag := range agents {
 		ag.call = c
-		e.setState(ag, StateReserved, c)
+		_ = e.setState(ag, StateReserved, c) // allowed: asked above
 		ra := e.idx.Agent(ag.slot)
 		ra.LastOffer = now.UnixNano()
 		ctx, cancel := context.WithCancel(e.ctx)
 		r := &ring{cancel: cancel, accept: make(chan struct{})}
 		off.pending[ag] = r
-		e.publish(&CallOffered{Call: c.info, Agent: ag.spec.ID, Waited: now.Sub(c.queuedAt), Reasons: c.reasons, EWT: ewt, Attempt: c.offers})
+		e.publish(&CallOffered{Call: c.info, Agent: ag.spec.ID, Waited: now.Sub(c.queuedAt), Reasons: c.reasons, EWT: ewt, Attempt: c.offers,
+			Meta: Meta{At: now.UTC()}, Deadline: deadline})
 		o := Offer{Call: c.info, Agent: ag.spec.ID, Endpoint: ag.spec.Endpoint, Accept: r.accept}
 		ag := ag
 		e.goTask(nil, func() func() {
@@ -537,7 +551,7 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 		a.missed++
 	}
 	a.call = nil
-	e.setState(a, StateIdle, nil)
+	_ = e.setState(a, StateIdle, nil) // allowed: a ringing agent is reserved
 	e.publish(&OfferFailed{CallID: c.id, Agent: a.spec.ID, Cause: cause, Missed: a.missed})
 	if missed && e.cfg.MissedOffers > 0 && a.missed >= e.cfg.MissedOffers && a.presence == PresenceReady {
 		_ = e.setPresence(a, PresenceNotReady, ReasonMissed, "acd")
@@ -561,9 +575,9 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 		c.offer = nil
 		if c.state == CallStateOffering {
 			if c.leg == nil {
-				e.setCallState(c, CallStateCallback)
+				_ = e.setCallState(c, CallStateCallback)
 			} else {
-				e.setCallState(c, CallStateQueued)
+				_ = e.setCallState(c, CallStateQueued)
 			}
 			if c.q != nil {
 				// Back in the waiting list it left with the offer.
@@ -596,17 +610,8 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 		return
 	}
 	// Answered: withdraw the other rings.
-	off.timer.Stop()
 	delete(off.pending, a)
-	for other, r := range off.pending {
-		r.cancel()
-		delete(off.pending, other)
-		other.call = nil
-		e.setState(other, StateIdle, nil)
-		e.publish(&OfferFailed{CallID: c.id, Agent: other.spec.ID, Cause: "withdrawn", Missed: other.missed})
-		defer e.becameFree(other)
-	}
-	c.offer = nil
+	defer e.freeAll(e.withdraw(c))
 	a.missed = 0
 	now := e.clock.Now()
 	if e.metrics != nil {
@@ -620,13 +625,15 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 		t.Stop()
 	}
 	c.timers = nil
-	e.setState(a, StateOnCall, c)
+	// Allowed: the agent was ringing (reserved), and a call is offering
+	// while it has an offer.
+	_ = e.setState(a, StateOnCall, c)
 	if c.leg == nil { // callback: the agent answered, now dial the customer
-		e.setCallState(c, CallStateDialing)
+		_ = e.setCallState(c, CallStateDialing)
 		e.dialCustomer(c)
 		return
 	}
-	e.setCallState(c, CallStateConnected)
+	_ = e.setCallState(c, CallStateConnected)
 	wait := now.Sub(c.queuedAt)
 	cnt := stats.Counts{Answered: 1, WaitAnsweredSum: wait.Seconds(), MaxWait: wait.Seconds()}
 	if wait <= c.q.cfg.ServiceLevel.Threshold.D() {
@@ -694,7 +701,7 @@ func (e *Engine) endCall(c *call) {
 		c.holdSince = time.Time{}
 	}
 	c.endedAt = now
-	e.setCallState(c, CallStateEnded)
+	_ = e.setCallState(c, CallStateEnded) // allowed: every state but ended may end
 	c.stopTimers()
 	if c.stopWatch != nil {
 		c.stopWatch()
@@ -703,6 +710,9 @@ func (e *Engine) endCall(c *call) {
 		c.dialX()
 	}
 	e.unwait(c)
+	// An offer still ringing ends with the call (a shutdown): its agents
+	// are released, and a late answer finds no offer and is hung up.
+	defer e.freeAll(e.withdraw(c))
 	if c.leg != nil {
 		handed := c.outcome == OutcomeAnswered && c.leg.Context().Err() == nil && e.afterCall != nil && e.afterCall(c.id, c.leg)
 		if !handed {
@@ -725,7 +735,7 @@ func (e *Engine) endCall(c *call) {
 				// The agent's click-to-dial never reached the customer:
 				// there was no conversation to wrap up.
 				a.call = nil
-				e.setState(a, StateIdle, nil)
+				_ = e.setState(a, StateIdle, nil) // allowed: on a call (not held) until the customer answers
 				e.becameFree(a)
 				break
 			}
@@ -733,7 +743,7 @@ func (e *Engine) endCall(c *call) {
 			return
 		case StateReserved:
 			a.call = nil
-			e.setState(a, StateIdle, nil)
+			_ = e.setState(a, StateIdle, nil)
 			e.becameFree(a)
 		}
 	}
@@ -790,9 +800,6 @@ func (e *Engine) complete(c *call) {
 	} else if !c.endedAt.IsZero() {
 		it.Wait = c.endedAt.Sub(c.queuedAt)
 	}
-	if e.sink != nil {
-		e.sink(it)
-	}
 	e.publish(&InteractionCompleted{Interaction: it})
 }
 
@@ -801,6 +808,35 @@ func utc(t time.Time) time.Time {
 		return t
 	}
 	return t.UTC()
+}
+
+// withdraw cancels what is left of c's offer: every agent still ringing
+// is released, idle again. It returns those agents, to be offered other
+// calls (freeAll) once c is settled.
+func (e *Engine) withdraw(c *call) []*agent {
+	off := c.offer
+	if off == nil {
+		return nil
+	}
+	off.timer.Stop()
+	c.offer = nil
+	var freed []*agent
+	for a, r := range off.pending {
+		r.cancel()
+		delete(off.pending, a)
+		a.call = nil
+		_ = e.setState(a, StateIdle, nil) // allowed: a ringing agent is reserved
+		e.publish(&OfferFailed{CallID: c.id, Agent: a.spec.ID, Cause: "withdrawn", Missed: a.missed})
+		freed = append(freed, a)
+	}
+	return freed
+}
+
+// freeAll lets each agent take another call (becameFree).
+func (e *Engine) freeAll(agents []*agent) {
+	for _, a := range agents {
+		e.becameFree(a)
+	}
 }
 
 // callerGone handles the customer hanging up at any moment.
@@ -812,19 +848,7 @@ func (e *Engine) callerGone(c *call) {
 	switch c.state {
 	case CallStateQueued, CallStateOffering:
 		during := c.offer != nil
-		if off := c.offer; off != nil {
-			off.timer.Stop()
-			for a := range off.pending {
-				r := off.pending[a]
-				r.cancel()
-				delete(off.pending, a)
-				a.call = nil
-				e.setState(a, StateIdle, nil)
-				e.publish(&OfferFailed{CallID: c.id, Agent: a.spec.ID, Cause: "withdrawn", Missed: a.missed})
-				defer e.becameFree(a)
-			}
-			c.offer = nil
-		}
+		defer e.freeAll(e.withdraw(c))
 		wait := now.Sub(c.queuedAt)
 		short := wait < c.q.cfg.ServiceLevel.ShortAbandon.D()
 		cnt := stats.Counts{}

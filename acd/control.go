@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -119,16 +120,22 @@ func (e *Engine) Hold(ctx context.Context, id AgentID, on bool) error {
 		if c.state != want || a == nil || a.call != c {
 			return fmt.Errorf("%w: call %q changed", ErrNoCall, c.id)
 		}
-		now := e.clock.Now()
+		callNext, agentNext := CallStateConnected, StateOnCall
 		if on {
-			e.setCallState(c, CallStateHeld)
+			callNext, agentNext = CallStateHeld, StateOnHold
+		}
+		// Both machines are asked first, so a refused edge changes nothing.
+		if err := errors.Join(c.state.To(callNext), a.state.To(agentNext)); err != nil {
+			return err
+		}
+		now := e.clock.Now()
+		_ = e.setCallState(c, callNext)
+		_ = e.setState(a, agentNext, c)
+		if on {
 			c.holdSince = now
-			e.setState(a, StateOnHold, c)
 		} else {
-			e.setCallState(c, CallStateConnected)
 			c.hold += now.Sub(c.holdSince)
 			c.holdSince = time.Time{}
-			e.setState(a, StateOnCall, c)
 		}
 		e.publish(&CallHeld{CallID: c.id, Agent: a.spec.ID, On: on})
 		return nil
@@ -194,7 +201,8 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		// The transferring agent's interaction ends here; the call goes on
 		// under the same id with a fresh journey.
 		old := *c
-		old.endedAt, old.outcome, old.state = now, OutcomeTransferred, CallStateEnded
+		old.endedAt, old.outcome = now, OutcomeTransferred
+		_ = e.setCallState(&old, CallStateEnded) // allowed: connected or held
 		old.transferTo = firstNonEmpty(string(to.Agent), to.Queue, to.Number)
 		old.completed = false
 		a.call = &old
@@ -203,12 +211,12 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		c.answeredAt, c.offeredAt, c.offers, c.reasons, c.hold = time.Time{}, time.Time{}, 0, nil, 0
 		c.disposition, c.notes = "", ""
 		if to.Number != "" {
-			e.setCallState(c, CallStateTransferring)
+			_ = e.setCallState(c, CallStateTransferring) // allowed: connected or held
 			c.transferTo = to.Number
 			e.dialNumber(c, to.Number)
 			return nil
 		}
-		e.setCallState(c, CallStateQueued)
+		_ = e.setCallState(c, CallStateQueued) // allowed: connected or held
 		c.rc.Exclude = c.rc.Exclude[:0]
 		if target != nil {
 			c.rc.Only, c.direct = target.slot, true
@@ -236,7 +244,7 @@ func (e *Engine) dialNumber(c *call, number string) {
 	e.dialThen(c, number, CallStateTransferring, nil, "transfer", func(leg Leg) {
 		c.agentLeg = leg
 		c.outcome = OutcomeTransferred
-		e.setCallState(c, CallStateConnected)
+		_ = e.setCallState(c, CallStateConnected) // allowed: dialThen checked transferring
 		e.bridge(c, c.leg, leg)
 	})
 }
@@ -253,7 +261,7 @@ func (e *Engine) dialCustomer(c *call) {
 		c.leg = leg
 		c.answeredAt = e.clock.Now()
 		c.outcome = OutcomeAnswered
-		e.setCallState(c, CallStateConnected)
+		_ = e.setCallState(c, CallStateConnected) // allowed: dialThen checked dialing
 		e.publish(&CallAnswered{CallID: c.id, Queue: c.info.Queue, Agent: c.agent.spec.ID})
 		e.bridge(c, leg, c.agentLeg)
 	})
@@ -309,6 +317,7 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 	if err := e.reachable(ctx, number); err != nil {
 		return "", err
 	}
+	geo := ResolveNumber(number, *e.region.Load())
 	var cid CallID
 	err := e.do(ctx, func() error {
 		a, err := e.agent(id)
@@ -321,7 +330,6 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 		now := e.clock.Now()
 		e.gen++
 		cid = CallID(fmt.Sprintf("out-%s-%d-%d", id, now.UnixNano(), e.gen))
-		geo := ResolveNumber(number, e.cfg.DefaultRegion)
 		c := &call{id: cid, state: CallStateCallback, queuedAt: now,
 			info: CallInfo{ID: cid, Direction: Outbound, Number: number, ANI: number, E164: geo.E164, Country: geo.Country,
 				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC()}}
@@ -344,9 +352,10 @@ func (e *Engine) ringOutbound(c *call, a *agent) {
 	c.offer = off
 	c.offers++
 	c.offeredAt = e.clock.Now()
-	e.setCallState(c, CallStateOffering)
+	// Allowed: a new outbound call waits as a callback for an idle agent.
+	_ = e.setCallState(c, CallStateOffering)
 	a.call = c
-	e.setState(a, StateReserved, c)
+	_ = e.setState(a, StateReserved, c)
 	o := Offer{Call: c.info, Agent: a.spec.ID, Endpoint: a.spec.Endpoint, Accept: r.accept}
 	off.timer = e.after(e.cfg.RingTimeout.D(), func() {
 		if c.offer == off {
@@ -442,6 +451,9 @@ func (e *Engine) overflow(c *call, cause string) {
 // toCallback turns a waiting call into a virtual caller to be called back
 // at number: the caller's leg is released, the call keeps its place.
 func (e *Engine) toCallback(c *call, number string) {
+	if e.setCallState(c, CallStateCallback) != nil {
+		return // already a virtual caller
+	}
 	if c.leg != nil {
 		c.stopWatch()
 		c.stopWatch = nil
@@ -451,7 +463,6 @@ func (e *Engine) toCallback(c *call, number string) {
 	c.info.Direction = Callback
 	c.info.Number = number
 	c.outcome = OutcomeCallback
-	e.setCallState(c, CallStateCallback)
 	for _, t := range c.timers {
 		t.Stop()
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"switchboard/acd/dialplan"
-	"switchboard/ivr"
 )
 
 // ErrNotPermitted is wrapped when the dial plan refuses a number the
@@ -46,23 +45,4 @@ func (e *Engine) permitDial(role dialplan.Role, number string) error {
 		return fmt.Errorf("%w: %w", ErrNotPermitted, err)
 	}
 	return nil
-}
-
-// callbackPolicy is the dial plan as the IVR asks it about a callback
-// number.
-type callbackPolicy struct{ plan DialPlan }
-
-// CheckCallback implements ivr.CallbackPolicy.
-func (p callbackPolicy) CheckCallback(number string) (string, error) {
-	d, err := p.plan.Check(dialplan.RoleCallback, number)
-	return d.Number, err
-}
-
-// callbacks returns the IVR's callback policy: the engine's dial plan, or
-// nil without one.
-func (e *Engine) callbacks() ivr.CallbackPolicy {
-	if e.plan == nil {
-		return nil
-	}
-	return callbackPolicy{e.plan}
 }

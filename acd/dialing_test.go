@@ -67,8 +67,8 @@ queues:
     max_wait: 30s
     overflow: {action: callback}
 `, acd.WithDialPlan(plan))
-	premium := h.enqueue(acd.CallRequest{ID: "premium", Queue: "q", ANI: "+19005551234"})
-	national := h.enqueue(acd.CallRequest{ID: "national", Queue: "q", ANI: "+14155550123"})
+	premium := h.enqueue(acd.CallRequest{ID: "premium", Queue: "q", ANI: "+19005551234", Caller: geoOf("+19005551234")})
+	national := h.enqueue(acd.CallRequest{ID: "national", Queue: "q", ANI: "+14155550123", Caller: geoOf("+14155550123")})
 	h.advance(31 * time.Second)
 	waitFor(h, func(e *acd.CallOverflowed) bool { return e.CallID == "national" && e.Action == "callback" })
 	eventually(t, "national caller released for the callback", national.Ended)

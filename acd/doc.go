@@ -1,6 +1,10 @@
-// Package acd is the automatic call distributor: it owns every call's
-// journey after the IVR and every agent's state, decides who gets which
-// call, and explains why.
+// Package acd is the automatic call distributor: it owns every queued
+// call's routing and every agent's state, decides who gets which call,
+// and explains why. The journey before and around the queue (IVR, CRM
+// lookup, hold music, survey, interaction records) is a channel of its
+// own, in package acd/voice; the engine imports neither ivr nor crmcore
+// and parses no phone number: the entry resolves the caller's number once
+// (ResolveNumber) and the request carries the result (CallRequest.Caller).
 //
 // # Concurrency
 //
@@ -15,28 +19,53 @@
 // pending rings are cancelled, reserved agents released. Timers (ring
 // timeout, wrap-up, relaxation, max wait, sticky window, announcements,
 // statistics ticks) come from the injected Clock and also post commands.
-// Close cancels every goroutine and waits for them.
+// The actor runs no consumer code and takes no adapter's lock: its events
+// leave it through subscriptions (see Events). Close cancels every
+// goroutine, waits for them and ends every subscription.
 //
 // # Events
 //
 // Every transition is published as a typed event (pointer to a struct in
-// events.go) with a sequence number. Subscribe returns a bounded channel
-// plus a snapshot consistent with it; publishing never blocks: a
-// subscriber whose buffer is full receives ResyncRequired and its channel
-// is closed, and it should subscribe again. Attach registers a Sink
-// instead, called synchronously on the actor (no goroutine between a
-// routing decision and its consumer); a sink that refuses an event is
-// detached and should attach again. CallOffered carries all a
-// screen pop needs (CallInfo with ANI, E.164, geography, IVR path and
-// variables, the entry code's Data), the time waited, the routing reasons
-// and the expected wait. InteractionCompleted carries the call's summary
-// once wrap-up is over (disposition and notes included).
+// events.go) with a sequence number. There is one way to receive them:
+// Subscribe returns a Subscription and a snapshot consistent with the
+// first event it hands over. Publishing never blocks and runs no
+// subscriber code: the actor appends the event to each subscription's
+// queue (a short critical section on a lock private to the subscription)
+// and signals its Ready channel (capacity one); the subscriber takes
+// everything pending at once with Take, on its own goroutine. A queue that
+// reaches SubscribeOptions.Buffer is emptied and given ResyncRequired;
+// nothing more is queued until the subscriber calls Resync, which returns
+// a fresh snapshot (the engine logs the overflow and counts it).
+//
+// Interaction records are not allowed to be lost, so they travel the same
+// way with a guarantee: a subscription with SubscribeOptions.Records keeps
+// every InteractionCompleted, beyond the bound, through an overflow and
+// while a resync is pending. Records are one per call and small, so that
+// queue may grow where the others drop; keeping one mechanism (instead of
+// a callback on the actor or a second hand-off) means the engine never
+// runs consumer code and a record is ordered with the events around it.
+// Shutdown completes every open interaction before it returns, so a
+// Records subscriber that takes what is pending afterwards has them all.
+//
+// CallOffered carries all a screen pop needs (CallInfo with ANI, E.164,
+// geography, IVR path and variables, the entry's Data), the time
+// waited, the routing reasons, the expected wait and the offer's ring
+// deadline; AgentStateChanged carries the call's queue and the wrap-up's
+// end; QueueStats carry the queue's service-level target, so consumers
+// need not read the engine's configuration. InteractionCompleted carries
+// the call's summary once wrap-up is over (disposition and notes
+// included). Event and snapshot types carry no wire encoding: adapters
+// map them to their own.
 //
 // # State machines
 //
 // Presence (chosen by the agent), AgentState (driven by calls) and
 // CallState are explicit machines with transition tables (state.go);
-// To(next) refuses edges not in the table.
+// To(next) refuses edges not in the table with an error wrapping
+// ErrTransition. The engine changes these fields only through them
+// (setPresence, setState, setCallState): a refused transition is returned
+// and changes nothing. Where one step moves two machines (hold, an offer)
+// both are asked before either changes.
 //
 // # Routing
 //

@@ -54,12 +54,13 @@ type Engine struct {
 	plan    DialPlan
 	// afterCall takes over a caller still on the line after the agent left.
 	afterCall func(id CallID, caller Leg) bool
-	// sink receives every completed interaction (owned by the actor).
-	sink func(Interaction)
 	// closing is set by Shutdown: no new calls, no more routing (actor).
 	closing bool
 	cmdBuf  int
 	zones   zoneCache
+	// region is cfg.DefaultRegion, read off the actor to resolve the
+	// numbers agents dial before the actor sees them.
+	region atomic.Pointer[string]
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -89,7 +90,7 @@ type Engine struct {
 	wkeys     []wkey
 	nextOrder float64
 	seq       uint64
-	subs      map[*subscriber]struct{}
+	subs      map[*Subscription]struct{}
 	gen       int
 	statsT    Timer
 	scratch   []int32
@@ -115,7 +116,7 @@ func New(cfg *Config, ringer Ringer, bridger Bridger, opts ...Option) (*Engine, 
 		tasks:  map[*task]struct{}{},
 		queues: map[string]*queue{}, agents: map[AgentID]*agent{}, slots: map[int32]*agent{},
 		skills: map[string]int{}, langs: map[string]int{}, countries: map[string]uint16{}, regions: map[string]uint16{},
-		calls: map[CallID]*call{}, subs: map[*subscriber]struct{}{},
+		calls: map[CallID]*call{}, subs: map[*Subscription]struct{}{},
 	}
 	for _, o := range opts {
 		o(e)
@@ -248,22 +249,10 @@ func (e *Engine) Quiet() bool {
 	return e.queued.Load() == 0
 }
 
-// Close stops the engine: the actor stops, every ring, bridge and dial
-// goroutine is cancelled and awaited. Calls are not hung up.
-// SetInteractionSink makes f receive every interaction the engine
-// completes, in order, on the actor: unlike InteractionCompleted on the
-// event bus, which a slow subscriber may miss, none is ever skipped. f must
-// not block. It replaces any earlier sink.
-func (e *Engine) SetInteractionSink(ctx context.Context, f func(Interaction)) error {
-	return e.do(ctx, func() error {
-		e.sink = f
-		return nil
-	})
-}
-
 // Shutdown ends everything still in progress so that its interaction is
-// completed (and reaches the sink) before Close: calls still up are hung
-// up (outcome failed unless answered), and agents in wrap-up finish it.
+// completed (and queued to every Records subscriber) before Close: calls
+// still up are hung up (outcome failed unless answered), and agents in
+// wrap-up finish it.
 // Routing stops; the engine accepts no new calls afterwards.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	return e.do(ctx, func() error {
@@ -289,6 +278,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	})
 }
 
+// Close stops the engine: the actor stops, every ring, bridge and dial
+// goroutine is cancelled and awaited, and every subscription ends. Calls
+// are not hung up.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.cancel()
@@ -309,7 +301,7 @@ func (e *Engine) Close() error {
 			}
 		}
 		for s := range e.subs {
-			e.endSub(s)
+			s.end()
 		}
 		e.subs = nil
 		e.wg.Wait()
@@ -429,6 +421,8 @@ func (e *Engine) applyConfig(cfg Config) error {
 	}
 	e.cfg = cfg
 	e.qorder = order
+	region := cfg.DefaultRegion
+	e.region.Store(&region)
 	return nil
 }
 

@@ -26,7 +26,7 @@ queues:
 func TestCallJourney(t *testing.T) {
 	h := newHarness(t, basicYAML)
 	h.login("a1", true, sk("sales", 3))
-	caller := h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales", ANI: "+14155550123", Language: "en",
+	caller := h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales", ANI: "+14155550123", Caller: geoOf("+14155550123"), Language: "en",
 		IVRPath: []string{"menu", "1"}, Vars: map[string]string{"account": "42"}, Data: "crm-contact-7"})
 	off := waitFor(h, func(e *acd.CallOffered) bool { return true })
 	if off.Agent != "a1" || off.Call.E164 != "+14155550123" || off.Call.Country != "US" || off.Call.Data != "crm-contact-7" ||
@@ -227,5 +227,18 @@ func TestCloseIdempotent(t *testing.T) {
 	}
 	if err := h.e.Login(h.ctx, acd.AgentSpec{ID: "x"}); !errors.Is(err, acd.ErrClosed) {
 		t.Errorf("login after close = %v, want ErrClosed", err)
+	}
+}
+
+// TestEngineParsesNoNumber: the engine routes on the geography the entry
+// resolved and carried in the request; it does not parse the caller's
+// number itself.
+func TestEngineParsesNoNumber(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	h.login("a1", true, sk("sales", 3))
+	h.enqueue(acd.CallRequest{ID: "raw", Queue: "sales", ANI: "+14155550123"})
+	off := waitFor(h, func(e *acd.CallOffered) bool { return true })
+	if off.Call.ANI != "+14155550123" || off.Call.E164 != "" || off.Call.Country != "" || off.Call.TimeZone != "" {
+		t.Errorf("offer = %+v, want the ANI as given and no geography", off.Call)
 	}
 }

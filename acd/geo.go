@@ -8,7 +8,9 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// Geography is what the engine derives from a caller's number.
+// Geography is what a caller's number says about where the caller is.
+// It is resolved once, where the call enters the system (ResolveNumber),
+// and travels with the call (CallRequest.Caller, CallInfo).
 type Geography struct {
 	// E164 is the normalised number ("+14155550123"), empty if invalid.
 	E164 string
@@ -21,64 +23,16 @@ type Geography struct {
 // maxANI caps the length of a number we try to parse.
 const maxANI = 64
 
-// ResolveNumber parses ani (E.164 or national in defaultRegion) and
-// returns its geography; invalid numbers give a zero Geography. Results
-// are cached: a call's number is resolved by its entry, its caller lookup
-// and the engine, and parsing it (phonenumbers' regular expressions) is
-// the dearest step of the three, on the engine's goroutine for the last.
+// ResolveNumber parses ani (E.164 or national in defaultRegion, with or
+// without a sip: or tel: scheme) and returns its geography; invalid
+// numbers give a zero Geography. Parsing runs phonenumbers' regular
+// expressions: call it at the edge, once per number, never on the
+// engine's goroutine.
 func ResolveNumber(ani, defaultRegion string) Geography {
 	ani = strings.TrimSpace(ani)
 	if ani == "" || len(ani) > maxANI {
 		return Geography{}
 	}
-	key := defaultRegion + "|" + ani
-	if g, ok := numbers.get(key); ok {
-		return g
-	}
-	g := resolveNumber(ani, defaultRegion)
-	numbers.put(key, g)
-	return g
-}
-
-// numbers caches ResolveNumber.
-var numbers = numberCache{max: 4096}
-
-// numberCache is a bounded cache (safe for concurrent use) of two
-// generations: a full current generation becomes the previous one, so it
-// holds at most 2·max entries and keeps the ones used recently.
-type numberCache struct {
-	mu        sync.Mutex
-	max       int
-	cur, prev map[string]Geography
-}
-
-func (c *numberCache) get(key string) (Geography, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g, ok := c.cur[key]; ok {
-		return g, true
-	}
-	g, ok := c.prev[key]
-	if ok {
-		c.putLocked(key, g)
-	}
-	return g, ok
-}
-
-func (c *numberCache) put(key string, g Geography) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(key, g)
-}
-
-func (c *numberCache) putLocked(key string, g Geography) {
-	if c.cur == nil || len(c.cur) >= c.max {
-		c.prev, c.cur = c.cur, make(map[string]Geography, c.max)
-	}
-	c.cur[key] = g
-}
-
-func resolveNumber(ani, defaultRegion string) Geography {
 	if i := strings.IndexAny(ani, "@;"); i >= 0 { // sip:+1...@host leftovers
 		ani = ani[:i]
 	}

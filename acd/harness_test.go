@@ -40,13 +40,46 @@ func newHarness(t *testing.T, yaml string, opts ...acd.Option) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.e.Close() })
-	ev, _, cancel, err := h.e.Subscribe(h.ctx, 100000)
+	sub, _, err := h.e.Subscribe(h.ctx, acd.SubscribeOptions{Name: "test", Buffer: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cancel)
-	h.events = ev
+	h.events = pump(t, sub)
 	return h
+}
+
+// pump forwards sub's events to the returned channel until sub ends or the
+// test is over; the channel is closed then.
+func pump(t *testing.T, sub *acd.Subscription) <-chan acd.Event {
+	ch := make(chan acd.Event, 100000)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { sub.Close(); close(stop); <-done })
+	go func() {
+		defer close(done)
+		defer close(ch)
+		var buf []acd.Event
+		for {
+			select {
+			case <-sub.Ready():
+			case <-stop:
+				return
+			}
+			var open bool
+			buf, open = sub.Take(buf[:0])
+			for _, ev := range buf {
+				select {
+				case ch <- ev:
+				case <-stop:
+					return
+				}
+			}
+			if !open {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 func (h *harness) login(id string, ready bool, skills ...acd.SkillLevel) {
@@ -147,6 +180,10 @@ func (h *harness) agentState(id string) acd.AgentSnapshot {
 }
 
 func sk(name string, level int) acd.SkillLevel { return acd.SkillLevel{Skill: name, Level: level} }
+
+// geoOf is the geography of ani, resolved as an entry resolves it before
+// it enqueues a call.
+func geoOf(ani string) acd.Geography { return acd.ResolveNumber(ani, "US") }
 
 func newLeg(id string) *acdtest.Leg { return acdtest.NewLeg(id) }
 

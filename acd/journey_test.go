@@ -2,14 +2,10 @@ package acd_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"switchboard/acd"
-	"switchboard/acd/acdtest"
 )
 
 func TestStrategyTopSkill(t *testing.T) {
@@ -112,7 +108,7 @@ queues:
 	h.loginSpec(acd.AgentSpec{ID: "us", Skills: []acd.SkillLevel{sk("intl", 5)}, Country: "US", TimeZone: "America/New_York", Ready: true})
 	h.advance(time.Minute) // the US agent has idled longer
 	h.loginSpec(acd.AgentSpec{ID: "uk", Skills: []acd.SkillLevel{sk("intl", 1)}, Country: "GB", TimeZone: "Europe/London", Ready: true})
-	h.enqueue(acd.CallRequest{ID: "c1", Queue: "intl", ANI: "+442079460958"})
+	h.enqueue(acd.CallRequest{ID: "c1", Queue: "intl", ANI: "+442079460958", Caller: geoOf("+442079460958")})
 	off := waitFor(h, func(e *acd.CallOffered) bool { return true })
 	if off.Agent != "uk" || off.Call.Country != "GB" || off.Reasons[0].Factor != "geo" {
 		t.Fatalf("offer to %s (%+v), want uk by geo", off.Agent, off.Reasons)
@@ -134,7 +130,7 @@ queues:
     relax: [{after: 20s, geography: any}]
 `)
 	h2.loginSpec(acd.AgentSpec{ID: "us", Skills: []acd.SkillLevel{sk("intl", 5)}, Country: "US", Ready: true})
-	h2.enqueue(acd.CallRequest{ID: "c2", Queue: "uk-only", ANI: "+442079460958"})
+	h2.enqueue(acd.CallRequest{ID: "c2", Queue: "uk-only", ANI: "+442079460958", Caller: geoOf("+442079460958")})
 	h2.advance(19 * time.Second)
 	h2.noRing()
 	h2.advance(time.Second)
@@ -353,7 +349,7 @@ queues:
     max_wait: 60s
     overflow: {action: voicemail}
 `)
-	caller := h.enqueue(acd.CallRequest{ID: "c1", Queue: "q", ANI: "+14155550123"})
+	caller := h.enqueue(acd.CallRequest{ID: "c1", Queue: "q", ANI: "+14155550123", Caller: geoOf("+14155550123")})
 	h.advance(60 * time.Second)
 	of := waitFor(h, func(e *acd.CallOverflowed) bool { return true })
 	if of.Action != "voicemail" || of.Cause != "max-wait" {
@@ -380,7 +376,7 @@ queues:
     overflow: {action: callback}
 `)
 	h.login("a1", false, sk("s", 1))
-	cb := h.enqueue(acd.CallRequest{ID: "cb", Queue: "q", ANI: "+14155550123"})
+	cb := h.enqueue(acd.CallRequest{ID: "cb", Queue: "q", ANI: "+14155550123", Caller: geoOf("+14155550123")})
 	h.advance(10 * time.Second)
 	h.enqueue(acd.CallRequest{ID: "later", Queue: "q"})
 	h.advance(20 * time.Second) // cb overflows to a callback
@@ -631,32 +627,6 @@ queues:
 	}
 }
 
-func TestSlowSubscriberResync(t *testing.T) {
-	h := newHarness(t, basicYAML)
-	ch, snap, cancel, err := h.e.Subscribe(h.ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cancel()
-	if len(snap.Agents) != 0 {
-		t.Errorf("snapshot = %+v", snap)
-	}
-	for i := 0; i < 3; i++ {
-		h.login(string(rune('a'+i)), true, sk("sales", 1))
-	}
-	var last acd.Event
-	n := 0
-	for ev := range ch {
-		last = ev
-		n++
-	}
-	if _, ok := last.(*acd.ResyncRequired); !ok {
-		t.Errorf("last event %T after %d, want ResyncRequired", last, n)
-	}
-	// The engine keeps serving others.
-	h.login("z", true, sk("sales", 1))
-}
-
 func TestAnnouncementsAndAging(t *testing.T) {
 	h := newHarness(t, `
 stats_interval: -1
@@ -696,163 +666,5 @@ queues:
 		if c.Call.ID == "new" && !c.EWT.Known {
 			t.Errorf("EWT unknown with a staffed agent: %+v", c)
 		}
-	}
-}
-
-// TestShutdownCompletesEverything: at shutdown every call still up (one
-// waiting, one talking) and every wrap-up in progress completes its
-// interaction through the sink; afterwards no call is accepted.
-func TestShutdownCompletesEverything(t *testing.T) {
-	h := newHarness(t, basicYAML)
-	var mu sync.Mutex
-	got := map[acd.CallID]acd.Outcome{}
-	if err := h.e.SetInteractionSink(h.ctx, func(it acd.Interaction) {
-		mu.Lock()
-		got[it.CallID] = it.Outcome
-		mu.Unlock()
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h.login("a1", true, sk("sales", 1))
-	h.login("a2", true, sk("sales", 1))
-	h.enqueue(acd.CallRequest{ID: "wrapping", Queue: "sales"})
-	h.ring().Answer()
-	first := waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "wrapping" })
-	h.enqueue(acd.CallRequest{ID: "talking", Queue: "sales"})
-	h.ring().Answer()
-	waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "talking" })
-	if err := h.e.Hangup(h.ctx, first.Agent); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(h, func(e *acd.CallEnded) bool { return e.CallID == "wrapping" })
-	waiting := h.enqueue(acd.CallRequest{ID: "waiting", Queue: "sales"})
-	h.sync()
-	if err := h.e.Shutdown(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	want := map[acd.CallID]acd.Outcome{"wrapping": acd.OutcomeAnswered, "talking": acd.OutcomeAnswered, "waiting": acd.OutcomeFailed}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("interactions at shutdown (-want +got):\n%s", diff)
-	}
-	mu.Unlock()
-	eventually(t, "waiting caller hung up", waiting.Ended)
-	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{ID: "late", Queue: "sales"}, acdtest.NewLeg("late")); !errors.Is(err, acd.ErrClosed) {
-		t.Errorf("enqueue after shutdown = %v, want ErrClosed", err)
-	}
-}
-
-// recSink records what the engine calls it with; it refuses events after
-// limit of them.
-type recSink struct {
-	mu     sync.Mutex
-	snap   *acd.Snapshot
-	events []acd.Event
-	ends   int
-	limit  int
-	ended  chan struct{}
-}
-
-func (s *recSink) Start(snap acd.Snapshot) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.snap != nil || len(s.events) > 0 {
-		panic("Start called twice or after an event")
-	}
-	s.snap = &snap
-}
-
-func (s *recSink) Event(ev acd.Event) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ends > 0 {
-		panic("Event after End")
-	}
-	if len(s.events) >= s.limit {
-		return false
-	}
-	s.events = append(s.events, ev)
-	return true
-}
-
-func (s *recSink) End() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ends++
-	if s.ends == 1 {
-		close(s.ended)
-	}
-}
-
-func (s *recSink) seen() (int, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.events), s.ends
-}
-
-// TestAttachSink: a sink gets the snapshot first, then every event in
-// sequence order on the actor; refusing one detaches it (End once, no
-// more events) while the engine keeps serving; cancel and Close end the
-// others exactly once.
-func TestAttachSink(t *testing.T) {
-	h := newHarness(t, basicYAML)
-	h.login("a", true, sk("sales", 1))
-	all := &recSink{limit: 1 << 20, ended: make(chan struct{})}
-	cancelAll, err := h.e.Attach(h.ctx, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if all.snap == nil || len(all.snap.Agents) != 1 {
-		t.Fatalf("snapshot at Attach = %+v", all.snap)
-	}
-	slow := &recSink{limit: 2, ended: make(chan struct{})}
-	cancelSlow, err := h.e.Attach(h.ctx, slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cancelSlow()
-	for _, id := range []string{"b", "c", "d"} {
-		h.login(id, true, sk("sales", 1))
-	}
-	<-slow.ended
-	if n, ends := slow.seen(); n != 2 || ends != 1 {
-		t.Errorf("slow sink: %d events, %d ends; want 2 and 1", n, ends)
-	}
-	h.login("z", true, sk("sales", 1)) // the engine keeps serving
-	if _, err := h.e.Snapshot(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	all.mu.Lock()
-	var last uint64
-	for i, ev := range all.events {
-		if seq := ev.Header().Seq; i > 0 && seq != last+1 {
-			t.Errorf("event %d (%T) has seq %d after %d", i, ev, seq, last)
-		}
-		last = ev.Header().Seq
-	}
-	n := len(all.events)
-	all.mu.Unlock()
-	if n < 4 {
-		t.Errorf("sink saw %d events for 4 logins", n)
-	}
-	cancelAll()
-	cancelAll()
-	<-all.ended
-	h.login("y", true, sk("sales", 1))
-	if _, err := h.e.Snapshot(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if m, ends := all.seen(); m != n || ends != 1 {
-		t.Errorf("after cancel: %d events (had %d), %d ends", m, n, ends)
-	}
-
-	closing := &recSink{limit: 1 << 20, ended: make(chan struct{})}
-	if _, err := h.e.Attach(h.ctx, closing); err != nil {
-		t.Fatal(err)
-	}
-	h.e.Close()
-	<-closing.ended
-	if _, ends := closing.seen(); ends != 1 {
-		t.Errorf("after Close: %d ends", ends)
 	}
 }

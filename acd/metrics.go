@@ -14,6 +14,7 @@ type Metrics struct {
 	waiting, sl, asa, abandon    *prometheus.GaugeVec
 	agents                       *prometheus.GaugeVec
 	ringTime                     prometheus.Histogram
+	resyncs                      prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -39,8 +40,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		ringTime: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "offer_answer_seconds",
 			Help:    "Time from an offer to the agent's answer (their leg ringing; with auto-answer phones, the system's own overhead).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30}}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "subscriber_resyncs_total",
+			Help: "Times an event subscriber fell behind: its pending events were discarded and it had to resync."}),
 	}
-	for _, c := range []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waiting, m.sl, m.asa, m.abandon, m.agents, m.ringTime} {
+	for _, c := range []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waiting, m.sl, m.asa, m.abandon, m.agents, m.ringTime, m.resyncs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("acd: register metrics: %w", err)
 		}

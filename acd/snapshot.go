@@ -12,16 +12,16 @@ import (
 
 // Period is a queue's statistics over one period.
 type Period struct {
-	Offered        int           `json:"offered"`
-	Answered       int           `json:"answered"`
-	Abandoned      int           `json:"abandoned"`
-	ShortAbandoned int           `json:"short_abandoned"`
-	Overflowed     int           `json:"overflowed"`
-	ServiceLevel   float64       `json:"service_level"` // 0..1, valid if HasSL
-	HasSL          bool          `json:"has_sl"`
-	ASA            time.Duration `json:"asa"`
-	AHT            time.Duration `json:"aht"`
-	AbandonRate    float64       `json:"abandon_rate"`
+	Offered        int
+	Answered       int
+	Abandoned      int
+	ShortAbandoned int
+	Overflowed     int
+	ServiceLevel   float64 // 0..1, valid if HasSL
+	HasSL          bool
+	ASA            time.Duration
+	AHT            time.Duration
+	AbandonRate    float64
 }
 
 func periodOf(c stats.Counts, f stats.Formula) Period {
@@ -32,61 +32,70 @@ func periodOf(c stats.Counts, f stats.Formula) Period {
 
 // QueueStats is one queue's real-time statistics.
 type QueueStats struct {
-	Queue       string         `json:"queue"`
-	Waiting     int            `json:"waiting"`
-	LongestWait time.Duration  `json:"longest_wait"`
-	Presence    map[string]int `json:"presence"` // qualified agents by presence
-	States      map[string]int `json:"states"`   // qualified logged-in agents by system state
-	Occupancy   float64        `json:"occupancy"`
+	Queue       string
+	Waiting     int
+	LongestWait time.Duration
+	Presence    map[string]int // qualified agents by presence
+	States      map[string]int // qualified logged-in agents by system state
+	Occupancy   float64
+	// SLTarget is the queue's service-level target in percent, answered
+	// within SLThreshold.
+	SLTarget    float64
+	SLThreshold time.Duration
 	// Interval is the current reporting interval from IntervalStart.
-	Interval      Period    `json:"interval"`
-	IntervalStart time.Time `json:"interval_start"`
-	Last15        Period    `json:"last_15m"`
-	Last60        Period    `json:"last_60m"`
+	Interval      Period
+	IntervalStart time.Time
+	Last15        Period
+	Last60        Period
 	// AgentsNeeded is Erlang C's staffing for the SL target at the recent
 	// arrival rate and AHT (Staffing says which); AgentsStaffed are the
 	// qualified agents logged in and not on a not-ready break.
-	AgentsNeeded  int            `json:"agents_needed"`
-	Staffing      stats.Staffing `json:"staffing"`
-	AgentsStaffed int            `json:"agents_staffed"`
+	AgentsNeeded  int
+	Staffing      stats.Staffing
+	AgentsStaffed int
 }
 
 // AgentSnapshot is one agent's state.
 type AgentSnapshot struct {
-	ID         AgentID      `json:"id"`
-	Name       string       `json:"name"`
-	Presence   Presence     `json:"presence"`
-	Reason     string       `json:"reason,omitempty"`
-	State      AgentState   `json:"state"`
-	Since      time.Time    `json:"since"`
-	CallID     CallID       `json:"call_id,omitempty"`
-	Skills     []SkillLevel `json:"skills"`
-	Missed     int          `json:"missed"`
-	CallsToday int          `json:"calls_today"`
-	Occupancy  float64      `json:"occupancy"`
+	ID         AgentID
+	Name       string
+	Presence   Presence
+	Reason     string
+	State      AgentState
+	Since      time.Time
+	CallID     CallID
+	Skills     []SkillLevel
+	Missed     int
+	CallsToday int
+	Occupancy  float64
+	// WrapUpEnd is when the agent's wrap-up ends unless submitted first
+	// (zero: not in wrap-up).
+	WrapUpEnd time.Time
 }
 
 // CallSnapshot is one live call.
 type CallSnapshot struct {
-	Call  CallInfo  `json:"call"`
-	State CallState `json:"state"`
-	Agent AgentID   `json:"agent_id,omitempty"`
+	Call  CallInfo
+	State CallState
+	Agent AgentID
 	// Ringing are the agents the call is being offered to (state offering).
-	Ringing  []AgentID     `json:"ringing,omitempty"`
-	Position int           `json:"position,omitempty"`
-	Waited   time.Duration `json:"waited"`
-	EWT      EWT           `json:"ewt"`
-	Reasons  []Reason      `json:"reasons,omitempty"`
-	Priority int           `json:"priority"`
+	Ringing []AgentID
+	// RingDeadline is when the current offer times out (state offering).
+	RingDeadline time.Time
+	Position     int
+	Waited       time.Duration
+	EWT          EWT
+	Reasons      []Reason
+	Priority     int
 }
 
 // Snapshot is the engine's full state at Seq (the last published event).
 type Snapshot struct {
-	At     time.Time       `json:"at"`
-	Seq    uint64          `json:"seq"`
-	Agents []AgentSnapshot `json:"agents"`
-	Calls  []CallSnapshot  `json:"calls"`
-	Queues []QueueStats    `json:"queues"`
+	At     time.Time
+	Seq    uint64
+	Agents []AgentSnapshot
+	Calls  []CallSnapshot
+	Queues []QueueStats
 }
 
 // Snapshot returns the engine's current state.
@@ -111,72 +120,6 @@ func (e *Engine) Call(ctx context.Context, id CallID) (CallInfo, error) {
 	return info, err
 }
 
-// Subscribe registers a subscriber with a buffer of bufSize events and
-// returns its channel, a snapshot consistent with the first event it will
-// receive, and a cancel function. A subscriber that lets its buffer fill
-// up receives ResyncRequired and its channel is closed; it should
-// subscribe again.
-func (e *Engine) Subscribe(ctx context.Context, bufSize int) (<-chan Event, Snapshot, func(), error) {
-	if bufSize < 1 {
-		bufSize = 1
-	}
-	s := &subscriber{ch: make(chan Event, bufSize)}
-	var snap Snapshot
-	err := e.do(ctx, func() error {
-		e.subs[s] = struct{}{}
-		snap = e.snapshot()
-		return nil
-	})
-	if err != nil {
-		return nil, Snapshot{}, func() {}, err
-	}
-	return s.ch, snap, e.unsubscribe(s), nil
-}
-
-// unsubscribe returns the idempotent cancel function of s.
-func (e *Engine) unsubscribe(s *subscriber) func() {
-	return func() {
-		_ = e.do(context.Background(), func() error {
-			if _, ok := e.subs[s]; ok {
-				e.endSub(s)
-			}
-			return nil
-		})
-	}
-}
-
-// Sink receives the engine's events synchronously, on the engine's
-// goroutine, in order: the shortest path from a routing decision to a
-// consumer (no goroutine between them). Its methods must not block and
-// must not call the engine.
-type Sink interface {
-	// Start is called once, before any event, with the state the events
-	// that follow apply to.
-	Start(Snapshot)
-	// Event is called with every event. Returning false (the sink cannot
-	// take it, e.g. its own buffer is full) detaches the sink; it should
-	// attach again and start over from a new snapshot.
-	Event(Event) bool
-	// End is called once when the subscription ends: Event returned false,
-	// cancel was called, or the engine stopped.
-	End()
-}
-
-// Attach registers s (Start is called before Attach returns) and returns
-// an idempotent function that detaches it.
-func (e *Engine) Attach(ctx context.Context, s Sink) (cancel func(), err error) {
-	sub := &subscriber{sink: s}
-	err = e.do(ctx, func() error {
-		e.subs[sub] = struct{}{}
-		s.Start(e.snapshot())
-		return nil
-	})
-	if err != nil {
-		return func() {}, err
-	}
-	return e.unsubscribe(sub), nil
-}
-
 func (e *Engine) snapshot() Snapshot {
 	now := e.clock.Now()
 	s := Snapshot{At: now.UTC(), Seq: e.seq}
@@ -185,6 +128,9 @@ func (e *Engine) snapshot() Snapshot {
 			Since: a.stateSince.UTC(), Skills: a.spec.Skills, Missed: a.missed, CallsToday: a.calls, Occupancy: a.occupancy()}
 		if a.call != nil {
 			as.CallID = a.call.id
+			if a.state == StateWrapUp {
+				as.WrapUpEnd = e.wrapUpEnd(a.call, a.stateSince)
+			}
 		}
 		s.Agents = append(s.Agents, as)
 	}
@@ -207,6 +153,9 @@ func (e *Engine) snapshot() Snapshot {
 				cs.Ringing = append(cs.Ringing, a.spec.ID)
 			}
 			slices.Sort(cs.Ringing)
+			if c.q != nil {
+				cs.RingDeadline = c.offer.at.Add(c.q.ringTimeout(e.cfg)).UTC()
+			}
 		}
 		if c.q != nil && (c.state == CallStateQueued || c.state == CallStateOffering || c.state == CallStateCallback) {
 			cs.Position = e.position(c)
@@ -224,7 +173,8 @@ func (e *Engine) snapshot() Snapshot {
 func (e *Engine) queueStats(now time.Time) []QueueStats {
 	out := make([]QueueStats, 0, len(e.qorder))
 	for _, q := range e.qorder {
-		qs := QueueStats{Queue: q.name, Presence: map[string]int{}, States: map[string]int{}}
+		qs := QueueStats{Queue: q.name, Presence: map[string]int{}, States: map[string]int{},
+			SLTarget: q.cfg.ServiceLevel.Target, SLThreshold: q.cfg.ServiceLevel.Threshold.D()}
 		for _, c := range e.waiting {
 			if c.q == q && c.state != CallStateEnded {
 				qs.Waiting++

@@ -34,7 +34,7 @@ queues:
 		now := t0.Add(time.Duration(s) * time.Second)
 		for next < calls && time.Duration(next)*600*time.Second/calls <= time.Duration(s)*time.Second {
 			id := acd.CallID("c" + string(rune('A'+next/26)) + string(rune('a'+next%26)))
-			legs[id] = h.enqueue(acd.CallRequest{ID: id, Queue: "sales", ANI: "+14155550123"})
+			legs[id] = h.enqueue(acd.CallRequest{ID: id, Queue: "sales", ANI: "+14155550123", Caller: geoOf("+14155550123")})
 			next++
 		}
 		h.sync()

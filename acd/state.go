@@ -138,6 +138,11 @@ func (s CallState) String() string {
 	return fmt.Sprintf("callstate(%d)", uint8(s))
 }
 
+// callTable lists the allowed call-state transitions. Connected or held
+// back to queued is a transfer to a queue or an agent; offering to
+// callback is a failed offer of a virtual caller; offering to dialing is
+// the agent answering a callback or click-to-dial, whose customer is
+// dialled next.
 var callTable = map[CallState][]CallState{
 	CallStateQueued:       {CallStateOffering, CallStateCallback, CallStateEnded},
 	CallStateOffering:     {CallStateQueued, CallStateCallback, CallStateConnected, CallStateDialing, CallStateEnded},
@@ -145,7 +150,7 @@ var callTable = map[CallState][]CallState{
 	CallStateHeld:         {CallStateConnected, CallStateQueued, CallStateTransferring, CallStateEnded},
 	CallStateTransferring: {CallStateConnected, CallStateEnded},
 	CallStateCallback:     {CallStateOffering, CallStateEnded},
-	CallStateDialing:      {CallStateConnected, CallStateCallback, CallStateEnded},
+	CallStateDialing:      {CallStateConnected, CallStateEnded},
 	CallStateEnded:        nil,
 }
 

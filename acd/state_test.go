@@ -54,6 +54,9 @@ func TestAgentStateTransitions(t *testing.T) {
 				if want := allowed[[2]acd.AgentState{from, to}]; (err == nil) != want {
 					t.Errorf("To = %v, want allowed=%v", err, want)
 				}
+				if err != nil && !errors.Is(err, acd.ErrTransition) {
+					t.Errorf("error %v does not wrap ErrTransition", err)
+				}
 			})
 		}
 	}
@@ -85,7 +88,6 @@ func TestCallStateTransitions(t *testing.T) {
 		{acd.CallStateCallback, acd.CallStateOffering}:      true,
 		{acd.CallStateCallback, acd.CallStateEnded}:         true,
 		{acd.CallStateDialing, acd.CallStateConnected}:      true,
-		{acd.CallStateDialing, acd.CallStateCallback}:       true,
 		{acd.CallStateDialing, acd.CallStateEnded}:          true,
 	}
 	for _, from := range all {
@@ -94,6 +96,9 @@ func TestCallStateTransitions(t *testing.T) {
 				err := from.To(to)
 				if want := allowed[e{from, to}]; (err == nil) != want {
 					t.Errorf("To = %v, want allowed=%v", err, want)
+				}
+				if err != nil && !errors.Is(err, acd.ErrTransition) {
+					t.Errorf("error %v does not wrap ErrTransition", err)
 				}
 			})
 		}

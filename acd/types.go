@@ -99,8 +99,8 @@ var (
 
 // SkillLevel is a skill with a level 1..5 (or a minimum level in requirements).
 type SkillLevel struct {
-	Skill string `yaml:"skill" json:"skill"`
-	Level int    `yaml:"level" json:"level"`
+	Skill string `yaml:"skill"`
+	Level int    `yaml:"level"`
 }
 
 // AgentSpec is an agent's identity and routing attributes, mapped by the
@@ -139,8 +139,13 @@ type CallRequest struct {
 	Segment string
 	// Language is the caller's language ("en").
 	Language string
-	// Country, Region, TimeZone override the geography derived from ANI.
-	Country, Region, TimeZone string
+	// Caller is the geography of the caller's number, resolved where the
+	// call entered the system (ResolveNumber); the engine does not parse
+	// numbers. Its zero value routes without geography.
+	Caller Geography
+	// Region is a finer area than the country (state, province), when the
+	// entry knows it.
+	Region string
 	// PreferredAgent is the caller's last agent (sticky routing).
 	PreferredAgent AgentID
 	// IVRPath and Vars are what the caller did and entered in the IVR.
@@ -170,34 +175,34 @@ const (
 // CallInfo is the public description of a call: everything a screen pop
 // needs.
 type CallInfo struct {
-	ID        CallID            `json:"id"`
-	Direction Direction         `json:"direction"`
-	Queue     string            `json:"queue,omitempty"`
-	ANI       string            `json:"ani,omitempty"`
-	DNIS      string            `json:"dnis,omitempty"`
-	E164      string            `json:"e164,omitempty"`
-	Country   string            `json:"country,omitempty"`
-	Region    string            `json:"region,omitempty"`
-	TimeZone  string            `json:"time_zone,omitempty"`
-	Language  string            `json:"language,omitempty"`
-	Segment   string            `json:"segment,omitempty"`
-	Priority  int               `json:"priority"`
-	Skills    []SkillLevel      `json:"skills,omitempty"`
-	IVRPath   []string          `json:"ivr_path,omitempty"`
-	Vars      map[string]string `json:"vars,omitempty"`
-	Arrived   time.Time         `json:"arrived"`
-	Queued    time.Time         `json:"queued"`
+	ID        CallID
+	Direction Direction
+	Queue     string
+	ANI       string
+	DNIS      string
+	E164      string
+	Country   string
+	Region    string
+	TimeZone  string
+	Language  string
+	Segment   string
+	Priority  int
+	Skills    []SkillLevel
+	IVRPath   []string
+	Vars      map[string]string
+	Arrived   time.Time
+	Queued    time.Time
 	// Number is the number dialled for outbound and callback calls.
-	Number string `json:"number,omitempty"`
+	Number string
 	// Data is the entry code's opaque attachment (not serialised here).
-	Data any `json:"-"`
+	Data any
 }
 
 // Reason is one factor of a routing decision, kept on the interaction.
 type Reason struct {
-	Factor       string  `json:"factor"`
-	Value        float64 `json:"value"`
-	Contribution float64 `json:"contribution"`
+	Factor       string
+	Value        float64
+	Contribution float64
 }
 
 // Outcome is how an interaction ended.
@@ -218,37 +223,37 @@ const (
 // Interaction is the summary of one call, published in InteractionCompleted
 // when nothing more can change (after wrap-up) so it can be written to the CRM.
 type Interaction struct {
-	CallID      CallID        `json:"call_id"`
-	Direction   Direction     `json:"direction"`
-	Queue       string        `json:"queue,omitempty"`
-	Agent       AgentID       `json:"agent_id,omitempty"`
-	ANI         string        `json:"ani,omitempty"`
-	E164        string        `json:"e164,omitempty"`
-	Arrived     time.Time     `json:"arrived"`
-	Queued      time.Time     `json:"queued"`
-	Offered     time.Time     `json:"offered"`
-	Answered    time.Time     `json:"answered"`
-	Ended       time.Time     `json:"ended"`
-	Completed   time.Time     `json:"completed"`
-	Wait        time.Duration `json:"wait"`
-	Talk        time.Duration `json:"talk"`
-	Hold        time.Duration `json:"hold"`
-	WrapUp      time.Duration `json:"wrap_up"`
-	Offers      int           `json:"offers"`
-	Outcome     Outcome       `json:"outcome"`
-	Reasons     []Reason      `json:"reasons,omitempty"`
-	Disposition string        `json:"disposition,omitempty"`
-	Notes       string        `json:"notes,omitempty"`
-	TransferTo  string        `json:"transfer_to,omitempty"`
-	Recording   string        `json:"recording,omitempty"`
-	Data        any           `json:"-"`
+	CallID      CallID
+	Direction   Direction
+	Queue       string
+	Agent       AgentID
+	ANI         string
+	E164        string
+	Arrived     time.Time
+	Queued      time.Time
+	Offered     time.Time
+	Answered    time.Time
+	Ended       time.Time
+	Completed   time.Time
+	Wait        time.Duration
+	Talk        time.Duration
+	Hold        time.Duration
+	WrapUp      time.Duration
+	Offers      int
+	Outcome     Outcome
+	Reasons     []Reason
+	Disposition string
+	Notes       string
+	TransferTo  string
+	Recording   string
+	Data        any
 }
 
 // TransferTarget names where a blind transfer goes: exactly one field set.
 type TransferTarget struct {
-	Agent  AgentID `json:"agent,omitempty"`
-	Queue  string  `json:"queue,omitempty"`
-	Number string  `json:"number,omitempty"`
+	Agent  AgentID
+	Queue  string
+	Number string
 }
 
 // Clock is the engine's time source; tests and the simulator inject a fake.

@@ -11,8 +11,9 @@ import (
 )
 
 // ACD adapts *acd.Engine to Engine and EventSource: commands map to engine
-// methods (by agent), engine events are translated into the hub's
-// vocabulary by one pump goroutine per subscription.
+// methods (by agent); the engine's events are handed over by an
+// acd.Subscription and translated into the hub's vocabulary by whoever
+// takes them (the hub's goroutine), never on the engine's.
 type ACD struct {
 	e    *acd.Engine
 	opts ACDOptions
@@ -23,15 +24,13 @@ type ACD struct {
 
 // ACDOptions configures the adapter.
 type ACDOptions struct {
-	// Config is the engine's configuration, used for service-level targets
-	// and wrap-up deadlines (nil: unknown).
-	Config *acd.Config
 	// AgentSpec returns the routing profile of an agent who is not logged in
 	// to the engine yet (skills, languages, region, endpoint); it is called
 	// on the agent's first presence change. The lead maps the CRM agent to
 	// it. Nil: presence changes of unknown agents fail with not_found.
 	AgentSpec func(ctx context.Context, agentID string) (acd.AgentSpec, error)
-	// Buffer is the engine subscription's buffer (default 4096).
+	// Buffer bounds the engine events pending for the hub (default 4096);
+	// past it the hub resyncs.
 	Buffer int
 }
 
@@ -162,85 +161,54 @@ func (a *ACD) Prioritize(ctx context.Context, callID string, priority int, front
 	return acdErr(a.e.SetPriority(ctx, acd.CallID(callID), priority))
 }
 
-// Subscribe implements EventSource. The engine's events are translated on
-// the engine's goroutine (an acd.Sink) and reach the hub through one
-// channel: a screen pop crosses no goroutine between the routing decision
-// and the hub.
-func (a *ACD) Subscribe(ctx context.Context) (State, <-chan Event, error) {
-	s := &sink{t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}},
-		out: make(chan Event, a.opts.Buffer)}
-	cancel, err := a.e.Attach(ctx, s)
+// Subscribe implements EventSource over an acd.Subscription.
+func (a *ACD) Subscribe(ctx context.Context) (State, Feed, error) {
+	sub, snap, err := a.e.Subscribe(ctx, acd.SubscribeOptions{Name: "agentdesk", Buffer: a.opts.Buffer})
 	if err != nil {
 		return State{}, nil, acdErr(err)
 	}
-	context.AfterFunc(ctx, cancel)
-	return s.state, s.out, nil
+	f := &feed{sub: sub, t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}}}
+	f.stop = context.AfterFunc(ctx, sub.Close)
+	return f.t.state(snap), f, nil
 }
 
-// SubscribeFunc implements SyncSource: the engine's events are translated
-// and applied on the engine's goroutine (an acd.Sink).
-func (a *ACD) SubscribeFunc(ctx context.Context, start func(State), apply func(Event)) (<-chan struct{}, error) {
-	s := &applySink{t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}},
-		start: start, apply: apply, done: make(chan struct{})}
-	cancel, err := a.e.Attach(ctx, s)
-	if err != nil {
-		return nil, acdErr(err)
-	}
-	context.AfterFunc(ctx, cancel)
-	return s.done, nil
+// feed is the hub's subscription: the engine's events are translated as
+// they are taken, on the taker's goroutine.
+type feed struct {
+	sub  *acd.Subscription
+	stop func() bool // forgets the context's end
+	t    translator
+	raw  []acd.Event // reused between takes
 }
 
-// applySink is SubscribeFunc's subscription: it runs on the engine's
-// goroutine.
-type applySink struct {
-	t     translator
-	start func(State)
-	apply func(Event)
-	done  chan struct{}
-}
+// Ready implements Feed.
+func (f *feed) Ready() <-chan struct{} { return f.sub.Ready() }
 
-// Start implements acd.Sink.
-func (s *applySink) Start(snap acd.Snapshot) { s.start(s.t.state(snap)) }
-
-// Event implements acd.Sink.
-func (s *applySink) Event(ev acd.Event) bool {
-	for _, x := range s.t.translate(ev) {
-		s.apply(x)
-	}
-	return true
-}
-
-// End implements acd.Sink.
-func (s *applySink) End() { close(s.done) }
-
-// sink is the hub's subscription: it runs on the engine's goroutine.
-type sink struct {
-	t     translator
-	out   chan Event
-	state State // from Start, read once Attach returned
-}
-
-// Start implements acd.Sink.
-func (s *sink) Start(snap acd.Snapshot) { s.state = s.t.state(snap) }
-
-// Event implements acd.Sink; a full buffer ends the subscription (the hub
-// resubscribes and resyncs).
-func (s *sink) Event(ev acd.Event) bool {
-	for _, x := range s.t.translate(ev) {
-		select {
-		case s.out <- x:
-		default:
-			return false
+// Take implements Feed. A ResyncRequired (the hub fell behind) ends the
+// feed: the hub subscribes again from a fresh snapshot.
+func (f *feed) Take(buf []Event) ([]Event, bool) {
+	var open bool
+	f.raw, open = f.sub.Take(f.raw[:0])
+	for _, ev := range f.raw {
+		if _, ok := ev.(*acd.ResyncRequired); ok {
+			f.Close()
+			open = false
+			break
 		}
+		buf = f.t.translate(buf, ev)
 	}
-	return true
+	clear(f.raw)
+	return buf, open
 }
 
-// End implements acd.Sink.
-func (s *sink) End() { close(s.out) }
+// Close implements Feed.
+func (f *feed) Close() {
+	f.stop()
+	f.sub.Close()
+}
 
 // translator keeps what it needs to turn engine events into hub events;
-// owned by the engine's goroutine (through sink).
+// owned by the goroutine that takes the feed.
 type translator struct {
 	a      *ACD
 	agents map[string]AgentStatus
@@ -253,50 +221,12 @@ func (t *translator) name(id string) string {
 	return t.a.names[id]
 }
 
-func (t *translator) slTarget(queue string) (target, threshold float64) {
-	if c := t.a.opts.Config; c != nil {
-		for _, q := range c.Queues {
-			if q.Name == queue {
-				return q.ServiceLevel.Target, q.ServiceLevel.Threshold.D().Seconds()
-			}
-		}
-	}
-	return 0, 0
-}
-
-func (t *translator) wrapUp(queue string) time.Duration {
-	c := t.a.opts.Config
-	if c == nil {
-		return 0
-	}
-	for _, q := range c.Queues {
-		if q.Name == queue && q.WrapUp != nil {
-			return q.WrapUp.D()
-		}
-	}
-	return c.WrapUp.D()
-}
-
-func (t *translator) ringTimeout(queue string) time.Duration {
-	c := t.a.opts.Config
-	if c == nil {
-		return 0
-	}
-	for _, q := range c.Queues {
-		if q.Name == queue && q.RingTimeout != nil {
-			return q.RingTimeout.D()
-		}
-	}
-	return c.RingTimeout.D()
-}
-
 func (t *translator) queueStats(q acd.QueueStats) QueueStats {
-	target, thr := t.slTarget(q.Queue)
 	busy := q.States[acd.StateOnCall.String()] + q.States[acd.StateOnHold.String()] + q.States[acd.StateReserved.String()]
 	wrap := q.States[acd.StateWrapUp.String()]
 	s := QueueStats{
 		Queue: q.Queue, Waiting: q.Waiting, LongestWaitSec: q.LongestWait.Seconds(),
-		SLTarget: target, SLThresholdSec: thr, ASASec: q.Interval.ASA.Seconds(),
+		SLTarget: q.SLTarget, SLThresholdSec: q.SLThreshold.Seconds(), ASASec: q.Interval.ASA.Seconds(),
 		AbandonPercent: q.Interval.AbandonRate * 100,
 		Busy:           busy, WrapUp: wrap, Ready: max(0, q.AgentsStaffed-busy-wrap),
 		Staffed: q.AgentsStaffed, Recommended: q.AgentsNeeded,
@@ -329,7 +259,7 @@ func decidedAt(at time.Time) time.Time {
 	return at
 }
 
-func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at time.Time) Offer {
+func offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at, deadline time.Time) Offer {
 	vars := c.Vars
 	if vars == nil {
 		vars = map[string]string{}
@@ -347,7 +277,7 @@ func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, r
 		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
 		IVRPath: path, IVRVars: vars, IVRSummary: ivrSummary(path, vars), WaitedSec: waited.Seconds(), Reasons: reasons(rs),
 		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
-		TimeoutSec: t.ringTimeout(c.Queue).Seconds(),
+		TimeoutSec: max(0, deadline.Sub(at).Seconds()),
 	}
 }
 
@@ -367,6 +297,9 @@ func (t *translator) state(s acd.Snapshot) State {
 			State: a.State.String(), Since: a.Since, CallID: string(a.CallID)}
 		t.agents[id] = as
 		st.Agents = append(st.Agents, as)
+		if a.State == acd.StateWrapUp {
+			st.WrapUps = append(st.WrapUps, WrapUpTimer{AgentID: id, CallID: string(a.CallID), Deadline: a.WrapUpEnd})
+		}
 	}
 	for _, c := range s.Calls {
 		id := string(c.Call.ID)
@@ -380,7 +313,7 @@ func (t *translator) state(s acd.Snapshot) State {
 				break // the agent's own click-to-dial rings them without a pop
 			}
 			for _, a := range c.Ringing {
-				st.Offers = append(st.Offers, t.offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At))
+				st.Offers = append(st.Offers, offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline))
 			}
 		case acd.CallStateConnected, acd.CallStateHeld:
 			// A dialling call (the agent's leg up, the customer's ringing)
@@ -413,77 +346,71 @@ func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) A
 	return s
 }
 
-func (t *translator) translate(ev acd.Event) []Event {
+// translate appends the hub events ev stands for to out.
+func (t *translator) translate(out []Event, ev acd.Event) []Event {
 	switch e := ev.(type) {
 	case *acd.AgentPresenceChanged:
-		return []Event{t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
+		return append(out, t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
 			s.Presence, s.Reason = e.Presence.String(), e.Reason
-		})}
+		}))
 	case *acd.AgentStateChanged:
 		prev := t.agents[string(e.Agent)].State
-		var q string
-		if c, ok := t.calls[string(e.CallID)]; ok {
-			q = c.Queue
-		}
 		st := t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
-			s.State, s.CallID, s.Queue = e.State.String(), string(e.CallID), q
+			s.State, s.CallID, s.Queue = e.State.String(), string(e.CallID), e.Queue
 		})
-		out := []Event{st}
+		out = append(out, st)
 		wrap := acd.StateWrapUp.String()
 		if st.State == wrap && prev != wrap {
-			out = append(out, WrapUpTimer{AgentID: st.AgentID, CallID: st.CallID, Deadline: e.At.Add(t.wrapUp(q))})
+			out = append(out, WrapUpTimer{AgentID: st.AgentID, CallID: st.CallID, Deadline: e.WrapUpEnd})
 		} else if prev == wrap && st.State != wrap {
 			out = append(out, WrapUpTimer{AgentID: st.AgentID, Done: true})
 		}
 		return out
 	case *acd.CallQueued:
 		t.calls[string(e.Call.ID)] = e.Call
-		return []Event{WaitingCall{CallID: string(e.Call.ID), Queue: e.Call.Queue, ANI: e.Call.ANI,
-			Since: e.Call.Queued, Priority: e.Call.Priority, Position: e.Position}}
+		return append(out, WaitingCall{CallID: string(e.Call.ID), Queue: e.Call.Queue, ANI: e.Call.ANI,
+			Since: e.Call.Queued, Priority: e.Call.Priority, Position: e.Position})
 	case *acd.CallOffered:
 		t.calls[string(e.Call.ID)] = e.Call
-		return []Event{
-			CallGone{CallID: string(e.Call.ID), Queue: e.Call.Queue},
-			t.offer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At),
-		}
+		return append(out, CallGone{CallID: string(e.Call.ID), Queue: e.Call.Queue},
+			offer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At, e.Deadline))
 	case *acd.OfferFailed:
-		return []Event{OfferEnded{CallID: string(e.CallID), AgentID: string(e.Agent), Reason: e.Cause}}
+		return append(out, OfferEnded{CallID: string(e.CallID), AgentID: string(e.Agent), Reason: e.Cause})
 	case *acd.CallAnswered:
 		c := t.calls[string(e.CallID)]
-		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}, CallInfo{CallID: string(e.CallID),
+		return append(out, CallGone{CallID: string(e.CallID), Queue: e.Queue}, CallInfo{CallID: string(e.CallID),
 			AgentID: string(e.Agent), Queue: e.Queue, ANI: c.ANI, State: CallTalking, Since: e.At,
-			Outbound: c.Direction != "" && c.Direction != acd.Inbound}}
+			Outbound: c.Direction != "" && c.Direction != acd.Inbound})
 	case *acd.CallHeld:
 		c := t.calls[string(e.CallID)]
 		s := CallTalking
 		if e.On {
 			s = CallHeld
 		}
-		return []Event{CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI, State: s, Since: e.At}}
+		return append(out, CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI, State: s, Since: e.At})
 	case *acd.CallTransferred:
 		c := t.calls[string(e.CallID)]
 		target := string(e.To.Agent) + e.To.Queue + e.To.Number
-		return []Event{CallInfo{CallID: string(e.CallID), AgentID: string(e.From), Queue: c.Queue, ANI: c.ANI,
-			State: CallTransferred, Since: e.At, Target: target}}
+		return append(out, CallInfo{CallID: string(e.CallID), AgentID: string(e.From), Queue: c.Queue, ANI: c.ANI,
+			State: CallTransferred, Since: e.At, Target: target})
 	case *acd.CallEnded:
 		c := t.calls[string(e.CallID)]
 		delete(t.calls, string(e.CallID))
-		out := []Event{CallGone{CallID: string(e.CallID), Queue: c.Queue}}
+		out = append(out, CallGone{CallID: string(e.CallID), Queue: c.Queue})
 		if e.Agent != "" {
 			out = append(out, CallInfo{CallID: string(e.CallID), AgentID: string(e.Agent), Queue: c.Queue, ANI: c.ANI,
 				State: CallEnded, Since: e.At, Cause: string(e.Outcome), Reason: e.Reason})
 		}
 		return out
 	case *acd.CallAbandoned:
-		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}}
+		return append(out, CallGone{CallID: string(e.CallID), Queue: e.Queue})
 	case *acd.CallOverflowed:
-		return []Event{CallGone{CallID: string(e.CallID), Queue: e.Queue}}
+		return append(out, CallGone{CallID: string(e.CallID), Queue: e.Queue})
 	case *acd.QueueStatsTick:
-		out := make([]Event, 0, len(e.Queues))
 		for _, q := range e.Queues {
 			out = append(out, t.queueStats(q))
 		}
 		return out
 	}
-	return nil
+	return out
 }

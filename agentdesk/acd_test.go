@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -86,16 +85,12 @@ func newACDRigYAML(t *testing.T, yaml string, mod func(*agentdesk.Config), opts 
 		names[id.AgentID] = id.Name
 	}
 	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{
-		Config: cfg,
 		AgentSpec: func(_ context.Context, agentID string) (acd.AgentSpec, error) {
 			return acd.AgentSpec{Name: names[agentID], Endpoint: "webrtc:" + agentID,
 				Skills: []acd.SkillLevel{{Skill: "sales", Level: skillOf[agentID]}, {Skill: "support", Level: 2}}}, nil
 		},
 	})
-	evc, _, cancelSub, err := eng.Subscribe(context.Background(), 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	evc, cancelSub := engineEvents(t, eng)
 	hcfg := agentdesk.Config{
 		Engine: adapter, Events: adapter, Auth: auth,
 		Dispositions: testDispositions,
@@ -125,12 +120,51 @@ func newACDRigYAML(t *testing.T, yaml string, mod func(*agentdesk.Config), opts 
 	return &acdRig{eng: eng, hub: hub, srv: srv, events: evc, auth: auth, phone: phone}
 }
 
+// engineEvents forwards the engine's events to a channel until stop is
+// called (or the engine stops); the channel is closed then.
+func engineEvents(t *testing.T, eng *acd.Engine) (events <-chan acd.Event, stop func()) {
+	t.Helper()
+	sub, _, err := eng.Subscribe(context.Background(), acd.SubscribeOptions{Name: "test", Buffer: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan acd.Event, 100000)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		var buf []acd.Event
+		for {
+			select {
+			case <-sub.Ready():
+			case <-quit:
+				return
+			}
+			var open bool
+			buf, open = sub.Take(buf[:0])
+			for _, ev := range buf {
+				select {
+				case ch <- ev:
+				case <-quit:
+					return
+				}
+			}
+			if !open {
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return ch, func() { once.Do(func() { sub.Close(); close(quit); <-done }) }
+}
+
 // enqueue puts a caller into a queue with a CRM lookup attached.
 func (r *acdRig) enqueue(t *testing.T, id, queue string, crm any) *acdtest.Leg {
 	t.Helper()
 	leg := acdtest.NewLeg(id)
 	_, err := r.eng.Enqueue(context.Background(), acd.CallRequest{
 		ID: acd.CallID(id), Queue: queue, ANI: "+14155550123", DNIS: "+18005550100", Segment: "vip",
+		Caller:  acd.ResolveNumber("+14155550123", "US"),
 		IVRPath: []string{"main-menu", "sales"}, Vars: map[string]string{"account": "42", "digits": "1"}, Data: crm,
 	}, leg)
 	if err != nil {
@@ -215,6 +249,7 @@ func TestACDCallRoundTrip(t *testing.T) {
 		Reasons []string          `json:"routing_reasons"`
 		Waited  *float64          `json:"waited_s"`
 		EWT     *float64          `json:"ewt_s"`
+		Timeout float64           `json:"timeout_s"`
 		CRM     map[string]any    `json:"crm"`
 	}
 	if err := json.Unmarshal(pop.Data, &got); err != nil {
@@ -229,6 +264,9 @@ func TestACDCallRoundTrip(t *testing.T) {
 	if got.CallID != "call-1" || got.Queue != "sales" || got.ANI != "+14155550123" || got.Geo.Country != "US" ||
 		len(got.IVRPath) != 2 || got.IVRVars["account"] != "42" || len(got.Reasons) == 0 || got.Waited == nil || got.EWT == nil {
 		t.Errorf("pop = %s", pop.Data)
+	}
+	if got.Timeout != 30 { // the engine's ring deadline, from the event
+		t.Errorf("pop timeout_s = %v, want the ring timeout 30", got.Timeout)
 	}
 	// Only the offered agent gets the pop.
 	a2.noneBeforePing(agentdesk.EvCallOffered)
@@ -256,6 +294,10 @@ func TestACDCallRoundTrip(t *testing.T) {
 	wu := decode[agentdesk.WrapUpTimer](t, a1.waitType(agentdesk.EvWrapUpStarted))
 	if wu.CallID != "call-1" || wu.Deadline.IsZero() {
 		t.Fatalf("wrapup.started = %+v", wu)
+	}
+	ws := waitEngine(t, r, func(e *acd.AgentStateChanged) bool { return e.Agent == "id-a1" && e.State == acd.StateWrapUp })
+	if d := ws.WrapUpEnd.Sub(ws.At); d != time.Minute || !wu.Deadline.Equal(ws.WrapUpEnd) {
+		t.Errorf("wrap-up deadline %v (engine: %v, %v after the start), want the engine's, 1m after", wu.Deadline, ws.WrapUpEnd, d)
 	}
 	id = a1.send(agentdesk.CmdWrapUp, map[string]any{"call_id": "call-1", "disposition": "sold-a-boat"})
 	if e := a1.errorData(a1.reply(id)); e.Field != "data.disposition" {
@@ -416,11 +458,10 @@ func TestACDTransferToQueue(t *testing.T) {
 	}
 }
 
-// TestACDSubscriptionOverflow: the adapter's subscription translates on the
-// engine's goroutine into a bounded channel; when the consumer falls
-// behind the channel is closed (the hub then resubscribes) and the engine
-// keeps serving; a new subscription starts from the current state; ending
-// the context closes it.
+// TestACDSubscriptionOverflow: the adapter's feed is bounded; a hub that
+// falls behind loses the pending changes and the feed ends (the hub then
+// resubscribes) while the engine keeps serving; a new subscription starts
+// from the current state; ending the context ends it.
 func TestACDSubscriptionOverflow(t *testing.T) {
 	cfg, err := acd.ParseConfig([]byte(rigYAML))
 	if err != nil {
@@ -432,13 +473,13 @@ func TestACDSubscriptionOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Config: cfg, Buffer: 2,
+	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Buffer: 2,
 		AgentSpec: func(_ context.Context, id string) (acd.AgentSpec, error) {
 			return acd.AgentSpec{Name: "Agent " + id, Endpoint: "webrtc:" + id,
 				Skills: []acd.SkillLevel{{Skill: "sales", Level: 1}}}, nil
 		}})
 	ctx := context.Background()
-	st, evc, err := adapter.Subscribe(ctx)
+	st, feed, err := adapter.Subscribe(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,15 +491,13 @@ func TestACDSubscriptionOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := 0
-	for range evc {
-		n++
-	}
-	if n > 2 {
-		t.Errorf("read %d events from a buffer of 2 before the close", n)
+	<-feed.Ready()
+	evs, open := feed.Take(nil)
+	if open || len(evs) != 0 {
+		t.Errorf("after overflowing took %d events, open %v; want none and the feed ended", len(evs), open)
 	}
 	sctx, stop := context.WithCancel(ctx)
-	st, evc, err = adapter.Subscribe(sctx)
+	st, feed, err = adapter.Subscribe(sctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,85 +505,8 @@ func TestACDSubscriptionOverflow(t *testing.T) {
 		t.Errorf("state after resubscribing has %d agents, want 3", len(st.Agents))
 	}
 	stop()
-	for range evc {
-	}
-}
-
-// TestACDSubscribeFunc: the adapter's synchronous subscription calls start
-// once with the current state, then applies each translated event in
-// order, before the engine call that caused it returns (on the engine's
-// goroutine: nothing in between); ending the context closes done and no
-// event is applied after that.
-func TestACDSubscribeFunc(t *testing.T) {
-	cfg, err := acd.ParseConfig([]byte(rigYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := acd.New(cfg, deskRinger{}, acdtest.NewPhone(), acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Config: cfg,
-		AgentSpec: func(_ context.Context, id string) (acd.AgentSpec, error) {
-			return acd.AgentSpec{Name: "Agent " + id, Endpoint: "webrtc:" + id,
-				Skills: []acd.SkillLevel{{Skill: "sales", Level: 1}}}, nil
-		}})
-	ctx := context.Background()
-	if err := adapter.SetPresence(ctx, "a1", agentdesk.PresenceReady, ""); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu     sync.Mutex
-		starts int
-		state  agentdesk.State
-		ready  []string
-		events int
-	)
-	sctx, stop := context.WithCancel(ctx)
-	done, err := adapter.SubscribeFunc(sctx, func(st agentdesk.State) {
-		mu.Lock()
-		defer mu.Unlock()
-		starts++
-		state = st
-	}, func(ev agentdesk.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		events++
-		if a, ok := ev.(agentdesk.AgentStatus); ok && a.Presence == agentdesk.PresenceReady {
-			ready = append(ready, a.AgentID)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	if starts != 1 || len(state.Agents) != 1 {
-		t.Errorf("start called %d times with %d agents, want once with 1", starts, len(state.Agents))
-	}
-	mu.Unlock()
-	for _, id := range []string{"a2", "a3"} {
-		if err := adapter.SetPresence(ctx, id, agentdesk.PresenceReady, ""); err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		got := slices.Contains(ready, id)
-		mu.Unlock()
-		if !got {
-			t.Errorf("%s ready, but its event was not applied before SetPresence returned", id)
-		}
-	}
-	stop()
-	<-done
-	mu.Lock()
-	n := events
-	mu.Unlock()
-	if err := adapter.SetPresence(ctx, "a4", agentdesk.PresenceReady, ""); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if events != n || starts != 1 {
-		t.Errorf("%d events applied after the subscription ended (start called %d times)", events-n, starts)
+	for open := true; open; {
+		<-feed.Ready()
+		_, open = feed.Take(nil)
 	}
 }

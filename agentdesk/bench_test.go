@@ -19,6 +19,7 @@ import (
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
 	"switchboard/agentdesk"
+	"switchboard/agentdesk/agentdesktest"
 	"switchboard/crmcore"
 )
 
@@ -78,8 +79,17 @@ func benchDial(b *testing.B, srv *httptest.Server, id string, onPop func(agentde
 // BenchmarkScreenPop measures the time from the engine's routing decision
 // (CallOffered's timestamp, real acd engine on the wall clock) to the
 // offered agent's WebSocket client reading the pop, with 1,000 agents and
-// 20 supervisors connected. It reports p50/p99/max in µs.
+// 20 supervisors connected, and the routing decision itself (from Enqueue
+// to the decision). It reports p50/p99/max in µs. With stuck=100, another
+// 100 ready agents' desks never read their sockets: the calls offered to
+// them are hung up unseen, and routing and the others' pops go on.
 func BenchmarkScreenPop(b *testing.B) {
+	for _, stuck := range []int{0, 100} {
+		b.Run(fmt.Sprintf("stuck=%d", stuck), func(b *testing.B) { benchScreenPop(b, stuck) })
+	}
+}
+
+func benchScreenPop(b *testing.B, stuck int) {
 	const agents, sups = 1000, 20
 	cfg, err := acd.ParseConfig([]byte(`
 ring_timeout: 60s
@@ -100,9 +110,9 @@ queues:
 		b.Fatal(err)
 	}
 	defer eng.Close()
-	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{Config: cfg})
+	adapter := agentdesk.NewACD(eng, agentdesk.ACDOptions{})
 	hub, err := agentdesk.New(agentdesk.Config{Engine: adapter, Events: adapter, Auth: benchAuth{},
-		Dispositions: testDispositions, SendBuffer: 1024})
+		Dispositions: testDispositions, Grace: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,20 +123,33 @@ queues:
 
 	var mu sync.Mutex
 	var lat []time.Duration
-	popped := make(chan string, 16)
+	popped := make(chan agentdesk.Offer, 16)
 	var wg sync.WaitGroup
 	conns := make([]*benchConn, 0, agents+sups)
-	for i := range agents {
-		id := fmt.Sprintf("a%04d", i)
+	login := func(id string) {
 		if err := eng.Login(ctx, acd.AgentSpec{ID: acd.AgentID(id), Name: id, Endpoint: "webrtc:" + id,
-			Skills: []acd.SkillLevel{{Skill: "sales", Level: 1 + i%5}}, Ready: true}); err != nil {
+			Skills: []acd.SkillLevel{{Skill: "sales", Level: 1}}, Ready: true}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	for i := range stuck {
+		id := fmt.Sprintf("s%04d", i)
+		login(id)
+		u := "ws" + strings.TrimPrefix(srv.URL, "http") + "/cti"
+		conn, _, err := websocket.DefaultDialer.Dial(u, bearer("tok-"+id))
+		if err != nil {
+			b.Fatalf("dial %s: %v", id, err)
+		}
+		conns = append(conns, &benchConn{conn: conn}) // never read
+	}
+	for i := range agents {
+		id := fmt.Sprintf("a%04d", i)
+		login(id)
 		conns = append(conns, benchDial(b, srv, id, func(o agentdesk.Offer, at time.Time) {
 			mu.Lock()
 			lat = append(lat, at.Sub(o.DecidedAt))
 			mu.Unlock()
-			popped <- o.CallID
+			popped <- o
 		}, &wg))
 	}
 	var supConns []*benchConn
@@ -136,23 +159,56 @@ queues:
 		conns = append(conns, c)
 	}
 	time.Sleep(200 * time.Millisecond) // let registrations settle
+	sub, _, err := eng.Subscribe(ctx, acd.SubscribeOptions{Name: "bench", Buffer: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	offers := make(chan *acd.CallOffered, 16)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var evs []acd.Event
+		for open := true; open; {
+			<-sub.Ready()
+			evs, open = sub.Take(evs[:0])
+			for _, ev := range evs {
+				if o, ok := ev.(*acd.CallOffered); ok {
+					offers <- o
+				}
+			}
+		}
+	}()
 
+	var decide []time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		id := fmt.Sprintf("call-%d", i)
 		leg := acdtest.NewLeg(id)
+		start := time.Now()
 		if _, err := eng.Enqueue(ctx, acd.CallRequest{ID: acd.CallID(id), Queue: "sales", ANI: "+14155550123",
 			IVRPath: []string{"menu", "1"}, Data: map[string]any{"contact": map[string]any{"name": "Bench Caller"}}}, leg); err != nil {
 			b.Fatal(err)
 		}
+		var o *acd.CallOffered
 		select {
-		case got := <-popped:
-			if got != id {
-				b.Fatalf("pop for %s, want %s", got, id)
-			}
+		case o = <-offers:
 		case <-time.After(10 * time.Second):
-			b.Fatal("no pop")
+			b.Fatal("no offer")
+		}
+		if string(o.Call.ID) != id {
+			b.Fatalf("offer of %s, want %s", o.Call.ID, id)
+		}
+		decide = append(decide, o.At.Sub(start))
+		if !strings.HasPrefix(string(o.Agent), "s") { // a reading desk
+			select {
+			case got := <-popped:
+				if got.CallID != id {
+					b.Fatalf("pop for %s, want %s", got.CallID, id)
+				}
+			case <-time.After(10 * time.Second):
+				b.Fatal("no pop")
+			}
 		}
 		leg.End() // caller hangs up: the offer is withdrawn, the agent is free
 	}
@@ -162,12 +218,16 @@ queues:
 		supMsgs += c.msgs.Load()
 	}
 	mu.Lock()
-	slices.Sort(lat)
-	if n := len(lat); n > 0 {
-		b.ReportMetric(float64(lat[n/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
-		b.ReportMetric(float64(lat[n-1].Microseconds()), "max-µs")
+	report := func(d []time.Duration, unit string) {
+		slices.Sort(d)
+		if n := len(d); n > 0 {
+			b.ReportMetric(float64(d[n/2].Microseconds()), unit+"-p50-µs")
+			b.ReportMetric(float64(d[n*99/100].Microseconds()), unit+"-p99-µs")
+			b.ReportMetric(float64(d[n-1].Microseconds()), unit+"-max-µs")
+		}
 	}
+	report(lat, "pop")
+	report(decide, "decide")
 	mu.Unlock()
 	b.ReportMetric(float64(supMsgs)/float64(sups), "sup-msgs/supervisor")
 	cancel()
@@ -176,6 +236,7 @@ queues:
 	for _, c := range conns {
 		c.conn.Close()
 	}
+	sub.Close()
 	wg.Wait()
 }
 
@@ -185,7 +246,7 @@ queues:
 // messages per second and engine events per second.
 func BenchmarkSupervisorFanout(b *testing.B) {
 	const sups, agents, queues = 20, 1000, 20
-	eng := newBenchEngine()
+	eng := agentdesktest.NewEngine(agentdesk.State{})
 	hub, err := agentdesk.New(agentdesk.Config{Engine: eng, Events: eng, Auth: benchAuth{}, SendBuffer: 4096,
 		FlushInterval: 250 * time.Millisecond})
 	if err != nil {
@@ -209,10 +270,10 @@ func BenchmarkSupervisorFanout(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		eng.ch <- agentdesk.AgentStatus{AgentID: fmt.Sprintf("a%04d", i%agents), Name: "x", Presence: "ready",
-			State: []string{"idle", "reserved", "on-call", "wrap-up"}[i%4], Since: time.Now()}
+		eng.Publish(agentdesk.AgentStatus{AgentID: fmt.Sprintf("a%04d", i%agents), Name: "x", Presence: "ready",
+			State: []string{"idle", "reserved", "on-call", "wrap-up"}[i%4], Since: time.Now()})
 		if i%10 == 0 {
-			eng.ch <- agentdesk.QueueStats{Queue: fmt.Sprintf("q%02d", i%queues), Waiting: i % 7}
+			eng.Publish(agentdesk.QueueStats{Queue: fmt.Sprintf("q%02d", i%queues), Waiting: i % 7})
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // last flush
@@ -232,22 +293,6 @@ func BenchmarkSupervisorFanout(b *testing.B) {
 	}
 	wg.Wait()
 }
-
-// benchEngine is an event source fed by the benchmark directly.
-type benchEngine struct{ ch chan agentdesk.Event }
-
-func newBenchEngine() *benchEngine { return &benchEngine{ch: make(chan agentdesk.Event, 8192)} }
-
-func (e *benchEngine) Subscribe(context.Context) (agentdesk.State, <-chan agentdesk.Event, error) {
-	return agentdesk.State{}, e.ch, nil
-}
-func (e *benchEngine) SetPresence(context.Context, string, string, string) error { return nil }
-func (e *benchEngine) ForcePresence(context.Context, string, string, string, string) error {
-	return nil
-}
-func (e *benchEngine) CallControl(context.Context, string, agentdesk.CallAction) error { return nil }
-func (e *benchEngine) Dial(context.Context, string, agentdesk.Dial) (string, error)    { return "", nil }
-func (e *benchEngine) Prioritize(context.Context, string, int, bool) error             { return nil }
 
 // BenchmarkDecodeCommand is the per-message parsing cost.
 func BenchmarkDecodeCommand(b *testing.B) {

@@ -3,6 +3,8 @@ package agentdesk
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,18 +26,28 @@ const (
 	closeUnauthenticated = 4401 // bad token, no login in time, or the session ended
 )
 
+// Reasons the server closes a connection, logged and counted
+// (switchboard_agentdesk_disconnects_total{reason}).
+const (
+	reasonQueueFull    = "queue_full"    // its send queue overflowed: not reading
+	reasonWriteTimeout = "write_timeout" // its socket took nothing for WriteWait
+	reasonWriteError   = "write_error"   // writing failed otherwise
+	reasonNoPong       = "no_pong"       // no pong (nor anything) for 2.5 pings
+	reasonReplaced     = "replaced"      // the same agent connected again
+	reasonShutdown     = "shutdown"      // the server is stopping
+)
+
 // outMsg is one encoded outbound message.
 type outMsg struct {
 	typ     string
 	b       []byte
 	decided time.Time // screen pops: when the engine chose the agent
-	direct  bool      // enqueue may write it itself (see enqueue)
 }
 
 // client is one CTI connection. The reader goroutine (readLoop) decodes and
-// executes commands; the writer goroutine (writeLoop) writes the queue, and
-// enqueue writes an agent event (a screen pop) itself when it can (both
-// under wmu). done is closed once by kill.
+// executes commands; the writer goroutine (writeLoop) is the only one that
+// writes data frames: woken through wake, it writes everything queued.
+// done is closed once, by kill or disconnect.
 //
 // The outbound queue is a slice that grows with what is pending, not a
 // channel of Config.SendBuffer messages per connection: idle connections
@@ -59,11 +71,6 @@ type client struct {
 	spare []outMsg      // the writer's last batch, emptied, for reuse
 	wake  chan struct{} // capacity 1: the queue has something for the writer
 
-	// wmu is held by whoever writes data frames: the writer goroutine for
-	// a batch it took from the queue (taken under wmu, so that nothing
-	// overtakes it), or enqueue writing an agent event itself.
-	wmu sync.Mutex
-
 	// Owned by the hub (under its mutex).
 	registered bool
 	resumed    bool
@@ -85,20 +92,28 @@ func (c *client) kill(code int, reason string) {
 	})
 }
 
-// enqueue queues m without blocking; a full buffer drops the client, which
-// is told to resync. It reports whether m was queued (or sent).
-//
-// An agent event from the hub (m.direct: a screen pop, the state change
-// before it) is written at once by the caller — the goroutine applying the
-// engine's events, the engine's own with the ACD adapter — when nothing is
-// queued before it and the writer is idle: under load, waking the writer
-// goroutine cost up to tens of milliseconds of run-queue wait, and the pop
-// is what an agent waits for. The
-// write does not wait for a full socket: directWriteWait bounds it, and a
-// connection that cannot take a few hundred bytes at once has stopped
-// reading; it is dropped and reconnects, as when its queue is full.
-// Supervisor deltas stay queued: the hub does not write a wallboard's
-// hundreds of messages itself.
+// disconnect closes the connection on the server's initiative, once, and
+// says so: a log record with the agent and the reason, and the
+// disconnects metric.
+func (c *client) disconnect(reason string, code int, text string) {
+	c.once.Do(func() {
+		c.closeC, c.closeR = code, text
+		close(c.done)
+		c.h.m.disconnects.WithLabelValues(reason).Inc()
+		level := slog.LevelWarn
+		if reason == reasonShutdown || reason == reasonReplaced {
+			level = slog.LevelInfo
+		}
+		c.h.log.Log(context.Background(), level, "agentdesk: connection closed by the server",
+			"agent_id", c.id.AgentID, "role", string(c.id.Role), "reason", reason)
+	})
+}
+
+// enqueue queues m for the writer without blocking and wakes it; the
+// writer writes everything pending per wake-up. A full queue
+// (Config.SendBuffer messages) means the peer stopped reading: the
+// connection is closed and told to resync. It reports whether m was
+// queued.
 func (c *client) enqueue(m outMsg) bool {
 	select {
 	case <-c.done:
@@ -106,30 +121,59 @@ func (c *client) enqueue(m outMsg) bool {
 	default:
 	}
 	c.qmu.Lock()
-	if m.direct && len(c.queue) == 0 && c.wmu.TryLock() {
-		c.qmu.Unlock()
-		err := c.write(m, directWriteWait)
-		c.wmu.Unlock()
-		if err != nil {
-			c.kill(websocket.CloseAbnormalClosure, "")
-			return false
-		}
-		return true
-	}
 	if len(c.queue) >= c.h.cfg.SendBuffer {
 		c.qmu.Unlock()
-		c.h.m.dropped.Inc()
-		c.h.log.Warn("agentdesk: slow client dropped", "agent_id", c.id.AgentID)
-		c.kill(closeResync, "send buffer full: reconnect and resync")
+		c.disconnect(reasonQueueFull, closeResync, "send buffer full: reconnect and resync")
 		return false
 	}
 	c.queue = append(c.queue, m)
 	c.qmu.Unlock()
+	c.signal()
+	return true
+}
+
+// enqueueDeltas queues a flush's supervisor deltas. When they do not fit,
+// the deltas still pending are replaced by one fresh snapshot (resync in
+// place, keeping replies and their order): a supervisor that reads slowly
+// catches up instead of being dropped. snapshot is called at most once.
+func (c *client) enqueueDeltas(msgs []outMsg, snapshot func() (outMsg, bool)) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.qmu.Lock()
+	if len(c.queue)+len(msgs) <= c.h.cfg.SendBuffer {
+		c.queue = append(c.queue, msgs...)
+		c.qmu.Unlock()
+		c.signal()
+		return
+	}
+	kept := c.queue[:0]
+	for _, m := range c.queue {
+		if m.typ != EvSupQueue && m.typ != EvSupAgent && m.typ != EvSupSnapshot {
+			kept = append(kept, m)
+		}
+	}
+	clear(c.queue[len(kept):])
+	c.queue = kept
+	full := len(c.queue) >= c.h.cfg.SendBuffer
+	c.qmu.Unlock()
+	if full {
+		c.disconnect(reasonQueueFull, closeResync, "send buffer full: reconnect and resync")
+		return
+	}
+	c.h.m.supResyncs.Inc()
+	if m, ok := snapshot(); ok {
+		c.enqueue(m)
+	}
+}
+
+func (c *client) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default: // the writer is already due to look
 	}
-	return true
 }
 
 // take hands the writer everything queued; it gives the batch back with
@@ -142,13 +186,9 @@ func (c *client) take() []outMsg {
 	return b
 }
 
-// directWriteWait bounds a write by enqueue: a socket with room takes the
-// message at once, and one without is a client that stopped reading.
-const directWriteWait = 20 * time.Millisecond
-
-// write sends one data frame; c.wmu is held.
-func (c *client) write(m outMsg, wait time.Duration) error {
-	c.conn.SetWriteDeadline(time.Now().Add(wait))
+// write sends one data frame; only the writer goroutine calls it.
+func (c *client) write(m outMsg) error {
+	c.conn.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteWait))
 	if err := c.conn.WriteMessage(websocket.TextMessage, m.b); err != nil {
 		return err
 	}
@@ -159,18 +199,27 @@ func (c *client) write(m outMsg, wait time.Duration) error {
 	return nil
 }
 
-// writeBatch takes what is queued and writes it, holding c.wmu.
+// writeBatch takes what is queued and writes it.
 func (c *client) writeBatch() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	b := c.take()
 	defer c.giveBack(b)
 	for _, m := range b {
-		if err := c.write(m, c.h.cfg.WriteWait); err != nil {
+		if err := c.write(m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeFailed closes the connection after a failed write: a socket that
+// took nothing for WriteWait belongs to a peer that stopped reading.
+func (c *client) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.disconnect(reasonWriteTimeout, websocket.CloseAbnormalClosure, "")
+		return
+	}
+	c.disconnect(reasonWriteError, websocket.CloseAbnormalClosure, "")
 }
 
 func (c *client) giveBack(b []outMsg) {
@@ -185,21 +234,14 @@ func (c *client) giveBack(b []outMsg) {
 	c.qmu.Unlock()
 }
 
-func (c *client) sendEvent(typ, id string, data any) bool { return c.send(typ, id, data, false) }
-
-// sendDesk sends an agent event from the hub to the agent's desktop; like
-// a screen pop, it is written at once when the connection is idle (the
-// "reserved" state change that precedes a pop would otherwise queue the pop
-// behind it).
-func (c *client) sendDesk(typ string, data any) bool { return c.send(typ, "", data, true) }
-
-func (c *client) send(typ, id string, data any, direct bool) bool {
+// sendEvent encodes and queues one message.
+func (c *client) sendEvent(typ, id string, data any) bool {
 	b, err := encode(typ, id, data)
 	if err != nil {
 		c.h.log.Error("agentdesk: encode event", "type", typ, "err", err)
 		return false
 	}
-	return c.enqueue(outMsg{typ: typ, b: b, direct: direct})
+	return c.enqueue(outMsg{typ: typ, b: b})
 }
 
 func (c *client) replyOK(id string, data any) { c.sendEvent(EvOK, id, data) }
@@ -241,12 +283,12 @@ func (c *client) writeLoop() {
 		select {
 		case <-c.wake:
 			if err := c.writeBatch(); err != nil {
-				c.kill(websocket.CloseAbnormalClosure, "")
+				c.writeFailed(err)
 				return
 			}
 		case <-ping.C:
 			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
-				c.kill(websocket.CloseAbnormalClosure, "")
+				c.writeFailed(err)
 				return
 			}
 		case <-check.C:
@@ -307,6 +349,10 @@ func (c *client) readLoop(token string) {
 	for {
 		cmd, err := c.readCommand()
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.disconnect(reasonNoPong, websocket.CloseAbnormalClosure, "")
+			}
 			return
 		}
 		c.execute(cmd)

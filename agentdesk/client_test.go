@@ -60,11 +60,10 @@ func TestSendQueue(t *testing.T) {
 	}
 }
 
-// TestPopWrittenAtOnce: a screen pop is written by enqueue itself when
-// nothing is queued before it and the writer is idle (no writer goroutine
-// runs here); queued behind another message, or while the writer holds a
-// batch, it waits its turn and keeps the order.
-func TestPopWrittenAtOnce(t *testing.T) {
+// TestWriterBatches: the writer writes everything queued since it was
+// woken, in order, in one batch; a pop queued behind other messages keeps
+// its place.
+func TestWriterBatches(t *testing.T) {
 	conns := make(chan *websocket.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
@@ -84,51 +83,56 @@ func TestPopWrittenAtOnce(t *testing.T) {
 	defer conn.Close()
 	h := &Hub{cfg: Config{SendBuffer: 8, WriteWait: time.Second}, m: NewMetrics(nil), log: slog.New(slog.DiscardHandler)}
 	c := &client{h: h, conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	read := func() string {
-		t.Helper()
+	c.enqueue(outMsg{typ: EvAgentState, b: []byte("state")})
+	c.enqueue(outMsg{typ: EvCallOffered, b: []byte("pop"), decided: time.Now()})
+	c.enqueue(outMsg{typ: EvOK, b: []byte("ok")})
+	if len(c.wake) != 1 {
+		t.Fatalf("wake holds %d signals, want 1", len(c.wake))
+	}
+	<-c.wake
+	if err := c.writeBatch(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.queue) != 0 {
+		t.Errorf("%d messages left after a batch", len(c.queue))
+	}
+	for _, want := range []string{"state", "pop", "ok"} {
 		peer.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, b, err := peer.ReadMessage()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(b)
+		if string(b) != want {
+			t.Fatalf("read %q, want %q", b, want)
+		}
 	}
-	pop := func(s string) outMsg {
-		return outMsg{typ: EvCallOffered, b: []byte(s), decided: time.Now(), direct: true}
-	}
+}
 
-	if !c.enqueue(pop("pop-1")) {
-		t.Fatal("pop refused")
+// TestSupervisorResyncInPlace: supervisor deltas that do not fit the send
+// queue replace the deltas pending with one snapshot, keeping replies and
+// their order, instead of closing the connection.
+func TestSupervisorResyncInPlace(t *testing.T) {
+	h := &Hub{cfg: Config{SendBuffer: 3}, m: NewMetrics(nil), log: slog.New(slog.DiscardHandler)}
+	c := &client{h: h, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.enqueue(outMsg{typ: EvSupAgent, b: []byte("d1")})
+	c.enqueue(outMsg{typ: EvOK, b: []byte("reply")})
+	snaps := 0
+	snapshot := func() (outMsg, bool) { snaps++; return outMsg{typ: EvSupSnapshot, b: []byte("snap")}, true }
+	c.enqueueDeltas([]outMsg{{typ: EvSupQueue, b: []byte("d2")}}, snapshot)
+	if snaps != 0 || len(c.queue) != 3 {
+		t.Fatalf("deltas that fit: %d snapshots, %d queued; want 0 and 3", snaps, len(c.queue))
 	}
-	if len(c.queue) != 0 || len(c.wake) != 0 {
-		t.Fatal("an idle connection queued the pop instead of writing it")
+	c.enqueueDeltas([]outMsg{{typ: EvSupAgent, b: []byte("d3")}, {typ: EvSupAgent, b: []byte("d4")}}, snapshot)
+	var got []string
+	for _, m := range c.queue {
+		got = append(got, string(m.b))
 	}
-	if got := read(); got != "pop-1" {
-		t.Fatalf("read %q, want pop-1", got)
+	if strings.Join(got, ",") != "reply,snap" || snaps != 1 {
+		t.Errorf("queue %v after %d snapshots, want [reply snap] after 1", got, snaps)
 	}
-
-	c.enqueue(outMsg{typ: EvAgentState, b: []byte("state")})
-	c.enqueue(pop("pop-2"))
-	if len(c.queue) != 2 {
-		t.Fatalf("%d queued, want the pop behind the message before it", len(c.queue))
-	}
-	if err := c.writeBatch(); err != nil {
-		t.Fatal(err)
-	}
-	if a, b := read(), read(); a != "state" || b != "pop-2" {
-		t.Fatalf("read %q then %q, want state then pop-2", a, b)
-	}
-
-	c.wmu.Lock() // the writer is busy with a batch
-	c.enqueue(pop("pop-3"))
-	c.wmu.Unlock()
-	if len(c.queue) != 1 {
-		t.Fatal("a pop overtook the writer's batch")
-	}
-	if err := c.writeBatch(); err != nil {
-		t.Fatal(err)
-	}
-	if got := read(); got != "pop-3" {
-		t.Fatalf("read %q, want pop-3", got)
+	select {
+	case <-c.done:
+		t.Error("a supervisor that could catch up was closed")
+	default:
 	}
 }

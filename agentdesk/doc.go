@@ -13,38 +13,44 @@
 // # Concurrency
 //
 // The hub owns the connection registry (desktop connection per agent,
-// supervisor set, reconnect grace timers) and a model of the floor (agents,
-// queues, waiting calls, offers, calls, wrap-ups) built from the engine's
-// snapshot and events, all guarded by one mutex. Hub.Run's goroutine
-// registers connections, answers the readers' model reads (Hub.do) and runs
-// the timers. The engine's events are applied on the engine's own goroutine
-// when the source is a SyncSource (the ACD adapter is): under the hub's
-// mutex it updates the model, writes agent events to the concerned
-// desktop's socket itself when nothing is queued before them and the
-// writer is idle (queues them otherwise), and marks supervisor views dirty.
-// A screen pop is thus written by the goroutine that made the routing
-// decision: on loaded cores each goroutine hop (engine → hub → socket
-// writer) can wait in Go's run queue far longer than the pop itself takes. A plain EventSource's events come through
-// a channel to Hub.Run instead. A ticker (FlushInterval) sends one
-// coalesced delta per dirty queue and agent to every supervisor. If the
-// subscription ends (the engine stopped, or a channel subscriber fell
-// behind), the hub subscribes again and pushes fresh snapshots to everyone.
-// Holding the mutex, the hub never waits on the engine, and the engine
-// waits at most for one of the hub's short model updates.
+// supervisor set, reconnect grace timers) and a model of the floor
+// (agents, queues, waiting calls, offers, calls, wrap-ups) built from the
+// engine's snapshot and events, all guarded by one mutex that nothing
+// outside the hub takes: Hub.Run's goroutine holds it to register
+// connections, answer the readers' model reads (Hub.do), run the timers
+// and apply the engine's changes; Revoke and the connection goroutines
+// hold it only to end a session. The engine never calls into the hub.
+//
+// The engine's changes arrive through a Feed (EventSource.Subscribe): the
+// engine queues them without blocking and signals; Run takes everything
+// pending per wake-up, translates it (the ACD adapter does so as it is
+// taken, on Run's goroutine), updates the model and queues each agent's
+// messages on that agent's connection. A screen pop thus crosses two
+// goroutines after the routing decision, the hub's and the desk's writer,
+// each woken directly, and a batch of changes costs one wake-up of each.
+// Supervisors get coalesced deltas: a ticker (FlushInterval) sends one
+// message per dirty queue and agent. If the feed ends (the engine stopped,
+// or the hub fell behind and changes were lost), the hub subscribes again
+// and pushes fresh snapshots to everyone.
 //
 // Each connection has one reader and one writer goroutine (as in gorilla's
 // chat example). The reader decodes, rate-limits, authorizes and executes
 // commands, calling the engine directly (its methods are actor calls) and
-// the hub only for quick reads of the model (Hub.do). The writer writes
-// what is queued, in order, applies write deadlines and sends pings; a
-// per-connection write lock lets an agent event be written in between
-// batches, never ahead of a message queued before it. Sending to a
-// connection never blocks: the send queue is bounded (Config.SendBuffer
-// messages; it grows with what is pending, so an idle connection holds no
-// buffer for the garbage collector to scan), a direct write has a 20 ms
-// deadline, and a connection whose queue is full or whose socket cannot
-// take a message at once is closed (4001 "resync" for a full queue), after
-// which the client reconnects and redraws from the snapshots.
+// the hub only for quick reads of the model (Hub.do). The writer is the
+// only goroutine that writes data frames: woken through a signal channel
+// of capacity one, it writes everything queued, in order, with a write
+// deadline (Config.WriteWait), and sends pings. Queueing never blocks: the
+// queue is bounded (Config.SendBuffer messages; it grows with what is
+// pending, so an idle connection holds no buffer for the garbage collector
+// to scan). Supervisor deltas that no longer fit are replaced by one fresh
+// snapshot, so a slow wallboard catches up. A connection is closed by the
+// server only when its queue is full (4001 "resync": the client reconnects
+// and redraws from the snapshots), when its socket has taken nothing for
+// WriteWait, when it has answered no ping for 2.5 PingIntervals, when the
+// same agent connects again, or at shutdown; each such close is logged
+// with agent_id and reason and counted in
+// switchboard_agentdesk_disconnects_total{reason}. A desk that keeps
+// reading is never closed.
 //
 // Engine calls the hub makes on its own behalf (withdrawing an offer from an
 // agent who disconnected, setting an agent offline after the grace period)
@@ -64,9 +70,9 @@
 // # Engine integration
 //
 // The hub consumes two small interfaces declared here, Engine (commands)
-// and EventSource (snapshot + events in the hub's vocabulary; SyncSource
-// applies them on the source's goroutine). ACD adapts *acd.Engine to all
-// three; package agentdesktest has an in-memory fake.
+// and EventSource (snapshot + a Feed of changes in the hub's vocabulary).
+// ACD adapts *acd.Engine to both, mapping the engine's events to the
+// hub's own wire types; package agentdesktest has an in-memory fake.
 // Softphones (WebRTC leg per agent), Listener (listen-in) and Tickets
 // (wrap-up tickets) are declared here and wired by cmd/switchboard to the
 // SIP gateway and the CRM. Authenticator verifies session tokens and

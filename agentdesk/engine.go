@@ -116,21 +116,25 @@ type CallAction struct {
 
 // EventSource is the engine's event stream as the hub consumes it.
 type EventSource interface {
-	// Subscribe returns the current state and a channel of every change
-	// after it. The channel is closed when ctx ends or when the subscriber
-	// fell behind; the hub then subscribes again (resync).
-	Subscribe(ctx context.Context) (State, <-chan Event, error)
+	// Subscribe returns the current state and a Feed of every change
+	// after it, in order.
+	Subscribe(ctx context.Context) (State, Feed, error)
 }
 
-// SyncSource is an EventSource that can apply its events on its own
-// goroutine: start is called once with the state, then apply with every
-// change, in order; neither may wait for the source. The returned channel
-// is closed when the subscription ends (ctx, or the source stopped); the
-// hub then subscribes again (resync). The hub prefers it to Subscribe: a
-// screen pop then crosses no goroutine between the routing decision and
-// the agent's socket.
-type SyncSource interface {
-	SubscribeFunc(ctx context.Context, start func(State), apply func(Event)) (<-chan struct{}, error)
+// Feed hands the hub the engine's changes in batches: the source queues
+// them without blocking and signals Ready; the hub's goroutine takes
+// everything pending per wake-up.
+type Feed interface {
+	// Ready is signalled when changes are pending or the feed ended; one
+	// signal may stand for many changes.
+	Ready() <-chan struct{}
+	// Take appends the pending changes to buf and returns it. open is
+	// false once the feed has ended (the source stopped, or the hub fell
+	// behind and changes were lost): the hub subscribes again and pushes
+	// fresh snapshots to everyone (resync).
+	Take(buf []Event) (events []Event, open bool)
+	// Close ends the feed.
+	Close()
 }
 
 // State is a consistent snapshot of the floor.
@@ -140,6 +144,7 @@ type State struct {
 	Waiting []WaitingCall
 	Offers  []Offer // outstanding offers
 	Calls   []CallInfo
+	WrapUps []WrapUpTimer // agents in after-call work
 }
 
 // Event is one engine change, already in the hub's vocabulary: one of

@@ -119,7 +119,7 @@ func newFloorRig(t *testing.T) *floorRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.adapter = agentdesk.NewACD(r.eng, agentdesk.ACDOptions{Config: cfg,
+	r.adapter = agentdesk.NewACD(r.eng, agentdesk.ACDOptions{
 		AgentSpec: func(_ context.Context, id string) (acd.AgentSpec, error) {
 			return acd.AgentSpec{Name: id, Endpoint: "sip:" + id,
 				Skills: []acd.SkillLevel{{Skill: "sales", Level: skillOf[id]}, {Skill: "support", Level: 2}}}, nil

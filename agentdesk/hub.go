@@ -123,8 +123,9 @@ type Hub struct {
 	stopping   bool           // guarded by bgMu; set when Run begins to return
 	auth       hubAuth        // see auth.go
 
-	// Owned by the Run goroutine, under mu: with a SyncSource, the
-	// engine's goroutine applies its events to them too, holding mu.
+	// The hub's state: changed only under mu, which nothing outside the
+	// hub takes (Run's goroutine for every registration, engine change and
+	// flush; connection goroutines for a revoked session).
 	mu       sync.Mutex
 	desks    map[string]*client // agent id → desktop connection
 	sups     map[*client]struct{}
@@ -176,6 +177,9 @@ func newFloor(s State) floor {
 	for _, c := range s.Calls {
 		f.calls[c.AgentID] = c
 	}
+	for _, w := range s.WrapUps {
+		f.wraps[w.AgentID] = w
+	}
 	return f
 }
 
@@ -212,31 +216,30 @@ func (h *Hub) Run(ctx context.Context) error {
 		close(h.done)
 		h.bg.Wait()
 	}()
-	var evc <-chan Event
-	var synced <-chan struct{} // closed when a SyncSource subscription ends
-	src, isSync := h.cfg.Events.(SyncSource)
-	if isSync {
-		d, err := h.subscribeSync(ctx, src, false)
-		if err != nil {
-			return fmt.Errorf("agentdesk: subscribe: %w", err)
-		}
-		synced = d
-	} else {
-		st, c, err := h.cfg.Events.Subscribe(ctx)
-		if err != nil {
-			return fmt.Errorf("agentdesk: subscribe: %w", err)
-		}
-		h.floor, evc = newFloor(st), c
+	st, events, err := h.cfg.Events.Subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("agentdesk: subscribe: %w", err)
 	}
+	h.locked(func() { h.floor = newFloor(st) })
+	defer func() {
+		if events != nil {
+			events.Close()
+		}
+	}()
 	close(h.started)
 	tick := time.NewTicker(h.cfg.FlushInterval)
 	defer tick.Stop()
+	var batch []Event
 	for {
+		var ready <-chan struct{}
+		if events != nil {
+			ready = events.Ready()
+		}
 		select {
 		case <-ctx.Done():
 			h.locked(func() {
 				for c := range h.all {
-					c.kill(closeGoingAway, "server shutting down")
+					c.disconnect(reasonShutdown, closeGoingAway, "server shutting down")
 				}
 				for _, g := range h.graces {
 					g.t.Stop()
@@ -251,14 +254,19 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.locked(f)
 		case g := <-h.graceCh:
 			h.locked(func() { h.onGraceExpired(g) })
-		case <-synced:
-			synced = h.resubscribeSync(ctx, src)
-		case ev, ok := <-evc:
-			if !ok {
-				evc = h.resubscribe(ctx)
-				continue
+		case <-ready:
+			var open bool
+			batch, open = events.Take(batch[:0])
+			h.locked(func() {
+				for _, ev := range batch {
+					h.onEvent(ev)
+				}
+			})
+			clear(batch)
+			if !open {
+				events.Close()
+				events = h.resubscribe(ctx)
 			}
-			h.locked(func() { h.onEvent(ev) })
 		case <-tick.C:
 			h.locked(h.flush)
 		}
@@ -272,49 +280,14 @@ func (h *Hub) locked(f func()) {
 	f()
 }
 
-// subscribeSync subscribes to a SyncSource: the floor is set, and each
-// event applied, on the source's goroutine under h.mu, so that a screen pop
-// is written by the goroutine that decided it. After a lost subscription
-// (resync) everyone gets fresh snapshots. It must not be called holding
-// h.mu.
-func (h *Hub) subscribeSync(ctx context.Context, src SyncSource, resync bool) (<-chan struct{}, error) {
-	return src.SubscribeFunc(ctx, func(st State) {
-		h.locked(func() {
-			h.floor = newFloor(st)
-			if resync {
-				clear(h.dirtyA)
-				clear(h.dirtyQ)
-				for c := range h.all {
-					h.sendSnapshots(c)
-				}
-			}
-		})
-	}, func(ev Event) { h.locked(func() { h.onEvent(ev) }) })
-}
-
-// resubscribeSync is resubscribe for a SyncSource.
-func (h *Hub) resubscribeSync(ctx context.Context, src SyncSource) <-chan struct{} {
+// resubscribe is called when the engine's feed ended (the hub fell
+// behind, or the engine stopped): it subscribes again and pushes fresh
+// snapshots to everyone. It returns nil once ctx ends.
+func (h *Hub) resubscribe(ctx context.Context) Feed {
 	h.m.resyncs.Inc()
+	h.log.Warn("agentdesk: engine feed ended; resubscribing and resyncing every connection")
 	for {
-		d, err := h.subscribeSync(ctx, src, true)
-		if err == nil {
-			return d
-		}
-		h.log.Error("agentdesk: resubscribe to engine", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// resubscribe is called when the engine dropped our subscription: it
-// subscribes again and pushes fresh snapshots to everyone.
-func (h *Hub) resubscribe(ctx context.Context) <-chan Event {
-	h.m.resyncs.Inc()
-	for {
-		st, evc, err := h.cfg.Events.Subscribe(ctx)
+		st, events, err := h.cfg.Events.Subscribe(ctx)
 		if err == nil {
 			h.locked(func() {
 				h.floor = newFloor(st)
@@ -324,12 +297,12 @@ func (h *Hub) resubscribe(ctx context.Context) <-chan Event {
 					h.sendSnapshots(c)
 				}
 			})
-			return evc
+			return events
 		}
 		h.log.Error("agentdesk: resubscribe to engine", "err", err)
 		select {
 		case <-ctx.Done():
-			return nil // a nil channel blocks; Run sees ctx.Done
+			return nil // Run sees ctx.Done
 		case <-time.After(time.Second):
 		}
 	}
@@ -361,7 +334,7 @@ func (h *Hub) onRegister(c *client) {
 	h.m.connections.WithLabelValues(string(c.id.Role)).Inc()
 	if c.desktop {
 		if old := h.desks[c.id.AgentID]; old != nil && old != c {
-			old.kill(closeReplaced, "replaced by a newer connection of the same agent")
+			old.disconnect(reasonReplaced, closeReplaced, "replaced by a newer connection of the same agent")
 			delete(h.all, old)
 			h.m.connections.WithLabelValues(string(old.id.Role)).Dec()
 			old.registered = false
@@ -645,7 +618,7 @@ func (h *Hub) onEvent(ev Event) {
 		}
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendDesk(EvAgentState, e)
+			c.sendEvent(EvAgentState, "", e)
 		}
 	case QueueStats:
 		f.queues[e.Queue] = e
@@ -678,13 +651,13 @@ func (h *Hub) onEvent(ev Event) {
 			e.Data = nil
 			b, _ = encode(EvCallOffered, "", e)
 		}
-		c.enqueue(outMsg{typ: EvCallOffered, b: b, decided: e.DecidedAt, direct: true})
+		c.enqueue(outMsg{typ: EvCallOffered, b: b, decided: e.DecidedAt})
 	case OfferEnded:
 		if o, ok := f.offers[e.AgentID]; ok && o.CallID == e.CallID {
 			delete(f.offers, e.AgentID)
 		}
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendDesk(EvCallRescinded, map[string]string{"call_id": e.CallID, "reason": e.Reason})
+			c.sendEvent(EvCallRescinded, "", map[string]string{"call_id": e.CallID, "reason": e.Reason})
 		}
 	case CallInfo:
 		prev, had := f.calls[e.AgentID]
@@ -712,7 +685,7 @@ func (h *Hub) onEvent(ev Event) {
 		}
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendDesk(typ, e)
+			c.sendEvent(typ, "", e)
 		}
 	case WrapUpTimer:
 		typ := EvWrapUpStarted
@@ -723,7 +696,7 @@ func (h *Hub) onEvent(ev Event) {
 			f.wraps[e.AgentID] = e
 		}
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendDesk(typ, e)
+			c.sendEvent(typ, "", e)
 		}
 	}
 }
@@ -752,12 +725,20 @@ func (h *Hub) flush() {
 	}
 	clear(h.dirtyQ)
 	clear(h.dirtyA)
-	for c := range h.sups {
-		for _, m := range msgs {
-			if !c.enqueue(m) {
-				break
+	var snap *outMsg
+	snapshot := func() (outMsg, bool) {
+		if snap == nil {
+			b, err := encode(EvSupSnapshot, "", h.supSnapshot())
+			if err != nil {
+				h.log.Error("agentdesk: encode supervisor snapshot", "err", err)
+				return outMsg{}, false
 			}
+			snap = &outMsg{typ: EvSupSnapshot, b: b}
 		}
+		return *snap, true
+	}
+	for c := range h.sups {
+		c.enqueueDeltas(msgs, snapshot)
 	}
 }
 

@@ -11,7 +11,8 @@ type Metrics struct {
 	connections *prometheus.GaugeVec
 	msgsIn      *prometheus.CounterVec
 	msgsOut     *prometheus.CounterVec
-	dropped     prometheus.Counter
+	disconnects *prometheus.CounterVec
+	supResyncs  prometheus.Counter
 	popLatency  prometheus.Histogram
 	resyncs     prometheus.Counter
 
@@ -35,9 +36,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "switchboard", Subsystem: "agentdesk", Name: "messages_out_total",
 			Help: "CTI messages sent, by event type.",
 		}, []string{"type"}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "switchboard", Subsystem: "agentdesk", Name: "slow_clients_dropped_total",
-			Help: "Connections dropped because their send buffer was full.",
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "disconnects_total",
+			Help: "Connections the server closed, by reason (queue_full, write_timeout, write_error, no_pong, replaced, shutdown).",
+		}, []string{"reason"}),
+		supResyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "agentdesk", Name: "supervisor_resyncs_total",
+			Help: "Times a supervisor's pending deltas were replaced by a fresh snapshot because they did not fit its send queue.",
 		}),
 		popLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "switchboard", Subsystem: "agentdesk", Name: "screen_pop_seconds",
@@ -58,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.msgsIn, m.msgsOut, m.dropped, m.popLatency, m.resyncs, m.unauthRefused, m.sessionsEnded)
+		reg.MustRegister(m.connections, m.msgsIn, m.msgsOut, m.disconnects, m.supResyncs, m.popLatency, m.resyncs, m.unauthRefused, m.sessionsEnded)
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchboard/acd"
+	"switchboard/acd/voice"
 )
 
 // Agents connects the ACD engine to the gateway. It rings agents — on the
@@ -56,7 +57,7 @@ var (
 	_ acd.VoicemailTaker = (*Agents)(nil)
 	_ acd.Leg            = (*Call)(nil)
 	_ acd.Holder         = (*Call)(nil)
-	_ acd.EntryCall      = (*Call)(nil)
+	_ voice.Call         = (*Call)(nil)
 )
 
 // ErrNoEndpoint is returned when an agent has neither a connected softphone

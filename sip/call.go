@@ -47,6 +47,8 @@ func (s CallState) String() string {
 // ErrBadTransition is returned by CallState.To for an edge not in the table.
 var ErrBadTransition = errors.New("sip: invalid call state transition")
 
+// callTransitions lists the allowed leg-state transitions: a WebRTC leg
+// is answered as it is created; any leg may end.
 var callTransitions = map[CallState][]CallState{
 	StateNew:      {StateRinging, StateAnswered, StateEnded},
 	StateRinging:  {StateAnswered, StateEnded},
@@ -139,12 +141,17 @@ func (c *Call) Quality() media.Quality { return c.sess.Quality() }
 // Session returns the leg's media session.
 func (c *Call) Session() *media.Session { return c.sess }
 
+// setState moves the leg to next if the transition table allows it; a
+// refused transition returns an error wrapping ErrBadTransition and
+// changes nothing.
 func (c *Call) setState(next CallState) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == next {
-		return nil
-	}
+	return c.setStateLocked(next)
+}
+
+// setStateLocked is setState with c.mu held. Nothing else assigns c.state.
+func (c *Call) setStateLocked(next CallState) error {
 	if err := c.state.To(next); err != nil {
 		return err
 	}
@@ -364,9 +371,9 @@ func (c *Call) Hold(ctx context.Context, on bool) error {
 		c.holdStop = cancel
 	}
 	if on && c.state == StateAnswered {
-		c.state = StateHeld
+		_ = c.setStateLocked(StateHeld)
 	} else if !on && c.state == StateHeld {
-		c.state = StateAnswered
+		_ = c.setStateLocked(StateAnswered)
 	}
 	c.mu.Unlock()
 	if peer != nil {
@@ -483,7 +490,10 @@ func (c *Call) end(reason string) {
 	c.endOnce.Do(func() {
 		c.mu.Lock()
 		prev := c.state
-		c.state = StateEnded
+		if err := c.setStateLocked(StateEnded); err != nil {
+			// endOnce runs this once and nothing else ends a leg.
+			c.log.Error("sip: bug: leg ended twice", "err", err)
+		}
 		peer := c.peer
 		c.peer = nil
 		if c.holdStop != nil {

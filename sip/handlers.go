@@ -312,9 +312,9 @@ func (g *Gateway) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		c.remoteDir = offer.Direction
 		switch {
 		case hold && c.state == StateAnswered:
-			c.state = StateHeld
+			_ = c.setStateLocked(StateHeld)
 		case !hold && c.state == StateHeld && !c.localHold:
-			c.state = StateAnswered
+			_ = c.setStateLocked(StateAnswered)
 		}
 		c.mu.Unlock()
 		dir := offer.Direction.Reverse()

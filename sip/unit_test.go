@@ -8,23 +8,43 @@ import (
 	"time"
 )
 
+// TestCallStateTransitions walks every edge of the leg's state machine,
+// allowed and refused, against the lifecycle written out here rather than
+// the table itself.
 func TestCallStateTransitions(t *testing.T) {
 	all := []CallState{StateNew, StateRinging, StateAnswered, StateHeld, StateEnded}
-	allowed := map[[2]CallState]bool{}
-	for from, tos := range callTransitions {
-		for _, to := range tos {
-			allowed[[2]CallState{from, to}] = true
-		}
+	allowed := map[[2]CallState]bool{
+		{StateNew, StateRinging}:      true, // INVITE received or sent
+		{StateNew, StateAnswered}:     true, // a WebRTC leg is up at once
+		{StateNew, StateEnded}:        true,
+		{StateRinging, StateAnswered}: true,
+		{StateRinging, StateEnded}:    true, // refused, cancelled, no answer
+		{StateAnswered, StateHeld}:    true,
+		{StateAnswered, StateEnded}:   true,
+		{StateHeld, StateAnswered}:    true,
+		{StateHeld, StateEnded}:       true,
 	}
 	for _, from := range all {
 		for _, to := range all {
 			t.Run(from.String()+"->"+to.String(), func(t *testing.T) {
+				want := allowed[[2]CallState{from, to}]
 				err := from.To(to)
-				if allowed[[2]CallState{from, to}] != (err == nil) {
-					t.Errorf("To = %v, allowed = %v", err, allowed[[2]CallState{from, to}])
+				if want != (err == nil) {
+					t.Errorf("To = %v, want allowed %v", err, want)
 				}
 				if err != nil && !errors.Is(err, ErrBadTransition) {
 					t.Errorf("err %v does not wrap ErrBadTransition", err)
+				}
+				// A leg applies an allowed edge and refuses the others
+				// without changing.
+				c := &Call{state: from}
+				err = c.setState(to)
+				wantState := from
+				if want {
+					wantState = to
+				}
+				if got := c.State(); got != wantState || want != (err == nil) {
+					t.Errorf("setState = %v, state %s; want state %s", err, got, wantState)
 				}
 			})
 		}

@@ -152,11 +152,11 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 	}
 	defer e.Close()
 	ctx := context.Background()
-	events, _, cancel, err := e.Subscribe(ctx, 1<<16)
+	sub, _, err := e.Subscribe(ctx, acd.SubscribeOptions{Name: "sim", Buffer: 1 << 16})
 	if err != nil {
 		return Result{}, fmt.Errorf("sim: %w", err)
 	}
-	defer cancel()
+	defer sub.Close()
 
 	agents := map[acd.AgentID]*agentRec{}
 	for _, p := range sc.Agents {
@@ -174,8 +174,12 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 	var h eventHeap
 	var seq uint64
 	push := func(ev *simEvent) { seq++; ev.seq = seq; heap.Push(&h, ev) }
+	// Each arrival stream's number is resolved once, as an entry resolves
+	// a caller's, and carried on every call of the stream.
+	callers := make([]acd.Geography, len(sc.Arrivals))
 	for i, a := range sc.Arrivals {
 		push(&simEvent{at: start.Add(expDur(r, a.Rate)), kind: evArrival, arr: i})
+		callers[i] = acd.ResolveNumber(a.ANI, cfg.DefaultRegion)
 	}
 	byID := map[string]*callRec{}
 	var recs []*callRec
@@ -190,35 +194,27 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 			}
 		}
 	}
+	var taken []acd.Event
 	account := func() {
-		for {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					return
+		taken, _ = sub.Take(taken[:0])
+		for _, ev := range taken {
+			switch ev := ev.(type) {
+			case *acd.CallAnswered:
+				if rec := byID[string(ev.CallID)]; rec != nil && rec.answered.IsZero() {
+					rec.answered = ev.At
+					push(&simEvent{at: ev.At.Add(rec.handle), kind: evEnd, rec: rec})
 				}
-				if ans, is := ev.(*acd.CallAnswered); is {
-					if rec := byID[string(ans.CallID)]; rec != nil && rec.answered.IsZero() {
-						rec.answered = ans.At
-						push(&simEvent{at: ans.At.Add(rec.handle), kind: evEnd, rec: rec})
-					}
+			case *acd.AgentStateChanged:
+				a := agents[ev.Agent]
+				if a == nil {
 					continue
 				}
-				if sc, is := ev.(*acd.AgentStateChanged); is {
-					a := agents[sc.Agent]
-					if a == nil {
-						continue
-					}
-					busy := sc.State != acd.StateIdle
-					if busy != a.busy {
-						a.flush(sc.At, measureFrom)
-						a.busy = busy
-					}
+				busy := ev.State != acd.StateIdle
+				if busy != a.busy {
+					a.flush(ev.At, measureFrom)
+					a.busy = busy
 				}
-				continue
-			default:
 			}
-			break
 		}
 	}
 
@@ -248,7 +244,8 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 				rec := &callRec{id: fmt.Sprintf("sim-%d", ncall), queue: a.Queue, arrived: next,
 					handle: max(a.Handle.draw(r), time.Second), measured: !next.Before(measureFrom)}
 				rec.leg = acdtest.NewLeg(rec.id)
-				req := acd.CallRequest{ID: acd.CallID(rec.id), Queue: a.Queue, Priority: a.Priority, Language: a.Language, ANI: a.ANI}
+				req := acd.CallRequest{ID: acd.CallID(rec.id), Queue: a.Queue, Priority: a.Priority, Language: a.Language, ANI: a.ANI,
+					Caller: callers[ev.arr]}
 				if a.VIP > 0 && r.Float64() < a.VIP {
 					req.Segment = "vip"
 					rec.queue = a.Queue + "/vip"

@@ -15,17 +15,17 @@ const MinRatePeriod = 5 * time.Minute
 type Staffing struct {
 	// Agents is the smallest number of agents meeting Target within
 	// Threshold at the assumed load (0 without traffic).
-	Agents int `json:"agents"`
+	Agents int
 	// Calls arrived during Period; their rate is the assumed arrival rate.
-	Calls  int           `json:"calls"`
-	Period time.Duration `json:"period"`
+	Calls  int
+	Period time.Duration
 	// AHT is the average handle time (talk + hold + wrap-up) of the calls
 	// handled during Period, or DefaultAHT when none was (AHTDefault).
-	AHT        time.Duration `json:"aht"`
-	AHTDefault bool          `json:"aht_default,omitempty"`
+	AHT        time.Duration
+	AHTDefault bool
 	// Target (0..1) and Threshold are the queue's service-level goal.
-	Target    float64       `json:"target"`
-	Threshold time.Duration `json:"threshold"`
+	Target    float64
+	Threshold time.Duration
 }
 
 // Recommend computes the staffing for a queue whose recent counts c cover

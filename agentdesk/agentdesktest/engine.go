@@ -32,7 +32,7 @@ type Engine struct {
 
 	mu     sync.Mutex
 	state  agentdesk.State
-	subs   []chan agentdesk.Event
+	subs   []*Feed
 	opened int
 	// Err, when set, is returned by every command.
 	Err error
@@ -99,34 +99,81 @@ func (e *Engine) Prioritize(_ context.Context, callID string, priority int, fron
 }
 
 // Subscribe implements agentdesk.EventSource.
-func (e *Engine) Subscribe(ctx context.Context) (agentdesk.State, <-chan agentdesk.Event, error) {
+func (e *Engine) Subscribe(ctx context.Context) (agentdesk.State, agentdesk.Feed, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ch := make(chan agentdesk.Event, 4096)
-	e.subs = append(e.subs, ch)
+	f := &Feed{ready: make(chan struct{}, 1)}
+	e.subs = append(e.subs, f)
 	e.opened++
-	return e.state, ch, nil
+	return e.state, f, nil
 }
 
-// Publish delivers ev to every subscriber (blocking if one is full).
+// Publish hands ev to every subscriber.
 func (e *Engine) Publish(ev agentdesk.Event) {
 	e.mu.Lock()
-	subs := append([]chan agentdesk.Event(nil), e.subs...)
+	subs := append([]*Feed(nil), e.subs...)
 	e.mu.Unlock()
-	for _, s := range subs {
-		s <- ev
+	for _, f := range subs {
+		f.push(ev)
 	}
 }
 
-// Drop closes every subscription, as the engine does to a subscriber that
+// Drop ends every subscription, as the engine does to a subscriber that
 // fell behind; subscribers are expected to subscribe again.
 func (e *Engine) Drop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, s := range e.subs {
-		close(s)
+	for _, f := range e.subs {
+		f.Close()
 	}
 	e.subs = nil
+}
+
+// Feed is a subscription to the fake engine: an unbounded queue.
+type Feed struct {
+	ready chan struct{}
+
+	mu     sync.Mutex
+	q      []agentdesk.Event
+	closed bool
+}
+
+var _ agentdesk.Feed = (*Feed)(nil)
+
+func (f *Feed) push(ev agentdesk.Event) {
+	f.mu.Lock()
+	if !f.closed {
+		f.q = append(f.q, ev)
+	}
+	f.mu.Unlock()
+	f.signal()
+}
+
+func (f *Feed) signal() {
+	select {
+	case f.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Ready implements agentdesk.Feed.
+func (f *Feed) Ready() <-chan struct{} { return f.ready }
+
+// Take implements agentdesk.Feed.
+func (f *Feed) Take(buf []agentdesk.Event) ([]agentdesk.Event, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	buf = append(buf, f.q...)
+	f.q = nil
+	return buf, !f.closed
+}
+
+// Close implements agentdesk.Feed.
+func (f *Feed) Close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.signal()
 }
 
 // SetState changes the snapshot later subscriptions start from.

@@ -72,6 +72,17 @@ func TestImportRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "acd imports nothing of ours but its own packages, the voice journey also ivr and crmcore",
+			match: func(p string) bool { return under(p, "switchboard/acd") },
+			forbid: func(p, d string) bool {
+				if !ours(d) || under(d, "switchboard/acd") {
+					return false
+				}
+				journey := under(p, "switchboard/acd/voice")
+				return !journey || !(under(d, "switchboard/ivr") || d == "switchboard/crmcore")
+			},
+		},
+		{
 			name: "adapters do not import each other",
 			match: func(p string) bool {
 				for _, a := range adapters {

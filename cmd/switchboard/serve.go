@@ -18,6 +18,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/dialplan"
+	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
@@ -158,7 +159,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	// The gateway; its call and event handlers are set once the entry and
 	// the engine exist.
-	var entry *acd.Entry
+	var entry *voice.Journey
 	var onEvent func(sip.Event)
 	gw, err := sip.New(sip.Config{
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
@@ -202,8 +203,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			return acd.AgentID(a.ID), err == nil
 		},
 	}, logger)
-	entry = acd.NewEntry(engine, flows, store, writer, acd.EntryOptions{
-		DefaultRegion: cfg.IVR.DefaultRegion, RecordingDir: gw.RecordingDir(), MusicOnHold: cfg.SIP.MusicOnHold,
+	entry = voice.New(engine, flows, store, writer, voice.Options{
+		DefaultRegion: cfg.IVR.DefaultRegion, DialPlan: plan, RecordingDir: gw.RecordingDir(), MusicOnHold: cfg.SIP.MusicOnHold,
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
 		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
 	})
@@ -216,7 +217,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	for _, d := range cfg.CTI.ReasonCodes {
 		reasons = append(reasons, agentdesk.Code{Code: d, Label: d})
 	}
-	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{Config: &cfg.ACD, AgentSpec: agentSpecs(store)})
+	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(store)})
 	hub, err = agentdesk.New(agentdesk.Config{
 		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents, Listener: agents,
 		Tickets: wrapUpTickets{store: store, engine: engine, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,

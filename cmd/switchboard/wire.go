@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchboard/acd"
+	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgstore"
@@ -111,7 +112,7 @@ func agentSpecs(store *pgstore.Store) func(ctx context.Context, agentID string) 
 type wrapUpTickets struct {
 	store  *pgstore.Store
 	engine *acd.Engine
-	entry  *acd.Entry
+	entry  *voice.Journey
 }
 
 var _ agentdesk.Tickets = wrapUpTickets{}
@@ -162,7 +163,7 @@ func (t wrapUpTickets) callerContact(ctx context.Context, callID string) string 
 	if err != nil {
 		return ""
 	}
-	if pop, ok := info.Data.(*acd.Pop); ok && pop.Contact != nil {
+	if pop, ok := info.Data.(*voice.Pop); ok && pop.Contact != nil {
 		return pop.Contact.ID
 	}
 	return ""
@@ -171,7 +172,7 @@ func (t wrapUpTickets) callerContact(ctx context.Context, callID string) string 
 // dialledNumbers tells the gateway which numbers exist: those with an IVR
 // entry point in the current flow set (reloads included). An INVITE to any
 // other number is refused with 404 and recorded, not answered.
-func dialledNumbers(flows acd.FlowSource) func(dnis string) bool {
+func dialledNumbers(flows voice.FlowSource) func(dnis string) bool {
 	return func(dnis string) bool {
 		_, ok, err := flows.ForDNIS(dnis)
 		return ok && err == nil

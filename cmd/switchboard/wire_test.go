@@ -8,6 +8,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
+	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -52,13 +53,13 @@ func TestWrapUpTicketLinksCallerAndAnswersNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { engine.Close() })
-	entry := acd.NewEntry(engine, nil, store, nil, acd.EntryOptions{})
+	entry := voice.New(engine, nil, store, nil, voice.Options{})
 	if err := engine.Login(ctx, acd.AgentSpec{ID: acd.AgentID(agent.ID), Endpoint: "alice", Ready: true}); err != nil {
 		t.Fatal(err)
 	}
 	caller := acdtest.NewLeg("call-wrap")
 	if _, err := engine.Enqueue(ctx, acd.CallRequest{ID: "call-wrap", Queue: "sales", ANI: "+14155550101",
-		Data: &acd.Pop{Known: true, Contact: lookup.Contact, Account: lookup.Account}}, caller); err != nil {
+		Data: &voice.Pop{Known: true, Contact: lookup.Contact, Account: lookup.Account}}, caller); err != nil {
 		t.Fatal(err)
 	}
 	waitAgentState(t, engine, agent.ID, acd.StateOnCall)

@@ -1,10 +1,11 @@
-package acd
+package voice
 
 import (
 	"context"
 	"errors"
 	"testing"
 
+	"switchboard/acd"
 	"switchboard/crmcore"
 )
 
@@ -36,7 +37,7 @@ func (d *countingDir) LookupByPhone(_ context.Context, e164 string) (crmcore.Cal
 func TestIVRLookupReusedByPop(t *testing.T) {
 	ctx := t.Context()
 	dir := &countingDir{contacts: map[string]string{"+12025550101": "Ada"}, fail: 1}
-	l := &ivrLookup{crm: dir, region: "US"}
+	l := &ivrLookup{crm: dir, resolve: func(ani string) acd.Geography { return acd.ResolveNumber(ani, "US") }}
 	if _, _, err := l.LookupCaller(ctx, "+12025550101"); err == nil {
 		t.Fatal("first lookup should fail")
 	}

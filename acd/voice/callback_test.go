@@ -1,4 +1,4 @@
-package acd
+package voice
 
 import (
 	"errors"
@@ -7,17 +7,17 @@ import (
 	"switchboard/acd/dialplan"
 )
 
-// TestEntryCallbackPolicy: the IVR's callback check is the engine's dial
-// plan for the callback role, answering the number to dial in E.164.
-func TestEntryCallbackPolicy(t *testing.T) {
-	if (&Engine{}).callbacks() != nil {
-		t.Error("an engine without a dial plan gives the IVR a callback policy")
+// TestCallbackPolicy: the IVR's callback check is the dial plan for the
+// callback role, answering the number to dial in E.164.
+func TestCallbackPolicy(t *testing.T) {
+	if (&Journey{}).callbacks() != nil {
+		t.Error("a journey without a dial plan gives the IVR a callback policy")
 	}
 	plan, err := dialplan.New(dialplan.Config{HomeCountry: "US"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb := (&Engine{plan: plan}).callbacks()
+	cb := (&Journey{opts: Options{DialPlan: plan}}).callbacks()
 	if _, err := cb.CheckCallback("+19005551234"); !errors.Is(err, dialplan.ErrDenied) {
 		t.Errorf("premium callback = %v, want ErrDenied", err)
 	}

@@ -1,4 +1,4 @@
-package acd_test
+package voice_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/acd"
 	"switchboard/acd/acdtest"
+	"switchboard/acd/voice"
 	"switchboard/crmcore"
 	"switchboard/ivr"
 	"switchboard/ivr/ivrtest"
@@ -51,10 +51,9 @@ func (m *memRecorder) wrapUps() []crmcore.WrapUp {
 // interaction record (outcome failed, the reason, the caller's number in
 // E.164, arrived and ended at the refusal).
 func TestEntryRefused(t *testing.T) {
-	h := newHarness(t, basicYAML)
 	rec := &memRecorder{}
 	at := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
-	x := acd.NewEntry(h.e, nil, nil, rec, acd.EntryOptions{DefaultRegion: "US", Now: func() time.Time { return at }})
+	x := voice.New(newEngine(t), nil, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
 	x.Refused("call-1@host", "2125550143", "15550100", "call limit")
 	if len(rec.recs) != 1 {
 		t.Fatalf("%d records, want 1", len(rec.recs))
@@ -72,13 +71,13 @@ func TestEntryRefused(t *testing.T) {
 	}
 }
 
-// noFlows is a FlowSource without any entry point or flow.
+// noFlows is a voice.FlowSource without any entry point or flow.
 type noFlows struct{}
 
 func (noFlows) ForDNIS(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }
 func (noFlows) Current() *ivr.Set                            { return nil }
 
-// entryCall is an inbound call as the entry code sees it: a scripted IVR
+// entryCall is an inbound call as the journey sees it: a scripted IVR
 // session on a leg.
 type entryCall struct {
 	*ivrtest.Session
@@ -104,22 +103,21 @@ func TestEntryRecordLifecycle(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		arrival bool
-		end     func(x *acd.Entry, callID string)
+		end     func(x *voice.Journey, callID string)
 		outcome crmcore.Outcome
 		reason  string
 		callID  string // of the completed record
 	}{
-		{"cancelled while ringing", true, func(x *acd.Entry, id string) { x.Refused(id, "2125550143", "15550100", "cancelled") },
+		{"cancelled while ringing", true, func(x *voice.Journey, id string) { x.Refused(id, "2125550143", "15550100", "cancelled") },
 			crmcore.OutcomeAbandoned, "ended by the caller: cancelled", "call-1@host"},
-		{"never ACKed", true, func(x *acd.Entry, id string) { x.Refused(id, "2125550143", "15550100", "no ack") },
+		{"never ACKed", true, func(x *voice.Journey, id string) { x.Refused(id, "2125550143", "15550100", "no ack") },
 			crmcore.OutcomeFailed, "refused: no ack", "call-1@host"},
 		{"handled", true, handleNoFlow, crmcore.OutcomeFailed, "", "leg-1"},
 		{"handled without an arrival", false, handleNoFlow, crmcore.OutcomeFailed, "", "leg-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, basicYAML)
 			rec := &memRecorder{}
-			x := acd.NewEntry(h.e, noFlows{}, nil, rec, acd.EntryOptions{DefaultRegion: "US", Now: func() time.Time { return at }})
+			x := voice.New(newEngine(t), noFlows{}, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
 			if tc.arrival {
 				x.Arrival("call-1@host", "2125550143", "15550100", at.Add(-time.Second))
 				if len(rec.recs) != 1 || rec.recs[0].Outcome != crmcore.OutcomeInProgress || rec.recs[0].EndedAt != nil {
@@ -146,7 +144,7 @@ func TestEntryRecordLifecycle(t *testing.T) {
 
 // handleNoFlow hands the call to Handle; with no flow for its number it
 // ends at once (failed).
-func handleNoFlow(x *acd.Entry, callID string) {
+func handleNoFlow(x *voice.Journey, callID string) {
 	x.Handle(&entryCall{Session: ivrtest.NewSession(), Leg: acdtest.NewLeg("leg-1"), ani: "2125550143", dnis: "15550100",
 		sipCallID: callID})
 }
@@ -185,7 +183,7 @@ flows:
         kind: hangup
 `
 
-// flowSet is a FlowSource over one parsed set.
+// flowSet is a voice.FlowSource over one parsed set.
 type flowSet struct{ set *ivr.Set }
 
 func (f flowSet) ForDNIS(dnis string) (ivr.EntryPoint, bool, error) {
@@ -206,9 +204,8 @@ func TestEntrySurveyStoresEveryAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, basicYAML)
 	rec := &memRecorder{}
-	x := acd.NewEntry(h.e, flowSet{set}, nil, rec, acd.EntryOptions{DefaultRegion: "US", SurveyFlow: "survey"})
+	x := voice.New(newEngine(t), flowSet{set}, nil, rec, voice.Options{DefaultRegion: "US", SurveyFlow: "survey"})
 	call := &entryCall{Session: ivrtest.NewSession(ivrtest.Keys("4"), ivrtest.Keys("9"), ivrtest.Timeout(), ivrtest.Hangup()),
 		Leg: acdtest.NewLeg("call-1@host"), ani: "anonymous", dnis: "15550100"} // no number: no CRM lookup
 	x.Handle(call) // queued: the call waits for an agent

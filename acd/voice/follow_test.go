@@ -1,0 +1,60 @@
+package voice_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"switchboard/acd"
+	"switchboard/acd/acdtest"
+	"switchboard/acd/voice"
+)
+
+// TestRunRecordsEveryInteraction: every interaction the engine completes
+// is recorded exactly once through the journey's subscription, those
+// completed while Run is busy and those Shutdown completes before Run's
+// context ends.
+func TestRunRecordsEveryInteraction(t *testing.T) {
+	const ended, waiting = 300, 5
+	e := newEngine(t)
+	rec := &memRecorder{}
+	x := voice.New(e, noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	bg := context.Background()
+	for i := range ended + waiting {
+		id := fmt.Sprintf("c%03d", i)
+		leg := acdtest.NewLeg(id)
+		if _, err := e.Enqueue(bg, acd.CallRequest{ID: acd.CallID(id), Queue: "support"}, leg); err != nil {
+			t.Fatal(err)
+		}
+		if i < ended {
+			leg.End() // abandoned: its interaction completes at once
+		}
+	}
+	if err := e.Shutdown(bg); err != nil { // the waiting calls complete (failed)
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	seen := map[string]int{}
+	for _, r := range rec.recs {
+		seen[r.CallID]++
+	}
+	for i := range ended + waiting {
+		if id := fmt.Sprintf("c%03d", i); seen[id] != 1 {
+			t.Errorf("%s recorded %d times, want once", id, seen[id])
+		}
+	}
+	if len(seen) != ended+waiting {
+		t.Errorf("%d calls recorded, want %d", len(seen), ended+waiting)
+	}
+}

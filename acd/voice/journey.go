@@ -1,0 +1,315 @@
+package voice
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"switchboard/acd"
+	"switchboard/crmcore"
+	"switchboard/ivr"
+)
+
+// Call is a new inbound call as the journey needs it: the IVR's
+// media session plus the engine's leg, with the numbers it was placed with.
+type Call interface {
+	ivr.Session
+	acd.Leg
+	ANI() string
+	DNIS() string
+}
+
+// FlowSource finds the IVR entry point for a dialled number and the current
+// flow set (its prompts speak the queue announcements); *ivr.Registry
+// satisfies it.
+type FlowSource interface {
+	ForDNIS(dnis string) (ivr.EntryPoint, bool, error)
+	Current() *ivr.Set
+}
+
+// Directory is what a call's journey needs from the CRM: the caller lookup
+// for routing and the screen pop, ticket status for the IVR, and ticket
+// creation (under the CRM's SLA policy) for voicemails.
+type Directory interface {
+	crmcore.CallerLookuper
+	GetTicket(ctx context.Context, number int64) (crmcore.Ticket, error)
+	CreateTicket(ctx context.Context, actorID string, t crmcore.Ticket) (crmcore.Ticket, error)
+	SLAPolicy() crmcore.SLAPolicy
+}
+
+// Pop is the journey's attachment to a queued call (acd.CallRequest.Data):
+// the CRM record shown in the screen pop, and what the interaction record
+// needs when the call ends.
+//
+// Its JSON is the screen pop's "crm" object (agentdesk/PROTOCOL.md).
+type Pop struct {
+	// Known is false for a caller the CRM does not know.
+	Known bool `json:"known"`
+	// Contact, Account, OpenTickets, LastInteractions and LastAgent are the
+	// CRM lookup by the caller's number.
+	Contact          *crmcore.Contact      `json:"contact,omitempty"`
+	Account          *crmcore.Account      `json:"account,omitempty"`
+	Segment          string                `json:"segment,omitempty"`
+	OpenTickets      []crmcore.Ticket      `json:"open_tickets"`
+	LastInteractions []crmcore.Interaction `json:"last_interactions"`
+	LastAgent        *crmcore.LastAgent    `json:"last_agent,omitempty"`
+	// IVR is the caller's path through the IVR, digits included.
+	IVR []crmcore.IVRStep `json:"ivr"`
+	// InteractionID is the id the call's interaction record will have.
+	InteractionID string `json:"interaction_id"`
+	// DNIS is the number dialled.
+	DNIS string `json:"dnis"`
+}
+
+// Journey runs the first part of every inbound call's journey: the IVR flow of
+// its dialled number, the CRM lookup, then the queue (or voicemail, or a
+// hang-up), and writes the interaction record of every call. The record is
+// opened (outcome in progress) when the call arrives — by Arrival, or by
+// Handle when no arrival was reported — and completed under the same id
+// when the call ends: by Refused for a call turned away or lost before
+// Handle, directly for calls that end before a queue, from
+// InteractionCompleted for the others. A record left open by a process
+// that died is closed at the next start by the recorder.
+type Journey struct {
+	engine  *acd.Engine
+	flows   FlowSource
+	crm     Directory
+	rec     crmcore.InteractionRecorder
+	opts    Options
+	logger  *slog.Logger
+	metrics *ivr.Metrics
+	// resolve is acd.ResolveNumber in the default region, called once per
+	// call where it enters the journey (Arrival, else Handle or Refused).
+	resolve func(ani string) acd.Geography
+
+	tickets  sync.Map // acd.CallID → ticket id linked at wrap-up, merged into the record
+	arrivals sync.Map // signalling id → *arrival: a call that arrived and is not yet handled
+
+	// sub hands over the engine's events: every completed interaction
+	// (Records), and what drives the waiting callers' announcements.
+	sub     *acd.Subscription
+	imu     sync.Mutex
+	pending []acd.Interaction // completed by the engine, not yet recorded
+	wake    chan struct{}
+	ids     sync.Map // acd.CallID → interaction id of a queued call (for the survey)
+	holds   sync.Map // acd.CallID → *hold of a caller waiting in queue
+}
+
+// Options configures a Journey.
+type Options struct {
+	// DefaultRegion parses caller numbers written without "+" (ISO alpha-2).
+	DefaultRegion string
+	// RecordingDir is where voicemails are recorded.
+	RecordingDir string
+	// VoicemailTicketGroup is the ticket group of voicemail tickets.
+	VoicemailTicketGroup string
+	// Hours overrides the IVR's business hours (ivr.HoursOpen, HoursClosed).
+	Hours ivr.HoursOverride
+	// SurveyFlow is the flow run on callers still on the line after the
+	// agent hung up ("": none); its first answered question's score is
+	// stored on the interaction.
+	SurveyFlow string
+	// TicketAbandoned opens a ticket for every caller who hung up while
+	// waiting in queue (short abandons excepted), so someone calls back.
+	TicketAbandoned bool
+	// MusicOnHold is the WAV looped to callers waiting in queue ("": silence).
+	MusicOnHold string
+	// DialPlan vets the callback numbers callers enter in the IVR; it
+	// should be the engine's (WithDialPlan). Nil accepts any number.
+	DialPlan acd.DialPlan
+	// Recordings gives the recording of a call's conversation, if the
+	// telephony side made one (nil: none).
+	Recordings interface{ Recording(callID string) string }
+	// Logger and IVRMetrics are optional.
+	Logger     *slog.Logger
+	IVRMetrics *ivr.Metrics
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns a Journey feeding engine.
+func New(engine *acd.Engine, flows FlowSource, crm Directory, rec crmcore.InteractionRecorder, opts Options) *Journey {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	x := &Journey{engine: engine, flows: flows, crm: crm, rec: rec, opts: opts, logger: logger, metrics: opts.IVRMetrics,
+		wake: make(chan struct{}, 1)}
+	x.resolve = func(ani string) acd.Geography { return acd.ResolveNumber(ani, opts.DefaultRegion) }
+	// Subscribed here, not in Run: no interaction completed in between is
+	// missed.
+	sub, _, err := engine.Subscribe(context.Background(), acd.SubscribeOptions{Name: "voice", Buffer: 4096, Records: true})
+	if err != nil {
+		logger.Error("voice: journey cannot receive interactions", "err", err)
+	}
+	x.sub = sub
+	return x
+}
+
+// pushInteraction queues a completed interaction for Run's recorder
+// without a bound (dropping a record is not an option).
+func (x *Journey) pushInteraction(it acd.Interaction) {
+	x.imu.Lock()
+	x.pending = append(x.pending, it)
+	x.imu.Unlock()
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (x *Journey) takeInteractions() []acd.Interaction {
+	x.imu.Lock()
+	defer x.imu.Unlock()
+	p := x.pending
+	x.pending = nil
+	return p
+}
+
+// Handle runs call through its journey until it is queued or has ended. It
+// runs on the gateway's goroutine for the call and returns promptly when the
+// caller hangs up.
+func (x *Journey) Handle(call Call) {
+	ctx := call.Context()
+	rec, geo, ok := x.takeArrival(arrivalKey(call))
+	if !ok {
+		geo = x.resolve(call.ANI())
+		rec = x.openRecord(call.ID(), call.ANI(), call.DNIS(), x.opts.Now(), geo)
+		x.write(ctx, rec)
+	}
+	rec.CallID = call.ID() // the id the engine completes the record under
+	log := x.logger.With("call_id", call.ID())
+
+	ep, ok, err := x.flows.ForDNIS(call.DNIS())
+	if err != nil || !ok {
+		log.Warn("no IVR flow for the dialled number", "dnis", call.DNIS(), "err", err)
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+		return
+	}
+	lookups := &ivrLookup{crm: x.crm, resolve: x.resolve, ani: call.ANI(), caller: geo}
+	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
+		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
+		Language: ep.Language, Now: x.opts.Now, Lookup: lookups, Callbacks: x.callbacks(),
+		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics, Hours: x.opts.Hours,
+	})
+	rec.IVRPath = ivrSteps(out.Path)
+	log.Info("voice: call left the IVR", "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)
+
+	switch out.Kind {
+	case ivr.OutcomeQueue, ivr.OutcomeError, ivr.OutcomeCallback:
+		x.enqueue(ctx, call, rec, out, geo, lookups)
+	case ivr.OutcomeVoicemail:
+		x.voicemail(ctx, call, rec, out)
+	case ivr.OutcomeTransfer:
+		x.finish(ctx, call, rec, crmcore.OutcomeTransferred)
+	case ivr.OutcomeAbandoned:
+		x.finish(ctx, call, rec, crmcore.OutcomeAbandoned)
+	case ivr.OutcomeHangup:
+		x.finish(ctx, call, rec, crmcore.OutcomeIVRCompleted)
+	default:
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+	}
+}
+
+func (x *Journey) enqueue(ctx context.Context, call Call, rec crmcore.Interaction, out ivr.Outcome, geo acd.Geography, lookups *ivrLookup) {
+	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS()}
+	req := acd.CallRequest{
+		ID: acd.CallID(call.ID()), Queue: out.Queue, ANI: rec.ANI, DNIS: call.DNIS(),
+		Priority: out.Priority, Language: out.Language, IVRPath: pathStrings(out.Path), Vars: out.Vars,
+		Arrived: rec.ArrivedAt, Data: pop, Callback: out.CallbackNumber, Caller: geo,
+	}
+	for _, s := range out.Skills {
+		req.Skills = append(req.Skills, acd.SkillLevel{Skill: s.Name, Level: s.MinLevel})
+	}
+	if geo.E164 != "" {
+		lookup, err := lookups.byPhone(ctx, geo.E164)
+		if err != nil {
+			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
+		}
+		pop.Known, pop.Contact, pop.Account = lookup.Known, lookup.Contact, lookup.Account
+		pop.OpenTickets, pop.LastInteractions, pop.LastAgent = lookup.OpenTickets, lookup.Recent, lookup.LastAgent
+		if lookup.Contact != nil {
+			pop.Segment = string(lookup.Contact.Segment)
+			req.Segment = pop.Segment
+		}
+		if lookup.LastAgent != nil {
+			req.PreferredAgent = acd.AgentID(lookup.LastAgent.ID)
+		}
+	}
+	if req.Callback == "" {
+		x.holds.Store(req.ID, &hold{call: call, lang: out.Language})
+		x.ids.Store(req.ID, pop.InteractionID)
+	}
+	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
+		x.holds.Delete(req.ID)
+		x.ids.Delete(req.ID)
+		if ctx.Err() != nil { // the caller hung up on the way into the queue
+			x.finish(ctx, call, rec, crmcore.OutcomeAbandoned)
+			return
+		}
+		x.logger.Error("enqueue failed", "call_id", call.ID(), "queue", out.Queue, "err", err)
+		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
+	}
+}
+
+// voicemail turns a recorded message into a ticket and records the call.
+func (x *Journey) voicemail(ctx context.Context, call Call, rec crmcore.Interaction, out ivr.Outcome) {
+	rec.Recording = out.VoicemailFile
+	rec.Queue = out.Queue
+	x.ticket(context.WithoutCancel(ctx), &rec, "Voicemail from ",
+		fmt.Sprintf("Voicemail of %s left on %s. Recording: %s", out.VoicemailLength.Round(time.Second), call.DNIS(), out.VoicemailFile), "voicemail")
+	x.finish(ctx, call, rec, crmcore.OutcomeVoicemail)
+}
+
+// finish hangs up a call that ends before any queue and completes its record.
+func (x *Journey) finish(ctx context.Context, call Call, rec crmcore.Interaction, outcome crmcore.Outcome) {
+	_ = call.Hangup(context.WithoutCancel(ctx))
+	ended := x.opts.Now().UTC()
+	rec.EndedAt = &ended
+	rec.Outcome = outcome
+	x.write(ctx, rec)
+}
+
+// write stores rec through the durable recorder; it returns once rec is on
+// stable storage (or the write failed, which is logged: there is no one
+// to hand the error to).
+func (x *Journey) write(ctx context.Context, rec crmcore.Interaction) {
+	if err := x.rec.Write(context.WithoutCancel(ctx), rec); err != nil {
+		x.logger.Error("interaction write", "call_id", rec.CallID, "outcome", string(rec.Outcome), "err", err)
+	}
+}
+
+// ivrSteps folds an IVR path into the CRM's form: one step per node, with
+// the digits keyed there.
+func ivrSteps(path []ivr.Step) []crmcore.IVRStep {
+	var steps []crmcore.IVRStep
+	for _, s := range path {
+		switch {
+		case s.Digit != 0 && len(steps) > 0:
+			steps[len(steps)-1].Digits += string(s.Digit)
+		case s.Digit == 0 && s.Event == "":
+			steps = append(steps, crmcore.IVRStep{Node: s.Node})
+		}
+	}
+	return steps
+}
+
+func pathStrings(path []ivr.Step) []string {
+	out := make([]string, 0, len(path))
+	for _, s := range path {
+		switch {
+		case s.Digit != 0:
+			out = append(out, "dtmf:"+string(s.Digit))
+		case s.Event != "":
+			out = append(out, s.Node+":"+s.Event)
+		default:
+			out = append(out, s.Node)
+		}
+	}
+	return out
+}

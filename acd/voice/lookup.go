@@ -1,0 +1,77 @@
+package voice
+
+import (
+	"context"
+	"errors"
+
+	"switchboard/acd"
+	"switchboard/crmcore"
+	"switchboard/ivr"
+)
+
+// ivrLookup adapts the CRM to one call's IVR data dips. It keeps the last
+// caller lookup that succeeded, which the queue's screen pop reuses: one
+// round trip to the CRM per call instead of two (the IVR runs seconds
+// before the queue; the pop shows the record as the IVR saw it). A call's
+// IVR and journey run on one goroutine, so it needs no lock.
+type ivrLookup struct {
+	crm Directory
+	// resolve parses a number; ani is the call's own number and caller
+	// its geography, resolved already and not parsed again.
+	resolve func(ani string) acd.Geography
+	ani     string
+	caller  acd.Geography
+
+	e164   string // the number of last
+	last   crmcore.CallerLookup
+	cached bool
+}
+
+// byPhone is the CRM's LookupByPhone, answered from the call's last
+// successful lookup of the same number when there is one.
+func (l *ivrLookup) byPhone(ctx context.Context, e164 string) (crmcore.CallerLookup, error) {
+	if l.cached && l.e164 == e164 {
+		return l.last, nil
+	}
+	res, err := l.crm.LookupByPhone(ctx, e164)
+	if err == nil {
+		l.e164, l.last, l.cached = e164, res, true
+	}
+	return res, err
+}
+
+// LookupCaller implements ivr.Lookup: the CRM contact owning ani (the
+// call's own number, or another one the flow names).
+func (l *ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
+	geo := l.caller
+	if ani != l.ani && ani != l.caller.E164 {
+		geo = l.resolve(ani)
+	}
+	if geo.E164 == "" {
+		return ivr.Caller{}, false, nil
+	}
+	res, err := l.byPhone(ctx, geo.E164)
+	if err != nil {
+		return ivr.Caller{}, false, err
+	}
+	if !res.Known || res.Contact == nil {
+		return ivr.Caller{}, false, nil
+	}
+	return ivr.Caller{ContactID: res.Contact.ID, Name: res.Contact.Name, Segment: string(res.Contact.Segment), OpenTickets: len(res.OpenTickets)}, true, nil
+}
+
+// LookupTicket implements ivr.Lookup: the ticket numbered number.
+func (l *ivrLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket, bool, error) {
+	n, err := crmcore.ParseTicketNumber(number)
+	if err != nil {
+		return ivr.Ticket{}, false, nil
+	}
+	t, err := l.crm.GetTicket(ctx, n)
+	if errors.Is(err, crmcore.ErrNotFound) {
+		return ivr.Ticket{}, false, nil
+	}
+	if err != nil {
+		return ivr.Ticket{}, false, err
+	}
+	return ivr.Ticket{Number: t.Number, Status: t.Status.String(), Subject: t.Subject}, true, nil
+}
