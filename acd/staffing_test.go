@@ -37,7 +37,9 @@ queues:
 			legs[id] = h.enqueue(acd.CallRequest{ID: id, Queue: "sales", ANI: "+14155550123", Caller: geoOf("+14155550123")})
 			next++
 		}
-		h.sync()
+		// Ring goroutines answer asynchronously: let them finish before the
+		// clock moves on, or a ring times out on the fake clock.
+		eventually(t, "engine settles", h.e.Quiet)
 		for more := true; more; {
 			select {
 			case ev := <-h.events:
