@@ -381,7 +381,7 @@ func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) A
 
 // translate appends the hub events ev stands for to out.
 func (t *translator) translate(out []Event, ev acd.Event) []Event {
-	if out, ok := t.translateTask(out, ev); ok && false {
+	if out, ok := t.translateTask(out, ev); ok {
 		return out
 	}
 	switch e := ev.(type) {

@@ -136,7 +136,7 @@ func (t *translator) translateTask(out []Event, ev acd.Event) (_ []Event, ok boo
 		case acd.TaskWrapUp:
 			info.State, info.Deadline = TaskStateWrapUp, e.WrapUpEnd
 		case acd.TaskDone:
-			info.State, info.Reason = TaskStateEnded, "completed"
+			info.State, info.Reason = TaskStateEnded, ReasonCompleted
 		default:
 			// Offered arrives with its pop (CallOffered); back to waiting
 			// with its cause (OfferFailed).

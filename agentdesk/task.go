@@ -94,6 +94,10 @@ type TaskView struct {
 func (TaskInfo) isEvent()  {}
 func (TaskOffer) isEvent() {}
 
+// ReasonCompleted is TaskInfo.Reason of a task that ended after its
+// wrap-up.
+const ReasonCompleted = "completed"
+
 // holds reports whether state keeps a task on the agent's desk (and on
 // its capacity).
 func holds(state string) bool { return state != TaskStateEnded }
@@ -136,8 +140,14 @@ func (h *Hub) onTaskInfo(e TaskInfo) {
 	ts := f.tasks[e.AgentID]
 	h.dirtyA[e.AgentID] = true
 	if !holds(e.State) {
-		if _, ok := ts[e.TaskID]; !ok {
+		v, ok := ts[e.TaskID]
+		if !ok {
 			return // never on this desk (an offer that failed before the pop)
+		}
+		if e.Reason == ReasonCompleted && v.State != TaskStateWrapUp {
+			// The end of the wrap-up of a part handed on, while the same
+			// task came back to this agent: the desk keeps the new part.
+			return
 		}
 		delete(ts, e.TaskID)
 		if len(ts) == 0 {
@@ -149,6 +159,9 @@ func (h *Hub) onTaskInfo(e TaskInfo) {
 			f.tasks[e.AgentID] = ts
 		}
 		v := ts[e.TaskID]
+		if e.State == TaskStateWrapUp && v.Target != "" {
+			e.Target = v.Target // the wrap-up of a task handed on
+		}
 		v.TaskInfo = e
 		ts[e.TaskID] = v
 	}
@@ -216,11 +229,14 @@ func (h *Hub) taskGone(agentID, taskID string) {
 
 // checkTask verifies, on the hub goroutine, that taskID is on the agent's
 // desk in one of states, so that a stale click never acts on another task.
+// The wrap-up of a task the agent handed on is not theirs to submit: the
+// task goes on under the same id with another agent, and it ends on its
+// own when its time is up.
 func (h *Hub) checkTask(agentID, taskID string, states ...string) error {
-	var ok, held bool
+	var ok, held, handedOn bool
 	if err := h.do(func() {
 		t, has := h.floor.tasks[agentID][taskID]
-		held = has
+		held, handedOn = has, t.Target != ""
 		for _, s := range states {
 			ok = ok || (has && t.State == s)
 		}
@@ -230,7 +246,7 @@ func (h *Hub) checkTask(agentID, taskID string, states ...string) error {
 	switch {
 	case !held:
 		return &ProtocolError{ErrorData: ErrorData{Code: CodeNotFound, Field: "data.task_id", Message: "no such task on this agent"}}
-	case !ok:
+	case !ok || handedOn:
 		return &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "data.task_id", Message: "the task is not in a state that allows this"}}
 	}
 	return nil

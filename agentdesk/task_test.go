@@ -242,7 +242,15 @@ func TestACDChatTaskLifecycle(t *testing.T) {
 	if x.Target != "id-a2" {
 		t.Fatalf("transferred = %+v", x)
 	}
-	a1.waitFor("a1 wraps up its part", isTask("chat-2", agentdesk.TaskStateWrapUp))
+	part := decode[agentdesk.TaskInfo](t, a1.waitFor("a1 wraps up its part", isTask("chat-2", agentdesk.TaskStateWrapUp)))
+	if part.Target != "id-a2" {
+		t.Fatalf("wrap-up of the part handed on = %+v", part)
+	}
+	// That wrap-up is not a1's to submit: chat-2 goes on with a2.
+	id = a1.send(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-2", "disposition": "resolved"})
+	if e := a1.errorData(a1.reply(id)); e.Code != agentdesk.CodeInvalidState {
+		t.Fatalf("wrap-up of a task handed on: %+v", e)
+	}
 	a2.waitFor("pop of the transferred chat-2 on a2", isOffered("chat-2"))
 	a2.mustOK(agentdesk.CmdTaskAccept, map[string]any{"task_id": "chat-2"})
 	a2.waitFor("chat-2 active on a2", isTask("chat-2", agentdesk.TaskStateActive))
@@ -299,5 +307,33 @@ func TestHubTaskOffersFakeEngine(t *testing.T) {
 	case got := <-r.eng.Tasks:
 		t.Fatalf("unexpected task action %+v", got)
 	default:
+	}
+}
+
+// A task handed on to a queue may come back to the same agent while their
+// part is still in wrap-up: the end of that wrap-up leaves the new part
+// on the desk.
+func TestHubTaskBackToSameAgent(t *testing.T) {
+	r := newFakeRig(t, nil)
+	a1 := login(t, r.srv, "a1")
+	a1.waitType(agentdesk.EvAgentSnapshot)
+	now := time.Now().UTC()
+	info := func(state, target, reason string) agentdesk.TaskInfo {
+		return agentdesk.TaskInfo{TaskID: "chat-1", Channel: "chat", AgentID: "id-a1", State: state, Since: now, Target: target, Reason: reason}
+	}
+	r.eng.Publish(agentdesk.TaskOffer{TaskID: "chat-1", Channel: "chat", AgentID: "id-a1", Queue: "support", DecidedAt: now})
+	r.eng.Publish(info(agentdesk.TaskStateActive, "", ""))
+	r.eng.Publish(info(agentdesk.TaskStateTransferred, "support", ""))
+	r.eng.Publish(info(agentdesk.TaskStateWrapUp, "", ""))
+	if wu := decode[agentdesk.TaskInfo](t, a1.waitFor("wrap-up of the part handed on", isTask("chat-1", agentdesk.TaskStateWrapUp))); wu.Target != "support" {
+		t.Fatalf("wrap-up = %+v, want its target kept", wu)
+	}
+	r.eng.Publish(agentdesk.TaskOffer{TaskID: "chat-1", Channel: "chat", AgentID: "id-a1", Queue: "support", DecidedAt: now})
+	r.eng.Publish(info(agentdesk.TaskStateActive, "", ""))
+	a1.waitFor("the new part active", isTask("chat-1", agentdesk.TaskStateActive))
+	r.eng.Publish(info(agentdesk.TaskStateEnded, "", agentdesk.ReasonCompleted))
+	snap := freshSnapshot(t, a1)
+	if len(snap.Tasks) != 1 || snap.Tasks[0].State != agentdesk.TaskStateActive || snap.Tasks[0].Target != "" {
+		t.Fatalf("desk tasks = %+v, want the new part active", snap.Tasks)
 	}
 }

@@ -17,7 +17,7 @@ import (
 //	--scenario FILE   scenario YAML (required)
 //	--strategy NAME   override every queue's strategy; "all" runs each named strategy
 //	--rules NAME      apply the scenario's capacity rule set NAME; "all" runs each
-//	--agents          print every agent's occupancy, not only each pool's
+//	--per-agent       print every agent's occupancy, not only each pool's
 //	--seed N          override the scenario seed
 //	--duration D      override the simulated duration (e.g. 24h)
 //
@@ -30,7 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	file := fs.String("scenario", "", "scenario YAML file")
 	strategy := fs.String("strategy", "", `routing strategy for every queue ("all" for each)`)
 	rules := fs.String("rules", "", `the scenario's capacity rule set to apply ("all" for each)`)
-	perAgent := fs.Bool("agents", false, "print every agent's occupancy")
+	perAgent := fs.Bool("per-agent", false, "print every agent's occupancy")
 	seed := fs.Uint64("seed", 0, "random seed (0: the scenario's)")
 	duration := fs.Duration("duration", 0, "simulated duration (0: the scenario's)")
 	if err := fs.Parse(args); err != nil {

@@ -184,7 +184,7 @@ arrivals: [{queue: q%s}]
 
 func TestMainMultiChannel(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Main([]string{"--scenario", "testdata/multi-channel.yaml", "--rules", "all", "--duration", "2h", "--agents"}, &out, &errb)
+	code := Main([]string{"--scenario", "testdata/multi-channel.yaml", "--rules", "all", "--duration", "2h", "--per-agent"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -12,7 +12,7 @@ import (
 func TestSimulateMultiChannel(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := runMain([]string{"simulate", "--scenario", "../../acd/sim/testdata/multi-channel.yaml",
-		"--rules", "chat3-total3", "--duration", "2h", "--agents"}, &out, &errb)
+		"--rules", "chat3-total3", "--duration", "2h", "--per-agent"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
