@@ -19,19 +19,24 @@ type agent struct {
 	reason     string
 	state      AgentState
 	stateSince time.Time
-	call       *call // reserved for, on, or wrapping up
-	missed     int
-	wrapT      Timer
-	wrapGen    int
-	busyAcc    float64
-	totalAcc   float64
-	occLast    time.Time
-	calls      int
-	day        int
-	removed    bool
+	call       *call // reserved for, on, or wrapping up (voice machine)
+	// tasks are the tasks of other channels offered to, held or wrapped
+	// up by the agent; caps is the agent's capacity per channel id.
+	tasks    []*call
+	caps     []int
+	missed   int
+	wrapT    Timer
+	wrapGen  int
+	busyAcc  float64
+	totalAcc float64
+	occLast  time.Time
+	calls    int
+	day      int
+	removed  bool
 }
 
-func (a *agent) busy() bool { return a.state != StateIdle }
+// busy reports whether the agent holds a call or any task.
+func (a *agent) busy() bool { return a.state != StateIdle || len(a.tasks) > 0 }
 
 // accrue advances the exponentially weighted occupancy to now.
 func (a *agent) accrue(now time.Time) {
@@ -64,8 +69,17 @@ func (a *agent) occupancy() float64 {
 	return a.busyAcc / a.totalAcc
 }
 
+// available reports whether a may be offered a task of some channel now
+// (see capacity: presence ready, no blocking task, under the total cap).
 func (e *Engine) available(a *agent) bool {
-	return !a.removed && a.presence == PresenceReady && a.state == StateIdle
+	avail, _, _ := e.capacity(a)
+	return avail
+}
+
+// freeFor reports whether a may be offered a task of channel id ch now.
+func (e *Engine) freeFor(a *agent, ch uint8) bool {
+	avail, full, _ := e.capacity(a)
+	return avail && full&(1<<ch) == 0
 }
 
 // sync copies the agent's dynamic routing attributes into the index.
@@ -74,11 +88,11 @@ func (e *Engine) syncAgent(a *agent, now time.Time) {
 	if ra == nil {
 		return
 	}
-	avail := e.available(a)
+	avail, full, load := e.capacity(a)
 	if avail && !ra.Available {
 		ra.IdleSince = now.UnixNano()
 	}
-	ra.Available = avail
+	ra.Available, ra.Full, ra.Load = avail, full, load
 	ra.Staffed = !a.removed && (a.presence == PresenceReady || a.busy())
 	ra.Occupancy = float32(a.occupancy())
 	if d := now.YearDay(); d != a.day {
@@ -161,6 +175,9 @@ func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 			return fmt.Errorf("%w: agent %q skill %q level %d", ErrInvalidArgument, spec.ID, s.Skill, s.Level)
 		}
 	}
+	if err := ValidateCapacity(spec.Capacity); err != nil {
+		return fmt.Errorf("agent %q: %w", spec.ID, err)
+	}
 	return e.do(ctx, func() error {
 		if _, dup := e.agents[spec.ID]; dup {
 			return fmt.Errorf("%w: agent %q already logged in", ErrDuplicate, spec.ID)
@@ -181,6 +198,7 @@ func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 		}
 		ra.TZOffset, ra.HasTZ = e.zones.offset(spec.TimeZone, now)
 		a := &agent{spec: spec, presence: PresenceOffline, state: StateIdle, stateSince: now, day: now.YearDay()}
+		a.caps = e.capsFor(spec, a.caps)
 		a.slot = e.idx.Add(ra)
 		e.agents[spec.ID] = a
 		e.slots[a.slot] = a

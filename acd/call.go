@@ -26,6 +26,10 @@ type call struct {
 	extra [][]routing.Requirement
 	// direct marks a call transferred to a named agent (rc.Only).
 	direct bool
+	// adapter owns a task of a channel other than the voice machine's
+	// (nil for calls); tstate is that task's state (task.go).
+	adapter ChannelAdapter
+	tstate  TaskState
 
 	stopWatch func()
 	timers    []Timer
@@ -106,11 +110,12 @@ func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID,
 			return "", err
 		}
 	}
-	err := e.do(ctx, func() error { return e.enqueue(id, req, leg) })
+	err := e.do(ctx, func() error { return e.enqueue(id, req, leg, nil) })
 	return id, err
 }
 
-func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
+// enqueue queues a call (leg set) or a task of another channel (t set).
+func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg, t *Task) error {
 	if e.closing {
 		return ErrClosed
 	}
@@ -121,7 +126,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	if _, dup := e.calls[id]; dup {
 		return fmt.Errorf("%w: call %q", ErrDuplicate, id)
 	}
-	if leg.Context().Err() != nil {
+	if leg != nil && leg.Context().Err() != nil {
 		return fmt.Errorf("%w: caller already hung up", ErrInvalidArgument)
 	}
 	if act := q.cfg.Overflow.Action; q.cfg.MaxLength > 0 && (act == "" || act == "none") && e.queueLen(q) >= q.cfg.MaxLength {
@@ -129,7 +134,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	}
 	now := e.clock.Now()
 	info := CallInfo{
-		ID: id, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: req.Caller.E164,
+		ID: id, Channel: ChannelVoice, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: req.Caller.E164,
 		Country: req.Caller.Country, TimeZone: req.Caller.TimeZone, Region: req.Region, Language: req.Language,
 		Segment: req.Segment, Skills: req.Skills, IVRPath: req.IVRPath, Vars: req.Vars,
 		Arrived: req.Arrived.UTC(), Queued: now.UTC(), Data: req.Data,
@@ -143,6 +148,11 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	c.rc = routing.Call{Language: e.langID(req.Language), Preferred: -1, Only: -1,
 		Country: intern(e.countries, info.Country), Region: intern(e.regions, info.Region)}
 	c.rc.TZOffset, c.rc.HasTZ = e.zones.offset(info.TimeZone, now)
+	if t != nil {
+		c.info.Channel, c.info.Customer, c.info.Handle = t.Channel, t.Customer, t.Handle
+		c.rc.Channel = e.chanIDs[t.Channel]
+		c.adapter = e.chans[c.rc.Channel].adapter
+	}
 	for _, s := range req.Skills {
 		c.base = append(c.base, routing.Requirement{Skill: e.skillID(s.Skill), MinLevel: routing.Level(s.Level)})
 	}
@@ -152,7 +162,9 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	e.nextOrder++
 	c.order = e.nextOrder
 	e.calls[id] = c
-	c.stopWatch = e.watch(leg, func() { e.callerGone(c) })
+	if leg != nil {
+		c.stopWatch = e.watch(leg, func() { e.callerGone(c) })
+	}
 	e.join(c, q, now)
 	q.win.Add(now, stats.Counts{Offered: 1})
 	if e.metrics != nil {
@@ -160,7 +172,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 	}
 	// Sticky: hold the call for a busy preferred agent for a while.
 	if p := e.agents[req.PreferredAgent]; p != nil && e.cfg.StickyWindow > 0 && p.presence != PresenceOffline &&
-		!e.available(p) && routing.Qualifies(e.idx.Agent(p.slot), &c.rc) {
+		!e.freeFor(p, c.rc.Channel) && routing.Qualifies(e.idx.Agent(p.slot), &c.rc) {
 		c.rc.Only = p.slot
 		e.rekey(c)
 		c.timers = append(c.timers, e.after(e.cfg.StickyWindow.D(), func() {
@@ -171,7 +183,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg) error {
 			}
 		}))
 	}
-	e.log.Info("acd: call queued", "call_id", id, "queue", q.name)
+	e.log.Info("acd: call queued", "call_id", id, "channel", c.info.Channel, "queue", q.name)
 	if req.Callback != "" {
 		// A callback requested in the IVR: the caller hangs up and keeps
 		// their place as a virtual caller; an agent is rung first, then
@@ -410,6 +422,7 @@ func (e *Engine) routeCall(c *call) {
 // wkey is a compact prefilter for a waiting call, kept parallel to
 // e.waiting so the agent-side scan rarely touches the call itself.
 type wkey struct {
+	ch    uint8 // rc.Channel
 	only  int32 // rc.Only
 	skill int32 // the first required skill, or -1 (no prefilter)
 	level routing.Level
@@ -421,7 +434,7 @@ func (e *Engine) rekey(c *call) {
 	if i < 0 {
 		return
 	}
-	k := wkey{only: c.rc.Only, skill: -1}
+	k := wkey{ch: c.rc.Channel, only: c.rc.Only, skill: -1}
 	if len(c.rc.Reqs) > 0 && len(c.rc.Alt) == 0 {
 		k.skill, k.level = int32(c.rc.Reqs[0].Skill), max(c.rc.Reqs[0].MinLevel, 1)
 	}
@@ -436,9 +449,9 @@ func (e *Engine) firstFor(a *agent, now time.Time) *call {
 	if ra == nil {
 		return nil
 	}
-	sk := ra.Skills
+	sk, full := ra.Skills, ra.Full
 	for i, k := range e.wkeys {
-		if (k.only >= 0 && k.only != a.slot) || (k.skill >= 0 && (int(k.skill) >= len(sk) || sk[k.skill] < k.level)) {
+		if full&(1<<k.ch) != 0 || (k.only >= 0 && k.only != a.slot) || (k.skill >= 0 && (int(k.skill) >= len(sk) || sk[k.skill] < k.level)) {
 			continue
 		}
 		c := e.waiting[i]
@@ -452,28 +465,35 @@ func (e *Engine) firstFor(a *agent, now time.Time) *call {
 	return best
 }
 
-// routeAgent offers the best waiting call to a newly available agent.
+// routeAgent offers the best waiting calls and tasks, in global order, to
+// a newly available agent while they have capacity for them.
 func (e *Engine) routeAgent(a *agent) {
-	if !e.available(a) {
-		return
+	for e.available(a) {
+		now := e.clock.Now()
+		c := e.firstFor(a, now)
+		if c == nil {
+			return
+		}
+		rc := c.rc
+		rc.Only = a.slot
+		d := e.idx.Best(&rc, &c.q.weights, now.UnixNano())
+		if d.Agent != a.slot {
+			return
+		}
+		e.offerTo(c, a, &d)
+		if c.waiting() {
+			return // the offer was refused: nothing changed
+		}
 	}
-	now := e.clock.Now()
-	c := e.firstFor(a, now)
-	if c == nil {
-		return
-	}
-	rc := c.rc
-	rc.Only = a.slot
-	d := e.idx.Best(&rc, &c.q.weights, now.UnixNano())
-	if d.Agent != a.slot {
-		return
-	}
-	e.offerTo(c, a, &d)
 }
 
 // offerTo reserves a (and for ring-all every other eligible agent) and
 // rings them.
 func (e *Engine) offerTo(c *call, a *agent, d *routing.Decision) {
+	if c.adapter != nil {
+		e.offerTask(c, a, d)
+		return
+	}
 	now := e.clock.Now()
 	agents := []*agent{a}
 	if c.q.strategy == routing.RingAll && c.rc.Only < 0 {
@@ -553,23 +573,7 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 	a.call = nil
 	_ = e.setState(a, StateIdle, nil) // allowed: a ringing agent is reserved
 	e.publish(&OfferFailed{CallID: c.id, Agent: a.spec.ID, Cause: cause, Missed: a.missed})
-	if missed && e.cfg.MissedOffers > 0 && a.missed >= e.cfg.MissedOffers && a.presence == PresenceReady {
-		_ = e.setPresence(a, PresenceNotReady, ReasonMissed, "acd")
-	}
-	if missed && !slices.Contains(c.rc.Exclude, a.slot) && c.q != nil {
-		// The agent is not offered this call again for one ring timeout,
-		// so the next best agent gets it first.
-		slot := a.slot
-		c.rc.Exclude = append(c.rc.Exclude, slot)
-		c.timers = append(c.timers, e.after(c.q.ringTimeout(e.cfg), func() {
-			if i := slices.Index(c.rc.Exclude, slot); i >= 0 {
-				c.rc.Exclude = slices.Delete(c.rc.Exclude, i, i+1)
-				if c.waiting() {
-					e.routeCall(c)
-				}
-			}
-		}))
-	}
+	e.missedOffer(c, a, missed)
 	if len(off.pending) == 0 && c.offer == off {
 		off.timer.Stop()
 		c.offer = nil
@@ -587,6 +591,29 @@ func (e *Engine) offerFailed(c *call, off *offer, a *agent, cause string, missed
 		}
 	}
 	e.becameFree(a)
+}
+
+// missedOffer applies the missed-offer rule after a's offer of c failed:
+// the agent goes not-ready after Config.MissedOffers in a row, and is
+// not offered c again for one ring timeout.
+func (e *Engine) missedOffer(c *call, a *agent, missed bool) {
+	if missed && e.cfg.MissedOffers > 0 && a.missed >= e.cfg.MissedOffers && a.presence == PresenceReady {
+		_ = e.setPresence(a, PresenceNotReady, ReasonMissed, "acd")
+	}
+	if missed && !slices.Contains(c.rc.Exclude, a.slot) && c.q != nil {
+		// The agent is not offered this call again for one ring timeout,
+		// so the next best agent gets it first.
+		slot := a.slot
+		c.rc.Exclude = append(c.rc.Exclude, slot)
+		c.timers = append(c.timers, e.after(c.q.ringTimeout(e.cfg), func() {
+			if i := slices.Index(c.rc.Exclude, slot); i >= 0 {
+				c.rc.Exclude = slices.Delete(c.rc.Exclude, i, i+1)
+				if c.waiting() {
+					e.routeCall(c)
+				}
+			}
+		}))
+	}
 }
 
 // ringDone handles a Ring result.
@@ -634,6 +661,13 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 		return
 	}
 	_ = e.setCallState(c, CallStateConnected)
+	e.answered(c, a, now)
+	e.bridge(c, c.leg, leg)
+}
+
+// answered counts c as answered by a in its queue's statistics and
+// publishes CallAnswered.
+func (e *Engine) answered(c *call, a *agent, now time.Time) {
 	wait := now.Sub(c.queuedAt)
 	cnt := stats.Counts{Answered: 1, WaitAnsweredSum: wait.Seconds(), MaxWait: wait.Seconds()}
 	if wait <= c.q.cfg.ServiceLevel.Threshold.D() {
@@ -643,8 +677,7 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 	if e.metrics != nil {
 		e.metrics.answered.WithLabelValues(c.q.name).Inc()
 	}
-	e.publish(&CallAnswered{CallID: c.id, Queue: c.q.name, Agent: a.spec.ID, Waited: wait})
-	e.bridge(c, c.leg, leg)
+	e.publish(&CallAnswered{CallID: c.id, Channel: c.info.Channel, Queue: c.q.name, Agent: a.spec.ID, Waited: wait})
 }
 
 func isErr(err, target error) bool {
@@ -692,6 +725,10 @@ func (e *Engine) bridgeDone(c *call, gen int, err error) {
 // endCall hangs up the legs, moves the agent to wrap-up and publishes
 // CallEnded; the interaction completes after wrap-up.
 func (e *Engine) endCall(c *call) {
+	if c.adapter != nil {
+		e.endTask(c)
+		return
+	}
 	if c.state == CallStateEnded {
 		return
 	}
@@ -727,7 +764,7 @@ func (e *Engine) endCall(c *call) {
 	if a != nil {
 		aid = a.spec.ID
 	}
-	e.publish(&CallEnded{CallID: c.id, Agent: aid, Outcome: c.outcome, Reason: c.failure})
+	e.publish(&CallEnded{CallID: c.id, Channel: c.info.Channel, Agent: aid, Outcome: c.outcome, Reason: c.failure})
 	if a != nil && a.call == c {
 		switch a.state {
 		case StateOnCall, StateOnHold:
@@ -775,7 +812,7 @@ func (e *Engine) complete(c *call) {
 		delete(e.calls, c.id)
 	}
 	it := Interaction{
-		CallID: c.id, Direction: c.info.Direction, ANI: c.info.ANI, E164: c.info.E164,
+		CallID: c.id, Channel: c.info.Channel, Direction: c.info.Direction, ANI: c.info.ANI, E164: c.info.E164,
 		Arrived: c.info.Arrived, Queued: c.queuedAt.UTC(), Offered: utc(c.offeredAt), Answered: utc(c.answeredAt),
 		Ended: utc(c.endedAt), Completed: e.clock.Now().UTC(), Hold: c.hold, Offers: c.offers, Outcome: c.outcome,
 		Reasons: c.reasons, Disposition: c.disposition, Notes: c.notes, TransferTo: c.transferTo,
@@ -817,6 +854,9 @@ func (e *Engine) withdraw(c *call) []*agent {
 	off := c.offer
 	if off == nil {
 		return nil
+	}
+	if c.adapter != nil {
+		return e.withdrawTask(c)
 	}
 	off.timer.Stop()
 	c.offer = nil

@@ -75,6 +75,12 @@ type Config struct {
 	// ReportInterval is the length of the "current interval" of the
 	// statistics (30m).
 	ReportInterval Duration `yaml:"report_interval"`
+	// Capacity is each channel's default capacity per agent, which
+	// channels are blocking, and an optional cap across channels.
+	Capacity CapacityConfig `yaml:"capacity"`
+	// Assignment routes the work items of rule-routed channels (tickets,
+	// leads) to queues; the first matching rule wins.
+	Assignment []AssignmentRule `yaml:"assignment"`
 }
 
 // QueueConfig is one queue.
@@ -185,6 +191,12 @@ func (c *Config) Validate() error {
 	}
 	if c.StickyWindow < 0 || c.WrapUp < 0 || c.Aging < 0 || c.ReportInterval < 0 {
 		return cfgErr("sticky_window/wrap_up/aging/report_interval", "negative duration")
+	}
+	if err := c.Capacity.Validate(); err != nil {
+		return err
+	}
+	if err := c.validateAssignment(); err != nil {
+		return err
 	}
 	switch c.Ordering {
 	case "", "priority", "oldest-first":

@@ -55,6 +55,9 @@ func TestValidateNamesField(t *testing.T) {
 		{"ordering", "ordering: random", "ordering"},
 		{"bad duration", "ring_timeout: soon", `line 1: bad duration "soon"`},
 		{"ring timeout", "queues: [{name: a, ring_timeout: 0s}]", "queues[0].ring_timeout"},
+		{"capacity total", "capacity: {total: -1}", "capacity.total"},
+		{"capacity channel", "capacity: {channels: {Chat!: {capacity: 2}}}", "capacity.channels"},
+		{"capacity chat", "capacity: {channels: {chat: {capacity: 101}}}", "capacity.channels.chat.capacity"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,4 +192,43 @@ func TestOfferAnswerMetric(t *testing.T) {
 		}
 	}
 	t.Error("no switchboard_acd_offer_answer_seconds")
+}
+
+// TestCapacityRules: configured fields override the built-in rule of a
+// channel, the others keep it; agents' overrides are checked.
+func TestCapacityRules(t *testing.T) {
+	cfg, err := acd.ParseConfig([]byte(`
+capacity:
+  total: 4
+  channels:
+    chat: {capacity: 2}
+    email: {blocking: true}
+    sms: {capacity: 10}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ch       acd.Channel
+		capacity int
+		blocking bool
+	}{
+		{acd.ChannelVoice, 1, true}, {acd.ChannelCallback, 1, true}, {acd.ChannelChat, 2, false},
+		{acd.ChannelEmail, 5, true}, {acd.ChannelTicket, 10, false}, {acd.ChannelLead, 5, false}, {"sms", 10, false}, {"fax", 1, false},
+	} {
+		if n, b := cfg.Capacity.Rule(tt.ch); n != tt.capacity || b != tt.blocking {
+			t.Errorf("%s: rule = %d, %v; want %d, %v", tt.ch, n, b, tt.capacity, tt.blocking)
+		}
+	}
+	if cfg.Capacity.Total != 4 {
+		t.Errorf("total = %d", cfg.Capacity.Total)
+	}
+	for _, bad := range []map[acd.Channel]int{{"chat": -1}, {"chat": 101}, {"": 1}, {"Chat": 1}} {
+		if err := acd.ValidateCapacity(bad); !errors.Is(err, acd.ErrInvalidArgument) {
+			t.Errorf("ValidateCapacity(%v) = %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	if err := acd.ValidateCapacity(map[acd.Channel]int{"chat": 0, "voice": 1, "ticket": 20}); err != nil {
+		t.Errorf("ValidateCapacity = %v", err)
+	}
 }

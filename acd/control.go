@@ -331,7 +331,7 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 		e.gen++
 		cid = CallID(fmt.Sprintf("out-%s-%d-%d", id, now.UnixNano(), e.gen))
 		c := &call{id: cid, state: CallStateCallback, queuedAt: now,
-			info: CallInfo{ID: cid, Direction: Outbound, Number: number, ANI: number, E164: geo.E164, Country: geo.Country,
+			info: CallInfo{ID: cid, Channel: ChannelVoice, Direction: Outbound, Number: number, ANI: number, E164: geo.E164, Country: geo.Country,
 				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC()}}
 		c.rc.Only, c.rc.Preferred, c.rc.Language = a.slot, -1, -1
 		e.calls[cid] = c
@@ -395,6 +395,14 @@ func (e *Engine) overflow(c *call, cause string) {
 		} else {
 			return // keep waiting
 		}
+	}
+	if c.adapter != nil && (act == "voicemail" || act == "callback") {
+		// A task has no caller to record or call back: it keeps waiting
+		// (or, over max-length, is refused).
+		if cause != "max-length" {
+			return
+		}
+		act = "reject"
 	}
 	if act == "callback" {
 		if err := e.permitDial(dialplan.RoleCallback, firstNonEmpty(c.info.E164, c.info.ANI)); err != nil {
@@ -461,6 +469,8 @@ func (e *Engine) toCallback(c *call, number string) {
 		c.leg = nil
 	}
 	c.info.Direction = Callback
+	c.info.Channel, c.rc.Channel = ChannelCallback, chCallback
+	e.rekey(c)
 	c.info.Number = number
 	c.outcome = OutcomeCallback
 	for _, t := range c.timers {

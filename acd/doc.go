@@ -1,10 +1,46 @@
-// Package acd is the automatic call distributor: it owns every queued
-// call's routing and every agent's state, decides who gets which call,
-// and explains why. The journey before and around the queue (IVR, CRM
+// Package acd is the automatic call distributor: a task router. It owns
+// every queued call's and task's routing and every agent's state, decides
+// who gets which, and explains why. The journey before and around the queue (IVR, CRM
 // lookup, hold music, survey, interaction records) is a channel of its
 // own, in package acd/voice; the engine imports neither ivr nor crmcore
 // and parses no phone number: the entry resolves the caller's number once
 // (ResolveNumber) and the request carries the result (CallRequest.Caller).
+//
+// # Tasks and channels
+//
+// A call is a task of channel voice (callback once it is a virtual
+// caller); a task of any other channel (chat, email, ticket, lead, or
+// another name) enters with Submit, carrying its routing attributes, the
+// customer's CRM identity and an opaque Handle of the adapter that owns
+// it. The engine knows a channel only by its name and its capacity rule.
+// Voice and callback belong to the voice machine (Ringer, Bridger,
+// AgentState); any other channel registers a ChannelAdapter with
+// WithChannel, which is told, from the engine's goroutines, to offer a
+// task, that it was accepted, and that it ended. The agent answers an
+// offer with Accept or RejectTask; Complete ends the work (wrap-up
+// follows), Withdraw ends it from the customer's side, WrapTask records
+// the disposition. Calls and tasks share queues, the global waiting
+// order, relaxation, statistics, events (CallQueued, CallOffered,
+// CallAnswered, CallEnded and InteractionCompleted name the channel) and
+// records. A task's own state (TaskState: waiting, offered, active,
+// wrap-up, done) is published as TaskStateChanged; the agent's
+// AgentState keeps describing their call only, and presence stays per
+// agent.
+//
+// # Capacity
+//
+// Each agent holds up to a capacity per channel: Config.Capacity's rule
+// (built-in defaults voice 1, callback 1, chat 3, email 5, ticket 10,
+// lead 5, otherwise 1) unless AgentSpec.Capacity overrides it; the voice
+// machine holds one call, so voice and callback above 1 act as 1. A blocking
+// channel (voice and callback by default) stops every other offer while
+// the agent holds one of its tasks (offered, active or in wrap-up); tasks
+// already open continue. CapacityConfig.Total optionally caps the tasks
+// held across channels. The routing index gets, per agent, availability
+// (ready, nothing blocking, under the cap), a bit per full channel and
+// the share of capacity in use, which scales the occupancy factor of the
+// score: workload routing sees every channel. An agent who gains room is
+// offered waiting tasks in global order until they are full or blocked.
 //
 // # Concurrency
 //
@@ -59,23 +95,24 @@
 //
 // # State machines
 //
-// Presence (chosen by the agent), AgentState (driven by calls) and
-// CallState are explicit machines with transition tables (state.go);
-// To(next) refuses edges not in the table with an error wrapping
-// ErrTransition. The engine changes these fields only through them
-// (setPresence, setState, setCallState): a refused transition is returned
-// and changes nothing. Where one step moves two machines (hold, an offer)
-// both are asked before either changes.
+// Presence (chosen by the agent), AgentState (driven by calls),
+// CallState and TaskState are explicit machines with transition tables
+// (state.go); To(next) refuses edges not in the table with an error
+// wrapping ErrTransition. The engine changes these fields only through
+// them (setPresence, setState, setCallState, setTaskState): a refused
+// transition is returned and changes nothing. Where one step moves two
+// machines (hold, an offer) both are asked before either changes.
 //
 // # Routing
 //
 // Routing is delegated to package routing: agents live in an index by
-// skill; when a call arrives the best eligible idle agent is chosen by
-// the queue strategy's weights, and when an agent becomes free the first
-// waiting call it may take, in global order (priority, then time waiting),
-// is offered to it. A missed or rejected offer releases the agent, counts
-// toward the missed-offer rule (not-ready "missed" after Config.MissedOffers
-// in a row) and sends the call back to the head of its queue for the next
+// skill; when a call or task arrives the best eligible agent with room
+// on its channel is chosen by the queue strategy's weights, and when an
+// agent becomes free the first waiting call or task it may take, in
+// global order (priority, then time waiting), is offered to it. A
+// missed or rejected offer releases the agent, counts toward the
+// missed-offer rule (not-ready "missed" after Config.MissedOffers in a
+// row) and sends the call back to the head of its queue for the next
 // best agent. Relaxation steps lower levels, drop skills, widen geography
 // or add an overflow queue's agents without losing the caller's place.
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,8 @@ type Engine struct {
 	closing bool
 	cmdBuf  int
 	zones   zoneCache
+	// adapters are the channel adapters given by WithChannel.
+	adapters map[Channel]ChannelAdapter
 	// region is cfg.DefaultRegion, read off the actor to resolve the
 	// numbers agents dial before the actor sees them.
 	region atomic.Pointer[string]
@@ -94,6 +98,10 @@ type Engine struct {
 	gen       int
 	statsT    Timer
 	scratch   []int32
+	// chans are the channels by id (chVoice, chCallback, then those with
+	// an adapter); chanIDs finds a channel's id.
+	chans   []channel
+	chanIDs map[Channel]uint8
 }
 
 // task is one goroutine the engine spawned for I/O. park lists the
@@ -120,6 +128,9 @@ func New(cfg *Config, ringer Ringer, bridger Bridger, opts ...Option) (*Engine, 
 	}
 	for _, o := range opts {
 		o(e)
+	}
+	if err := e.initChannels(); err != nil {
+		return nil, err
 	}
 	e.idx = routing.NewIndex(0)
 	if err := e.applyConfig(*cfg); err != nil {
@@ -273,6 +284,11 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			if a.state == StateWrapUp {
 				e.endWrapUp(a)
 			}
+			for _, c := range slices.Clone(a.tasks) {
+				if c.tstate == TaskWrapUp {
+					e.endTaskWrap(c)
+				}
+			}
 		}
 		return nil
 	})
@@ -421,6 +437,7 @@ func (e *Engine) applyConfig(cfg Config) error {
 	}
 	e.cfg = cfg
 	e.qorder = order
+	e.applyCapacity(cfg.Capacity)
 	region := cfg.DefaultRegion
 	e.region.Store(&region)
 	return nil
@@ -432,7 +449,21 @@ func (e *Engine) Reload(ctx context.Context, cfg *Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	return e.do(ctx, func() error { return e.applyConfig(*cfg) })
+	return e.do(ctx, func() error {
+		if err := e.applyConfig(*cfg); err != nil {
+			return err
+		}
+		// Capacities may have changed: agents with room take waiting tasks.
+		now := e.clock.Now()
+		agents := slices.SortedFunc(maps.Values(e.agents), func(a, b *agent) int { return int(a.slot - b.slot) })
+		for _, a := range agents {
+			e.syncAgent(a, now)
+		}
+		for _, a := range agents {
+			e.becameFree(a)
+		}
+		return nil
+	})
 }
 
 func (q *queue) ringTimeout(c Config) time.Duration {

@@ -67,13 +67,15 @@ type OfferFailed struct {
 	Missed int
 }
 
-// CallAnswered: an agent answered; caller and agent are bridged.
+// CallAnswered: an agent answered (caller and agent are bridged) or
+// accepted a task.
 type CallAnswered struct {
 	Meta
-	CallID CallID
-	Queue  string
-	Agent  AgentID
-	Waited time.Duration
+	CallID  CallID
+	Channel Channel
+	Queue   string
+	Agent   AgentID
+	Waited  time.Duration
 }
 
 // CallHeld: the caller was put on hold (On) or taken off hold.
@@ -131,10 +133,12 @@ type CallAbandoned struct {
 	DuringOffer bool
 }
 
-// CallEnded: the call is over (the agent may still be in wrap-up).
+// CallEnded: the call or task is over (the agent may still be in
+// wrap-up).
 type CallEnded struct {
 	Meta
 	CallID  CallID
+	Channel Channel
 	Agent   AgentID
 	Outcome Outcome
 	// Reason says why a failed call failed (the dial's error), if known.
@@ -175,6 +179,22 @@ type AgentStateChanged struct {
 	// Queue is the queue of CallID's call, if it has one.
 	Queue string
 	// WrapUpEnd is when a wrap-up (State StateWrapUp) ends unless the
+	// agent submits it first; zero in any other state.
+	WrapUpEnd time.Time
+}
+
+// TaskStateChanged: a task of a channel other than the voice machine's
+// changed state with the agent it is offered to or held by (Agent is
+// empty for a task that ends waiting). Calls report through
+// AgentStateChanged.
+type TaskStateChanged struct {
+	Meta
+	TaskID  TaskID
+	Channel Channel
+	Queue   string
+	Agent   AgentID
+	State   TaskState
+	// WrapUpEnd is when a wrap-up (State TaskWrapUp) ends unless the
 	// agent submits it first; zero in any other state.
 	WrapUpEnd time.Time
 }

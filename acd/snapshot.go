@@ -71,6 +71,19 @@ type AgentSnapshot struct {
 	// WrapUpEnd is when the agent's wrap-up ends unless submitted first
 	// (zero: not in wrap-up).
 	WrapUpEnd time.Time
+	// Tasks are the tasks of other channels offered to or held by the
+	// agent, in the order they were offered.
+	Tasks []TaskSnapshot
+	// Load is the share of the agent's capacity in use, 0..1.
+	Load float64
+}
+
+// TaskSnapshot is one task an agent holds.
+type TaskSnapshot struct {
+	ID      TaskID
+	Channel Channel
+	Queue   string
+	State   TaskState
 }
 
 // CallSnapshot is one live call.
@@ -126,6 +139,11 @@ func (e *Engine) snapshot() Snapshot {
 	for _, a := range e.agents {
 		as := AgentSnapshot{ID: a.spec.ID, Name: a.spec.Name, Presence: a.presence, Reason: a.reason, State: a.state,
 			Since: a.stateSince.UTC(), Skills: a.spec.Skills, Missed: a.missed, CallsToday: a.calls, Occupancy: a.occupancy()}
+		_, _, load := e.capacity(a)
+		as.Load = float64(load)
+		for _, c := range a.tasks {
+			as.Tasks = append(as.Tasks, TaskSnapshot{ID: c.id, Channel: c.info.Channel, Queue: c.info.Queue, State: c.tstate})
+		}
 		if a.call != nil {
 			as.CallID = a.call.id
 			if a.state == StateWrapUp {

@@ -163,3 +163,48 @@ func (s CallState) To(next CallState) error {
 	}
 	return fmt.Errorf("%w: call state %s → %s", ErrTransition, s, next)
 }
+
+// TaskState is the system state of a task of a channel other than the
+// voice machine's, with the agent it is offered to or held by.
+type TaskState uint8
+
+// Task states.
+const (
+	TaskWaiting TaskState = iota // in a queue, no agent
+	TaskOffered                  // offered to one agent
+	TaskActive                   // accepted: the agent works on it
+	TaskWrapUp                   // ended, the agent wraps it up
+	TaskDone                     // completed
+	numTaskStates
+)
+
+var taskStateNames = [numTaskStates]string{"waiting", "offered", "active", "wrap-up", "done"}
+
+// String returns the task state's stable name.
+func (s TaskState) String() string {
+	if s < numTaskStates {
+		return taskStateNames[s]
+	}
+	return fmt.Sprintf("taskstate(%d)", uint8(s))
+}
+
+// taskTable lists the allowed task-state transitions. Offered back to
+// waiting is a missed or rejected offer; active back to waiting is a
+// transfer to a queue or an agent.
+var taskTable = map[TaskState][]TaskState{
+	TaskWaiting: {TaskOffered, TaskDone},
+	TaskOffered: {TaskWaiting, TaskActive, TaskDone},
+	TaskActive:  {TaskWaiting, TaskWrapUp, TaskDone},
+	TaskWrapUp:  {TaskDone},
+	TaskDone:    nil,
+}
+
+// To returns nil if s may change to next, or an error wrapping ErrTransition.
+func (s TaskState) To(next TaskState) error {
+	for _, n := range taskTable[s] {
+		if n == next {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: task state %s → %s", ErrTransition, s, next)
+}

@@ -39,6 +39,19 @@ func TestEngineRefusesTransitions(t *testing.T) {
 			})
 		}
 	}
+	for from := range numTaskStates {
+		for to := range numTaskStates {
+			if from.To(to) == nil {
+				continue
+			}
+			t.Run(fmt.Sprintf("task %s→%s", from, to), func(t *testing.T) {
+				c := &call{tstate: from}
+				if err := e.setTaskState(c, nil, to); !errors.Is(err, ErrTransition) || c.tstate != from {
+					t.Errorf("setTaskState = %v, state %s; want ErrTransition, %s unchanged", err, c.tstate, from)
+				}
+			})
+		}
+	}
 	for from := range numPresences {
 		for to := range numPresences {
 			if from.To(to) == nil {
@@ -64,6 +77,20 @@ func TestCallStateAllowed(t *testing.T) {
 			c := &call{state: from}
 			if err := e.setCallState(c, to); err != nil || c.state != to {
 				t.Errorf("%s→%s: setCallState = %v, state %s", from, to, err, c.state)
+			}
+		}
+	}
+}
+
+// TestTaskStateAllowed: every edge the task table allows is applied by
+// the engine's setter.
+func TestTaskStateAllowed(t *testing.T) {
+	e := &Engine{log: slog.New(slog.DiscardHandler), clock: RealClock()}
+	for from, tos := range taskTable {
+		for _, to := range tos {
+			c := &call{tstate: from}
+			if err := e.setTaskState(c, nil, to); err != nil || c.tstate != to {
+				t.Errorf("%s→%s: setTaskState = %v, state %s", from, to, err, c.tstate)
 			}
 		}
 	}

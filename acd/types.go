@@ -30,9 +30,10 @@ type Holder interface {
 	Hold(ctx context.Context, on bool) error
 }
 
-// Offer is what the telephony side needs to ring an agent for a call.
+// Offer is what the telephony side needs to ring an agent for a call,
+// and what a channel adapter needs to present a task (ChannelAdapter).
 type Offer struct {
-	// Call describes the call being offered.
+	// Call describes the call or task being offered.
 	Call CallInfo
 	// Agent is the agent being rung, Endpoint the agent's registered
 	// endpoint (SIP AOR or WebRTC session id) from AgentSpec.
@@ -42,8 +43,12 @@ type Offer struct {
 	// (Engine.Answer). A Ringer whose legs need an explicit accept, such
 	// as a WebRTC softphone already connected to the browser, waits for
 	// Accept before returning its leg; a SIP phone Ringer returns when the
-	// phone answers and may ignore it.
+	// phone answers and may ignore it. It is nil for a task: the desk
+	// accepts with Engine.Accept.
 	Accept <-chan struct{}
+	// Reasons are the routing decision's top factors (as on CallOffered),
+	// for a channel that keeps them with its task.
+	Reasons []Reason
 }
 
 // Ringer rings an agent's endpoint.
@@ -119,6 +124,10 @@ type AgentSpec struct {
 	Country, Region, TimeZone string
 	// Ready logs the agent in as ready; otherwise not-ready ("login").
 	Ready bool
+	// Capacity overrides Config.Capacity per channel for this agent: how
+	// many tasks of the channel they hold at once (0: none). Channels not
+	// listed use the configured default. See ValidateCapacity.
+	Capacity map[Channel]int
 }
 
 // CallRequest is what the entry code (after the IVR and the CRM lookup)
@@ -172,10 +181,12 @@ const (
 	Callback Direction = "callback"
 )
 
-// CallInfo is the public description of a call: everything a screen pop
-// needs.
+// CallInfo is the public description of a call or of any channel's task:
+// everything a screen pop needs.
 type CallInfo struct {
-	ID        CallID
+	ID CallID
+	// Channel is the task's channel (voice or callback for calls).
+	Channel   Channel
 	Direction Direction
 	Queue     string
 	ANI       string
@@ -196,6 +207,11 @@ type CallInfo struct {
 	Number string
 	// Data is the entry code's opaque attachment (not serialised here).
 	Data any
+	// Customer is the customer's CRM identity, when the channel knows it.
+	Customer string
+	// Handle is the owning channel adapter's opaque reference to the task
+	// (Task.Handle); the engine never looks inside.
+	Handle any
 }
 
 // Reason is one factor of a routing decision, kept on the interaction.
@@ -224,6 +240,7 @@ const (
 // when nothing more can change (after wrap-up) so it can be written to the CRM.
 type Interaction struct {
 	CallID      CallID
+	Channel     Channel
 	Direction   Direction
 	Queue       string
 	Agent       AgentID

@@ -19,7 +19,9 @@ type ACD struct {
 	opts ACDOptions
 
 	mu    sync.Mutex
-	names map[string]string // agent id → display name (from specs)
+	names map[string]string         // agent id → display name (from specs)
+	specs map[string]acd.AgentSpec  // agent id → the profile it was logged in with
+	caps  map[string]map[string]int // agent id → capacity per channel
 }
 
 // ACDOptions configures the adapter.
@@ -44,7 +46,7 @@ func NewACD(e *acd.Engine, opts ACDOptions) *ACD {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4096
 	}
-	return &ACD{e: e, opts: opts, names: map[string]string{}}
+	return &ACD{e: e, opts: opts, names: map[string]string{}, specs: map[string]acd.AgentSpec{}, caps: map[string]map[string]int{}}
 }
 
 // acdErr wraps an engine error in the hub's sentinels.
@@ -77,6 +79,9 @@ func (a *ACD) SetPresence(ctx context.Context, agentID, presence, reason string)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidState, err)
 	}
+	if err := a.refreshCapacity(ctx, agentID, a.spec(agentID)); err != nil {
+		return acdErr(err)
+	}
 	err = a.e.SetPresence(ctx, acd.AgentID(agentID), p, reason)
 	if !errors.Is(err, acd.ErrUnknownAgent) || a.opts.AgentSpec == nil {
 		return acdErr(err)
@@ -92,7 +97,11 @@ func (a *ACD) SetPresence(ctx context.Context, agentID, presence, reason string)
 	spec.Ready = p == acd.PresenceReady
 	a.mu.Lock()
 	a.names[agentID] = spec.Name
+	a.specs[agentID] = spec
 	a.mu.Unlock()
+	if err := a.refreshCapacity(ctx, agentID, spec); err != nil {
+		return acdErr(err)
+	}
 	if err := a.e.Login(ctx, spec); err != nil && !errors.Is(err, acd.ErrDuplicate) {
 		return acdErr(err)
 	}
@@ -167,6 +176,20 @@ func (a *ACD) Subscribe(ctx context.Context) (State, Feed, error) {
 	if err != nil {
 		return State{}, nil, acdErr(err)
 	}
+	specs := make([]acd.AgentSpec, len(snap.Agents))
+	for i, ag := range snap.Agents {
+		specs[i] = a.spec(string(ag.ID))
+	}
+	caps, err := a.e.Capacities(ctx, specs)
+	if err != nil {
+		sub.Close()
+		return State{}, nil, acdErr(err)
+	}
+	a.mu.Lock()
+	for i, s := range specs {
+		a.caps[string(s.ID)] = wireCaps(caps[i])
+	}
+	a.mu.Unlock()
 	f := &feed{sub: sub, t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}}}
 	f.stop = context.AfterFunc(ctx, sub.Close)
 	return f.t.state(snap), f, nil
@@ -273,7 +296,7 @@ func offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, 
 		ani = c.E164
 	}
 	return Offer{
-		CallID: string(c.ID), AgentID: agent, Queue: c.Queue, ANI: ani, DNIS: c.DNIS,
+		CallID: string(c.ID), Channel: string(c.Channel), AgentID: agent, Deadline: deadline, Queue: c.Queue, ANI: ani, DNIS: c.DNIS,
 		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
 		IVRPath: path, IVRVars: vars, IVRSummary: ivrSummary(path, vars), WaitedSec: waited.Seconds(), Reasons: reasons(rs),
 		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
@@ -294,7 +317,7 @@ func (t *translator) state(s acd.Snapshot) State {
 			t.a.mu.Unlock()
 		}
 		as := AgentStatus{AgentID: id, Name: a.Name, Presence: a.Presence.String(), Reason: a.Reason,
-			State: a.State.String(), Since: a.Since, CallID: string(a.CallID)}
+			State: a.State.String(), Since: a.Since, CallID: string(a.CallID), Capacity: t.capacity(id)}
 		t.agents[id] = as
 		st.Agents = append(st.Agents, as)
 		if a.State == acd.StateWrapUp {
@@ -304,18 +327,20 @@ func (t *translator) state(s acd.Snapshot) State {
 	for _, c := range s.Calls {
 		id := string(c.Call.ID)
 		t.calls[id] = c.Call
-		switch c.State {
-		case acd.CallStateQueued, acd.CallStateCallback:
-			st.Waiting = append(st.Waiting, WaitingCall{CallID: id, Queue: c.Call.Queue, ANI: c.Call.ANI,
-				Since: c.Call.Queued, Priority: c.Priority, Position: c.Position})
-		case acd.CallStateOffering:
+		switch {
+		case c.State == acd.CallStateQueued || c.State == acd.CallStateCallback:
+			st.Waiting = append(st.Waiting, WaitingCall{CallID: id, Channel: string(c.Call.Channel), Queue: c.Call.Queue,
+				ANI: c.Call.ANI, Since: c.Call.Queued, Priority: c.Priority, Position: c.Position})
+		case !IsVoice(string(c.Call.Channel)):
+			// Tasks are on their agents' desks (stateTasks).
+		case c.State == acd.CallStateOffering:
 			if c.Call.Direction == acd.Outbound {
 				break // the agent's own click-to-dial rings them without a pop
 			}
 			for _, a := range c.Ringing {
 				st.Offers = append(st.Offers, offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline))
 			}
-		case acd.CallStateConnected, acd.CallStateHeld:
+		case c.State == acd.CallStateConnected || c.State == acd.CallStateHeld:
 			// A dialling call (the agent's leg up, the customer's ringing)
 			// shows once the customer answers, as its events do.
 			if c.Agent != "" {
@@ -328,6 +353,13 @@ func (t *translator) state(s acd.Snapshot) State {
 			}
 		}
 	}
+	for i, as := range st.Agents {
+		if c, ok := t.calls[as.CallID]; ok && as.CallID != "" {
+			st.Agents[i].Channel = string(c.Channel)
+			t.agents[as.AgentID] = st.Agents[i]
+		}
+	}
+	t.stateTasks(&st, s)
 	return st
 }
 
@@ -340,6 +372,7 @@ func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) A
 	if s.Name == "" {
 		s.Name = t.name(id)
 	}
+	s.Capacity = t.capacity(id)
 	f(&s)
 	s.Since = at
 	t.agents[id] = s
@@ -348,6 +381,9 @@ func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) A
 
 // translate appends the hub events ev stands for to out.
 func (t *translator) translate(out []Event, ev acd.Event) []Event {
+	if out, ok := t.translateTask(out, ev); ok {
+		return out
+	}
 	switch e := ev.(type) {
 	case *acd.AgentPresenceChanged:
 		return append(out, t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
@@ -356,7 +392,10 @@ func (t *translator) translate(out []Event, ev acd.Event) []Event {
 	case *acd.AgentStateChanged:
 		prev := t.agents[string(e.Agent)].State
 		st := t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
-			s.State, s.CallID, s.Queue = e.State.String(), string(e.CallID), e.Queue
+			s.State, s.CallID, s.Queue, s.Channel = e.State.String(), string(e.CallID), e.Queue, ""
+			if e.CallID != "" {
+				s.Channel = string(t.calls[string(e.CallID)].Channel)
+			}
 		})
 		out = append(out, st)
 		wrap := acd.StateWrapUp.String()
@@ -368,7 +407,7 @@ func (t *translator) translate(out []Event, ev acd.Event) []Event {
 		return out
 	case *acd.CallQueued:
 		t.calls[string(e.Call.ID)] = e.Call
-		return append(out, WaitingCall{CallID: string(e.Call.ID), Queue: e.Call.Queue, ANI: e.Call.ANI,
+		return append(out, WaitingCall{CallID: string(e.Call.ID), Channel: string(e.Call.Channel), Queue: e.Call.Queue, ANI: e.Call.ANI,
 			Since: e.Call.Queued, Priority: e.Call.Priority, Position: e.Position})
 	case *acd.CallOffered:
 		t.calls[string(e.Call.ID)] = e.Call

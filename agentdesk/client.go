@@ -489,6 +489,8 @@ func (c *client) execute(cmd Command) {
 	case CmdSupPriority:
 		d := cmd.Data.(*SupPriority)
 		err = h.cfg.Engine.Prioritize(ctx, d.CallID, d.Priority, d.Front)
+	case CmdTaskAccept, CmdTaskReject, CmdTaskComplete, CmdTaskTransfer, CmdTaskWrapUp:
+		err = h.taskCommand(ctx, agent, cmd)
 	}
 	if err != nil {
 		e := errorData(err)

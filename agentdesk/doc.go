@@ -10,11 +10,31 @@
 // the examples and the decoder in step. DecodeCommand validates every inbound
 // message and never panics (fuzzed).
 //
+// # Tasks
+//
+// A desk holds several tasks at once: a call (channel voice or callback)
+// and tasks of other channels (chat, email, ticket, lead, …) up to the
+// agent's capacity per channel. The call keeps its call.* messages; every
+// other channel's tasks have their own, each naming the task and its
+// channel: task.offered (the pop, one per task, with the ring deadline and
+// the customer's CRM identity), task.state (active, wrap-up, transferred,
+// ended), and the commands task.accept, task.reject, task.complete,
+// task.transfer (to a queue or an agent) and task.wrapup. The hub's model
+// keeps, per agent, the tasks on the desk with their pops; agent.snapshot
+// lists them and every status carries the agent's capacity and load per
+// channel, sent again whenever the load changes. The supervisor feed
+// names each waiting entry's channel and each agent's capacity, load and
+// tasks, from which the wallboard shows tasks waiting and occupancy per
+// channel. These only added members to existing messages, so the protocol
+// version stays 1. The ACD adapter reads the capacities from the engine
+// (acd.Engine.Capacities) when it subscribes and before each presence
+// change it forwards, so the status that follows carries them.
+//
 // # Concurrency
 //
 // The hub owns the connection registry (desktop connection per agent,
 // supervisor set, reconnect grace timers) and a model of the floor
-// (agents, queues, waiting calls, offers, calls, wrap-ups) built from the
+// (agents, queues, waiting calls, offers, calls, wrap-ups, tasks) built from the
 // engine's snapshot and events, all guarded by one mutex that nothing
 // outside the hub takes: Hub.Run's goroutine holds it to register
 // connections, answer the readers' model reads (Hub.do), run the timers

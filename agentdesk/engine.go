@@ -90,6 +90,9 @@ type Engine interface {
 	Dial(ctx context.Context, agentID string, d Dial) (callID string, err error)
 	// Prioritize changes a waiting call's priority (or moves it to the front).
 	Prioritize(ctx context.Context, callID string, priority int, front bool) error
+	// TaskControl performs one action on a task of a channel other than
+	// voice offered to or held by the agent.
+	TaskControl(ctx context.Context, agentID string, a TaskAction) error
 }
 
 // Action names of CallAction.
@@ -145,6 +148,9 @@ type State struct {
 	Offers  []Offer // outstanding offers
 	Calls   []CallInfo
 	WrapUps []WrapUpTimer // agents in after-call work
+	// Tasks are the tasks of channels other than voice on agents' desks,
+	// each with its pop when known.
+	Tasks []TaskView
 }
 
 // Event is one engine change, already in the hub's vocabulary: one of
@@ -152,7 +158,8 @@ type State struct {
 // CallInfo, WrapUpTimer.
 type Event interface{ isEvent() }
 
-// AgentStatus is an agent's presence and system state.
+// AgentStatus is an agent's presence and system state (State describes
+// their call), with their capacity and load per channel.
 type AgentStatus struct {
 	AgentID  string    `json:"agent_id"`
 	Name     string    `json:"name"`
@@ -162,6 +169,13 @@ type AgentStatus struct {
 	Since    time.Time `json:"since"`            // entered this state
 	CallID   string    `json:"call_id,omitempty"`
 	Queue    string    `json:"queue,omitempty"`
+	// Channel is CallID's channel (voice or callback).
+	Channel string `json:"channel,omitempty"`
+	// Capacity is how many tasks of each channel the agent may hold at
+	// once; Load how many they hold now (offered, active or in wrap-up,
+	// their call included). The hub fills Load when it sends the status.
+	Capacity map[string]int `json:"capacity,omitempty"`
+	Load     map[string]int `json:"load,omitempty"`
 }
 
 // QueueStats are a queue's live figures.
@@ -196,9 +210,11 @@ type ErlangBasis struct {
 	AHTDefault bool    `json:"aht_default,omitempty"`
 }
 
-// WaitingCall is a call waiting in a queue.
+// WaitingCall is a call or task waiting in a queue; CallID is the task's
+// id for a task.
 type WaitingCall struct {
 	CallID   string    `json:"call_id"`
+	Channel  string    `json:"channel"`
 	Queue    string    `json:"queue"`
 	ANI      string    `json:"ani"`
 	Since    time.Time `json:"since"`
@@ -225,6 +241,7 @@ type Geo struct {
 // verbatim as the pop's "crm" member.
 type Offer struct {
 	CallID  string            `json:"call_id"`
+	Channel string            `json:"channel"` // voice or callback
 	AgentID string            `json:"agent_id"`
 	Queue   string            `json:"queue"`
 	ANI     string            `json:"ani"`
@@ -239,7 +256,8 @@ type Offer struct {
 	Reasons    []string  `json:"routing_reasons"`
 	EWTSec     float64   `json:"ewt_s"`
 	Priority   int       `json:"priority"`
-	TimeoutSec float64   `json:"timeout_s"` // ring time before re-offer
+	TimeoutSec float64   `json:"timeout_s"`         // ring time before re-offer
+	Deadline   time.Time `json:"deadline,omitzero"` // when the offer stops ringing
 	Data       any       `json:"crm"`
 	DecidedAt  time.Time `json:"decided_at"` // when the engine chose the agent
 }

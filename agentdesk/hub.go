@@ -155,12 +155,14 @@ type floor struct {
 	offers  map[string]Offer // by agent
 	calls   map[string]CallInfo
 	wraps   map[string]WrapUpTimer
+	tasks   map[string]deskTasks // by agent: tasks of channels other than voice
 }
 
 func newFloor(s State) floor {
 	f := floor{
 		queues: map[string]QueueStats{}, agents: map[string]AgentStatus{}, waiting: map[string]WaitingCall{},
 		offers: map[string]Offer{}, calls: map[string]CallInfo{}, wraps: map[string]WrapUpTimer{},
+		tasks: map[string]deskTasks{},
 	}
 	for _, q := range s.Queues {
 		f.queues[q.Queue] = q
@@ -179,6 +181,12 @@ func newFloor(s State) floor {
 	}
 	for _, w := range s.WrapUps {
 		f.wraps[w.AgentID] = w
+	}
+	for _, t := range s.Tasks {
+		if f.tasks[t.AgentID] == nil {
+			f.tasks[t.AgentID] = deskTasks{}
+		}
+		f.tasks[t.AgentID][t.TaskID] = t
 	}
 	return f
 }
@@ -372,6 +380,11 @@ func (h *Hub) onUnregister(c *client) {
 		// The agent cannot answer: withdraw the offer so the engine re-offers now.
 		h.engineGone(agentID, o.CallID)
 	}
+	for _, t := range h.floor.tasks[agentID] {
+		if t.State == TaskStateOffered {
+			h.taskGone(agentID, t.TaskID)
+		}
+	}
 	if c.ended {
 		h.log.Info("agentdesk: session ended; agent set offline", "agent_id", agentID)
 		h.goOffline(agentID)
@@ -486,12 +499,14 @@ func nonNil[T any](s []T) []T {
 }
 
 // AgentSnapshot is the data of "agent.snapshot": everything a desktop needs
-// to redraw after (re)connecting.
+// to redraw after (re)connecting: the call's offer, call and wrap-up, and
+// the tasks of other channels with their pops.
 type AgentSnapshot struct {
 	Status AgentStatus  `json:"status"`
 	Offer  *Offer       `json:"offer"`
 	Call   *CallInfo    `json:"call"`
 	WrapUp *WrapUpTimer `json:"wrapup"`
+	Tasks  []TaskView   `json:"tasks"`
 }
 
 // QueueView is a queue's stats with its waiting calls, oldest first.
@@ -500,10 +515,12 @@ type QueueView struct {
 	Calls []WaitingCall `json:"calls"`
 }
 
-// AgentView is an agent's status with the call it is on, if any.
+// AgentView is an agent's status with the call it is on, if any, and the
+// tasks of other channels it holds.
 type AgentView struct {
 	AgentStatus
-	Call *CallInfo `json:"call"`
+	Call  *CallInfo  `json:"call"`
+	Tasks []TaskInfo `json:"tasks"`
 }
 
 // SupSnapshot is the data of "sup.snapshot".
@@ -518,6 +535,8 @@ func (h *Hub) agentSnapshot(agentID string) AgentSnapshot {
 	if s.Status.AgentID == "" {
 		s.Status = AgentStatus{AgentID: agentID, Presence: PresenceOffline, State: "idle"}
 	}
+	s.Status = h.withLoad(s.Status)
+	s.Tasks = h.deskTaskList(agentID)
 	if o, ok := h.floor.offers[agentID]; ok {
 		s.Offer = &o
 	}
@@ -562,9 +581,12 @@ func (h *Hub) agentView(id string) AgentView {
 	if !ok {
 		a = AgentStatus{AgentID: id, Presence: PresenceOffline, State: "idle"}
 	}
-	v := AgentView{AgentStatus: a}
+	v := AgentView{AgentStatus: h.withLoad(a), Tasks: []TaskInfo{}}
 	if ci, ok := h.floor.calls[id]; ok {
 		v.Call = &ci
+	}
+	for _, t := range h.deskTaskList(id) {
+		v.Tasks = append(v.Tasks, t.TaskInfo)
 	}
 	return v
 }
@@ -618,8 +640,12 @@ func (h *Hub) onEvent(ev Event) {
 		}
 		h.dirtyA[e.AgentID] = true
 		if c := h.desks[e.AgentID]; c != nil {
-			c.sendEvent(EvAgentState, "", e)
+			c.sendEvent(EvAgentState, "", h.withLoad(e))
 		}
+	case TaskOffer:
+		h.onTaskOffer(e)
+	case TaskInfo:
+		h.onTaskInfo(e)
 	case QueueStats:
 		f.queues[e.Queue] = e
 		h.dirtyQ[e.Queue] = true

@@ -46,6 +46,11 @@ const (
 	CmdSupListen      = "sup.listen"
 	CmdSupListenStop  = "sup.listen.stop"
 	CmdSupPriority    = "sup.call.priority"
+	CmdTaskAccept     = "task.accept"
+	CmdTaskReject     = "task.reject"
+	CmdTaskComplete   = "task.complete"
+	CmdTaskTransfer   = "task.transfer"
+	CmdTaskWrapUp     = "task.wrapup"
 )
 
 // Event types the server pushes.
@@ -69,6 +74,8 @@ const (
 	EvSupQueue      = "sup.queue"
 	EvSupAgent      = "sup.agent"
 	EvSessionEnded  = "session.ended"
+	EvTaskOffered   = "task.offered"
+	EvTaskState     = "task.state"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).
@@ -277,6 +284,11 @@ var commandSpecs = map[string]commandSpec{
 	CmdSupListen:      {new: func() any { return new(SupListen) }, supervisor: true, validate: vSupListen},
 	CmdSupListenStop:  {new: func() any { return new(SupListen) }, supervisor: true, validate: vCallRefListen},
 	CmdSupPriority:    {new: func() any { return new(SupPriority) }, supervisor: true, validate: vSupPriority},
+	CmdTaskAccept:     {new: func() any { return new(TaskRef) }, validate: vTaskRef},
+	CmdTaskReject:     {new: func() any { return new(TaskRef) }, validate: vTaskRef},
+	CmdTaskComplete:   {new: func() any { return new(TaskRef) }, validate: vTaskRef},
+	CmdTaskTransfer:   {new: func() any { return new(TaskTransfer) }, validate: vTaskTransfer},
+	CmdTaskWrapUp:     {new: func() any { return new(TaskWrapUp) }, validate: vTaskWrapUp},
 }
 
 // SupervisorOnly reports whether the command type needs the supervisor or

@@ -36,6 +36,12 @@ func TestDecodeCommand(t *testing.T) {
 		{"v missing", `{"type":"ping","id":"1"}`, "", CodeBadEnvelope, "v"},
 		{"listen bad mode", `{"v":1,"type":"sup.listen","id":"1","data":{"call_id":"c","mode":"spy"}}`, "", CodeInvalidField, "data.mode"},
 		{"priority out of range", `{"v":1,"type":"sup.call.priority","id":"1","data":{"call_id":"c","priority":1000}}`, "", CodeInvalidField, "data.priority"},
+		{"task accept", `{"v":1,"type":"task.accept","id":"1","data":{"task_id":"chat-1"}}`, CmdTaskAccept, "", ""},
+		{"task without id", `{"v":1,"type":"task.complete","id":"1","data":{}}`, "", CodeMissingField, "data.task_id"},
+		{"task transfer to a number", `{"v":1,"type":"task.transfer","id":"1","data":{"task_id":"t","target":{"kind":"number","value":"+14155550100"}}}`, "", CodeInvalidField, "data.target.kind"},
+		{"task transfer without target", `{"v":1,"type":"task.transfer","id":"1","data":{"task_id":"t","target":{"kind":"queue"}}}`, "", CodeMissingField, "data.target.value"},
+		{"task wrap-up without disposition", `{"v":1,"type":"task.wrapup","id":"1","data":{"task_id":"t"}}`, "", CodeMissingField, "data.disposition"},
+		{"task id with CRLF", `{"v":1,"type":"task.reject","id":"1","data":{"task_id":"a\r\nb"}}`, "", CodeInvalidField, "data.task_id"},
 		{"invalid utf-8", "{\"v\":1,\"type\":\"ping\",\"id\":\"\xff\"}", "", CodeBadJSON, ""},
 	}
 	for _, tt := range tests {
@@ -111,7 +117,7 @@ func TestProtocolDocExamples(t *testing.T) {
 	}
 	evTypes := []string{EvOK, EvError, EvHello, EvAgentSnapshot, EvAgentState, EvCallOffered, EvCallRescinded,
 		EvCallAnswered, EvCallHeld, EvCallUnheld, EvCallXfer, EvCallEnded, EvWrapUpStarted, EvWrapUpEnded,
-		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent}
+		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState}
 	seenEv := map[string]bool{}
 	for _, e := range events {
 		var env Envelope
@@ -122,12 +128,32 @@ func TestProtocolDocExamples(t *testing.T) {
 			continue
 		}
 		seenEv[env.Type] = true
+		if v, ok := eventData[env.Type]; ok {
+			d := json.NewDecoder(bytes.NewReader(env.Data))
+			d.DisallowUnknownFields()
+			if err := d.Decode(v()); err != nil {
+				t.Errorf("PROTOCOL.md %s example has members the hub does not send: %v\n%s", env.Type, err, e)
+			}
+		}
 	}
 	for _, typ := range evTypes {
 		if !seenEv[typ] {
 			t.Errorf("PROTOCOL.md lacks an example of event %q", typ)
 		}
 	}
+}
+
+// eventData are the types the hub encodes events from: their examples in
+// PROTOCOL.md must use only these types' members.
+var eventData = map[string]func() any{
+	EvAgentSnapshot: func() any { return new(AgentSnapshot) },
+	EvAgentState:    func() any { return new(AgentStatus) },
+	EvCallOffered:   func() any { return new(Offer) },
+	EvTaskOffered:   func() any { return new(TaskOffer) },
+	EvTaskState:     func() any { return new(TaskInfo) },
+	EvSupSnapshot:   func() any { return new(SupSnapshot) },
+	EvSupQueue:      func() any { return new(QueueView) },
+	EvSupAgent:      func() any { return new(AgentView) },
 }
 
 var knownCodes = map[string]bool{
@@ -143,7 +169,9 @@ func FuzzDecodeCommand(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	for _, s := range []string{``, `{}`, `null`, `[]`, `{"v":1}`, `{"v":1,"id":"x","type":"call.answer","data":{"call_id":null}}`,
-		`{"v":1.0,"id":"x","type":"ping"}`, `{"v":"1","id":"x","type":"ping"}`, `{"v":1,"id":"x","type":"wrapup.submit","data":{"create_ticket":[]}}`} {
+		`{"v":1.0,"id":"x","type":"ping"}`, `{"v":"1","id":"x","type":"ping"}`, `{"v":1,"id":"x","type":"wrapup.submit","data":{"create_ticket":[]}}`,
+		`{"v":1,"id":"x","type":"task.transfer","data":{"task_id":"t","target":{"kind":"agent","value":""}}}`,
+		`{"v":1,"id":"x","type":"task.wrapup","data":{"task_id":"t","disposition":"d","notes":7}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

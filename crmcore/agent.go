@@ -37,12 +37,14 @@ const (
 	PermReadAllInteractions                       // read every interaction
 	PermManageAgents                              // create, update, delete agents
 	PermReadAgents                                // list agents (without secrets)
+	PermManageLeads                               // create, read and transition sales leads
 )
 
 var permNames = map[Permission]string{
 	PermReadContacts: "read_contacts", PermWriteContacts: "write_contacts", PermDeleteContacts: "delete_contacts",
 	PermManageTickets: "manage_tickets", PermReadOwnInteractions: "read_own_interactions",
 	PermReadAllInteractions: "read_all_interactions", PermManageAgents: "manage_agents", PermReadAgents: "read_agents",
+	PermManageLeads: "manage_leads",
 }
 
 // String returns the permission's snake_case name.
@@ -53,15 +55,15 @@ func (p Permission) String() string {
 	return fmt.Sprintf("Permission(%d)", int(p))
 }
 
-// rolePerms is the role model: agents read contacts and manage tickets;
-// supervisors also edit/import contacts and read all interactions; admins
-// also manage agents and delete contacts.
+// rolePerms is the role model: agents read contacts and manage tickets
+// and leads; supervisors also edit/import contacts and read all
+// interactions; admins also manage agents and delete contacts.
 var rolePerms = map[Role][]Permission{
-	RoleAgent: {PermReadContacts, PermManageTickets, PermReadOwnInteractions, PermReadAgents},
+	RoleAgent: {PermReadContacts, PermManageTickets, PermReadOwnInteractions, PermReadAgents, PermManageLeads},
 	RoleSupervisor: {PermReadContacts, PermWriteContacts, PermManageTickets, PermReadOwnInteractions,
-		PermReadAllInteractions, PermReadAgents},
+		PermReadAllInteractions, PermReadAgents, PermManageLeads},
 	RoleAdmin: {PermReadContacts, PermWriteContacts, PermDeleteContacts, PermManageTickets,
-		PermReadOwnInteractions, PermReadAllInteractions, PermManageAgents, PermReadAgents},
+		PermReadOwnInteractions, PermReadAllInteractions, PermManageAgents, PermReadAgents, PermManageLeads},
 }
 
 // Can reports whether role r grants p.
@@ -99,7 +101,10 @@ type Agent struct {
 	// keeps only its digests (SIPHA1) and never reads it back.
 	SIPSecret string `json:"-"`
 	// SIPHA1 is what the store keeps of the SIP password.
-	SIPHA1    SIPHA1    `json:"-"`
+	SIPHA1 SIPHA1 `json:"-"`
+	// Capacity overrides the configured per-channel capacity for this
+	// agent; a channel it does not name takes the configured default.
+	Capacity  Capacity  `json:"capacity"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -142,6 +147,7 @@ type AgentInput struct {
 	TimeZone    string   `json:"time_zone"`
 	SIPUsername string   `json:"sip_username"`
 	SIPSecret   string   `json:"sip_secret,omitempty"`
+	Capacity    Capacity `json:"capacity"`
 	Active      *bool    `json:"active"`
 }
 
@@ -220,6 +226,11 @@ func NewAgent(in AgentInput, requirePassword bool) (Agent, error) {
 			a.Languages = append(a.Languages, l)
 		}
 	}
+	capacity, err := NewCapacity(in.Capacity)
+	if err != nil {
+		return Agent{}, err
+	}
+	a.Capacity = capacity
 	if in.Password != "" || requirePassword {
 		h, err := HashPassword(in.Password)
 		if err != nil {

@@ -9,8 +9,9 @@
 //	score = Σ weight[f] × value[f]   for every Factor f
 //
 // where each factor value is normalised to [0, 1] (skill level, idle time,
-// free occupancy, few calls handled, geography, language, time-zone
-// proximity, sticky agent, fairness since the last offer). Named strategies
+// free occupancy over time and across the capacity of every channel, few
+// calls handled, geography, language, time-zone proximity, sticky agent,
+// fairness since the last offer). Named strategies
 // (longest-idle, least-occupied, fewest-calls, round-robin, top-skill,
 // nearest, ring-all) are weightings of the same score: one dominant factor
 // plus small tie-breakers. The winner's top contributions are returned as

@@ -20,7 +20,7 @@ type Factor uint8
 const (
 	FactorSkill     Factor = iota // mean required-skill level / MaxLevel
 	FactorIdle                    // time idle since the last call, saturating
-	FactorOccupancy               // 1 - occupancy over the sliding window
+	FactorOccupancy               // (1 - occupancy over the sliding window) × (1 - capacity in use)
 	FactorCalls                   // 1 / (1 + calls handled today)
 	FactorGeo                     // same region 1, same country 0.6
 	FactorLanguage                // agent speaks the caller's language
@@ -64,8 +64,8 @@ const (
 )
 
 // Agent is one routable agent in an Index slot. The Engine updates the
-// dynamic fields (Available, IdleSince, LastOffer, Occupancy, CallsToday)
-// in place through Index.Agent.
+// dynamic fields (Available, Full, Load, IdleSince, LastOffer, Occupancy,
+// CallsToday) in place through Index.Agent.
 type Agent struct {
 	// Skills holds the level per skill id; it is len(Index skills) long.
 	Skills []Level
@@ -77,9 +77,16 @@ type Agent struct {
 	// whether it is known.
 	TZOffset int16
 	HasTZ    bool
-	// Available is true when the agent may be offered a call now
-	// (presence ready, system state idle, free capacity).
+	// Available is true when the agent may be offered a task now on a
+	// channel not in Full (presence ready, no blocking task held, under
+	// the total cap).
 	Available bool
+	// Full has bit n set when the agent has no free capacity on channel
+	// id n (Call.Channel); the zero value leaves every channel free.
+	Full uint64
+	// Load is the share of the agent's capacity in use now across all
+	// channels, 0..1; it scales the occupancy factor.
+	Load float32
 	// Staffed is true when the agent serves calls now or soon (presence
 	// ready, idle or busy); it feeds expected-wait estimates.
 	Staffed bool
@@ -125,6 +132,14 @@ type Call struct {
 	// Exclude lists agent slots that must not be offered this call (they
 	// missed or rejected it); it is usually empty.
 	Exclude []int32
+	// Channel is the call's channel id (0..63): agents whose Full has
+	// this bit are not eligible.
+	Channel uint8
+}
+
+// free reports whether a may be offered a call of c's channel now.
+func free(a *Agent, c *Call) bool {
+	return a.Available && a.Full&(1<<(c.Channel&63)) == 0
 }
 
 func excluded(c *Call, slot int32) bool {
@@ -326,7 +341,7 @@ func Qualifies(a *Agent, c *Call) bool {
 // Eligible reports whether the agent in slot is available and qualifies for c.
 func (x *Index) Eligible(slot int32, c *Call) bool {
 	a := x.Agent(slot)
-	if a == nil || !a.Available {
+	if a == nil || !free(a, c) {
 		return false
 	}
 	if (c.Only >= 0 && c.Only != slot) || excluded(c, slot) {
@@ -373,7 +388,7 @@ func values(a *Agent, slot int32, c *Call, now int64, v *[NumFactors]float64) {
 		v[FactorSkill] = 0
 	}
 	v[FactorIdle] = saturate(now-a.IdleSince, idleHalf)
-	v[FactorOccupancy] = 1 - float64(a.Occupancy)
+	v[FactorOccupancy] = (1 - float64(a.Occupancy)) * (1 - float64(a.Load))
 	v[FactorCalls] = 1 / (1 + float64(a.CallsToday))
 	switch {
 	case c.Country == 0:
@@ -454,7 +469,7 @@ func (x *Index) Best(c *Call, w *Weights, now int64) Decision {
 	var v [NumFactors]float64
 	try := func(slot int32) {
 		a := &x.agents[slot]
-		if !a.used || !a.Available || (c.Only >= 0 && c.Only != slot) || excluded(c, slot) || !Qualifies(a, c) {
+		if !a.used || !free(a, c) || (c.Only >= 0 && c.Only != slot) || excluded(c, slot) || !Qualifies(a, c) {
 			return
 		}
 		d.Eligible++
@@ -540,7 +555,7 @@ func (x *Index) AppendEligible(dst []int32, c *Call, w *Weights, now int64) []in
 	}
 	try := func(slot int32) {
 		a := &x.agents[slot]
-		if !a.used || !a.Available || (c.Only >= 0 && c.Only != slot) || excluded(c, slot) || !Qualifies(a, c) || seen(slot) {
+		if !a.used || !free(a, c) || (c.Only >= 0 && c.Only != slot) || excluded(c, slot) || !Qualifies(a, c) || seen(slot) {
 			return
 		}
 		dst = append(dst, slot)

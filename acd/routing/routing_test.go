@@ -336,3 +336,28 @@ func TestCountStaffed(t *testing.T) {
 		t.Errorf("CountStaffed(level 2) = %d, want 1", got)
 	}
 }
+
+// TestChannelCapacity: an agent whose bit for the call's channel is set
+// in Full is not eligible for it (but is for other channels), and the
+// share of capacity in use lowers the occupancy factor.
+func TestChannelCapacity(t *testing.T) {
+	x := NewIndex(1)
+	full := base(3)
+	full.Full = 1 << 2 // channel 2 is full
+	busy := base(3)
+	busy.Load = 0.5
+	s0, s1 := x.Add(full), x.Add(busy)
+	c := call(Requirement{0, 1})
+	c.Channel = 2
+	if d := x.Best(&c, &Weights{FactorOccupancy: 1}, 0); d.Agent != s1 || x.Eligible(s0, &c) {
+		t.Errorf("channel 2: best = %d, eligible(full) = %v; want %d, false", d.Agent, x.Eligible(s0, &c), s1)
+	}
+	c.Channel = 1
+	d := x.Best(&c, &Weights{FactorOccupancy: 1}, 0)
+	if d.Agent != s0 || d.Reasons[0].Factor != FactorOccupancy || d.Reasons[0].Value != 1 {
+		t.Errorf("channel 1: decision = %+v, want %d by occupancy 1", d, s0)
+	}
+	if got := x.Score(s1, &c, &Weights{FactorOccupancy: 1}, 0); got != 0.5 {
+		t.Errorf("half-loaded agent's occupancy score = %v, want 0.5", got)
+	}
+}

@@ -1,9 +1,32 @@
 // Package sim is a discrete-event simulator that drives the real acd
 // Engine with a fake clock and the acdtest fakes: Poisson arrivals per
-// queue, lognormal or exponential handle times, exponential patience
-// (abandonment), agent pools with skill mixes. It measures service level,
-// ASA, abandon rate and occupancy per queue, for one or every routing
-// strategy.
+// queue and channel, lognormal or exponential handle times, exponential
+// patience (abandonment), agent pools with skill mixes and capacity
+// overrides. It measures service level, ASA, abandon rate and occupancy
+// per queue and per channel, and occupancy per agent, for one or every
+// routing strategy and one or every capacity rule set of the scenario.
+//
+// # Channels
+//
+// A voice stream enters calls (Engine.Enqueue) answered by the acdtest
+// phone. A stream of any other channel (chat, email, …) enters tasks
+// (Engine.Submit) through the simulator's ChannelAdapter: a task offer
+// is accepted at once (Engine.Accept) and completed when its drawn
+// handle time is over (Engine.Complete), after which the queue's wrap-up
+// applies; a customer whose patience runs out first withdraws it
+// (Engine.Withdraw). How many tasks an agent holds at once (a chat
+// concurrency of 3), which channels are blocking and the cap across
+// channels are the scenario's capacity rules (acd.capacity, or a named
+// rule set of Scenario.Rules), with per-pool overrides. A stream may
+// start with a backlog (emails waiting at the start) and carry a
+// response-time target: its tasks meet the service level when handled
+// within the target, where calls and chats meet it when answered within
+// the queue's threshold.
+//
+// Occupancy is the engine's load, followed from its events: the share
+// of an agent's capacity in use across channels (tasks held over
+// capacity, summed, at least tasks held over the total cap, at most
+// 1), and per channel the tasks held over that channel's capacity.
 //
 // # Determinism
 //
@@ -11,6 +34,9 @@
 // (no queued command, every I/O goroutine blocked on a live context),
 // then advances the fake clock to the earliest pending event: an arrival,
 // an abandonment, the end of a conversation, or an engine timer. Agents
-// answer at once (ring time zero). Random draws come from one seeded PCG
-// source in a fixed order, so a seed reproduces the same traffic.
+// answer at once (ring time zero), and task offers are accepted in the
+// order the engine published them. Each arrival stream draws from its
+// own source seeded from the scenario's seed, in a fixed order, so a seed
+// reproduces the same traffic and adding a stream leaves the others'
+// traffic as it was: runs that differ only by chats see the same calls.
 package sim

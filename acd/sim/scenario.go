@@ -23,21 +23,46 @@ type Scenario struct {
 	Duration acd.Duration `yaml:"duration"`
 	Warmup   acd.Duration `yaml:"warmup"`
 	Seed     uint64       `yaml:"seed"`
-	// ACD is the engine configuration.
-	ACD      acd.Config `yaml:"acd"`
-	Arrivals []Arrival  `yaml:"arrivals"`
-	Agents   []Pool     `yaml:"agents"`
+	// ACD is the engine configuration, capacity rules (acd.capacity)
+	// included.
+	ACD acd.Config `yaml:"acd"`
+	// Rules are named alternatives to acd.capacity, one of which replaces
+	// it for a run (Options.Rules), so that runs can compare them.
+	Rules    []RuleSet `yaml:"rules"`
+	Arrivals []Arrival `yaml:"arrivals"`
+	Agents   []Pool    `yaml:"agents"`
 }
 
-// Arrival is a Poisson stream of calls into a queue.
+// RuleSet is a named set of capacity rules (per-channel capacity,
+// blocking channels, a total cap) that replaces the scenario's
+// acd.capacity for a run.
+type RuleSet struct {
+	Name     string             `yaml:"name"`
+	Capacity acd.CapacityConfig `yaml:"capacity"`
+}
+
+// Arrival is a Poisson stream of calls or tasks into a queue.
 type Arrival struct {
 	Queue string `yaml:"queue"`
-	// Rate is calls per hour.
+	// Channel is the stream's channel: voice (the default) enters as a
+	// call (Engine.Enqueue); any other channel (chat, email, …) enters as
+	// a task (Engine.Submit). Callback is not a stream's channel.
+	Channel acd.Channel `yaml:"channel"`
+	// Rate is arrivals per hour (0 only with a Backlog).
 	Rate float64 `yaml:"rate"`
-	// Handle is the talk time distribution.
+	// Backlog is how many tasks wait at the start (an email backlog).
+	// They count in the results even with a warm-up.
+	Backlog int `yaml:"backlog"`
+	// Handle is the handle time distribution: talk time of a call, the
+	// time a chat stays open or an email is worked on.
 	Handle Dist `yaml:"handle"`
-	// Patience is how long callers wait before hanging up (mean 0: forever).
+	// Patience is how long customers wait before leaving (mean 0: forever).
 	Patience Dist `yaml:"patience"`
+	// Target is a response-time target: a task meets the service level
+	// when it is handled (accepted and completed) within Target of its
+	// arrival. Zero: when it is answered within the queue's
+	// service-level threshold.
+	Target acd.Duration `yaml:"target"`
 	// VIP is the fraction of callers in segment "vip".
 	VIP float64 `yaml:"vip"`
 	// Priority is added to every call.
@@ -64,7 +89,21 @@ type Pool struct {
 	Languages []string         `yaml:"languages"`
 	Country   string           `yaml:"country"`
 	TimeZone  string           `yaml:"time_zone"`
+	// Capacity overrides the capacity rules per channel for these
+	// agents (acd.AgentSpec.Capacity), e.g. {chat: 2}.
+	Capacity map[acd.Channel]int `yaml:"capacity"`
 }
+
+// channel is the stream's channel, voice by default.
+func (a Arrival) channel() acd.Channel {
+	if a.Channel == "" {
+		return acd.ChannelVoice
+	}
+	return a.Channel
+}
+
+// maxCount bounds a pool's agents, a backlog and the agents in all.
+const maxCount = 100000
 
 // maxScenario caps the scenario file size.
 const maxScenario = 1 << 20
@@ -104,6 +143,17 @@ func (s *Scenario) Validate() error {
 	if err := s.ACD.Validate(); err != nil {
 		return fmt.Errorf("%w: acd: %w", ErrScenario, err)
 	}
+	rules := map[string]bool{}
+	for i, r := range s.Rules {
+		f := fmt.Sprintf("rules[%d]", i)
+		if r.Name == "" || len(r.Name) > 64 || r.Name == "all" || rules[r.Name] {
+			return bad(f+".name", "must be 1..64 bytes, unique and not \"all\"")
+		}
+		rules[r.Name] = true
+		if err := r.Capacity.Validate(); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrScenario, f, err)
+		}
+	}
 	queues := map[string]bool{}
 	for _, q := range s.ACD.Queues {
 		queues[q.Name] = true
@@ -111,13 +161,24 @@ func (s *Scenario) Validate() error {
 	if len(s.Arrivals) == 0 {
 		return bad("arrivals", "empty")
 	}
+	backlog := 0
 	for i, a := range s.Arrivals {
 		f := fmt.Sprintf("arrivals[%d]", i)
 		if !queues[a.Queue] {
 			return bad(f+".queue", "unknown queue %q", a.Queue)
 		}
-		if !(a.Rate > 0) || a.Rate > 1e6 {
-			return bad(f+".rate", "must be in (0, 1e6] calls per hour")
+		if ch := a.channel(); !acd.ValidChannel(ch) || ch == acd.ChannelCallback {
+			return bad(f+".channel", "bad channel %q", ch)
+		}
+		if a.Backlog < 0 || a.Backlog > maxCount || backlog+a.Backlog > maxCount {
+			return bad(f+".backlog", "must be in [0, %d], in all streams together", maxCount)
+		}
+		backlog += a.Backlog
+		if !(a.Rate >= 0) || a.Rate > 1e6 || (a.Rate == 0 && a.Backlog == 0) {
+			return bad(f+".rate", "must be in (0, 1e6] per hour, or 0 with a backlog")
+		}
+		if a.Target < 0 || a.Target.D() > 10000*time.Hour {
+			return bad(f+".target", "must be in [0, 10000h]")
 		}
 		if err := a.Handle.check(f+".handle", false); err != nil {
 			return err
@@ -132,8 +193,11 @@ func (s *Scenario) Validate() error {
 	n := 0
 	for i, p := range s.Agents {
 		f := fmt.Sprintf("agents[%d]", i)
-		if p.Count < 0 || p.Count > 100000 {
-			return bad(f+".count", "must be in [0, 100000]")
+		if p.Count < 0 || p.Count > maxCount {
+			return bad(f+".count", "must be in [0, %d]", maxCount)
+		}
+		if err := acd.ValidateCapacity(p.Capacity); err != nil {
+			return fmt.Errorf("%w: %s.capacity: %w", ErrScenario, f, err)
 		}
 		for j, sk := range p.Skills {
 			if sk.Skill == "" || sk.Level < 1 || sk.Level > 5 {
@@ -142,8 +206,8 @@ func (s *Scenario) Validate() error {
 		}
 		n += p.Count
 	}
-	if n == 0 || n > 100000 {
-		return bad("agents", "need between 1 and 100000 agents")
+	if n == 0 || n > maxCount {
+		return bad("agents", "need between 1 and %d agents", maxCount)
 	}
 	return nil
 }

@@ -3,58 +3,28 @@ package sim
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"time"
 
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
 	"switchboard/acd/routing"
-	"switchboard/acd/stats"
 )
-
-// QueueResult is one queue's outcome over the measured period.
-type QueueResult struct {
-	Queue          string
-	Offered        int
-	Answered       int
-	AnsweredWithin int
-	Abandoned      int
-	// ServiceLevel is answered within the queue's threshold over answered
-	// plus abandoned (the "offered" formula), 0..1.
-	ServiceLevel float64
-	ASA          time.Duration
-	AbandonRate  float64
-	// Occupancy is the mean busy fraction of the agents qualified for the queue.
-	Occupancy float64
-	// ErlangC is Erlang C's SL prediction if the queue's qualified agents
-	// served only this queue (exact for single-skill scenarios without
-	// abandonment or wrap-up), from the scenario's nominal rate and mean
-	// handle time; ErlangCRealized uses the measured arrival rate and mean
-	// handle time of the calls actually generated.
-	ErlangC, ErlangCRealized float64
-	Agents                   int
-}
-
-// Result is one simulation run.
-type Result struct {
-	Scenario string
-	Strategy string
-	Seed     uint64
-	Duration time.Duration
-	Calls    int
-	Queues   []QueueResult
-	// Occupancy is the mean busy fraction of all agents.
-	Occupancy float64
-}
 
 // Options override scenario values.
 type Options struct {
 	// Strategy, if set, replaces every queue's strategy.
 	Strategy string
+	// Rules, if set, names the rule set (Scenario.Rules) whose capacity
+	// rules replace acd.capacity.
+	Rules string
 	// Seed, if non-zero, replaces the scenario seed.
 	Seed uint64
 	// Duration, if positive, replaces the scenario duration.
@@ -64,13 +34,14 @@ type Options struct {
 type simEvent struct {
 	at   time.Time
 	seq  uint64
-	kind int // evArrival, evAbandon, evEnd
-	rec  *callRec
+	kind int // evArrival, evBacklog, evAbandon, evEnd
+	rec  *taskRec
 	arr  int
 }
 
 const (
 	evArrival = iota
+	evBacklog
 	evAbandon
 	evEnd
 )
@@ -93,22 +64,71 @@ func (h *eventHeap) Pop() any {
 	return x
 }
 
-type callRec struct {
-	id       string
-	queue    string
-	leg      *acdtest.Leg
-	arrived  time.Time
-	handle   time.Duration
-	answered time.Time
-	done     bool
+// taskRec is one call or task the simulator generated.
+type taskRec struct {
+	id      string
+	ch      int    // index in runner.chans
+	queue   string // the result row: the queue, "/vip" for the VIP segment
+	leg     *acdtest.Leg
+	arrived time.Time
+	handle  time.Duration
+	// target is the stream's response-time target (Arrival.Target).
+	target    time.Duration
+	answered  time.Time
+	completed time.Time
+	abandoned bool
+	// ended: the engine ended it (CallEnded), by any outcome.
+	ended    bool
 	measured bool
 }
 
-type agentRec struct {
-	busy      bool
-	since     time.Time
-	busyTotal time.Duration
-	skills    []acd.SkillLevel
+// adapter is the simulator's ChannelAdapter for every channel but voice.
+// It takes each offer at once; the simulator accepts it (Engine.Accept)
+// in the order the engine published the offers, which keeps a run
+// deterministic, and completes the task when its handle time is over.
+type adapter struct{}
+
+var _ acd.ChannelAdapter = adapter{}
+
+// Offer implements acd.ChannelAdapter.
+func (adapter) Offer(context.Context, acd.Offer) error { return nil }
+
+// Accept implements acd.ChannelAdapter.
+func (adapter) Accept(context.Context, acd.CallInfo, acd.AgentID) error { return nil }
+
+// End implements acd.ChannelAdapter.
+func (adapter) End(context.Context, acd.CallInfo, acd.Outcome) error { return nil }
+
+// errBehind is returned when the simulator's subscription overflowed.
+var errBehind = errors.New("sim: fell behind the engine's events")
+
+// runner is one simulation run.
+type runner struct {
+	sc          *Scenario
+	cfg         acd.Config
+	ctx         context.Context
+	e           *acd.Engine
+	clock       *acdtest.Clock
+	sub         *acd.Subscription
+	measureFrom time.Time
+	// chans are the scenario's channels, voice first; chanIdx finds one;
+	// voice is voice's index, -1 without voice streams.
+	chans   []acd.Channel
+	chanIdx map[acd.Channel]int
+	voice   int
+
+	h       eventHeap
+	seq     uint64
+	streams []*rand.Rand
+	callers []acd.Geography
+	byID    map[string]*taskRec
+	recs    []*taskRec
+	n       int
+
+	agents map[acd.AgentID]*agentRec
+	order  []*agentRec
+	holder map[acd.TaskID]*agentRec
+	taken  []acd.Event
 }
 
 // Run simulates sc.
@@ -122,6 +142,13 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 		for i := range cfg.Queues {
 			cfg.Queues[i].Strategy = opt.Strategy
 		}
+	}
+	if opt.Rules != "" {
+		i := slices.IndexFunc(sc.Rules, func(r RuleSet) bool { return r.Name == opt.Rules })
+		if i < 0 {
+			return Result{}, fmt.Errorf("%w: no rule set %q", ErrScenario, opt.Rules)
+		}
+		cfg.Capacity = sc.Rules[i].Capacity
 	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = acd.Duration(-1)
@@ -140,265 +167,277 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 	}
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	end := start.Add(dur)
-	measureFrom := start.Add(warm)
 
-	clock := acdtest.NewClock(start)
-	phone := acdtest.NewPhone()
-	phone.AutoAnswer = func(acd.Offer) bool { return true }
-	e, err := acd.New(&cfg, phone, phone, acd.WithClock(clock), acd.WithDialer(phone), acd.WithVoicemail(phone),
-		acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), acd.WithCommandBuffer(1<<14))
+	r := &runner{sc: sc, cfg: cfg, ctx: context.Background(), clock: acdtest.NewClock(start), measureFrom: start.Add(warm),
+		chanIdx: map[acd.Channel]int{}, voice: -1, byID: map[string]*taskRec{}, agents: map[acd.AgentID]*agentRec{},
+		holder: map[acd.TaskID]*agentRec{}}
+	err := r.start(seed)
+	if r.e != nil {
+		defer r.e.Close()
+	}
+	if r.sub != nil {
+		defer r.sub.Close()
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("sim: %w", err)
+		return Result{}, err
 	}
-	defer e.Close()
-	ctx := context.Background()
-	sub, _, err := e.Subscribe(ctx, acd.SubscribeOptions{Name: "sim", Buffer: 1 << 16})
-	if err != nil {
-		return Result{}, fmt.Errorf("sim: %w", err)
+	if err := r.loop(end); err != nil {
+		return Result{}, err
 	}
-	defer sub.Close()
-
-	agents := map[acd.AgentID]*agentRec{}
-	for _, p := range sc.Agents {
-		for i := 0; i < p.Count; i++ {
-			id := acd.AgentID(fmt.Sprintf("%s-%03d", p.Name, i))
-			agents[id] = &agentRec{since: start, skills: p.Skills}
-			if err := e.Login(ctx, acd.AgentSpec{ID: id, Skills: p.Skills, Languages: p.Languages, Country: p.Country,
-				TimeZone: p.TimeZone, Ready: true}); err != nil {
-				return Result{}, fmt.Errorf("sim: %w", err)
-			}
-		}
+	for _, a := range r.order {
+		a.flush(end, r.measureFrom)
 	}
-
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	var h eventHeap
-	var seq uint64
-	push := func(ev *simEvent) { seq++; ev.seq = seq; heap.Push(&h, ev) }
-	// Each arrival stream's number is resolved once, as an entry resolves
-	// a caller's, and carried on every call of the stream.
-	callers := make([]acd.Geography, len(sc.Arrivals))
-	for i, a := range sc.Arrivals {
-		push(&simEvent{at: start.Add(expDur(r, a.Rate)), kind: evArrival, arr: i})
-		callers[i] = acd.ResolveNumber(a.ANI, cfg.DefaultRegion)
+	res := r.summarize(end)
+	res.Seed, res.Duration, res.Strategy, res.Rules = seed, dur, opt.Strategy, opt.Rules
+	if opt.Strategy == "" {
+		res.Strategy = "configured"
 	}
-	byID := map[string]*callRec{}
-	var recs []*callRec
-	ncall := 0
-
-	settle := func() {
-		for i := 0; !e.Quiet(); i++ {
-			if i < 5000 {
-				runtime.Gosched()
-			} else {
-				time.Sleep(20 * time.Microsecond)
-			}
-		}
-	}
-	var taken []acd.Event
-	account := func() {
-		taken, _ = sub.Take(taken[:0])
-		for _, ev := range taken {
-			switch ev := ev.(type) {
-			case *acd.CallAnswered:
-				if rec := byID[string(ev.CallID)]; rec != nil && rec.answered.IsZero() {
-					rec.answered = ev.At
-					push(&simEvent{at: ev.At.Add(rec.handle), kind: evEnd, rec: rec})
-				}
-			case *acd.AgentStateChanged:
-				a := agents[ev.Agent]
-				if a == nil {
-					continue
-				}
-				busy := ev.State != acd.StateIdle
-				if busy != a.busy {
-					a.flush(ev.At, measureFrom)
-					a.busy = busy
-				}
-			}
-		}
-	}
-
-	for {
-		settle()
-		account()
-		next, ok := clock.Next()
-		if len(h) > 0 && (!ok || !h[0].at.After(next)) {
-			next, ok = h[0].at, true
-		}
-		if !ok || next.After(end) {
-			break
-		}
-		clock.AdvanceTo(next)
-		if len(h) == 0 || h[0].at.After(next) {
-			continue // engine timers only
-		}
-		settle()
-		account()
-		for len(h) > 0 && !h[0].at.After(next) {
-			ev := heap.Pop(&h).(*simEvent)
-			switch ev.kind {
-			case evArrival:
-				a := sc.Arrivals[ev.arr]
-				push(&simEvent{at: next.Add(expDur(r, a.Rate)), kind: evArrival, arr: ev.arr})
-				ncall++
-				rec := &callRec{id: fmt.Sprintf("sim-%d", ncall), queue: a.Queue, arrived: next,
-					handle: max(a.Handle.draw(r), time.Second), measured: !next.Before(measureFrom)}
-				rec.leg = acdtest.NewLeg(rec.id)
-				req := acd.CallRequest{ID: acd.CallID(rec.id), Queue: a.Queue, Priority: a.Priority, Language: a.Language, ANI: a.ANI,
-					Caller: callers[ev.arr]}
-				if a.VIP > 0 && r.Float64() < a.VIP {
-					req.Segment = "vip"
-					rec.queue = a.Queue + "/vip"
-				}
-				pat := a.Patience.draw(r)
-				byID[rec.id] = rec
-				recs = append(recs, rec)
-				if _, err := e.Enqueue(ctx, req, rec.leg); err != nil {
-					return Result{}, fmt.Errorf("sim: %w", err)
-				}
-				if pat >= 0 {
-					push(&simEvent{at: next.Add(pat), kind: evAbandon, rec: rec})
-				}
-			case evAbandon:
-				if ev.rec.answered.IsZero() && !ev.rec.done {
-					ev.rec.done = true
-					ev.rec.leg.End()
-				}
-			case evEnd:
-				ev.rec.done = true
-				ev.rec.leg.End()
-			}
-			settle()
-			account()
-		}
-	}
-	for _, a := range agents {
-		a.flush(end, measureFrom)
-	}
-	return summarize(sc, &cfg, recs, agents, end.Sub(measureFrom), seed, dur, opt.Strategy), nil
+	return res, nil
 }
 
-func (a *agentRec) flush(at, from time.Time) {
-	s := a.since
-	if s.Before(from) {
-		s = from
+// start builds the engine with an adapter per channel, logs the agents
+// in and schedules the first arrivals.
+func (r *runner) start(seed uint64) error {
+	set := map[acd.Channel]bool{}
+	for _, a := range r.sc.Arrivals {
+		set[a.channel()] = true
 	}
-	if a.busy && at.After(s) {
-		a.busyTotal += at.Sub(s)
+	if set[acd.ChannelVoice] {
+		r.chans, r.voice = append(r.chans, acd.ChannelVoice), 0
 	}
-	a.since = at
+	delete(set, acd.ChannelVoice)
+	r.chans = append(r.chans, slices.Sorted(maps.Keys(set))...)
+	phone := acdtest.NewPhone()
+	phone.AutoAnswer = func(acd.Offer) bool { return true }
+	opts := []acd.Option{acd.WithClock(r.clock), acd.WithDialer(phone), acd.WithVoicemail(phone),
+		acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), acd.WithCommandBuffer(1 << 14)}
+	for i, ch := range r.chans {
+		r.chanIdx[ch] = i
+		if ch != acd.ChannelVoice {
+			opts = append(opts, acd.WithChannel(ch, adapter{}))
+		}
+	}
+	e, err := acd.New(&r.cfg, phone, phone, opts...)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	r.e = e
+	if r.sub, _, err = e.Subscribe(r.ctx, acd.SubscribeOptions{Name: "sim", Buffer: 1 << 16}); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	now := r.clock.Now()
+	for _, p := range r.sc.Agents {
+		for i := 0; i < p.Count; i++ {
+			id := acd.AgentID(fmt.Sprintf("%s-%03d", p.Name, i))
+			a := newAgentRec(id, p, r.chans, r.cfg.Capacity, now)
+			r.agents[id] = a
+			r.order = append(r.order, a)
+			if err := e.Login(r.ctx, acd.AgentSpec{ID: id, Skills: p.Skills, Languages: p.Languages, Country: p.Country,
+				TimeZone: p.TimeZone, Capacity: p.Capacity, Ready: true}); err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+			if err := r.drain(); err != nil {
+				return err
+			}
+		}
+	}
+	// Each stream draws from its own source, so adding a stream leaves
+	// the others' traffic unchanged; its number is resolved once, as an
+	// entry resolves a caller's, and carried on every arrival.
+	for i, a := range r.sc.Arrivals {
+		r.streams = append(r.streams, rand.New(rand.NewPCG(seed, (seed^0x9e3779b97f4a7c15)+uint64(i))))
+		r.callers = append(r.callers, acd.ResolveNumber(a.ANI, r.cfg.DefaultRegion))
+		for range a.Backlog {
+			r.push(&simEvent{at: now, kind: evBacklog, arr: i})
+		}
+		if a.Rate > 0 {
+			r.push(&simEvent{at: now.Add(expDur(r.streams[i], a.Rate)), kind: evArrival, arr: i})
+		}
+	}
+	return nil
+}
+
+func (r *runner) push(ev *simEvent) { r.seq++; ev.seq = r.seq; heap.Push(&r.h, ev) }
+
+// loop advances the fake clock from event to event until end.
+func (r *runner) loop(end time.Time) error {
+	for {
+		if err := r.drain(); err != nil {
+			return err
+		}
+		next, ok := r.clock.Next()
+		if len(r.h) > 0 && (!ok || !r.h[0].at.After(next)) {
+			next, ok = r.h[0].at, true
+		}
+		if !ok || next.After(end) {
+			return nil
+		}
+		r.clock.AdvanceTo(next)
+		for len(r.h) > 0 && !r.h[0].at.After(next) {
+			if err := r.drain(); err != nil {
+				return err
+			}
+			if err := r.step(heap.Pop(&r.h).(*simEvent), next); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// step applies one simulator event at now.
+func (r *runner) step(ev *simEvent, now time.Time) error {
+	switch ev.kind {
+	case evArrival, evBacklog:
+		a := r.sc.Arrivals[ev.arr]
+		rnd := r.streams[ev.arr]
+		if ev.kind == evArrival {
+			r.push(&simEvent{at: now.Add(expDur(rnd, a.Rate)), kind: evArrival, arr: ev.arr})
+		}
+		return r.arrive(a, ev.arr, rnd, now, ev.kind == evBacklog)
+	case evAbandon:
+		rec := ev.rec
+		if !rec.answered.IsZero() || rec.ended {
+			return nil
+		}
+		rec.abandoned = true
+		if rec.leg != nil {
+			rec.leg.End()
+			return nil
+		}
+		if err := r.e.Withdraw(r.ctx, acd.TaskID(rec.id)); err != nil {
+			return fmt.Errorf("sim: withdraw %s: %w", rec.id, err)
+		}
+	case evEnd:
+		rec := ev.rec
+		rec.completed = now
+		if rec.leg != nil {
+			rec.leg.End()
+			return nil
+		}
+		if err := r.e.Complete(r.ctx, acd.TaskID(rec.id)); err != nil {
+			return fmt.Errorf("sim: complete %s: %w", rec.id, err)
+		}
+	}
+	return nil
+}
+
+// arrive enters one call (voice) or task of stream i.
+func (r *runner) arrive(a Arrival, i int, rnd *rand.Rand, now time.Time, backlog bool) error {
+	r.n++
+	rec := &taskRec{id: fmt.Sprintf("sim-%d", r.n), ch: r.chanIdx[a.channel()], queue: a.Queue, arrived: now,
+		handle: max(a.Handle.draw(rnd), time.Second), target: a.Target.D(), measured: backlog || !now.Before(r.measureFrom)}
+	segment := ""
+	if a.VIP > 0 && rnd.Float64() < a.VIP {
+		segment, rec.queue = "vip", a.Queue+"/vip"
+	}
+	pat := a.Patience.draw(rnd)
+	r.byID[rec.id] = rec
+	r.recs = append(r.recs, rec)
+	var err error
+	if a.channel() == acd.ChannelVoice {
+		rec.leg = acdtest.NewLeg(rec.id)
+		_, err = r.e.Enqueue(r.ctx, acd.CallRequest{ID: acd.CallID(rec.id), Queue: a.Queue, Priority: a.Priority,
+			Language: a.Language, ANI: a.ANI, Segment: segment, Caller: r.callers[i]}, rec.leg)
+	} else {
+		_, err = r.e.Submit(r.ctx, acd.Task{ID: acd.TaskID(rec.id), Channel: a.channel(), Queue: a.Queue, Priority: a.Priority,
+			Language: a.Language, Segment: segment, Geography: r.callers[i], Handle: rec})
+	}
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if pat >= 0 {
+		r.push(&simEvent{at: now.Add(pat), kind: evAbandon, rec: rec})
+	}
+	return nil
+}
+
+// drain lets the engine settle and applies its events until it has
+// nothing more to say.
+func (r *runner) drain() error {
+	for {
+		r.settle()
+		r.taken, _ = r.sub.Take(r.taken[:0])
+		if len(r.taken) == 0 {
+			return nil
+		}
+		for _, ev := range r.taken {
+			if err := r.apply(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// settle waits until the engine is Quiet.
+func (r *runner) settle() {
+	for i := 0; !r.e.Quiet(); i++ {
+		if i < 5000 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}
+
+// apply accounts for one engine event: answers start the handle time,
+// task offers are accepted at once, and every change of what an agent
+// holds moves their occupancy.
+func (r *runner) apply(ev acd.Event) error {
+	switch ev := ev.(type) {
+	case *acd.ResyncRequired:
+		return errBehind
+	case *acd.CallOffered:
+		if ch := ev.Call.Channel; ch == acd.ChannelVoice || ch == acd.ChannelCallback {
+			return nil
+		}
+		if err := r.e.Accept(r.ctx, ev.Agent, ev.Call.ID); err != nil {
+			return fmt.Errorf("sim: accept %s: %w", ev.Call.ID, err)
+		}
+	case *acd.CallAnswered:
+		if rec := r.byID[string(ev.CallID)]; rec != nil && rec.answered.IsZero() {
+			rec.answered = ev.At
+			r.push(&simEvent{at: ev.At.Add(rec.handle), kind: evEnd, rec: rec})
+		}
+	case *acd.CallEnded:
+		if rec := r.byID[string(ev.CallID)]; rec != nil {
+			rec.ended = true
+		}
+	case *acd.AgentStateChanged:
+		// Calls (and callbacks) count on voice.
+		if a, ch := r.agents[ev.Agent], r.voice; a != nil && ch >= 0 {
+			busy := 0
+			if ev.State != acd.StateIdle {
+				busy = 1
+			}
+			if a.used[ch] != busy {
+				a.flush(ev.At, r.measureFrom)
+				a.used[ch] = busy
+			}
+		}
+	case *acd.TaskStateChanged:
+		var next *agentRec
+		if ev.State == acd.TaskOffered || ev.State == acd.TaskActive || ev.State == acd.TaskWrapUp {
+			next = r.agents[ev.Agent]
+		}
+		prev := r.holder[ev.TaskID]
+		if prev == next {
+			return nil
+		}
+		ch := r.chanIdx[ev.Channel]
+		if prev != nil {
+			prev.flush(ev.At, r.measureFrom)
+			prev.used[ch]--
+			delete(r.holder, ev.TaskID)
+		}
+		if next != nil {
+			next.flush(ev.At, r.measureFrom)
+			next.used[ch]++
+			r.holder[ev.TaskID] = next
+		}
+	}
+	return nil
 }
 
 func expDur(r *rand.Rand, perHour float64) time.Duration {
 	return time.Duration(r.ExpFloat64() / perHour * float64(time.Hour))
-}
-
-func qualifies(skills []acd.SkillLevel, q acd.QueueConfig) bool {
-	for _, req := range q.Skills {
-		ok := false
-		for _, s := range skills {
-			if s.Skill == req.Skill && s.Level >= req.Level {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func summarize(sc *Scenario, cfg *acd.Config, recs []*callRec, agents map[acd.AgentID]*agentRec, measured time.Duration,
-	seed uint64, dur time.Duration, strategy string) Result {
-	res := Result{Scenario: sc.Name, Strategy: strategy, Seed: seed, Duration: dur}
-	if strategy == "" {
-		res.Strategy = "configured"
-	}
-	var busyAll time.Duration
-	for _, a := range agents {
-		busyAll += a.busyTotal
-	}
-	if len(agents) > 0 && measured > 0 {
-		res.Occupancy = busyAll.Seconds() / (float64(len(agents)) * measured.Seconds())
-	}
-	idx := map[string]int{}
-	thr := map[string]time.Duration{}
-	add := func(name string, q acd.QueueConfig) {
-		idx[name] = len(res.Queues)
-		thr[name] = q.ServiceLevel.Threshold.D()
-		qr := QueueResult{Queue: name}
-		var busy time.Duration
-		for _, a := range agents {
-			if qualifies(a.skills, q) {
-				qr.Agents++
-				busy += a.busyTotal
-			}
-		}
-		if qr.Agents > 0 && measured > 0 {
-			qr.Occupancy = busy.Seconds() / (float64(qr.Agents) * measured.Seconds())
-		}
-		res.Queues = append(res.Queues, qr)
-	}
-	for _, q := range cfg.Queues {
-		add(q.Name, q)
-	}
-	for _, q := range cfg.Queues {
-		for _, a := range sc.Arrivals {
-			if a.Queue == q.Name && a.VIP > 0 {
-				add(q.Name+"/vip", q)
-				break
-			}
-		}
-	}
-	handleSum := make([]float64, len(res.Queues))
-	for _, rec := range recs {
-		if !rec.measured {
-			continue
-		}
-		res.Calls++
-		i, ok := idx[rec.queue]
-		if !ok {
-			continue
-		}
-		qr := &res.Queues[i]
-		qr.Offered++
-		handleSum[i] += rec.handle.Seconds()
-		switch {
-		case !rec.answered.IsZero():
-			qr.Answered++
-			w := rec.answered.Sub(rec.arrived)
-			qr.ASA += w
-			if w <= thr[rec.queue] {
-				qr.AnsweredWithin++
-			}
-		case rec.done:
-			qr.Abandoned++
-		}
-	}
-	for i := range res.Queues {
-		qr := &res.Queues[i]
-		if qr.Answered > 0 {
-			qr.ASA /= time.Duration(qr.Answered)
-		}
-		if d := qr.Answered + qr.Abandoned; d > 0 {
-			qr.ServiceLevel = float64(qr.AnsweredWithin) / float64(d)
-			qr.AbandonRate = float64(qr.Abandoned) / float64(d)
-		}
-		// Erlang C for the base queue's own traffic.
-		var lambda, aht float64
-		for _, a := range sc.Arrivals {
-			if a.Queue == qr.Queue {
-				lambda += a.Rate / 3600
-				aht = a.Handle.Mean.D().Seconds()
-			}
-		}
-		if lambda > 0 {
-			qr.ErlangC = stats.ServiceLevel(qr.Agents, lambda, aht, thr[qr.Queue].Seconds())
-		}
-		if qr.Offered > 0 && measured > 0 {
-			qr.ErlangCRealized = stats.ServiceLevel(qr.Agents, float64(qr.Offered)/measured.Seconds(),
-				handleSum[i]/float64(qr.Offered), thr[qr.Queue].Seconds())
-		}
-	}
-	return res
 }

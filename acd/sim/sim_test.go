@@ -118,13 +118,13 @@ func TestDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Calls != b.Calls || a.Queues[0].Offered != b.Queues[0].Offered {
-		t.Errorf("runs differ: %d vs %d calls", a.Calls, b.Calls)
+	if a.Tasks != b.Tasks || a.Queues[0].Offered != b.Queues[0].Offered {
+		t.Errorf("runs differ: %d vs %d calls", a.Tasks, b.Tasks)
 	}
 }
 
 func FuzzParseScenario(f *testing.F) {
-	for _, n := range []string{"single-skill.yaml", "multi-skill.yaml", "vip-priority.yaml"} {
+	for _, n := range []string{"single-skill.yaml", "multi-skill.yaml", "vip-priority.yaml", "multi-channel.yaml"} {
 		b, err := os.ReadFile("testdata/" + n)
 		if err != nil {
 			f.Fatal(err)

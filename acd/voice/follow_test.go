@@ -58,3 +58,49 @@ func TestRunRecordsEveryInteraction(t *testing.T) {
 		t.Errorf("%d calls recorded, want %d", len(seen), ended+waiting)
 	}
 }
+
+// TestRunRecordsOnlyCalls: the journey records the calls' interactions,
+// not those of other channels' tasks (their adapters record them).
+func TestRunRecordsOnlyCalls(t *testing.T) {
+	cfg, err := acd.ParseConfig([]byte(engineYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := acdtest.NewPhone()
+	e, err := acd.New(cfg, phone, phone, acd.WithChannel(acd.ChannelChat, acdtest.NewChannel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	rec := &memRecorder{}
+	x := voice.New(e, noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	bg := context.Background()
+	if _, err := e.Submit(bg, acd.Task{ID: "chat-1", Channel: acd.ChannelChat, Queue: "support"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Withdraw(bg, "chat-1"); err != nil {
+		t.Fatal(err)
+	}
+	leg := acdtest.NewLeg("call-1")
+	if _, err := e.Enqueue(bg, acd.CallRequest{ID: "call-1", Queue: "support"}, leg); err != nil {
+		t.Fatal(err)
+	}
+	leg.End()
+	if err := e.Shutdown(bg); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.recs) != 1 || rec.recs[0].CallID != "call-1" {
+		t.Fatalf("recorded %+v, want only call-1", rec.recs)
+	}
+}

@@ -41,7 +41,10 @@ func (x *Journey) follow(ctx context.Context) {
 		for _, ev := range evs {
 			switch e := ev.(type) {
 			case *acd.InteractionCompleted:
-				x.pushInteraction(e.Interaction)
+				// Other channels' tasks are recorded by their own adapters.
+				if ch := e.Interaction.Channel; ch == acd.ChannelVoice || ch == acd.ChannelCallback {
+					x.pushInteraction(e.Interaction)
+				}
 			case *acd.ResyncRequired:
 				if !stopping {
 					_, _ = x.sub.Resync(ctx)

@@ -22,6 +22,12 @@ type Action struct {
 	agentdesk.CallAction
 }
 
+// Task is one recorded TaskControl call.
+type Task struct {
+	AgentID string
+	agentdesk.TaskAction
+}
+
 // Engine is a fake engine. Commands are recorded on the channels (buffered;
 // a test that does not read them must not send more than their capacity).
 // The zero value is not usable; call NewEngine.
@@ -29,6 +35,7 @@ type Engine struct {
 	Presences chan Presence
 	Actions   chan Action
 	Dials     chan agentdesk.Dial
+	Tasks     chan Task
 
 	mu     sync.Mutex
 	state  agentdesk.State
@@ -47,6 +54,7 @@ var (
 func NewEngine(state agentdesk.State) *Engine {
 	return &Engine{
 		Presences: make(chan Presence, 1024), Actions: make(chan Action, 1024), Dials: make(chan agentdesk.Dial, 64),
+		Tasks: make(chan Task, 1024),
 		state: state,
 	}
 }
@@ -95,6 +103,15 @@ func (e *Engine) Prioritize(_ context.Context, callID string, priority int, fron
 		return err
 	}
 	e.Actions <- Action{CallAction: agentdesk.CallAction{Action: fmt.Sprintf("prioritize:%d:%v", priority, front), CallID: callID}}
+	return nil
+}
+
+// TaskControl implements agentdesk.Engine.
+func (e *Engine) TaskControl(_ context.Context, agentID string, a agentdesk.TaskAction) error {
+	if err := e.err(); err != nil {
+		return err
+	}
+	e.Tasks <- Task{agentID, a}
 	return nil
 }
 

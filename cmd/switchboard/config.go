@@ -372,6 +372,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	if cfg.IVR.Flows == "" {
 		return &lineError{nodeLine(root, "ivr"), "ivr.flows names no flows file"}
 	}
+	if err := cfg.ACD.Capacity.Validate(); err != nil {
+		return &lineError{nodeLine(root, "acd", "capacity"), err.Error()}
+	}
 	if err := cfg.ACD.Validate(); err != nil {
 		return &lineError{nodeLine(root, "acd"), err.Error()}
 	}

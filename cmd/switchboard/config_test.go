@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/acd"
 	"switchboard/acd/dialplan"
 )
 
@@ -25,6 +26,10 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		{"digest algorithms", "sip:\n  digest_algorithms: [SHA-512]\n", `bad.yaml:2: sip.digest_algorithms ["SHA-512"] must list SHA-256 and/or MD5`},
 		{"tcp limits", "sip:\n  tcp_max_per_source: -1\n", "sip.tcp_max_connections, tcp_max_per_source and tcp_idle_timeout must be positive"},
 		{"bad acd", "acd:\n  queues:\n    - name: \"\"\n", "bad.yaml:2: acd:"},
+		{"bad capacity", "acd:\n  ring_timeout: 20s\n  capacity:\n    channels:\n      chat: {capacity: 500}\n", "bad.yaml:4: acd: invalid config: capacity.channels.chat.capacity: 500 not in 0..100"},
+		{"bad capacity channel", "acd:\n  capacity:\n    channels:\n      Chat!: {capacity: 2}\n", `bad.yaml:3: acd: invalid config: capacity.channels: bad channel name "Chat!"`},
+		{"bad capacity total", "acd:\n  capacity:\n    total: -1\n", "bad.yaml:3: acd: invalid config: capacity.total"},
+		{"capacity unknown key", "acd:\n  capacity:\n    chat: 3\n", "bad.yaml:3: field chat not found"},
 		{"dialplan emergency callbacks", "dialplan:\n  roles:\n    callback: [national, emergency]\n", "bad.yaml:2: dialplan: invalid config: role callback may not dial emergency"},
 		{"dialplan unknown class", "dialplan:\n  roles:\n    agent: [cheap]\n", `bad.yaml:2: dialplan: invalid config: role agent: unknown class "cheap"`},
 		{"dialplan bad prefix", "dialplan:\n  deny_prefixes: [\"1900\"]\n", `deny prefix "1900"`},
@@ -41,6 +46,28 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 				t.Errorf("error = %q, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseConfigCapacity: acd.capacity sets each channel's default
+// capacity and blocking flag over the built-in ones, and the total cap.
+func TestParseConfigCapacity(t *testing.T) {
+	cfg, err := parseConfig("c.yaml", []byte("acd:\n  capacity:\n    total: 6\n    channels:\n      chat: {capacity: 5}\n      voice: {blocking: false}\n      sms: {capacity: 8, blocking: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.ACD.Capacity
+	if c.Total != 6 {
+		t.Errorf("total = %d, want 6", c.Total)
+	}
+	for _, tt := range []struct {
+		ch       acd.Channel
+		capacity int
+		blocking bool
+	}{{acd.ChannelChat, 5, false}, {acd.ChannelVoice, 1, false}, {"sms", 8, true}, {acd.ChannelTicket, 10, false}, {acd.ChannelEmail, 5, false}} {
+		if n, b := c.Rule(tt.ch); n != tt.capacity || b != tt.blocking {
+			t.Errorf("%s = capacity %d blocking %v, want %d %v", tt.ch, n, b, tt.capacity, tt.blocking)
+		}
 	}
 }
 

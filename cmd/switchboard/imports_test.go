@@ -26,7 +26,8 @@ func TestImportRules(t *testing.T) {
 	}
 
 	libraries := []string{"github.com/emiago/sipgo", "github.com/pion/", "github.com/gorilla/websocket", "github.com/jackc/pgx"}
-	adapters := []string{"switchboard/sip", "switchboard/agentdesk", "switchboard/crmcore/pgstore", "switchboard/crmcore/crmapi"}
+	adapters := []string{"switchboard/sip", "switchboard/agentdesk", "switchboard/crmcore/pgstore", "switchboard/crmcore/crmapi",
+		"switchboard/crmcore/dispatch"}
 	ours := func(p string) bool { return p == "switchboard" || strings.HasPrefix(p, "switchboard/") }
 	under := func(p, root string) bool { return p == root || strings.HasPrefix(p, root+"/") }
 	// xxxtest packages hold fakes for tests and may use real libraries.
@@ -80,6 +81,13 @@ func TestImportRules(t *testing.T) {
 				}
 				journey := under(p, "switchboard/acd/voice")
 				return !journey || !(under(d, "switchboard/ivr") || d == "switchboard/crmcore")
+			},
+		},
+		{
+			name:  "the CRM's routing channel imports only crmcore and acd of ours, and no database library",
+			match: func(p string) bool { return under(p, "switchboard/crmcore/dispatch") },
+			forbid: func(_, d string) bool {
+				return (ours(d) && d != "switchboard/crmcore" && !under(d, "switchboard/acd")) || strings.HasPrefix(d, "github.com/jackc/pgx")
 			},
 		},
 		{

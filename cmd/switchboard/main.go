@@ -35,8 +35,10 @@ commands:
             and end its sessions; needed before serving beyond loopback with the demo data
   ivr validate [-prompts DIR] [-queues a,b] FILE…
             check IVR flows files; prints file:line problems, exits 1 on errors
-  simulate  --scenario FILE [--strategy S] [--seed N] [--duration D]
-            run the ACD discrete-event simulator on a scenario
+  simulate  --scenario FILE [--strategy S] [--rules R] [--per-agent] [--seed N] [--duration D]
+            run the ACD discrete-event simulator on a scenario (voice, chat, email):
+            SL per queue and channel, occupancy per pool (--per-agent: per agent);
+            --rules all compares the scenario's capacity rule sets
   simulate --live [--http ADDR] [--sip ADDR] [--rate N] [--agents a,b] [--duration D]
             put simulated callers and agents on a running server (real SIP, CTI, REST);
             --sipp has SIPp place the calls (load tests: make load-journey)

@@ -33,6 +33,8 @@ type reloader struct {
 	plan    *dialplan.Plan
 	log     *slog.Logger
 	reloads *prometheus.CounterVec // result: ok, invalid
+	// onACD, if set, is told the ACD configuration the engine took.
+	onACD func(*acd.Config)
 
 	mu  sync.Mutex
 	cur *Config // the configuration in force
@@ -93,6 +95,9 @@ func (r *reloader) apply(ctx context.Context) error {
 	if acdLive {
 		if err := r.engine.Reload(ctx, &next.ACD); err != nil {
 			return fmt.Errorf("%w: acd: %w", errReloadRefused, err)
+		}
+		if r.onACD != nil {
+			r.onACD(&next.ACD)
 		}
 		applied = append(applied, "acd")
 	} else {

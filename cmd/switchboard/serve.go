@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,6 +23,7 @@ import (
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
+	"switchboard/crmcore/dispatch"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
 	"switchboard/ivr"
@@ -135,8 +137,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		}
 	}))
 	api, err := crmapi.New(crmapi.Deps{
-		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: store, Lookup: store,
-	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)))
+		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: store, Leads: store, Lookup: store,
+	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...))
 	if err != nil {
 		return err
 	}
@@ -189,13 +191,24 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Help-desk tickets and sales leads waiting for an agent are routed as
+	// tasks by acd.assignment (the rules in force: reloads apply).
+	var acdCfg atomic.Pointer[acd.Config]
+	acdCfg.Store(&cfg.ACD)
+	crmWork, err := dispatch.New(store, dispatch.Options{Logger: logger,
+		Assign: func(w acd.WorkItem) (acd.AssignmentRule, bool) { return acdCfg.Load().Assign(w) }})
+	if err != nil {
+		return err
+	}
 	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents), acd.WithDialPlan(plan),
+		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
 		acd.WithAfterCall(func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }),
 		acd.WithLogger(logger), acd.WithMetrics(acdMetrics))
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	crmWork.Attach(engine)
 	onEvent = agents.Transfers(engine, sip.TransferTargets{
 		IsQueue: func(name string) bool { return slices.Contains(queueNames(&cfg.ACD), name) },
 		AgentBySIP: func(ctx context.Context, user string) (acd.AgentID, bool) {
@@ -257,6 +270,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	go auth.RunPurge(runCtx, time.Hour)
 	go func() { defer close(gwDone); errc <- gw.Serve(runCtx) }()
 	go func() { errc <- hub.Run(runCtx) }()
+	crmWorkDone := make(chan struct{})
+	go func() { defer close(crmWorkDone); crmWork.Run(runCtx) }()
 	// The entry records interactions until the very end of the shutdown
 	// below, so it has a context of its own.
 	entryCtx, stopEntry := context.WithCancel(context.WithoutCancel(ctx))
@@ -270,6 +285,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	// SIGHUP re-reads the configuration file (reload.go).
 	reloads := newReloader(cfg, flows, engine, plan, logger, reg)
+	reloads.onACD = acdCfg.Store
 	watchHangup(runCtx, func() { _ = reloads.reload(runCtx) })
 	printWelcome(cfg, srv.Scheme()+"://"+srv.Addr(), adminSeeded, gw, flows)
 
@@ -293,6 +309,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	// the writer flushes (deferred above) and the database closes.
 	cancelRun()
 	<-gwDone
+	<-crmWorkDone
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
 	if err := engine.Shutdown(sctx); err != nil {

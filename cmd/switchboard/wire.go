@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,29 +82,57 @@ var (
 
 // agentSpecs maps a CRM agent to the ACD's routing profile: skills with
 // levels, plus each spoken language as a level-5 skill (IVR flows require
-// the caller's language as a skill), geography, and the SIP endpoint.
+// the caller's language as a skill), geography, the SIP endpoint, and the
+// agent's per-channel capacity overrides.
 func agentSpecs(store *pgstore.Store) func(ctx context.Context, agentID string) (acd.AgentSpec, error) {
 	return func(ctx context.Context, agentID string) (acd.AgentSpec, error) {
 		a, err := store.GetAgent(ctx, agentID)
 		if err != nil {
 			return acd.AgentSpec{}, err
 		}
-		spec := acd.AgentSpec{
-			ID: acd.AgentID(a.ID), Name: a.Name, Endpoint: a.SIPUsername, Languages: a.Languages,
-			Country: a.Country, Region: a.Region, TimeZone: a.TimeZone,
-		}
-		have := map[string]bool{}
-		for _, s := range a.Skills {
-			spec.Skills = append(spec.Skills, acd.SkillLevel{Skill: s.Name, Level: s.Level})
-			have[s.Name] = true
-		}
-		for _, l := range a.Languages {
-			if !have[l] {
-				spec.Skills = append(spec.Skills, acd.SkillLevel{Skill: l, Level: 5})
-			}
-		}
-		return spec, nil
+		return agentSpec(a), nil
 	}
+}
+
+// agentSpec is the ACD's routing profile of a CRM agent (see agentSpecs).
+func agentSpec(a crmcore.Agent) acd.AgentSpec {
+	spec := acd.AgentSpec{
+		ID: acd.AgentID(a.ID), Name: a.Name, Endpoint: a.SIPUsername, Languages: a.Languages,
+		Country: a.Country, Region: a.Region, TimeZone: a.TimeZone,
+	}
+	if len(a.Capacity) > 0 {
+		spec.Capacity = make(map[acd.Channel]int, len(a.Capacity))
+		for ch, n := range a.Capacity {
+			spec.Capacity[acd.Channel(ch)] = n
+		}
+	}
+	have := map[string]bool{}
+	for _, s := range a.Skills {
+		spec.Skills = append(spec.Skills, acd.SkillLevel{Skill: s.Name, Level: s.Level})
+		have[s.Name] = true
+	}
+	for _, l := range a.Languages {
+		if !have[l] {
+			spec.Skills = append(spec.Skills, acd.SkillLevel{Skill: l, Level: 5})
+		}
+	}
+	return spec
+}
+
+// capacityChannels are the channel names an agent's capacity overrides
+// may name over REST: the channels Switchboard ships and those acd.capacity
+// configures.
+func capacityChannels(c *acd.Config) []string {
+	names := []string{}
+	for _, ch := range []acd.Channel{acd.ChannelVoice, acd.ChannelCallback, acd.ChannelChat, acd.ChannelEmail, acd.ChannelTicket, acd.ChannelLead} {
+		names = append(names, string(ch))
+	}
+	for ch := range c.Capacity.Channels {
+		if !slices.Contains(names, string(ch)) {
+			names = append(names, string(ch))
+		}
+	}
+	return names
 }
 
 // wrapUpTickets links or creates the ticket an agent names at wrap-up and

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,7 @@ type TicketStore interface {
 	AddComment(ctx context.Context, number int64, c crmcore.Comment) (crmcore.Comment, error)
 	Comments(ctx context.Context, number int64) ([]crmcore.Comment, error)
 	Audit(ctx context.Context, number int64) ([]crmcore.AuditEntry, error)
+	TicketAssignments(ctx context.Context, number int64) ([]crmcore.TicketAssignment, error)
 	SLAPolicy() crmcore.SLAPolicy
 }
 
@@ -83,6 +85,7 @@ type Deps struct {
 	Tickets      TicketStore
 	Interactions InteractionStore
 	Agents       AgentStore
+	Leads        LeadStore
 	Lookup       crmcore.CallerLookuper
 }
 
@@ -102,6 +105,7 @@ type Handler struct {
 	defaultRegion string
 	maxBody       int64
 	maxImport     int64
+	channels      []string // sorted; nil accepts any well-formed channel name
 }
 
 // Option configures a Handler.
@@ -127,9 +131,16 @@ func WithBodyLimits(jsonMax, importMax int64) Option {
 	return func(h *Handler) { h.maxBody, h.maxImport = jsonMax, importMax }
 }
 
+// WithChannels names the channels an agent's capacity overrides may name
+// (the router's channels); others are refused with 400. Without it any
+// well-formed channel name is accepted.
+func WithChannels(names ...string) Option {
+	return func(h *Handler) { h.channels = slices.Sorted(slices.Values(names)) }
+}
+
 // New returns the /api/v1 handler. Every field of d must be set.
 func New(d Deps, opts ...Option) (*Handler, error) {
-	if d.Auth == nil || d.Contacts == nil || d.Tickets == nil || d.Interactions == nil || d.Agents == nil || d.Lookup == nil {
+	if d.Auth == nil || d.Contacts == nil || d.Tickets == nil || d.Interactions == nil || d.Agents == nil || d.Leads == nil || d.Lookup == nil {
 		return nil, errors.New("crmapi: every dependency must be set")
 	}
 	h := &Handler{d: d, mux: http.NewServeMux(), log: slog.Default(), now: time.Now, defaultRegion: "US",
@@ -174,6 +185,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/tickets/{number}/comments", h.authed(crmcore.PermManageTickets, h.listComments))
 	m.HandleFunc("POST /api/v1/tickets/{number}/comments", h.authed(crmcore.PermManageTickets, h.addComment))
 	m.HandleFunc("GET /api/v1/tickets/{number}/audit", h.authed(crmcore.PermManageTickets, h.audit))
+	m.HandleFunc("GET /api/v1/tickets/{number}/assignments", h.authed(crmcore.PermManageTickets, h.assignments))
+
+	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
+	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))
+	m.HandleFunc("GET /api/v1/leads/{id}", h.authed(crmcore.PermManageLeads, h.getLead))
+	m.HandleFunc("POST /api/v1/leads/{id}/transitions", h.authed(crmcore.PermManageLeads, h.transitionLead))
+	m.HandleFunc("GET /api/v1/leads/{id}/assignments", h.authed(crmcore.PermManageLeads, h.leadAssignments))
 
 	m.HandleFunc("GET /api/v1/interactions", h.authed(crmcore.PermReadOwnInteractions, h.listInteractions))
 	m.HandleFunc("GET /api/v1/interactions/export", h.authed(crmcore.PermReadOwnInteractions, h.exportInteractions))
@@ -377,6 +395,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		writeErrorBody(w, http.StatusConflict, apiError{Code: "invalid_transition", Message: strings.TrimPrefix(err.Error(), "crmcore: "),
 			Field: "to", Allowed: allowed})
+	case errors.Is(err, crmcore.ErrInvalidTransition): // a refused lead transition
+		writeError(w, http.StatusConflict, "invalid_transition", trimPrefixes(err.Error()), "to")
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body larger than %d bytes", mbe.Limit), "")
 	case errors.As(err, &be):

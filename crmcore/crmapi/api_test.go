@@ -30,6 +30,7 @@ var _ interface {
 	TicketStore
 	InteractionStore
 	AgentStore
+	LeadStore
 	crmcore.CallerLookuper
 } = (*pgstore.Store)(nil)
 
@@ -43,8 +44,9 @@ type env struct {
 	revoked []crmcore.Revocation // told to the auth's revocation hook
 }
 
-// newEnv serves the API over a fresh, migrated and seeded database.
-func newEnv(t *testing.T) *env {
+// newEnv serves the API over a fresh, migrated and seeded database; opts
+// come after the test's own options.
+func newEnv(t *testing.T, opts ...Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
@@ -65,8 +67,8 @@ func newEnv(t *testing.T) *env {
 		defer e.mu.Unlock()
 		e.revoked = append(e.revoked, r)
 	}))
-	h, err := New(Deps{Auth: auth, Contacts: s, Tickets: s, Interactions: s, Agents: s, Lookup: s},
-		WithMetrics(NewMetrics(prometheus.NewRegistry())), WithBodyLimits(64<<10, 256<<10))
+	h, err := New(Deps{Auth: auth, Contacts: s, Tickets: s, Interactions: s, Agents: s, Leads: s, Lookup: s},
+		append([]Option{WithMetrics(NewMetrics(prometheus.NewRegistry())), WithBodyLimits(64<<10, 256<<10)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,9 +538,10 @@ func TestNoServerErrorOnHostileInput(t *testing.T) {
 	paths := []struct{ method, path string }{
 		{"POST", "/api/v1/contacts"}, {"POST", "/api/v1/tickets"}, {"PATCH", "/api/v1/tickets/T-1042"},
 		{"POST", "/api/v1/tickets/T-1042/transitions"}, {"POST", "/api/v1/tickets/T-1042/comments"}, {"POST", "/api/v1/agents"},
+		{"POST", "/api/v1/leads"},
 	}
 	fields := []string{"name", "subject", "requester_id", "assignee_id", "account_id", "to", "body", "login", "password",
-		"time_zone", "country", "language", "group", "segment", "priority", "channel"}
+		"time_zone", "country", "language", "group", "segment", "priority", "channel", "owner_id", "phone", "email", "company"}
 	for _, p := range paths {
 		for _, v := range nasty {
 			for _, f := range fields {
@@ -548,6 +551,15 @@ func TestNoServerErrorOnHostileInput(t *testing.T) {
 			body, _ := json.Marshal(map[string]any{"name": "X", "phones": []map[string]string{{"number": v}}, "emails": []string{v}, "tags": []string{v}, "custom": map[string]string{v: v}})
 			e.do(p.method, p.path, tok, body)
 		}
+	}
+	for _, v := range nasty {
+		for _, c := range []any{map[string]any{v: 1}, map[string]any{"chat": v}, v, map[string]any{"chat": 1.5}, map[string]any{"chat": 1 << 40}} {
+			body, _ := json.Marshal(map[string]any{"login": "hostile", "password": "pw12345", "capacity": c})
+			e.do("POST", "/api/v1/agents", tok, body)
+		}
+		e.do("GET", "/api/v1/tickets/"+urlEscape(v)+"/assignments", tok, nil)
+		e.do("GET", "/api/v1/leads/"+urlEscape(v), tok, nil)
+		e.do("POST", "/api/v1/leads/"+urlEscape(v)+"/transitions", tok, map[string]string{"to": v})
 	}
 	for _, v := range nasty {
 		for _, q := range []string{"q", "phone", "email", "tag", "region", "limit", "offset"} {

@@ -1,7 +1,9 @@
 // Package crmapi is the REST/JSON interface of the CRM under /api/v1: sessions
 // (bearer tokens), contacts (CRUD, search, CSV import and export), tickets
-// (CRUD, filters, status transitions, comments, audit trail), interactions
-// (filtered listing, CSV export), agents (admin-only management) and the
+// (CRUD, filters, status transitions, comments, audit trail, routed
+// assignments with their reasons), interactions (filtered listing, CSV
+// export), agents (admin-only management, per-channel capacity; see
+// [WithChannels]) and the
 // caller lookup used by the screen pop. The OpenAPI 3 description is served
 // at /api/v1/openapi.json.
 //

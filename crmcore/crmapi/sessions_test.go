@@ -28,7 +28,7 @@ func (e *env) agentByLogin(login string) crmcore.Agent {
 func agentInput(a crmcore.Agent) map[string]any {
 	return map[string]any{"login": a.Login, "name": a.Name, "role": a.Role, "skills": a.Skills,
 		"languages": a.Languages, "country": a.Country, "region": a.Region, "time_zone": a.TimeZone,
-		"sip_username": a.SIPUsername, "active": a.Active}
+		"sip_username": a.SIPUsername, "capacity": a.Capacity, "active": a.Active}
 }
 
 func TestLoginThrottled(t *testing.T) {

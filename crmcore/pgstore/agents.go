@@ -13,13 +13,14 @@ import (
 const agentCols = `a.id::text, a.login, a.name, a.role, a.password_hash, a.languages, a.country, a.region,
 	a.time_zone, coalesce(a.sip_username, ''), a.sip_ha1_md5, a.sip_ha1_sha256, a.active, a.created_at, a.updated_at,
 	coalesce((select jsonb_agg(jsonb_build_object('name', s.skill, 'level', s.level) order by s.skill)
-	          from agent_skills s where s.agent_id = a.id), '[]')`
+	          from agent_skills s where s.agent_id = a.id), '[]'),
+	coalesce((select jsonb_object_agg(c.channel, c.capacity) from agent_capacity c where c.agent_id = a.id), '{}')`
 
 func scanAgent(row pgx.Row) (crmcore.Agent, error) {
 	var a crmcore.Agent
 	var role string
 	err := row.Scan(&a.ID, &a.Login, &a.Name, &role, &a.PasswordHash, &a.Languages, &a.Country, &a.Region,
-		&a.TimeZone, &a.SIPUsername, &a.SIPHA1.MD5, &a.SIPHA1.SHA256, &a.Active, &a.CreatedAt, &a.UpdatedAt, &a.Skills)
+		&a.TimeZone, &a.SIPUsername, &a.SIPHA1.MD5, &a.SIPHA1.SHA256, &a.Active, &a.CreatedAt, &a.UpdatedAt, &a.Skills, &a.Capacity)
 	a.Role = crmcore.Role(role)
 	return a, err
 }
@@ -39,6 +40,9 @@ func (s *Store) sipHA1(a crmcore.Agent) crmcore.SIPHA1 {
 func (s *Store) CreateAgent(ctx context.Context, a crmcore.Agent) (crmcore.Agent, error) {
 	a.ID = crmcore.NewID()
 	a.SIPHA1, a.SIPSecret = s.sipHA1(a), ""
+	if a.Capacity == nil {
+		a.Capacity = crmcore.Capacity{}
+	}
 	now := s.now().UTC()
 	a.CreatedAt, a.UpdatedAt = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -50,7 +54,10 @@ func (s *Store) CreateAgent(ctx context.Context, a crmcore.Agent) (crmcore.Agent
 		if err != nil {
 			return err
 		}
-		return insertSkills(ctx, tx, a.ID, a.Skills)
+		if err := insertSkills(ctx, tx, a.ID, a.Skills); err != nil {
+			return err
+		}
+		return insertCapacity(ctx, tx, a.ID, a.Capacity)
 	})
 	if err != nil {
 		return crmcore.Agent{}, mapErr("create agent", err)
@@ -67,7 +74,18 @@ func insertSkills(ctx context.Context, tx pgx.Tx, id string, skills []crmcore.Sk
 	return nil
 }
 
-// UpdateAgent replaces the agent with id by a. An empty PasswordHash keeps
+// insertCapacity stores an agent's capacity overrides, one row per channel.
+func insertCapacity(ctx context.Context, tx pgx.Tx, id string, c crmcore.Capacity) error {
+	for ch, n := range c {
+		if _, err := tx.Exec(ctx, `insert into agent_capacity (agent_id, channel, capacity) values ($1,$2,$3)`, id, ch, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateAgent replaces the agent with id by a (skills and capacity
+// overrides included). An empty PasswordHash keeps
 // the stored one; so does an empty SIPSecret, unless the SIP username
 // changes: the stored hashes are then cleared, as they name the old one.
 func (s *Store) UpdateAgent(ctx context.Context, id string, a crmcore.Agent) (crmcore.Agent, error) {
@@ -96,6 +114,12 @@ func (s *Store) UpdateAgent(ctx context.Context, id string, a crmcore.Agent) (cr
 			return err
 		}
 		if err := insertSkills(ctx, tx, id, a.Skills); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from agent_capacity where agent_id=$1`, id); err != nil {
+			return err
+		}
+		if err := insertCapacity(ctx, tx, id, a.Capacity); err != nil {
 			return err
 		}
 		if !a.Active {

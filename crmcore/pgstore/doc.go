@@ -20,6 +20,14 @@
 // triggers clear references to deleted rows, which is what the constraint
 // would have done.
 //
+// Agents carry per-channel capacity overrides (agent_capacity, one row per
+// channel). Tickets waiting for an agent are in ticket_routing, kept by
+// the ticket writes themselves in the ticket's transaction: a ticket
+// enters it when created new and unassigned or reopened by someone other
+// than its assignee, and leaves it when assigned, solved or closed, or
+// accepted from the ACD ([Store.AssignRouted]), which also keeps the
+// assignment with its routing reasons (ticket_assignments).
+//
 // # Durable interaction writer
 //
 // [Writer] is the only write path for interactions and wrap-ups. It is a

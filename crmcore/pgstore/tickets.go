@@ -60,6 +60,11 @@ func (s *Store) createTicket(ctx context.Context, actorID string, t crmcore.Tick
 			return err
 		}
 		t.Number = crmcore.FormatTicketNumber(num)
+		if t.Status == crmcore.StatusNew && t.AssigneeID == "" {
+			if err := queueForRouting(ctx, tx, t.ID, crmcore.RouteNew, t.CreatedAt, ""); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, t.ID, actorID, t.CreatedAt, []crmcore.AuditEntry{{Action: "created", Field: "status", New: t.Status.String()}})
 	})
 	if err != nil {
@@ -153,7 +158,7 @@ func (s *Store) ListTickets(ctx context.Context, f crmcore.TicketFilter) ([]crmc
 // UpdateTicket applies patch to ticket n under a row lock and records one
 // audit entry per changed field.
 func (s *Store) UpdateTicket(ctx context.Context, actorID string, n int64, patch crmcore.TicketPatch) (crmcore.Ticket, error) {
-	return s.mutateTicket(ctx, "update ticket", actorID, n, func(t *crmcore.Ticket) ([]crmcore.AuditEntry, error) {
+	return s.mutateTicket(ctx, "update ticket", actorID, n, func(_ pgx.Tx, t *crmcore.Ticket) ([]crmcore.AuditEntry, error) {
 		return patch.Apply(t, s.sla)
 	})
 }
@@ -161,7 +166,7 @@ func (s *Store) UpdateTicket(ctx context.Context, actorID string, n int64, patch
 // TransitionTicket moves ticket n to status next if the transition table
 // allows it (else a *crmcore.TransitionError), and audits the change.
 func (s *Store) TransitionTicket(ctx context.Context, actorID string, n int64, next crmcore.TicketStatus) (crmcore.Ticket, error) {
-	return s.mutateTicket(ctx, "transition ticket", actorID, n, func(t *crmcore.Ticket) ([]crmcore.AuditEntry, error) {
+	return s.mutateTicket(ctx, "transition ticket", actorID, n, func(_ pgx.Tx, t *crmcore.Ticket) ([]crmcore.AuditEntry, error) {
 		old := t.Status
 		if err := t.ApplyTransition(next, s.now().UTC()); err != nil {
 			return nil, err
@@ -170,7 +175,10 @@ func (s *Store) TransitionTicket(ctx context.Context, actorID string, n int64, n
 	})
 }
 
-func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, fn func(*crmcore.Ticket) ([]crmcore.AuditEntry, error)) (crmcore.Ticket, error) {
+// mutateTicket applies fn to ticket n under a row lock in one transaction,
+// stores the result with fn's audit entries, and keeps the ticket's place
+// in the routing queue (see updateRouting).
+func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, fn func(pgx.Tx, *crmcore.Ticket) ([]crmcore.AuditEntry, error)) (crmcore.Ticket, error) {
 	var t crmcore.Ticket
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -178,7 +186,8 @@ func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, f
 		if err != nil {
 			return err
 		}
-		changes, err := fn(&t)
+		old := t
+		changes, err := fn(tx, &t)
 		if err != nil {
 			return err
 		}
@@ -194,6 +203,9 @@ func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, f
 			nullTime(t.FirstResponseDue), nullTime(t.ResolutionDue), utcPtr(t.FirstRespondedAt), utcPtr(t.SolvedAt),
 			utcPtr(t.ClosedAt), now)
 		if err != nil {
+			return err
+		}
+		if err := updateRouting(ctx, tx, actorID, old, t, now); err != nil {
 			return err
 		}
 		return audit(ctx, tx, t.ID, actorID, now, changes)

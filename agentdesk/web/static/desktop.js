@@ -1,13 +1,16 @@
 // Agent desktop: login, presence, softphone, screen pop, wrap-up, contact
-// search + click-to-dial, ticket view. All call control goes over CTI; CRM
-// reads and writes go to the REST API (/api/v1) with the session token.
+// search + click-to-dial, ticket view, and one panel per task held (the
+// call and each chat, email, ticket or lead) with its own pop and
+// controls. All call and task control goes over CTI; CRM reads and writes
+// go to the REST API (/api/v1) with the session token.
 import { CTI, el, fmtDuration } from './cti.js';
 import { Softphone } from './softphone.js';
+import { popSegment, renderTasks, tickTasks } from './tasks.js';
 
 const $ = (id) => document.getElementById(id);
 const S = {
   cti: null, phone: null, token: '', me: null,
-  status: null, offer: null, call: null, wrap: null,
+  status: null, offer: null, call: null, wrap: null, tasks: new Map(),
   dispositions: [], reasons: [], skew: 0, ended: '',
 };
 window.switchboard = S; // for diagnostics and browser tests
@@ -90,6 +93,24 @@ function wire(cti) {
   });
   cti.on('agent.snapshot', (d) => {
     S.status = d.status; S.offer = d.offer; S.call = d.call; setWrap(d.wrapup);
+    S.tasks = new Map((d.tasks || []).map((t) => [t.task_id, t]));
+    render();
+  });
+  cti.on('task.offered', (d) => {
+    S.tasks.set(d.task_id, { task_id: d.task_id, channel: d.channel, agent_id: d.agent_id, queue: d.queue,
+      state: 'offered', since: d.decided_at, deadline: d.deadline, pop: d });
+    render();
+  });
+  cti.on('task.state', (d) => {
+    const old = S.tasks.get(d.task_id);
+    if (d.state === 'ended') {
+      if (old && (d.reason === 'withdrawn' || d.reason === 'no-answer' || d.reason === 'failed')) {
+        toast(`${d.channel} offer ${d.reason}`);
+      }
+      S.tasks.delete(d.task_id);
+    } else {
+      S.tasks.set(d.task_id, { ...(old || {}), ...d, pop: old ? old.pop : null });
+    }
     render();
   });
   cti.on('agent.state', (d) => { S.status = d; render(); });
@@ -201,7 +222,22 @@ function render() {
   renderPop(S.offer || (S.call && S.lastPop && S.lastPop.call_id === S.call.call_id ? S.lastPop : null));
   // Wrap-up.
   $('wrapup').hidden = !S.wrap;
+  renderCapacity(st);
+  renderTasks($('task-panels'), S, { cmd, toast, openTicket });
+  $('tasks-empty').hidden = !!(S.offer || S.call || S.tasks.size);
   tick();
+}
+
+// renderCapacity shows, per channel, the tasks held against the capacity.
+function renderCapacity(st) {
+  const cap = (st && st.capacity) || {};
+  const load = (st && st.load) || {};
+  const order = (c) => (c === 'voice' ? 0 : c === 'callback' ? 1 : 2);
+  const chans = Object.keys(cap).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  $('capacity').replaceChildren(...chans.map((c) => el('span', {
+    class: 'cap' + ((load[c] || 0) >= cap[c] ? ' full' : ''), dataset: { channel: c },
+    'aria-label': `${c}: ${load[c] || 0} of ${cap[c]}`,
+  }, `${c} ${load[c] || 0}/${cap[c]}`)));
 }
 
 function renderPop(o) {
@@ -231,14 +267,6 @@ function renderPop(o) {
     `${(i.arrived_at || i.at || '').slice(0, 16).replace('T', ' ')} ${i.direction || ''} ${i.outcome || ''} ${i.disposition || ''} ${i.notes || ''}`)) : [el('li', {}, 'None')]));
 }
 
-// popSegment is the caller's segment for the VIP badge: the contact's own;
-// the account's only when the contact has none.
-function popSegment(crm) {
-  const c = crm.contact || {};
-  const acct = crm.account || {};
-  return c.segment || acct.segment || crm.segment || '';
-}
-
 // setWrap records the wrap-up in progress; a wrap-up of another call
 // starts from an empty form.
 function setWrap(w) {
@@ -261,6 +289,7 @@ function tick() {
     const left = (Date.parse(S.wrap.deadline) - now) / 1000;
     $('wrap-timer').textContent = left > 0 ? fmtDuration(left) + ' left' : 'overdue';
   }
+  tickTasks(now);
 }
 
 // ---- actions ----

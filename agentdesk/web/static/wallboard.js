@@ -1,6 +1,8 @@
 // Supervisor wallboard: a feed-only CTI connection (?client=wallboard). It
 // draws the sup.snapshot, then applies sup.queue / sup.agent deltas; no
-// polling. Times in state are computed locally from "since".
+// polling. Times in state are computed locally from "since". Per channel
+// it shows the tasks waiting and the occupancy: the tasks agents hold
+// over the capacity of the agents present.
 import { CTI, el, fmtDuration } from './cti.js';
 
 const $ = (id) => document.getElementById(id);
@@ -34,14 +36,14 @@ function connect(token) {
   cti.on('sup.snapshot', (d) => {
     S.queues = new Map((d.queues || []).map((q) => [q.queue, q]));
     S.agents = new Map((d.agents || []).map((a) => [a.agent_id, a]));
-    drawQueues(); drawWaiting(); drawAgents();
+    drawQueues(); drawWaiting(); drawAgents(); drawChannels();
   });
-  cti.on('sup.queue', (q) => { S.queues.set(q.queue, q); drawQueues(); drawWaiting(); });
+  cti.on('sup.queue', (q) => { S.queues.set(q.queue, q); drawQueues(); drawWaiting(); drawChannels(); });
   cti.on('sup.agent', (a) => {
     // An agent offline and idle has left the floor (fresh snapshots omit them).
     if (a.presence === 'offline' && (!a.state || a.state === 'idle')) S.agents.delete(a.agent_id);
     else S.agents.set(a.agent_id, a);
-    drawAgents();
+    drawAgents(); drawChannels();
   });
   cti.connect().catch(() => { $('conn').textContent = 'cannot connect'; });
 }
@@ -103,15 +105,48 @@ function drawQueues() {
         stat('busy', String(q.busy || 0), 'st-busy'),
         stat('wrap-up', String(q.wrap_up || 0), 'st-wrap'),
         stat('staffed / Erlang', `${q.staffed || 0} / ${q.recommended || 0}`, under ? 'warn' : '')),
+      el('p', { class: 'by-channel' }, byChannel(q.calls || [])),
       el('p', { class: 'erlang-basis' }, erlangBasis(q)));
   });
   $('queues').replaceChildren(...tiles);
 }
 
+// byChannel says how many of calls wait per channel ("voice 2 · chat 1").
+function byChannel(calls) {
+  const n = new Map();
+  for (const c of calls) n.set(c.channel || 'voice', (n.get(c.channel || 'voice') || 0) + 1);
+  return [...n].sort((a, b) => a[0].localeCompare(b[0])).map(([c, k]) => `${c} ${k}`).join(' · ') || 'nothing waiting';
+}
+
+// drawChannels shows, per channel, the tasks waiting and the occupancy of
+// the agents present (not offline) who may take it: tasks held over their
+// capacity.
+function drawChannels() {
+  const ch = new Map();
+  const get = (c) => { if (!ch.has(c)) ch.set(c, { waiting: 0, held: 0, capacity: 0, agents: 0 }); return ch.get(c); };
+  for (const q of S.queues.values()) for (const c of q.calls || []) get(c.channel || 'voice').waiting++;
+  for (const a of S.agents.values()) {
+    if (a.presence === 'offline') continue;
+    for (const [c, n] of Object.entries(a.capacity || {})) { const x = get(c); x.capacity += n; x.agents++; }
+    for (const [c, n] of Object.entries(a.load || {})) get(c).held += n;
+  }
+  const tiles = [...ch.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([c, x]) => {
+    const occ = x.capacity ? Math.round((100 * x.held) / x.capacity) : 0;
+    return el('article', { class: 'tile', 'aria-label': 'Channel ' + c, dataset: { channel: c } },
+      el('h3', {}, c),
+      el('div', { class: 'stats' },
+        stat('waiting', String(x.waiting), 'big c-waiting'),
+        stat('occupancy', `${occ}%`, 'c-occupancy'),
+        stat('held / capacity', `${x.held} / ${x.capacity}`, 'c-held'),
+        stat('agents', String(x.agents))));
+  });
+  $('channels').replaceChildren(...tiles);
+}
+
 function drawWaiting() {
   const calls = [...S.queues.values()].flatMap((q) => q.calls || []).sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
   $('waiting').replaceChildren(...(calls.length ? calls.map((c) => el('tr', { dataset: { call: c.call_id } },
-    el('td', {}, c.queue), el('td', {}, c.ani || '—'),
+    el('td', {}, c.queue), el('td', { class: 'channel' }, c.channel || 'voice'), el('td', {}, c.ani || '—'),
     el('td', { class: 'wait', dataset: { since: c.since } }, fmtDuration((now() - Date.parse(c.since)) / 1000)),
     el('td', {}, String(c.priority)),
     el('td', {}, el('button', { type: 'button', 'aria-label': 'Bump priority of call from ' + (c.ani || c.call_id),
@@ -119,7 +154,7 @@ function drawWaiting() {
     ' ',
     el('button', { type: 'button', 'aria-label': 'Move call from ' + (c.ani || c.call_id) + ' to front',
       onclick: () => S.cti.send('sup.call.priority', { call_id: c.call_id, priority: c.priority || 0, front: true }).catch((e) => toast(e.message)) }, 'Front')))) :
-    [el('tr', {}, el('td', { colspan: '5' }, 'No calls waiting'))]));
+    [el('tr', {}, el('td', { colspan: '6' }, 'Nothing waiting'))]));
 }
 
 function agentClass(a) {
@@ -137,6 +172,8 @@ function drawAgents() {
       el('span', { class: 'st' }, label),
       el('span', { class: 'since', dataset: { since: a.since || '' } }, Date.parse(a.since) > 0 ? fmtDuration((now() - Date.parse(a.since)) / 1000) : ''),
       a.call ? el('span', { class: 'call' }, a.call.ani || a.call.call_id) : null,
+      el('span', { class: 'load' }, Object.entries(a.capacity || {}).sort((x, y) => x[0].localeCompare(y[0]))
+        .map(([c, n]) => `${c} ${(a.load || {})[c] || 0}/${n}`).join(' · ')),
       el('select', { 'aria-label': 'Force presence of ' + (a.name || a.agent_id), onchange: (e) => {
         const v = e.target.value; e.target.value = '';
         if (!v) return;

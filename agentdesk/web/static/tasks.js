@@ -1,0 +1,122 @@
+// Task panels of the agent desktop: one panel per call or task on the
+// desk (a call and three chats at once), each with its channel, state,
+// pop and controls. Panels are kept across renders while their state is
+// unchanged, so a note being typed survives other tasks' events.
+import { el, fmtDuration } from './cti.js';
+
+// popSegment is the customer's segment for the VIP badge: the contact's
+// own; the account's only when the contact has none.
+export function popSegment(crm) {
+  const c = crm.contact || {};
+  const acct = crm.account || {};
+  return c.segment || acct.segment || crm.segment || '';
+}
+
+const panels = new Map(); // key → {sig, node}
+
+// renderTasks draws S's call (offer or call) and tasks into box; ui gives
+// cmd (send a CTI command), toast and openTicket.
+export function renderTasks(box, S, ui) {
+  const want = [];
+  const call = S.offer || S.call;
+  if (call) {
+    const state = S.offer ? 'offered' : (S.call.state === 'held' ? 'held' : 'talking');
+    want.push({ key: 'call:' + call.call_id, sig: state, draw: () => callPanel(call, state, S) });
+  }
+  const tasks = [...S.tasks.values()].sort((a, b) => String(a.since).localeCompare(String(b.since)) || a.task_id.localeCompare(b.task_id));
+  for (const t of tasks) want.push({ key: 'task:' + t.task_id, sig: t.state + '|' + (t.target || ''), draw: () => taskPanel(t, S, ui) });
+  const keep = new Set(want.map((w) => w.key));
+  for (const k of [...panels.keys()]) if (!keep.has(k)) panels.delete(k);
+  const nodes = want.map((w) => {
+    let p = panels.get(w.key);
+    if (!p || p.sig !== w.sig) {
+      p = { sig: w.sig, node: w.draw() };
+      panels.set(w.key, p);
+    }
+    return p.node;
+  });
+  box.replaceChildren(...nodes);
+}
+
+// tickTasks refreshes the countdowns of offers and wrap-ups.
+export function tickTasks(now) {
+  for (const e of document.querySelectorAll('#task-panels [data-deadline]')) {
+    const left = (Date.parse(e.dataset.deadline) - now) / 1000;
+    e.textContent = Number.isFinite(left) ? (left > 0 ? fmtDuration(left) + ' left' : 'overdue') : '';
+  }
+}
+
+function header(channel, title, state, deadline) {
+  return el('header', { class: 'task-head' },
+    el('span', { class: 'badge ch ch-' + channel }, channel),
+    el('strong', { class: 'task-title' }, title),
+    el('span', { class: 'badge task-state' }, state),
+    deadline && Date.parse(deadline) > 0 ? el('span', { class: 'timer', dataset: { deadline } }, '') : null);
+}
+
+function customerFacts(pop, ui) {
+  const crm = (pop && pop.crm) || {};
+  const acct = crm.account || {};
+  const tickets = crm.open_tickets || [];
+  return [
+    String(popSegment(crm)).toLowerCase() === 'vip' ? el('span', { class: 'badge vip' }, 'VIP') : null,
+    el('dl', { class: 'facts' },
+      el('dt', {}, 'Account'), el('dd', { class: 'f-account' }, acct.name || '—'),
+      el('dt', {}, 'Queue'), el('dd', { class: 'f-queue' }, pop ? pop.queue : '—'),
+      el('dt', {}, 'Waited'), el('dd', {}, fmtDuration((pop && pop.waited_s) || 0)),
+      el('dt', {}, 'Why you'), el('dd', {}, ((pop && pop.routing_reasons) || []).join(', ') || '—')),
+    tickets.length ? el('ul', { class: 'list' }, ...tickets.map((t) => el('li', {},
+      el('button', { type: 'button', class: 'link', onclick: () => ui.openTicket(t.number || t.id) }, t.number || t.id),
+      ` ${t.subject || ''}`))) : null,
+  ];
+}
+
+function customerName(pop, fallback) {
+  const c = ((pop && pop.crm) || {}).contact || {};
+  return c.name || (pop && pop.customer) || fallback;
+}
+
+// callPanel is the call's summary; its controls are the softphone's.
+function callPanel(call, state, S) {
+  const pop = S.offer || (S.lastPop && S.lastPop.call_id === call.call_id ? S.lastPop : null);
+  return el('article', { class: 'task-panel', dataset: { call: call.call_id, channel: call.channel || 'voice', state },
+    'aria-label': `${call.channel || 'voice'} ${state}` },
+  header(call.channel || 'voice', customerName(pop, call.ani || call.call_id), state, S.offer ? S.offer.deadline : ''),
+  el('p', { class: 'muted' }, call.ani || ''));
+}
+
+function taskPanel(t, S, ui) {
+  const id = t.task_id;
+  const run = (type, data) => ui.cmd(type, { task_id: id, ...(data || {}) }).catch(() => {});
+  const deadline = t.state === 'offered' || t.state === 'wrap-up' ? t.deadline : '';
+  const actions = [];
+  if (t.state === 'offered') {
+    actions.push(el('button', { type: 'button', class: 'go t-accept', onclick: () => run('task.accept') }, 'Accept'),
+      el('button', { type: 'button', class: 't-reject', onclick: () => run('task.reject') }, 'Reject'));
+  } else if (t.state === 'active') {
+    const kind = el('select', { 'aria-label': 'Transfer to' }, el('option', { value: 'queue' }, 'Queue'), el('option', { value: 'agent' }, 'Agent'));
+    const value = el('input', { 'aria-label': 'Transfer target', placeholder: 'queue or agent id', required: true });
+    actions.push(el('button', { type: 'button', class: 'stop t-complete', onclick: () => run('task.complete') }, 'Complete'),
+      el('form', { class: 'inline t-transfer', onsubmit: (e) => {
+        e.preventDefault();
+        run('task.transfer', { target: { kind: kind.value, value: value.value.trim() } });
+      } }, kind, value, el('button', { type: 'submit' }, 'Transfer')));
+  } else if (t.state === 'wrap-up' && t.target) {
+    actions.push(el('p', {}, `Transferred to ${t.target}; wrap-up ends on its own`));
+  } else if (t.state === 'wrap-up') {
+    const disp = el('select', { 'aria-label': 'Disposition', required: true }, el('option', { value: '' }, 'Choose…'),
+      ...S.dispositions.map((x) => el('option', { value: x.code }, x.label || x.code)));
+    const notes = el('textarea', { rows: '2', 'aria-label': 'Notes' });
+    actions.push(el('form', { class: 't-wrap', onsubmit: (e) => {
+      e.preventDefault();
+      run('task.wrapup', { disposition: disp.value, notes: notes.value });
+    } }, disp, notes, el('button', { type: 'submit' }, 'Finish wrap-up')));
+  } else if (t.state === 'transferred') {
+    actions.push(el('p', {}, 'Transferred to ' + (t.target || '')));
+  }
+  return el('article', { class: 'task-panel', dataset: { task: id, channel: t.channel, state: t.state },
+    'aria-label': `${t.channel} ${t.state}` },
+  header(t.channel, customerName(t.pop, id), t.state, deadline),
+  ...customerFacts(t.pop, ui),
+  el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
+}
