@@ -162,6 +162,7 @@ func (c *client) bindToken(cmdID, token string) bool {
 		c.kill(closeUnauthenticated, "unauthenticated")
 		return false
 	}
+	c.authenticated() // before the reply: the client may open another socket at once
 	if cmdID != "" {
 		c.replyOK(cmdID, map[string]any{"agent": id})
 	}
@@ -188,6 +189,7 @@ func (c *client) login(cmd Command) bool {
 		c.replyErr(cmd.ID, e)
 		return false
 	}
+	c.authenticated() // before the reply, as in bindToken
 	c.replyOK(cmd.ID, map[string]any{"token": tok, "agent": id})
 	return c.bind(id, tok, seq)
 }
