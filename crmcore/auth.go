@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -145,6 +146,22 @@ type Auth struct {
 	throttle *LoginThrottle
 	log      *slog.Logger
 	revoked  []func(Revocation)
+	// checks holds a token per password check in progress: bcrypt is
+	// CPU-bound, so a login storm queues here and is answered ErrBusy
+	// after checkWait instead of starving everything else (and outliving
+	// the HTTP server's write timeout).
+	checks    chan struct{}
+	checkWait time.Duration
+}
+
+// DefaultCheckWait is how long a login waits for a password check slot.
+const DefaultCheckWait = 10 * time.Second
+
+// WithPasswordChecks sets how many password checks run at once (default
+// GOMAXPROCS) and how long a login waits for one (default
+// DefaultCheckWait) before ErrBusy.
+func WithPasswordChecks(n int, wait time.Duration) AuthOption {
+	return func(a *Auth) { a.checks, a.checkWait = make(chan struct{}, max(n, 1)), wait }
 }
 
 // AuthOption configures an Auth.
@@ -179,7 +196,26 @@ func NewAuth(agents AgentStore, sessions SessionStore, opts ...AuthOption) *Auth
 	if a.throttle == nil {
 		a.throttle = NewLoginThrottle(ThrottleConfig{})
 	}
+	if a.checks == nil {
+		a.checks, a.checkWait = make(chan struct{}, runtime.GOMAXPROCS(0)), DefaultCheckWait
+	}
 	return a
+}
+
+// checkPassword runs check in a password check slot, waiting at most
+// checkWait (or until ctx ends) for one.
+func (a *Auth) checkPassword(ctx context.Context, check func() bool) (bool, error) {
+	t := time.NewTimer(a.checkWait)
+	defer t.Stop()
+	select {
+	case a.checks <- struct{}{}:
+	case <-t.C:
+		return false, ErrBusy
+	case <-ctx.Done():
+		return false, fmt.Errorf("crmcore: login: %w", ctx.Err())
+	}
+	defer func() { <-a.checks }()
+	return check(), nil
 }
 
 // Login checks the password of an active agent and opens a session. It
@@ -196,14 +232,24 @@ func (a *Auth) Login(ctx context.Context, login, password, source string) (token
 		return "", time.Time{}, Agent{}, err
 	}
 	ag, err := a.agents.AgentByLogin(ctx, login)
-	switch {
-	case err != nil && !isNotFound(err):
+	if err != nil && !isNotFound(err) {
 		return "", time.Time{}, Agent{}, fmt.Errorf("crmcore: login: %w", err)
-	case err != nil || !ag.Active || ag.PasswordHash == "":
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+	}
+	known := err == nil && ag.Active && ag.PasswordHash != ""
+	ok, cerr := a.checkPassword(ctx, func() bool {
+		if !known {
+			_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) // same time as a real check
+			return false
+		}
+		return CheckPassword(ag.PasswordHash, password)
+	})
+	switch {
+	case cerr != nil:
+		return "", time.Time{}, Agent{}, cerr
+	case !known:
 		a.failed(login, source, "unknown_or_disabled", now)
 		return "", time.Time{}, Agent{}, fmt.Errorf("%w: wrong login or password", ErrUnauthenticated)
-	case !CheckPassword(ag.PasswordHash, password):
+	case !ok:
 		a.failed(login, source, "wrong_password", now)
 		return "", time.Time{}, Agent{}, fmt.Errorf("%w: wrong login or password", ErrUnauthenticated)
 	}

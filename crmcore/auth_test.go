@@ -248,3 +248,19 @@ func TestAuthRunPurge(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestLoginBusy: when every password check slot stays taken (a login
+// storm), a login waits at most the configured time and gets ErrBusy
+// instead of queueing without bound; once a slot frees, logins succeed.
+func TestLoginBusy(t *testing.T) {
+	ctx := context.Background()
+	f := newAuthFixture(t, []AuthOption{WithPasswordChecks(1, 20*time.Millisecond)}, "alice")
+	f.auth.checks <- struct{}{} // a check in progress that does not end
+	if _, _, _, err := f.auth.Login(ctx, "alice", "right-password", "192.0.2.1"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("login while every slot is taken: %v, want ErrBusy", err)
+	}
+	<-f.auth.checks
+	if _, _, _, err := f.auth.Login(ctx, "alice", "right-password", "192.0.2.1"); err != nil {
+		t.Fatalf("login with a free slot: %v", err)
+	}
+}

@@ -19,6 +19,9 @@ var (
 	ErrUnauthenticated = errors.New("crmcore: unauthenticated")
 	// ErrForbidden reports an authenticated agent whose role lacks the permission.
 	ErrForbidden = errors.New("crmcore: forbidden")
+	// ErrBusy reports a login refused because every password check slot
+	// stayed taken too long (a login storm); the client should retry shortly.
+	ErrBusy = errors.New("crmcore: busy checking passwords")
 )
 
 // FieldError is a validation failure tied to one input field. It wraps ErrInvalid

@@ -414,6 +414,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &the):
 		w.Header().Set("Retry-After", strconv.Itoa(the.RetrySeconds()))
 		writeError(w, http.StatusTooManyRequests, "throttled", trimPrefixes(err.Error()), "")
+	case errors.Is(err, crmcore.ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", trimPrefixes(err.Error()), "")
 	case errors.Is(err, crmcore.ErrUnauthenticated):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", trimPrefixes(err.Error()), "")
 	case errors.Is(err, crmcore.ErrForbidden):

@@ -324,22 +324,36 @@ func (s *sim) callerNumbers(ctx context.Context) []string {
 	return nums
 }
 
+// login opens a REST session. A server busy checking passwords (a login
+// storm: 503) is asked again after its Retry-After, a few times.
 func (s *sim) login(ctx context.Context, login, password string) (string, error) {
 	body := fmt.Sprintf(`{"login":%q,"password":%q}`, login, password)
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/sessions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
+	for attempt := 0; ; attempt++ {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/sessions", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		var out struct {
+			Token string `json:"token"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&out)
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable && attempt < 20 {
+			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+			select {
+			case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+				continue
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		if err != nil || out.Token == "" {
+			return "", fmt.Errorf("livesim: login %s: HTTP %d", login, res.StatusCode)
+		}
+		return out.Token, nil
 	}
-	defer res.Body.Close()
-	var out struct {
-		Token string `json:"token"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
-		return "", fmt.Errorf("livesim: login %s: HTTP %d", login, res.StatusCode)
-	}
-	return out.Token, nil
 }
 
 // step is a caller's pause, then the keys they press.
