@@ -171,8 +171,12 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	if o.RTPMin > 0 {
 		rtpMax = o.RTPMin + 11999
 	}
+	// The server is this user agent's trunk: its INVITEs (every agent's
+	// phone ringing) are not held to the per-source limit of
+	// unauthenticated requests.
 	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: rtpMax,
-		MaxCalls: 5900, Realm: "livesim"}, sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
+		MaxCalls: 5900, Realm: "livesim", TrustedSources: []string{server.Addr().String()}},
+		sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
 	if err != nil {
 		return st, err
 	}
