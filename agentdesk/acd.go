@@ -28,8 +28,8 @@ type ACD struct {
 type ACDOptions struct {
 	// AgentSpec returns the routing profile of an agent who is not logged in
 	// to the engine yet (skills, languages, region, endpoint); it is called
-	// on the agent's first presence change. The lead maps the CRM agent to
-	// it. Nil: presence changes of unknown agents fail with not_found.
+	// on the agent's first presence change. cmd/switchboard maps the CRM
+	// agent to it. Nil: presence changes of unknown agents fail with not_found.
 	AgentSpec func(ctx context.Context, agentID string) (acd.AgentSpec, error)
 	// Buffer bounds the engine events pending for the hub (default 4096);
 	// past it the hub resyncs.

@@ -54,7 +54,7 @@ type acdRig struct {
 	eng    *acd.Engine
 	hub    *agentdesk.Hub
 	srv    *httptest.Server
-	events <-chan acd.Event // a separate engine subscription, as the lead's CRM writer would have
+	events <-chan acd.Event // a separate engine subscription, as the voice journey's record writer has
 	auth   *fakeAuth
 	phone  *acdtest.Phone
 }

@@ -45,7 +45,7 @@ func (c crmAuth) Login(ctx context.Context, login, password, source string) (str
 
 // Softphones connects an agent's browser to the media gateway: one
 // persistent WebRTC leg per agent login (non-trickle SDP offer/answer).
-// The lead wires it to the SIP gateway.
+// cmd/switchboard wires it to the SIP gateway.
 type Softphones interface {
 	// Connect answers the browser's SDP offer, replacing any earlier leg of
 	// the same agent.
@@ -56,7 +56,7 @@ type Softphones interface {
 
 // Listener lets a supervisor hear a live call (listen), talk to the agent
 // only (whisper) or join the conversation (barge). The media reaches the
-// supervisor's own softphone leg. The lead wires it to the gateway.
+// supervisor's own softphone leg. cmd/switchboard wires it to the gateway.
 type Listener interface {
 	// Listen starts or changes monitoring of callID by supervisorID.
 	Listen(ctx context.Context, supervisorID, callID, mode string) error
@@ -237,7 +237,7 @@ type Geo struct {
 }
 
 // Offer is a call offered to one agent: everything the screen pop shows.
-// Data is the CRM caller lookup filled by the lead; it is marshalled
+// Data is the CRM caller lookup filled by the voice journey; it is marshalled
 // verbatim as the pop's "crm" member.
 type Offer struct {
 	CallID  string            `json:"call_id"`

@@ -16,7 +16,7 @@ var webFS embed.FS
 //	GET /wallboard     the supervisor wallboard
 //	GET /static/...    scripts and styles (ES modules, no build step)
 //
-// The lead mounts it on the server's one listener next to /api/v1 and /metrics.
+// cmd/switchboard mounts it on the server's one listener next to /api/v1 and /metrics.
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(webFS, "web")

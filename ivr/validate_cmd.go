@@ -39,7 +39,7 @@ func ValidateMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // ValidateFiles validates files with opts (the ACD's queue names, the prompt root), prints
-// the problems to w and returns the exit status like ValidateMain. The lead's CLI uses it
+// the problems to w and returns the exit status like ValidateMain. `switchboard ivr validate` uses it
 // when the queue names come from the main configuration.
 func ValidateFiles(files []string, opts Options, w io.Writer) int {
 	return validateFiles(files, opts, w)
