@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -33,6 +34,26 @@ type agent struct {
 	calls    int
 	day      int
 	removed  bool
+	// anon marks an agent known only by id, from Adopt, who has not
+	// logged in: no profile yet; Login gives one and keeps their tasks.
+	anon bool
+}
+
+// part is a's part of task id, the task as a holds it; nil if a holds
+// none. A part in wrap-up comes first: a task transferred away and back
+// again may be held twice, once in wrap-up and once live.
+func (a *agent) part(id TaskID) *call {
+	var found *call
+	for _, c := range a.tasks {
+		if c.id != id {
+			continue
+		}
+		if c.tstate == TaskWrapUp {
+			return c
+		}
+		found = c
+	}
+	return found
 }
 
 // busy reports whether the agent holds a call or any task.
@@ -165,7 +186,13 @@ func (e *Engine) becameFree(a *agent) {
 	}
 }
 
-// Login adds an agent (ready or not-ready "login").
+// Login adds an agent (ready or not-ready "login"). An agent the engine
+// knows only from Adopt (tasks adopted before they logged in) becomes
+// this agent and keeps the adopted tasks, which count against the
+// capacity of the spec. An agent already logged in, or logged out while
+// still holding a call or a task, is refused with an error wrapping
+// ErrDuplicate: the latter comes back with SetPresence. Login publishes
+// the agent's presence, then their capacity (AgentCapacityChanged).
 func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 	if spec.ID == "" {
 		return fmt.Errorf("%w: empty agent id", ErrInvalidArgument)
@@ -178,30 +205,17 @@ func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 	if err := ValidateCapacity(spec.Capacity); err != nil {
 		return fmt.Errorf("agent %q: %w", spec.ID, err)
 	}
+	spec.Capacity = maps.Clone(spec.Capacity)
 	return e.do(ctx, func() error {
-		if _, dup := e.agents[spec.ID]; dup {
+		now := e.clock.Now()
+		a := e.agents[spec.ID]
+		switch {
+		case a == nil:
+			a = e.addAgent(spec.ID, now)
+		case !a.anon:
 			return fmt.Errorf("%w: agent %q already logged in", ErrDuplicate, spec.ID)
 		}
-		now := e.clock.Now()
-		ra := routing.Agent{Country: intern(e.countries, spec.Country), Region: intern(e.regions, spec.Region)}
-		for _, s := range spec.Skills {
-			id := e.skillID(s.Skill)
-			for len(ra.Skills) <= id {
-				ra.Skills = append(ra.Skills, 0)
-			}
-			ra.Skills[id] = routing.Level(s.Level)
-		}
-		for _, l := range spec.Languages {
-			if id := e.langID(l); id >= 0 {
-				ra.Languages |= 1 << uint(id)
-			}
-		}
-		ra.TZOffset, ra.HasTZ = e.zones.offset(spec.TimeZone, now)
-		a := &agent{spec: spec, presence: PresenceOffline, state: StateIdle, stateSince: now, day: now.YearDay()}
-		a.caps = e.capsFor(spec, a.caps)
-		a.slot = e.idx.Add(ra)
-		e.agents[spec.ID] = a
-		e.slots[a.slot] = a
+		e.profile(a, spec, now)
 		next, reason := PresenceNotReady, ReasonLogin
 		if spec.Ready {
 			next, reason = PresenceReady, ""
@@ -209,10 +223,41 @@ func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 		if err := e.setPresence(a, next, reason, ""); err != nil {
 			return err
 		}
-		e.log.Info("acd: agent logged in", "agent_id", spec.ID, "presence", next)
+		e.log.Info("acd: agent logged in", "agent_id", spec.ID, "presence", next, "tasks", len(a.tasks))
+		e.publishCapacity(a)
 		e.becameFree(a)
 		return nil
 	})
+}
+
+// addAgent registers agent id offline and idle, with a slot of its own
+// in the routing index but no profile yet (anon until profile).
+func (e *Engine) addAgent(id AgentID, now time.Time) *agent {
+	a := &agent{spec: AgentSpec{ID: id}, anon: true, presence: PresenceOffline, state: StateIdle, stateSince: now, day: now.YearDay()}
+	a.slot = e.idx.Add(routing.Agent{})
+	a.caps = e.capsFor(a.spec, nil)
+	e.agents[id] = a
+	e.slots[a.slot] = a
+	return a
+}
+
+// profile gives the anon agent a its spec: routing attributes in the
+// slot it already has (so waiting tasks that prefer it keep doing so)
+// and capacities.
+func (e *Engine) profile(a *agent, spec AgentSpec, now time.Time) {
+	for _, s := range spec.Skills {
+		_ = e.idx.SetSkill(a.slot, e.skillID(s.Skill), routing.Level(s.Level)) // a's slot, an interned skill
+	}
+	ra := e.idx.Agent(a.slot)
+	ra.Country, ra.Region = intern(e.countries, spec.Country), intern(e.regions, spec.Region)
+	for _, l := range spec.Languages {
+		if id := e.langID(l); id >= 0 {
+			ra.Languages |= 1 << uint(id)
+		}
+	}
+	ra.TZOffset, ra.HasTZ = e.zones.offset(spec.TimeZone, now)
+	a.spec, a.anon = spec, false
+	a.caps = e.capsFor(spec, a.caps)
 }
 
 // Logout sets the agent offline; a busy agent leaves after the current
@@ -255,9 +300,11 @@ func (e *Engine) presence(ctx context.Context, id AgentID, p Presence, reason, b
 	})
 }
 
+// agent finds a logged-in agent (or one logged out who still holds a
+// call or a task); an agent known only from Adopt is not logged in.
 func (e *Engine) agent(id AgentID) (*agent, error) {
 	a := e.agents[id]
-	if a == nil {
+	if a == nil || a.anon {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownAgent, id)
 	}
 	return a, nil

@@ -9,9 +9,9 @@ import (
 
 // AssignmentRule sends the work items a channel routes by rules (help-desk
 // tickets, CRM leads) to a queue: the first rule of Config.Assignment
-// whose Match fits an item decides its queue, extra skills and priority.
-// The queue's strategy then ranks the agents (skills, language, region,
-// the item's sticky agent, round robin among equals).
+// whose Match fits an item decides its queue, extra skills, priority and
+// preferred agent. The queue's strategy then ranks the agents (skills,
+// language, region, the item's sticky agent, round robin among equals).
 type AssignmentRule struct {
 	Match AssignmentMatch `yaml:"match"`
 	// Queue is the target queue's name.
@@ -20,6 +20,37 @@ type AssignmentRule struct {
 	Skills []SkillLevel `yaml:"skills"`
 	// Priority is added to the queue's priority.
 	Priority int `yaml:"priority"`
+	// Prefer is the order in which the item's candidates for its
+	// preferred (sticky) agent are tried, the first one the item has
+	// winning: PreferAccountOwner, PreferLastAgent. Omitted, it is the
+	// account owner, then the last agent (Preferences); [PreferNone]
+	// alone means no preferred agent, and an explicit empty list is
+	// refused. The assignee of a reopened item comes before any of them:
+	// the item is theirs.
+	Prefer []string `yaml:"prefer"`
+}
+
+// Names of an assignment rule's Prefer list.
+const (
+	// PreferAccountOwner is the agent who owns the customer's account.
+	PreferAccountOwner = "account_owner"
+	// PreferLastAgent is the agent of the customer's latest interaction.
+	PreferLastAgent = "last_agent"
+	// PreferNone, alone, turns the preferred agent off.
+	PreferNone = "none"
+)
+
+// Preferences returns r's preferred-agent candidates in order: Prefer,
+// the account owner then the last agent when Prefer is empty, and none
+// for [PreferNone].
+func (r AssignmentRule) Preferences() []string {
+	switch {
+	case len(r.Prefer) == 0:
+		return []string{PreferAccountOwner, PreferLastAgent}
+	case r.Prefer[0] == PreferNone:
+		return nil
+	}
+	return slices.Clone(r.Prefer)
 }
 
 // AssignmentMatch is what an assignment rule matches; an empty field
@@ -94,6 +125,29 @@ func (c *Config) validateAssignment() error {
 			if s.Skill == "" || s.Level < 1 || s.Level > routing.MaxLevel {
 				return cfgErr(fmt.Sprintf("%s.skills[%d]", f, j), "skill %q level %d: want a name and 1..%d", s.Skill, s.Level, routing.MaxLevel)
 			}
+		}
+		if err := validatePrefer(f+".prefer", r.Prefer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validatePrefer checks a rule's Prefer list: known names, each once, and
+// none only alone. An explicit empty list is refused, as it would read
+// as "none" but mean the default.
+func validatePrefer(f string, prefer []string) error {
+	if prefer != nil && len(prefer) == 0 {
+		return cfgErr(f, "empty list: omit prefer for the default order or write [%s] for no preferred agent", PreferNone)
+	}
+	for j, p := range prefer {
+		switch {
+		case p == PreferNone && len(prefer) > 1:
+			return cfgErr(f, "%s cannot be combined with other names", PreferNone)
+		case p != PreferAccountOwner && p != PreferLastAgent && p != PreferNone:
+			return cfgErr(fmt.Sprintf("%s[%d]", f, j), "unknown %q: want %s, %s or %s", p, PreferAccountOwner, PreferLastAgent, PreferNone)
+		case slices.Contains(prefer[:j], p):
+			return cfgErr(fmt.Sprintf("%s[%d]", f, j), "%q named twice", p)
 		}
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"switchboard/acd"
 )
 
@@ -61,17 +63,59 @@ func TestAssign(t *testing.T) {
 func TestAssignmentValidation(t *testing.T) {
 	base := "queues:\n  - name: support\nassignment:\n"
 	tests := map[string]struct{ rule, field string }{
-		"unknown queue":   {"  - queue: nowhere\n", "assignment[0].queue"},
-		"bad channel":     {"  - {match: {channel: Fax!}, queue: support}\n", "assignment[0].match.channel"},
-		"bad priority":    {"  - {match: {priority: urgnet}, queue: support}\n", "assignment[0].match.priority"},
-		"bad skill level": {"  - {queue: support, skills: [{skill: x, level: 9}]}\n", "assignment[0].skills[0]"},
-		"unknown key":     {"  - {match: {colour: red}, queue: support}\n", "colour"},
+		"unknown queue":    {"  - queue: nowhere\n", "assignment[0].queue"},
+		"bad channel":      {"  - {match: {channel: Fax!}, queue: support}\n", "assignment[0].match.channel"},
+		"bad priority":     {"  - {match: {priority: urgnet}, queue: support}\n", "assignment[0].match.priority"},
+		"bad skill level":  {"  - {queue: support, skills: [{skill: x, level: 9}]}\n", "assignment[0].skills[0]"},
+		"unknown key":      {"  - {match: {colour: red}, queue: support}\n", "colour"},
+		"unknown prefer":   {"  - {queue: support}\n  - {queue: support, prefer: [account_owner, manager]}\n", "assignment[1].prefer[1]"},
+		"duplicate prefer": {"  - {queue: support, prefer: [last_agent, account_owner, last_agent]}\n", "assignment[0].prefer[2]"},
+		"none with others": {"  - {queue: support, prefer: [none, last_agent]}\n", "assignment[0].prefer"},
+		"empty prefer":     {"  - {queue: support, prefer: []}\n", "assignment[0].prefer"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := acd.ParseConfig([]byte(base + tt.rule))
 			if !errors.Is(err, acd.ErrConfig) || !strings.Contains(err.Error(), tt.field) {
 				t.Errorf("err = %v, want a config error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+// TestAssignmentPreferences: a rule's preferred-agent order is its prefer
+// list, the account owner then the last agent by default, and nothing
+// for [none].
+func TestAssignmentPreferences(t *testing.T) {
+	cfg, err := acd.ParseConfig([]byte(`
+queues:
+  - name: support
+assignment:
+  - {match: {group: default}, queue: support}
+  - {match: {group: last}, queue: support, prefer: [last_agent]}
+  - {match: {group: both}, queue: support, prefer: [last_agent, account_owner]}
+  - {match: {group: none}, queue: support, prefer: [none]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		group string
+		want  []string
+	}{
+		{"default", []string{acd.PreferAccountOwner, acd.PreferLastAgent}},
+		{"last", []string{acd.PreferLastAgent}},
+		{"both", []string{acd.PreferLastAgent, acd.PreferAccountOwner}},
+		{"none", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.group, func(t *testing.T) {
+			r, ok := cfg.Assign(acd.WorkItem{Channel: acd.ChannelTicket, Group: tt.group})
+			if !ok {
+				t.Fatal("no rule matched")
+			}
+			if got := r.Preferences(); !cmp.Equal(got, tt.want) {
+				t.Errorf("Preferences() = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -187,13 +187,18 @@ func (e *Engine) initChannels() error {
 }
 
 // applyCapacity installs the configured rules and recomputes every
-// agent's capacities (configuration load and reload).
+// agent's capacities (configuration load and reload); an agent whose
+// capacities changed is published (AgentCapacityChanged).
 func (e *Engine) applyCapacity(cfg CapacityConfig) {
 	for i := range e.chans {
 		e.chans[i].capacity, e.chans[i].blocking = cfg.Rule(e.chans[i].name)
 	}
-	for _, a := range e.agents {
-		a.caps = e.capsFor(a.spec, a.caps)
+	for _, a := range e.agentsBySlot() {
+		caps := e.capsFor(a.spec, nil)
+		if !slices.Equal(caps, a.caps) {
+			a.caps = caps
+			e.publishCapacity(a)
+		}
 	}
 }
 

@@ -143,7 +143,8 @@ func (e *Engine) Hold(ctx context.Context, id AgentID, on bool) error {
 }
 
 // Transfer blind-transfers the agent's call to another agent, a queue or
-// a number (which needs WithDialer). The agent goes to wrap-up.
+// a number (which needs WithDialer and which the dial plan, if any, must
+// permit for the agent's role). The agent goes to wrap-up.
 func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) error {
 	n := 0
 	for _, s := range []string{string(to.Agent), to.Queue, to.Number} {
@@ -157,15 +158,15 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 	if to.Number != "" && e.dialer == nil {
 		return fmt.Errorf("%w: transfer to a number without a dialer", ErrNotSupported)
 	}
-	if to.Number != "" {
-		if err := e.permitDial(dialplan.RoleAgent, to.Number); err != nil {
-			return err
-		}
-	}
 	return e.do(ctx, func() error {
 		a, err := e.agent(id)
 		if err != nil {
 			return err
+		}
+		if to.Number != "" {
+			if err := e.permitDial(a.role(), to.Number); err != nil {
+				return err
+			}
 		}
 		c := a.call
 		if c == nil || (c.state != CallStateConnected && c.state != CallStateHeld) || c.leg == nil {
@@ -212,7 +213,7 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		c.disposition, c.notes = "", ""
 		if to.Number != "" {
 			_ = e.setCallState(c, CallStateTransferring) // allowed: connected or held
-			c.transferTo = to.Number
+			c.transferTo, c.info.Role = to.Number, a.role()
 			e.dialNumber(c, to.Number)
 			return nil
 		}
@@ -303,7 +304,8 @@ func (e *Engine) dialThen(c *call, number string, want CallState, watch []contex
 
 // Dial is click-to-dial: the agent's endpoint rings first; when the agent
 // answers, number is dialled and bridged. The agent must be idle (ready
-// or not ready). It returns the new call's id.
+// or not ready), and the dial plan, if any, must permit number for the
+// agent's role. It returns the new call's id.
 func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, error) {
 	if e.dialer == nil {
 		return "", fmt.Errorf("%w: no dialer", ErrNotSupported)
@@ -311,7 +313,7 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 	if number == "" || len(number) > maxANI {
 		return "", fmt.Errorf("%w: bad number", ErrInvalidArgument)
 	}
-	if err := e.permitDial(dialplan.RoleAgent, number); err != nil {
+	if err := e.permitAgentDial(ctx, id, number); err != nil {
 		return "", err
 	}
 	if err := e.reachable(ctx, number); err != nil {
@@ -332,7 +334,7 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 		cid = CallID(fmt.Sprintf("out-%s-%d-%d", id, now.UnixNano(), e.gen))
 		c := &call{id: cid, state: CallStateCallback, queuedAt: now,
 			info: CallInfo{ID: cid, Channel: ChannelVoice, Direction: Outbound, Number: number, ANI: number, E164: geo.E164, Country: geo.Country,
-				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC()}}
+				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC(), Role: a.role()}}
 		c.rc.Only, c.rc.Preferred, c.rc.Language = a.slot, -1, -1
 		e.calls[cid] = c
 		e.ringOutbound(c, a)

@@ -2,6 +2,7 @@ package acd_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,14 +90,88 @@ queues:
 func TestDialRole(t *testing.T) {
 	for _, tt := range []struct {
 		dir  acd.Direction
+		role dialplan.Role
 		want dialplan.Role
 	}{
-		{acd.Callback, dialplan.RoleCallback},
-		{acd.Outbound, dialplan.RoleAgent},
-		{acd.Inbound, dialplan.RoleAgent}, // a transfer of an inbound call to a number
+		{acd.Callback, "", dialplan.RoleCallback},
+		{acd.Outbound, "", dialplan.RoleAgent},
+		{acd.Inbound, "", dialplan.RoleAgent}, // a transfer of an inbound call to a number
+		{acd.Outbound, dialplan.RoleSupervisor, dialplan.RoleSupervisor},
+		{acd.Callback, dialplan.RoleAgent, dialplan.RoleAgent}, // an agent transfers a callback to a number
 	} {
-		if got := acd.DialRole(acd.CallInfo{Direction: tt.dir}); got != tt.want {
-			t.Errorf("DialRole(%s) = %s, want %s", tt.dir, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("%s %s", tt.dir, tt.role), func(t *testing.T) {
+			if got := acd.DialRole(acd.CallInfo{Direction: tt.dir, Role: tt.role}); got != tt.want {
+				t.Errorf("DialRole(%s, %q) = %s, want %s", tt.dir, tt.role, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDialPlanSupervisorRole: with the default plan, an international
+// number is refused to an agent's click-to-dial and transfer, and
+// dialled for a supervisor's, whose calls name the supervisor role for
+// the telephony side's own check (DialRole).
+func TestDialPlanSupervisorRole(t *testing.T) {
+	const intl = "+33142685300"
+	for _, tt := range []struct {
+		name       string
+		supervisor bool
+		want       error
+	}{
+		{"agent", false, acd.ErrNotPermitted},
+		{"supervisor", true, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := dialplan.New(dialplan.Config{HomeCountry: "US"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, basicYAML, acd.WithDialPlan(plan))
+			h.loginSpec(acd.AgentSpec{ID: "a1", Endpoint: "sip:a1", Skills: []acd.SkillLevel{sk("sales", 1)}, Supervisor: tt.supervisor})
+
+			_, err = h.e.Dial(h.ctx, "a1", intl)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("click-to-dial %s = %v, want %v", intl, err, tt.want)
+			}
+			if tt.want == nil {
+				r := h.ring()
+				if got := acd.DialRole(r.Offer.Call); got != dialplan.RoleSupervisor {
+					t.Errorf("click-to-dial's role = %s, want supervisor", got)
+				}
+				r.Answer()
+				eventually(t, "international number dialled", func() bool { return len(h.phone.Dials()) == 1 })
+				if err := h.e.Hangup(h.ctx, "a1"); err != nil {
+					t.Fatal(err)
+				}
+				if err := h.e.Wrap(h.ctx, "a1", "", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			if err := h.e.SetPresence(h.ctx, "a1", acd.PresenceReady, ""); err != nil {
+				t.Fatal(err)
+			}
+			h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales"})
+			h.ring().Answer()
+			waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "c1" })
+			dialled := len(h.phone.Dials())
+			if err := h.e.Transfer(h.ctx, "a1", acd.TransferTarget{Number: intl}); !errors.Is(err, tt.want) {
+				t.Fatalf("transfer to %s = %v, want %v", intl, err, tt.want)
+			}
+			if tt.want != nil {
+				if s := h.agentState("a1"); s.State != acd.StateOnCall {
+					t.Errorf("a1 = %v after the refused transfer, want still on the call", s.State)
+				}
+				return
+			}
+			eventually(t, "transfer dialled", func() bool { return len(h.phone.Dials()) == dialled+1 })
+			info, err := h.e.Call(h.ctx, "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := acd.DialRole(info); got != dialplan.RoleSupervisor {
+				t.Errorf("transfer's role = %s, want supervisor", got)
+			}
+		})
 	}
 }

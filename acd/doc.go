@@ -18,29 +18,44 @@
 // WithChannel, which is told, from the engine's goroutines, to offer a
 // task, that it was accepted, and that it ended. The agent answers an
 // offer with Accept or RejectTask; Complete ends the work (wrap-up
-// follows), Withdraw ends it from the customer's side, WrapTask records
-// the disposition. Calls and tasks share queues, the global waiting
-// order, relaxation, statistics, events (CallQueued, CallOffered,
+// follows), Withdraw ends it from the customer's side. Wrap-up belongs to
+// a task and an agent: after TransferTask the transferring agent wraps up
+// their own part (recorded with outcome transferred) while the task goes
+// on with its next agent, and WrapTask names the agent whose part it
+// records and, in wrap-up, ends. Calls and tasks share queues, the global
+// waiting order, relaxation, statistics, events (CallQueued, CallOffered,
 // CallAnswered, CallEnded and InteractionCompleted name the channel) and
 // records. A task's own state (TaskState: waiting, offered, active,
-// wrap-up, done) is published as TaskStateChanged; the agent's
-// AgentState keeps describing their call only, and presence stays per
-// agent.
+// wrap-up, done) is published as TaskStateChanged; the agent's AgentState
+// keeps describing their call only, and presence stays per agent.
+//
+// Adopt registers a task its agent accepted before the engine started (a
+// ticket or lead still theirs in the CRM after a restart): it is active
+// at once, with no offer and without the adapter's Offer or Accept, and
+// holds capacity as any task does (beyond the agent's capacity if need
+// be). An agent the engine does not know yet holds it offline, as one who
+// logged out while holding work does; they are not logged in until Login,
+// which keeps what they hold.
 //
 // # Capacity
 //
 // Each agent holds up to a capacity per channel: Config.Capacity's rule
 // (built-in defaults voice 1, callback 1, chat 3, email 5, ticket 10,
-// lead 5, otherwise 1) unless AgentSpec.Capacity overrides it; the voice
-// machine holds one call, so voice and callback above 1 act as 1. A blocking
-// channel (voice and callback by default) stops every other offer while
-// the agent holds one of its tasks (offered, active or in wrap-up); tasks
-// already open continue. CapacityConfig.Total optionally caps the tasks
-// held across channels. The routing index gets, per agent, availability
-// (ready, nothing blocking, under the cap), a bit per full channel and
-// the share of capacity in use, which scales the occupancy factor of the
-// score: workload routing sees every channel. An agent who gains room is
-// offered waiting tasks in global order until they are full or blocked.
+// lead 5, otherwise 1) unless AgentSpec.Capacity overrides it (at Login,
+// or later with SetCapacity); the voice machine holds one call, so voice
+// and callback above 1 act as 1. An agent's effective capacity per
+// channel is on their Snapshot entry and published as
+// AgentCapacityChanged after Login, SetCapacity and a Reload that changes
+// it. Lowering a capacity ends nothing: tasks held continue and new
+// offers wait until the agent holds fewer. A blocking channel (voice and
+// callback by default) stops every other offer while the agent holds one
+// of its tasks (offered, active or in wrap-up); tasks already open
+// continue. CapacityConfig.Total optionally caps the tasks held across
+// channels. The routing index gets, per agent, availability (ready,
+// nothing blocking, under the cap), a bit per full channel and the share
+// of capacity in use, which scales the occupancy factor of the score:
+// workload routing sees every channel. An agent who gains room is offered
+// waiting tasks in global order until they are full or blocked.
 //
 // # Concurrency
 //
@@ -128,11 +143,14 @@
 //
 // With WithDialPlan every number the engine would dial is checked first
 // against package dialplan, for the role on whose behalf it is dialled
-// (DialRole): click-to-dial and transfers to a number fail with
-// ErrNotPermitted before anything rings, a callback number is refused at
-// Enqueue (and by the IVR before the caller confirms it), and a queue's
-// overflow to callback keeps a caller it may not call back waiting. The
-// telephony adapter checks the same plan where it dials.
+// (DialRole): the agent role, or the supervisor role for an agent whose
+// AgentSpec.Supervisor is set. Click-to-dial and transfers to a number
+// fail with ErrNotPermitted before anything rings (the call's
+// CallInfo.Role tells the telephony side the role it was permitted for),
+// a callback number is refused at Enqueue (and by the IVR before the
+// caller confirms it), and a queue's overflow to callback keeps a caller
+// it may not call back waiting. The telephony adapter checks the same
+// plan where it dials.
 //
 // # Simulation
 //

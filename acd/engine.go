@@ -455,7 +455,7 @@ func (e *Engine) Reload(ctx context.Context, cfg *Config) error {
 		}
 		// Capacities may have changed: agents with room take waiting tasks.
 		now := e.clock.Now()
-		agents := slices.SortedFunc(maps.Values(e.agents), func(a, b *agent) int { return int(a.slot - b.slot) })
+		agents := e.agentsBySlot()
 		for _, a := range agents {
 			e.syncAgent(a, now)
 		}
@@ -464,6 +464,12 @@ func (e *Engine) Reload(ctx context.Context, cfg *Config) error {
 		}
 		return nil
 	})
+}
+
+// agentsBySlot returns the agents in the order of their index slots, for
+// a deterministic walk over all of them.
+func (e *Engine) agentsBySlot() []*agent {
+	return slices.SortedFunc(maps.Values(e.agents), func(a, b *agent) int { return int(a.slot - b.slot) })
 }
 
 func (q *queue) ringTimeout(c Config) time.Duration {

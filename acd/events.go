@@ -183,6 +183,16 @@ type AgentStateChanged struct {
 	WrapUpEnd time.Time
 }
 
+// AgentCapacityChanged: an agent's effective capacity per channel, as the
+// agent's snapshot carries it, after Login, SetCapacity or a Reload that
+// changed it. Capacity lists only the channels with a capacity above 0;
+// how many tasks the agent holds comes from their tasks' events.
+type AgentCapacityChanged struct {
+	Meta
+	Agent    AgentID
+	Capacity map[Channel]int
+}
+
 // TaskStateChanged: a task of a channel other than the voice machine's
 // changed state with the agent it is offered to or held by (Agent is
 // empty for a task that ends waiting). Calls report through

@@ -76,6 +76,9 @@ type AgentSnapshot struct {
 	Tasks []TaskSnapshot
 	// Load is the share of the agent's capacity in use, 0..1.
 	Load float64
+	// Capacity is the agent's effective capacity per channel, only the
+	// channels above 0 (as AgentCapacityChanged carries it).
+	Capacity map[Channel]int
 }
 
 // TaskSnapshot is one task an agent holds.
@@ -140,7 +143,7 @@ func (e *Engine) snapshot() Snapshot {
 		as := AgentSnapshot{ID: a.spec.ID, Name: a.spec.Name, Presence: a.presence, Reason: a.reason, State: a.state,
 			Since: a.stateSince.UTC(), Skills: a.spec.Skills, Missed: a.missed, CallsToday: a.calls, Occupancy: a.occupancy()}
 		_, _, load := e.capacity(a)
-		as.Load = float64(load)
+		as.Load, as.Capacity = float64(load), e.capMap(a.caps)
 		for _, c := range a.tasks {
 			as.Tasks = append(as.Tasks, TaskSnapshot{ID: c.id, Channel: c.info.Channel, Queue: c.info.Queue, State: c.tstate})
 		}

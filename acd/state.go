@@ -190,9 +190,10 @@ func (s TaskState) String() string {
 
 // taskTable lists the allowed task-state transitions. Offered back to
 // waiting is a missed or rejected offer; active back to waiting is a
-// transfer to a queue or an agent.
+// transfer to a queue or an agent; waiting to active, without an offer,
+// is adoption (Engine.Adopt) of a task its agent accepted before.
 var taskTable = map[TaskState][]TaskState{
-	TaskWaiting: {TaskOffered, TaskDone},
+	TaskWaiting: {TaskOffered, TaskActive, TaskDone},
 	TaskOffered: {TaskWaiting, TaskActive, TaskDone},
 	TaskActive:  {TaskWaiting, TaskWrapUp, TaskDone},
 	TaskWrapUp:  {TaskDone},

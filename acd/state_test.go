@@ -105,6 +105,36 @@ func TestCallStateTransitions(t *testing.T) {
 	}
 }
 
+func TestTaskStateTransitions(t *testing.T) {
+	all := []acd.TaskState{acd.TaskWaiting, acd.TaskOffered, acd.TaskActive, acd.TaskWrapUp, acd.TaskDone}
+	type e = [2]acd.TaskState
+	allowed := map[e]bool{
+		{acd.TaskWaiting, acd.TaskOffered}: true,
+		{acd.TaskWaiting, acd.TaskActive}:  true, // adoption
+		{acd.TaskWaiting, acd.TaskDone}:    true,
+		{acd.TaskOffered, acd.TaskWaiting}: true,
+		{acd.TaskOffered, acd.TaskActive}:  true,
+		{acd.TaskOffered, acd.TaskDone}:    true,
+		{acd.TaskActive, acd.TaskWaiting}:  true,
+		{acd.TaskActive, acd.TaskWrapUp}:   true,
+		{acd.TaskActive, acd.TaskDone}:     true,
+		{acd.TaskWrapUp, acd.TaskDone}:     true,
+	}
+	for _, from := range all {
+		for _, to := range all {
+			t.Run(fmt.Sprintf("%s→%s", from, to), func(t *testing.T) {
+				err := from.To(to)
+				if want := allowed[e{from, to}]; (err == nil) != want {
+					t.Errorf("To = %v, want allowed=%v", err, want)
+				}
+				if err != nil && !errors.Is(err, acd.ErrTransition) {
+					t.Errorf("error %v does not wrap ErrTransition", err)
+				}
+			})
+		}
+	}
+}
+
 func TestParsePresence(t *testing.T) {
 	for _, p := range []acd.Presence{acd.PresenceOffline, acd.PresenceReady, acd.PresenceNotReady} {
 		got, err := acd.ParsePresence(p.String())

@@ -32,7 +32,7 @@ type ChannelAdapter interface {
 }
 
 // Task is a task of a channel other than voice, handed to Engine.Submit
-// by the adapter that owns it.
+// (or Engine.Adopt) by the adapter that owns it.
 type Task struct {
 	// ID is the task's id, unique among live calls and tasks.
 	ID TaskID
@@ -68,21 +68,34 @@ const maxTaskID = 128
 // Submit queues a task of a channel with an adapter. It is routed like a
 // call, to agents with free capacity on its channel (see Config.Capacity).
 func (e *Engine) Submit(ctx context.Context, t Task) (TaskID, error) {
+	if err := e.validateTask(t); err != nil {
+		return "", err
+	}
+	err := e.do(ctx, func() error { return e.enqueue(t.ID, t.request(), nil, &t) })
+	return t.ID, err
+}
+
+// validateTask checks a task handed to Submit or Adopt: its id, its
+// skills and an adapter for its channel.
+func (e *Engine) validateTask(t Task) error {
 	if t.ID == "" || len(t.ID) > maxTaskID {
-		return "", fmt.Errorf("%w: task id must be 1..%d bytes", ErrInvalidArgument, maxTaskID)
+		return fmt.Errorf("%w: task id must be 1..%d bytes", ErrInvalidArgument, maxTaskID)
 	}
 	for _, s := range t.Skills {
 		if s.Skill == "" || s.Level < 1 || s.Level > routing.MaxLevel {
-			return "", fmt.Errorf("%w: skill %q level %d", ErrInvalidArgument, s.Skill, s.Level)
+			return fmt.Errorf("%w: skill %q level %d", ErrInvalidArgument, s.Skill, s.Level)
 		}
 	}
 	if id, ok := e.chanIDs[t.Channel]; !ok || e.chans[id].adapter == nil {
-		return "", fmt.Errorf("%w: no adapter for channel %q", ErrNotSupported, t.Channel)
+		return fmt.Errorf("%w: no adapter for channel %q", ErrNotSupported, t.Channel)
 	}
-	req := CallRequest{Queue: t.Queue, Skills: t.Skills, Priority: t.Priority, Segment: t.Segment, Language: t.Language,
+	return nil
+}
+
+// request is what routes t, as a call's request routes the call.
+func (t *Task) request() CallRequest {
+	return CallRequest{Queue: t.Queue, Skills: t.Skills, Priority: t.Priority, Segment: t.Segment, Language: t.Language,
 		Caller: t.Geography, Region: t.Region, PreferredAgent: t.PreferredAgent, Arrived: t.Arrived, Data: t.Data}
-	err := e.do(ctx, func() error { return e.enqueue(t.ID, req, nil, &t) })
-	return t.ID, err
 }
 
 // setTaskState moves c through the task-state machine (state.go) with
@@ -329,16 +342,30 @@ func (e *Engine) Withdraw(ctx context.Context, id TaskID) error {
 	})
 }
 
-// WrapTask records the disposition and notes of task id and, in
-// wrap-up, ends the wrap-up early.
-func (e *Engine) WrapTask(ctx context.Context, id TaskID, disposition, notes string) error {
+// WrapTask records agent's disposition and notes of task id and, while
+// their part of it is in wrap-up, ends the wrap-up early. It acts on the
+// task as agent holds it: after TransferTask the transferring agent wraps
+// up their own part while the task goes on with its next agent, whose
+// part this leaves untouched. On an active task it only records. Should
+// agent hold two parts of the same task (it came back to them while they
+// still wrap up their first part), the part in wrap-up is the one meant.
+// An agent who does not hold the task gets an error wrapping ErrNoCall,
+// an offered task one wrapping ErrTransition.
+func (e *Engine) WrapTask(ctx context.Context, agent AgentID, id TaskID, disposition, notes string) error {
 	if len(disposition) > 128 || len(notes) > 8192 {
 		return fmt.Errorf("%w: disposition or notes too long", ErrInvalidArgument)
 	}
 	return e.do(ctx, func() error {
-		c, err := e.task(id)
+		a, err := e.agent(agent)
 		if err != nil {
 			return err
+		}
+		c := a.part(id)
+		switch {
+		case c == nil:
+			return fmt.Errorf("%w: task %q is not %q's", ErrNoCall, id, agent)
+		case c.tstate != TaskActive && c.tstate != TaskWrapUp:
+			return fmt.Errorf("%w: wrap up a task %s", ErrTransition, c.tstate)
 		}
 		c.disposition, c.notes = disposition, notes
 		if c.tstate == TaskWrapUp {

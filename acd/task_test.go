@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
 )
@@ -191,7 +193,7 @@ func TestCallAndChats(t *testing.T) {
 	if ts.Channel != acd.ChannelChat || ts.Agent != "a1" || !ts.WrapUpEnd.Equal(t0.Add(30*time.Second)) {
 		t.Errorf("wrap-up event = %+v, want chat by a1 until +30s", ts)
 	}
-	if err := h.e.WrapTask(h.ctx, "t1", "resolved", "ok"); err != nil {
+	if err := h.e.WrapTask(h.ctx, "a1", "t1", "resolved", "ok"); err != nil {
 		t.Fatal(err)
 	}
 	it := waitFor(h.harness, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "t1" })
@@ -345,5 +347,67 @@ func TestTaskTransfer(t *testing.T) {
 	}
 	if got := h.tasks("a2")[acd.TaskActive]; len(got) != 1 {
 		t.Errorf("a2 tasks = %v, want t1 active", h.tasks("a2"))
+	}
+}
+
+// TestWrapTaskPerAgent: after a transfer, the transferring agent's
+// WrapTask ends their own wrap-up and lands on their record (outcome
+// transferred) while the new agent's active task is untouched; the new
+// agent's WrapTask on the active task only records, and the record of
+// their part carries it. An agent who does not hold the task, or holds
+// it only offered, is refused.
+func TestWrapTaskPerAgent(t *testing.T) {
+	h := newTaskHarness(t, taskYAML+"wrap_up: 1h\n")
+	h.login("a1", true, sk("chat", 1))
+	h.submit("t1", acd.ChannelChat)
+	h.offer(h.chat)
+	h.accept("a1", "t1")
+	h.login("b1", true, sk("email", 1))
+	if err := h.e.TransferTask(h.ctx, "t1", acd.TransferTarget{Agent: "b1"}); err != nil {
+		t.Fatal(err)
+	}
+	h.offer(h.chat)
+	if err := h.e.WrapTask(h.ctx, "b1", "t1", "early", ""); !errors.Is(err, acd.ErrTransition) {
+		t.Errorf("b1's WrapTask of the offered task = %v, want ErrTransition", err)
+	}
+	h.accept("b1", "t1")
+
+	if err := h.e.WrapTask(h.ctx, "a1", "t1", "handed-over", "to billing"); err != nil {
+		t.Fatal(err)
+	}
+	first := waitFor(h.harness, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "t1" })
+	wantFirst := acd.Interaction{Agent: "a1", Outcome: acd.OutcomeTransferred, Disposition: "handed-over", Notes: "to billing", TransferTo: "b1"}
+	gotFirst := acd.Interaction{Agent: first.Interaction.Agent, Outcome: first.Interaction.Outcome,
+		Disposition: first.Interaction.Disposition, Notes: first.Interaction.Notes, TransferTo: first.Interaction.TransferTo}
+	if diff := cmp.Diff(wantFirst, gotFirst); diff != "" {
+		t.Errorf("a1's record (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[acd.TaskState][]acd.TaskID{}, h.tasks("a1")); diff != "" {
+		t.Errorf("a1's tasks after their wrap-up (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[acd.TaskState][]acd.TaskID{acd.TaskActive: {"t1"}}, h.tasks("b1")); diff != "" {
+		t.Errorf("b1's tasks (-want +got):\n%s", diff)
+	}
+	if err := h.e.WrapTask(h.ctx, "a1", "t1", "again", ""); !errors.Is(err, acd.ErrNoCall) {
+		t.Errorf("a1's WrapTask after their part ended = %v, want ErrNoCall", err)
+	}
+
+	if err := h.e.WrapTask(h.ctx, "b1", "t1", "solved", "refund issued"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[acd.TaskState][]acd.TaskID{acd.TaskActive: {"t1"}}, h.tasks("b1")); diff != "" {
+		t.Errorf("b1's tasks after recording (-want +got):\n%s", diff)
+	}
+	h.complete("t1")
+	waitFor(h.harness, func(e *acd.TaskStateChanged) bool {
+		return e.TaskID == "t1" && e.Agent == "b1" && e.State == acd.TaskWrapUp
+	})
+	h.advance(time.Hour)
+	second := waitFor(h.harness, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "t1" })
+	if it := second.Interaction; it.Agent != "b1" || it.Outcome != acd.OutcomeAnswered || it.Disposition != "solved" || it.Notes != "refund issued" {
+		t.Errorf("b1's record = %+v, want answered by b1 with their disposition", it)
+	}
+	if err := h.e.WrapTask(h.ctx, "nobody", "t1", "x", ""); !errors.Is(err, acd.ErrUnknownAgent) {
+		t.Errorf("WrapTask by an unknown agent = %v, want ErrUnknownAgent", err)
 	}
 }

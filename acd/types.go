@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"switchboard/acd/dialplan"
 )
 
 // AgentID identifies an agent (the CRM agent's id).
@@ -126,8 +128,13 @@ type AgentSpec struct {
 	Ready bool
 	// Capacity overrides Config.Capacity per channel for this agent: how
 	// many tasks of the channel they hold at once (0: none). Channels not
-	// listed use the configured default. See ValidateCapacity.
+	// listed use the configured default. See ValidateCapacity;
+	// Engine.SetCapacity replaces them while the agent is logged in.
 	Capacity map[Channel]int
+	// Supervisor marks a supervisor: their click-to-dial and transfers to
+	// a number are checked against the dial plan's supervisor role
+	// (dialplan.RoleSupervisor) instead of the agent role.
+	Supervisor bool
 }
 
 // CallRequest is what the entry code (after the IVR and the CRM lookup)
@@ -205,6 +212,10 @@ type CallInfo struct {
 	Queued    time.Time
 	// Number is the number dialled for outbound and callback calls.
 	Number string
+	// Role is the dial plan role of the agent on whose behalf the engine
+	// dials for this call (click-to-dial, a transfer to a number): the
+	// agent or the supervisor role; empty when nobody asked (see DialRole).
+	Role dialplan.Role
 	// Data is the entry code's opaque attachment (not serialised here).
 	Data any
 	// Customer is the customer's CRM identity, when the channel knows it.

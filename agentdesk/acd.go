@@ -19,9 +19,7 @@ type ACD struct {
 	opts ACDOptions
 
 	mu    sync.Mutex
-	names map[string]string         // agent id → display name (from specs)
-	specs map[string]acd.AgentSpec  // agent id → the profile it was logged in with
-	caps  map[string]map[string]int // agent id → capacity per channel
+	names map[string]string // agent id → display name (from specs)
 }
 
 // ACDOptions configures the adapter.
@@ -34,6 +32,10 @@ type ACDOptions struct {
 	// Buffer bounds the engine events pending for the hub (default 4096);
 	// past it the hub resyncs.
 	Buffer int
+	// Pop maps a task's data (acd.CallInfo.Data, attached by its channel)
+	// to the pop's "crm" object, e.g. the voice journey's pop to CRMPop.
+	// It runs on the hub's goroutine. Nil: the data is sent as it is.
+	Pop func(data any) any
 }
 
 var (
@@ -46,7 +48,7 @@ func NewACD(e *acd.Engine, opts ACDOptions) *ACD {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4096
 	}
-	return &ACD{e: e, opts: opts, names: map[string]string{}, specs: map[string]acd.AgentSpec{}, caps: map[string]map[string]int{}}
+	return &ACD{e: e, opts: opts, names: map[string]string{}}
 }
 
 // acdErr wraps an engine error in the hub's sentinels.
@@ -79,9 +81,6 @@ func (a *ACD) SetPresence(ctx context.Context, agentID, presence, reason string)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidState, err)
 	}
-	if err := a.refreshCapacity(ctx, agentID, a.spec(agentID)); err != nil {
-		return acdErr(err)
-	}
 	err = a.e.SetPresence(ctx, acd.AgentID(agentID), p, reason)
 	if !errors.Is(err, acd.ErrUnknownAgent) || a.opts.AgentSpec == nil {
 		return acdErr(err)
@@ -97,11 +96,7 @@ func (a *ACD) SetPresence(ctx context.Context, agentID, presence, reason string)
 	spec.Ready = p == acd.PresenceReady
 	a.mu.Lock()
 	a.names[agentID] = spec.Name
-	a.specs[agentID] = spec
 	a.mu.Unlock()
-	if err := a.refreshCapacity(ctx, agentID, spec); err != nil {
-		return acdErr(err)
-	}
 	if err := a.e.Login(ctx, spec); err != nil && !errors.Is(err, acd.ErrDuplicate) {
 		return acdErr(err)
 	}
@@ -176,21 +171,8 @@ func (a *ACD) Subscribe(ctx context.Context) (State, Feed, error) {
 	if err != nil {
 		return State{}, nil, acdErr(err)
 	}
-	specs := make([]acd.AgentSpec, len(snap.Agents))
-	for i, ag := range snap.Agents {
-		specs[i] = a.spec(string(ag.ID))
-	}
-	caps, err := a.e.Capacities(ctx, specs)
-	if err != nil {
-		sub.Close()
-		return State{}, nil, acdErr(err)
-	}
-	a.mu.Lock()
-	for i, s := range specs {
-		a.caps[string(s.ID)] = wireCaps(caps[i])
-	}
-	a.mu.Unlock()
-	f := &feed{sub: sub, t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{}}}
+	f := &feed{sub: sub, t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{},
+		caps: map[string]map[string]int{}}}
 	f.stop = context.AfterFunc(ctx, sub.Close)
 	return f.t.state(snap), f, nil
 }
@@ -236,6 +218,15 @@ type translator struct {
 	a      *ACD
 	agents map[string]AgentStatus
 	calls  map[string]acd.CallInfo
+	caps   map[string]map[string]int // agent id → capacity per channel
+}
+
+// pop is data as the pop's "crm" object (ACDOptions.Pop).
+func (t *translator) pop(data any) any {
+	if t.a.opts.Pop == nil || data == nil {
+		return data
+	}
+	return t.a.opts.Pop(data)
 }
 
 func (t *translator) name(id string) string {
@@ -282,7 +273,7 @@ func decidedAt(at time.Time) time.Time {
 	return at
 }
 
-func offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at, deadline time.Time) Offer {
+func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at, deadline time.Time) Offer {
 	vars := c.Vars
 	if vars == nil {
 		vars = map[string]string{}
@@ -299,7 +290,7 @@ func offer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, 
 		CallID: string(c.ID), Channel: string(c.Channel), AgentID: agent, Deadline: deadline, Queue: c.Queue, ANI: ani, DNIS: c.DNIS,
 		Geo:     Geo{Country: c.Country, Region: c.Region, TimeZone: c.TimeZone},
 		IVRPath: path, IVRVars: vars, IVRSummary: ivrSummary(path, vars), WaitedSec: waited.Seconds(), Reasons: reasons(rs),
-		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: c.Data, DecidedAt: decidedAt(at),
+		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: t.pop(c.Data), DecidedAt: decidedAt(at),
 		TimeoutSec: max(0, deadline.Sub(at).Seconds()),
 	}
 }
@@ -316,8 +307,9 @@ func (t *translator) state(s acd.Snapshot) State {
 			t.a.names[id] = a.Name
 			t.a.mu.Unlock()
 		}
+		t.caps[id] = wireCaps(a.Capacity)
 		as := AgentStatus{AgentID: id, Name: a.Name, Presence: a.Presence.String(), Reason: a.Reason,
-			State: a.State.String(), Since: a.Since, CallID: string(a.CallID), Capacity: t.capacity(id)}
+			State: a.State.String(), Since: a.Since, CallID: string(a.CallID), Capacity: t.caps[id]}
 		t.agents[id] = as
 		st.Agents = append(st.Agents, as)
 		if a.State == acd.StateWrapUp {
@@ -338,7 +330,7 @@ func (t *translator) state(s acd.Snapshot) State {
 				break // the agent's own click-to-dial rings them without a pop
 			}
 			for _, a := range c.Ringing {
-				st.Offers = append(st.Offers, offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline))
+				st.Offers = append(st.Offers, t.offer(c.Call, string(a), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline))
 			}
 		case c.State == acd.CallStateConnected || c.State == acd.CallStateHeld:
 			// A dialling call (the agent's leg up, the customer's ringing)
@@ -372,7 +364,7 @@ func (t *translator) agentEvent(id string, at time.Time, f func(*AgentStatus)) A
 	if s.Name == "" {
 		s.Name = t.name(id)
 	}
-	s.Capacity = t.capacity(id)
+	s.Capacity = t.caps[id]
 	f(&s)
 	s.Since = at
 	t.agents[id] = s
@@ -385,6 +377,16 @@ func (t *translator) translate(out []Event, ev acd.Event) []Event {
 		return out
 	}
 	switch e := ev.(type) {
+	case *acd.AgentCapacityChanged:
+		id := string(e.Agent)
+		t.caps[id] = wireCaps(e.Capacity)
+		s, ok := t.agents[id]
+		if !ok {
+			return out // not on the floor: the presence that brings them carries it
+		}
+		s.Capacity = t.caps[id]
+		t.agents[id] = s
+		return append(out, s)
 	case *acd.AgentPresenceChanged:
 		return append(out, t.agentEvent(string(e.Agent), e.At, func(s *AgentStatus) {
 			s.Presence, s.Reason = e.Presence.String(), e.Reason
@@ -412,7 +414,7 @@ func (t *translator) translate(out []Event, ev acd.Event) []Event {
 	case *acd.CallOffered:
 		t.calls[string(e.Call.ID)] = e.Call
 		return append(out, CallGone{CallID: string(e.Call.ID), Queue: e.Call.Queue},
-			offer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At, e.Deadline))
+			t.offer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At, e.Deadline))
 	case *acd.OfferFailed:
 		return append(out, OfferEnded{CallID: string(e.CallID), AgentID: string(e.Agent), Reason: e.Cause})
 	case *acd.CallAnswered:

@@ -8,37 +8,6 @@ import (
 	"switchboard/acd"
 )
 
-// spec is the profile agentID was logged in with through the adapter, or
-// one with no overrides.
-func (a *ACD) spec(agentID string) acd.AgentSpec {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s, ok := a.specs[agentID]; ok {
-		return s
-	}
-	return acd.AgentSpec{ID: acd.AgentID(agentID)}
-}
-
-// refreshCapacity reads the capacity per channel of an agent with spec
-// under the engine's current configuration; the agent's next status
-// carries it.
-func (a *ACD) refreshCapacity(ctx context.Context, agentID string, spec acd.AgentSpec) error {
-	caps, err := a.e.Capacities(ctx, []acd.AgentSpec{spec})
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.caps[agentID] = wireCaps(caps[0])
-	a.mu.Unlock()
-	return nil
-}
-
-func (t *translator) capacity(agentID string) map[string]int {
-	t.a.mu.Lock()
-	defer t.a.mu.Unlock()
-	return t.a.caps[agentID]
-}
-
 // wireCaps is a capacity map in the hub's vocabulary.
 func wireCaps(m map[acd.Channel]int) map[string]int {
 	out := make(map[string]int, len(m))
@@ -75,18 +44,18 @@ func (a *ACD) TaskControl(ctx context.Context, agentID string, t TaskAction) err
 		if t.WrapUp == nil {
 			return fmt.Errorf("%w: wrap-up without data", ErrInvalidState)
 		}
-		err = a.e.WrapTask(ctx, id, t.WrapUp.Disposition, t.WrapUp.Notes)
+		err = a.e.WrapTask(ctx, acd.AgentID(agentID), id, t.WrapUp.Disposition, t.WrapUp.Notes)
 	default:
 		return fmt.Errorf("%w: task action %q", ErrUnsupported, t.Action)
 	}
 	return acdErr(err)
 }
 
-func taskOffer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at, deadline time.Time) TaskOffer {
+func (t *translator) taskOffer(c acd.CallInfo, agent string, waited time.Duration, rs []acd.Reason, ewt acd.EWT, at, deadline time.Time) TaskOffer {
 	return TaskOffer{
 		TaskID: string(c.ID), Channel: string(c.Channel), AgentID: agent, Queue: c.Queue, Customer: c.Customer,
 		WaitedSec: waited.Seconds(), Reasons: reasons(rs), EWTSec: ewt.Expected.Seconds(), Priority: c.Priority,
-		TimeoutSec: max(0, deadline.Sub(at).Seconds()), Deadline: deadline, Data: c.Data, DecidedAt: decidedAt(at),
+		TimeoutSec: max(0, deadline.Sub(at).Seconds()), Deadline: deadline, Data: t.pop(c.Data), DecidedAt: decidedAt(at),
 	}
 }
 
@@ -110,7 +79,7 @@ func (t *translator) stateTasks(st *State, s acd.Snapshot) {
 			v := TaskView{TaskInfo: TaskInfo{TaskID: string(ts.ID), Channel: string(ts.Channel), AgentID: string(a.ID),
 				Queue: ts.Queue, State: state, Since: s.At}}
 			if c, ok := live[ts.ID]; ok {
-				pop := taskOffer(c.Call, string(a.ID), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline)
+				pop := t.taskOffer(c.Call, string(a.ID), c.Waited, c.Reasons, c.EWT, s.At, c.RingDeadline)
 				v.Pop = &pop
 				if state == TaskStateOffered {
 					v.Deadline = c.RingDeadline
@@ -128,6 +97,11 @@ func (t *translator) translateTask(out []Event, ev acd.Event) (_ []Event, ok boo
 	case *acd.TaskStateChanged:
 		if e.Agent == "" {
 			return out, true
+		}
+		if _, known := t.calls[string(e.TaskID)]; !known && e.State != acd.TaskDone {
+			// A task adopted by its agent (accepted before a restart) has
+			// no offer: its first event names it.
+			t.calls[string(e.TaskID)] = acd.CallInfo{ID: e.TaskID, Channel: e.Channel, Queue: e.Queue}
 		}
 		info := TaskInfo{TaskID: string(e.TaskID), Channel: string(e.Channel), AgentID: string(e.Agent), Queue: e.Queue, Since: e.At}
 		switch e.State {
@@ -149,7 +123,7 @@ func (t *translator) translateTask(out []Event, ev acd.Event) (_ []Event, ok boo
 		}
 		t.calls[string(e.Call.ID)] = e.Call
 		return append(out, CallGone{CallID: string(e.Call.ID), Queue: e.Call.Queue},
-			taskOffer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At, e.Deadline)), true
+			t.taskOffer(e.Call, string(e.Agent), e.Waited, e.Reasons, e.EWT, e.At, e.Deadline)), true
 	case *acd.OfferFailed:
 		c, known := t.calls[string(e.CallID)]
 		if !known || IsVoice(string(c.Channel)) {

@@ -26,9 +26,9 @@
 // names each waiting entry's channel and each agent's capacity, load and
 // tasks, from which the wallboard shows tasks waiting and occupancy per
 // channel. These only added members to existing messages, so the protocol
-// version stays 1. The ACD adapter reads the capacities from the engine
-// (acd.Engine.Capacities) when it subscribes and before each presence
-// change it forwards, so the status that follows carries them.
+// version stays 1. The ACD adapter takes the capacities from the engine's
+// snapshot and its AgentCapacityChanged events (login, an override set
+// over REST, a reload), and sends the agent's status again on each.
 //
 // # Concurrency
 //

@@ -262,6 +262,24 @@ type Offer struct {
 	DecidedAt  time.Time `json:"decided_at"` // when the engine chose the agent
 }
 
+// CRMPop is the screen pop's "crm" object for a voice call: the CRM
+// lookup by the caller's number, the caller's path through the IVR and the
+// id the call's interaction record will have. cmd/switchboard maps the
+// voice journey's pop to it (ACDOptions.Pop).
+type CRMPop struct {
+	// Known is false for a caller the CRM does not know.
+	Known            bool                  `json:"known"`
+	Contact          *crmcore.Contact      `json:"contact,omitempty"`
+	Account          *crmcore.Account      `json:"account,omitempty"`
+	Segment          string                `json:"segment,omitempty"`
+	OpenTickets      []crmcore.Ticket      `json:"open_tickets"`
+	LastInteractions []crmcore.Interaction `json:"last_interactions"`
+	LastAgent        *crmcore.LastAgent    `json:"last_agent,omitempty"`
+	IVR              []crmcore.IVRStep     `json:"ivr"`
+	InteractionID    string                `json:"interaction_id"`
+	DNIS             string                `json:"dnis"`
+}
+
 // OfferEnded says an offer is over without an answer (rejected, timed out,
 // caller abandoned, withdrawn).
 type OfferEnded struct {

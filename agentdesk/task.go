@@ -233,10 +233,10 @@ func (h *Hub) taskGone(agentID, taskID string) {
 // task goes on under the same id with another agent, and it ends on its
 // own when its time is up.
 func (h *Hub) checkTask(agentID, taskID string, states ...string) error {
-	var ok, held, handedOn bool
+	var ok, held bool
 	if err := h.do(func() {
 		t, has := h.floor.tasks[agentID][taskID]
-		held, handedOn = has, t.Target != ""
+		held = has
 		for _, s := range states {
 			ok = ok || (has && t.State == s)
 		}
@@ -246,7 +246,7 @@ func (h *Hub) checkTask(agentID, taskID string, states ...string) error {
 	switch {
 	case !held:
 		return &ProtocolError{ErrorData: ErrorData{Code: CodeNotFound, Field: "data.task_id", Message: "no such task on this agent"}}
-	case !ok || handedOn:
+	case !ok:
 		return &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "data.task_id", Message: "the task is not in a state that allows this"}}
 	}
 	return nil

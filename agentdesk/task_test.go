@@ -246,10 +246,15 @@ func TestACDChatTaskLifecycle(t *testing.T) {
 	if part.Target != "id-a2" {
 		t.Fatalf("wrap-up of the part handed on = %+v", part)
 	}
-	// That wrap-up is not a1's to submit: chat-2 goes on with a2.
-	id = a1.send(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-2", "disposition": "resolved"})
-	if e := a1.errorData(a1.reply(id)); e.Code != agentdesk.CodeInvalidState {
-		t.Fatalf("wrap-up of a task handed on: %+v", e)
+	// a1 wraps up its own part: a1's record says transferred, with a1's
+	// disposition, and chat-2 goes on with a2.
+	a1.mustOK(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-2", "disposition": "resolved", "notes": "billing question"})
+	a1.waitFor("a1's part of chat-2 ended", isTask("chat-2", agentdesk.TaskStateEnded))
+	ic = waitEngine(t, r, func(e *acd.InteractionCompleted) bool {
+		return e.Interaction.CallID == "chat-2" && e.Interaction.Agent == "id-a1"
+	})
+	if ic.Interaction.Outcome != acd.OutcomeTransferred || ic.Interaction.Disposition != "resolved" || ic.Interaction.Notes != "billing question" {
+		t.Fatalf("a1's interaction of chat-2 = %+v", ic.Interaction)
 	}
 	a2.waitFor("pop of the transferred chat-2 on a2", isOffered("chat-2"))
 	a2.mustOK(agentdesk.CmdTaskAccept, map[string]any{"task_id": "chat-2"})

@@ -24,9 +24,15 @@ type PendingTicket struct {
 	Cause  RouteCause `json:"cause"`
 	// Since is when the ticket started waiting: its place in the queue.
 	Since time.Time `json:"since"`
-	// PreferredAgentID is offered the ticket first when free: the
-	// assignee of a reopened ticket, else the requester's last agent.
-	PreferredAgentID string `json:"preferred_agent_id,omitempty"`
+	// ReopenedAssigneeID is the assignee of a reopened ticket: the ticket
+	// is theirs, so it is always offered to them first.
+	ReopenedAssigneeID string `json:"reopened_assignee_id,omitempty"`
+	// AccountOwnerID is the owner of the requester's account and
+	// LastAgentID the agent of the requester's latest interaction; the
+	// assignment rule's Prefer order picks which of them, if any, is
+	// offered a new ticket first.
+	AccountOwnerID string `json:"account_owner_id,omitempty"`
+	LastAgentID    string `json:"last_agent_id,omitempty"`
 	// The requester's segment, language and geography ("" when unknown).
 	Segment  string `json:"segment,omitempty"`
 	Language string `json:"language,omitempty"`
@@ -73,4 +79,12 @@ func validateAssignment(field, itemID, agentID, queue string, reasons []string) 
 		}
 	}
 	return nil
+}
+
+// HeldTicket is a ticket routing gave an agent that is still theirs: new
+// or open, not waiting for routing, and assigned to the agent of its
+// latest routed assignment.
+type HeldTicket struct {
+	Ticket     Ticket           `json:"ticket"`
+	Assignment TicketAssignment `json:"assignment"`
 }

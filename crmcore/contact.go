@@ -20,15 +20,6 @@ const (
 // Valid reports whether s is a known segment.
 func (s Segment) Valid() bool { return s == SegmentStandard || s == SegmentVIP }
 
-// Account is a company that contacts belong to.
-type Account struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Domain    string    `json:"domain,omitempty"`
-	Segment   Segment   `json:"segment"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // ContactPhone is one of a contact's numbers, stored as E.164.
 type ContactPhone struct {
 	Phone

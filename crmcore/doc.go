@@ -1,11 +1,12 @@
 // Package crmcore is the domain of Switchboard's CRM: contacts and their
-// accounts, agents (the people who log in and take calls, with their
-// per-channel [Capacity] overrides), help-desk tickets with their status
-// machine and SLA policy, sales leads ([Lead], with their own status
-// machine), the routing of waiting tickets and leads to agents
-// ([PendingTicket], [TicketAssignment], [PendingLead], [LeadAssignment];
-// the ACD channel is crmcore/dispatch), and interactions (one record per
-// contact attempt).
+// accounts ([Account], with the agent who owns it), agents (the people
+// who log in and take calls, with their per-channel [Capacity]
+// overrides), help-desk tickets with their status machine and SLA policy,
+// sales leads ([Lead], with their own status machine), the routing of
+// waiting tickets and leads to agents ([PendingTicket],
+// [TicketAssignment], [HeldTicket], [PendingLead], [LeadAssignment],
+// [HeldLead]; the ACD channel is crmcore/dispatch), and interactions (one
+// record per contact attempt).
 //
 // The package does no I/O and imports nothing of ours. It holds the rules:
 // phone numbers are normalized to E.164 with [NormalizePhone]; a ticket moves

@@ -132,6 +132,13 @@ type PendingLead struct {
 	Lead Lead `json:"lead"`
 	// Since is when the lead started waiting: its place in the queue.
 	Since time.Time `json:"since"`
+	// AccountOwnerID is the owner of the account whose domain is the
+	// lead's email domain; LastAgentID is the agent of the latest
+	// interaction of the contact with the lead's phone number or email.
+	// The assignment rule's Prefer order picks which of them, if any, is
+	// offered the lead first.
+	AccountOwnerID string `json:"account_owner_id,omitempty"`
+	LastAgentID    string `json:"last_agent_id,omitempty"`
 }
 
 // LeadAssignment is a routed lead's assignment to the agent who accepted
@@ -148,4 +155,11 @@ type LeadAssignment struct {
 // Validate checks an assignment before it is stored.
 func (a LeadAssignment) Validate() error {
 	return validateAssignment("lead_id", a.LeadID, a.AgentID, a.Queue, a.Reasons)
+}
+
+// HeldLead is a lead routing gave an agent that is still theirs: new or
+// working, and owned by the agent of its latest routed assignment.
+type HeldLead struct {
+	Lead       Lead           `json:"lead"`
+	Assignment LeadAssignment `json:"assignment"`
 }

@@ -43,24 +43,24 @@ type Directory interface {
 // the CRM record shown in the screen pop, and what the interaction record
 // needs when the call ends.
 //
-// Its JSON is the screen pop's "crm" object (agentdesk/PROTOCOL.md).
+// The CTI adapter shows it as the screen pop's "crm" object.
 type Pop struct {
 	// Known is false for a caller the CRM does not know.
-	Known bool `json:"known"`
+	Known bool
 	// Contact, Account, OpenTickets, LastInteractions and LastAgent are the
 	// CRM lookup by the caller's number.
-	Contact          *crmcore.Contact      `json:"contact,omitempty"`
-	Account          *crmcore.Account      `json:"account,omitempty"`
-	Segment          string                `json:"segment,omitempty"`
-	OpenTickets      []crmcore.Ticket      `json:"open_tickets"`
-	LastInteractions []crmcore.Interaction `json:"last_interactions"`
-	LastAgent        *crmcore.LastAgent    `json:"last_agent,omitempty"`
+	Contact          *crmcore.Contact
+	Account          *crmcore.Account
+	Segment          string
+	OpenTickets      []crmcore.Ticket
+	LastInteractions []crmcore.Interaction
+	LastAgent        *crmcore.LastAgent
 	// IVR is the caller's path through the IVR, digits included.
-	IVR []crmcore.IVRStep `json:"ivr"`
+	IVR []crmcore.IVRStep
 	// InteractionID is the id the call's interaction record will have.
-	InteractionID string `json:"interaction_id"`
+	InteractionID string
 	// DNIS is the number dialled.
-	DNIS string `json:"dnis"`
+	DNIS string
 }
 
 // Journey runs the first part of every inbound call's journey: the IVR flow of

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -48,5 +50,31 @@ func TestAgentSpecsCapacity(t *testing.T) {
 	}
 	if got := agentSpec(crmcore.Agent{ID: a.ID}).Capacity; got != nil {
 		t.Errorf("capacity without overrides = %v, want nil", got)
+	}
+}
+
+// TestCapacityEditReachesDesk: capacity overrides an admin saves over REST
+// for an agent who is logged in reach the router at once, and the agent's
+// desk gets a status with the new capacity; the CRM keeps them for the
+// next login.
+func TestCapacityEditReachesDesk(t *testing.T) {
+	s := startSystem(t, openAllDay, nil)
+	admin, _ := s.login("admin", "admin")
+	desk, _, id := s.agent("alice", true)
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	capacity := func(e envelope) map[string]int {
+		var st struct {
+			Capacity map[string]int `json:"capacity"`
+		}
+		if err := json.Unmarshal(e.Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Capacity
+	}
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "agent.state" && capacity(e)["ticket"] == 10 })
+	s.agentPut(admin, id, map[string]any{"capacity": map[string]int{"ticket": 3, "lead": 2}})
+	got := desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "agent.state" && capacity(e)["ticket"] == 3 })
+	if c := capacity(got); c["lead"] != 2 || c["voice"] != 1 {
+		t.Errorf("capacity after the edit = %v, want ticket 3, lead 2, voice 1", c)
 	}
 }

@@ -136,8 +136,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			hub.Revoke(r)
 		}
 	}))
+	crmAgents := &liveAgents{Store: store, log: logger} // its engine is set once the engine exists
 	api, err := crmapi.New(crmapi.Deps{
-		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: store, Leads: store, Lookup: store,
+		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: crmAgents, Leads: store, Lookup: store,
 	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...))
 	if err != nil {
 		return err
@@ -209,6 +210,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	defer engine.Close()
 	crmWork.Attach(engine)
+	crmAgents.engine = engine
 	onEvent = agents.Transfers(engine, sip.TransferTargets{
 		IsQueue: func(name string) bool { return slices.Contains(queueNames(&cfg.ACD), name) },
 		AgentBySIP: func(ctx context.Context, user string) (acd.AgentID, bool) {
@@ -230,7 +232,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	for _, d := range cfg.CTI.ReasonCodes {
 		reasons = append(reasons, agentdesk.Code{Code: d, Label: d})
 	}
-	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(store)})
+	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(store), Pop: crmPop})
 	hub, err = agentdesk.New(agentdesk.Config{
 		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents, Listener: agents,
 		Tickets: wrapUpTickets{store: store, engine: engine, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
+	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/pgstore"
 	"switchboard/ivr"
 	"switchboard/sip"
@@ -82,8 +84,9 @@ var (
 
 // agentSpecs maps a CRM agent to the ACD's routing profile: skills with
 // levels, plus each spoken language as a level-5 skill (IVR flows require
-// the caller's language as a skill), geography, the SIP endpoint, and the
-// agent's per-channel capacity overrides.
+// the caller's language as a skill), geography, the SIP endpoint, the
+// agent's per-channel capacity overrides, and whether they dial under the
+// dial plan's supervisor role (supervisors and admins).
 func agentSpecs(store *pgstore.Store) func(ctx context.Context, agentID string) (acd.AgentSpec, error) {
 	return func(ctx context.Context, agentID string) (acd.AgentSpec, error) {
 		a, err := store.GetAgent(ctx, agentID)
@@ -99,6 +102,7 @@ func agentSpec(a crmcore.Agent) acd.AgentSpec {
 	spec := acd.AgentSpec{
 		ID: acd.AgentID(a.ID), Name: a.Name, Endpoint: a.SIPUsername, Languages: a.Languages,
 		Country: a.Country, Region: a.Region, TimeZone: a.TimeZone,
+		Supervisor: a.Role == crmcore.RoleSupervisor || a.Role == crmcore.RoleAdmin,
 	}
 	if len(a.Capacity) > 0 {
 		spec.Capacity = make(map[acd.Channel]int, len(a.Capacity))
@@ -117,6 +121,45 @@ func agentSpec(a crmcore.Agent) acd.AgentSpec {
 		}
 	}
 	return spec
+}
+
+// crmPop maps a task's data to the screen pop's "crm" object: the voice
+// journey's pop to the CTI's wire type; other channels' data (the CRM's
+// pending tickets and leads) is sent as it is.
+func crmPop(data any) any {
+	p, ok := data.(*voice.Pop)
+	if !ok {
+		return data
+	}
+	return agentdesk.CRMPop{Known: p.Known, Contact: p.Contact, Account: p.Account, Segment: p.Segment,
+		OpenTickets: p.OpenTickets, LastInteractions: p.LastInteractions, LastAgent: p.LastAgent,
+		IVR: p.IVR, InteractionID: p.InteractionID, DNIS: p.DNIS}
+}
+
+// liveAgents is the CRM's agent store as the REST API uses it: capacity
+// overrides saved for an agent who is logged in reach the engine at once
+// (one who is not logs in later with the saved profile).
+type liveAgents struct {
+	*pgstore.Store
+	log    *slog.Logger
+	engine *acd.Engine
+}
+
+var _ crmapi.AgentStore = (*liveAgents)(nil)
+
+// UpdateAgent saves a, then gives the engine its capacity overrides. The
+// CRM record is the source of truth: an engine that refuses them (it is
+// stopping) is logged, and the agent's next login applies them.
+func (l *liveAgents) UpdateAgent(ctx context.Context, id string, a crmcore.Agent) (crmcore.Agent, error) {
+	a, err := l.Store.UpdateAgent(ctx, id, a)
+	if err != nil || l.engine == nil {
+		return a, err
+	}
+	spec := agentSpec(a)
+	if err := l.engine.SetCapacity(ctx, spec.ID, spec.Capacity); err != nil && !errors.Is(err, acd.ErrUnknownAgent) {
+		l.log.Warn("agent capacity not applied to the router", "agent_id", id, "err", err)
+	}
+	return a, nil
 }
 
 // capacityChannels are the channel names an agent's capacity overrides

@@ -46,6 +46,9 @@ type ContactStore interface {
 	FindContactIDs(ctx context.Context, e164s, emails []string) ([]string, error)
 	EachContact(ctx context.Context, fn func(crmcore.Contact) error) error
 	ListAccounts(ctx context.Context) ([]crmcore.Account, error)
+	CreateAccount(ctx context.Context, a crmcore.Account) (crmcore.Account, error)
+	GetAccount(ctx context.Context, id string) (crmcore.Account, error)
+	UpdateAccount(ctx context.Context, id string, a crmcore.Account) (crmcore.Account, error)
 }
 
 // TicketStore persists tickets, comments and the audit trail.
@@ -176,6 +179,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("PATCH /api/v1/contacts/{id}", h.authed(crmcore.PermWriteContacts, h.patchContact))
 	m.HandleFunc("DELETE /api/v1/contacts/{id}", h.authed(crmcore.PermDeleteContacts, h.deleteContact))
 	m.HandleFunc("GET /api/v1/accounts", h.authed(crmcore.PermReadContacts, h.listAccounts))
+	m.HandleFunc("POST /api/v1/accounts", h.authed(crmcore.PermWriteContacts, h.createAccount))
+	m.HandleFunc("GET /api/v1/accounts/{id}", h.authed(crmcore.PermReadContacts, h.getAccount))
+	m.HandleFunc("PATCH /api/v1/accounts/{id}", h.authed(crmcore.PermWriteContacts, h.patchAccount))
 
 	m.HandleFunc("GET /api/v1/tickets", h.authed(crmcore.PermManageTickets, h.listTickets))
 	m.HandleFunc("POST /api/v1/tickets", h.authed(crmcore.PermManageTickets, h.createTicket))

@@ -279,15 +279,6 @@ func (h *Handler) deleteContact(w http.ResponseWriter, r *http.Request, p crmcor
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
-	as, err := h.d.Contacts.ListAccounts(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listResponse[crmcore.Account]{Items: as, Count: len(as)})
-}
-
 // --- tickets ---
 
 func ticketNumber(r *http.Request) (int64, error) {

@@ -23,9 +23,25 @@
 // and tags, the customer's segment, language and country, and whether the
 // ticket was reopened), with the customer's language, segment and
 // geography, the item's place in the queue (the time it started waiting)
-// and, for a ticket, its preferred agent (the assignee of a reopened
-// ticket, or the requester's last agent), whom the engine offers it to
-// first. An item no rule matches stays waiting in the CRM, unrouted.
+// and its preferred agent, whom the engine offers it to first (the sticky
+// agent). An item no rule matches stays waiting in the CRM, unrouted.
+//
+// # Preferred agent
+//
+// The store gives each waiting item its candidates: the owner of the
+// customer's account (for a ticket, the requester's account; for a lead,
+// the account whose domain is the lead's email domain) and the customer's
+// last agent (for a ticket, the agent of the requester's latest
+// interaction; for a lead, that of the contacts with the lead's phone
+// number or email). The matching rule's acd.AssignmentRule.Prefer order
+// picks the first candidate the item has (by default the account owner,
+// then the last agent; prefer: [none] turns it off); the assignee of a reopened
+// ticket always comes first, as the ticket is theirs. The engine's
+// reasons name such an offer "sticky" only, so the Router adds why to the
+// reasons it stores with the assignment: "preferred=assignee",
+// "preferred=account_owner" or "preferred=last_agent". There is one
+// preferred agent per item: when they are not logged in, the item is
+// routed as if it had none, not to the next candidate.
 //
 // The engine offers the task to the best agent with free capacity on its
 // channel; the desk pops it (CallOffered carries the crmcore.PendingTicket
@@ -43,9 +59,20 @@
 // # Concurrency
 //
 // The engine calls Offer, Accept and End from its own goroutines; Sync
-// runs on the caller's. The Router's state (the items it submitted) is
-// guarded by one mutex that is never held across a call to the engine or
-// the store. Items are only in memory while submitted: after a restart,
-// waiting items are submitted again with their original place, and items
-// already accepted no longer count toward capacity.
+// and Restore run on the caller's. The Router's state (the items it
+// submitted or adopted) is guarded by one mutex that is never held across
+// a call to the engine or the store.
+//
+// # Restart
+//
+// Items are only in memory while routed, so a restart begins with
+// Router.Restore, which Run calls before its first Sync (and again at
+// each tick until it succeeds): the items routing gave agents that are
+// still theirs (Store.HeldTickets, Store.HeldLeads: new or open tickets
+// and new or working leads whose assignee is the agent of their latest
+// routed assignment) are adopted into the engine (Engine.Adopt) under
+// their task ids, as active on their agents in the queue of their
+// assignment, whether or not the agents are logged in yet. They hold
+// capacity again and Sync completes them as it does items accepted since.
+// Waiting items are submitted again with their original place.
 package dispatch

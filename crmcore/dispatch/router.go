@@ -26,16 +26,25 @@ type Store interface {
 	// OpenTicketAssignees returns, of the tickets with ids, those still
 	// new or open with their assignee.
 	OpenTicketAssignees(ctx context.Context, ids []string) (map[string]string, error)
-	// PendingLeads, AssignRoutedLead and OpenLeadOwners do the same for
-	// sales leads (open: new or working; the owner is the assignee).
+	// HeldTickets returns the tickets routing gave an agent that are
+	// still theirs (new or open, assigned to the agent of their latest
+	// routed assignment, not waiting).
+	HeldTickets(ctx context.Context) ([]crmcore.HeldTicket, error)
+	// PendingLeads, AssignRoutedLead, OpenLeadOwners and HeldLeads do the
+	// same for sales leads (open: new or working; the owner is the
+	// assignee).
 	PendingLeads(ctx context.Context, limit int) ([]crmcore.PendingLead, error)
 	AssignRoutedLead(ctx context.Context, id string, a crmcore.LeadAssignment) (crmcore.Lead, error)
 	OpenLeadOwners(ctx context.Context, ids []string) (map[string]string, error)
+	HeldLeads(ctx context.Context) ([]crmcore.HeldLead, error)
 }
 
 // Engine is the part of the ACD the Router drives (*acd.Engine).
 type Engine interface {
 	Submit(ctx context.Context, t acd.Task) (acd.TaskID, error)
+	// Adopt registers a task an agent accepted before a restart as
+	// active on them, holding their capacity.
+	Adopt(ctx context.Context, t acd.Task, agent acd.AgentID) error
 	Withdraw(ctx context.Context, id acd.TaskID) error
 	Complete(ctx context.Context, id acd.TaskID) error
 }
@@ -78,9 +87,40 @@ type Router struct {
 type task struct {
 	number  int64 // a ticket's number (0 for a lead)
 	reasons []string
-	agent   acd.AgentID
+	// preferred is the agent offered the item first and preferredBy why
+	// (see preferred).
+	preferred   acd.AgentID
+	preferredBy string
+	agent       acd.AgentID
 	// accepted is set once the item is assigned to agent.
 	accepted bool
+}
+
+// preferAssignee is why a reopened ticket's assignee is preferred; the
+// other causes are the names of acd.AssignmentRule.Prefer.
+const preferAssignee = "assignee"
+
+// preferred picks the agent an item is offered first, and why: the
+// assignee of a reopened ticket (the ticket is theirs), else the first
+// candidate of the rule's Preferences the item has; none ("") when it has
+// none of them.
+func preferred(rule acd.AssignmentRule, reopenedAssignee, accountOwner, lastAgent string) (acd.AgentID, string) {
+	if reopenedAssignee != "" {
+		return acd.AgentID(reopenedAssignee), preferAssignee
+	}
+	for _, p := range rule.Preferences() {
+		var id string
+		switch p {
+		case acd.PreferAccountOwner:
+			id = accountOwner
+		case acd.PreferLastAgent:
+			id = lastAgent
+		}
+		if id != "" {
+			return acd.AgentID(id), p
+		}
+	}
+	return "", ""
 }
 
 var _ acd.ChannelAdapter = (*Router)(nil)
@@ -120,12 +160,22 @@ func TicketTask(ticketID string) acd.TaskID { return acd.TaskID(ticketPrefix + t
 // LeadTask is the task id of the lead with CRM id leadID.
 func LeadTask(leadID string) acd.TaskID { return acd.TaskID(leadPrefix + leadID) }
 
-// Run synchronises every Options.Interval until ctx ends; a failed Sync
-// is logged and retried at the next tick.
+// Run restores the items accepted before the process started (Restore),
+// then synchronises every Options.Interval until ctx ends. A failed
+// Restore or Sync is logged and retried at the next tick; Sync runs even
+// while Restore has not succeeded yet.
 func (r *Router) Run(ctx context.Context) {
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
+	restored := false
 	for {
+		if !restored {
+			err := r.Restore(ctx)
+			restored = err == nil
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("dispatch: restoring accepted items failed", "err", err)
+			}
+		}
 		if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("dispatch: routing sync failed", "err", err)
 		}
@@ -249,10 +299,12 @@ func (r *Router) submitTicket(ctx context.Context, id acd.TaskID, p *crmcore.Pen
 		r.log.Error("dispatch: bad ticket number", "ticket", p.Ticket.Number, "err", err)
 		return
 	}
-	r.submit(ctx, &task{number: n}, rule, acd.Task{
+	tk := &task{number: n}
+	tk.preferred, tk.preferredBy = preferred(rule, p.ReopenedAssigneeID, p.AccountOwnerID, p.LastAgentID)
+	r.submit(ctx, tk, rule, acd.Task{
 		ID: id, Channel: acd.ChannelTicket, Language: p.Language, Segment: p.Segment, Customer: p.Ticket.RequesterID,
 		Geography: acd.Geography{Country: p.Country}, Region: p.Region,
-		PreferredAgent: acd.AgentID(p.PreferredAgentID), Arrived: p.Since, Handle: n, Data: p,
+		PreferredAgent: tk.preferred, Arrived: p.Since, Handle: n, Data: p,
 	})
 }
 
@@ -267,9 +319,11 @@ func (r *Router) submitLead(ctx context.Context, id acd.TaskID, p *crmcore.Pendi
 	if !ok {
 		return
 	}
-	r.submit(ctx, &task{}, rule, acd.Task{
+	tk := &task{}
+	tk.preferred, tk.preferredBy = preferred(rule, "", p.AccountOwnerID, p.LastAgentID)
+	r.submit(ctx, tk, rule, acd.Task{
 		ID: id, Channel: acd.ChannelLead, Language: l.Language, Geography: acd.Geography{E164: l.Phone, Country: l.Country},
-		Region: l.Region, Arrived: p.Since, Handle: l.ID, Data: p,
+		Region: l.Region, PreferredAgent: tk.preferred, Arrived: p.Since, Handle: l.ID, Data: p,
 	})
 }
 
@@ -298,8 +352,11 @@ func (r *Router) submit(ctx context.Context, tk *task, rule acd.AssignmentRule, 
 }
 
 // Offer implements acd.ChannelAdapter: it keeps the offer's routing
-// reasons for the assignment. The desk pops the item from the engine's
-// CallOffered event.
+// reasons for the assignment, followed, when the offer goes to the
+// item's preferred agent, by why they were preferred
+// ("preferred=account_owner", "preferred=last_agent" or
+// "preferred=assignee"): the engine's own reasons name only the sticky
+// agent. The desk pops the item from the engine's CallOffered event.
 func (r *Router) Offer(_ context.Context, o acd.Offer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -310,6 +367,9 @@ func (r *Router) Offer(_ context.Context, o acd.Offer) error {
 	t.reasons = t.reasons[:0]
 	for _, rs := range o.Reasons {
 		t.reasons = append(t.reasons, fmt.Sprintf("%s=%.3g (%+.3g)", rs.Factor, rs.Value, rs.Contribution))
+	}
+	if t.preferredBy != "" && o.Agent == t.preferred {
+		t.reasons = append(t.reasons, "preferred="+t.preferredBy)
 	}
 	return nil
 }

@@ -37,6 +37,12 @@ queues:
 assignment:
   - match: {channel: ticket, priority: urgent}
     queue: support-t2
+  - match: {channel: ticket, group: renewals}
+    queue: support
+    prefer: [last_agent]
+  - match: {channel: ticket, group: pool}
+    queue: support
+    prefer: [none]
   - match: {channel: ticket}
     queue: support
   - match: {channel: lead}
@@ -51,7 +57,8 @@ type env struct {
 	engine *acd.Engine
 	router *dispatch.Router
 	events <-chan acd.Event
-	agents map[string]string // login → CRM id
+	agents map[string]string        // login → CRM id
+	specs  map[string]acd.AgentSpec // login → what the engine was told
 }
 
 func newEnv(t *testing.T) *env {
@@ -65,23 +72,33 @@ func newEnv(t *testing.T) *env {
 	if err := pgstore.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
+	e := &env{t: t, ctx: ctx, store: pgstore.New(pool), agents: map[string]string{}, specs: map[string]acd.AgentSpec{}}
+	e.start()
+	return e
+}
+
+// start builds a router and an engine over e's store, as the process
+// does at its start, and follows the engine's events.
+func (e *env) start() {
+	t, ctx := e.t, e.ctx
+	t.Helper()
 	cfg, err := acd.ParseConfig([]byte(routingYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &env{t: t, ctx: ctx, store: pgstore.New(pool), agents: map[string]string{}}
 	e.router, err = dispatch.New(e.store, dispatch.Options{Assign: cfg.Assign, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	phone := acdtest.NewPhone()
-	e.engine, err = acd.New(cfg, phone, phone, acd.WithClock(acdtest.NewClock(time.Now())), acd.WithLogger(quiet),
+	engine, err := acd.New(cfg, phone, phone, acd.WithClock(acdtest.NewClock(time.Now())), acd.WithLogger(quiet),
 		acd.WithChannel(acd.ChannelTicket, e.router), acd.WithChannel(acd.ChannelLead, e.router))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.engine.Close() })
+	e.engine = engine
+	t.Cleanup(func() { engine.Close() })
 	e.router.Attach(e.engine)
 	sub, _, err := e.engine.Subscribe(ctx, acd.SubscribeOptions{Name: "test", Buffer: 10000})
 	if err != nil {
@@ -104,7 +121,6 @@ func newEnv(t *testing.T) *env {
 	}()
 	t.Cleanup(sub.Close)
 	e.events = events
-	return e
 }
 
 // agent creates a CRM agent with a support level and other skills, and
@@ -127,7 +143,14 @@ func (e *env) agent(login string, support int, langs []string, capacity map[stri
 	for ch, n := range a.Capacity {
 		spec.Capacity[acd.Channel(ch)] = n
 	}
-	if err := e.engine.Login(e.ctx, spec); err != nil {
+	e.specs[login] = spec
+	e.login(login)
+}
+
+// login logs an agent created by agent into the engine, ready.
+func (e *env) login(login string) {
+	e.t.Helper()
+	if err := e.engine.Login(e.ctx, e.specs[login]); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -237,34 +237,6 @@ func (s *Store) EachContact(ctx context.Context, fn func(crmcore.Contact) error)
 	}
 }
 
-// CreateAccount inserts an account with a fresh ID.
-func (s *Store) CreateAccount(ctx context.Context, a crmcore.Account) (crmcore.Account, error) {
-	a.ID = crmcore.NewID()
-	a.CreatedAt = s.now().UTC()
-	if a.Segment == "" {
-		a.Segment = crmcore.SegmentStandard
-	}
-	_, err := s.pool.Exec(ctx, `insert into accounts (id, name, domain, segment, created_at) values ($1,$2,$3,$4,$5)`,
-		a.ID, a.Name, a.Domain, string(a.Segment), a.CreatedAt)
-	return a, mapErr("create account", err)
-}
-
-// ListAccounts returns every account by name.
-func (s *Store) ListAccounts(ctx context.Context) ([]crmcore.Account, error) {
-	rows, err := s.pool.Query(ctx, `select id::text, name, domain, segment, created_at from accounts order by name`)
-	if err != nil {
-		return nil, mapErr("list accounts", err)
-	}
-	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.Account, error) {
-		var a crmcore.Account
-		var seg string
-		err := r.Scan(&a.ID, &a.Name, &a.Domain, &seg, &a.CreatedAt)
-		a.Segment = crmcore.Segment(seg)
-		return a, err
-	})
-	return as, mapErr("list accounts", err)
-}
-
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -26,7 +26,12 @@
 // enters it when created new and unassigned or reopened by someone other
 // than its assignee, and leaves it when assigned, solved or closed, or
 // accepted from the ACD ([Store.AssignRouted]), which also keeps the
-// assignment with its routing reasons (ticket_assignments).
+// assignment with its routing reasons (ticket_assignments). An account
+// may have an owner (accounts.owner_id); a waiting item carries its
+// account owner and last agent as candidates for its preferred agent
+// ([Store.PendingTickets], [Store.PendingLeads]), and the items routing
+// gave agents that are still theirs are read back after a restart
+// ([Store.HeldTickets], [Store.HeldLeads]).
 //
 // # Durable interaction writer
 //

@@ -130,7 +130,7 @@ func (s *Store) LookupByPhone(ctx context.Context, e164 string) (crmcore.CallerL
 	res.Phone.E164 = e164
 	b := &pgx.Batch{}
 	b.Queue(`select `+contactCols+`, coalesce(a.id::text,''), coalesce(a.name,''), coalesce(a.domain,''),
-		coalesce(a.segment,''), coalesce(a.created_at, 'epoch'), p.label, p.country, p.region, p.time_zone, p.type
+		coalesce(a.segment,''), coalesce(a.owner_id::text,''), coalesce(a.created_at, 'epoch'), p.label, p.country, p.region, p.time_zone, p.type
 		from contact_phones p join contacts c on c.id = p.contact_id left join accounts a on a.id = c.account_id
 		where p.e164 = $1`, e164)
 	b.Queue(openTicketsByPhone, e164)
@@ -149,7 +149,7 @@ func (s *Store) LookupByPhone(ctx context.Context, e164 string) (crmcore.CallerL
 	var ph crmcore.ContactPhone
 	err := br.QueryRow().Scan(&c.ID, &c.Name, &c.Emails, &c.AccountID, (*string)(&c.Segment), &c.Language, &c.Country,
 		&c.Region, &c.TimeZone, &c.Tags, &c.Custom, &c.CreatedAt, &c.UpdatedAt,
-		&acc.ID, &acc.Name, &acc.Domain, &accSeg, &acc.CreatedAt, &ph.Label, &res.Phone.Country, &res.Phone.Region,
+		&acc.ID, &acc.Name, &acc.Domain, &accSeg, &acc.OwnerID, &acc.CreatedAt, &ph.Label, &res.Phone.Country, &res.Phone.Region,
 		&res.Phone.TimeZone, &res.Phone.Type)
 	switch {
 	case err == pgx.ErrNoRows:

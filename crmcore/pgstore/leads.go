@@ -108,16 +108,28 @@ func (s *Store) mutateLead(ctx context.Context, op, id string, fn func(pgx.Tx, *
 }
 
 // PendingLeads returns up to limit leads waiting for an agent, longest
-// waiting first.
+// waiting first, with the candidates for the agent offered the lead
+// first: the owner of the account whose domain is the lead's email
+// domain (the oldest such account with an owner), and the agent of the
+// latest interaction of the contacts with the lead's phone number or
+// email.
 func (s *Store) PendingLeads(ctx context.Context, limit int) ([]crmcore.PendingLead, error) {
-	rows, err := s.pool.Query(ctx, `select `+leadCols+`, r.since from lead_routing r join leads l on l.id = r.lead_id
+	rows, err := s.pool.Query(ctx, `select `+leadCols+`, r.since,
+		coalesce((select a.owner_id::text from accounts a
+			where l.email <> '' and a.domain <> '' and lower(a.domain) = lower(substring(l.email from '@([^@]*)$'))
+			and a.owner_id is not null order by a.created_at, a.id limit 1), ''),
+		coalesce((select i.agent_id::text from interactions i
+			where i.contact_id in (select p.contact_id from contact_phones p where l.phone <> '' and p.e164 = l.phone
+				union all select c.id from contacts c where l.email <> '' and c.emails @> array[l.email])
+			and i.agent_id is not null order by i.arrived_at desc limit 1), '')
+		from lead_routing r join leads l on l.id = r.lead_id
 		order by r.since, l.id limit $1`, limit)
 	if err != nil {
 		return nil, mapErr("pending leads", err)
 	}
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.PendingLead, error) {
 		var p crmcore.PendingLead
-		l, err := scanLead(rowTail{r, []any{&p.Since}})
+		l, err := scanLead(rowTail{r, []any{&p.Since, &p.AccountOwnerID, &p.LastAgentID}})
 		p.Lead = l
 		return p, err
 	})
@@ -170,6 +182,29 @@ func (s *Store) OpenLeadOwners(ctx context.Context, ids []string) (map[string]st
 		return nil
 	})
 	return out, mapErr("open lead owners", err)
+}
+
+// HeldLeads returns the leads routing gave an agent that are still
+// theirs: new or working and owned by the agent of their latest routed
+// assignment, oldest assignment first.
+func (s *Store) HeldLeads(ctx context.Context) ([]crmcore.HeldLead, error) {
+	rows, err := s.pool.Query(ctx, `select `+leadCols+`, a.lead_id::text, a.agent_id::text, a.queue, a.reasons,
+		a.queued_at, a.assigned_at
+		from (select distinct on (lead_id) * from lead_assignments order by lead_id, id desc) a
+		join leads l on l.id = a.lead_id
+		where l.status in ('new', 'working') and l.owner_id = a.agent_id
+		order by a.assigned_at, a.id`)
+	if err != nil {
+		return nil, mapErr("held leads", err)
+	}
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.HeldLead, error) {
+		var h crmcore.HeldLead
+		a := &h.Assignment
+		l, err := scanLead(rowTail{r, []any{&a.LeadID, &a.AgentID, &a.Queue, &a.Reasons, &a.QueuedAt, &a.AssignedAt}})
+		h.Lead = l
+		return h, err
+	})
+	return hs, mapErr("held leads", err)
 }
 
 // LeadAssignments returns the routed assignments of lead id, oldest first.

@@ -35,16 +35,18 @@ func updateRouting(ctx context.Context, tx pgx.Tx, actorID string, old, cur crmc
 }
 
 // PendingTickets returns up to limit tickets waiting for an agent, longest
-// waiting first, with their requester's segment, language and geography.
-// The preferred agent is the one the ticket was queued with (the assignee
-// of a reopened ticket), else the agent of the requester's latest
+// waiting first, with their requester's segment, language and geography,
+// and the candidates for the agent offered the ticket first: the agent it
+// was queued with (the assignee of a reopened ticket), the owner of the
+// requester's account and the agent of the requester's latest
 // interaction.
 func (s *Store) PendingTickets(ctx context.Context, limit int) ([]crmcore.PendingTicket, error) {
-	rows, err := s.pool.Query(ctx, `select `+ticketCols+`, r.cause, r.since,
-		coalesce(r.preferred_agent::text, (select i.agent_id::text from interactions i
+	rows, err := s.pool.Query(ctx, `select `+ticketCols+`, r.cause, r.since, coalesce(r.preferred_agent::text, ''),
+		coalesce(a.owner_id::text, ''), coalesce((select i.agent_id::text from interactions i
 			where i.contact_id = t.requester_id and i.agent_id is not null order by i.arrived_at desc limit 1), ''),
 		coalesce(c.segment, ''), coalesce(c.language, ''), coalesce(c.country, ''), coalesce(c.region, '')
 		from ticket_routing r join tickets t on t.id = r.ticket_id left join contacts c on c.id = t.requester_id
+		left join accounts a on a.id = c.account_id
 		order by r.since, t.number limit $1`, limit)
 	if err != nil {
 		return nil, mapErr("pending tickets", err)
@@ -53,7 +55,8 @@ func (s *Store) PendingTickets(ctx context.Context, limit int) ([]crmcore.Pendin
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.PendingTicket, error) {
 		var p crmcore.PendingTicket
 		var cause string
-		t, err := scanTicket(rowTail{r, []any{&cause, &p.Since, &p.PreferredAgentID, &p.Segment, &p.Language, &p.Country, &p.Region}})
+		t, err := scanTicket(rowTail{r, []any{&cause, &p.Since, &p.ReopenedAssigneeID, &p.AccountOwnerID, &p.LastAgentID,
+			&p.Segment, &p.Language, &p.Country, &p.Region}})
 		t.Evaluate(now)
 		p.Ticket, p.Cause = t, crmcore.RouteCause(cause)
 		return p, err
@@ -160,4 +163,31 @@ func (s *Store) OpenTicketAssignees(ctx context.Context, ids []string) (map[stri
 		return nil
 	})
 	return out, mapErr("open ticket assignees", err)
+}
+
+// HeldTickets returns the tickets routing gave an agent that are still
+// theirs: new or open, not waiting for routing, and assigned to the agent
+// of their latest routed assignment, oldest assignment first.
+func (s *Store) HeldTickets(ctx context.Context) ([]crmcore.HeldTicket, error) {
+	rows, err := s.pool.Query(ctx, `select `+ticketCols+`, a.ticket_id::text, a.agent_id::text, a.queue, a.cause, a.reasons,
+		a.queued_at, a.assigned_at
+		from (select distinct on (ticket_id) * from ticket_assignments order by ticket_id, id desc) a
+		join tickets t on t.id = a.ticket_id
+		where t.status in ('new', 'open') and t.assignee_id = a.agent_id
+		and not exists (select 1 from ticket_routing r where r.ticket_id = t.id)
+		order by a.assigned_at, a.id`)
+	if err != nil {
+		return nil, mapErr("held tickets", err)
+	}
+	now := s.now()
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.HeldTicket, error) {
+		var h crmcore.HeldTicket
+		var cause string
+		a := &h.Assignment
+		t, err := scanTicket(rowTail{r, []any{&a.TicketID, &a.AgentID, &a.Queue, &cause, &a.Reasons, &a.QueuedAt, &a.AssignedAt}})
+		t.Evaluate(now)
+		h.Ticket, a.Cause = t, crmcore.RouteCause(cause)
+		return h, err
+	})
+	return hs, mapErr("held tickets", err)
 }

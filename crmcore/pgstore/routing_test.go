@@ -81,7 +81,7 @@ func TestTicketRoutingQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := pending()[assigned]
-	if !ok || p.Cause != crmcore.RouteReopened || p.PreferredAgentID != ann {
+	if !ok || p.Cause != crmcore.RouteReopened || p.ReopenedAssigneeID != ann {
 		t.Fatalf("reopened T-%d pending = %+v (%v), want reopened with ann preferred", assigned, p, ok)
 	}
 

@@ -170,7 +170,8 @@ func mapErr(op string, err error) error {
 		case pgErr.Code == "23505":
 			return fmt.Errorf("pgstore: %s: %w (%s)", op, crmcore.ErrConflict, conflictWhat(pgErr))
 		case pgErr.Code == "23503":
-			return &crmcore.FieldError{Field: fkField(pgErr), Reason: "refers to a record that does not exist or is still in use"}
+			field, reason := fkField(pgErr)
+			return &crmcore.FieldError{Field: field, Reason: reason}
 		case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23"):
 			return fmt.Errorf("pgstore: %s: %w: %s", op, crmcore.ErrInvalid, pgErr.Message)
 		}
@@ -192,16 +193,20 @@ func conflictWhat(e *pgconn.PgError) string {
 	return e.ConstraintName
 }
 
-func fkField(e *pgconn.PgError) string {
+// fkField names the input field of a foreign key violation and says why.
+func fkField(e *pgconn.PgError) (field, reason string) {
+	const missing = "refers to a record that does not exist or is still in use"
 	switch e.ConstraintName {
 	case "tickets_requester_id_fkey":
-		return "requester_id"
+		return "requester_id", missing
 	case "tickets_assignee_id_fkey":
-		return "assignee_id"
+		return "assignee_id", missing
 	case "contacts_account_id_fkey":
-		return "account_id"
+		return "account_id", missing
+	case "accounts_owner_id_fkey", "leads_owner_id_fkey":
+		return "owner_id", "no agent with this id"
 	}
-	return e.ConstraintName
+	return e.ConstraintName, missing
 }
 
 func nullTime(t time.Time) *time.Time {

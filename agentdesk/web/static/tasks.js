@@ -101,9 +101,8 @@ function taskPanel(t, S, ui) {
         e.preventDefault();
         run('task.transfer', { target: { kind: kind.value, value: value.value.trim() } });
       } }, kind, value, el('button', { type: 'submit' }, 'Transfer')));
-  } else if (t.state === 'wrap-up' && t.target) {
-    actions.push(el('p', {}, `Transferred to ${t.target}; wrap-up ends on its own`));
   } else if (t.state === 'wrap-up') {
+    if (t.target) actions.push(el('p', {}, `Transferred to ${t.target}`));
     const disp = el('select', { 'aria-label': 'Disposition', required: true }, el('option', { value: '' }, 'Choose…'),
       ...S.dispositions.map((x) => el('option', { value: x.code }, x.label || x.code)));
     const notes = el('textarea', { rows: '2', 'aria-label': 'Notes' });
