@@ -34,13 +34,18 @@ const (
 	// OutcomeInProgress marks the record opened when a call arrives; the
 	// record of the same id written at the call's end replaces it. A
 	// record still in progress when its node restarts is closed as
-	// OutcomeFailed with the routing reason ReasonInterrupted.
+	// OutcomeFailed with the routing reason ReasonInterrupted, or
+	// ReasonNodeLost when a cluster's leader finds its node gone.
 	OutcomeInProgress Outcome = "in-progress"
 )
 
 // ReasonInterrupted is the routing reason of a record closed at start
 // because the process that opened it ended before the call did.
 const ReasonInterrupted = "interrupted"
+
+// ReasonNodeLost is the routing reason of a record closed as failed by the
+// leader because the node that opened it is gone.
+const ReasonNodeLost = "node lost"
 
 // AllOutcomes lists every outcome.
 var AllOutcomes = []Outcome{OutcomeAnswered, OutcomeAbandoned, OutcomeShortAbandon, OutcomeVoicemail,

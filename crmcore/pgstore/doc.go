@@ -1,7 +1,7 @@
 // Package pgstore is the PostgreSQL persistence of the CRM core (pgx/v5,
 // pgxpool): contacts, accounts, agents, sessions, tickets with comments and
-// audit trail, interactions, the caller lookup, the demo seed, and the
-// durable interaction writer.
+// audit trail, interactions, the caller lookup, the demo seed, the
+// durable interaction writer, and cluster membership and leadership.
 //
 // # Schema
 //
@@ -94,4 +94,44 @@
 // stops intake and returns when everything journaled is committed, or when
 // ctx ends: then what is not committed stays in the journal for the next
 // start.
+//
+// # Cluster
+//
+// Nodes sharing the database are members of one cluster ([Join]). A
+// member holds a dedicated connection (not a pool's), whose session holds
+// its locks, so they last exactly as long as the process's connection:
+// PostgreSQL releases them when the connection ends, at once when the
+// process dies, within about 8 s when its machine falls silent (the
+// session gets short server-side TCP keepalives and user timeout; the
+// member's side has short keepalives too). Locks are session-level
+// advisory locks in the one-bigint form, keyed by a fixed FNV-1a 64-bit
+// hash of a name: "switchboard/cluster/node/<id>" stands for a node id,
+// "switchboard/cluster/leader" for the leadership.
+//
+// A node id is held by one live process: Join refuses a second one with
+// [ErrNodeIDInUse], after a short wait that lets an earlier session of the
+// same node end. Joining records the node in cluster_nodes; Leave records
+// it left. A node that joined, did not leave and whose lock is free is
+// lost ([Member.LostNodes], which probes each lock and releases it at
+// once); the leader closes what it left in progress as failed with the
+// reason node lost ([Store.CloseNodeRecords], which holds the node's lock
+// shared while it does, and refuses while the node is alive), under the
+// node id its interaction writer stores (WithNodeID).
+//
+// [Member.Campaign] waits for the leader lock, then increments the
+// fencing epoch in the one-row cluster_leader table and records itself
+// there; the returned [Term] carries the epoch, larger than every earlier
+// leader's, which commands and events carry so that an old leader's are
+// ignored ([Store.Leader] reads it from any node). A member is a standby,
+// then the leader, then gone; leadership ends only with the connection.
+//
+// One goroutine owns a member's connection: it runs the methods'
+// statements (each bounded by a short timeout; a caller's context is never
+// handed to the connection, because pgx breaks a connection whose
+// statement's context ends) and checks the connection every second. The
+// first failure, a Leave or a Close closes the connection and the channel
+// [Member.Lost]: from then on the member holds no lock, and a leader must
+// stop acting as one. A member notices a silent connection within 3 s,
+// before the server releases its locks, so an old leader stops before a
+// new one can win; the epoch fences whatever it still sends.
 package pgstore

@@ -361,10 +361,12 @@ func (w *Writer) dropChunk(c *chunk, err error) {
 	c.release()
 }
 
-// closeInterruptedSQL closes the records this node left in progress. The
-// end of such a call is unknown, so ended_at stays NULL.
-const closeInterruptedSQL = `update interactions set outcome = 'failed',
-	routing_reasons = routing_reasons || '` + crmcore.ReasonInterrupted + `'::text
+// closeInProgressSQL closes as failed the records node $1 left in
+// progress, adding the routing reason $2 (why they were left). The end of
+// such a call is unknown, so ended_at stays NULL. A record is closed once:
+// a closed record no longer matches.
+const closeInProgressSQL = `update interactions set outcome = 'failed',
+	routing_reasons = routing_reasons || $2::text
 	where node = $1 and outcome = 'in-progress'`
 
 // closeInterrupted waits until every record of earlier runs is committed,
@@ -382,7 +384,7 @@ func (w *Writer) closeInterrupted(p *pipeline) error {
 	}
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		tag, err := w.pool.Exec(w.runCtx, closeInterruptedSQL, w.node)
+		tag, err := w.pool.Exec(w.runCtx, closeInProgressSQL, w.node, crmcore.ReasonInterrupted)
 		if err == nil {
 			if n := tag.RowsAffected(); n > 0 {
 				w.m.Interrupted.Add(float64(n))
