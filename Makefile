@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run demo test deps bench load load-journey lint fuzz prompts clean
+.PHONY: all build run cluster demo test deps bench load load-journey lint fuzz prompts clean
 
 all: build
 
@@ -14,6 +14,11 @@ build:
 ## run: start the whole system (own PostgreSQL under ./var when DATABASE_URL is unset, demo config)
 run: build
 	./$(BIN) serve $(if $(CONFIG),--config $(CONFIG),) $(RUNARGS)
+
+## cluster: PostgreSQL, Kamailio (SIP edge on 127.0.0.1:5060), nginx (HTTP edge on 127.0.0.1:8080)
+## and three nodes electing one leader, on this machine; state and logs under var/cluster; Ctrl-C stops all
+cluster: deps build
+	./$(BIN) cluster --nodes 3 --dir var/cluster
 
 ## demo: simulated callers and agents on the server `make run` started (another terminal)
 demo: build

@@ -653,10 +653,26 @@ func TestDialNumberThroughTrunk(t *testing.T) {
 	}
 }
 
+// TestDrain503: a draining gateway refuses new calls and answers OPTIONS
+// (a SIP edge's health probe) with 503, so the edge stops sending it calls.
 func TestDrain503(t *testing.T) {
 	g := startGateway(t, Config{}, WithCallHandler(func(*Call) {}))
-	g.Drain()
 	p := newPhone(t, "caller")
+	options := func() int {
+		req := sipmsg.NewRequest(sipmsg.OPTIONS, sipmsg.Uri{Host: g.UDPAddr().Addr().String(), Port: int(g.UDPAddr().Port())})
+		res, err := p.Client().Do(t.Context(), req)
+		if err != nil {
+			t.Fatalf("OPTIONS: %v", err)
+		}
+		return res.StatusCode
+	}
+	if got := options(); got != 200 {
+		t.Fatalf("OPTIONS before draining: %d, want 200", got)
+	}
+	g.Drain()
+	if got := options(); got != 503 {
+		t.Errorf("OPTIONS while draining: %d, want 503", got)
+	}
 	_, err := p.Invite(t.Context(), g.UDPAddr(), "100", media.PCMU)
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 503 {

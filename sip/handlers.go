@@ -37,6 +37,12 @@ func (g *Gateway) routes() {
 		g.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}))
 	g.srv.OnOptions(wrap(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if g.draining.Load() {
+			// A SIP edge probing with OPTIONS takes a draining node out
+			// of rotation at once, instead of learning it from each 503.
+			g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Service Unavailable")
+			return
+		}
 		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil)
 		res.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER"))
 		res.AppendHeader(sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay"))

@@ -38,6 +38,7 @@ type Config struct {
 	// DialPlan is the outbound dial plan every leg to the trunk passes;
 	// its home_country defaults to ivr.default_region.
 	DialPlan dialplan.Config `yaml:"dialplan"`
+	Cluster  ClusterConfig   `yaml:"cluster"`
 
 	// path is the file the configuration was read from ("": the embedded
 	// demo configuration); a reload (SIGHUP) reads it again.
@@ -142,6 +143,30 @@ type DatabaseConfig struct {
 	URL      string `yaml:"url"`
 	DataDir  string `yaml:"data_dir"`
 	SeedDemo bool   `yaml:"seed_demo"`
+}
+
+// ClusterConfig makes the node one of several sharing database.url: the
+// nodes elect one leader through PostgreSQL, which serves (SIP, routing,
+// CTI, REST) while the others stand by, listening on nothing, until it
+// is gone (see cluster.go).
+type ClusterConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// NodeID names the node in the database (its lock, its interaction
+	// records); default: the host name. Nodes need distinct ids.
+	NodeID string `yaml:"node_id"`
+}
+
+// node is the node's id: cluster.node_id, else the host name, under
+// which its interaction records are kept (a node closes those it left in
+// progress when it starts again).
+func (c ClusterConfig) node() string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "switchboard"
 }
 
 // Duration is a time.Duration written as "30s", "5m" in YAML.
@@ -345,6 +370,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if cfg.Database.URL == "" && cfg.Database.DataDir == "" {
 		return &lineError{nodeLine(root, "database"), "database needs url or data_dir"}
+	}
+	if len(cfg.Cluster.NodeID) > 64 || strings.ContainsFunc(cfg.Cluster.NodeID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return &lineError{nodeLine(root, "cluster", "node_id"), "cluster.node_id must be at most 64 characters without spaces or control characters"}
 	}
 	for _, a := range []struct{ key, addr string }{{"udp", cfg.SIP.UDP}, {"tcp", cfg.SIP.TCP}, {"tls", cfg.SIP.TLS}} {
 		if a.addr == "" {

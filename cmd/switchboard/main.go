@@ -42,6 +42,9 @@ commands:
   simulate --live [--http ADDR] [--sip ADDR] [--rate N] [--agents a,b] [--duration D]
             put simulated callers and agents on a running server (real SIP, CTI, REST);
             --sipp has SIPp place the calls (load tests: make load-journey)
+  cluster   [--nodes N] [--dir DIR] [--sip ADDR] [--http ADDR]
+            run a cluster on this machine: PostgreSQL, Kamailio (SIP edge), nginx
+            (HTTP edge) and N nodes electing one leader (make cluster)
   version   print the version`)
 }
 
@@ -101,6 +104,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return ivr.ValidateMain(rest[1:], stdout, stderr)
+	case "cluster":
+		return clusterMain(rest, stdout, stderr)
 	case "simulate":
 		for i, a := range rest {
 			if a == "--live" || a == "-live" {

@@ -86,7 +86,7 @@ func migrateOnly(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	return migrate(ctx, cfg, db, logger)
 }
 
-func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if n := raiseOpenFileLimit(logger); n > 0 && n < uint64(cfg.SIP.TCPMaxConnections)+1024 {
 		logger.Warn("open-file limit is below sip.tcp_max_connections plus a margin: accepts may fail (they are retried)",
 			"limit", n, "tcp_max_connections", cfg.SIP.TCPMaxConnections)
@@ -98,6 +98,17 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	defer db.close(logger)
 	if err := migrate(ctx, cfg, db, logger); err != nil {
 		return err
+	}
+	if cfg.Cluster.Enabled {
+		// A standby waits here; the leader serves until ctx ends or its
+		// lock is lost, and sweeps the records of nodes that are gone.
+		term, err := lead(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer func() { err = term.end(err) }()
+		ctx = term.ctx
+		go term.sweep(pgstore.New(db.pool), 2*time.Second, logger)
 	}
 	// A listener other machines reach needs the seeded admin password
 	// gone; checked before anything else starts.
@@ -119,7 +130,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	reg.MustRegister(pgstore.NewPoolCollector(db.pool))
 	store := pgstore.New(db.pool, pgstore.WithLogger(logger), pgstore.WithSIPRealm(cfg.SIP.Realm))
 	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
-		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics), pgstore.WithNodeID(nodeID()))
+		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics), pgstore.WithNodeID(cfg.Cluster.node()))
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,17 +20,6 @@ import (
 	"switchboard/ivr"
 	"switchboard/sip"
 )
-
-// nodeID names this process in the interaction records it writes (the
-// host name): at start the writer closes as interrupted only the records
-// this node left in progress.
-func nodeID() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "switchboard"
-	}
-	return h
-}
 
 // sipCredentials gives the registrar the digest hashes (HA1) of the
 // agents' SIP passwords from the CRM.

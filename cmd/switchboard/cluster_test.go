@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"switchboard/sip/media"
+	"switchboard/sip/siptest"
+)
+
+// clusterRig is a `switchboard cluster` run by a test: PostgreSQL,
+// Kamailio, nginx and three node processes.
+type clusterRig struct {
+	*system
+	info ClusterInfo
+}
+
+// startCluster builds the binary and runs `switchboard cluster` from the
+// repository's root, with the edges on ports from the kernel; it returns
+// once the HTTP edge serves (a leader is up).
+func startCluster(t *testing.T) *clusterRig {
+	t.Helper()
+	siptest.RequireProgram(t, "kamailio", "kamailio")
+	siptest.RequireProgram(t, "nginx", "nginx")
+	bin := filepath.Join(t.TempDir(), "switchboard")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// PostgreSQL runs as its own user, so the state directory must be
+	// reachable by others (a test's TempDir is not).
+	dir, err := os.MkdirTemp("", "switchboard-cluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sipPort, err := freeLoopbackPort("udp+tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipPort)
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	cmd := exec.Command(bin, "cluster", "--dir", dir, "--sip", sipAddr, "--http", httpAddr, "--deploy", "deploy")
+	cmd.Dir = "../.."
+	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("switchboard cluster did not stop")
+		}
+		for _, n := range []string{"node-1/switchboard.log", "node-2/switchboard.log", "node-3/switchboard.log", "kamailio/kamailio.log"} {
+			if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
+				t.Logf("%s log (tail):\n%s", n, tail(b, 3000))
+			}
+		}
+	})
+	r := &clusterRig{system: &system{t: t, http: httpAddr, sip: netip.MustParseAddrPort(sipAddr), stop: func() {}}}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "cluster.json")); err == nil && json.Unmarshal(b, &r.info) == nil && r.leader() >= 0 {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("switchboard cluster exited: %v", exitErr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no cluster leader after 90 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r.dsn = r.info.Database
+	r.waitReady(r.http)
+	return r
+}
+
+// leader is the index of the node that serves (its own /readyz answers),
+// or -1.
+func (r *clusterRig) leader() int {
+	c := http.Client{Timeout: time.Second}
+	for i, n := range r.info.Nodes {
+		res, err := c.Get("http://" + n.HTTP + "/readyz")
+		if err != nil {
+			continue
+		}
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitReady polls addr's /readyz until it answers 200.
+func (r *clusterRig) waitReady(addr string) {
+	r.t.Helper()
+	c := http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := c.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s/readyz not ready after 30 s", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// agent logs an agent's desk in through the HTTP edge and registers
+// their auto-answering phone through the SIP edge, trying again while
+// the edge has no node in rotation yet (it probes every second).
+func (r *clusterRig) agent(login string) (*cti, *siptest.Phone) {
+	r.t.Helper()
+	token, _ := r.login(login, "demo")
+	desk := r.connectCTI(token)
+	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
+	phone := siptest.NewPhone(r.t, login)
+	pcmu := media.PCMU
+	phone.AnswerWith(&pcmu)
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		res, err := phone.Register(r.t.Context(), r.sip, "demo", 300)
+		if err == nil && res.StatusCode == 200 {
+			return desk, phone
+		}
+		if time.Now().After(end) {
+			r.t.Fatalf("REGISTER %s through the SIP edge: %v %v", login, res, err)
+		}
+	}
+}
+
+// salesCall dials the demo number through the SIP edge as ani and
+// presses 1 (sales) once the main menu plays. Like a trunk, it tries
+// again for up to 10 s while the edge has no node to take the call (a
+// new leader joins the edge's rotation at its next probe).
+func (r *clusterRig) salesCall(ani string) *siptest.Call {
+	r.t.Helper()
+	caller := siptest.NewPhone(r.t, ani)
+	var call *siptest.Call
+	var err error
+	for end := time.Now().Add(10 * time.Second); ; {
+		if call, err = caller.Invite(r.t.Context(), r.sip, "+15550100", media.PCMU); err == nil || time.Now().After(end) {
+			break
+		}
+		r.t.Logf("INVITE through the SIP edge: %v; trying again", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err != nil {
+		r.t.Fatalf("INVITE through the SIP edge: %v", err)
+	}
+	time.Sleep(3 * time.Second) // welcome, then the main menu
+	if err := call.Session().SendDigit(r.t.Context(), '1'); err != nil {
+		r.t.Fatal(err)
+	}
+	return call
+}
+
+// records returns the outcome and routing reasons of each interaction
+// record of calls from ani.
+func (r *clusterRig) records(ani string) (outcomes []string, reasons [][]string) {
+	r.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, r.dsn)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `select outcome, routing_reasons from interactions where ani = $1 order by arrived_at`, ani)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for rows.Next() {
+		var o string
+		var rs []string
+		if err := rows.Scan(&o, &rs); err != nil {
+			r.t.Fatal(err)
+		}
+		outcomes, reasons = append(outcomes, o), append(reasons, rs)
+	}
+	if err := rows.Err(); err != nil {
+		r.t.Fatal(err)
+	}
+	return outcomes, reasons
+}
+
+// TestClusterLeaderKilled: three nodes behind Kamailio and nginx, one
+// leader. A call through the SIP edge reaches an agent whose phone
+// registered through the edge and whose desk connected through the HTTP
+// edge. The leader is killed (SIGKILL) mid-call: a standby takes the
+// leader lock within seconds, the edges send new traffic to it, the
+// killed call gets exactly one record (failed, node lost), and a call
+// placed after the takeover is answered by the same agent, whose desk
+// reconnected through the edge.
+func TestClusterLeaderKilled(t *testing.T) {
+	r := startCluster(t)
+	desk, phone := r.agent("carol")
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+
+	r.salesCall("+14155550111")
+	select {
+	case <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent's phone never rang")
+	}
+	desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+
+	old := r.leader()
+	killed := time.Now()
+	if err := syscall.Kill(r.info.Nodes[old].PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var now int
+	for now = r.leader(); now < 0 || now == old; now = r.leader() {
+		if time.Since(killed) > 30*time.Second {
+			t.Fatal("no standby took over within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s took over from %s %v after the kill", r.info.Nodes[now].ID, r.info.Nodes[old].ID, time.Since(killed).Round(100*time.Millisecond))
+
+	// The killed node's call: one record, failed, reason node lost.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		outcomes, reasons := r.records("+14155550111")
+		if len(outcomes) == 1 && outcomes[0] == "failed" && slices.Contains(reasons[0], "node lost") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records of the call on the killed leader: %v %v, want one failed with reason node lost", outcomes, reasons)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// The desk reconnects through the HTTP edge to the new leader; the
+	// agent's phone binding is in the database.
+	r.waitReady(r.http)
+	token, _ := r.login("carol", "demo")
+	desk = r.connectCTI(token)
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "hello" })
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+
+	call := r.salesCall("+14155550112")
+	select {
+	case <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("after the takeover the agent's phone never rang")
+	}
+	answered := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	var c struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal(answered.Data, &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := call.Hangup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	desk.command("wrapup.submit", map[string]any{"call_id": c.CallID, "disposition": "resolved"})
+	in := r.waitInteraction("ani = $1", "+14155550112")
+	if in.Outcome != "answered" || in.Queue != "sales" {
+		t.Errorf("call after the takeover: outcome %q queue %q, want answered in sales", in.Outcome, in.Queue)
+	}
+	if outcomes, _ := r.records("+14155550112"); len(outcomes) != 1 {
+		t.Errorf("call after the takeover has %d records, want 1", len(outcomes))
+	}
+}
