@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/crmcore/pgcluster"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
 )
@@ -25,6 +26,7 @@ import (
 type clusterRig struct {
 	*system
 	info ClusterInfo
+	pg   *pgcluster.Cluster // the nodes' database, which a test may restart
 }
 
 // startCluster builds the binary and runs `switchboard cluster` from the
@@ -48,13 +50,22 @@ func startCluster(t *testing.T) *clusterRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	pg, err := pgcluster.Start(t.Context(), filepath.Join(dir, "pg"), pgcluster.WithoutDurability())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	if err := pg.CreateDatabase(t.Context(), "switchboard"); err != nil {
+		t.Fatal(err)
+	}
 	sipPort, err := freeLoopbackPort("udp+tcp")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipPort)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	cmd := exec.Command(bin, "cluster", "--dir", dir, "--sip", sipAddr, "--http", httpAddr, "--deploy", "deploy")
+	cmd := exec.Command(bin, "cluster", "--dir", dir, "--sip", sipAddr, "--http", httpAddr, "--deploy", "deploy",
+		"--database", pg.DSN("switchboard"))
 	cmd.Dir = "../.."
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
@@ -77,7 +88,7 @@ func startCluster(t *testing.T) *clusterRig {
 			}
 		}
 	})
-	r := &clusterRig{system: &system{t: t, http: httpAddr, sip: netip.MustParseAddrPort(sipAddr), stop: func() {}}}
+	r := &clusterRig{system: &system{t: t, http: httpAddr, sip: netip.MustParseAddrPort(sipAddr), stop: func() {}}, pg: pg}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if b, err := os.ReadFile(filepath.Join(dir, "cluster.json")); err == nil && json.Unmarshal(b, &r.info) == nil && r.leader() >= 0 {
@@ -225,12 +236,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
 	r.salesCall("+14155550111")
-	select {
-	case <-phone.Inbound:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the agent's phone never rang")
-	}
-	desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	r.answer(desk, phone)
 
 	old := r.leader()
 	killed := time.Now()
@@ -268,23 +274,12 @@ func TestClusterLeaderKilled(t *testing.T) {
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
 	call := r.salesCall("+14155550112")
-	select {
-	case <-phone.Inbound:
-	case <-time.After(30 * time.Second):
-		t.Fatal("after the takeover the agent's phone never rang")
-	}
-	answered := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
-	var c struct {
-		CallID string `json:"call_id"`
-	}
-	if err := json.Unmarshal(answered.Data, &c); err != nil {
-		t.Fatal(err)
-	}
+	callID := r.answer(desk, phone)
 	if err := call.Hangup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	desk.command("wrapup.submit", map[string]any{"call_id": c.CallID, "disposition": "resolved"})
+	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
 	in := r.waitInteraction("ani = $1", "+14155550112")
 	if in.Outcome != "answered" || in.Queue != "sales" {
 		t.Errorf("call after the takeover: outcome %q queue %q, want answered in sales", in.Outcome, in.Queue)
@@ -292,4 +287,87 @@ func TestClusterLeaderKilled(t *testing.T) {
 	if outcomes, _ := r.records("+14155550112"); len(outcomes) != 1 {
 		t.Errorf("call after the takeover has %d records, want 1", len(outcomes))
 	}
+}
+
+// answer waits for the agent's phone to ring and the desk to show the
+// call answered, and returns the call's id.
+func (r *clusterRig) answer(desk *cti, phone *siptest.Phone) string {
+	r.t.Helper()
+	select {
+	case <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		r.t.Fatal("the agent's phone never rang")
+	}
+	answered := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	var c struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal(answered.Data, &c); err != nil {
+		r.t.Fatal(err)
+	}
+	return c.CallID
+}
+
+// TestClusterDatabaseRestart: PostgreSQL restarts under a cluster with a
+// call in progress. The leader keeps serving, takes its leader lock back
+// with a new epoch (the standbys leave it the term), the call goes on and
+// ends with exactly one record, answered, and the next call is answered
+// by the same leader.
+func TestClusterDatabaseRestart(t *testing.T) {
+	r := startCluster(t)
+	desk, phone := r.agent("carol")
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	leader := r.leader()
+
+	call := r.salesCall("+14155550121")
+	callID := r.answer(desk, phone)
+	if err := r.pg.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the nodes see their connections fail
+	if err := r.pg.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := pgx.Connect(t.Context(), r.dsn)
+		if err == nil {
+			var node string
+			var epoch int64
+			err = conn.QueryRow(t.Context(), `select node, epoch from cluster_leader`).Scan(&node, &epoch)
+			conn.Close(t.Context())
+			if err == nil && epoch >= 2 {
+				if node != r.info.Nodes[leader].ID {
+					t.Fatalf("after the restart %s leads (epoch %d), want %s to keep leading", node, epoch, r.info.Nodes[leader].ID)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader did not take its lock back after the restart: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := r.leader(); got != leader {
+		t.Fatalf("node %d serves after the restart, want %d", got, leader)
+	}
+	select {
+	case <-call.Done():
+		t.Fatal("the call in progress ended with the database restart")
+	default:
+	}
+	if err := call.Hangup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
+	if in := r.waitInteraction("ani = $1", "+14155550121"); in.Outcome != "answered" {
+		t.Errorf("call across the restart: outcome %q, want answered", in.Outcome)
+	}
+	if outcomes, _ := r.records("+14155550121"); len(outcomes) != 1 {
+		t.Errorf("call across the restart has %d records, want 1", len(outcomes))
+	}
+
+	r.salesCall("+14155550122")
+	r.answer(desk, phone)
 }

@@ -31,6 +31,7 @@ type clusterOptions struct {
 	sip    string // Kamailio's listen address (UDP and TCP)
 	http   string // nginx's listen address
 	deploy string // the repository's deploy/ directory (Kamailio, nginx configs)
+	dbURL  string // an existing PostgreSQL database ("": start one under dir)
 }
 
 // ClusterNode is one node of a running local cluster (cluster.json).
@@ -63,6 +64,7 @@ func clusterMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.sip, "sip", "127.0.0.1:5060", "SIP edge (Kamailio) listen address, UDP and TCP")
 	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "HTTP edge (nginx) listen address")
 	fs.StringVar(&o.deploy, "deploy", "deploy", "the repository's deploy directory")
+	fs.StringVar(&o.dbURL, "database", "", "PostgreSQL URL of the nodes' database (default: start one under --dir)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -91,19 +93,23 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	pg, err := pgcluster.Start(ctx, filepath.Join(dir, "pg"))
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := pg.Close(); err != nil {
-			logger.Error("stopping PostgreSQL", "err", err)
+	dsn := o.dbURL
+	if dsn == "" {
+		pg, err := pgcluster.Start(ctx, filepath.Join(dir, "pg"))
+		if err != nil {
+			return err
 		}
-	}()
-	if err := pg.CreateDatabase(ctx, "switchboard"); err != nil {
-		return err
+		defer func() {
+			if err := pg.Close(); err != nil {
+				logger.Error("stopping PostgreSQL", "err", err)
+			}
+		}()
+		if err := pg.CreateDatabase(ctx, "switchboard"); err != nil {
+			return err
+		}
+		dsn = pg.DSN("switchboard")
 	}
-	info := &ClusterInfo{SIP: o.sip, HTTP: o.http, Database: pg.DSN("switchboard")}
+	info := &ClusterInfo{SIP: o.sip, HTTP: o.http, Database: dsn}
 	var mu sync.Mutex // guards info's PIDs and cluster.json
 	save := func() error {
 		mu.Lock()

@@ -42,7 +42,7 @@ commands:
   simulate --live [--http ADDR] [--sip ADDR] [--rate N] [--agents a,b] [--duration D]
             put simulated callers and agents on a running server (real SIP, CTI, REST);
             --sipp has SIPp place the calls (load tests: make load-journey)
-  cluster   [--nodes N] [--dir DIR] [--sip ADDR] [--http ADDR]
+  cluster   [--nodes N] [--dir DIR] [--sip ADDR] [--http ADDR] [--database URL]
             run a cluster on this machine: PostgreSQL, Kamailio (SIP edge), nginx
             (HTTP edge) and N nodes electing one leader (make cluster)
   version   print the version`)

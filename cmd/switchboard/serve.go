@@ -99,17 +99,6 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if err := migrate(ctx, cfg, db, logger); err != nil {
 		return err
 	}
-	if cfg.Cluster.Enabled {
-		// A standby waits here; the leader serves until ctx ends or its
-		// lock is lost, and sweeps the records of nodes that are gone.
-		term, err := lead(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer func() { err = term.end(err) }()
-		ctx = term.ctx
-		go term.sweep(pgstore.New(db.pool), 2*time.Second, logger)
-	}
 	// A listener other machines reach needs the seeded admin password
 	// gone; checked before anything else starts.
 	adminSeeded, err := seededAdmin(ctx, pgstore.New(db.pool))
@@ -129,18 +118,35 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	storeMetrics := pgstore.NewMetrics(reg)
 	reg.MustRegister(pgstore.NewPoolCollector(db.pool))
 	store := pgstore.New(db.pool, pgstore.WithLogger(logger), pgstore.WithSIPRealm(cfg.SIP.Realm))
+	// The writer starts first, on a standby too: it writes what this
+	// node's journal holds from before a restart.
 	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
 		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics), pgstore.WithNodeID(cfg.Cluster.node()))
 	if err != nil {
 		return err
 	}
+	var term *leadership
 	defer func() {
 		fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := writer.Close(fctx); err != nil {
 			logger.Error("flushing interactions", "err", err)
 		}
+		// Leadership ends after the flush, so that no new leader takes
+		// this node's records in progress for those of a lost node.
+		if term != nil {
+			err = term.end(err)
+		}
 	}()
+	if cfg.Cluster.Enabled {
+		// A standby waits here; the leader serves until ctx ends or its
+		// lock is lost for good, and sweeps the records of lost nodes.
+		if term, err = lead(ctx, cfg, logger); err != nil {
+			return err
+		}
+		ctx = term.ctx
+		go term.sweep(store, 2*time.Second)
+	}
 	var hub *agentdesk.Hub // revocations close its connections once it exists
 	auth := crmcore.NewAuth(store, store, crmcore.WithAuthLogger(logger), crmcore.WithRevocationHook(func(r crmcore.Revocation) {
 		if hub != nil {

@@ -34,6 +34,9 @@ const (
 	memberTimeout = 2 * time.Second
 	// campaignPoll is how often a campaign tries the leader lock.
 	campaignPoll = 250 * time.Millisecond
+	// DefaultTakeoverGrace is how long a member that has just joined
+	// leaves another node's term to that node (WithTakeoverGrace).
+	DefaultTakeoverGrace = 3 * time.Second
 	// joinLockTimeout is how long Join waits for its node lock, so that a
 	// leader's momentary probe of the lock (LostNodes) or a restarted
 	// process's previous session still closing does not refuse the id.
@@ -87,6 +90,13 @@ type MemberOption func(*Member)
 // text, e.g. its SIP and HTTP addresses; default empty).
 func WithAddr(addr string) MemberOption { return func(m *Member) { m.addr = addr } }
 
+// WithTakeoverGrace sets how long after joining a member leaves the
+// leader lock to the node that led last, even while that node's lock is
+// free (default DefaultTakeoverGrace): when every connection dropped at
+// once (PostgreSQL restarted), the leader, joining again, takes its term
+// back before a standby can take it over.
+func WithTakeoverGrace(d time.Duration) MemberOption { return func(m *Member) { m.grace = d } }
+
 // WithMemberLogger sets the logger (default slog.Default()).
 func WithMemberLogger(l *slog.Logger) MemberOption { return func(m *Member) { m.log = l } }
 
@@ -95,9 +105,11 @@ func WithMemberLogger(l *slog.Logger) MemberOption { return func(m *Member) { m.
 // the member's role; the methods send it statements to run. It is safe
 // for concurrent use.
 type Member struct {
-	node string
-	addr string
-	log  *slog.Logger
+	node   string
+	addr   string
+	log    *slog.Logger
+	grace  time.Duration
+	joined time.Time
 
 	ops      chan memberOp
 	stop     chan struct{} // closed by Close
@@ -123,7 +135,8 @@ func Join(ctx context.Context, dsn, node string, opts ...MemberOption) (*Member,
 	if node == "" {
 		return nil, fmt.Errorf("pgstore: join: empty node id: %w", crmcore.ErrInvalid)
 	}
-	m := &Member{node: node, log: slog.Default(), ops: make(chan memberOp), stop: make(chan struct{}), lost: make(chan struct{})}
+	m := &Member{node: node, log: slog.Default(), grace: DefaultTakeoverGrace,
+		ops: make(chan memberOp), stop: make(chan struct{}), lost: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -151,6 +164,7 @@ func Join(ctx context.Context, dsn, node string, opts ...MemberOption) (*Member,
 		_ = conn.Close(closeCtx)
 		return nil, err
 	}
+	m.joined = time.Now()
 	go m.run(conn)
 	return m, nil
 }
@@ -244,7 +258,10 @@ func (m *Member) Lost() <-chan struct{} { return m.lost }
 
 // Campaign blocks until this member holds the cluster's leader lock,
 // trying it every 250 ms, then increments the fencing epoch, records this
-// node as the leader and returns the new term. Leadership lasts as long as
+// node as the leader and returns the new term. While the node that led
+// last is alive (its node lock is held), or within the takeover grace
+// after this member joined, the lock is left to that node, which is
+// joining again after losing its connection. Leadership lasts as long as
 // the member's connection (until Lost). It returns ctx's error when ctx
 // ends first, an error wrapping ErrMemberGone when the connection ends
 // first, and one wrapping ErrRoleTransition when the member already leads.
@@ -276,6 +293,21 @@ func (m *Member) Campaign(ctx context.Context) (Term, error) {
 func (m *Member) tryLead(ctx context.Context, c *pgx.Conn, role *memberRole) (Term, bool, error) {
 	if err := role.To(roleLeader); err != nil {
 		return Term{}, false, fmt.Errorf("pgstore: campaign as %q: %w", m.node, err)
+	}
+	var last string
+	if err := c.QueryRow(ctx, "select node from cluster_leader").Scan(&last); err != nil {
+		return Term{}, false, err
+	}
+	if last != "" && last != m.node {
+		if time.Since(m.joined) < m.grace {
+			return Term{}, false, nil
+		}
+		var gone bool
+		err := c.QueryRow(ctx, `select case when pg_try_advisory_lock($1) then pg_advisory_unlock($1) else false end`,
+			nodeLockKey(last)).Scan(&gone)
+		if err != nil || !gone {
+			return Term{}, false, err
+		}
 	}
 	var won bool
 	if err := c.QueryRow(ctx, "select pg_try_advisory_lock($1)", leaderLockKey).Scan(&won); err != nil || !won {

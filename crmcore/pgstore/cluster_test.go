@@ -448,3 +448,55 @@ func TestClusterLockKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestCampaignLeavesTermToRejoiningLeader: when every connection dropped
+// at once, the node that led joins again and takes its term back: a
+// standby that joined within the takeover grace leaves the free leader
+// lock alone, and one past the grace leaves it while the last leader's
+// node lock is held; once the last leader is gone for good, the standby
+// takes over.
+func TestCampaignLeavesTermToRejoiningLeader(t *testing.T) {
+	dsn, pool := newClusterDB(t)
+	s := New(pool)
+	ctx := context.Background()
+	a := join(t, dsn, "a", WithTakeoverGrace(0))
+	if _, err := a.Campaign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kill(t, pool, a)
+	waitLost(t, a)
+
+	// b joins just after the drop: within its grace it does not lead.
+	b := join(t, dsn, "b", WithTakeoverGrace(time.Hour))
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	_, err := b.Campaign(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("standby within its grace: campaign = %v, want no term", err)
+	}
+
+	// a joins again (its node lock held): c, past its grace, still waits.
+	a2 := join(t, dsn, "a", WithTakeoverGrace(0))
+	c := join(t, dsn, "c", WithTakeoverGrace(0))
+	short, cancel = context.WithTimeout(ctx, time.Second)
+	_, err = c.Campaign(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("standby while the last leader is alive: campaign = %v, want no term", err)
+	}
+	term, err := a2.Campaign(ctx)
+	if err != nil || term.Epoch != 2 {
+		t.Fatalf("rejoined leader: term %+v, %v; want epoch 2", term, err)
+	}
+	checkLeader(t, s, "a", 2)
+
+	// a dies for good: c takes over.
+	kill(t, pool, a2)
+	waitLost(t, a2)
+	wctx, cancel := context.WithTimeout(ctx, clusterWait)
+	defer cancel()
+	if term, err = c.Campaign(wctx); err != nil || term.Epoch != 3 {
+		t.Fatalf("standby after the leader died: term %+v, %v; want epoch 3", term, err)
+	}
+	checkLeader(t, s, "c", 3)
+}
