@@ -44,11 +44,13 @@ const (
 // digestAuth checks SIP digest credentials (RFC 3261 §22, RFC 2617 and
 // RFC 7616 with MD5 and SHA-256, qop=auth) of REGISTERs and INVITEs.
 // Nonces are stateless (nonceMint): bound to the client's address and
-// valid for nonceTTL. The digest must name the Request-URI, and with
+// valid for nonceTTL. Behind an edge proxy the client's address is the one
+// the edge stamped on the request (edgeProxies.clientAddr), for the nonces
+// as for the failure counts. The digest must name the Request-URI, and with
 // qop=auth each use of a nonce must carry a higher nonce count (ncTracker),
 // so a captured request cannot be replayed. Responses are compared in
-// constant time; failures are counted per source (sourceGuard), and a
-// source past maxFailures gets 403 without a challenge until the window
+// constant time; failures are counted per client (sourceGuard), and a
+// client past maxFailures gets 403 without a challenge until the window
 // ends. It is safe for concurrent use.
 type digestAuth struct {
 	realm  string
@@ -58,13 +60,14 @@ type digestAuth struct {
 	nonces *nonceMint
 	ncs    *ncTracker
 	guard  *sourceGuard
+	edges  edgeProxies
 	m      *Metrics
 	log    *slog.Logger
 }
 
-func newDigestAuth(realm string, algos []string, creds Credentials, guard *sourceGuard, now func() time.Time, m *Metrics, log *slog.Logger) *digestAuth {
+func newDigestAuth(realm string, algos []string, creds Credentials, guard *sourceGuard, edges edgeProxies, now func() time.Time, m *Metrics, log *slog.Logger) *digestAuth {
 	return &digestAuth{realm: realm, algos: algos, creds: creds, now: now, nonces: newNonceMint(realm, nonceTTL),
-		ncs: newNCTracker(nonceTTL, maxTrackedNonces), guard: guard, m: m, log: log}
+		ncs: newNCTracker(nonceTTL, maxTrackedNonces), guard: guard, edges: edges, m: m, log: log}
 }
 
 // authResult is the outcome of an authentication.
@@ -83,61 +86,62 @@ func authorization(req *sipmsg.Request) sipmsg.Header {
 }
 
 // hasFreshNonce reports whether authValue (an Authorization header's
-// value) carries a nonce issued to src that has not expired: such a
-// request is not counted against the source's rate of unauthenticated
-// requests.
-func (a *digestAuth) hasFreshNonce(authValue string, src netip.Addr) bool {
+// value) carries a nonce issued to client (a limitKey) that has not
+// expired: such a request is not counted against the client's rate of
+// unauthenticated requests.
+func (a *digestAuth) hasFreshNonce(authValue string, client netip.Addr) bool {
 	nonce, ok := digestParam(authValue, "nonce")
 	if !ok {
 		return false
 	}
-	st, _ := a.nonces.check(nonce, src, a.now())
+	st, _ := a.nonces.check(nonce, client, a.now())
 	return st == nonceFresh
 }
 
 // authenticate checks req's credentials and returns either the user name
 // or the response to send.
 func (a *digestAuth) authenticate(ctx context.Context, req *sipmsg.Request) authResult {
-	src := sourceKey(req.Source())
+	client, _ := a.edges.clientAddr(req)
+	key := limitKey(client.Addr())
 	now := a.now()
-	if a.guard.blocked(src, now) {
+	if a.guard.blocked(key, now) {
 		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusForbidden, "Too Many Failed Attempts", nil)
 		res.AppendHeader(sipmsg.NewHeader("Retry-After", strconv.Itoa(int(failWindow.Seconds()))))
 		return authResult{res: res}
 	}
 	h := authorization(req)
 	if h == nil {
-		return authResult{res: a.challenge(req, src, false)}
+		return authResult{res: a.challenge(req, key, false)}
 	}
 	cr, err := digest.ParseCredentials(h.Value())
 	if err != nil || cr.Realm != a.realm || cr.Username == "" || cr.Nc < 0 {
-		return a.refuse(req, src, "malformed credentials")
+		return a.refuse(req, client, "malformed credentials")
 	}
 	algo := strings.ToUpper(cr.Algorithm)
 	if algo == "" {
 		algo = "MD5" // RFC 2617 §3.2.2
 	}
 	if !slices.Contains(a.algos, algo) {
-		return a.refuse(req, src, "algorithm not offered")
+		return a.refuse(req, client, "algorithm not offered")
 	}
-	st, _ := a.nonces.check(cr.Nonce, src, now)
+	st, _ := a.nonces.check(cr.Nonce, key, now)
 	switch st {
 	case nonceBad:
-		return a.refuse(req, src, "nonce not issued to this source")
+		return a.refuse(req, client, "nonce not issued to this client")
 	case nonceStale:
-		return authResult{res: a.challenge(req, src, true)}
+		return authResult{res: a.challenge(req, key, true)}
 	}
 	if !sameURI(cr.URI, req.Recipient) {
-		return a.refuse(req, src, "digest uri is not the request uri")
+		return a.refuse(req, client, "digest uri is not the request uri")
 	}
 	if cr.QOP != "" && (cr.QOP != "auth" || cr.Nc == 0 || cr.Cnonce == "") {
-		return a.refuse(req, src, "bad qop")
+		return a.refuse(req, client, "bad qop")
 	}
 	ha1, ok, err := a.creds.SIPHA1(ctx, cr.Username)
 	if err != nil {
 		// The store is down or overloaded: a temporary condition, so 503
 		// with Retry-After (RFC 3261 21.5.4), which phones honour.
-		a.log.Warn("sip: credentials lookup failed", "user", cr.Username, "src", src.String(), "err", err)
+		a.log.Warn("sip: credentials lookup failed", "user", cr.Username, "src", req.Source(), "client", client.String(), "err", err)
 		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusServiceUnavailable, "Credentials Unavailable", nil)
 		res.AppendHeader(sipmsg.NewHeader("Retry-After", "5"))
 		return authResult{res: res}
@@ -157,14 +161,15 @@ func (a *digestAuth) authenticate(ctx context.Context, req *sipmsg.Request) auth
 	want, err := digest.Digest(chal, digest.Options{Method: req.Method.String(), URI: cr.URI,
 		Username: cr.Username, A1: stored, Cnonce: cr.Cnonce, Count: cr.Nc})
 	if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(cr.Response)) != 1 || !ok {
-		return a.refuse(req, src, "wrong credentials")
+		return a.refuse(req, client, "wrong credentials")
 	}
 	switch a.ncs.use(cr.Nonce, uint32(cr.Nc), now) {
 	case ncReused:
 		// A replay, or a client that lost count: either way a new nonce.
 		a.m.NonceReuse.Inc()
-		a.log.Info("sip: digest nonce count reused", "user", cr.Username, "src", src.String(), "method", req.Method.String())
-		return authResult{res: a.challenge(req, src, true)}
+		a.log.Info("sip: digest nonce count reused", "user", cr.Username, "src", req.Source(), "client", client.String(),
+			"method", req.Method.String())
+		return authResult{res: a.challenge(req, key, true)}
 	case ncFull:
 		res := sipmsg.NewResponseFromRequest(req, sipmsg.StatusServiceUnavailable, "Busy", nil)
 		res.AppendHeader(sipmsg.NewHeader("Retry-After", "5"))
@@ -173,12 +178,13 @@ func (a *digestAuth) authenticate(ctx context.Context, req *sipmsg.Request) auth
 	return authResult{user: cr.Username}
 }
 
-// refuse counts a failed attempt from src and answers a new challenge.
-func (a *digestAuth) refuse(req *sipmsg.Request, src netip.Addr, why string) authResult {
+// refuse counts a failed attempt from client and answers a new challenge.
+func (a *digestAuth) refuse(req *sipmsg.Request, client netip.AddrPort, why string) authResult {
+	key := limitKey(client.Addr())
 	a.m.AuthFailures.Inc()
-	a.guard.failed(src, a.now())
-	a.log.Debug("sip: digest refused", "reason", why, "src", src.String(), "method", req.Method.String())
-	return authResult{res: a.challenge(req, src, false)}
+	a.guard.failed(key, a.now())
+	a.log.Debug("sip: digest refused", "reason", why, "src", req.Source(), "client", client.String(), "method", req.Method.String())
+	return authResult{res: a.challenge(req, key, false)}
 }
 
 // challenge answers 401 with one challenge per algorithm, for one nonce,

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -87,20 +88,24 @@ func (g *Gateway) setupAuth() error {
 		g.clock = time.Now
 	}
 	g.guard = newSourceGuard(c.UnauthRate, c.UnauthBurst, maxSources)
-	g.auth = newDigestAuth(c.Realm, c.DigestAlgorithms, g.creds, g.guard, g.clock, g.m, g.log)
+	g.auth = newDigestAuth(c.Realm, c.DigestAlgorithms, g.creds, g.guard, g.edges, g.clock, g.m, g.log)
 	g.regr = newRegistrar(g.auth, g.bindings, c.MinExpiry, c.MaxExpiry, g.m, g.log)
 	// A connection that authenticated a request stays open while it is
-	// used at least once per registration interval (plus a margin).
+	// used at least once per registration interval (plus a margin). An
+	// edge proxy's connections carry every client behind it: they are
+	// limited like a trusted source's, and their requests per client.
 	g.conns = newConnLimiter(c.TCPMaxConns, c.TCPMaxPerSource, c.TCPIdleTimeout, c.MaxExpiry+time.Minute,
-		g.isTrusted, g.m, g.log)
+		func(ip netip.Addr) bool { return g.isTrusted(ip) || g.edges.contains(ip) }, g.m, g.log)
 	return nil
 }
 
 // authorizeInvite authenticates a new INVITE when Config.RequireAuth is set
-// and its source is not trusted. It reports false after answering the
-// request (401 challenge, 403, or 503 when the credentials store is down).
+// and its client (edgeProxies.clientAddr) is not trusted. It reports false
+// after answering the request (401 challenge, 403, or 503 when the
+// credentials store is down).
 func (g *Gateway) authorizeInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool {
-	if !g.cfg.RequireAuth || g.isTrusted(sourceAddr(req.Source())) {
+	client, _ := g.edges.clientAddr(req)
+	if !g.cfg.RequireAuth || g.isTrusted(client.Addr()) {
 		return true
 	}
 	if g.creds == nil {
@@ -117,20 +122,24 @@ func (g *Gateway) authorizeInvite(req *sipmsg.Request, tx sipmsg.ServerTransacti
 	return true
 }
 
-// admitStream applies the per-source limit of unauthenticated requests to
-// a request that came over TCP or TLS (UDP datagrams are filtered before
-// parsing, by limitConn). ACKs, trusted sources and requests with a fresh
-// nonce of their source pass.
-func (g *Gateway) admitStream(req *sipmsg.Request) bool {
-	if req.Transport() == "UDP" || req.IsAck() {
+// admitRequest applies the per-client limit of unauthenticated requests to
+// a request that came over TCP or TLS, or over UDP from an edge proxy
+// (other UDP datagrams are filtered before parsing, by limitConn). ACKs,
+// trusted clients and requests with a fresh nonce of their client pass.
+func (g *Gateway) admitRequest(req *sipmsg.Request) bool {
+	if req.IsAck() {
 		return true
 	}
-	if g.isTrusted(sourceAddr(req.Source())) {
+	if req.Transport() == "UDP" && !g.edges.contains(sourceAddr(req.Source())) {
 		return true
 	}
-	src := sourceKey(req.Source())
-	if h := authorization(req); h != nil && g.auth.hasFreshNonce(h.Value(), src) {
+	client, _ := g.edges.clientAddr(req)
+	if g.isTrusted(client.Addr()) {
 		return true
 	}
-	return g.guard.allow(src, g.auth.now())
+	key := limitKey(client.Addr())
+	if h := authorization(req); h != nil && g.auth.hasFreshNonce(h.Value(), key) {
+		return true
+	}
+	return g.guard.allow(key, g.auth.now())
 }

@@ -38,11 +38,13 @@
 //     (a bounded table of nonces that authenticated), so a captured request
 //     cannot be replayed, from its source or another. Responses are
 //     compared in constant time against the stored HA1 (Credentials: the
-//     password itself is never stored); failures are counted per source.
+//     password itself is never stored); failures are counted per client
+//     address (see "Behind a SIP edge proxy").
 //   - Limits (limit.go, limit_udp.go, limit_tcp.go): requests without valid
-//     credentials are rate-limited per source address (a bounded table of
+//     credentials are rate-limited per client address (a bounded table of
 //     token buckets); over UDP the excess is dropped before parsing, so a
-//     flood costs neither memory nor sipgo transactions. TCP/TLS listeners
+//     flood costs neither memory nor sipgo transactions (except datagrams
+//     from an edge proxy, limited per client after parsing). TCP/TLS listeners
 //     cap connections in all and per source, close a connection that does
 //     not authenticate within Config.TCPIdleTimeout, and retry failed
 //     accepts after a pause. Every transport caps a message at 16 KiB.
@@ -118,4 +120,31 @@
 // sanitizeHeaderValue/sanitizeUser before they reach a header. UDP
 // datagrams that sipgo cannot parse (or that lack mandatory headers) are
 // answered with a stateless 400 by badRequestConn and never reach sipgo.
+//
+// # Behind a SIP edge proxy
+//
+// Behind an edge proxy (Kamailio, deploy/kamailio) every request arrives
+// from the edge's address. With the edge listed in Config.EdgeProxies,
+// each decision made per source — the failed-digest lockout, the rate of
+// unauthenticated requests, the address a digest nonce is bound to, and
+// Config.TrustedSources for INVITEs under RequireAuth — is made per
+// client address instead (edge.go): for a request from an edge, the
+// address the edge stamped on the Via just below its own (RFC 3581
+// received, else that Via's host; rport, else its port); for any other
+// request, its transport source. Only the transport source being an edge
+// makes that Via count: anyone else's Vias are ignored, since anyone can
+// write them. A client may write received and rport itself; the edge
+// rewrites the last of each, which is the one read, and a parameter named
+// in two spellings is refused. A request from an edge without a usable
+// client Via is answered 400 and counted (refused_total, reason
+// edge_via), except the requests an edge sends on its own with its Via
+// alone (OPTIONS probes, hop-by-hop CANCEL and ACK), whose client is the
+// edge. The edge is not trusted for being an edge: an INVITE through it is
+// authenticated under RequireAuth unless its client is a trusted source,
+// so a trunk behind the edge is listed by its own address. UDP datagrams
+// from an edge skip the pre-parse drop (the client is known only from the
+// Vias) and get 503 when their client is over its rate. The edge's TCP
+// connections count toward the connection limits like a trusted
+// source's. Responses follow the Vias back through the edge, and
+// registrations store the phone's Contact, as without an edge.
 package sip

@@ -69,10 +69,26 @@ type Config struct {
 	MaxCalls         int // concurrent legs; above it INVITEs get 503 + Retry-After (0: 1000)
 	// TrustedSources are trunk/proxy IPs whose INVITEs are accepted
 	// without authentication. When RequireAuth is set, INVITEs from other
-	// sources must pass digest auth with registrar credentials.
+	// sources must pass digest auth with registrar credentials. Behind an
+	// edge proxy a trunk is trusted by its own address (its client
+	// address, see EdgeProxies), never by the edge's.
 	TrustedSources []string
-	RequireAuth    bool
-	Realm          string // registrar realm (default "switchboard")
+	// EdgeProxies are the SIP edge proxies in front of the gateway (the
+	// Kamailio of deploy/kamailio): IP addresses or CIDR prefixes. A
+	// request whose source is one of them is judged by its client
+	// address, the one the edge stamped on the Via below its own (RFC 3581
+	// received, else that Via's host; rport, else its port): the
+	// failed-digest lockout, the unauthenticated request rate, the digest
+	// nonce binding and TrustedSources apply to that client, not to the
+	// edge. Such a request without a usable client Via is answered 400,
+	// except the edge's own OPTIONS, CANCEL and ACK, which carry its Via
+	// alone. The edge itself is not trusted: INVITEs through it are
+	// authenticated under RequireAuth unless their client is trusted.
+	// From any other source the Vias are ignored. Responses still follow
+	// the Vias back through the edge.
+	EdgeProxies []string
+	RequireAuth bool
+	Realm       string // registrar realm (default "switchboard")
 	// MinExpiry and MaxExpiry bound the registration interval: a phone
 	// asking for less gets 423 Interval Too Brief, for more is granted
 	// MaxExpiry (defaults DefaultMinExpiry, DefaultMaxExpiry).
@@ -82,10 +98,11 @@ type Config struct {
 	// SHA-256 first). Clients that read only the first challenge and know
 	// only MD5 (SIPp, older phones) need MD5 first or alone.
 	DigestAlgorithms []string
-	// UnauthRate and UnauthBurst limit, per source address, the requests
-	// that carry no valid credentials (per second, and in a burst; 0:
-	// defaults). Floods beyond them are dropped (UDP) or answered 503
-	// (TCP/TLS) without state. Trusted sources are exempt.
+	// UnauthRate and UnauthBurst limit, per source address (behind an
+	// edge proxy: per client address), the requests that carry no valid
+	// credentials (per second, and in a burst; 0: defaults). Floods
+	// beyond them are dropped (UDP) or answered 503 (TCP/TLS, and UDP
+	// through an edge proxy) without state. Trusted sources are exempt.
 	UnauthRate  float64
 	UnauthBurst int
 	// TCPMaxConns and TCPMaxPerSource cap the inbound TCP/TLS connections
@@ -278,6 +295,7 @@ type Gateway struct {
 	clock    func() time.Time
 	publicIP netip.Addr
 	trusted  map[string]bool
+	edges    edgeProxies
 
 	draining atomic.Bool
 	active   atomic.Int64
@@ -356,6 +374,9 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	g.m.PortsTotal.Set(float64(g.pool.Size()))
 	for _, s := range g.cfg.TrustedSources {
 		g.trusted[s] = true
+	}
+	if g.edges, err = parseEdgeProxies(g.cfg.EdgeProxies); err != nil {
+		return nil, err
 	}
 	if err := g.setupAuth(); err != nil {
 		return nil, err

@@ -22,7 +22,10 @@ func (g *Gateway) routes() {
 		return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			defer g.recoverRequest(req, tx)
 			g.m.Requests.WithLabelValues(req.Method.String()).Inc()
-			if !g.admitStream(req) {
+			if !g.checkClient(req, tx) {
+				return
+			}
+			if !g.admitRequest(req) {
 				g.m.Refused.WithLabelValues("rate_limit").Inc()
 				g.respond(req, tx, sipmsg.StatusServiceUnavailable, "Rate Limited", sipmsg.NewHeader("Retry-After", "5"))
 				return

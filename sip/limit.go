@@ -28,9 +28,10 @@ const (
 	maxFailures = 5
 )
 
-// sourceGuard tracks, per source address (sourceKey), a token bucket for
-// requests without valid credentials and a count of failed digest
-// attempts. Its size is capped (maxSources). It is safe for concurrent use.
+// sourceGuard tracks, per client address (limitKey of the transport
+// source, or behind an edge proxy of the client address the edge stamped,
+// see edgeProxies), a token bucket for requests without valid credentials
+// and a count of failed digest attempts. Its size is capped (maxSources). It is safe for concurrent use.
 type sourceGuard struct {
 	rate  rate.Limit
 	burst int

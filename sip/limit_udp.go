@@ -12,7 +12,10 @@ import (
 // Exempt are responses, ACKs (they open no transaction, and dropping one
 // would tear down an answered call), trusted sources, and requests whose
 // Authorization carries a fresh nonce issued to their source. A flood
-// therefore costs a few comparisons per datagram and no memory.
+// therefore costs a few comparisons per datagram and no memory. Datagrams
+// from an edge proxy pass too: which client behind the edge sent one is
+// known only from its Vias, so they are limited per client after parsing
+// (Gateway.admitRequest).
 type limitConn struct {
 	net.PacketConn
 	g *Gateway
@@ -38,7 +41,7 @@ func (c *limitConn) admit(data []byte, addr net.Addr) bool {
 		return true
 	}
 	ip := ua.AddrPort().Addr().Unmap()
-	if c.g.isTrusted(ip) {
+	if c.g.isTrusted(ip) || c.g.edges.contains(ip) {
 		return true
 	}
 	src := limitKey(ip)

@@ -23,7 +23,8 @@ type Metrics struct {
 	PortsTotal    prometheus.Gauge
 	// Refused counts requests and TCP connections turned away by the
 	// per-source and connection limits: reason rate_limit, tcp_total,
-	// tcp_source, tcp_idle.
+	// tcp_source, tcp_idle; and requests from an edge proxy without a
+	// usable client Via (answered 400): edge_via.
 	Refused      *prometheus.CounterVec
 	TCPConns     prometheus.Gauge
 	AcceptErrors prometheus.Counter
@@ -53,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SharedLegs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_shared_legs", Help: "Legs on the shared RTP sockets."}),
 		PortsTotal: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rtp_ports_total", Help: "RTP port pairs in the pool."}),
 		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
-			Help: "Requests and TCP/TLS connections refused by the per-source and connection limits, by reason."}, []string{"reason"}),
+			Help: "Requests and TCP/TLS connections refused by the per-source and connection limits, and requests from an edge proxy without a client Via, by reason."}, []string{"reason"}),
 		TCPConns:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "tcp_connections", Help: "Inbound SIP TCP/TLS connections open."}),
 		AcceptErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "tcp_accept_errors_total", Help: "Failed accepts on the SIP TCP/TLS listeners (retried after a pause)."}),
 		NonceReuse:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "digest_replays_total", Help: "Digest credentials refused for a nonce count already used (replays)."}),

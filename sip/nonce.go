@@ -70,9 +70,6 @@ func limitKey(a netip.Addr) netip.Addr {
 	return a
 }
 
-// sourceKey is limitKey of a transport source.
-func sourceKey(src string) netip.Addr { return limitKey(sourceAddr(src)) }
-
 func (m *nonceMint) mac(ts, salt []byte, src netip.Addr) []byte {
 	h := hmac.New(sha256.New, m.key[:])
 	h.Write(ts)

@@ -147,7 +147,7 @@ func FuzzAuthScan(f *testing.F) {
 // whole digest check: no panic, and never a success without the password.
 func FuzzDigestCredentials(f *testing.F) {
 	now := time.Now()
-	a := newDigestAuth(DefaultRealm, DefaultDigestAlgorithms(), staticCreds{"alice": "s3cret"}, newSourceGuard(0, 0, 16), func() time.Time { return now }, NewMetrics(nil), quiet)
+	a := newDigestAuth(DefaultRealm, DefaultDigestAlgorithms(), staticCreds{"alice": "s3cret"}, newSourceGuard(0, 0, 16), nil, func() time.Time { return now }, NewMetrics(nil), quiet)
 	src := netip.MustParseAddr("127.0.0.1")
 	nonce := a.nonces.issue(src, now)
 	f.Add(`Digest username="alice", realm="switchboard", nonce="` + nonce + `", uri="sip:127.0.0.1", response="00", algorithm=MD5, qop=auth, nc=00000001, cnonce="x"`)

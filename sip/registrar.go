@@ -127,7 +127,8 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sipmsg.Request) *si
 		return auth.res
 	}
 	if auth.user != aor {
-		r.auth.guard.failed(sourceKey(req.Source()), r.now())
+		client, _ := r.auth.edges.clientAddr(req)
+		r.auth.guard.failed(limitKey(client.Addr()), r.now())
 		return sipmsg.NewResponseFromRequest(req, sipmsg.StatusForbidden, "Forbidden", nil)
 	}
 	changes, res := parseContacts(req)

@@ -371,3 +371,28 @@ func TestClusterDatabaseRestart(t *testing.T) {
 	r.salesCall("+14155550122")
 	r.answer(desk, phone)
 }
+
+// TestClusterNodeConfig: a node's configuration written by `switchboard
+// cluster` is the demo configuration with the node's own listeners, the
+// shared database, the edge as its SIP edge proxy and cluster mode, and
+// it passes the strict config check.
+func TestClusterNodeConfig(t *testing.T) {
+	n, err := newClusterNode(t.TempDir(), 2, "postgres://db.example/switchboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(n.Dir, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig("config.yaml", b)
+	if err != nil {
+		t.Fatalf("node config: %v\n%s", err, b)
+	}
+	if !cfg.Cluster.Enabled || cfg.Cluster.NodeID != "node-2" || cfg.Database.URL != "postgres://db.example/switchboard" ||
+		cfg.HTTP.Listen != n.HTTP || cfg.SIP.UDP != n.SIP || cfg.SIP.TCP != n.SIP || len(cfg.SIP.EdgeProxies) != 1 ||
+		cfg.SIP.EdgeProxies[0] != "127.0.0.1" || len(cfg.ACD.Queues) == 0 {
+		t.Errorf("node config: cluster %+v, database %q, http %q, sip %q/%q, edge proxies %v, %d queues",
+			cfg.Cluster, cfg.Database.URL, cfg.HTTP.Listen, cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.EdgeProxies, len(cfg.ACD.Queues))
+	}
+}

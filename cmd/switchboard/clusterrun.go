@@ -221,6 +221,7 @@ func newClusterNode(dir string, i int, dsn string) (ClusterNode, error) {
 		{[]string{"sip", "rtp_port_min"}, "0"},
 		{[]string{"sip", "rtp_port_max"}, "0"},
 		{[]string{"sip", "recording_dir"}, filepath.Join(n.Dir, "recordings")},
+		{[]string{"sip", "edge_proxies"}, "[127.0.0.1]"},
 		{[]string{"cluster", "enabled"}, "true"},
 		{[]string{"cluster", "node_id"}, n.ID},
 	} {
@@ -235,7 +236,8 @@ func newClusterNode(dir string, i int, dsn string) (ClusterNode, error) {
 	return n, os.WriteFile(filepath.Join(n.Dir, "config.yaml"), b.Bytes(), 0o644)
 }
 
-// setYAML sets the scalar at path in a document, adding the mappings and
+// setYAML sets the value at path in a document to value read as YAML (a
+// scalar, or a flow sequence such as "[a, b]"), adding the mappings and
 // key that are missing.
 func setYAML(doc *yaml.Node, path []string, value string) {
 	m := doc.Content[0]
@@ -255,7 +257,12 @@ func setYAML(doc *yaml.Node, path []string, value string) {
 		}
 		m = next
 	}
-	*m = yaml.Node{Kind: yaml.ScalarNode, Value: value}
+	var v yaml.Node
+	if yaml.Unmarshal([]byte(value), &v) != nil || len(v.Content) == 0 {
+		*m = yaml.Node{Kind: yaml.ScalarNode, Value: value}
+		return
+	}
+	*m = *v.Content[0]
 }
 
 // freeLoopbackPort asks the kernel for a free port on 127.0.0.1: a TCP

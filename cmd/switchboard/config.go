@@ -58,6 +58,7 @@ type SIPConfig struct {
 	RTPShared      *int     `yaml:"rtp_shared_sockets"` // shared RTP sockets at the bottom of the range (0: a port pair per leg)
 	MaxCalls       int      `yaml:"max_calls"`          // concurrent legs before 503
 	TrustedSources []string `yaml:"trusted_sources"`    // trunk IPs accepted without auth
+	EdgeProxies    []string `yaml:"edge_proxies"`       // SIP edge proxies (Kamailio) whose Via names the client
 	RequireAuth    bool     `yaml:"require_auth"`       // digest-authenticate other INVITEs
 	Realm          string   `yaml:"realm"`              // SIP digest realm; changing it needs every SIP password set again
 	// Digest algorithms challenged and accepted, most preferred first.

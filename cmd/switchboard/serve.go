@@ -185,7 +185,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
 		RTPSharedSockets: cfg.SIP.sharedSockets(),
-		TrustedSources:   cfg.SIP.TrustedSources, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
+		TrustedSources:   cfg.SIP.TrustedSources, EdgeProxies: cfg.SIP.EdgeProxies, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
 		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
