@@ -366,3 +366,22 @@ func TestKamailioFloodProtection(t *testing.T) {
 		})
 	}
 }
+
+// TestKamailioNoNodeLeft: an INVITE sent to the only node in rotation
+// just as it dies gets 503 with Retry-After once the node times out (a
+// trunk tries again; a new leader joins at its first probe), never the
+// dead node's 408.
+func TestKamailioNoNodeLeft(t *testing.T) {
+	n := newAgent(t, "node1")
+	k := StartKamailio(t, KamailioOptions{Nodes: []netip.AddrPort{n.addr}})
+	caller := newAgent(t, "caller")
+	waitRotation(t, k, caller, byName(n))
+	n.conn.silent.Store(true)
+	ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
+	defer cancel()
+	_, _, err := caller.call(ctx, sipURI("+15550100", k.Addr()), nil)
+	var de *sipgo.ErrDialogResponse
+	if !errors.As(err, &de) || de.Res.StatusCode != 503 || de.Res.GetHeader("Retry-After") == nil {
+		t.Fatalf("INVITE with no live node: %v, want 503 with Retry-After", err)
+	}
+}
