@@ -34,8 +34,9 @@ type agent struct {
 	calls    int
 	day      int
 	removed  bool
-	// anon marks an agent known only by id, from Adopt, who has not
-	// logged in: no profile yet; Login gives one and keeps their tasks.
+	// anon marks an agent known only by id, from Adopt or AdoptCall, who
+	// has not logged in: no profile yet; Login gives one and keeps their
+	// call and tasks.
 	anon bool
 }
 
@@ -187,12 +188,13 @@ func (e *Engine) becameFree(a *agent) {
 }
 
 // Login adds an agent (ready or not-ready "login"). An agent the engine
-// knows only from Adopt (tasks adopted before they logged in) becomes
-// this agent and keeps the adopted tasks, which count against the
-// capacity of the spec. An agent already logged in, or logged out while
-// still holding a call or a task, is refused with an error wrapping
-// ErrDuplicate: the latter comes back with SetPresence. Login publishes
-// the agent's presence, then their capacity (AgentCapacityChanged).
+// knows only from Adopt or AdoptCall (a call or tasks adopted before they
+// logged in) becomes this agent and keeps what was adopted, which counts
+// against the capacity of the spec: an adopted call keeps them on it. An
+// agent already logged in, or logged out while still holding a call or a
+// task, is refused with an error wrapping ErrDuplicate: the latter comes
+// back with SetPresence. Login publishes the agent's presence, then their
+// capacity (AgentCapacityChanged).
 func (e *Engine) Login(ctx context.Context, spec AgentSpec) error {
 	if spec.ID == "" {
 		return fmt.Errorf("%w: empty agent id", ErrInvalidArgument)
@@ -301,7 +303,8 @@ func (e *Engine) presence(ctx context.Context, id AgentID, p Presence, reason, b
 }
 
 // agent finds a logged-in agent (or one logged out who still holds a
-// call or a task); an agent known only from Adopt is not logged in.
+// call or a task); an agent known only from Adopt or AdoptCall is not
+// logged in.
 func (e *Engine) agent(id AgentID) (*agent, error) {
 	a := e.agents[id]
 	if a == nil || a.anon {

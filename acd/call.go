@@ -89,7 +89,29 @@ func (c *call) waiting() bool {
 
 // Enqueue puts a call that finished the IVR into its queue. leg is the
 // caller's leg; the call leaves the system when leg's context ends.
+//
+// A call re-announced to a new leader carries the time it joined its
+// queue (CallRequest.Queued): it takes its place among the waiting calls
+// by that time, ages from it, has the relaxation steps already due
+// applied at once and the others armed for the time left, and overflows
+// at once if it has waited the queue's max_wait already.
 func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID, error) {
+	id, err := checkRequest(req, leg)
+	if err != nil {
+		return "", err
+	}
+	if req.Callback != "" {
+		if err := e.permitDial(dialplan.RoleCallback, req.Callback); err != nil {
+			return "", err
+		}
+	}
+	err = e.do(ctx, func() error { return e.enqueue(id, req, leg, nil) })
+	return id, err
+}
+
+// checkRequest checks req for a call whose caller is leg (Enqueue,
+// AdoptCall) and returns the call's id.
+func checkRequest(req CallRequest, leg Leg) (CallID, error) {
 	if leg == nil {
 		return "", fmt.Errorf("%w: nil leg", ErrInvalidArgument)
 	}
@@ -105,13 +127,20 @@ func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID,
 			return "", fmt.Errorf("%w: skill %q level %d", ErrInvalidArgument, s.Skill, s.Level)
 		}
 	}
-	if req.Callback != "" {
-		if err := e.permitDial(dialplan.RoleCallback, req.Callback); err != nil {
-			return "", err
-		}
+	return id, nil
+}
+
+// newcomer returns the queue a new call or task id joins, refusing an id
+// already live and a queue that does not exist (any more).
+func (e *Engine) newcomer(id CallID, queue string) (*queue, error) {
+	q := e.queues[queue]
+	if q == nil || q.removed {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownQueue, queue)
 	}
-	err := e.do(ctx, func() error { return e.enqueue(id, req, leg, nil) })
-	return id, err
+	if _, dup := e.calls[id]; dup {
+		return nil, fmt.Errorf("%w: call %q", ErrDuplicate, id)
+	}
+	return q, nil
 }
 
 // enqueue queues a call (leg set) or a task of another channel (t set).
@@ -119,12 +148,9 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg, t *Task) error {
 	if e.closing {
 		return ErrClosed
 	}
-	q := e.queues[req.Queue]
-	if q == nil || q.removed {
-		return fmt.Errorf("%w: %q", ErrUnknownQueue, req.Queue)
-	}
-	if _, dup := e.calls[id]; dup {
-		return fmt.Errorf("%w: call %q", ErrDuplicate, id)
+	q, err := e.newcomer(id, req.Queue)
+	if err != nil {
+		return err
 	}
 	if leg != nil && leg.Context().Err() != nil {
 		return fmt.Errorf("%w: caller already hung up", ErrInvalidArgument)
@@ -139,7 +165,7 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg, t *Task) error {
 	if leg != nil {
 		c.stopWatch = e.watch(leg, func() { e.callerGone(c) })
 	}
-	e.join(c, q, now)
+	e.join(c, q, c.queuedAt)
 	q.win.Add(now, stats.Counts{Offered: 1})
 	if e.metrics != nil {
 		e.metrics.offered.WithLabelValues(q.name).Inc()
@@ -171,19 +197,25 @@ func (e *Engine) enqueue(id CallID, req CallRequest, leg Leg, t *Task) error {
 }
 
 // newCall builds the call or task (t set) id of req in queue q, in its
-// first state: queued for what waits for an agent, connected for a task
-// adopted as already accepted (Adopt).
+// first state: queued for what waits for an agent, connected for a call
+// or task adopted as already answered (AdoptCall, Adopt). It queued at
+// req.Queued (now if zero or later) and takes its place in the global
+// waiting order by that time.
 func (e *Engine) newCall(id CallID, q *queue, req CallRequest, t *Task, state CallState, now time.Time) *call {
+	queued := now
+	if !req.Queued.IsZero() && req.Queued.Before(now) {
+		queued = req.Queued
+	}
 	info := CallInfo{
 		ID: id, Channel: ChannelVoice, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: req.Caller.E164,
 		Country: req.Caller.Country, TimeZone: req.Caller.TimeZone, Region: req.Region, Language: req.Language,
 		Segment: req.Segment, Skills: req.Skills, IVRPath: req.IVRPath, Vars: req.Vars,
-		Arrived: req.Arrived.UTC(), Queued: now.UTC(), Data: req.Data,
+		Arrived: req.Arrived.UTC(), Queued: queued.UTC(), Data: req.Data,
 	}
 	if info.Arrived.IsZero() {
 		info.Arrived = info.Queued
 	}
-	c := &call{id: id, info: info, q: q, state: state, queuedAt: now}
+	c := &call{id: id, info: info, q: q, state: state, queuedAt: queued}
 	c.prio = req.Priority + e.cfg.Segments[req.Segment]
 	c.info.Priority = c.prio
 	c.rc = routing.Call{Language: e.langID(req.Language), Preferred: -1, Only: -1,
@@ -200,21 +232,29 @@ func (e *Engine) newCall(id CallID, q *queue, req CallRequest, t *Task, state Ca
 	if p := e.agents[req.PreferredAgent]; p != nil {
 		c.rc.Preferred = p.slot
 	}
-	e.nextOrder++
-	c.order = e.nextOrder
+	c.order = e.orderAt(queued, now)
 	return c
 }
 
-// join attaches c to q (initial enqueue, overflow to a queue, transfer to
-// a queue) and arms the queue's timers.
-func (e *Engine) join(c *call, q *queue, now time.Time) {
+// join attaches c to q, where it queued at queued (initial enqueue; now
+// for an overflow or a transfer to a queue), and arms the queue's timers
+// for the time left from then. Relaxation steps already due are applied
+// at once, in order, and published after CallQueued; a max_wait already
+// passed arms nothing: admit overflows the call.
+func (e *Engine) join(c *call, q *queue, queued time.Time) {
 	c.q = q
 	c.info.Queue = q.name
 	c.relax = 0
 	c.extra = nil
 	c.geo = q.cfg.Geography
-	c.queuedAt = now
-	c.info.Queued = now.UTC()
+	c.queuedAt = queued
+	c.info.Queued = queued.UTC()
+	waited := e.clock.Now().Sub(queued)
+	due := 0
+	for due < len(q.cfg.Relax) && q.cfg.Relax[due].After.D() <= waited { // steps are in order of After
+		e.relaxStep(c, due)
+		due++
+	}
 	e.rebuildReqs(c)
 	if !slices.Contains(e.waiting, c) {
 		e.waiting = append(e.waiting, c)
@@ -222,16 +262,15 @@ func (e *Engine) join(c *call, q *queue, now time.Time) {
 	}
 	e.rekey(c)
 	c.stopTimers()
-	for i, st := range q.cfg.Relax {
-		step := i
-		c.timers = append(c.timers, e.after(st.After.D(), func() {
+	for step := due; step < len(q.cfg.Relax); step++ {
+		c.timers = append(c.timers, e.after(q.cfg.Relax[step].After.D()-waited, func() {
 			if c.q == q && c.relax == step && c.state != CallStateEnded {
 				e.applyRelax(c, step)
 			}
 		}))
 	}
-	if q.cfg.MaxWait > 0 {
-		c.timers = append(c.timers, e.after(q.cfg.MaxWait.D(), func() {
+	if q.cfg.MaxWait > 0 && q.cfg.MaxWait.D() > waited {
+		c.timers = append(c.timers, e.after(q.cfg.MaxWait.D()-waited, func() {
 			if c.q == q && c.waiting() {
 				e.overflow(c, "max-wait")
 			}
@@ -249,11 +288,23 @@ func (e *Engine) join(c *call, q *queue, now time.Time) {
 		c.timers = append(c.timers, e.after(q.cfg.Announce.D(), tick))
 	}
 	e.publish(&CallQueued{Call: c.info, Position: e.position(c), EWT: e.ewt(c)})
+	for step := range due {
+		e.publish(&CallRelaxed{CallID: c.id, Queue: q.name, Step: step})
+	}
 }
 
-// admit applies max-length and no-agents rules, then routes.
+// admit applies the max-wait, max-length and no-agents rules, then
+// routes. Only a call re-announced to a new leader can have waited its
+// max_wait already (join armed no timer for it); an overflow that keeps
+// it waiting in q lets the other rules follow.
 func (e *Engine) admit(c *call) {
 	q := c.q
+	if q.cfg.MaxWait > 0 && e.clock.Now().Sub(c.queuedAt) >= q.cfg.MaxWait.D() {
+		e.overflow(c, "max-wait")
+		if c.q != q || c.state != CallStateQueued || c.offer != nil {
+			return
+		}
+	}
 	if q.cfg.MaxLength > 0 && e.queueLen(q) > q.cfg.MaxLength {
 		e.overflow(c, "max-length")
 		return
@@ -307,17 +358,24 @@ func (e *Engine) rebuildReqs(c *call) {
 	e.rekey(c)
 }
 
+// applyRelax applies relaxation step of c's queue when its time comes,
+// and routes c with the requirements it leaves.
 func (e *Engine) applyRelax(c *call, step int) {
-	st := c.q.cfg.Relax[step]
-	c.relax = step + 1
-	if st.AddQueue != "" {
-		if oq := e.queues[st.AddQueue]; oq != nil {
-			c.extra = append(c.extra, oq.reqs)
-		}
-	}
+	e.relaxStep(c, step)
 	e.rebuildReqs(c)
 	e.publish(&CallRelaxed{CallID: c.id, Queue: c.q.name, Step: step})
 	if c.waiting() {
 		e.routeCall(c)
+	}
+}
+
+// relaxStep counts step of c's queue as applied, with the queue it adds;
+// rebuildReqs then derives c's requirements from the steps applied.
+func (e *Engine) relaxStep(c *call, step int) {
+	c.relax = step + 1
+	if add := c.q.cfg.Relax[step].AddQueue; add != "" {
+		if oq := e.queues[add]; oq != nil {
+			c.extra = append(c.extra, oq.reqs)
+		}
 	}
 }

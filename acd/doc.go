@@ -37,6 +37,26 @@
 // logged out while holding work does; they are not logged in until Login,
 // which keeps what they hold.
 //
+// # A new leader
+//
+// In a cluster one node's engine routes for all; when it dies, a new
+// leader starts a fresh Engine and every node re-announces its live calls
+// to it. A waiting call comes back through Enqueue with the time it
+// joined its queue (CallRequest.Queued) and keeps its place: its order
+// among the waiting calls is set between those of the calls queued just
+// before and just after it (midway), so calls re-announced in any order
+// by several nodes end up in the order they queued, ahead of the calls
+// queued since the takeover. It ages from that time; the relaxation steps
+// already due are applied at once, in order (CallRelaxed follows
+// CallQueued), the others armed for the time left; max_wait is armed for
+// the time left, and a call that has waited it already overflows before
+// it is routed. A call in progress (media bridged on its node) comes back
+// through AdoptCall: connected to its agent at once, with no offer and no
+// answer counted, the agent registered offline if the engine does not
+// know them (as for Adopt); the engine watches it and runs Bridger.Bridge
+// as after an answer, and it ends, wraps up and is recorded as any
+// answered call.
+//
 // # Capacity
 //
 // Each agent holds up to a capacity per channel: Config.Capacity's rule

@@ -1,6 +1,9 @@
 package acd
 
 import (
+	"cmp"
+	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -26,6 +29,51 @@ func (e *Engine) before(a, b *call, now time.Time) bool {
 		return ra > rb
 	}
 	return a.order < b.order
+}
+
+// orderAt returns the place in the global waiting order (call.order) of
+// a new call that queued at queued. A call queued now comes after every
+// other. One queued before now (re-announced to a new leader) goes after
+// the waiting calls queued at or before it and before the first of those
+// queued after it, midway between the two: calls re-announced in any
+// order, by several nodes, end up in the order they queued, ahead of the
+// calls queued since the takeover.
+func (e *Engine) orderAt(queued, now time.Time) float64 {
+	e.nextOrder++
+	if !queued.Before(now) {
+		return e.nextOrder
+	}
+	lo, hi := math.Inf(-1), e.nextOrder
+	for _, o := range e.waiting {
+		if !o.queuedAt.After(queued) {
+			lo = max(lo, o.order)
+		}
+	}
+	for _, o := range e.waiting {
+		if o.queuedAt.After(queued) && o.order > lo {
+			hi = min(hi, o.order)
+		}
+	}
+	if math.IsInf(lo, -1) {
+		return hi - 1
+	}
+	mid := lo + (hi-lo)/2
+	if mid <= lo || mid >= hi {
+		// Halving the same gap again and again exhausted its precision.
+		e.renumber()
+		return e.orderAt(queued, now)
+	}
+	return mid
+}
+
+// renumber gives the live calls consecutive orders, keeping their order,
+// so that there is room between any two again.
+func (e *Engine) renumber() {
+	calls := slices.SortedFunc(maps.Values(e.calls), func(a, b *call) int { return cmp.Compare(a.order, b.order) })
+	for i, c := range calls {
+		c.order = float64(i + 1)
+	}
+	e.nextOrder = float64(len(calls))
 }
 
 func (e *Engine) position(c *call) int {

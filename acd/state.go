@@ -93,9 +93,11 @@ func (s AgentState) String() string {
 
 // stateTable lists the allowed system-state transitions. OnCall → Idle
 // skips wrap-up for an agent's click-to-dial that never reached the
-// customer: there was no conversation to wrap up.
+// customer: there was no conversation to wrap up. Idle → OnCall, without
+// an offer, is adoption (Engine.AdoptCall) of a call the agent answered
+// under an earlier leader.
 var stateTable = map[AgentState][]AgentState{
-	StateIdle:     {StateReserved},
+	StateIdle:     {StateReserved, StateOnCall},
 	StateReserved: {StateIdle, StateOnCall},
 	StateOnCall:   {StateOnHold, StateWrapUp, StateIdle},
 	StateOnHold:   {StateOnCall, StateWrapUp},

@@ -38,6 +38,7 @@ func TestAgentStateTransitions(t *testing.T) {
 	all := []acd.AgentState{acd.StateIdle, acd.StateReserved, acd.StateOnCall, acd.StateOnHold, acd.StateWrapUp}
 	allowed := map[[2]acd.AgentState]bool{
 		{acd.StateIdle, acd.StateReserved}:   true,
+		{acd.StateIdle, acd.StateOnCall}:     true,
 		{acd.StateReserved, acd.StateIdle}:   true,
 		{acd.StateReserved, acd.StateOnCall}: true,
 		{acd.StateOnCall, acd.StateOnHold}:   true,

@@ -168,8 +168,13 @@ type CallRequest struct {
 	IVRPath []string
 	Vars    map[string]string
 	// Arrived is when the call reached the system (before the IVR); zero
-	// means now.
+	// means when it queued.
 	Arrived time.Time
+	// Queued is the time the call joined its queue under an earlier
+	// leader, for a call re-announced to a new one; zero means now, and a
+	// time after now counts as now. The call keeps its place among the
+	// waiting calls and its aging, relaxation and max wait run from then.
+	Queued time.Time
 	// Data is opaque data attached by the entry code (e.g. the CRM
 	// lookup); it rides on CallOffered for the screen pop.
 	Data any

@@ -121,6 +121,10 @@ func (a *Agents) Softphones() int {
 	return len(a.softphones)
 }
 
+// HasSoftphone reports whether agentID's browser softphone is connected
+// to this gateway.
+func (a *Agents) HasSoftphone(id acd.AgentID) bool { return a.softphone(id) != nil }
+
 func (a *Agents) softphone(id acd.AgentID) *Call {
 	a.mu.Lock()
 	defer a.mu.Unlock()

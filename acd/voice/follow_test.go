@@ -19,7 +19,7 @@ func TestRunRecordsEveryInteraction(t *testing.T) {
 	const ended, waiting = 300, 5
 	e := newEngine(t)
 	rec := &memRecorder{}
-	x := voice.New(e, noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
+	x := voice.New(voice.EngineRouter(e), noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()
@@ -73,7 +73,7 @@ func TestRunRecordsOnlyCalls(t *testing.T) {
 	}
 	t.Cleanup(func() { e.Close() })
 	rec := &memRecorder{}
-	x := voice.New(e, noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
+	x := voice.New(voice.EngineRouter(e), noFlows{}, nil, rec, voice.Options{DefaultRegion: "US"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()

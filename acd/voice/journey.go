@@ -21,6 +21,40 @@ type Call interface {
 	DNIS() string
 }
 
+// Router is the routing engine as a call's journey uses it: the engine
+// itself in one process (EngineRouter), or a cluster node's link to the
+// leader's engine.
+type Router interface {
+	// Enqueue queues a call that finished the IVR (acd.Engine.Enqueue).
+	Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (acd.CallID, error)
+	// Follow returns the engine's events about the journey's calls from
+	// now on, every completed interaction exactly once.
+	Follow() (Feed, error)
+}
+
+// Feed is the engine's events as the journey takes them
+// (*acd.Subscription in one process).
+type Feed interface {
+	Ready() <-chan struct{}
+	Take(buf []acd.Event) ([]acd.Event, bool)
+	Resync(ctx context.Context) (acd.Snapshot, error)
+	Close()
+}
+
+// EngineRouter is the journey's Router over an engine in this process.
+func EngineRouter(e *acd.Engine) Router { return engineRouter{e} }
+
+type engineRouter struct{ *acd.Engine }
+
+// Follow subscribes to the engine with undroppable records.
+func (r engineRouter) Follow() (Feed, error) {
+	sub, _, err := r.Subscribe(context.Background(), acd.SubscribeOptions{Name: "voice", Buffer: 4096, Records: true})
+	if err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
 // FlowSource finds the IVR entry point for a dialled number and the current
 // flow set (its prompts speak the queue announcements); *ivr.Registry
 // satisfies it.
@@ -73,7 +107,7 @@ type Pop struct {
 // InteractionCompleted for the others. A record left open by a process
 // that died is closed at the next start by the recorder.
 type Journey struct {
-	engine  *acd.Engine
+	engine  Router
 	flows   FlowSource
 	crm     Directory
 	rec     crmcore.InteractionRecorder
@@ -89,7 +123,7 @@ type Journey struct {
 
 	// sub hands over the engine's events: every completed interaction
 	// (Records), and what drives the waiting callers' announcements.
-	sub     *acd.Subscription
+	sub     Feed
 	imu     sync.Mutex
 	pending []acd.Interaction // completed by the engine, not yet recorded
 	wake    chan struct{}
@@ -130,7 +164,7 @@ type Options struct {
 }
 
 // New returns a Journey feeding engine.
-func New(engine *acd.Engine, flows FlowSource, crm Directory, rec crmcore.InteractionRecorder, opts Options) *Journey {
+func New(engine Router, flows FlowSource, crm Directory, rec crmcore.InteractionRecorder, opts Options) *Journey {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -143,7 +177,7 @@ func New(engine *acd.Engine, flows FlowSource, crm Directory, rec crmcore.Intera
 	x.resolve = func(ani string) acd.Geography { return acd.ResolveNumber(ani, opts.DefaultRegion) }
 	// Subscribed here, not in Run: no interaction completed in between is
 	// missed.
-	sub, _, err := engine.Subscribe(context.Background(), acd.SubscribeOptions{Name: "voice", Buffer: 4096, Records: true})
+	sub, err := engine.Follow()
 	if err != nil {
 		logger.Error("voice: journey cannot receive interactions", "err", err)
 	}

@@ -53,7 +53,7 @@ func (m *memRecorder) wrapUps() []crmcore.WrapUp {
 func TestEntryRefused(t *testing.T) {
 	rec := &memRecorder{}
 	at := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
-	x := voice.New(newEngine(t), nil, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
+	x := voice.New(voice.EngineRouter(newEngine(t)), nil, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
 	x.Refused("call-1@host", "2125550143", "15550100", "call limit")
 	if len(rec.recs) != 1 {
 		t.Fatalf("%d records, want 1", len(rec.recs))
@@ -117,7 +117,7 @@ func TestEntryRecordLifecycle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &memRecorder{}
-			x := voice.New(newEngine(t), noFlows{}, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
+			x := voice.New(voice.EngineRouter(newEngine(t)), noFlows{}, nil, rec, voice.Options{DefaultRegion: "US", Now: func() time.Time { return at }})
 			if tc.arrival {
 				x.Arrival("call-1@host", "2125550143", "15550100", at.Add(-time.Second))
 				if len(rec.recs) != 1 || rec.recs[0].Outcome != crmcore.OutcomeInProgress || rec.recs[0].EndedAt != nil {
@@ -205,7 +205,7 @@ func TestEntrySurveyStoresEveryAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &memRecorder{}
-	x := voice.New(newEngine(t), flowSet{set}, nil, rec, voice.Options{DefaultRegion: "US", SurveyFlow: "survey"})
+	x := voice.New(voice.EngineRouter(newEngine(t)), flowSet{set}, nil, rec, voice.Options{DefaultRegion: "US", SurveyFlow: "survey"})
 	call := &entryCall{Session: ivrtest.NewSession(ivrtest.Keys("4"), ivrtest.Keys("9"), ivrtest.Timeout(), ivrtest.Hangup()),
 		Leg: acdtest.NewLeg("call-1@host"), ani: "anonymous", dnis: "15550100"} // no number: no CRM lookup
 	x.Handle(call) // queued: the call waits for an agent

@@ -60,7 +60,7 @@ func TestNumberResolvedOnce(t *testing.T) {
 	}
 	engine := newEngine(t)
 	rec := &memRecorder{}
-	x := voice.New(engine, flowSet{set}, knownCaller{e164: "+12125550143"}, rec, voice.Options{DefaultRegion: "US"})
+	x := voice.New(voice.EngineRouter(engine), flowSet{set}, knownCaller{e164: "+12125550143"}, rec, voice.Options{DefaultRegion: "US"})
 	var resolved int
 	voice.CountResolutions(x, &resolved)
 

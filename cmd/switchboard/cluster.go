@@ -5,9 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"switchboard/acd"
+	"switchboard/acd/acdnats"
+	"switchboard/acd/voice"
 	"switchboard/crmcore/pgstore"
 )
 
@@ -32,39 +40,182 @@ type leadership struct {
 	ctx    context.Context // ends when leadership does
 	cancel context.CancelFunc
 	lost   chan struct{} // closed when leadership ended by a lost lock
+	// onTerm is told the epoch of a term taken back.
+	onTerm func(epoch uint64)
 
 	mu     sync.Mutex
 	member *pgstore.Member
 	term   pgstore.Term
 }
 
-// lead joins the cluster as cfg.Cluster's node and blocks, standing by,
-// until it holds the leader lock. The node listens on nothing while it
-// stands by: the SIP edge's probes and the HTTP edge's connections find
-// only the leader.
-func lead(ctx context.Context, cfg *Config, logger *slog.Logger) (*leadership, error) {
+// clusterLink is a node's membership: its NATS connection (the bus to
+// the routing engine) and its node lock in PostgreSQL, held while it
+// serves so that the leader knows its calls' records are being kept.
+type clusterLink struct {
+	cfg    *Config
+	log    *slog.Logger
+	nc     *nats.Conn
+	node   string
+	prefix string
+
+	mu      sync.Mutex
+	member  *pgstore.Member
+	leading bool // the member belongs to the leadership now
+}
+
+// busPrefix starts the subjects of this cluster on NATS.
+const busPrefix = "switchboard"
+
+// joinCluster connects to NATS and joins the cluster in PostgreSQL.
+func joinCluster(ctx context.Context, cfg *Config, logger *slog.Logger) (*clusterLink, error) {
 	if cfg.Database.URL == "" {
 		return nil, errors.New("cluster: the nodes share one PostgreSQL: set database.url or DATABASE_URL")
 	}
 	node := cfg.Cluster.node()
+	nc, err := nats.Connect(cfg.Cluster.NATS, nats.Name("switchboard "+node), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond), nats.Timeout(2*time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { logger.Warn("cluster: NATS connection lost", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { logger.Info("cluster: NATS connection back", "server", c.ConnectedUrlRedacted()) }))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: NATS at %s: %w", cfg.Cluster.NATS, err)
+	}
 	m, err := pgstore.Join(ctx, cfg.Database.URL, node, pgstore.WithMemberLogger(logger))
 	if err != nil {
+		nc.Close()
 		return nil, fmt.Errorf("cluster: join as %q: %w", node, err)
 	}
-	logger.Info("cluster: standing by for the leader lock", "node", node)
-	term, err := m.Campaign(ctx)
+	c := &clusterLink{cfg: cfg, log: logger, nc: nc, node: node, prefix: busPrefix, member: m}
+	go c.keepJoined(ctx)
+	return c, nil
+}
+
+// sipAddr is where the other nodes reach this node's gateway for relays.
+func (c *clusterLink) sipAddr(cfg *Config) string {
+	host, port, err := net.SplitHostPort(cfg.SIP.UDP)
 	if err != nil {
-		m.Close()
+		return cfg.SIP.UDP
+	}
+	if ip, err := netip.ParseAddr(host); (err != nil || ip.IsUnspecified()) && cfg.SIP.PublicIP != "" {
+		host = cfg.SIP.PublicIP
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// keepJoined joins again whenever the node lock's connection fails while
+// the node stands by (the leadership takes over the member once leading).
+func (c *clusterLink) keepJoined(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		m, leading := c.member, c.leading
+		c.mu.Unlock()
+		if leading {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.Lost():
+		}
+		c.mu.Lock()
+		leading = c.leading
+		c.mu.Unlock()
+		if leading {
+			return
+		}
+		c.log.Warn("cluster: node lock connection lost; joining again", "node", c.node)
+		for ctx.Err() == nil {
+			m2, err := pgstore.Join(ctx, c.cfg.Database.URL, c.node, pgstore.WithMemberLogger(c.log))
+			if err == nil {
+				c.mu.Lock()
+				c.member = m2
+				c.mu.Unlock()
+				m.Close()
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// lead campaigns for the leader lock and, once held, builds the routing
+// services with the bus's leader as their telephony.
+func (c *clusterLink) lead(ctx context.Context, d routingDeps) (*routing, error) {
+	c.log.Info("cluster: serving calls; standing by for the leader lock", "node", c.node)
+	var m *pgstore.Member
+	var term pgstore.Term
+	for {
+		c.mu.Lock()
+		m = c.member
+		c.mu.Unlock()
+		var err error
+		if term, err = m.Campaign(ctx); err == nil {
+			break
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("cluster: campaign: %w", err)
+		c.log.Warn("cluster: campaign", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	logger.Info("cluster: leading", "node", node, "epoch", term.Epoch)
-	l := &leadership{cfg: cfg, log: logger, member: m, term: term, lost: make(chan struct{})}
+	c.mu.Lock()
+	c.leading = true
+	c.mu.Unlock()
+	c.log.Info("cluster: leading", "node", c.node, "epoch", term.Epoch)
+	leader := acdnats.NewLeader(c.nc, acdnats.LeaderOptions{Node: c.node, Epoch: uint64(term.Epoch), Prefix: c.prefix,
+		NewData: func() any { return new(voice.Pop) }, Logger: c.log,
+		RingOn: func(o acd.Offer) string {
+			if d.agents.HasSoftphone(o.Agent) {
+				return c.node
+			}
+			return ""
+		}})
+	l := &leadership{cfg: c.cfg, log: c.log, member: m, term: term, lost: make(chan struct{}), onTerm: leader.SetEpoch}
 	l.ctx, l.cancel = context.WithCancel(ctx)
+	d.tel, d.afterCall, d.attach = leader, leader.AfterCall, leader.AttachTicket
+	r, err := newRouting(d)
+	if err != nil {
+		l.cancel()
+		return nil, err
+	}
+	r.leader, r.term = leader, l
 	go l.hold()
-	return l, nil
+	go func() {
+		if err := leader.Serve(l.ctx, r.engine); err != nil && l.ctx.Err() == nil {
+			c.log.Error("cluster: the bus's leader stopped", "err", err)
+		}
+	}()
+	return r, nil
+}
+
+// leave releases the node lock, unless the leadership holds it.
+func (c *clusterLink) leave() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.leading {
+		c.member.Close()
+	}
+}
+
+// close ends the NATS connection.
+func (c *clusterLink) close() { c.nc.Close() }
+
+// nodeRouter is a cluster node's journey router: the bus to the leader.
+type nodeRouter struct{ *acdnats.Node }
+
+// Follow returns the leader's events about this node's calls.
+func (r nodeRouter) Follow() (voice.Feed, error) { return r.Node.Follow(), nil }
+
+// relayToken returns the token of a relay call from another node
+// (acdnats.RelayPrefix), if dnis names one.
+func relayToken(dnis string) (string, bool) {
+	return strings.CutPrefix(dnis, acdnats.RelayPrefix)
 }
 
 // current returns the member holding the lock now.
@@ -102,6 +253,9 @@ func (l *leadership) hold() {
 		l.mu.Lock()
 		l.member, l.term = m2, term
 		l.mu.Unlock()
+		if l.onTerm != nil {
+			l.onTerm(uint64(term.Epoch))
+		}
 		l.log.Info("cluster: leading again", "node", node, "epoch", term.Epoch)
 	}
 }

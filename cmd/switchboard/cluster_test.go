@@ -222,22 +222,119 @@ func (r *clusterRig) records(ani string) (outcomes []string, reasons [][]string)
 	return outcomes, reasons
 }
 
-// TestClusterLeaderKilled: three nodes behind Kamailio and nginx, one
-// leader. A call through the SIP edge reaches an agent whose phone
-// registered through the edge and whose desk connected through the HTTP
-// edge. The leader is killed (SIGKILL) mid-call: a standby takes the
-// leader lock within seconds, the edges send new traffic to it, the
-// killed call gets exactly one record (failed, node lost), and a call
-// placed after the takeover is answered by the same agent, whose desk
-// reconnected through the edge.
+// record is one interaction record as the cluster tests check it.
+type record struct {
+	outcome, node string
+	reasons       []string
+	answered      *time.Time
+}
+
+// recordsOf returns the records of calls from ani.
+func (r *clusterRig) recordsOf(ani string) []record {
+	r.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, r.dsn)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `select outcome, node, routing_reasons, answered_at from interactions where ani = $1`, ani)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []record
+	for rows.Next() {
+		var rec record
+		if err := rows.Scan(&rec.outcome, &rec.node, &rec.reasons, &rec.answered); err != nil {
+			r.t.Fatal(err)
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+// waitRecord waits until the call from ani has exactly one record that
+// is no longer in progress, and returns it.
+func (r *clusterRig) waitRecord(ani string) record {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		recs := r.recordsOf(ani)
+		if len(recs) > 1 {
+			r.t.Fatalf("call from %s has %d records", ani, len(recs))
+		}
+		if len(recs) == 1 && recs[0].outcome != "in-progress" {
+			return recs[0]
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("call from %s: records %+v, want one completed", ani, recs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// lostRecord reports whether rec is the record of a call whose node was
+// killed: failed, closed by the leader (node lost) or by the node itself
+// when its supervisor started it again first (interrupted).
+func lostRecord(rec record) bool {
+	return rec.outcome == "failed" && (slices.Contains(rec.reasons, "node lost") || slices.Contains(rec.reasons, "interrupted"))
+}
+
+// talk answers the next call offered to the agent, then ends it (end).
+func (r *clusterRig) talk(desk *cti, phone *siptest.Phone, call *siptest.Call) {
+	r.t.Helper()
+	r.end(desk, call, r.answer(desk, phone))
+}
+
+// end hangs an answered call up from the caller's side and submits the
+// agent's wrap-up.
+func (r *clusterRig) end(desk *cti, call *siptest.Call, callID string) {
+	r.t.Helper()
+	if err := call.Hangup(r.t.Context()); err != nil {
+		r.t.Fatal(err)
+	}
+	desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
+}
+
+// TestClusterLeaderKilled: three nodes behind Kamailio and nginx, every
+// one taking calls, one leader routing them. An agent whose phone
+// registered through the SIP edge answers calls from every node (the
+// phone rung from the node that holds the caller). With the agent on a
+// call and two callers waiting, the leader is killed (SIGKILL): a standby
+// takes over within seconds, the surviving nodes re-announce their calls,
+// the agent's desk reconnects through the HTTP edge, and the callers
+// still on the line are answered in the order they called. Every call
+// has exactly one record: answered, or failed with reason node lost when
+// the killed node held it (closed by the leader, or by the node itself
+// when its supervisor restarted it first).
 func TestClusterLeaderKilled(t *testing.T) {
 	r := startCluster(t)
 	desk, phone := r.agent("carol")
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
-	r.salesCall("+14155550111")
-	r.answer(desk, phone)
+	// Calls spread over the nodes (Kamailio hashes the Call-ID).
+	nodes := map[string]bool{}
+	for i := range 4 {
+		ani := fmt.Sprintf("+1415555020%d", i)
+		r.talk(desk, phone, r.salesCall(ani))
+		rec := r.waitRecord(ani)
+		if rec.outcome != "answered" {
+			t.Fatalf("call %s: outcome %q, want answered", ani, rec.outcome)
+		}
+		nodes[rec.node] = true
+	}
+	if len(nodes) < 2 {
+		t.Errorf("4 calls all held by %v: want them spread over the nodes", nodes)
+	}
 
+	talking := r.salesCall("+14155550210")
+	talkingID := r.answer(desk, phone)
+	waiting := []*siptest.Call{r.salesCall("+14155550211"), r.salesCall("+14155550212")}
+	anis := []string{"+14155550210", "+14155550211", "+14155550212"}
 	old := r.leader()
 	killed := time.Now()
 	if err := syscall.Kill(r.info.Nodes[old].PID, syscall.SIGKILL); err != nil {
@@ -251,41 +348,116 @@ func TestClusterLeaderKilled(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%s took over from %s %v after the kill", r.info.Nodes[now].ID, r.info.Nodes[old].ID, time.Since(killed).Round(100*time.Millisecond))
+	oldID := r.info.Nodes[old].ID
 
-	// The killed node's call: one record, failed, reason node lost.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		outcomes, reasons := r.records("+14155550111")
-		if len(outcomes) == 1 && outcomes[0] == "failed" && slices.Contains(reasons[0], "node lost") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("records of the call on the killed leader: %v %v, want one failed with reason node lost", outcomes, reasons)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-
-	// The desk reconnects through the HTTP edge to the new leader; the
-	// agent's phone binding is in the database.
+	// The desk reconnects through the HTTP edge to the new leader.
 	r.waitReady(r.http)
 	token, _ := r.login("carol", "demo")
 	desk = r.connectCTI(token)
 	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "hello" })
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 
-	call := r.salesCall("+14155550112")
-	callID := r.answer(desk, phone)
-	if err := call.Hangup(t.Context()); err != nil {
+	// Which node held which call: the open records say.
+	held := map[string]string{}
+	for _, ani := range anis {
+		if recs := r.recordsOf(ani); len(recs) == 1 {
+			held[ani] = recs[0].node
+		}
+	}
+	if held[anis[0]] != oldID {
+		select {
+		case <-talking.Done():
+			t.Fatal("the call in progress on a surviving node ended with the leader")
+		default:
+		}
+		r.end(desk, talking, talkingID)
+	}
+	for i, c := range waiting {
+		if held[anis[i+1]] != oldID {
+			r.talk(desk, phone, c)
+		}
+	}
+	var answered []time.Time
+	for _, ani := range anis {
+		rec := r.waitRecord(ani)
+		if held[ani] == oldID {
+			if !lostRecord(rec) {
+				t.Errorf("call %s on the killed node: %q %v, want failed with reason node lost", ani, rec.outcome, rec.reasons)
+			}
+			continue
+		}
+		if rec.outcome != "answered" {
+			t.Errorf("call %s on %s: outcome %q, want answered", ani, held[ani], rec.outcome)
+			continue
+		}
+		if ani != anis[0] && rec.answered != nil {
+			answered = append(answered, *rec.answered)
+		}
+	}
+	if !slices.IsSortedFunc(answered, func(a, b time.Time) int { return a.Compare(b) }) {
+		t.Errorf("waiting callers answered out of order: %v", answered)
+	}
+}
+
+// TestClusterNodeKilled: a node that does not lead is killed (SIGKILL)
+// while it holds a call in progress. The leader takes it for lost and
+// ends the call, so the agent is free again; the call keeps exactly one
+// record (failed); Kamailio takes the node out of rotation, so the next
+// calls are answered on the other nodes.
+func TestClusterNodeKilled(t *testing.T) {
+	r := startCluster(t)
+	desk, phone := r.agent("carol")
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	leaderID := r.info.Nodes[r.leader()].ID
+
+	// Calls until one is held by a node that does not lead.
+	var victim, ani, callID string
+	for i := 0; victim == ""; i++ {
+		if i == 12 {
+			t.Fatal("12 calls, none held by a node that does not lead")
+		}
+		ani = fmt.Sprintf("+1415555030%02d", i)
+		call := r.salesCall(ani)
+		callID = r.answer(desk, phone)
+		recs := r.recordsOf(ani)
+		if len(recs) == 1 && recs[0].node != leaderID {
+			victim = recs[0].node
+			break
+		}
+		r.end(desk, call, callID)
+		r.waitRecord(ani)
+	}
+	var pid int
+	for _, n := range r.info.Nodes {
+		if n.ID == victim {
+			pid = n.PID
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
-	in := r.waitInteraction("ani = $1", "+14155550112")
-	if in.Outcome != "answered" || in.Queue != "sales" {
-		t.Errorf("call after the takeover: outcome %q queue %q, want answered in sales", in.Outcome, in.Queue)
+	// The leader ends the call: the agent's desk sees it end.
+	desk.waitFor(15*time.Second, func(e envelope) bool {
+		if e.Type != "call.ended" {
+			return false
+		}
+		var c struct {
+			CallID string `json:"call_id"`
+		}
+		return json.Unmarshal(e.Data, &c) == nil && c.CallID == callID
+	})
+	if rec := r.waitRecord(ani); !lostRecord(rec) {
+		t.Errorf("call on the killed node: %q %v, want failed with reason node lost", rec.outcome, rec.reasons)
 	}
-	if outcomes, _ := r.records("+14155550112"); len(outcomes) != 1 {
-		t.Errorf("call after the takeover has %d records, want 1", len(outcomes))
+	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
+
+	// The next calls are answered, each with one record.
+	for i := range 3 {
+		next := fmt.Sprintf("+1415555031%02d", i)
+		r.talk(desk, phone, r.salesCall(next))
+		if rec := r.waitRecord(next); rec.outcome != "answered" {
+			t.Errorf("call %s after the kill: outcome %q, want answered", next, rec.outcome)
+		}
 	}
 }
 
@@ -356,11 +528,7 @@ func TestClusterDatabaseRestart(t *testing.T) {
 		t.Fatal("the call in progress ended with the database restart")
 	default:
 	}
-	if err := call.Hangup(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	desk.command("wrapup.submit", map[string]any{"call_id": callID, "disposition": "resolved"})
+	r.end(desk, call, callID)
 	if in := r.waitInteraction("ani = $1", "+14155550121"); in.Outcome != "answered" {
 		t.Errorf("call across the restart: outcome %q, want answered", in.Outcome)
 	}
@@ -374,10 +542,10 @@ func TestClusterDatabaseRestart(t *testing.T) {
 
 // TestClusterNodeConfig: a node's configuration written by `switchboard
 // cluster` is the demo configuration with the node's own listeners, the
-// shared database, the edge as its SIP edge proxy and cluster mode, and
-// it passes the strict config check.
+// shared database, the edge as its SIP edge proxy, cluster mode and the
+// NATS server, and it passes the strict config check.
 func TestClusterNodeConfig(t *testing.T) {
-	n, err := newClusterNode(t.TempDir(), 2, "postgres://db.example/switchboard")
+	n, err := newClusterNode(t.TempDir(), 2, "postgres://db.example/switchboard", "nats://127.0.0.1:4222")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +557,7 @@ func TestClusterNodeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node config: %v\n%s", err, b)
 	}
-	if !cfg.Cluster.Enabled || cfg.Cluster.NodeID != "node-2" || cfg.Database.URL != "postgres://db.example/switchboard" ||
+	if !cfg.Cluster.Enabled || cfg.Cluster.NodeID != "node-2" || cfg.Cluster.NATS != "nats://127.0.0.1:4222" || cfg.Database.URL != "postgres://db.example/switchboard" ||
 		cfg.HTTP.Listen != n.HTTP || cfg.SIP.UDP != n.SIP || cfg.SIP.TCP != n.SIP || len(cfg.SIP.EdgeProxies) != 1 ||
 		cfg.SIP.EdgeProxies[0] != "127.0.0.1" || len(cfg.ACD.Queues) == 0 {
 		t.Errorf("node config: cluster %+v, database %q, http %q, sip %q/%q, edge proxies %v, %d queues",

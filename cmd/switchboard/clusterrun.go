@@ -30,7 +30,7 @@ type clusterOptions struct {
 	dir    string // state: PostgreSQL, node configs, logs, cluster.json
 	sip    string // Kamailio's listen address (UDP and TCP)
 	http   string // nginx's listen address
-	deploy string // the repository's deploy/ directory (Kamailio, nginx configs)
+	deploy string // the repository's deploy/ directory (Kamailio, nginx, NATS configs)
 	dbURL  string // an existing PostgreSQL database ("": start one under dir)
 }
 
@@ -44,17 +44,18 @@ type ClusterNode struct {
 }
 
 // ClusterInfo is what `switchboard cluster` writes to DIR/cluster.json
-// once everything runs: where the edges listen, the database, and each
-// node (tests and load generators read it).
+// once everything runs: where the edges listen, the nodes' NATS server,
+// the database, and each node (tests and load generators read it).
 type ClusterInfo struct {
 	SIP      string        `json:"sip"`
 	HTTP     string        `json:"http"`
+	NATS     string        `json:"nats"`
 	Database string        `json:"database"`
 	Nodes    []ClusterNode `json:"nodes"`
 }
 
-// clusterMain runs `switchboard cluster`: PostgreSQL, Kamailio, nginx and
-// the nodes on this machine, until interrupted.
+// clusterMain runs `switchboard cluster`: PostgreSQL, nats-server,
+// Kamailio, nginx and the nodes on this machine, until interrupted.
 func clusterMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,7 +85,7 @@ func clusterMain(args []string, stdout, stderr io.Writer) int {
 
 // runCluster starts the cluster, writes cluster.json, prints where to
 // look and serves until ctx ends; then it stops the nodes (each drains
-// its calls), the edges and the database.
+// its calls), the edges, the NATS server and the database.
 func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger *slog.Logger) error {
 	dir, err := filepath.Abs(o.dir)
 	if err != nil {
@@ -109,7 +110,16 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 		}
 		dsn = pg.DSN("switchboard")
 	}
-	info := &ClusterInfo{SIP: o.sip, HTTP: o.http, Database: dsn}
+	// The NATS server runs before the nodes, which connect to it as they
+	// start, and stops after them (deferred before nodes.Wait).
+	natsURL, natsProc, err := startNATS(ctx, o, dir)
+	if natsProc != nil {
+		defer stopAll([]*proc{natsProc}, logger)
+	}
+	if err != nil {
+		return err
+	}
+	info := &ClusterInfo{SIP: o.sip, HTTP: o.http, NATS: natsURL, Database: dsn}
 	var mu sync.Mutex // guards info's PIDs and cluster.json
 	save := func() error {
 		mu.Lock()
@@ -122,7 +132,7 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 		return err
 	}
 	for i := 1; i <= o.nodes; i++ {
-		n, err := newClusterNode(dir, i, info.Database)
+		n, err := newClusterNode(dir, i, info.Database, info.NATS)
 		if err != nil {
 			return err
 		}
@@ -176,11 +186,12 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 	fmt.Fprintf(stdout, `Switchboard cluster: %d nodes, one leader at a time (PostgreSQL lock), the others stand by
   SIP edge (Kamailio)   sip:%s   (UDP and TCP; phones and trunks register and call here)
   HTTP edge (nginx)     http://%s/   (agent desktop, /wallboard, /api/v1, /cti)
+  bus (NATS)            %s   (routing commands and events; log %s/nats/nats.log)
   database              %s
   nodes                 %s/node-*/  (config.yaml, switchboard.log)
   state                 %s/cluster.json
 Ctrl-C stops everything.
-`, o.nodes, o.sip, o.http, info.Database, dir, dir)
+`, o.nodes, o.sip, o.http, info.NATS, dir, info.Database, dir, dir)
 	<-ctx.Done()
 	stopNodes() // the nodes first: each drains its calls while the edges still carry them
 	nodes.Wait()
@@ -189,8 +200,8 @@ Ctrl-C stops everything.
 
 // newClusterNode writes node i's directory and configuration: the demo
 // configuration with the node's own listeners (ports from the kernel),
-// the shared database and cluster mode.
-func newClusterNode(dir string, i int, dsn string) (ClusterNode, error) {
+// the shared database, cluster mode and the NATS server at natsURL.
+func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error) {
 	n := ClusterNode{ID: "node-" + strconv.Itoa(i), Dir: filepath.Join(dir, "node-"+strconv.Itoa(i))}
 	if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 		return n, err
@@ -224,6 +235,7 @@ func newClusterNode(dir string, i int, dsn string) (ClusterNode, error) {
 		{[]string{"sip", "edge_proxies"}, "[127.0.0.1]"},
 		{[]string{"cluster", "enabled"}, "true"},
 		{[]string{"cluster", "node_id"}, n.ID},
+		{[]string{"cluster", "nats"}, natsURL},
 	} {
 		setYAML(&root, kv.path, kv.value)
 	}
@@ -393,4 +405,51 @@ func startEdges(ctx context.Context, o clusterOptions, dir string, nodes []Clust
 		return procs, ctx.Err()
 	}
 	return procs, nil
+}
+
+// natsStartWait bounds how long nats-server may take to accept connections.
+const natsStartWait = 10 * time.Second
+
+// startNATS starts nats-server with o.deploy's nats.conf on 127.0.0.1 and
+// a port the kernel picked (the command line overrides the config's
+// listen address), its log under dir/nats, and waits until it accepts
+// connections. It returns the server's URL and its process, the process
+// also on error once started.
+func startNATS(ctx context.Context, o clusterOptions, dir string) (string, *proc, error) {
+	ndir := filepath.Join(dir, "nats")
+	if err := os.MkdirAll(ndir, 0o755); err != nil {
+		return "", nil, err
+	}
+	conf, err := filepath.Abs(filepath.Join(o.deploy, "nats", "nats.conf"))
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := freeLoopbackPort("tcp")
+	if err != nil {
+		return "", nil, err
+	}
+	logPath := filepath.Join(ndir, "nats.log")
+	p, err := startLogged(logPath, "nats-server", "-c", conf, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	if err != nil {
+		return "", nil, fmt.Errorf("nats-server: %w", err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(natsStartWait)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return "nats://" + addr, p, nil
+		}
+		if time.Now().After(deadline) {
+			return "", p, fmt.Errorf("nats-server not accepting connections on %s: %w; see %s", addr, err, logPath)
+		}
+		select {
+		case <-p.done:
+			return "", p, fmt.Errorf("nats-server exited at start; see %s", logPath)
+		case <-ctx.Done():
+			return "", p, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

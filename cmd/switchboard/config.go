@@ -155,6 +155,10 @@ type ClusterConfig struct {
 	// NodeID names the node in the database (its lock, its interaction
 	// records); default: the host name. Nodes need distinct ids.
 	NodeID string `yaml:"node_id"`
+	// NATS is the bus between the nodes ("nats://host:4222", several
+	// comma-separated for a NATS cluster): nodes send their calls to the
+	// leader's routing engine over it and the leader drives their legs.
+	NATS string `yaml:"nats"`
 }
 
 // node is the node's id: cluster.node_id, else the host name, under
@@ -374,6 +378,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if len(cfg.Cluster.NodeID) > 64 || strings.ContainsFunc(cfg.Cluster.NodeID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return &lineError{nodeLine(root, "cluster", "node_id"), "cluster.node_id must be at most 64 characters without spaces or control characters"}
+	}
+	if cfg.Cluster.Enabled && cfg.Cluster.NATS == "" {
+		return &lineError{nodeLine(root, "cluster"), "cluster.enabled needs cluster.nats, the NATS server the nodes talk over"}
 	}
 	for _, a := range []struct{ key, addr string }{{"udp", cfg.SIP.UDP}, {"tcp", cfg.SIP.TCP}, {"tls", cfg.SIP.TLS}} {
 		if a.addr == "" {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,7 @@ var errReloadRefused = errors.New("config reload refused")
 // and what cannot is named in the log as needing a restart.
 type reloader struct {
 	flows   *ivr.Registry
-	engine  *acd.Engine
+	engine  atomic.Pointer[acd.Engine] // nil on a cluster node that does not lead
 	plan    *dialplan.Plan
 	log     *slog.Logger
 	reloads *prometheus.CounterVec // result: ok, invalid
@@ -43,7 +44,7 @@ type reloader struct {
 // newReloader returns the reloader of a server started with cfg; reg
 // receives switchboard_config_reloads_total{result}.
 func newReloader(cfg *Config, flows *ivr.Registry, engine *acd.Engine, plan *dialplan.Plan, log *slog.Logger, reg prometheus.Registerer) *reloader {
-	r := &reloader{flows: flows, engine: engine, plan: plan, log: log, cur: cfg,
+	r := &reloader{flows: flows, plan: plan, log: log, cur: cfg,
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "config", Name: "reloads_total",
 			Help: "Configuration reloads (SIGHUP), by result (ok, invalid).",
@@ -51,7 +52,15 @@ func newReloader(cfg *Config, flows *ivr.Registry, engine *acd.Engine, plan *dia
 	if reg != nil {
 		reg.MustRegister(r.reloads)
 	}
+	r.setEngine(engine)
 	return r
+}
+
+// setEngine gives the reloader the routing engine, once there is one.
+func (r *reloader) setEngine(e *acd.Engine) {
+	if e != nil {
+		r.engine.Store(e)
+	}
 }
 
 // reload re-reads the configuration file the server started with (the
@@ -92,8 +101,8 @@ func (r *reloader) apply(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", errReloadRefused, err)
 	}
 	applied := []string{"ivr.flows", "dialplan"}
-	if acdLive {
-		if err := r.engine.Reload(ctx, &next.ACD); err != nil {
+	if e := r.engine.Load(); acdLive && e != nil {
+		if err := e.Reload(ctx, &next.ACD); err != nil {
 			return fmt.Errorf("%w: acd: %w", errReloadRefused, err)
 		}
 		if r.onACD != nil {

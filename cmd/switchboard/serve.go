@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,15 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/acd"
+	"switchboard/acd/acdnats"
 	"switchboard/acd/dialplan"
 	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
-	"switchboard/crmcore/crmapi"
-	"switchboard/crmcore/dispatch"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
 	"switchboard/ivr"
@@ -126,6 +122,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return err
 	}
 	var term *leadership
+	var cl *clusterLink
 	defer func() {
 		fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -136,30 +133,22 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		// this node's records in progress for those of a lost node.
 		if term != nil {
 			err = term.end(err)
+		} else if cl != nil {
+			cl.leave()
 		}
 	}()
 	if cfg.Cluster.Enabled {
-		// A standby waits here; the leader serves until ctx ends or its
-		// lock is lost for good, and sweeps the records of lost nodes.
-		if term, err = lead(ctx, cfg, logger); err != nil {
+		if cl, err = joinCluster(ctx, cfg, logger); err != nil {
 			return err
 		}
-		ctx = term.ctx
-		go term.sweep(store, 2*time.Second)
+		defer cl.close()
 	}
-	var hub *agentdesk.Hub // revocations close its connections once it exists
+	var hub atomic.Pointer[agentdesk.Hub] // revocations close its connections once it exists
 	auth := crmcore.NewAuth(store, store, crmcore.WithAuthLogger(logger), crmcore.WithRevocationHook(func(r crmcore.Revocation) {
-		if hub != nil {
-			hub.Revoke(r)
+		if h := hub.Load(); h != nil {
+			h.Revoke(r)
 		}
 	}))
-	crmAgents := &liveAgents{Store: store, log: logger} // its engine is set once the engine exists
-	api, err := crmapi.New(crmapi.Deps{
-		Auth: auth, Contacts: store, Tickets: store, Interactions: store, Agents: crmAgents, Leads: store, Lookup: store,
-	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...))
-	if err != nil {
-		return err
-	}
 
 	// IVR flows, checked against the ACD's queues and the prompt set.
 	ivrMetrics := ivr.NewMetrics(reg)
@@ -178,9 +167,12 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("sip.recording_dir: %w", err)
 	}
 	// The gateway; its call and event handlers are set once the entry and
-	// the engine exist.
+	// the engine exist. In a cluster, a call from another node to a relay
+	// token carries a caller's audio to an agent's leg here.
 	var entry *voice.Journey
 	var onEvent func(sip.Event)
+	var node *acdnats.Node
+	numbers := dialledNumbers(flows)
 	gw, err := sip.New(sip.Config{
 		UDPAddr: cfg.SIP.UDP, TCPAddr: cfg.SIP.TCP, TLSAddr: cfg.SIP.TLS, TLSCert: cfg.SIP.TLSCert, TLSKey: cfg.SIP.TLSKey,
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
@@ -193,18 +185,36 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		UnauthRate: cfg.SIP.UnauthenticatedRate, UnauthBurst: cfg.SIP.UnauthenticatedBurst,
 		TCPMaxConns: cfg.SIP.TCPMaxConnections, TCPMaxPerSource: cfg.SIP.TCPMaxPerSource, TCPIdleTimeout: cfg.SIP.TCPIdleTimeout.D(),
 	}, sip.WithLogger(logger), sip.WithMetrics(reg), sip.WithCredentials(sipCredentials{store}), sip.WithBindingStore(sipBindings{store}),
-		sip.WithCallHandler(func(c *sip.Call) { entry.Handle(c) }), sip.WithEventHandler(func(e sip.Event) { onEvent(e) }),
-		sip.WithRefusalHandler(func(r sip.Refusal) { entry.Refused(r.CallID, r.From, r.DNIS, r.Reason) }),
-		sip.WithArrivalHandler(func(a sip.Arrival) { entry.Arrival(a.CallID, a.From, a.DNIS, a.At) }),
+		sip.WithCallHandler(func(c *sip.Call) {
+			if tok, ok := relayToken(c.DNIS()); ok && node != nil && node.Relay(tok, c) {
+				return
+			}
+			entry.Handle(c)
+		}),
+		sip.WithEventHandler(func(e sip.Event) { onEvent(e) }),
+		sip.WithRefusalHandler(func(r sip.Refusal) {
+			if _, ok := relayToken(r.DNIS); !ok {
+				entry.Refused(r.CallID, r.From, r.DNIS, r.Reason)
+			}
+		}),
+		sip.WithArrivalHandler(func(a sip.Arrival) {
+			if _, ok := relayToken(a.DNIS); !ok {
+				entry.Arrival(a.CallID, a.From, a.DNIS, a.At)
+			}
+		}),
 		sip.WithDialPolicy(plan),
-		sip.WithNumberFilter(dialledNumbers(flows)))
+		sip.WithNumberFilter(func(dnis string) bool {
+			if tok, ok := relayToken(dnis); ok {
+				return node != nil && node.Expects(tok)
+			}
+			return numbers(dnis)
+		}))
 	if err != nil {
 		return err
 	}
 	agents := sip.NewAgents(gw, sip.AgentsOptions{
 		CallerID: cfg.SIP.CallerID, VoicemailGreeting: promptFiles(cfg.IVR.Prompts, "vm_intro", "beep"), RecordCalls: cfg.SIP.RecordCalls,
 	})
-
 	acdMetrics, err := acd.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -213,84 +223,51 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	// tasks by acd.assignment (the rules in force: reloads apply).
 	var acdCfg atomic.Pointer[acd.Config]
 	acdCfg.Store(&cfg.ACD)
-	crmWork, err := dispatch.New(store, dispatch.Options{Logger: logger,
-		Assign: func(w acd.WorkItem) (acd.AssignmentRule, bool) { return acdCfg.Load().Assign(w) }})
-	if err != nil {
-		return err
-	}
-	engine, err := acd.New(&cfg.ACD, agents, agents, acd.WithDialer(agents), acd.WithVoicemail(agents), acd.WithDialPlan(plan),
-		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
-		acd.WithAfterCall(func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }),
-		acd.WithLogger(logger), acd.WithMetrics(acdMetrics))
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	crmWork.Attach(engine)
-	crmAgents.engine = engine
-	onEvent = agents.Transfers(engine, sip.TransferTargets{
+	targets := sip.TransferTargets{
 		IsQueue: func(name string) bool { return slices.Contains(queueNames(&cfg.ACD), name) },
 		AgentBySIP: func(ctx context.Context, user string) (acd.AgentID, bool) {
 			a, err := store.AgentBySIPUsername(ctx, user)
 			return acd.AgentID(a.ID), err == nil
 		},
-	}, logger)
-	entry = voice.New(engine, flows, store, writer, voice.Options{
+	}
+	entryOpts := voice.Options{
 		DefaultRegion: cfg.IVR.DefaultRegion, DialPlan: plan, RecordingDir: gw.RecordingDir(), MusicOnHold: cfg.SIP.MusicOnHold,
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
 		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
-	})
-
-	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
-	for _, d := range cfg.CTI.Dispositions {
-		dispositions = append(dispositions, agentdesk.Code{Code: d, Label: d})
 	}
-	reasons := make([]agentdesk.Code, 0, len(cfg.CTI.ReasonCodes))
-	for _, d := range cfg.CTI.ReasonCodes {
-		reasons = append(reasons, agentdesk.Code{Code: d, Label: d})
-	}
-	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(store), Pop: crmPop})
-	hub, err = agentdesk.New(agentdesk.Config{
-		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(auth), Softphones: agents, Listener: agents,
-		Tickets: wrapUpTickets{store: store, engine: engine, entry: entry}, Dispositions: dispositions, ReasonCodes: reasons,
-		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,
-		Logger: logger, Metrics: agentdesk.NewMetrics(reg),
-	})
-	if err != nil {
-		return err
-	}
-
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api)
-	mux.Handle("/", hub.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := db.pool.Ping(pctx); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
+	deps := routingDeps{cfg: cfg, log: logger, reg: reg, db: db, store: store, auth: auth, hub: &hub, agents: agents,
+		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan}
+	var rt *routing
+	if cl == nil {
+		deps.tel, deps.afterCall = agents, func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }
+		deps.attach = func(_ context.Context, callID, ticketID string) error {
+			entry.AttachTicket(callID, ticketID)
+			return nil
 		}
-		w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", metricsGuard(cfg.HTTP, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
-	srv, err := newHTTPServer(cfg.HTTP, mux, reg, logger)
-	if err != nil {
-		return err
+		if rt, err = newRouting(deps); err != nil {
+			return err
+		}
+		defer rt.engine.Close()
+		entry = voice.New(voice.EngineRouter(rt.engine), flows, store, writer, entryOpts)
+		onEvent = agents.Transfers(rt.engine, targets, logger)
+	} else {
+		node, err = acdnats.NewNode(cl.nc, acdnats.NodeOptions{Node: cl.node, Prefix: cl.prefix, SIP: cl.sipAddr(cfg), Local: agents,
+			AfterCall:    func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) },
+			AttachTicket: func(callID, ticketID string) { entry.AttachTicket(callID, ticketID) }, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		entry = voice.New(nodeRouter{node}, flows, store, writer, entryOpts)
+		onEvent = agents.Transfers(node, targets, logger)
 	}
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	gwDone := make(chan struct{})
-	go func() { errc <- fmt.Errorf("http: %w", srv.Serve()) }()
 	go auth.RunPurge(runCtx, time.Hour)
 	go func() { defer close(gwDone); errc <- gw.Serve(runCtx) }()
-	go func() { errc <- hub.Run(runCtx) }()
-	crmWorkDone := make(chan struct{})
-	go func() { defer close(crmWorkDone); crmWork.Run(runCtx) }()
 	// The entry records interactions until the very end of the shutdown
 	// below, so it has a context of its own.
 	entryCtx, stopEntry := context.WithCancel(context.WithoutCancel(ctx))
@@ -303,17 +280,51 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return err
 	}
 	// SIGHUP re-reads the configuration file (reload.go).
-	reloads := newReloader(cfg, flows, engine, plan, logger, reg)
+	reloads := newReloader(cfg, flows, nil, plan, logger, reg)
 	reloads.onACD = acdCfg.Store
 	watchHangup(runCtx, func() { _ = reloads.reload(runCtx) })
-	printWelcome(cfg, srv.Scheme()+"://"+srv.Addr(), adminSeeded, gw, flows)
+	var leading chan *routing
+	if rt != nil {
+		reloads.setEngine(rt.engine)
+		rt.start(runCtx, errc)
+		printWelcome(cfg, rt.srv.Scheme()+"://"+rt.srv.Addr(), adminSeeded, gw, flows)
+	} else {
+		// The routing engine, the desks and the REST API run on the
+		// leader; this node serves its calls meanwhile, and campaigns.
+		leading = make(chan *routing, 1)
+		go func() {
+			r, err := cl.lead(runCtx, deps)
+			if err != nil {
+				if runCtx.Err() == nil {
+					errc <- err
+				}
+				return
+			}
+			reloads.setEngine(r.engine)
+			r.start(r.term.ctx, errc)
+			go r.term.sweep(store, 2*time.Second)
+			logger.Info("cluster: serving the desks and the REST API", "http", r.srv.Scheme()+"://"+r.srv.Addr())
+			leading <- r
+		}()
+	}
 
-	select {
-	case err := <-errc:
-		if ctx.Err() == nil {
-			return err
+	var termDone <-chan struct{}
+	for done := false; !done; {
+		select {
+		case err := <-errc:
+			if ctx.Err() == nil {
+				return err
+			}
+			done = true
+		case <-ctx.Done():
+			done = true
+		case r := <-leading:
+			rt, leading, term = r, nil, r.term
+			termDone = term.ctx.Done()
+		case <-termDone:
+			// The leader lock is gone for good: another node may lead.
+			return errLeadershipLost
 		}
-	case <-ctx.Done():
 	}
 	// New calls get 503; calls in progress may finish within the drain
 	// timeout, then the rest are hung up and their records flushed.
@@ -323,22 +334,25 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	for gw.ActiveCalls() > agents.Softphones() && time.Now().Before(drainEnd) {
 		time.Sleep(100 * time.Millisecond)
 	}
+	if rt != nil && rt.leader != nil {
+		// A leader stepping down leaves the other nodes' calls alone:
+		// the next leader adopts them.
+		rt.leader.Detach()
+	}
 	// The gateway hangs up every leg left; the engine then completes every
 	// call and wrap-up still open, and the entry records them all before
 	// the writer flushes (deferred above) and the database closes.
 	cancelRun()
 	<-gwDone
-	<-crmWorkDone
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
-	if err := engine.Shutdown(sctx); err != nil {
-		logger.Error("acd shutdown", "err", err)
+	if rt != nil {
+		if err := rt.stop(sctx); err != nil {
+			return err
+		}
 	}
 	stopEntry()
 	<-entryDone
-	if err := srv.srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http shutdown: %w", err)
-	}
 	return nil
 }
 

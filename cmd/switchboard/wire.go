@@ -173,7 +173,9 @@ func capacityChannels(c *acd.Config) []string {
 type wrapUpTickets struct {
 	store  *pgstore.Store
 	engine *acd.Engine
-	entry  *voice.Journey
+	// attach links the ticket to the call's record, kept by the node that
+	// holds the call.
+	attach func(ctx context.Context, callID, ticketID string) error
 }
 
 var _ agentdesk.Tickets = wrapUpTickets{}
@@ -213,7 +215,9 @@ func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string,
 	default:
 		return "", fmt.Errorf("wrap-up names no ticket")
 	}
-	t.entry.AttachTicket(callID, ticket.ID)
+	if err := t.attach(ctx, callID, ticket.ID); err != nil {
+		return "", fmt.Errorf("ticket %s not linked to the call's record: %w", ticket.Number, err)
+	}
 	return ticket.Number, nil
 }
 

@@ -53,7 +53,7 @@ func TestWrapUpTicketLinksCallerAndAnswersNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { engine.Close() })
-	entry := voice.New(engine, nil, store, nil, voice.Options{})
+	entry := voice.New(voice.EngineRouter(engine), nil, store, nil, voice.Options{})
 	if err := engine.Login(ctx, acd.AgentSpec{ID: acd.AgentID(agent.ID), Endpoint: "alice", Ready: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,10 @@ func TestWrapUpTicketLinksCallerAndAnswersNumber(t *testing.T) {
 	caller.End()
 	waitAgentState(t, engine, agent.ID, acd.StateWrapUp)
 
-	tickets := wrapUpTickets{store: store, engine: engine, entry: entry}
+	tickets := wrapUpTickets{store: store, engine: engine, attach: func(_ context.Context, callID, ticketID string) error {
+		entry.AttachTicket(callID, ticketID)
+		return nil
+	}}
 	num, err := tickets.WrapUpTicket(ctx, agent.ID, "call-wrap", agentdesk.WrapUp{CallID: "call-wrap", Disposition: "resolved",
 		Notes: "Router keeps dropping", CreateTicket: &agentdesk.NewTicket{Subject: "Router keeps dropping", Priority: "high"}})
 	if err != nil {

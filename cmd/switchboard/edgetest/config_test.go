@@ -30,6 +30,9 @@ func TestDeployConfigsCheck(t *testing.T) {
 		{"nginx", "nginx", func(t *testing.T) []string {
 			return []string{"-t", "-p", t.TempDir() + "/", "-c", filepath.Join(deploy, "nginx", "nginx.conf"), "-e", "stderr"}
 		}},
+		{"nats-server", "nats-server", func(*testing.T) []string {
+			return []string{"-t", "-c", filepath.Join(deploy, "nats", "nats.conf")}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command(program(t, tc.program, tc.program), tc.args(t)...).CombinedOutput()

@@ -1,0 +1,263 @@
+package acdnats_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"switchboard/acd"
+	"switchboard/acd/acdnats"
+	"switchboard/acd/acdtest"
+	"switchboard/cmd/switchboard/edgetest"
+)
+
+const engineYAML = `
+stats_interval: -1
+wrap_up: 0s
+queues:
+  - name: support
+    skills: [{skill: support, level: 1}]
+`
+
+type pop struct{ Contact string }
+
+func logger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func connect(t *testing.T, url string) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// leader starts an engine whose telephony is a Leader of epoch on url.
+func leader(t *testing.T, url, node string, epoch uint64) (*acd.Engine, *acdnats.Leader) {
+	t.Helper()
+	cfg, err := acd.ParseConfig([]byte(engineYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := acdnats.NewLeader(connect(t, url), acdnats.LeaderOptions{Node: node, Epoch: epoch, LostAfter: 800 * time.Millisecond,
+		Announce: 200 * time.Millisecond, NewData: func() any { return new(pop) }, Logger: logger()})
+	e, err := acd.New(cfg, l, l, acd.WithDialer(l), acd.WithVoicemail(l), acd.WithAfterCall(l.AfterCall), acd.WithLogger(logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = l.Serve(ctx, e) }()
+	t.Cleanup(func() { cancel(); <-done; e.Close() })
+	return e, l
+}
+
+func node(t *testing.T, url, id string, phone *acdtest.Phone) *acdnats.Node {
+	t.Helper()
+	n, err := acdnats.NewNode(connect(t, url), acdnats.NodeOptions{Node: id, Local: phone, Heartbeat: 100 * time.Millisecond,
+		LeaderWait: 5 * time.Second, Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// next takes events from f until one satisfies match.
+func next[T acd.Event](t *testing.T, f *acdnats.Feed) T {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case <-f.Ready():
+			evs, _ := f.Take(nil)
+			for _, ev := range evs {
+				if e, ok := ev.(T); ok {
+					return e
+				}
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("timed out waiting for %T", zero)
+		}
+	}
+}
+
+func login(t *testing.T, e *acd.Engine, agent string) {
+	t.Helper()
+	err := e.Login(context.Background(), acd.AgentSpec{ID: acd.AgentID(agent), Name: agent, Endpoint: agent,
+		Skills: []acd.SkillLevel{{Skill: "support", Level: 3}}, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A call from a node that does not lead is routed by the leader's engine,
+// rung and bridged on its node, and its record reaches that node with
+// the node's own data.
+func TestCallOnAnotherNode(t *testing.T) {
+	url := edgetest.StartNATS(t)
+	e, _ := leader(t, url, "a", 1)
+	phoneA, phoneB := acdtest.NewPhone(), acdtest.NewPhone()
+	phoneB.AutoAnswer = func(acd.Offer) bool { return true }
+	node(t, url, "a", phoneA)
+	b := node(t, url, "b", phoneB)
+	feed := b.Follow()
+	defer feed.Close()
+	login(t, e, "alice")
+
+	caller := acdtest.NewLeg("call-1")
+	data := &pop{Contact: "c-1"}
+	if _, err := b.Enqueue(context.Background(), acd.CallRequest{ID: "call-1", Queue: "support", ANI: "+15550100", Data: data}, caller); err != nil {
+		t.Fatal(err)
+	}
+	if q := next[*acd.CallQueued](t, feed); q.Call.ID != "call-1" {
+		t.Fatalf("queued %q", q.Call.ID)
+	}
+	next[*acd.CallAnswered](t, feed)
+	waitFor(t, "the bridge on node b", func() bool { return len(phoneB.Bridges()) == 1 })
+	br := phoneB.Bridges()[0]
+	if br.Caller != acd.Leg(caller) {
+		t.Fatalf("bridged %v, want the caller's own leg", br.Caller.ID())
+	}
+	if len(phoneA.Bridges()) != 0 {
+		t.Fatal("node a bridged a call it does not hold")
+	}
+	info, err := e.Call(context.Background(), "call-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := info.Data.(*pop); !ok || p.Contact != "c-1" {
+		t.Fatalf("leader's call data %#v", info.Data)
+	}
+
+	caller.End()
+	done := next[*acd.InteractionCompleted](t, feed)
+	if done.Interaction.Agent != "alice" || done.Interaction.Outcome != acd.OutcomeAnswered {
+		t.Fatalf("interaction %+v", done.Interaction)
+	}
+	if done.Interaction.Data != any(data) {
+		t.Fatalf("record data %#v, want the node's own", done.Interaction.Data)
+	}
+	waitFor(t, "the agent's leg hung up", func() bool { return br.Agent.Context().Err() != nil })
+}
+
+// A node that stops answering is taken for lost: the engine ends its
+// calls and frees their agents.
+func TestNodeLost(t *testing.T) {
+	url := edgetest.StartNATS(t)
+	e, _ := leader(t, url, "a", 1)
+	phoneB := acdtest.NewPhone()
+	phoneB.AutoAnswer = func(acd.Offer) bool { return true }
+	ncB, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := acdnats.NewNode(ncB, acdnats.NodeOptions{Node: "b", Local: phoneB, Heartbeat: 100 * time.Millisecond, Logger: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, e, "alice")
+	if _, err := b.Enqueue(context.Background(), acd.CallRequest{ID: "call-1", Queue: "support"}, acdtest.NewLeg("call-1")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge", func() bool { return len(phoneB.Bridges()) == 1 })
+	b.Close()
+	ncB.Close() // the node is gone
+	waitFor(t, "the call ended by the leader", func() bool {
+		_, err := e.Call(context.Background(), "call-1")
+		return errors.Is(err, acd.ErrUnknownCall)
+	})
+	snap, err := e.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range snap.Agents {
+		if a.ID == "alice" && a.State != acd.StateIdle {
+			t.Fatalf("alice is %s after her call's node was lost", a.State)
+		}
+	}
+}
+
+// A new leader gets every live call again: a waiting caller with the
+// time they joined the queue, a connected call adopted with its agent,
+// its bridge joined rather than started twice.
+func TestNewLeaderGetsCalls(t *testing.T) {
+	url := edgetest.StartNATS(t)
+	ctx := context.Background()
+	e1, _ := leader(t, url, "a", 1)
+	phoneB := acdtest.NewPhone()
+	phoneB.AutoAnswer = func(o acd.Offer) bool { return o.Call.ID == "talking" }
+	b := node(t, url, "b", phoneB)
+	login(t, e1, "alice")
+	waiting := acdtest.NewLeg("waiting")
+	talking := acdtest.NewLeg("talking")
+	if _, err := b.Enqueue(ctx, acd.CallRequest{ID: "talking", Queue: "support"}, talking); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge", func() bool { return len(phoneB.Bridges()) == 1 })
+	if _, err := b.Enqueue(ctx, acd.CallRequest{ID: "waiting", Queue: "support"}, waiting); err != nil {
+		t.Fatal(err)
+	}
+	w1, err := e1.Call(ctx, "waiting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the new term starts visibly later
+
+	e2, _ := leader(t, url, "c", 2)
+	waitFor(t, "both calls re-announced", func() bool {
+		_, err1 := e2.Call(ctx, "waiting")
+		_, err2 := e2.Call(ctx, "talking")
+		return err1 == nil && err2 == nil
+	})
+	w2, _ := e2.Call(ctx, "waiting")
+	if !w2.Queued.Equal(w1.Queued) {
+		t.Fatalf("re-announced call queued at %v, first queued at %v", w2.Queued, w1.Queued)
+	}
+	snap, err := e2.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range snap.Agents {
+		if a.ID == "alice" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the new leader does not know the agent of the connected call")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(phoneB.Bridges()); n != 1 {
+		t.Fatalf("%d bridges on node b, want the first one only", n)
+	}
+	talking.End()
+	waitFor(t, "the adopted call ended", func() bool {
+		_, err := e2.Call(ctx, "talking")
+		return errors.Is(err, acd.ErrUnknownCall)
+	})
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/acd"
+	"switchboard/acd/acdnats"
+	"switchboard/acd/dialplan"
+	"switchboard/agentdesk"
+	"switchboard/crmcore"
+	"switchboard/crmcore/crmapi"
+	"switchboard/crmcore/dispatch"
+	"switchboard/crmcore/pgstore"
+	"switchboard/sip"
+)
+
+// telephony is what the routing engine drives calls through: the
+// gateway's agents in one process, the cluster bus's leader otherwise.
+type telephony interface {
+	acd.Ringer
+	acd.Bridger
+	acd.Dialer
+	acd.VoicemailTaker
+}
+
+// routingDeps is what the routing services are built from.
+type routingDeps struct {
+	cfg     *Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	db      *database
+	store   *pgstore.Store
+	auth    *crmcore.Auth
+	hub     *atomic.Pointer[agentdesk.Hub]
+	agents  *sip.Agents
+	metrics *acd.Metrics
+	acdCfg  *atomic.Pointer[acd.Config]
+	plan    *dialplan.Plan
+
+	tel       telephony
+	afterCall func(acd.CallID, acd.Leg) bool
+	// attach links a ticket to a call's record, wherever the call is.
+	attach func(ctx context.Context, callID, ticketID string) error
+}
+
+// routing is the services that run where the routing engine does: the
+// engine, the help-desk dispatch, the CTI hub with the desks, wallboards
+// and REST API behind the HTTP listener.
+type routing struct {
+	log     *slog.Logger
+	engine  *acd.Engine
+	crmWork *dispatch.Router
+	hub     *agentdesk.Hub
+	srv     *httpServer
+	// leader and term are set on a cluster's leader.
+	leader *acdnats.Leader
+	term   *leadership
+
+	crmWorkDone chan struct{}
+}
+
+// newRouting builds the routing services over d.tel.
+func newRouting(d routingDeps) (*routing, error) {
+	cfg, logger := d.cfg, d.log
+	crmAgents := &liveAgents{Store: d.store, log: logger}
+	api, err := crmapi.New(crmapi.Deps{
+		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
+	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(d.reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...))
+	if err != nil {
+		return nil, err
+	}
+	crmWork, err := dispatch.New(d.store, dispatch.Options{Logger: logger,
+		Assign: func(w acd.WorkItem) (acd.AssignmentRule, bool) { return d.acdCfg.Load().Assign(w) }})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := acd.New(&cfg.ACD, d.tel, d.tel, acd.WithDialer(d.tel), acd.WithVoicemail(d.tel), acd.WithDialPlan(d.plan),
+		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
+		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics))
+	if err != nil {
+		return nil, err
+	}
+	crmWork.Attach(engine)
+	crmAgents.engine = engine
+
+	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
+	for _, c := range cfg.CTI.Dispositions {
+		dispositions = append(dispositions, agentdesk.Code{Code: c, Label: c})
+	}
+	reasons := make([]agentdesk.Code, 0, len(cfg.CTI.ReasonCodes))
+	for _, c := range cfg.CTI.ReasonCodes {
+		reasons = append(reasons, agentdesk.Code{Code: c, Label: c})
+	}
+	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(d.store), Pop: crmPop})
+	hub, err := agentdesk.New(agentdesk.Config{
+		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(d.auth), Softphones: d.agents, Listener: d.agents,
+		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Dispositions: dispositions, ReasonCodes: reasons,
+		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,
+		Logger: logger, Metrics: agentdesk.NewMetrics(d.reg),
+	})
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	d.hub.Store(hub)
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api)
+	mux.Handle("/", hub.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := d.db.pool.Ping(pctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", metricsGuard(cfg.HTTP, promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})))
+	srv, err := newHTTPServer(cfg.HTTP, mux, d.reg, logger)
+	if err != nil {
+		engine.Close()
+		return nil, err
+	}
+	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, crmWorkDone: make(chan struct{})}, nil
+}
+
+// start serves HTTP and runs the hub and the dispatch until ctx ends;
+// their errors go to errc.
+func (r *routing) start(ctx context.Context, errc chan<- error) {
+	go func() { errc <- fmt.Errorf("http: %w", r.srv.Serve()) }()
+	go func() { errc <- r.hub.Run(ctx) }()
+	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
+}
+
+// stop ends the routing services once the gateway has stopped. In one
+// process the engine completes every call and wrap-up left, so the
+// journey records them. A cluster's leader only closes its engine: the
+// calls it routed are the nodes', and the next leader adopts them.
+func (r *routing) stop(ctx context.Context) error {
+	<-r.crmWorkDone
+	if r.leader == nil {
+		if err := r.engine.Shutdown(ctx); err != nil {
+			r.log.Error("acd shutdown", "err", err)
+		}
+	} else {
+		r.engine.Close()
+	}
+	if err := r.srv.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
