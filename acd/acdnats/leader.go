@@ -310,8 +310,12 @@ func (l *Leader) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 	if sip == "" {
 		return fmt.Errorf("acdnats: node %s has no SIP address for relays", al.node)
 	}
+	// The agent's node must expect the relay before the caller's node
+	// calls it.
 	tok := newHandle()
-	l.down(al.node, msg{Kind: kindExpect, Token: tok, Peer: al.handle})
+	if _, err := l.ask(ctx, al.node, msg{Kind: kindExpect, Token: tok, Peer: al.handle}); err != nil {
+		return err
+	}
 	_, err := l.run(ctx, cl.node, msg{Kind: kindRelay, Leg: cl.handle, Token: tok, Number: sip,
 		Call: &acd.CallInfo{ID: acd.CallID(cl.id)}}, nil)
 	return err

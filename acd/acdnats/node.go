@@ -435,6 +435,7 @@ func (n *Node) handle(nm *nats.Msg) {
 		n.mu.Lock()
 		n.expects[m.Token] = m.Peer
 		n.mu.Unlock()
+		_ = nm.Respond(mustJSON(msg{Kind: kindResult, OK: true}))
 	case kindRelay:
 		n.relay(m)
 	case kindDial:

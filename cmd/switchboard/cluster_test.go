@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/netip"
 	"os"
@@ -14,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/agentdesk/agentdesktest"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
@@ -36,6 +39,7 @@ func startCluster(t *testing.T) *clusterRig {
 	t.Helper()
 	siptest.RequireProgram(t, "kamailio", "kamailio")
 	siptest.RequireProgram(t, "nginx", "nginx")
+	siptest.RequireProgram(t, "nats-server", "nats-server")
 	bin := filepath.Join(t.TempDir(), "switchboard")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -58,7 +62,7 @@ func startCluster(t *testing.T) *clusterRig {
 	if err := pg.CreateDatabase(t.Context(), "switchboard"); err != nil {
 		t.Fatal(err)
 	}
-	sipPort, err := freeLoopbackPort("udp+tcp")
+	sipPort, err := freeLoopbackPort("127.0.0.1", "udp+tcp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,6 +462,82 @@ func TestClusterNodeKilled(t *testing.T) {
 		if rec := r.waitRecord(next); rec.outcome != "answered" {
 			t.Errorf("call %s after the kill: outcome %q, want answered", next, rec.outcome)
 		}
+	}
+}
+
+// TestClusterSoftphoneOnAnotherNode: an agent's browser softphone
+// (headless Chromium through the HTTP edge) is connected to the leader,
+// and a caller whose call Kamailio gave to another node reaches it: the
+// caller's node relays the audio to the leader over SIP. Audio flows both
+// ways, and the call has one record, answered, kept by the caller's node.
+func TestClusterSoftphoneOnAnotherNode(t *testing.T) {
+	r := startCluster(t)
+	leaderID := r.info.Nodes[r.leader()].ID
+	browser := agentdesktest.NewBrowser(t)
+	desk := agentdesktest.NewTab(t, browser)
+	agentdesktest.Step(t, desk, "log in",
+		chromedp.Navigate("http://"+r.http+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), "carol"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#desk")))
+	agentdesktest.Poll(t, desk, "softphone connected", `document.getElementById('sp-state').textContent === 'connected'`)
+	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
+		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
+	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
+
+	tone := make([]int16, 8000)
+	for i := range tone {
+		tone[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+	}
+	for i := 0; ; i++ {
+		if i == 12 {
+			t.Fatal("12 calls, none held by a node that does not lead")
+		}
+		ani := fmt.Sprintf("+1415555040%02d", i)
+		call := r.salesCall(ani)
+		agentdesktest.Poll(t, desk, "offer", `!document.getElementById('btn-answer').disabled && document.getElementById('btn-answer').offsetParent !== null`)
+		agentdesktest.Step(t, desk, "answer", chromedp.Click(chromedp.CSS("#btn-answer")))
+		agentdesktest.Poll(t, desk, "talking", `document.getElementById('call-status').textContent.startsWith('Talking')`)
+		recs := r.recordsOf(ani)
+		remote := len(recs) == 1 && recs[0].node != leaderID
+		if remote {
+			ctx, stop := context.WithCancel(t.Context())
+			go func() { _ = media.Play(ctx, call.Session(), tone, true, nil) }()
+			time.Sleep(2 * time.Second)
+			got, err := chromedp.Run(desk, chromedp.Evaluate[float64](`(async () => {
+				const st = await window.switchboard.phone.pc.getStats();
+				let n = 0; st.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.totalAudioEnergy || 0; });
+				return n; })()`, chromedp.EvalAwaitPromise))
+			stop()
+			if err != nil || got <= 0 {
+				t.Errorf("the browser heard nothing from the caller on %s (%v, %v)", recs[0].node, got, err)
+			}
+			var energy float64
+			for _, v := range call.Samples() {
+				energy += math.Abs(float64(v))
+			}
+			if energy == 0 {
+				t.Errorf("the caller on %s heard nothing from the browser", recs[0].node)
+			}
+		}
+		if err := call.Hangup(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		agentdesktest.Poll(t, desk, "wrap-up form", `!document.getElementById('wrap-submit').disabled && document.getElementById('wrap-submit').offsetParent !== null`)
+		agentdesktest.Step(t, desk, "wrap up",
+			chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('disposition').value = 'resolved'; })()`),
+			chromedp.Click(chromedp.CSS("#wrap-submit")))
+		rec := r.waitRecord(ani)
+		if rec.outcome != "answered" {
+			t.Fatalf("call %s on %s: outcome %q, want answered", ani, rec.node, rec.outcome)
+		}
+		if remote {
+			t.Logf("call on %s answered on the softphone at %s", rec.node, leaderID)
+			return
+		}
+		agentdesktest.Poll(t, desk, "ready again", `document.getElementById('state-badge').textContent === 'ready'`)
 	}
 }
 

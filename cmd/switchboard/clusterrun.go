@@ -203,19 +203,23 @@ Ctrl-C stops everything.
 // the shared database, cluster mode and the NATS server at natsURL.
 func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error) {
 	n := ClusterNode{ID: "node-" + strconv.Itoa(i), Dir: filepath.Join(dir, "node-"+strconv.Itoa(i))}
+	sipHost := "127.0.0." + strconv.Itoa(i+1)
 	if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 		return n, err
 	}
-	httpPort, err := freeLoopbackPort("tcp")
+	httpPort, err := freeLoopbackPort("127.0.0.1", "tcp")
 	if err != nil {
 		return n, err
 	}
-	sipPort, err := freeLoopbackPort("udp+tcp")
+	// Each node's SIP on a loopback address of its own (127.0.0.2, …):
+	// the nodes' relay calls to each other are then told apart from
+	// requests through the SIP edge on 127.0.0.1 (sip.edge_proxies).
+	sipPort, err := freeLoopbackPort(sipHost, "udp+tcp")
 	if err != nil {
 		return n, err
 	}
 	n.HTTP = net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
-	n.SIP = net.JoinHostPort("127.0.0.1", strconv.Itoa(sipPort))
+	n.SIP = net.JoinHostPort(sipHost, strconv.Itoa(sipPort))
 	var root yaml.Node
 	if err := yaml.Unmarshal(demoConfig, &root); err != nil {
 		return n, err
@@ -233,6 +237,8 @@ func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error)
 		{[]string{"sip", "rtp_port_max"}, "0"},
 		{[]string{"sip", "recording_dir"}, filepath.Join(n.Dir, "recordings")},
 		{[]string{"sip", "edge_proxies"}, "[127.0.0.1]"},
+		{[]string{"sip", "public_ip"}, sipHost},
+		{[]string{"sip", "webrtc_ips"}, "[127.0.0.1]"},
 		{[]string{"cluster", "enabled"}, "true"},
 		{[]string{"cluster", "node_id"}, n.ID},
 		{[]string{"cluster", "nats"}, natsURL},
@@ -277,11 +283,12 @@ func setYAML(doc *yaml.Node, path []string, value string) {
 	*m = *v.Content[0]
 }
 
-// freeLoopbackPort asks the kernel for a free port on 127.0.0.1: a TCP
-// port, or with "udp+tcp" one free for both (a SIP listener).
-func freeLoopbackPort(network string) (int, error) {
+// freeLoopbackPort asks the kernel for a free port on host (a loopback
+// address): a TCP port, or with "udp+tcp" one free for both (a SIP
+// listener).
+func freeLoopbackPort(host, network string) (int, error) {
 	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return 0, err
 		}
@@ -290,7 +297,7 @@ func freeLoopbackPort(network string) (int, error) {
 			l.Close()
 			return port, nil
 		}
-		c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		c, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
 		l.Close()
 		if err == nil {
 			c.Close()
@@ -424,7 +431,7 @@ func startNATS(ctx context.Context, o clusterOptions, dir string) (string, *proc
 	if err != nil {
 		return "", nil, err
 	}
-	port, err := freeLoopbackPort("tcp")
+	port, err := freeLoopbackPort("127.0.0.1", "tcp")
 	if err != nil {
 		return "", nil, err
 	}
