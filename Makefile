@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run cluster demo test deps bench load load-journey lint fuzz prompts clean
+.PHONY: all build run cluster demo test deps bench load load-journey load-cluster lint fuzz prompts clean
 
 all: build
 
@@ -41,6 +41,15 @@ load-journey: deps build
 	nice -n $(JOURNEY_NICE) ./$(BIN) simulate --live $(JOURNEY_ARGS); rc=$$?; \
 	kill $$pid; wait $$pid; echo "recordings: $$(du -sh $$rec | cut -f1) in $$(ls $$rec | wc -l) files (removed)"; \
 	rm -rf $$rec; exit $$rc
+
+## load-cluster: the full journey across a local cluster of three nodes (SIPp callers through
+## Kamailio, simulated agents through nginx); the leader is killed (SIGKILL) 40 % into the traffic
+## and another node at 70 %; prints calls, records (one per call), the time to the new leader's
+## first routing decision and what became of the callers waiting at the kill. LOAD_CLUSTER_ARGS
+## tunes it (see switchboard help).
+LOAD_CLUSTER_ARGS ?= --rate 600 --duration 120s --create-agents 200 --talk 10s
+load-cluster: deps build
+	./$(BIN) load-cluster $(LOAD_CLUSTER_ARGS)
 
 ## deps: install the system packages the tests need (only those missing)
 deps:

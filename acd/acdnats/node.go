@@ -295,7 +295,8 @@ func (n *Node) Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (a
 func (n *Node) announce(ctx context.Context, c *nodeCall, leg acd.Leg) error {
 	n.mu.Lock()
 	req := c.req
-	if c.epoch != 0 {
+	reannounced := c.epoch != 0
+	if reannounced {
 		req.Queued = c.queued
 	}
 	b := n.bridges[c.caller]
@@ -313,7 +314,7 @@ func (n *Node) announce(ctx context.Context, c *nodeCall, leg acd.Leg) error {
 		}
 	}
 	reply, retried, err := n.request(ctx, m)
-	if retried && errors.Is(err, acd.ErrDuplicate) {
+	if (retried || reannounced) && errors.Is(err, acd.ErrDuplicate) {
 		err = nil // an earlier attempt got through
 	}
 	if err == nil {
@@ -322,6 +323,43 @@ func (n *Node) announce(ctx context.Context, c *nodeCall, leg acd.Leg) error {
 		n.mu.Unlock()
 	}
 	return err
+}
+
+// keepAlone looks after a call the new leader would not take: a call
+// bridged to its agent goes on here, and when the bridge ends the node
+// completes its record itself (answered by that agent); a waiting one is
+// hung up and recorded as failed. Either way it keeps its one record.
+func (n *Node) keepAlone(c *nodeCall) {
+	n.mu.Lock()
+	b := n.bridges[c.caller]
+	l := n.legs[c.caller]
+	delete(n.calls, c.req.ID)
+	n.mu.Unlock()
+	it := acd.Interaction{CallID: c.req.ID, Channel: acd.ChannelVoice, Direction: acd.Inbound, Queue: c.req.Queue,
+		ANI: c.req.ANI, E164: c.req.Caller.E164, Arrived: c.req.Arrived, Queued: c.queued, Data: c.req.Data,
+		Outcome: acd.OutcomeFailed}
+	go func() {
+		if b != nil {
+			<-b.done
+			it.Agent, it.Answered, it.Outcome = b.agentID, b.since, acd.OutcomeAnswered
+		} else if l != nil {
+			_ = l.leg.Hangup(n.ctx)
+		}
+		it.Ended = time.Now()
+		it.Completed = it.Ended
+		if !it.Answered.IsZero() {
+			it.Talk = it.Ended.Sub(it.Answered)
+		}
+		n.mu.Lock()
+		feeds := make([]*Feed, 0, len(n.feeds))
+		for f := range n.feeds {
+			feeds = append(feeds, f)
+		}
+		n.mu.Unlock()
+		for _, f := range feeds {
+			f.push(&acd.InteractionCompleted{Interaction: it})
+		}
+	}()
 }
 
 // Transfer asks the leader for agent's blind transfer (a REFER from the
@@ -388,6 +426,7 @@ func (n *Node) reannounce(epoch uint64) {
 		}
 		if err := n.announce(l.leg.Context(), c, l.leg); err != nil {
 			n.log.Warn("acdnats: call not re-announced to the new leader", "call_id", c.req.ID, "err", err)
+			n.keepAlone(c)
 			continue
 		}
 		n.log.Info("acdnats: call re-announced", "call_id", c.req.ID, "epoch", epoch)

@@ -386,11 +386,13 @@ func startEdges(ctx context.Context, o clusterOptions, dir string, nodes []Clust
 	if err != nil {
 		return procs, err
 	}
-	var ups bytes.Buffer
+	var ups, cti bytes.Buffer
 	for _, n := range nodes {
 		fmt.Fprintf(&ups, "server %s max_fails=1 fail_timeout=1s;\n", n.HTTP)
+		fmt.Fprintf(&cti, "server %s max_fails=0;\n", n.HTTP)
 	}
-	for name, b := range map[string][]byte{"nginx.conf": conf, "upstreams.conf": ups.Bytes(), "listen.conf": []byte("listen " + o.http + ";\n")} {
+	for name, b := range map[string][]byte{"nginx.conf": conf, "upstreams.conf": ups.Bytes(), "cti_upstreams.conf": cti.Bytes(),
+		"listen.conf": []byte("listen " + o.http + ";\n")} {
 		if err := os.WriteFile(filepath.Join(ndir, name), b, 0o644); err != nil {
 			return procs, err
 		}

@@ -43,8 +43,11 @@ commands:
             put simulated callers and agents on a running server (real SIP, CTI, REST);
             --sipp has SIPp place the calls (load tests: make load-journey)
   cluster   [--nodes N] [--dir DIR] [--sip ADDR] [--http ADDR] [--database URL]
-            run a cluster on this machine: PostgreSQL, Kamailio (SIP edge), nginx
+            run a cluster on this machine: PostgreSQL, NATS, Kamailio (SIP edge), nginx
             (HTTP edge) and N nodes electing one leader (make cluster)
+  load-cluster [--nodes N] [--rate N] [--duration D] [--create-agents N] [--kill-leader-at F] [--kill-node-at F]
+            the full journey across a local cluster, killing the leader and then another
+            node (SIGKILL) mid-run; prints calls, records and the takeover (make load-cluster)
   version   print the version`)
 }
 
@@ -106,6 +109,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return ivr.ValidateMain(rest[1:], stdout, stderr)
 	case "cluster":
 		return clusterMain(rest, stdout, stderr)
+	case "load-cluster":
+		return loadClusterMain(rest, stdout, stderr)
 	case "simulate":
 		for i, a := range rest {
 			if a == "--live" || a == "-live" {

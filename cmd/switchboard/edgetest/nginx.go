@@ -43,18 +43,19 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 	if len(o.Upstreams) == 0 {
 		t.Fatal("edgetest: nginx needs at least one upstream")
 	}
-	var ups bytes.Buffer
+	var ups, cti bytes.Buffer
 	for _, u := range o.Upstreams {
 		if _, _, err := net.SplitHostPort(u); err != nil || strings.ContainsAny(u, " \t\r\n;{}#") {
 			t.Fatalf("edgetest: bad upstream %q", u)
 		}
 		fmt.Fprintf(&ups, "server %s max_fails=1 fail_timeout=1s;\n", u)
+		fmt.Fprintf(&cti, "server %s max_fails=0;\n", u)
 	}
 	cred := unprivileged(t)
 	conf := filepath.Join(deployDir(t), "nginx", "nginx.conf")
 	for attempt := 1; ; attempt++ {
 		listen := freePort(t, netip.MustParseAddr("127.0.0.1"), false)
-		n, err := startNginx(t, bin, conf, listen, ups.Bytes(), cred)
+		n, err := startNginx(t, bin, conf, listen, ups.Bytes(), cti.Bytes(), cred)
 		if err == nil {
 			return n
 		}
@@ -66,13 +67,14 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 }
 
 // startNginx runs nginx with the config at conf, listening at listen and
-// proxying to the upstreams (server lines), in a prefix directory of its
-// own, and waits until it accepts connections.
-func startNginx(t testing.TB, bin, conf string, listen netip.AddrPort, upstreams []byte, cred *syscall.Credential) (*Nginx, error) {
+// proxying to the upstreams (server lines; ctiUpstreams for /cti), in a
+// prefix directory of its own, and waits until it accepts connections.
+func startNginx(t testing.TB, bin, conf string, listen netip.AddrPort, upstreams, ctiUpstreams []byte, cred *syscall.Credential) (*Nginx, error) {
 	t.Helper()
 	prefix := prefixDir(t, cred)
 	copyFile(t, conf, filepath.Join(prefix, "nginx.conf"))
 	writeFile(t, filepath.Join(prefix, "upstreams.conf"), upstreams)
+	writeFile(t, filepath.Join(prefix, "cti_upstreams.conf"), ctiUpstreams)
 	writeFile(t, filepath.Join(prefix, "listen.conf"), []byte("listen "+listen.String()+";\n"))
 	cmd := exec.Command(bin, "-p", prefix+"/", "-c", filepath.Join(prefix, "nginx.conf"), "-e", "stderr")
 	if cred != nil {

@@ -58,6 +58,11 @@ type Options struct {
 	// Report, when set, receives the server's figures over the run (load,
 	// screen-pop latency, CPU, memory) read from its /metrics.
 	Report io.Writer
+	// Trusted are more addresses whose INVITEs ring the agents' phones
+	// (a cluster's nodes, besides the SIP edge).
+	Trusted []string
+	// OnTraffic, when set, is called as the traffic window starts.
+	OnTraffic func()
 }
 
 // Main is the body of `switchboard simulate --live`.
@@ -116,6 +121,9 @@ func splitList(s string) []string {
 // Stats counts what a simulation did.
 type Stats struct {
 	Calls, Answered, WrapUps, Failed atomic.Int64
+	// Reconnects counts desks connected again after their connection
+	// dropped.
+	Reconnects atomic.Int64
 	// Talking is the number of simulated agents on a call now (bridged
 	// calls); PeakTalking its highest value.
 	Talking, PeakTalking atomic.Int64
@@ -175,7 +183,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	// phone ringing) are not held to the per-source limit of
 	// unauthenticated requests.
 	s.gw, err = sip.New(sip.Config{UDPAddr: o.Local, PublicIP: local.Addr().String(), RTPPortMin: o.RTPMin, RTPPortMax: rtpMax,
-		MaxCalls: 5900, Realm: "livesim", TrustedSources: []string{server.Addr().String()}},
+		MaxCalls: 5900, Realm: "livesim", TrustedSources: append([]string{server.Addr().String()}, o.Trusted...)},
 		sip.WithLogger(slog.New(slog.DiscardHandler)), sip.WithCallHandler(s.agentRings))
 	if err != nil {
 		return st, err
@@ -222,6 +230,9 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 		defer cancel()
 	}
 	before, sampleErr := s.sample(ctx)
+	if o.OnTraffic != nil {
+		o.OnTraffic()
+	}
 	s.log.Info("live simulation running", "agents", len(s.o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
 	var calls sync.WaitGroup
 	var sippDone func() error
@@ -513,12 +524,58 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, rea
 	if err := s.register(ctx, login, local); err != nil {
 		return err
 	}
-	conn, _, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti", http.Header{"Authorization": {"Bearer " + tok}})
+	// The desk reconnects when its connection drops (a cluster's leader
+	// died and the HTTP edge sends it to the next), with the same session
+	// while it is valid, and goes ready again; it backs off as the web
+	// desk does (cti.js): from 500 ms, doubling up to 10 s.
+	backoff := 500 * time.Millisecond
+	for {
+		began := time.Now()
+		err := s.desk(ctx, login, tok, ready)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Since(began) > 10*time.Second {
+			backoff = 500 * time.Millisecond // it was connected a while
+		}
+		var refused *deskRefused
+		if errors.As(err, &refused) {
+			if refused.status != http.StatusUnauthorized {
+				return err
+			}
+			if tok, err = s.login(ctx, login, s.o.Password); err != nil {
+				return err
+			}
+		}
+		s.stats.Reconnects.Add(1)
+		s.log.Debug("desk reconnecting", "agent", login, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// deskRefused is the HTTP edge's answer to a CTI connection it refused.
+type deskRefused struct{ status int }
+
+func (e *deskRefused) Error() string { return fmt.Sprintf("livesim: CTI refused: HTTP %d", e.status) }
+
+// desk runs one CTI connection of the agent: ready, then wrap-ups, until
+// the connection ends.
+func (s *sim) desk(ctx context.Context, login, tok string, ready func()) error {
+	conn, res, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti", http.Header{"Authorization": {"Bearer " + tok}})
 	if err != nil {
+		if res != nil && res.StatusCode != http.StatusBadGateway && res.StatusCode != http.StatusServiceUnavailable {
+			return &deskRefused{status: res.StatusCode}
+		}
 		return err
 	}
 	defer conn.Close()
-	context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	var wmu sync.Mutex
 	seq := 0
 	send := func(typ string, data any) error {
