@@ -86,19 +86,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// next takes events from f until one satisfies match.
-func next[T acd.Event](t *testing.T, f *acdnats.Feed) T {
+// events is a feed's events in order, taken as a test needs them.
+type events struct {
+	f       *acdnats.Feed
+	pending []acd.Event
+}
+
+// next returns the next event of type T, skipping the others.
+func next[T acd.Event](t *testing.T, e *events) T {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
-		select {
-		case <-f.Ready():
-			evs, _ := f.Take(nil)
-			for _, ev := range evs {
-				if e, ok := ev.(T); ok {
-					return e
-				}
+		for len(e.pending) > 0 {
+			ev := e.pending[0]
+			e.pending = e.pending[1:]
+			if v, ok := ev.(T); ok {
+				return v
 			}
+		}
+		select {
+		case <-e.f.Ready():
+			e.pending, _ = e.f.Take(e.pending)
 		case <-timeout:
 			var zero T
 			t.Fatalf("timed out waiting for %T", zero)
@@ -125,8 +133,8 @@ func TestCallOnAnotherNode(t *testing.T) {
 	phoneB.AutoAnswer = func(acd.Offer) bool { return true }
 	node(t, url, "a", phoneA)
 	b := node(t, url, "b", phoneB)
-	feed := b.Follow()
-	defer feed.Close()
+	feed := &events{f: b.Follow()}
+	defer feed.f.Close()
 	login(t, e, "alice")
 
 	caller := acdtest.NewLeg("call-1")

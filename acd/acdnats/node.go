@@ -404,7 +404,9 @@ func (n *Node) reannounce(epoch uint64) {
 	n.mu.Lock()
 	var calls []*nodeCall
 	for id, c := range n.calls {
-		if c.epoch >= epoch {
+		if c.epoch == 0 || c.epoch >= epoch {
+			// Announced under this leader, or its first announcement is
+			// still on its way (and goes to the leader that answers).
 			continue
 		}
 		if l := n.legs[c.caller]; l == nil || l.leg.Context().Err() != nil {
