@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,7 +95,7 @@ type events struct {
 }
 
 // next returns the next event of type T, skipping the others.
-func next[T acd.Event](t *testing.T, e *events) T {
+func next[T acd.Event](t testing.TB, e *events) T {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -268,4 +270,68 @@ func TestNewLeaderGetsCalls(t *testing.T) {
 		_, err := e2.Call(ctx, "talking")
 		return errors.Is(err, acd.ErrUnknownCall)
 	})
+}
+
+// BenchmarkCallOverBus puts calls from a node that does not lead through
+// the leader's engine (queued, rung and bridged on the node, hung up,
+// recorded) and reports the bus traffic per call, counted by a
+// subscriber to every subject.
+func BenchmarkCallOverBus(b *testing.B) {
+	url := edgetest.StartNATS(b)
+	cfg, err := acd.ParseConfig([]byte(engineYAML))
+	if err != nil {
+		b.Fatal(err)
+	}
+	nc := func() *nats.Conn {
+		c, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		return c
+	}
+	var msgs, bytes atomic.Int64
+	if _, err := nc().Subscribe(">", func(m *nats.Msg) { msgs.Add(1); bytes.Add(int64(len(m.Data))) }); err != nil {
+		b.Fatal(err)
+	}
+	l := acdnats.NewLeader(nc(), acdnats.LeaderOptions{Node: "a", Epoch: 1, Announce: time.Hour, NewData: func() any { return new(pop) }})
+	e, err := acd.New(cfg, l, l, acd.WithDialer(l), acd.WithVoicemail(l), acd.WithAfterCall(l.AfterCall),
+		acd.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { defer close(served); _ = l.Serve(ctx, e) }()
+	defer func() { cancel(); <-served; e.Close() }()
+	phone := acdtest.NewPhone()
+	phone.AutoAnswer = func(acd.Offer) bool { return true }
+	n, err := acdnats.NewNode(nc(), acdnats.NodeOptions{Node: "b", Local: phone, Heartbeat: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	feed := &events{f: n.Follow()}
+	defer feed.f.Close()
+	if err := e.Login(ctx, acd.AgentSpec{ID: "alice", Endpoint: "alice", Skills: []acd.SkillLevel{{Skill: "support", Level: 3}}, Ready: true}); err != nil {
+		b.Fatal(err)
+	}
+	data := &pop{Contact: "0192f5a8-1c2b-7d3e-9f40-5a6b7c8d9e0f"}
+	msgs.Store(0)
+	bytes.Store(0)
+	b.ResetTimer()
+	for i := range b.N {
+		id := acd.CallID(fmt.Sprintf("call-%d", i))
+		caller := acdtest.NewLeg(string(id))
+		if _, err := n.Enqueue(ctx, acd.CallRequest{ID: id, Queue: "support", ANI: "+15550100", Data: data}, caller); err != nil {
+			b.Fatal(err)
+		}
+		next[*acd.CallAnswered](b, feed)
+		caller.End()
+		next[*acd.InteractionCompleted](b, feed)
+	}
+	b.StopTimer()
+	time.Sleep(100 * time.Millisecond) // the last call's messages are counted
+	b.ReportMetric(float64(msgs.Load())/float64(b.N), "msgs/call")
+	b.ReportMetric(float64(bytes.Load())/float64(b.N), "bytes/call")
 }

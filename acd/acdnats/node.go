@@ -651,10 +651,11 @@ func (n *Node) await(m msg, b *nodeBridge) {
 		select {
 		case <-b.done:
 		case <-ctx.Done():
-			if n.ctx.Err() == nil {
-				b.cancel()
-				<-b.done
+			if n.ctx.Err() != nil {
+				return // the node is closing: its bridges are the gateway's to end
 			}
+			b.cancel()
+			<-b.done
 		}
 		n.endOp(m.Op)
 		n.result(m.Op, m.Epoch, nil, "", "", b.err)

@@ -47,7 +47,7 @@ func loadClusterMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.sim.Duration, "duration", 120*time.Second, "traffic window")
 	fs.IntVar(&o.sim.CreateAgents, "create-agents", 200, "simulated agents")
 	fs.StringVar(&o.sim.Prompts, "prompts", "ivr/prompts", "prompt root")
-	fs.Float64Var(&o.killLeader, "kill-leader-at", 0.4, "share of the window after which the leader is killed")
+	fs.Float64Var(&o.killLeader, "kill-leader-at", 0.4, "share of the window after which the leader is killed (0: no kill; the desks then use the leader directly and its figures are printed)")
 	fs.Float64Var(&o.killNode, "kill-node-at", 0.7, "share of the window after which another node is killed (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -105,6 +105,12 @@ func loadCluster(ctx context.Context, o loadClusterOptions, stdout io.Writer, lo
 
 	sim := o.sim
 	sim.HTTP, sim.SIP = info.HTTP, info.SIP
+	if o.killLeader <= 0 {
+		// Nothing is killed: the desks connect to the leader itself, whose
+		// /metrics (loopback only) gives the run's screen-pop figures.
+		l, _ := leaderOf(info)
+		sim.HTTP, sim.Report = info.Nodes[l].HTTP, stdout
+	}
 	sim.Local = net.JoinHostPort("127.0.0.1", strconv.Itoa(localPort))
 	sim.RTPMin, sim.DNIS, sim.Password, sim.AdminPassword = 40000, []string{"+15550100"}, "demo", "admin"
 	sim.Patience = 10 * time.Minute
@@ -141,7 +147,7 @@ func loadCluster(ctx context.Context, o loadClusterOptions, stdout io.Writer, lo
 			return false
 		}
 	}
-	if wait(o.killLeader) {
+	if o.killLeader > 0 && wait(o.killLeader) {
 		kill.leader, kill.leaderAt, err = killNode(dir, info, true, "")
 		if err != nil {
 			return err
