@@ -32,6 +32,9 @@ type clusterOptions struct {
 	http   string // nginx's listen address
 	deploy string // the repository's deploy/ directory (Kamailio, nginx, NATS configs)
 	dbURL  string // an existing PostgreSQL database ("": start one under dir)
+	// noPike runs Kamailio without flood protection (NO_PIKE): for load
+	// tests whose callers and phones share one address.
+	noPike bool
 }
 
 // ClusterNode is one node of a running local cluster (cluster.json).
@@ -371,8 +374,12 @@ func startEdges(ctx context.Context, o clusterOptions, dir string, nodes []Clust
 	if err != nil {
 		return procs, err
 	}
-	k, err := startLogged(filepath.Join(kdir, "kamailio.log"), "kamailio", "-DD", "-E", "-f", kcfg, "-Y", kdir, "-w", kdir,
-		"-A", "SIP_LISTEN="+o.sip, "-A", fmt.Sprintf("DS_LIST=%q", filepath.Join(kdir, "dispatcher.list")))
+	args := []string{"-DD", "-E", "-f", kcfg, "-Y", kdir, "-w", kdir,
+		"-A", "SIP_LISTEN=" + o.sip, "-A", fmt.Sprintf("DS_LIST=%q", filepath.Join(kdir, "dispatcher.list"))}
+	if o.noPike {
+		args = append(args, "-A", "NO_PIKE")
+	}
+	k, err := startLogged(filepath.Join(kdir, "kamailio.log"), "kamailio", args...)
 	if err != nil {
 		return procs, fmt.Errorf("kamailio: %w", err)
 	}

@@ -89,6 +89,7 @@ func loadCluster(ctx context.Context, o loadClusterOptions, stdout io.Writer, lo
 		}
 	}
 	o.cluster.dir = dir
+	o.cluster.noPike = true // every caller and phone of the run shares 127.0.0.1
 	o.cluster.sip = net.JoinHostPort("127.0.0.1", strconv.Itoa(sipPort))
 	o.cluster.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
 	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
@@ -114,7 +115,7 @@ func loadCluster(ctx context.Context, o loadClusterOptions, stdout io.Writer, lo
 	sim.Local = net.JoinHostPort("127.0.0.1", strconv.Itoa(localPort))
 	sim.RTPMin, sim.DNIS, sim.Password, sim.AdminPassword = 40000, []string{"+15550100"}, "demo", "admin"
 	sim.Patience = 10 * time.Minute
-	sim.SIPp, sim.SIPpPort = true, sippPort
+	sim.SIPp, sim.SIPpPort, sim.SpreadSources = true, sippPort, true
 	for _, n := range info.Nodes {
 		if host, _, err := net.SplitHostPort(n.SIP); err == nil {
 			sim.Trusted = append(sim.Trusted, host)

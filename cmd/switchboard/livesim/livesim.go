@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -63,6 +64,10 @@ type Options struct {
 	Trusted []string
 	// OnTraffic, when set, is called as the traffic window starts.
 	OnTraffic func()
+	// SpreadSources connects each simulated agent's desk from a loopback
+	// address of its own (127.1.0.1, …), as desks on separate machines
+	// do, so that an HTTP edge's per-client limits apply per desk.
+	SpreadSources bool
 }
 
 // Main is the body of `switchboard simulate --live`.
@@ -209,14 +214,14 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	// once all of them are ready (logging hundreds of agents in is bcrypt
 	// work the measurement must not include).
 	var agents, ready sync.WaitGroup
-	for _, login := range s.o.Agents {
+	for i, login := range s.o.Agents {
 		agents.Add(1)
 		ready.Add(1)
 		go func() {
 			defer agents.Done()
 			readyOnce := sync.OnceFunc(ready.Done)
 			defer readyOnce()
-			if err := s.agent(runCtx, login, local, readyOnce); err != nil && runCtx.Err() == nil {
+			if err := s.agent(runCtx, i, login, local, readyOnce); err != nil && runCtx.Err() == nil {
 				s.log.Warn("simulated agent stopped", "agent", login, "err", err)
 			}
 		}()
@@ -311,7 +316,7 @@ func (s *sim) lognormal(mean time.Duration) time.Duration {
 // customers) plus a few unknown ones.
 func (s *sim) callerNumbers(ctx context.Context) []string {
 	nums := []string{"+12025550199", "+447700900123", "+33612345678"}
-	tok, err := s.login(ctx, s.o.Agents[0], s.o.Password)
+	tok, err := s.login(ctx, http.DefaultClient, s.o.Agents[0], s.o.Password)
 	if err != nil {
 		return nums
 	}
@@ -341,12 +346,12 @@ func (s *sim) callerNumbers(ctx context.Context) []string {
 
 // login opens a REST session. A server busy checking passwords (a login
 // storm: 503) is asked again after its Retry-After, a few times.
-func (s *sim) login(ctx context.Context, login, password string) (string, error) {
+func (s *sim) login(ctx context.Context, client *http.Client, login, password string) (string, error) {
 	body := fmt.Sprintf(`{"login":%q,"password":%q}`, login, password)
 	for attempt := 0; ; attempt++ {
 		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+s.o.HTTP+"/api/v1/sessions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
+		res, err := client.Do(req)
 		if err != nil {
 			return "", err
 		}
@@ -380,7 +385,7 @@ type step struct {
 // createAgents creates n simulated agents with every demo skill (an
 // existing one is reused) and returns their logins.
 func (s *sim) createAgents(ctx context.Context, n int) ([]string, error) {
-	tok, err := s.login(ctx, "admin", s.o.AdminPassword)
+	tok, err := s.login(ctx, http.DefaultClient, "admin", s.o.AdminPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -516,8 +521,16 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 
 // agent logs a simulated agent in (REST, CTI), registers their phone at the
 // server with our gateway as its contact, goes ready and wraps up every call.
-func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, ready func()) error {
-	tok, err := s.login(ctx, login, s.o.Password)
+func (s *sim) agent(ctx context.Context, i int, login string, local netip.AddrPort, ready func()) error {
+	client, dialer := http.DefaultClient, websocket.DefaultDialer
+	if s.o.SpreadSources {
+		src := &net.TCPAddr{IP: net.IPv4(127, 1, byte(i/250), byte(i%250+1))}
+		d := &net.Dialer{LocalAddr: src, Timeout: 10 * time.Second}
+		client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 1}}
+		dialer = &websocket.Dialer{NetDialContext: d.DialContext, HandshakeTimeout: 10 * time.Second}
+		defer client.CloseIdleConnections()
+	}
+	tok, err := s.login(ctx, client, login, s.o.Password)
 	if err != nil {
 		return err
 	}
@@ -531,7 +544,7 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, rea
 	backoff := 500 * time.Millisecond
 	for {
 		began := time.Now()
-		err := s.desk(ctx, login, tok, ready)
+		err := s.desk(ctx, dialer, login, tok, ready)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -543,7 +556,7 @@ func (s *sim) agent(ctx context.Context, login string, local netip.AddrPort, rea
 			if refused.status != http.StatusUnauthorized {
 				return err
 			}
-			if tok, err = s.login(ctx, login, s.o.Password); err != nil {
+			if tok, err = s.login(ctx, client, login, s.o.Password); err != nil {
 				return err
 			}
 		}
@@ -565,8 +578,8 @@ func (e *deskRefused) Error() string { return fmt.Sprintf("livesim: CTI refused:
 
 // desk runs one CTI connection of the agent: ready, then wrap-ups, until
 // the connection ends.
-func (s *sim) desk(ctx context.Context, login, tok string, ready func()) error {
-	conn, res, err := websocket.DefaultDialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti", http.Header{"Authorization": {"Bearer " + tok}})
+func (s *sim) desk(ctx context.Context, dialer *websocket.Dialer, login, tok string, ready func()) error {
+	conn, res, err := dialer.DialContext(ctx, "ws://"+s.o.HTTP+"/cti", http.Header{"Authorization": {"Bearer " + tok}})
 	if err != nil {
 		if res != nil && res.StatusCode != http.StatusBadGateway && res.StatusCode != http.StatusServiceUnavailable {
 			return &deskRefused{status: res.StatusCode}
