@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,4 +335,50 @@ func BenchmarkCallOverBus(b *testing.B) {
 	time.Sleep(100 * time.Millisecond) // the last call's messages are counted
 	b.ReportMetric(float64(msgs.Load())/float64(b.N), "msgs/call")
 	b.ReportMetric(float64(bytes.Load())/float64(b.N), "bytes/call")
+}
+
+// A call that ended under a leader that died before completing it (its
+// agent was still in wrap-up) is recorded by its node when the next
+// leader takes over: answered by that agent, with the node's own data.
+func TestEndedUnderDeadLeaderRecordedByNode(t *testing.T) {
+	url := edgetest.StartNATS(t)
+	ctx := context.Background()
+	cfg, err := acd.ParseConfig([]byte(strings.Replace(engineYAML, "wrap_up: 0s", "wrap_up: 10m", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1 := acdnats.NewLeader(connect(t, url), acdnats.LeaderOptions{Node: "a", Epoch: 1, Announce: 200 * time.Millisecond,
+		NewData: func() any { return new(pop) }, Logger: logger()})
+	e1, err := acd.New(cfg, l1, l1, acd.WithAfterCall(l1.AfterCall), acd.WithLogger(logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = l1.Serve(sctx, e1) }()
+	phone := acdtest.NewPhone()
+	phone.AutoAnswer = func(acd.Offer) bool { return true }
+	b := node(t, url, "b", phone)
+	feed := &events{f: b.Follow()}
+	defer feed.f.Close()
+	login(t, e1, "alice")
+	caller := acdtest.NewLeg("call-1")
+	data := &pop{Contact: "c-1"}
+	if _, err := b.Enqueue(ctx, acd.CallRequest{ID: "call-1", Queue: "support", Data: data}, caller); err != nil {
+		t.Fatal(err)
+	}
+	next[*acd.CallAnswered](t, feed)
+	caller.End()
+	next[*acd.CallEnded](t, feed) // alice is in wrap-up: no record yet
+	l1.Detach()                   // the leader dies before the wrap-up ends
+	stop()
+	<-served
+	e1.Close()
+
+	leader(t, url, "c", 2)
+	done := next[*acd.InteractionCompleted](t, feed)
+	it := done.Interaction
+	if it.CallID != "call-1" || it.Outcome != acd.OutcomeAnswered || it.Agent != "alice" || it.Answered.IsZero() || it.Data != any(data) {
+		t.Fatalf("record made by the node: %+v", it)
+	}
 }

@@ -83,6 +83,7 @@ type Node struct {
 type nodeLeg struct {
 	leg   acd.Leg
 	agent acd.AgentID // the agent whose leg it is, if rung for one
+	call  acd.CallID  // the call whose caller it is, if announced
 }
 
 // nodeCall is a call this node sent the leader: what re-announces it.
@@ -91,6 +92,11 @@ type nodeCall struct {
 	caller string          // handle
 	queued time.Time
 	epoch  uint64 // the epoch it was last announced under
+	// agent and answered are set when a bridge to an agent starts here,
+	// ended when the caller's leg ends: what the node records itself for
+	// a call that ended while no leader could (a takeover).
+	agent           acd.AgentID
+	answered, ended time.Time
 }
 
 type nodeOp struct {
@@ -270,15 +276,25 @@ func (n *Node) Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (a
 	if req.ID == "" {
 		req.ID = acd.CallID(leg.ID())
 	}
-	h := n.register(leg, "")
-	c := &nodeCall{req: req, caller: h, queued: time.Now()}
 	n.mu.Lock()
 	if _, dup := n.calls[req.ID]; dup {
 		n.mu.Unlock()
 		return "", fmt.Errorf("%w: call %q", acd.ErrDuplicate, req.ID)
 	}
-	n.calls[req.ID] = c
 	n.mu.Unlock()
+	h := n.register(leg, "")
+	c := &nodeCall{req: req, caller: h, queued: time.Now()}
+	n.mu.Lock()
+	n.calls[req.ID] = c
+	if l := n.legs[h]; l != nil {
+		l.call = req.ID
+	}
+	n.mu.Unlock()
+	context.AfterFunc(leg.Context(), func() {
+		n.mu.Lock()
+		c.ended = time.Now()
+		n.mu.Unlock()
+	})
 	err := n.announce(ctx, c, leg)
 	if err != nil {
 		n.mu.Lock()
@@ -335,31 +351,52 @@ func (n *Node) keepAlone(c *nodeCall) {
 	l := n.legs[c.caller]
 	delete(n.calls, c.req.ID)
 	n.mu.Unlock()
-	it := acd.Interaction{CallID: c.req.ID, Channel: acd.ChannelVoice, Direction: acd.Inbound, Queue: c.req.Queue,
-		ANI: c.req.ANI, E164: c.req.Caller.E164, Arrived: c.req.Arrived, Queued: c.queued, Data: c.req.Data,
-		Outcome: acd.OutcomeFailed}
 	go func() {
 		if b != nil {
 			<-b.done
-			it.Agent, it.Answered, it.Outcome = b.agentID, b.since, acd.OutcomeAnswered
 		} else if l != nil {
 			_ = l.leg.Hangup(n.ctx)
 		}
-		it.Ended = time.Now()
-		it.Completed = it.Ended
-		if !it.Answered.IsZero() {
-			it.Talk = it.Ended.Sub(it.Answered)
-		}
 		n.mu.Lock()
-		feeds := make([]*Feed, 0, len(n.feeds))
-		for f := range n.feeds {
-			feeds = append(feeds, f)
+		if c.ended.IsZero() {
+			c.ended = time.Now()
 		}
+		it := n.ownRecord(c)
 		n.mu.Unlock()
-		for _, f := range feeds {
-			f.push(&acd.InteractionCompleted{Interaction: it})
-		}
+		n.complete(it)
 	}()
+}
+
+// ownRecord is the node's own summary of a call no leader will complete:
+// answered by the agent its bridge here connected, or abandoned (a
+// caller who waited), or failed (hung up here). n.mu is held.
+func (n *Node) ownRecord(c *nodeCall) acd.Interaction {
+	it := acd.Interaction{CallID: c.req.ID, Channel: acd.ChannelVoice, Direction: acd.Inbound, Queue: c.req.Queue,
+		ANI: c.req.ANI, E164: c.req.Caller.E164, Arrived: c.req.Arrived, Queued: c.queued, Data: c.req.Data,
+		Ended: c.ended, Completed: time.Now(), Outcome: acd.OutcomeAbandoned}
+	if it.Ended.IsZero() {
+		it.Ended, it.Outcome = it.Completed, acd.OutcomeFailed
+	}
+	if c.agent != "" {
+		it.Agent, it.Answered, it.Outcome = c.agent, c.answered, acd.OutcomeAnswered
+		it.Wait, it.Talk = c.answered.Sub(c.queued), it.Ended.Sub(c.answered)
+	} else {
+		it.Wait = it.Ended.Sub(c.queued)
+	}
+	return it
+}
+
+// complete hands a record the node made itself to its journey.
+func (n *Node) complete(it acd.Interaction) {
+	n.mu.Lock()
+	feeds := make([]*Feed, 0, len(n.feeds))
+	for f := range n.feeds {
+		feeds = append(feeds, f)
+	}
+	n.mu.Unlock()
+	for _, f := range feeds {
+		f.push(&acd.InteractionCompleted{Interaction: it})
+	}
 }
 
 // Transfer asks the leader for agent's blind transfer (a REFER from the
@@ -403,6 +440,7 @@ func (n *Node) observe(epoch uint64, leader string) bool {
 func (n *Node) reannounce(epoch uint64) {
 	n.mu.Lock()
 	var calls []*nodeCall
+	var ended []*nodeCall
 	for id, c := range n.calls {
 		if c.epoch == 0 || c.epoch >= epoch {
 			// Announced under this leader, or its first announcement is
@@ -410,7 +448,10 @@ func (n *Node) reannounce(epoch uint64) {
 			continue
 		}
 		if l := n.legs[c.caller]; l == nil || l.leg.Context().Err() != nil {
-			delete(n.calls, id) // its caller is gone: nothing to announce
+			// It ended under the old leader, whose record of it (after
+			// the agent's wrap-up) died with it: recorded here.
+			delete(n.calls, id)
+			ended = append(ended, c)
 			continue
 		}
 		calls = append(calls, c)
@@ -421,6 +462,12 @@ func (n *Node) reannounce(epoch uint64) {
 		}
 	}
 	n.mu.Unlock()
+	for _, c := range ended {
+		n.mu.Lock()
+		it := n.ownRecord(c)
+		n.mu.Unlock()
+		n.complete(it)
+	}
 	for _, c := range calls {
 		l := n.leg(c.caller)
 		if l == nil {
@@ -632,6 +679,11 @@ func (n *Node) startBridge(h, agentHandle string, agentID acd.AgentID, run func(
 	ctx, cancel := context.WithCancel(n.ctx)
 	b := &nodeBridge{agent: agentHandle, agentID: agentID, since: time.Now(), cancel: cancel, done: make(chan struct{})}
 	n.bridges[h] = b
+	if l := n.legs[h]; l != nil && l.call != "" && agentID != "" {
+		if c := n.calls[l.call]; c != nil {
+			c.agent, c.answered = agentID, b.since
+		}
+	}
 	go func() {
 		b.err = run(ctx)
 		cancel()
