@@ -3,9 +3,9 @@ package acdnats_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
