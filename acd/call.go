@@ -62,6 +62,9 @@ type ring struct {
 	cancel   context.CancelFunc
 	accept   chan struct{}
 	accepted bool
+	// offered is closed once a task's channel adapter returned from
+	// Offer: its Accept waits for it, so the adapter sees them in order.
+	offered chan struct{}
 }
 
 func (c *call) stopTimers() {

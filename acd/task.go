@@ -149,7 +149,8 @@ func (e *Engine) offerTask(c *call, a *agent, d *routing.Decision) {
 	now := e.clock.Now()
 	e.gen++
 	ctx, cancel := context.WithCancel(e.ctx)
-	off := &offer{gen: e.gen, at: now, pending: map[*agent]*ring{a: {cancel: cancel}}}
+	offered := make(chan struct{})
+	off := &offer{gen: e.gen, at: now, pending: map[*agent]*ring{a: {cancel: cancel, offered: offered}}}
 	c.offer = off
 	c.offers++
 	if c.offeredAt.IsZero() {
@@ -167,6 +168,7 @@ func (e *Engine) offerTask(c *call, a *agent, d *routing.Decision) {
 	ad := c.adapter
 	e.goTask(nil, func() func() {
 		err := ad.Offer(ctx, o)
+		close(offered)
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
@@ -260,6 +262,7 @@ func (e *Engine) Accept(ctx context.Context, agent AgentID, id TaskID) error {
 			return err
 		}
 		off := c.offer
+		offered := off.pending[a].offered
 		off.pending[a].cancel()
 		delete(off.pending, a)
 		off.timer.Stop()
@@ -275,6 +278,9 @@ func (e *Engine) Accept(ctx context.Context, agent AgentID, id TaskID) error {
 		e.answered(c, a, now)
 		info, ad := c.info, c.adapter
 		e.goTask(nil, func() func() {
+			if offered != nil {
+				<-offered
+			}
 			if err := ad.Accept(e.ctx, info, agent); err != nil {
 				e.log.Warn("acd: channel refused an accepted task", "task_id", id, "channel", info.Channel, "err", err)
 			}

@@ -242,6 +242,8 @@ type cti struct {
 	events chan envelope
 	seq    int
 	mu     sync.Mutex
+	// pending are events a command's wait for its reply passed over.
+	pending []envelope
 }
 
 type envelope struct {
@@ -283,7 +285,19 @@ func (c *cti) command(typ string, data any) envelope {
 	if err := c.conn.WriteJSON(envelope{V: 1, Type: typ, ID: id, Data: b}); err != nil {
 		c.t.Fatal(err)
 	}
-	e := c.waitFor(10*time.Second, func(e envelope) bool { return e.ID == id })
+	// Events that come before the reply (the change the command made)
+	// stay for the test's next waitFor.
+	var skipped []envelope
+	e := c.waitFor(10*time.Second, func(e envelope) bool {
+		if e.ID == id {
+			return true
+		}
+		skipped = append(skipped, e)
+		return false
+	})
+	c.mu.Lock()
+	c.pending = append(c.pending, skipped...)
+	c.mu.Unlock()
 	if e.Type != "ok" {
 		c.t.Fatalf("%s: %s %s", typ, e.Type, e.Data)
 	}
@@ -293,6 +307,18 @@ func (c *cti) command(typ string, data any) envelope {
 // waitFor returns the first event that matches, failing after d.
 func (c *cti) waitFor(d time.Duration, match func(envelope) bool) envelope {
 	c.t.Helper()
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for i, e := range pending {
+		if match(e) {
+			c.mu.Lock()
+			c.pending = append(pending[i+1:], c.pending...)
+			c.mu.Unlock()
+			return e
+		}
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
