@@ -143,7 +143,7 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 	}
 	// Each node runs under a supervisor that starts it again when it
 	// exits (killed, or stepped down as leader), as systemd's
-	// Restart=always would; it comes back as a standby.
+	// Restart=always would; it comes back as a node that does not lead.
 	var nodes sync.WaitGroup
 	defer nodes.Wait()
 	nodeCtx, stopNodes := context.WithCancel(context.WithoutCancel(ctx))
@@ -168,7 +168,7 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 						stopAll([]*proc{p}, logger)
 					}
 					if nodeCtx.Err() == nil {
-						logger.Warn("node exited; starting it again as a standby", "node", n.ID, "state", p.cmd.ProcessState.String())
+						logger.Warn("node exited; starting it again", "node", n.ID, "state", p.cmd.ProcessState.String())
 					}
 				}
 				select {
@@ -186,7 +186,7 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 	if err := save(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `Switchboard cluster: %d nodes, one leader at a time (PostgreSQL lock), the others stand by
+	fmt.Fprintf(stdout, `Switchboard cluster: %d nodes taking calls, one of them routing them (leader by PostgreSQL lock)
   SIP edge (Kamailio)   sip:%s   (UDP and TCP; phones and trunks register and call here)
   HTTP edge (nginx)     http://%s/   (agent desktop, /wallboard, /api/v1, /cti)
   bus (NATS)            %s   (routing commands and events; log %s/nats/nats.log)

@@ -146,10 +146,10 @@ type DatabaseConfig struct {
 	SeedDemo bool   `yaml:"seed_demo"`
 }
 
-// ClusterConfig makes the node one of several sharing database.url: the
-// nodes elect one leader through PostgreSQL, which serves (SIP, routing,
-// CTI, REST) while the others stand by, listening on nothing, until it
-// is gone (see cluster.go).
+// ClusterConfig makes the node one of several sharing database.url and
+// a NATS bus: every node takes calls, and the nodes elect one leader
+// through PostgreSQL, which routes them and serves the desks and the REST
+// API (see cluster.go).
 type ClusterConfig struct {
 	Enabled bool `yaml:"enabled"`
 	// NodeID names the node in the database (its lock, its interaction

@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	storeMetrics := pgstore.NewMetrics(reg)
 	reg.MustRegister(pgstore.NewPoolCollector(db.pool))
 	store := pgstore.New(db.pool, pgstore.WithLogger(logger), pgstore.WithSIPRealm(cfg.SIP.Realm))
-	// The writer starts first, on a standby too: it writes what this
+	// The writer starts first, leader or not: it writes what this
 	// node's journal holds from before a restart.
 	writer, err := pgstore.NewWriter(db.pool, filepath.Join(cfg.Database.DataDir, "journal"),
 		pgstore.WithWriterLogger(logger), pgstore.WithWriterMetrics(storeMetrics), pgstore.WithNodeID(cfg.Cluster.node()))
