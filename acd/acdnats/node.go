@@ -182,14 +182,6 @@ func (n *Node) Close() {
 	n.mu.Unlock()
 }
 
-// Epoch returns the highest leader epoch the node has seen and that
-// leader's node id.
-func (n *Node) Epoch() (uint64, string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.epoch, n.leader
-}
-
 // send publishes m to the leader, stamped with this node's id.
 func (n *Node) send(m msg) {
 	m.Node = n.opts.Node

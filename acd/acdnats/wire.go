@@ -127,8 +127,9 @@ var (
 	ErrNodeLost = errors.New("acdnats: node lost")
 )
 
-// eventTypes names the engine events forwarded to the node that holds
-// the call: what a call's journey needs (records, hold announcements).
+// encodeEvent encodes an engine event forwarded to the node that holds
+// its call: only what a call's journey needs (records, hold
+// announcements), without the data attached in the leader's process.
 func encodeEvent(ev acd.Event) (string, json.RawMessage, error) {
 	var name string
 	switch e := ev.(type) {
@@ -160,6 +161,7 @@ func encodeEvent(ev acd.Event) (string, json.RawMessage, error) {
 	return name, b, err
 }
 
+// decodeEvent is encodeEvent's inverse.
 func decodeEvent(name string, b json.RawMessage) (acd.Event, error) {
 	var ev acd.Event
 	switch name {
