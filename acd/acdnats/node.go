@@ -605,6 +605,15 @@ func (n *Node) ring(m msg) {
 			_ = leg.Hangup(context.WithoutCancel(ctx))
 			leg, err = nil, ctx.Err()
 		}
+		if err == nil {
+			// Answered: what the node records itself if no leader can
+			// (a bridge that starts later says the same).
+			n.mu.Lock()
+			if c := n.calls[m.Call.ID]; c != nil {
+				c.agent, c.answered = m.Agent, time.Now()
+			}
+			n.mu.Unlock()
+		}
 		n.endOp(m.Op)
 		n.result(m.Op, m.Epoch, leg, m.Agent, "", err)
 	}()
