@@ -30,6 +30,8 @@ func TestBrowserDeskTaskPanels(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "secret-a1"),
 		chromedp.Click(chromedp.CSS("#login-btn")),
 		chromedp.WaitVisible(chromedp.CSS("#desk")))
+	// The desk shows before its CTI connection is up on a busy machine.
+	agentdesktest.Poll(t, desk, "CTI connected", `document.getElementById('conn').textContent === 'connected'`)
 	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
 		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
 	agentdesktest.Poll(t, desk, "capacity per channel", `document.querySelector('#capacity .cap[data-channel="chat"]')?.textContent === 'chat 0/3' &&
