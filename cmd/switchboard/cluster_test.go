@@ -473,19 +473,7 @@ func TestClusterNodeKilled(t *testing.T) {
 func TestClusterSoftphoneOnAnotherNode(t *testing.T) {
 	r := startCluster(t)
 	leaderID := r.info.Nodes[r.leader()].ID
-	browser := agentdesktest.NewBrowser(t)
-	desk := agentdesktest.NewTab(t, browser)
-	agentdesktest.Step(t, desk, "log in",
-		chromedp.Navigate("http://"+r.http+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), "carol"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
-		chromedp.Click(chromedp.CSS("#login-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#desk")))
-	agentdesktest.Poll(t, desk, "softphone connected", `document.getElementById('sp-state').textContent === 'connected'`)
-	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
-		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
-	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
+	desk := softphoneDesk(t, r.http, "carol")
 
 	tone := make([]int16, 8000)
 	for i := range tone {

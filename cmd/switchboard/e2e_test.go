@@ -833,19 +833,7 @@ func TestJourneyCallback(t *testing.T) {
 // the browser's fake microphone back to it), then wraps up in the page.
 func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 	s := startSystem(t, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
-	browser := agentdesktest.NewBrowser(t)
-	desk := agentdesktest.NewTab(t, browser)
-	agentdesktest.Step(t, desk, "log in",
-		chromedp.Navigate("http://"+s.http+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), "bob"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
-		chromedp.Click(chromedp.CSS("#login-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#desk")))
-	agentdesktest.Poll(t, desk, "softphone connected", `document.getElementById('sp-state').textContent === 'connected'`)
-	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
-		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
-	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
+	desk := softphoneDesk(t, s.http, "bob")
 
 	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", "-rtp_echo")
 	c, cancel := context.WithTimeout(desk, 45*time.Second)
@@ -877,6 +865,26 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 		t.Errorf("interaction = outcome %s agent %s disposition %q notes %q, want answered by bob with the page's wrap-up",
 			in.Outcome, str(in.AgentID), str(in.Disposition), str(in.Notes))
 	}
+}
+
+// softphoneDesk opens the agent desktop at httpAddr in headless Chromium,
+// logs login in (password "demo"), waits for the browser softphone to
+// connect and goes ready.
+func softphoneDesk(t *testing.T, httpAddr, login string) context.Context {
+	t.Helper()
+	desk := agentdesktest.NewTab(t, agentdesktest.NewBrowser(t))
+	agentdesktest.Step(t, desk, "log in",
+		chromedp.Navigate("http://"+httpAddr+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), login),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#desk")))
+	agentdesktest.Poll(t, desk, "softphone connected", `document.getElementById('sp-state').textContent === 'connected'`)
+	agentdesktest.Step(t, desk, "go ready", chromedp.Evaluate[chromedp.Void](
+		`(() => { const s = document.getElementById('presence'); s.value = 'ready'; s.dispatchEvent(new Event('change')); })()`))
+	agentdesktest.Poll(t, desk, "ready", `document.getElementById('state-badge').textContent === 'ready'`)
+	return desk
 }
 
 // TestLiveSimulation runs `simulate --live` against a server for a few
