@@ -39,6 +39,13 @@ func WithAfterCall(f func(id CallID, caller Leg) bool) Option {
 	return func(e *Engine) { e.afterCall = f }
 }
 
+// WithRoutingHeld starts the engine with its offers held: calls and
+// tasks queue, agents log in and calls are adopted, but nothing is offered
+// until ReleaseRouting. A new cluster leader starts so while the nodes
+// re-announce their calls, so that no agent whose call is still being
+// re-announced is offered another first.
+func WithRoutingHeld() Option { return func(e *Engine) { e.held = true } }
+
 // WithCommandBuffer sets the actor's command channel capacity (1024).
 func WithCommandBuffer(n int) Option { return func(e *Engine) { e.cmdBuf = n } }
 
@@ -58,8 +65,10 @@ type Engine struct {
 	afterCall func(id CallID, caller Leg) bool
 	// closing is set by Shutdown: no new calls, no more routing (actor).
 	closing bool
-	cmdBuf  int
-	zones   zoneCache
+	// held keeps offers back until ReleaseRouting (actor).
+	held   bool
+	cmdBuf int
+	zones  zoneCache
 	// adapters are the channel adapters given by WithChannel.
 	adapters map[Channel]ChannelAdapter
 	// region is cfg.DefaultRegion, read off the actor to resolve the
@@ -460,6 +469,22 @@ func (e *Engine) Reload(ctx context.Context, cfg *Config) error {
 			e.syncAgent(a, now)
 		}
 		for _, a := range agents {
+			e.becameFree(a)
+		}
+		return nil
+	})
+}
+
+// ReleaseRouting starts the offers of an engine made WithRoutingHeld:
+// every available agent takes the waiting calls and tasks in global
+// order. It is a no-op on an engine whose routing is not held.
+func (e *Engine) ReleaseRouting(ctx context.Context) error {
+	return e.do(ctx, func() error {
+		if !e.held {
+			return nil
+		}
+		e.held = false
+		for _, a := range e.agentsBySlot() {
 			e.becameFree(a)
 		}
 		return nil

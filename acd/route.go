@@ -136,9 +136,10 @@ func toReasons(d *routing.Decision) []Reason {
 	return out
 }
 
-// routeCall offers c to the best available agent, if any.
+// routeCall offers c to the best available agent, if any (none while
+// routing is held).
 func (e *Engine) routeCall(c *call) {
-	if !c.waiting() || c.q == nil {
+	if e.held || !c.waiting() || c.q == nil {
 		return
 	}
 	now := e.clock.Now()
@@ -207,9 +208,10 @@ func (e *Engine) firstFor(a *agent, now time.Time) *call {
 }
 
 // routeAgent offers the best waiting calls and tasks, in global order, to
-// a newly available agent while they have capacity for them.
+// a newly available agent while they have capacity for them (none while
+// routing is held).
 func (e *Engine) routeAgent(a *agent) {
-	for e.available(a) {
+	for !e.held && e.available(a) {
 		now := e.clock.Now()
 		c := e.firstFor(a, now)
 		if c == nil {

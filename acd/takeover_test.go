@@ -410,3 +410,32 @@ func TestAdoptCallRefused(t *testing.T) {
 		t.Errorf("a1 = %s, want idle", a.State)
 	}
 }
+
+// TestRoutingHeld: an engine started with its routing held (a new leader
+// while the nodes re-announce) offers nothing: a call re-announced as
+// connected is adopted by an agent who logged in first, and once routing
+// is released the waiting calls go to the free agents in queue order.
+func TestRoutingHeld(t *testing.T) {
+	h := newHarness(t, basicYAML, acd.WithRoutingHeld())
+	h.login("a1", true, sk("sales", 1))
+	h.login("b1", true, sk("sales", 1))
+	h.advance(time.Minute)
+	now := h.clock.Now()
+	h.enqueue(acd.CallRequest{ID: "late", Queue: "sales"})
+	h.enqueue(acd.CallRequest{ID: "early", Queue: "sales", Queued: now.Add(-30 * time.Second)})
+	h.noRing()
+	if _, err := h.e.AdoptCall(h.ctx, acd.CallRequest{ID: "talking", Queue: "sales"}, newLeg("talking"), "a1", newLeg("a1-talking"), now); err != nil {
+		t.Fatalf("AdoptCall while held = %v, want the idle agent's call adopted", err)
+	}
+	h.noRing()
+	if err := h.e.ReleaseRouting(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.ring(); r.Offer.Call.ID != "early" || r.Offer.Agent != "b1" {
+		t.Fatalf("first offer after the release = %s to %s, want early to b1", r.Offer.Call.ID, r.Offer.Agent)
+	}
+	h.noRing()
+	if err := h.e.ReleaseRouting(h.ctx); err != nil {
+		t.Errorf("a second release = %v, want a no-op", err)
+	}
+}

@@ -48,7 +48,16 @@ func connect(t *testing.T, url string) *nats.Conn {
 }
 
 // leader starts an engine whose telephony is a Leader of epoch on url.
-func leader(t *testing.T, url, node string, epoch uint64) (*acd.Engine, *acdnats.Leader) {
+func leader(t *testing.T, url, node string, epoch uint64, opts ...acd.Option) (*acd.Engine, *acdnats.Leader) {
+	t.Helper()
+	e, l, serve := newLeader(t, url, node, epoch, opts...)
+	serve()
+	return e, l
+}
+
+// newLeader returns an engine whose telephony is a Leader of epoch on url,
+// and the function that starts the leader.
+func newLeader(t *testing.T, url, node string, epoch uint64, opts ...acd.Option) (*acd.Engine, *acdnats.Leader, func()) {
 	t.Helper()
 	cfg, err := acd.ParseConfig([]byte(engineYAML))
 	if err != nil {
@@ -56,15 +65,15 @@ func leader(t *testing.T, url, node string, epoch uint64) (*acd.Engine, *acdnats
 	}
 	l := acdnats.NewLeader(connect(t, url), acdnats.LeaderOptions{Node: node, Epoch: epoch, LostAfter: 800 * time.Millisecond,
 		Announce: 200 * time.Millisecond, NewData: func() any { return new(pop) }, Logger: logger()})
-	e, err := acd.New(cfg, l, l, acd.WithDialer(l), acd.WithVoicemail(l), acd.WithAfterCall(l.AfterCall), acd.WithLogger(logger()))
+	opts = append(opts, acd.WithDialer(l), acd.WithVoicemail(l), acd.WithAfterCall(l.AfterCall), acd.WithLogger(logger()))
+	e, err := acd.New(cfg, l, l, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = l.Serve(ctx, e) }()
 	t.Cleanup(func() { cancel(); <-done; e.Close() })
-	return e, l
+	return e, l, func() { go func() { defer close(done); _ = l.Serve(ctx, e) }() }
 }
 
 func node(t *testing.T, url, id string, phone *acdtest.Phone) *acdnats.Node {
@@ -271,6 +280,61 @@ func TestNewLeaderGetsCalls(t *testing.T) {
 		_, err := e2.Call(ctx, "talking")
 		return errors.Is(err, acd.ErrUnknownCall)
 	})
+}
+
+// A new leader holds its offers until the nodes re-announced their calls:
+// an agent whose desk logged in before their call was re-announced is
+// not offered another; the connected call is adopted, and once settled
+// the waiting caller goes to a free agent.
+func TestNewLeaderSettles(t *testing.T) {
+	url := edgetest.StartNATS(t)
+	ctx := context.Background()
+	e1, _ := leader(t, url, "a", 1)
+	phoneB := acdtest.NewPhone()
+	phoneB.AutoAnswer = func(o acd.Offer) bool { return true }
+	b := node(t, url, "b", phoneB)
+	login(t, e1, "alice")
+	talking := acdtest.NewLeg("talking")
+	if _, err := b.Enqueue(ctx, acd.CallRequest{ID: "talking", Queue: "support"}, talking); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge", func() bool { return len(phoneB.Bridges()) == 1 })
+	if _, err := b.Enqueue(ctx, acd.CallRequest{ID: "waiting", Queue: "support"}, acdtest.NewLeg("waiting")); err != nil {
+		t.Fatal(err)
+	}
+
+	e2, l2, serve := newLeader(t, url, "c", 2, acd.WithRoutingHeld())
+	login(t, e2, "alice") // her desk is back before her call
+	login(t, e2, "bob")
+	serve()
+	if late := l2.Settle(ctx, 5*time.Second); len(late) != 0 {
+		t.Fatalf("nodes not settled: %v", late)
+	}
+	if got := onCall(t, e2, "alice"); got != "talking" {
+		t.Fatalf("alice is on %q on the new leader, want talking (adopted)", got)
+	}
+	if err := e2.ReleaseRouting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the waiting caller bridged", func() bool { return len(phoneB.Bridges()) == 2 })
+	if got := onCall(t, e2, "bob"); got != "waiting" {
+		t.Fatalf("bob is on %q, want the waiting call", got)
+	}
+}
+
+// onCall returns the call agent is on in e.
+func onCall(t *testing.T, e *acd.Engine, agent acd.AgentID) acd.CallID {
+	t.Helper()
+	snap, err := e.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range snap.Agents {
+		if a.ID == agent {
+			return a.CallID
+		}
+	}
+	return ""
 }
 
 // BenchmarkCallOverBus puts calls from a node that does not lead through

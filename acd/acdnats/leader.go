@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type LeaderOptions struct {
 	LostAfter time.Duration
 	// Announce is how often the leader announces itself (default 1 s).
 	Announce time.Duration
+	// Heartbeat is the nodes' heartbeat interval (default 500 ms, as
+	// NodeOptions'): Settle hears from every live node within it.
+	Heartbeat time.Duration
 	// NewData returns a new value to decode a call's data into (the
 	// journey's screen pop); nil leaves the data out.
 	NewData func() any
@@ -56,6 +60,11 @@ type Leader struct {
 	legs     map[string]*remoteLeg
 	pending  map[string]*pending
 	nodes    map[string]*nodeState
+	// settled is, by node, the last epoch it re-announced its calls to.
+	settled map[string]uint64
+	// serving is closed once Serve takes the nodes' messages, at since.
+	serving chan struct{}
+	since   time.Time
 }
 
 type pending struct {
@@ -89,12 +98,16 @@ func NewLeader(nc *nats.Conn, opts LeaderOptions) *Leader {
 	if opts.Announce <= 0 {
 		opts.Announce = time.Second
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 500 * time.Millisecond
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Leader{nc: nc, opts: opts, log: log.With("leader", opts.Node), epoch: opts.Epoch,
-		owner: map[acd.CallID]string{}, legs: map[string]*remoteLeg{}, pending: map[string]*pending{}, nodes: map[string]*nodeState{}}
+		owner: map[acd.CallID]string{}, legs: map[string]*remoteLeg{}, pending: map[string]*pending{}, nodes: map[string]*nodeState{},
+		settled: map[string]uint64{}, serving: make(chan struct{})}
 }
 
 // SetEpoch changes the epoch the leader's messages carry (the same
@@ -119,6 +132,10 @@ func (l *Leader) Serve(ctx context.Context, engine *acd.Engine) error {
 		return err
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	l.mu.Lock()
+	l.since = time.Now()
+	l.mu.Unlock()
+	close(l.serving)
 	l.announce()
 	tick := time.NewTicker(l.opts.Announce / 2)
 	defer tick.Stop()
@@ -147,6 +164,44 @@ func (l *Leader) Serve(ctx context.Context, engine *acd.Engine) error {
 				last = time.Now()
 			}
 			l.checkNodes()
+		}
+	}
+}
+
+// Settle waits until the nodes have re-announced their calls to this
+// leader: it first hears from every live node (a heartbeat), then waits
+// until each node heard from reported its calls re-announced under the
+// leader's epoch, or until within passed or ctx ended. It returns the
+// nodes that had not settled. A new leader holds its engine's offers
+// until then (acd.WithRoutingHeld), so that an agent whose call is still
+// on its way is not offered another.
+func (l *Leader) Settle(ctx context.Context, within time.Duration) []string {
+	deadline := time.Now().Add(within)
+	select {
+	case <-l.serving:
+	case <-ctx.Done():
+		return nil
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var waiting []string
+		l.mu.Lock()
+		heard := time.Since(l.since) >= l.opts.Heartbeat
+		for id, st := range l.nodes {
+			if !st.lost && l.settled[id] < l.epoch {
+				waiting = append(waiting, id)
+			}
+		}
+		l.mu.Unlock()
+		if (heard && len(waiting) == 0) || time.Now().After(deadline) {
+			slices.Sort(waiting)
+			return waiting
+		}
+		select {
+		case <-ctx.Done():
+			return waiting
+		case <-tick.C:
 		}
 	}
 }
@@ -419,6 +474,10 @@ func (l *Leader) handle(ctx context.Context, engine *acd.Engine, nm *nats.Msg) {
 			l.log.Warn("acdnats: a node taken for lost answers again; the calls it held were ended", "node", m.Node)
 		}
 		st.last, st.sip, st.inst = time.Now(), m.SIP, m.Op
+		l.mu.Unlock()
+	case kindSettled:
+		l.mu.Lock()
+		l.settled[m.Node] = max(l.settled[m.Node], m.Epoch)
 		l.mu.Unlock()
 	case kindResult:
 		l.mu.Lock()

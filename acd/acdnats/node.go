@@ -460,18 +460,58 @@ func (n *Node) reannounce(epoch uint64) {
 		n.mu.Unlock()
 		n.complete(it)
 	}
+	// Connected calls first: their agents are the ones a new leader must
+	// not offer anything else. Each call's announcement waits for the
+	// leader's reply, so several go at once.
+	connected, waiting := calls[:0:0], calls[:0:0]
 	for _, c := range calls {
-		l := n.leg(c.caller)
-		if l == nil {
-			continue
+		if n.bridged(c) {
+			connected = append(connected, c)
+		} else {
+			waiting = append(waiting, c)
 		}
-		if err := n.announce(l.leg.Context(), c, l.leg); err != nil {
-			n.log.Warn("acdnats: call not re-announced to the new leader", "call_id", c.req.ID, "err", err)
-			n.keepAlone(c)
-			continue
-		}
-		n.log.Info("acdnats: call re-announced", "call_id", c.req.ID, "epoch", epoch)
 	}
+	var wg sync.WaitGroup
+	next := make(chan *nodeCall)
+	for range min(len(calls), reannounceAtOnce) {
+		wg.Go(func() {
+			for c := range next {
+				n.reannounceCall(c, epoch)
+			}
+		})
+	}
+	for _, c := range append(connected, waiting...) {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
+	n.send(msg{Kind: kindSettled, Epoch: epoch})
+}
+
+// reannounceAtOnce bounds the announcements a node has in flight to a new
+// leader.
+const reannounceAtOnce = 8
+
+// bridged reports whether c's caller is bridged to an agent here.
+func (n *Node) bridged(c *nodeCall) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.bridges[c.caller] != nil
+}
+
+// reannounceCall sends the leader of epoch the call c, or keeps it here
+// when that leader will not take it.
+func (n *Node) reannounceCall(c *nodeCall, epoch uint64) {
+	l := n.leg(c.caller)
+	if l == nil {
+		return
+	}
+	if err := n.announce(l.leg.Context(), c, l.leg); err != nil {
+		n.log.Warn("acdnats: call not re-announced to the new leader", "call_id", c.req.ID, "err", err)
+		n.keepAlone(c)
+		return
+	}
+	n.log.Info("acdnats: call re-announced", "call_id", c.req.ID, "epoch", epoch)
 }
 
 // handle takes the leader's messages to this node, in order.

@@ -18,9 +18,10 @@ const (
 	kindAdopt    = "adopt"
 	kindTransfer = "transfer"
 	// up, one-way
-	kindHello  = "hello"
-	kindResult = "result" // a long operation's result
-	kindGone   = "gone"   // a leg ended
+	kindHello   = "hello"
+	kindResult  = "result"  // a long operation's result
+	kindGone    = "gone"    // a leg ended
+	kindSettled = "settled" // the node re-announced its calls to the epoch's leader
 	// down, one-way
 	kindRing     = "ring"
 	kindAccept   = "accept"

@@ -232,7 +232,7 @@ func (x *Journey) Handle(call Call) {
 		RecordingDir: x.opts.RecordingDir, Logger: log, Metrics: x.metrics, Hours: x.opts.Hours,
 	})
 	rec.IVRPath = ivrSteps(out.Path)
-	log.Info("voice: call left the IVR", "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)
+	log.Info("voice: call left the IVR", "interaction_id", rec.ID, "outcome", out.Kind.String(), "queue", out.Queue, "path", ivr.PathString(out.Path), "err", out.Err)
 
 	switch out.Kind {
 	case ivr.OutcomeQueue, ivr.OutcomeError, ivr.OutcomeCallback:

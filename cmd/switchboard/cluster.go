@@ -63,6 +63,10 @@ type clusterLink struct {
 	leading bool // the member belongs to the leadership now
 }
 
+// settleWithin bounds how long a new leader holds its offers for the
+// nodes to re-announce their calls.
+const settleWithin = 5 * time.Second
+
 // busPrefix starts the subjects of this cluster on NATS.
 const busPrefix = "switchboard"
 
@@ -178,7 +182,7 @@ func (c *clusterLink) lead(ctx context.Context, d routingDeps) (*routing, error)
 		}})
 	l := &leadership{cfg: c.cfg, log: c.log, member: m, term: term, lost: make(chan struct{}), onTerm: leader.SetEpoch}
 	l.ctx, l.cancel = context.WithCancel(ctx)
-	d.tel, d.afterCall, d.attach = leader, leader.AfterCall, leader.AttachTicket
+	d.tel, d.afterCall, d.attach, d.held = leader, leader.AfterCall, leader.AttachTicket, true
 	r, err := newRouting(d)
 	if err != nil {
 		l.cancel()
@@ -190,6 +194,18 @@ func (c *clusterLink) lead(ctx context.Context, d routingDeps) (*routing, error)
 		if err := leader.Serve(l.ctx, r.engine); err != nil && l.ctx.Err() == nil {
 			c.log.Error("cluster: the bus's leader stopped", "err", err)
 		}
+	}()
+	go func() {
+		// Offers wait for the nodes' calls, so that no agent whose call is
+		// still being re-announced is offered another.
+		if late := leader.Settle(l.ctx, settleWithin); len(late) > 0 {
+			c.log.Warn("cluster: routing without every node's calls", "nodes", late, "after", settleWithin)
+		}
+		if err := r.engine.ReleaseRouting(l.ctx); err != nil && l.ctx.Err() == nil {
+			c.log.Error("cluster: starting to route", "err", err)
+			return
+		}
+		c.log.Info("cluster: routing", "node", c.node, "epoch", term.Epoch)
 	}()
 	return r, nil
 }

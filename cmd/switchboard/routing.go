@@ -50,6 +50,8 @@ type routingDeps struct {
 	afterCall func(acd.CallID, acd.Leg) bool
 	// attach links a ticket to a call's record, wherever the call is.
 	attach func(ctx context.Context, callID, ticketID string) error
+	// held starts the engine with its offers held (acd.WithRoutingHeld).
+	held bool
 }
 
 // routing is the services that run where the routing engine does: the
@@ -83,9 +85,13 @@ func newRouting(d routingDeps) (*routing, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := acd.New(&cfg.ACD, d.tel, d.tel, acd.WithDialer(d.tel), acd.WithVoicemail(d.tel), acd.WithDialPlan(d.plan),
+	opts := []acd.Option{acd.WithDialer(d.tel), acd.WithVoicemail(d.tel), acd.WithDialPlan(d.plan),
 		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
-		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics))
+		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics)}
+	if d.held {
+		opts = append(opts, acd.WithRoutingHeld())
+	}
+	engine, err := acd.New(&cfg.ACD, d.tel, d.tel, opts...)
 	if err != nil {
 		return nil, err
 	}
