@@ -35,11 +35,19 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	return CutText(s, n) + "…"
+}
+
+// CutText returns s cut to at most n bytes at a character boundary.
+func CutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
 	s = s[:n]
 	for len(s) > 0 && !utf8.ValidString(s) {
 		s = s[:len(s)-1]
 	}
-	return s + "…"
+	return s
 }
 
 // NewID returns a fresh UUID (version 7: time-ordered, so that primary-key

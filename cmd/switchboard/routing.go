@@ -86,7 +86,7 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	opts := []acd.Option{acd.WithDialer(d.tel), acd.WithVoicemail(d.tel), acd.WithDialPlan(d.plan),
-		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
+		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelEmail, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
 		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics)}
 	if d.held {
 		opts = append(opts, acd.WithRoutingHeld())

@@ -109,6 +109,8 @@ type Handler struct {
 	maxBody       int64
 	maxImport     int64
 	channels      []string // sorted; nil accepts any well-formed channel name
+	emails        EmailStore
+	email         EmailSettings
 }
 
 // Option configures a Handler.
@@ -192,6 +194,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/tickets/{number}/comments", h.authed(crmcore.PermManageTickets, h.addComment))
 	m.HandleFunc("GET /api/v1/tickets/{number}/audit", h.authed(crmcore.PermManageTickets, h.audit))
 	m.HandleFunc("GET /api/v1/tickets/{number}/assignments", h.authed(crmcore.PermManageTickets, h.assignments))
+
+	h.routeEmails()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))

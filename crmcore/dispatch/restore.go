@@ -41,7 +41,7 @@ func (r *Router) Restore(ctx context.Context) error {
 		}
 		a := &h.Assignment
 		if r.adopt(ctx, &task{number: n}, acd.AgentID(a.AgentID), acd.Task{
-			ID: TicketTask(h.Ticket.ID), Channel: acd.ChannelTicket, Queue: a.Queue, Customer: h.Ticket.RequesterID,
+			ID: TicketTask(h.Ticket.ID), Channel: TicketChannel(h.Ticket), Queue: a.Queue, Customer: h.Ticket.RequesterID,
 			Arrived: a.QueuedAt, Handle: n, Data: h,
 		}) {
 			adopted++

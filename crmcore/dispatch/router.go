@@ -72,7 +72,8 @@ type Options struct {
 
 // Router routes the CRM's waiting tickets and leads through the ACD (see
 // the package documentation). It is the acd.ChannelAdapter of
-// acd.ChannelTicket and acd.ChannelLead.
+// acd.ChannelTicket, acd.ChannelEmail (tickets that came by email) and
+// acd.ChannelLead.
 type Router struct {
 	store  Store
 	opts   Options
@@ -280,6 +281,16 @@ func split(id acd.TaskID) (prefix, crmID string) {
 	return leadPrefix, strings.TrimPrefix(s, leadPrefix)
 }
 
+// TicketChannel is the ACD channel a ticket is routed on: email for a
+// ticket that came by email (it holds the agent's email capacity, with
+// the first-response clock of email), ticket for the others.
+func TicketChannel(t crmcore.Ticket) acd.Channel {
+	if t.Channel == crmcore.ChannelEmail {
+		return acd.ChannelEmail
+	}
+	return acd.ChannelTicket
+}
+
 // submitTicket hands waiting ticket p to the engine unless it is there
 // already or no assignment rule matches it.
 func (r *Router) submitTicket(ctx context.Context, id acd.TaskID, p *crmcore.PendingTicket) {
@@ -287,7 +298,7 @@ func (r *Router) submitTicket(ctx context.Context, id acd.TaskID, p *crmcore.Pen
 		return
 	}
 	item := acd.WorkItem{
-		Channel: acd.ChannelTicket, Priority: p.Ticket.Priority.String(), Group: p.Ticket.Group, Tags: p.Ticket.Tags,
+		Channel: TicketChannel(p.Ticket), Priority: p.Ticket.Priority.String(), Group: p.Ticket.Group, Tags: p.Ticket.Tags,
 		Segment: p.Segment, Language: p.Language, Country: p.Country, Reopened: p.Cause == crmcore.RouteReopened,
 	}
 	rule, ok := r.opts.Assign(item)
@@ -302,7 +313,7 @@ func (r *Router) submitTicket(ctx context.Context, id acd.TaskID, p *crmcore.Pen
 	tk := &task{number: n}
 	tk.preferred, tk.preferredBy = preferred(rule, p.ReopenedAssigneeID, p.AccountOwnerID, p.LastAgentID)
 	r.submit(ctx, tk, rule, acd.Task{
-		ID: id, Channel: acd.ChannelTicket, Language: p.Language, Segment: p.Segment, Customer: p.Ticket.RequesterID,
+		ID: id, Channel: TicketChannel(p.Ticket), Language: p.Language, Segment: p.Segment, Customer: p.Ticket.RequesterID,
 		Geography: acd.Geography{Country: p.Country}, Region: p.Region,
 		PreferredAgent: tk.preferred, Arrived: p.Since, Handle: n, Data: p,
 	})

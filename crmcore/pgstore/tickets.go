@@ -45,33 +45,38 @@ func (s *Store) CreateTicket(ctx context.Context, actorID string, t crmcore.Tick
 }
 
 func (s *Store) createTicket(ctx context.Context, actorID string, t crmcore.Ticket, number int64) (crmcore.Ticket, error) {
-	t.ID = crmcore.NewID()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var num int64
-		err := tx.QueryRow(ctx, `insert into tickets (id, number, subject, description, status, priority, channel,
-			requester_id, assignee_id, group_name, tags, first_response_due, resolution_due, first_responded_at,
-			solved_at, closed_at, created_at, updated_at)
-			values ($1, coalesce($2, nextval('ticket_number_seq')), $3, $4, $5, $6, $7, nullif($8::text,'')::uuid,
-			nullif($9::text,'')::uuid, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning number`,
-			t.ID, nullInt(number), t.Subject, t.Description, t.Status.String(), t.Priority.String(), string(t.Channel),
-			t.RequesterID, t.AssigneeID, t.Group, t.Tags, nullTime(t.FirstResponseDue), nullTime(t.ResolutionDue),
-			utcPtr(t.FirstRespondedAt), utcPtr(t.SolvedAt), utcPtr(t.ClosedAt), t.CreatedAt.UTC(), t.UpdatedAt.UTC()).Scan(&num)
-		if err != nil {
-			return err
-		}
-		t.Number = crmcore.FormatTicketNumber(num)
-		if t.Status == crmcore.StatusNew && t.AssigneeID == "" {
-			if err := queueForRouting(ctx, tx, t.ID, crmcore.RouteNew, t.CreatedAt, ""); err != nil {
-				return err
-			}
-		}
-		return audit(ctx, tx, t.ID, actorID, t.CreatedAt, []crmcore.AuditEntry{{Action: "created", Field: "status", New: t.Status.String()}})
-	})
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return insertTicket(ctx, tx, actorID, &t, number) })
 	if err != nil {
 		return crmcore.Ticket{}, mapErr("create ticket", err)
 	}
 	t.Evaluate(s.now())
 	return t, nil
+}
+
+// insertTicket stores new ticket t in tx with a fresh ID and its number
+// (number, or the next one when 0), queues it for routing when nobody is
+// assigned, and records the "created" audit entry.
+func insertTicket(ctx context.Context, tx pgx.Tx, actorID string, t *crmcore.Ticket, number int64) error {
+	t.ID = crmcore.NewID()
+	var num int64
+	err := tx.QueryRow(ctx, `insert into tickets (id, number, subject, description, status, priority, channel,
+		requester_id, assignee_id, group_name, tags, first_response_due, resolution_due, first_responded_at,
+		solved_at, closed_at, created_at, updated_at)
+		values ($1, coalesce($2, nextval('ticket_number_seq')), $3, $4, $5, $6, $7, nullif($8::text,'')::uuid,
+		nullif($9::text,'')::uuid, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning number`,
+		t.ID, nullInt(number), t.Subject, t.Description, t.Status.String(), t.Priority.String(), string(t.Channel),
+		t.RequesterID, t.AssigneeID, t.Group, t.Tags, nullTime(t.FirstResponseDue), nullTime(t.ResolutionDue),
+		utcPtr(t.FirstRespondedAt), utcPtr(t.SolvedAt), utcPtr(t.ClosedAt), t.CreatedAt.UTC(), t.UpdatedAt.UTC()).Scan(&num)
+	if err != nil {
+		return err
+	}
+	t.Number = crmcore.FormatTicketNumber(num)
+	if t.Status == crmcore.StatusNew && t.AssigneeID == "" {
+		if err := queueForRouting(ctx, tx, t.ID, crmcore.RouteNew, t.CreatedAt, ""); err != nil {
+			return err
+		}
+	}
+	return audit(ctx, tx, t.ID, actorID, t.CreatedAt, []crmcore.AuditEntry{{Action: "created", Field: "status", New: t.Status.String()}})
 }
 
 func nullInt(n int64) *int64 {
@@ -194,21 +199,7 @@ func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, f
 		if len(changes) == 0 {
 			return nil
 		}
-		now := s.now().UTC()
-		t.UpdatedAt = now
-		_, err = tx.Exec(ctx, `update tickets set subject=$2, description=$3, status=$4, priority=$5,
-			assignee_id=nullif($6::text,'')::uuid, group_name=$7, tags=$8, first_response_due=$9, resolution_due=$10,
-			first_responded_at=$11, solved_at=$12, closed_at=$13, updated_at=$14 where id=$1`,
-			t.ID, t.Subject, t.Description, t.Status.String(), t.Priority.String(), t.AssigneeID, t.Group, t.Tags,
-			nullTime(t.FirstResponseDue), nullTime(t.ResolutionDue), utcPtr(t.FirstRespondedAt), utcPtr(t.SolvedAt),
-			utcPtr(t.ClosedAt), now)
-		if err != nil {
-			return err
-		}
-		if err := updateRouting(ctx, tx, actorID, old, t, now); err != nil {
-			return err
-		}
-		return audit(ctx, tx, t.ID, actorID, now, changes)
+		return saveTicket(ctx, tx, actorID, old, &t, changes, s.now().UTC())
 	})
 	if err != nil {
 		if isDomainErr(err) {
@@ -218,6 +209,25 @@ func (s *Store) mutateTicket(ctx context.Context, op, actorID string, n int64, f
 	}
 	t.Evaluate(s.now())
 	return t, nil
+}
+
+// saveTicket writes ticket t, changed from old by actorID at now, in tx:
+// its fields, its place in the routing queue and the audit entries.
+func saveTicket(ctx context.Context, tx pgx.Tx, actorID string, old crmcore.Ticket, t *crmcore.Ticket, changes []crmcore.AuditEntry, now time.Time) error {
+	t.UpdatedAt = now
+	_, err := tx.Exec(ctx, `update tickets set subject=$2, description=$3, status=$4, priority=$5,
+		assignee_id=nullif($6::text,'')::uuid, group_name=$7, tags=$8, first_response_due=$9, resolution_due=$10,
+		first_responded_at=$11, solved_at=$12, closed_at=$13, updated_at=$14 where id=$1`,
+		t.ID, t.Subject, t.Description, t.Status.String(), t.Priority.String(), t.AssigneeID, t.Group, t.Tags,
+		nullTime(t.FirstResponseDue), nullTime(t.ResolutionDue), utcPtr(t.FirstRespondedAt), utcPtr(t.SolvedAt),
+		utcPtr(t.ClosedAt), now)
+	if err != nil {
+		return err
+	}
+	if err := updateRouting(ctx, tx, actorID, old, *t, now); err != nil {
+		return err
+	}
+	return audit(ctx, tx, t.ID, actorID, now, changes)
 }
 
 func isDomainErr(err error) bool {
