@@ -50,7 +50,7 @@ func (e *env) customerTicket(subject, group string, account crmcore.Account, las
 	if err := w.Close(e.ctx); err != nil { // returns once the record is committed
 		e.t.Fatal(err)
 	}
-	nt, err := crmcore.NewTicket(crmcore.TicketInput{Subject: subject, Channel: crmcore.ChannelEmail, RequesterID: c.ID, Group: group},
+	nt, err := crmcore.NewTicket(crmcore.TicketInput{Subject: subject, Channel: crmcore.ChannelWeb, RequesterID: c.ID, Group: group},
 		e.store.SLAPolicy(), time.Now())
 	if err != nil {
 		e.t.Fatal(err)

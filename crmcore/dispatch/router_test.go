@@ -48,6 +48,8 @@ assignment:
   - match: {channel: lead}
     queue: sales
     skills: [{skill: sales, level: 1}]
+  - match: {channel: email}
+    queue: support
 `
 
 type env struct {
@@ -93,7 +95,7 @@ func (e *env) start() {
 	}
 	phone := acdtest.NewPhone()
 	engine, err := acd.New(cfg, phone, phone, acd.WithClock(acdtest.NewClock(time.Now())), acd.WithLogger(quiet),
-		acd.WithChannel(acd.ChannelTicket, e.router), acd.WithChannel(acd.ChannelLead, e.router))
+		acd.WithChannel(acd.ChannelTicket, e.router), acd.WithChannel(acd.ChannelEmail, e.router), acd.WithChannel(acd.ChannelLead, e.router))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +160,12 @@ func (e *env) login(login string) {
 // ticket creates a ticket requested by a new contact speaking lang.
 func (e *env) ticket(subject string, prio crmcore.Priority, lang, assignee string) crmcore.Ticket {
 	e.t.Helper()
+	return e.ticketOn(crmcore.ChannelWeb, subject, prio, lang, assignee)
+}
+
+// ticketOn creates a waiting ticket that came by channel.
+func (e *env) ticketOn(channel crmcore.Channel, subject string, prio crmcore.Priority, lang, assignee string) crmcore.Ticket {
+	e.t.Helper()
 	c, err := crmcore.NewContact(crmcore.ContactInput{Name: "Requester of " + subject, Language: lang}, "US")
 	if err != nil {
 		e.t.Fatal(err)
@@ -165,7 +173,7 @@ func (e *env) ticket(subject string, prio crmcore.Priority, lang, assignee strin
 	if c, err = e.store.CreateContact(e.ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
-	nt, err := crmcore.NewTicket(crmcore.TicketInput{Subject: subject, Priority: prio, Channel: crmcore.ChannelEmail,
+	nt, err := crmcore.NewTicket(crmcore.TicketInput{Subject: subject, Priority: prio, Channel: channel,
 		RequesterID: c.ID, AssigneeID: assignee}, e.store.SLAPolicy(), time.Now())
 	if err != nil {
 		e.t.Fatal(err)
@@ -264,6 +272,23 @@ func factors(rs []acd.Reason) []string {
 		out = append(out, r.Factor)
 	}
 	return out
+}
+
+// TestEmailTicketOnEmailChannel: a ticket that came by email is routed on
+// the email channel, by the rules for email, and holds the agent's email
+// capacity (not their ticket capacity) once accepted.
+func TestEmailTicketOnEmailChannel(t *testing.T) {
+	e := newEnv(t)
+	e.agent("ann", 5, []string{"en"}, map[string]int{"ticket": 0, "email": 1})
+	mail := e.ticketOn(crmcore.ChannelEmail, "Invoice question", crmcore.PriorityNormal, "en", "")
+	e.sync()
+	o := e.offered(mail)
+	if o.Agent != acd.AgentID(e.agents["ann"]) || o.Call.Queue != "support" || o.Call.Channel != acd.ChannelEmail {
+		t.Fatalf("offer to %s in %q on %s, want ann in support on email", o.Agent, o.Call.Queue, o.Call.Channel)
+	}
+	if got := e.accept("ann", mail); got.AssigneeID != e.agents["ann"] {
+		t.Errorf("accepted email ticket assignee = %q, want ann", got.AssigneeID)
+	}
 }
 
 // TestTicketRoutedByRules: waiting tickets reach agents by the assignment
