@@ -181,11 +181,12 @@ const (
 	ChannelPhone Channel = "phone"
 	ChannelEmail Channel = "email"
 	ChannelWeb   Channel = "web"
+	ChannelChat  Channel = "chat"
 )
 
 // Valid reports whether c is a known channel.
 func (c Channel) Valid() bool {
-	return c == ChannelPhone || c == ChannelEmail || c == ChannelWeb
+	return c == ChannelPhone || c == ChannelEmail || c == ChannelWeb || c == ChannelChat
 }
 
 // FormatTicketNumber renders a ticket's sequence number as shown to humans: "T-1042".
