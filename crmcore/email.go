@@ -3,6 +3,7 @@ package crmcore
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -135,9 +136,11 @@ type InboundEmail struct {
 	ThreadIDs    []string
 	TicketNumber int64
 	// Group and Priority are those of a new ticket (the support address's
-	// queue).
+	// queue); SLA, when set, is its first-response and resolution target
+	// (the queue's), else the policy's for its priority.
 	Group    string
 	Priority Priority
+	SLA      *SLATarget
 	// Ack, when not nil, builds the acknowledgement of a new ticket, queued
 	// in the same transaction (nil from Ack: none).
 	Ack func(t Ticket, requester Contact) *OutboundEmail
@@ -157,22 +160,32 @@ type EmailResult struct {
 	Ack *OutboundEmail
 }
 
+var (
+	replyPrefix = regexp.MustCompile(`(?i)^\s*(re|aw|sv|antw|odp|vs)\s*(\[[0-9]+\])?\s*:\s*`)
+	anyTag      = regexp.MustCompile(`(?i)\s*\[T-[0-9]+\]`)
+)
+
 // ReplySubject returns the subject of a reply on ticket number ("T-1044"):
-// "Re: " once, and the ticket's tag once, whatever subject already had.
+// "Re: <subject> [T-1044]", with one "Re:" however many the subject
+// already had (in the common languages) and the ticket's tag once.
 func ReplySubject(subject, number string) string {
 	s := strings.TrimSpace(subject)
 	for {
-		l := strings.ToLower(s)
-		if !strings.HasPrefix(l, "re:") && !strings.HasPrefix(l, "aw:") && !strings.HasPrefix(l, "fwd:") {
+		t := replyPrefix.ReplaceAllString(s, "")
+		if t == s {
 			break
 		}
-		s = strings.TrimSpace(s[strings.Index(s, ":")+1:])
+		s = t
 	}
-	tag := "[" + number + "]"
-	if number != "" && !strings.Contains(s, tag) {
-		s = strings.TrimSpace(s + " " + tag)
+	s = strings.TrimSpace(anyTag.ReplaceAllString(s, ""))
+	out := "Re:"
+	if s != "" {
+		out += " " + s
 	}
-	return "Re: " + s
+	if number != "" {
+		out += " [" + number + "]"
+	}
+	return out
 }
 
 // ThreadReferences returns the References of a reply to last: last's

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -43,6 +44,7 @@ type ClusterNode struct {
 	PID  int    `json:"pid"`
 	HTTP string `json:"http"`
 	SIP  string `json:"sip"`
+	SMTP string `json:"smtp"` // the node's SMTP listener (mail to the support addresses)
 	Dir  string `json:"dir"`
 }
 
@@ -189,16 +191,26 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 	fmt.Fprintf(stdout, `Switchboard cluster: %d nodes taking calls, one of them routing them (leader by PostgreSQL lock)
   SIP edge (Kamailio)   sip:%s   (UDP and TCP; phones and trunks register and call here)
   HTTP edge (nginx)     http://%s/   (agent desktop, /wallboard, /api/v1, /cti)
+  SMTP (every node)     %s   (mail to the support addresses)
   bus (NATS)            %s   (routing commands and events; log %s/nats/nats.log)
   database              %s
   nodes                 %s/node-*/  (config.yaml, switchboard.log)
   state                 %s/cluster.json
 Ctrl-C stops everything.
-`, o.nodes, o.sip, o.http, info.NATS, dir, info.Database, dir, dir)
+`, o.nodes, o.sip, o.http, nodeSMTP(info.Nodes), info.NATS, dir, info.Database, dir, dir)
 	<-ctx.Done()
 	stopNodes() // the nodes first: each drains its calls while the edges still carry them
 	nodes.Wait()
 	return nil
+}
+
+// nodeSMTP lists the nodes' SMTP listeners.
+func nodeSMTP(nodes []ClusterNode) string {
+	addrs := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		addrs = append(addrs, n.SMTP)
+	}
+	return strings.Join(addrs, ", ")
 }
 
 // newClusterNode writes node i's directory and configuration: the demo
@@ -221,8 +233,13 @@ func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error)
 	if err != nil {
 		return n, err
 	}
+	smtpPort, err := freeLoopbackPort("127.0.0.1", "tcp")
+	if err != nil {
+		return n, err
+	}
 	n.HTTP = net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
 	n.SIP = net.JoinHostPort(sipHost, strconv.Itoa(sipPort))
+	n.SMTP = net.JoinHostPort("127.0.0.1", strconv.Itoa(smtpPort))
 	var root yaml.Node
 	if err := yaml.Unmarshal(demoConfig, &root); err != nil {
 		return n, err
@@ -242,6 +259,7 @@ func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error)
 		{[]string{"sip", "edge_proxies"}, "[127.0.0.1]"},
 		{[]string{"sip", "public_ip"}, sipHost},
 		{[]string{"sip", "webrtc_ips"}, "[127.0.0.1]"},
+		{[]string{"mail", "smtp"}, n.SMTP},
 		{[]string{"cluster", "enabled"}, "true"},
 		{[]string{"cluster", "node_id"}, n.ID},
 		{[]string{"cluster", "nats"}, natsURL},

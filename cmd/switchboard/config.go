@@ -39,6 +39,7 @@ type Config struct {
 	// its home_country defaults to ivr.default_region.
 	DialPlan dialplan.Config `yaml:"dialplan"`
 	Cluster  ClusterConfig   `yaml:"cluster"`
+	Mail     MailConfig      `yaml:"mail"`
 
 	// path is the file the configuration was read from ("": the embedded
 	// demo configuration); a reload (SIGHUP) reads it again.
@@ -416,6 +417,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if err := cfg.DialPlan.Validate(); err != nil {
 		return &lineError{nodeLine(root, "dialplan"), err.Error()}
+	}
+	if key, reason := cfg.Mail.validate(); key != "" {
+		return &lineError{nodeLine(root, "mail", key), reason}
 	}
 	return nil
 }

@@ -143,6 +143,7 @@ func startSystem(t *testing.T, hours string, edit func(*Config)) *system {
 	cfg.SIP.TCP = cfg.SIP.UDP
 	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = 0, 0 // ports the system picks
 	cfg.SIP.DrainTimeout = Duration(3 * time.Second)
+	cfg.Mail.SMTP = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 	if edit != nil {
 		edit(cfg)
 	}

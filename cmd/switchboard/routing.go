@@ -19,6 +19,7 @@ import (
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/dispatch"
+	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgstore"
 	"switchboard/sip"
 )
@@ -52,6 +53,8 @@ type routingDeps struct {
 	attach func(ctx context.Context, callID, ticketID string) error
 	// held starts the engine with its offers held (acd.WithRoutingHeld).
 	held bool
+	// mailMetrics count the email channel's work (the outbox's here).
+	mailMetrics *mail.Metrics
 }
 
 // routing is the services that run where the routing engine does: the
@@ -63,6 +66,7 @@ type routing struct {
 	crmWork *dispatch.Router
 	hub     *agentdesk.Hub
 	srv     *httpServer
+	outbox  *mail.Outbox // nil: no email channel
 	// leader and term are set on a cluster's leader.
 	leader *acdnats.Leader
 	term   *leadership
@@ -74,9 +78,17 @@ type routing struct {
 func newRouting(d routingDeps) (*routing, error) {
 	cfg, logger := d.cfg, d.log
 	crmAgents := &liveAgents{Store: d.store, log: logger}
+	outbox, err := newOutbox(&cfg.Mail, d.store, d.mailMetrics, logger)
+	if err != nil {
+		return nil, err
+	}
+	apiOpts := []crmapi.Option{crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(d.reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...)}
+	if outbox != nil {
+		apiOpts = append(apiOpts, crmapi.WithEmail(d.store, emailSettings(&cfg.Mail, outbox)))
+	}
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
-	}, crmapi.WithLogger(logger), crmapi.WithMetrics(crmapi.NewMetrics(d.reg)), crmapi.WithChannels(capacityChannels(&cfg.ACD)...))
+	}, apiOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +152,7 @@ func newRouting(d routingDeps) (*routing, error) {
 		engine.Close()
 		return nil, err
 	}
-	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, crmWorkDone: make(chan struct{})}, nil
+	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, crmWorkDone: make(chan struct{})}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -149,6 +161,13 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 	go func() { errc <- fmt.Errorf("http: %w", r.srv.Serve()) }()
 	go func() { errc <- r.hub.Run(ctx) }()
 	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
+	if r.outbox != nil {
+		go func() {
+			if err := r.outbox.Run(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("mail: outbox stopped", "err", err)
+			}
+		}()
+	}
 }
 
 // stop ends the routing services once the gateway has stopped. In one

@@ -20,6 +20,7 @@ import (
 	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
+	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
 	"switchboard/ivr"
@@ -235,8 +236,13 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
 		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
 	}
+	mailMetrics := mail.NewMetrics(reg)
+	mailIn, err := listenMail(&cfg.Mail, store, mailMetrics, logger)
+	if err != nil {
+		return err
+	}
 	deps := routingDeps{cfg: cfg, log: logger, reg: reg, db: db, store: store, auth: auth, hub: &hub, agents: agents,
-		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan}
+		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics}
 	var rt *routing
 	if cl == nil {
 		deps.tel, deps.afterCall = agents, func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }
@@ -267,6 +273,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	errc := make(chan error, 8)
 	gwDone := make(chan struct{})
 	go auth.RunPurge(runCtx, time.Hour)
+	if mailIn != nil {
+		go func() { errc <- mailIn.serve() }()
+		logger.Info("mail: taking mail for the support addresses", "smtp", mailIn.ln.Addr().String())
+	}
 	go func() { defer close(gwDone); errc <- gw.Serve(runCtx) }()
 	// The entry records interactions until the very end of the shutdown
 	// below, so it has a context of its own.
@@ -338,6 +348,13 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		// A leader stepping down leaves the other nodes' calls alone:
 		// the next leader adopts them.
 		rt.leader.Detach()
+	}
+	if mailIn != nil {
+		mctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
+		if err := mailIn.close(mctx); err != nil {
+			logger.Warn("mail: stopping the SMTP listener", "err", err)
+		}
+		cancel()
 	}
 	// The gateway hangs up every leg left; the engine then completes every
 	// call and wrap-up still open, and the entry records them all before

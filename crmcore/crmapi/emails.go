@@ -18,11 +18,12 @@ type EmailStore interface {
 }
 
 // EmailSettings is what agents' email replies need: the support address
-// they come from, the domain of their message ids, the canned responses
+// they come from (and its display name), the domain of their message ids, the canned responses
 // agents pick from, and Queued, told when a reply is queued (it wakes
 // the outbox).
 type EmailSettings struct {
 	From      string
+	FromName  string
 	Domain    string
 	Templates []crmcore.EmailTemplate
 	Queued    func()
@@ -42,11 +43,17 @@ func (h *Handler) routeEmails() {
 	m.HandleFunc("GET /api/v1/email/templates", h.authed(crmcore.PermManageTickets, h.emailTemplates))
 }
 
-func (h *Handler) listEmails(w http.ResponseWriter, r *http.Request, _ crmcore.Principal) {
-	n, err := ticketNumber(r)
-	if err == nil && h.emails == nil {
-		err = crmcore.ErrNotFound
+// emailTicket is the ticket number of an email request; without the email
+// channel there is none.
+func (h *Handler) emailTicket(r *http.Request) (int64, error) {
+	if h.emails == nil {
+		return 0, crmcore.ErrNotFound
 	}
+	return ticketNumber(r)
+}
+
+func (h *Handler) listEmails(w http.ResponseWriter, r *http.Request, _ crmcore.Principal) {
+	n, err := h.emailTicket(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -67,10 +74,7 @@ type emailReplyRequest struct {
 }
 
 func (h *Handler) replyEmail(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
-	n, err := ticketNumber(r)
-	if err == nil && h.emails == nil {
-		err = crmcore.ErrNotFound
-	}
+	n, err := h.emailTicket(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -87,7 +91,9 @@ func (h *Handler) replyEmail(w http.ResponseWriter, r *http.Request, p crmcore.P
 	}
 	out, err := h.emails.ReplyEmail(r.Context(), p.AgentID, n, func(t crmcore.Ticket, c crmcore.Contact, thread []crmcore.EmailMessage) (crmcore.EmailMessage, error) {
 		text := crmcore.FillTemplate(req.Text, crmcore.TemplateVars(t, c, agent))
-		return crmcore.NewEmailReply(t, c, thread, h.email.From, text, req.Cc, crmcore.NewMessageID(h.email.Domain), h.now())
+		m, err := crmcore.NewEmailReply(t, c, thread, h.email.From, text, req.Cc, crmcore.NewMessageID(h.email.Domain), h.now())
+		m.FromName = h.email.FromName
+		return m, err
 	})
 	if err != nil {
 		h.fail(w, r, err)

@@ -131,6 +131,11 @@ func (s *Store) IngestEmail(ctx context.Context, in crmcore.InboundEmail) (crmco
 			if err != nil {
 				return err
 			}
+			if in.SLA != nil {
+				policy := s.SLAPolicy()
+				policy.Targets = map[crmcore.Priority]crmcore.SLATarget{t.Priority: *in.SLA}
+				t.FirstResponseDue, t.ResolutionDue = policy.Due(t.Priority, t.CreatedAt)
+			}
 			if err := insertTicket(ctx, tx, "", &t, 0); err != nil {
 				return err
 			}

@@ -223,7 +223,7 @@ function render() {
   // Wrap-up.
   $('wrapup').hidden = !S.wrap;
   renderCapacity(st);
-  renderTasks($('task-panels'), S, { cmd, toast, openTicket });
+  renderTasks($('task-panels'), S, { cmd, api, toast, openTicket });
   $('tasks-empty').hidden = !!(S.offer || S.call || S.tasks.size);
   tick();
 }

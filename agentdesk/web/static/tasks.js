@@ -15,7 +15,7 @@ export function popSegment(crm) {
 const panels = new Map(); // key → {sig, node}
 
 // renderTasks draws S's call (offer or call) and tasks into box; ui gives
-// cmd (send a CTI command), toast and openTicket.
+// cmd (send a CTI command), api (a REST call), toast and openTicket.
 export function renderTasks(box, S, ui) {
   const want = [];
   const call = S.offer || S.call;
@@ -117,5 +117,42 @@ function taskPanel(t, S, ui) {
     'aria-label': `${t.channel} ${t.state}` },
   header(t.channel, customerName(t.pop, id), t.state, deadline),
   ...customerFacts(t.pop, ui),
+  t.channel === 'email' && t.state === 'active' ? emailSection(t, ui) : null,
   el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
+}
+
+// emailSection is an email ticket's thread and the reply form: the
+// messages are shown as text, whatever the customer sent.
+function emailSection(t, ui) {
+  const tk = ((t.pop && t.pop.crm) || {}).ticket || {};
+  const number = tk.number || '';
+  const thread = el('ol', { class: 'list email-thread', 'aria-label': `email thread ${number}` });
+  const load = () => ui.api('GET', `/tickets/${encodeURIComponent(number)}/emails`).then((r) => {
+    thread.replaceChildren(...(r.items || []).map((m) => el('li', { class: 'email ' + m.direction, dataset: { messageId: m.message_id } },
+      el('div', { class: 'muted' }, `${m.direction === 'inbound' ? (m.from_name || m.from) : 'You'} · ${new Date(m.created_at).toLocaleString()}`),
+      el('strong', {}, m.subject || ''),
+      el('pre', { class: 'email-text' }, m.text || ''),
+      (m.attachments || []).length ? el('div', { class: 'muted' }, 'Attachments: ' + m.attachments.map((a) => `${a.name} (${a.content_type})`).join(', ')) : null)));
+  }).catch((e) => ui.toast('Email thread: ' + e.message));
+  const text = el('textarea', { rows: '5', 'aria-label': 'Reply', required: true });
+  const cc = el('input', { 'aria-label': 'Cc', placeholder: 'cc (comma-separated)' });
+  const pick = el('select', { 'aria-label': 'Canned response', onchange: () => { if (pick.value) text.value = pick.value; } },
+    el('option', { value: '' }, 'Canned response…'));
+  ui.api('GET', '/email/templates').then((r) => {
+    for (const x of r.items || []) pick.append(el('option', { value: x.text }, x.name));
+  }).catch(() => {});
+  const form = el('form', { class: 'email-reply', onsubmit: (e) => {
+    e.preventDefault();
+    const list = cc.value.split(',').map((x) => x.trim()).filter(Boolean);
+    ui.api('POST', `/tickets/${encodeURIComponent(number)}/emails`, { text: text.value, cc: list }).then(() => {
+      text.value = '';
+      cc.value = '';
+      ui.toast(`Reply to ${number} queued`);
+      load();
+    }).catch((err) => ui.toast('Reply: ' + err.message));
+  } }, pick, text, cc, el('button', { type: 'submit', class: 'go' }, 'Send reply'));
+  if (number) load();
+  return el('section', { class: 'email-box', 'aria-label': `email ${number}` },
+    el('p', {}, el('button', { type: 'button', class: 'link', onclick: () => ui.openTicket(number) }, number), ` ${tk.subject || ''}`),
+    thread, form);
 }
