@@ -61,7 +61,8 @@ test: deps
 
 ## bench: run the Go benchmarks (hot paths; figures in README "Performance")
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./acd/... ./agentdesk/... ./ivr/... ./sip/... ./crmcore ./crmcore/crmapi
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./acd/... ./agentdesk/... ./ivr/... ./sip/... ./crmcore ./crmcore/crmapi ./crmcore/mail
+	$(GO) test -run '^$$' -bench EmailIngest -benchtime 5000x ./cmd/switchboard/
 	$(GO) test -run '^$$' -bench LookupByPhone -benchtime 10s -timeout 20m ./crmcore/pgstore/
 	$(GO) test -run '^$$' -bench InteractionWriter -benchtime 1000000x -timeout 20m ./crmcore/pgstore/
 
