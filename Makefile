@@ -20,7 +20,7 @@ run: build
 cluster: deps build
 	./$(BIN) cluster --nodes 3 --dir var/cluster
 
-## demo: simulated callers and agents on the server `make run` started (another terminal)
+## demo: simulated callers, emailing customers and agents on the server `make run` started (another terminal)
 demo: build
 	./$(BIN) simulate --live $(DEMOARGS)
 

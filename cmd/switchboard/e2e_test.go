@@ -899,12 +899,16 @@ func TestLiveSimulation(t *testing.T) {
 		HTTP: s.http, SIP: s.sip.String(), Local: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")),
 		DNIS: []string{"+15550100"}, Agents: []string{"alice", "bob", "carol", "erin", "heidi"}, Password: "demo",
 		Rate: 60, Talk: 3 * time.Second, Patience: 60 * time.Second, Prompts: "../../ivr/prompts", Seed: 1,
+		SMTP: s.cfg.Mail.SMTP, EmailRate: 30, EmailTo: []string{"support@example.com", "billing@example.com"},
 	}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	if err != nil && ctx.Err() == nil {
 		t.Fatal(err)
 	}
 	if st.Calls.Load() < 5 || st.Answered.Load() < 1 || st.WrapUps.Load() < 1 {
 		t.Fatalf("simulation placed %d calls, %d answered, %d wrap-ups; want traffic end to end", st.Calls.Load(), st.Answered.Load(), st.WrapUps.Load())
+	}
+	if st.Emails.Load() < 3 || st.EmailReplies.Load() < 1 {
+		t.Fatalf("simulation sent %d emails, answered %d; want email end to end", st.Emails.Load(), st.EmailReplies.Load())
 	}
 	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> ''")
 	if in.AgentID == nil || in.Answered == nil {

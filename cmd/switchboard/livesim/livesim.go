@@ -68,6 +68,12 @@ type Options struct {
 	// address of its own (127.1.0.1, …), as desks on separate machines
 	// do, so that an HTTP edge's per-client limits apply per desk.
 	SpreadSources bool
+	// SMTP is the server's SMTP listener; with EmailRate > 0 simulated
+	// customers write to EmailTo there (emails per minute), and the
+	// simulated agents answer the email tasks they are offered.
+	SMTP      string
+	EmailRate float64
+	EmailTo   []string
 }
 
 // Main is the body of `switchboard simulate --live`.
@@ -93,10 +99,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.AdminPassword, "admin-password", "admin", "the admin's password, for --create-agents")
 	fs.BoolVar(&o.SIPp, "sipp", false, "callers are SIPp (sip-tester) instead of the simulator's own (load tests; needs --duration)")
 	fs.IntVar(&o.SIPpPort, "sipp-port", 5080, "SIPp's SIP port, with --sipp")
+	var emailTo string
+	fs.StringVar(&o.SMTP, "smtp", "127.0.0.1:2525", "the server's SMTP listener")
+	fs.Float64Var(&o.EmailRate, "email-rate", 2, "customer emails per minute (0: none)")
+	fs.StringVar(&emailTo, "email-to", "support@example.com,billing@example.com", "comma-separated support addresses the customers write to")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	o.DNIS, o.Agents = splitList(dnis), splitList(agents)
+	o.DNIS, o.Agents, o.EmailTo = splitList(dnis), splitList(agents), splitList(emailTo)
 	o.Report = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,7 +115,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// the way of the simulator's output.
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	st, err := Run(ctx, o, logger)
-	fmt.Fprintf(stdout, "calls placed %d, answered by simulated agents %d, wrap-ups %d\n", st.Calls.Load(), st.Answered.Load(), st.WrapUps.Load())
+	fmt.Fprintf(stdout, "calls placed %d, answered by simulated agents %d, wrap-ups %d; emails sent %d, answered %d\n",
+		st.Calls.Load(), st.Answered.Load(), st.WrapUps.Load(), st.Emails.Load(), st.EmailReplies.Load())
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		fmt.Fprintln(stderr, "simulate:", err)
 		return 1
@@ -126,6 +137,9 @@ func splitList(s string) []string {
 // Stats counts what a simulation did.
 type Stats struct {
 	Calls, Answered, WrapUps, Failed atomic.Int64
+	// Emails counts the customer emails sent, EmailReplies the simulated
+	// agents' replies.
+	Emails, EmailReplies atomic.Int64
 	// Reconnects counts desks connected again after their connection
 	// dropped.
 	Reconnects atomic.Int64
@@ -240,6 +254,9 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 	}
 	s.log.Info("live simulation running", "agents", len(s.o.Agents), "rate_per_min", o.Rate, "dial", o.DNIS)
 	var calls sync.WaitGroup
+	if o.SMTP != "" && o.EmailRate > 0 && len(o.EmailTo) > 0 {
+		calls.Go(func() { s.emails(traffic) })
+	}
 	var sippDone func() error
 	if o.SIPp {
 		if o.Duration <= 0 {
@@ -603,18 +620,43 @@ func (s *sim) desk(ctx context.Context, dialer *websocket.Dialer, login, tok str
 	}
 	ready()
 	dispositions := []string{"resolved", "resolved", "follow-up", "escalated", "sale", "no-sale"}
+	tickets := map[string]string{} // email task → ticket number
 	for {
 		var ev struct {
 			Type string `json:"type"`
 			Data struct {
-				CallID string `json:"call_id"`
-				Code   string `json:"code"`
+				CallID  string `json:"call_id"`
+				Code    string `json:"code"`
+				TaskID  string `json:"task_id"`
+				Channel string `json:"channel"`
+				State   string `json:"state"`
+				CRM     struct {
+					Ticket struct {
+						Number string `json:"number"`
+					} `json:"ticket"`
+				} `json:"crm"`
 			} `json:"data"`
 		}
 		if err := conn.ReadJSON(&ev); err != nil {
 			return err
 		}
 		switch ev.Type {
+		case "task.offered":
+			if ev.Data.Channel == "email" && ev.Data.CRM.Ticket.Number != "" {
+				tickets[ev.Data.TaskID] = ev.Data.CRM.Ticket.Number
+				_ = send("task.accept", map[string]string{"task_id": ev.Data.TaskID})
+			}
+		case "task.state":
+			number, ok := tickets[ev.Data.TaskID]
+			switch {
+			case !ok:
+			case ev.Data.State == "active":
+				go s.answerEmail(ctx, tok, number)
+			case ev.Data.State == "wrap-up":
+				_ = send("task.wrapup", map[string]string{"task_id": ev.Data.TaskID, "disposition": "resolved", "notes": "Simulated email."})
+			case ev.Data.State == "ended" || ev.Data.State == "done":
+				delete(tickets, ev.Data.TaskID)
+			}
 		case "wrapup.started":
 			callID := ev.Data.CallID
 			go func() {
