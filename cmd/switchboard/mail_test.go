@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/agentdesk/agentdesktest"
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/mail/mailtest"
 )
@@ -250,5 +252,49 @@ func TestEmailEndToEnd(t *testing.T) {
 	}
 	if after-before != 1000 {
 		t.Errorf("the burst opened %d tickets, want 1000", after-before)
+	}
+}
+
+// TestEmailDeskBrowser: an agent's desk in Chromium is offered an email
+// task, accepts it, sees the customer's message in the thread as text
+// (markup in it is not run), picks a canned response and sends the reply,
+// which reaches the relay with the customer's name filled in.
+func TestEmailDeskBrowser(t *testing.T) {
+	relay := mailtest.NewRelay(t, nil)
+	s := startSystem(t, openAllDay, func(c *Config) { c.Mail.Relay.Addr = relay.Addr })
+	desk := softphoneDesk(t, s.http, "bob")
+	m := email{from: "zoe@example.org", to: "support@example.com", id: "desk-1@cust.example", subject: "Router down",
+		text: `It blinks <img src=x onerror="document.title='xss'"> red.`}
+	if code := sendMail(t, s.cfg.Mail.SMTP, m.from, m.to, m.bytes()); code != 0 {
+		t.Fatalf("mail refused with %d", code)
+	}
+	agentdesktest.Poll(t, desk, "email task offered", `!!document.querySelector('[data-channel="email"][data-state="offered"] .t-accept')`)
+	agentdesktest.Step(t, desk, "accept", chromedp.Click(chromedp.CSS(`[data-channel="email"] .t-accept`)))
+	agentdesktest.Poll(t, desk, "thread shown",
+		`[...document.querySelectorAll('.email-thread .email-text')].some((e) => e.textContent.includes('onerror='))`)
+	agentdesktest.Poll(t, desk, "canned responses loaded", `document.querySelectorAll('.email-reply select option').length > 1`)
+	agentdesktest.Step(t, desk, "reply with a canned response", chromedp.Evaluate[chromedp.Void](`(() => {
+		const sel = document.querySelector('.email-reply select');
+		sel.selectedIndex = 1;
+		sel.dispatchEvent(new Event('change'));
+		document.querySelector('.email-reply button[type=submit]').click();
+	})()`))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	got := relay.Wait(ctx, 2) // the acknowledgement, then the reply
+	if len(got) != 2 {
+		t.Fatalf("the relay got %d messages, want the acknowledgement and the reply", len(got))
+	}
+	reply, _ := parsed(t, got[1])
+	if reply.Message.InReplyTo != m.id || !strings.HasPrefix(reply.Message.Text, "Hello Zoe Q,") {
+		t.Errorf("reply = %+v", reply.Message)
+	}
+	agentdesktest.Poll(t, desk, "reply in the thread", `document.querySelectorAll('.email-thread .email.outbound').length >= 2`)
+	title, err := chromedp.Run(desk, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title == "xss" || strings.Contains(title, "xss") {
+		t.Error("markup from the customer's email ran in the desk")
 	}
 }
