@@ -491,6 +491,8 @@ func (c *client) execute(cmd Command) {
 		err = h.cfg.Engine.Prioritize(ctx, d.CallID, d.Priority, d.Front)
 	case CmdTaskAccept, CmdTaskReject, CmdTaskComplete, CmdTaskTransfer, CmdTaskWrapUp:
 		err = h.taskCommand(ctx, agent, cmd)
+	case CmdChatSend, CmdChatTyping, CmdChatRead, CmdChatHistory:
+		data, err = h.chatCommand(ctx, agent, cmd)
 	}
 	if err != nil {
 		e := errorData(err)

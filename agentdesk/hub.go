@@ -26,6 +26,7 @@ type Config struct {
 	Softphones Softphones // nil: WebRTC softphone unavailable
 	Listener   Listener   // nil: listen-in unavailable
 	Tickets    Tickets    // nil: wrap-ups with a ticket are refused
+	Chats      Chats      // nil: chat commands are refused (unsupported)
 
 	// Dispositions are the wrap-up codes agents choose from (required for wrap-up).
 	Dispositions []Code

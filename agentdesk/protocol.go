@@ -51,6 +51,10 @@ const (
 	CmdTaskComplete   = "task.complete"
 	CmdTaskTransfer   = "task.transfer"
 	CmdTaskWrapUp     = "task.wrapup"
+	CmdChatSend       = "chat.send"
+	CmdChatTyping     = "chat.typing"
+	CmdChatRead       = "chat.read"
+	CmdChatHistory    = "chat.history"
 )
 
 // Event types the server pushes.
@@ -76,6 +80,10 @@ const (
 	EvSessionEnded  = "session.ended"
 	EvTaskOffered   = "task.offered"
 	EvTaskState     = "task.state"
+	EvChatMessage   = "chat.message"
+	EvChatTyping    = "chat.typing"
+	EvChatRead      = "chat.read"
+	EvChatEnded     = "chat.ended"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).
@@ -289,6 +297,10 @@ var commandSpecs = map[string]commandSpec{
 	CmdTaskComplete:   {new: func() any { return new(TaskRef) }, validate: vTaskRef},
 	CmdTaskTransfer:   {new: func() any { return new(TaskTransfer) }, validate: vTaskTransfer},
 	CmdTaskWrapUp:     {new: func() any { return new(TaskWrapUp) }, validate: vTaskWrapUp},
+	CmdChatSend:       {new: func() any { return new(ChatSend) }, validate: vChatSend},
+	CmdChatTyping:     {new: func() any { return new(TaskRef) }, validate: vTaskRef},
+	CmdChatRead:       {new: func() any { return new(ChatRead) }, validate: vChatRead},
+	CmdChatHistory:    {new: func() any { return new(TaskRef) }, validate: vTaskRef},
 }
 
 // SupervisorOnly reports whether the command type needs the supervisor or

@@ -117,7 +117,7 @@ func TestProtocolDocExamples(t *testing.T) {
 	}
 	evTypes := []string{EvOK, EvError, EvHello, EvAgentSnapshot, EvAgentState, EvCallOffered, EvCallRescinded,
 		EvCallAnswered, EvCallHeld, EvCallUnheld, EvCallXfer, EvCallEnded, EvWrapUpStarted, EvWrapUpEnded,
-		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState}
+		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState, EvChatMessage, EvChatTyping, EvChatRead, EvChatEnded}
 	seenEv := map[string]bool{}
 	for _, e := range events {
 		var env Envelope
@@ -151,6 +151,10 @@ var eventData = map[string]func() any{
 	EvCallOffered:   func() any { return new(Offer) },
 	EvTaskOffered:   func() any { return new(TaskOffer) },
 	EvTaskState:     func() any { return new(TaskInfo) },
+	EvChatMessage:   func() any { return new(ChatEvent) },
+	EvChatTyping:    func() any { return new(ChatEvent) },
+	EvChatRead:      func() any { return new(ChatEvent) },
+	EvChatEnded:     func() any { return new(ChatEvent) },
 	EvSupSnapshot:   func() any { return new(SupSnapshot) },
 	EvSupQueue:      func() any { return new(QueueView) },
 	EvSupAgent:      func() any { return new(AgentView) },
