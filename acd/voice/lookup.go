@@ -75,3 +75,27 @@ func (l *ivrLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket
 	}
 	return ivr.Ticket{Number: t.Number, Status: t.Status.String(), Subject: t.Subject}, true, nil
 }
+
+// CRMLookup is the IVR's data dips over the CRM outside a call (a chat's
+// flow): numbers are read in Region, nothing is cached, and it is safe for
+// concurrent use.
+type CRMLookup struct {
+	CRM    Directory
+	Region string
+}
+
+var _ ivr.Lookup = CRMLookup{}
+
+func (l CRMLookup) lookup() *ivrLookup {
+	return &ivrLookup{crm: l.CRM, resolve: func(ani string) acd.Geography { return acd.ResolveNumber(ani, l.Region) }}
+}
+
+// LookupCaller implements ivr.Lookup: the CRM contact owning ani.
+func (l CRMLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
+	return l.lookup().LookupCaller(ctx, ani)
+}
+
+// LookupTicket implements ivr.Lookup: the ticket numbered number.
+func (l CRMLookup) LookupTicket(ctx context.Context, number string) (ivr.Ticket, bool, error) {
+	return l.lookup().LookupTicket(ctx, number)
+}

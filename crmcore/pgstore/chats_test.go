@@ -110,3 +110,34 @@ func TestChatConversation(t *testing.T) {
 		t.Errorf("the new contact's chats = %d, want 1", len(list))
 	}
 }
+
+// TestSecret: a key is made once and the same for every caller.
+func TestSecret(t *testing.T) {
+	ctx := context.Background()
+	s := New(newPool(t))
+	var keys [][]byte
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			k, err := s.Secret(ctx, "chat.token")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			keys = append(keys, k)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, k := range keys {
+		if len(k) != 32 || string(k) != string(keys[0]) {
+			t.Fatalf("keys differ: %x and %x", k, keys[0])
+		}
+	}
+	other, err := s.Secret(ctx, "other")
+	if err != nil || string(other) == string(keys[0]) {
+		t.Errorf("another key = %x, %v; want a different one", other, err)
+	}
+}

@@ -5,7 +5,7 @@
 // go to the REST API (/api/v1) with the session token.
 import { CTI, el, fmtDuration } from './cti.js';
 import { Softphone } from './softphone.js';
-import { popSegment, renderTasks, tickTasks } from './tasks.js';
+import { onChatEvent, popSegment, renderTasks, tickTasks } from './tasks.js';
 
 const $ = (id) => document.getElementById(id);
 const S = {
@@ -113,6 +113,7 @@ function wire(cti) {
     }
     render();
   });
+  for (const type of ['chat.message', 'chat.typing', 'chat.read', 'chat.ended']) cti.on(type, (d) => onChatEvent(type, d));
   cti.on('agent.state', (d) => { S.status = d; render(); });
   cti.on('call.offered', (d) => { S.offer = d; render(); $('btn-answer').focus(); });
   cti.on('call.rescinded', (d) => {

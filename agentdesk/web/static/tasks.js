@@ -118,6 +118,7 @@ function taskPanel(t, S, ui) {
   header(t.channel, customerName(t.pop, id), t.state, deadline),
   ...customerFacts(t.pop, ui),
   t.channel === 'email' && t.state === 'active' ? emailSection(t, ui) : null,
+  t.channel === 'chat' && (t.state === 'active' || t.state === 'wrap-up') ? chatSection(t, ui) : null,
   el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
 }
 
@@ -155,4 +156,71 @@ function emailSection(t, ui) {
   return el('section', { class: 'email-box', 'aria-label': `email ${number}` },
     el('p', {}, el('button', { type: 'button', class: 'link', onclick: () => ui.openTicket(number) }, number), ` ${tk.subject || ''}`),
     thread, form);
+}
+
+// chats are the chat panels on the desk, by task id: where chat events go.
+const chats = new Map();
+
+// onChatEvent hands a chat event (chat.message, chat.typing, chat.read,
+// chat.ended) to its chat's panel.
+export function onChatEvent(type, d) {
+  const c = chats.get(d.task_id);
+  if (c) c[type](d);
+}
+
+// chatSection is a chat's conversation and its composer. Messages are
+// text nodes: whatever the customer types stays text.
+function chatSection(t, ui) {
+  const id = t.task_id;
+  const seen = new Set();
+  let lastCustomer = 0;
+  let typingTimer = 0;
+  let lastTyping = 0;
+  const log = el('ol', { class: 'list chat-log', 'aria-label': 'chat messages', 'aria-live': 'polite' });
+  const typing = el('p', { class: 'muted chat-typing', hidden: true }, 'The customer is typing…');
+  const receipt = el('p', { class: 'muted chat-receipt' }, '');
+  const add = (m) => {
+    if (seen.has(m.seq)) return;
+    seen.add(m.seq);
+    const who = { customer: 'Customer', agent: 'You', bot: 'Bot', system: '' }[m.sender] ?? m.sender;
+    const li = el('li', { class: 'chat-msg ' + m.sender, dataset: { seq: String(m.seq) } },
+      who ? el('strong', {}, who + ': ') : null, el('span', { class: 'chat-text' }, m.text || ''));
+    const after = [...log.children].find((x) => Number(x.dataset.seq) > m.seq);
+    log.insertBefore(li, after || null);
+    log.scrollTop = log.scrollHeight;
+    if (m.sender === 'customer' && m.seq > lastCustomer) {
+      lastCustomer = m.seq;
+      if (t.state === 'active') ui.cmd('chat.read', { task_id: id, seq: m.seq }).catch(() => {});
+    }
+  };
+  const input = el('textarea', { rows: '2', 'aria-label': 'Message', maxlength: '4000', oninput: () => {
+    const now = Date.now();
+    if (now - lastTyping > 3000) {
+      lastTyping = now;
+      ui.cmd('chat.typing', { task_id: id }).catch(() => {});
+    }
+  } });
+  const form = el('form', { class: 'chat-compose', onsubmit: (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    ui.cmd('chat.send', { task_id: id, text }).then((r) => {
+      input.value = '';
+      add({ seq: r.seq, sender: 'agent', text });
+    }).catch((err) => ui.toast('Chat: ' + err.message));
+  } }, input, el('button', { type: 'submit', class: 'go' }, 'Send'));
+  if (t.state !== 'active') form.hidden = true;
+  chats.set(id, {
+    'chat.message': (d) => { typing.hidden = true; add(d.message); },
+    'chat.typing': () => {
+      typing.hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => { typing.hidden = true; }, 5000);
+    },
+    'chat.read': (d) => { receipt.textContent = `Read up to message ${d.seq}`; },
+    'chat.ended': () => { receipt.textContent = 'The customer left the chat.'; form.hidden = true; },
+  });
+  ui.cmd('chat.history', { task_id: id }).then((r) => { for (const m of r.messages || []) add(m); })
+    .catch((err) => ui.toast('Chat history: ' + err.message));
+  return el('section', { class: 'chat-box', 'aria-label': 'chat ' + id }, log, typing, receipt, form);
 }
