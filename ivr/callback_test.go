@@ -38,7 +38,7 @@ func TestCallbackPolicy(t *testing.T) {
 			name: "premium caller enters another number", ani: premium, callbacks: noPremium{},
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("4155550101#"), ivrtest.Keys("1")),
 			kind:   ivr.OutcomeCallback, queue: "sales", callback: "+14155550101",
-			path: openPrefix + "dtmf:9 callback callback:refused " +
+			path: openPrefix + "dtmf:9 callback_channel callback callback:refused " +
 				"dtmf:4 dtmf:1 dtmf:5 dtmf:5 dtmf:5 dtmf:5 dtmf:0 dtmf:1 dtmf:0 dtmf:1 dtmf:# dtmf:1 callback:confirmed",
 			played: []string{"en/main_menu", "en/callback_refused", "en/callback_enter", "en/callback_offer", "en/num_4", "en/callback_confirm", "en/callback_thanks"},
 		},
@@ -46,7 +46,7 @@ func TestCallbackPolicy(t *testing.T) {
 			name: "premium numbers typed in are refused until the retries run out", ani: premium, callbacks: noPremium{},
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("9005551234#"), ivrtest.Keys("9005551234#"), ivrtest.Keys("9005551234#"), ivrtest.Keys("0")),
 			kind:   ivr.OutcomeQueue, queue: "operator", priority: 40, skills: en1,
-			path: openPrefix + "dtmf:9 callback callback:refused " +
+			path: openPrefix + "dtmf:9 callback_channel callback callback:refused " +
 				strings.Repeat("dtmf:9 dtmf:0 dtmf:0 dtmf:5 dtmf:5 dtmf:5 dtmf:1 dtmf:2 dtmf:3 dtmf:4 dtmf:# callback:refused ", 3) +
 				"callback:max_retries main_menu dtmf:0 operator_queue",
 			played: []string{"en/callback_refused", "en/callback_enter", "en/callback_refused", "en/callback_enter", "en/callback_refused",
@@ -56,7 +56,7 @@ func TestCallbackPolicy(t *testing.T) {
 			name: "permitted caller number", callbacks: noPremium{},
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("1")),
 			kind:   ivr.OutcomeCallback, queue: "sales", callback: anyANI,
-			path: openPrefix + "dtmf:9 callback dtmf:1 callback:confirmed",
+			path: openPrefix + "dtmf:9 callback_channel callback dtmf:1 callback:confirmed",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runDemoCase(t, set, tc) })

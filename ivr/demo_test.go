@@ -298,7 +298,7 @@ func TestDemoFlow(t *testing.T) {
 			name:   "callback to the calling number",
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("1")),
 			kind:   ivr.OutcomeCallback, queue: "sales", callback: anyANI,
-			path:   openPrefix + "dtmf:9 callback dtmf:1 callback:confirmed",
+			path:   openPrefix + "dtmf:9 callback_channel callback dtmf:1 callback:confirmed",
 			vars:   map[string]string{"call.reason": "callback"},
 			played: []string{"en/callback_offer", "en/num_1", "en/num_5", "en/callback_confirm", "en/callback_thanks"},
 		},
@@ -306,7 +306,7 @@ func TestDemoFlow(t *testing.T) {
 			name:   "callback to another number",
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("2"), ivrtest.Keys("5551234567#"), ivrtest.Keys("1")),
 			kind:   ivr.OutcomeCallback, queue: "sales", callback: "5551234567",
-			path: openPrefix + "dtmf:9 callback dtmf:2 callback:enter_number " +
+			path: openPrefix + "dtmf:9 callback_channel callback dtmf:2 callback:enter_number " +
 				"dtmf:5 dtmf:5 dtmf:5 dtmf:1 dtmf:2 dtmf:3 dtmf:4 dtmf:5 dtmf:6 dtmf:7 dtmf:# dtmf:1 callback:confirmed",
 			played: []string{"en/callback_enter", "en/callback_offer", "en/num_5"},
 		},
@@ -314,7 +314,7 @@ func TestDemoFlow(t *testing.T) {
 			name: "callback from an anonymous caller enters a number", ani: "anonymous",
 			script: ev(ivrtest.Keys("9"), ivrtest.Keys("123#"), ivrtest.Keys("5551234567#"), ivrtest.Keys("1")),
 			kind:   ivr.OutcomeCallback, queue: "sales", callback: "5551234567",
-			path: "welcome hours hours:open identify identify:not_found main_menu dtmf:9 callback " +
+			path: "welcome hours hours:open identify identify:not_found main_menu dtmf:9 callback_channel callback " +
 				"dtmf:1 dtmf:2 dtmf:3 dtmf:# callback:invalid " +
 				"dtmf:5 dtmf:5 dtmf:5 dtmf:1 dtmf:2 dtmf:3 dtmf:4 dtmf:5 dtmf:6 dtmf:7 dtmf:# dtmf:1 callback:confirmed",
 		},
@@ -322,7 +322,7 @@ func TestDemoFlow(t *testing.T) {
 			name:   "callback not confirmed returns to the menu",
 			script: ev(ivrtest.Keys("9"), ivrtest.Timeout(), ivrtest.Keys("5"), ivrtest.Timeout(), ivrtest.Keys("0")),
 			kind:   ivr.OutcomeQueue, queue: "operator", priority: 40, skills: en1,
-			path: openPrefix + "dtmf:9 callback callback:timeout dtmf:5 callback:invalid callback:timeout callback:max_retries " +
+			path: openPrefix + "dtmf:9 callback_channel callback callback:timeout dtmf:5 callback:invalid callback:timeout callback:max_retries " +
 				"main_menu dtmf:0 operator_queue",
 		},
 		{
@@ -360,20 +360,20 @@ func TestDemoFlow(t *testing.T) {
 			name: "closed on the weekend: voicemail", at: saturdayNoon,
 			script: ev(ivrtest.Record(42 * time.Second)),
 			kind:   ivr.OutcomeVoicemail, queue: "support", voicemail: 42 * time.Second,
-			path:   "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path:   "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 			played: []string{"en/welcome", "en/closed", "en/vm_intro", "en/beep", "en/vm_thanks", "en/goodbye"},
 		},
 		{
 			name: "closed on a holiday", at: christmas,
 			script: ev(ivrtest.Record(10 * time.Second)),
 			kind:   ivr.OutcomeVoicemail, queue: "support", voicemail: 10 * time.Second,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "closed at closing time", at: mondayEvening,
 			script: ev(ivrtest.Record(5 * time.Second)),
 			kind:   ivr.OutcomeVoicemail, queue: "support", voicemail: 5 * time.Second,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "open at 09:00 EDT on the Monday after spring-forward (13:00 UTC)",
@@ -386,13 +386,13 @@ func TestDemoFlow(t *testing.T) {
 			name: "closed at 08:30 EST on the Monday after fall-back (13:30 UTC)",
 			at:   time.Date(2026, 11, 2, 13, 30, 0, 0, time.UTC), script: ev(ivrtest.Record(3 * time.Second)),
 			kind: ivr.OutcomeVoicemail, queue: "support", voicemail: 3 * time.Second,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "closed at 17:00 EDT on the Friday before fall-back (21:00 UTC)",
 			at:   time.Date(2026, 10, 30, 21, 0, 0, 0, time.UTC), script: ev(ivrtest.Record(3 * time.Second)),
 			kind: ivr.OutcomeVoicemail, queue: "support", voicemail: 3 * time.Second,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "open at 16:30 EST on the Monday after fall-back (21:30 UTC)",
@@ -404,13 +404,13 @@ func TestDemoFlow(t *testing.T) {
 			name: "voicemail ended by hanging up is kept", at: saturdayNoon,
 			script: ev(ivrtest.RecordThenHangup(20 * time.Second)),
 			kind:   ivr.OutcomeVoicemail, queue: "support", voicemail: 20 * time.Second,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "voicemail longer than the maximum is cut", at: saturdayNoon,
 			script: ev(ivrtest.Record(5 * time.Minute)),
 			kind:   ivr.OutcomeVoicemail, queue: "support", voicemail: 2 * time.Minute,
-			path: "welcome hours hours:closed closed_message voicemail voicemail:recorded",
+			path: "welcome hours hours:closed closed_message closed_channel voicemail voicemail:recorded",
 		},
 		{
 			name: "hang-up during the closed message", at: saturdayNoon,
@@ -422,7 +422,7 @@ func TestDemoFlow(t *testing.T) {
 			name: "hang-up before recording", at: saturdayNoon,
 			script: ev(ivrtest.HangupWhileWaiting()),
 			kind:   ivr.OutcomeAbandoned,
-			path:   "welcome hours hours:closed closed_message voicemail voicemail:hangup",
+			path:   "welcome hours hours:closed closed_message closed_channel voicemail voicemail:hangup",
 		},
 	}
 	for _, tc := range cases {

@@ -98,17 +98,20 @@ type Set struct {
 	entries      []EntryPoint
 	byDNIS       map[string]int
 	byWebRTC     map[string]int
+	byChat       map[string]int
 	flows        map[string]*Flow
 	prompts      *Prompts
 	warnings     []Problem
 }
 
-// EntryPoint maps a dialled number or a WebRTC entry name to a flow.
+// EntryPoint maps a dialled number, a WebRTC entry name or a web chat entry name to a flow.
 type EntryPoint struct {
-	// DNIS is the dialled number ("" for a WebRTC entry point).
+	// DNIS is the dialled number ("" for a WebRTC or chat entry point).
 	DNIS string
-	// WebRTC is the WebRTC entry name ("" for a DNIS entry point).
+	// WebRTC is the WebRTC entry name ("" for the others).
 	WebRTC string
+	// Chat is the web chat entry name ("" for the others); its flows are shown as text.
+	Chat string
 	// Flow is the flow the call runs.
 	Flow *Flow
 	// Language is the entry point's initial language ("" means the set's default).
@@ -151,6 +154,15 @@ func (s *Set) ForDNIS(dnis string) (EntryPoint, bool) {
 // ForWebRTC returns the entry point for a WebRTC entry name.
 func (s *Set) ForWebRTC(name string) (EntryPoint, bool) {
 	i, ok := s.byWebRTC[name]
+	if !ok {
+		return EntryPoint{}, false
+	}
+	return s.entries[i], true
+}
+
+// ForChat returns the entry point for a web chat entry name.
+func (s *Set) ForChat(name string) (EntryPoint, bool) {
+	i, ok := s.byChat[name]
 	if !ok {
 		return EntryPoint{}, false
 	}
@@ -307,6 +319,7 @@ type node struct {
 	next           string
 	def            string
 	options        map[byte]string
+	labels         map[byte]string
 	timeout        time.Duration
 	retries        int
 	invalidPrompts []prompt

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -290,7 +292,7 @@ func (c *compiler) compile(spec *fileSpec) *Set {
 	if spec.Version != nil && *spec.Version != 1 {
 		c.problem(SeverityError, c.at("version"), "", "", "unsupported version %d (want 1)", *spec.Version)
 	}
-	set := &Set{file: c.file, byDNIS: map[string]int{}, byWebRTC: map[string]int{}, flows: map[string]*Flow{}}
+	set := &Set{file: c.file, byDNIS: map[string]int{}, byWebRTC: map[string]int{}, byChat: map[string]int{}, flows: map[string]*Flow{}}
 
 	// Languages: the default first.
 	def := spec.DefaultLanguage
@@ -374,16 +376,25 @@ func (c *compiler) compile(spec *fileSpec) *Set {
 
 	for i, e := range spec.EntryPoints {
 		line := c.at("entry_points", strconv.Itoa(i))
-		ep := EntryPoint{DNIS: e.DNIS, WebRTC: e.WebRTC, Language: e.Language}
+		ep := EntryPoint{DNIS: e.DNIS, WebRTC: e.WebRTC, Chat: e.Chat, Language: e.Language}
+		kinds := 0
+		for _, k := range []string{e.DNIS, e.WebRTC, e.Chat} {
+			if k != "" {
+				kinds++
+			}
+		}
 		switch {
-		case (e.DNIS == "") == (e.WebRTC == ""):
-			c.problem(SeverityError, line, "", "", "entry point needs exactly one of dnis, webrtc")
+		case kinds != 1:
+			c.problem(SeverityError, line, "", "", "entry point needs exactly one of dnis, webrtc, chat")
 			continue
 		case e.DNIS != "" && !dnisRE.MatchString(e.DNIS):
 			c.problem(SeverityError, line, "", "", "invalid dnis %q", e.DNIS)
 			continue
 		case e.WebRTC != "" && !nameRE.MatchString(e.WebRTC):
 			c.problem(SeverityError, line, "", "", "invalid webrtc entry name %q", e.WebRTC)
+			continue
+		case e.Chat != "" && !nameRE.MatchString(e.Chat):
+			c.problem(SeverityError, line, "", "", "invalid chat entry name %q", e.Chat)
 			continue
 		}
 		if e.Language != "" && !slices.Contains(langs, e.Language) {
@@ -398,8 +409,11 @@ func (c *compiler) compile(spec *fileSpec) *Set {
 		}
 		ep.Flow = f
 		index, key := set.byDNIS, e.DNIS
-		if e.WebRTC != "" {
+		switch {
+		case e.WebRTC != "":
 			index, key = set.byWebRTC, e.WebRTC
+		case e.Chat != "":
+			index, key = set.byChat, e.Chat
 		}
 		if _, dup := index[key]; dup {
 			c.problem(SeverityError, line, "", "", "duplicate entry point %q", key)
@@ -411,6 +425,7 @@ func (c *compiler) compile(spec *fileSpec) *Set {
 	if len(spec.EntryPoints) == 0 {
 		c.problem(SeverityWarning, 1, "", "", "no entry_points: no call can reach these flows")
 	}
+	c.checkChat(set)
 	return set
 }
 
@@ -517,6 +532,10 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 	}
 	slices.Sort(setKeys)
 	for _, k := range setKeys {
+		if k == channelVar {
+			x.errf("set/"+k, "cannot set variable %s (the session's channel sets it)", k)
+			continue
+		}
 		if !varRE.MatchString(k) || strings.HasPrefix(k, "caller.") {
 			x.errf("set/"+k, "cannot set variable %q (want call.*, input.*, contact.*, ticket.* or survey.* names)", k)
 			continue
@@ -562,6 +581,7 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 			}
 			n.options[k[0]] = v
 		}
+		n.labels = compileLabels(x, ns)
 	case KindGather:
 		x.required("next", ns.Next)
 		x.required("default", ns.Default)
@@ -694,6 +714,31 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 		}
 	}
 	return n
+}
+
+// maxLabel caps a menu button's label, in characters.
+const maxLabel = 40
+
+// compileLabels checks a menu's labels: each names one of its options and is a short line
+// of printable text.
+func compileLabels(x nodeCtx, ns *nodeSpec) map[byte]string {
+	if len(ns.Labels) == 0 {
+		return nil
+	}
+	labels := make(map[byte]string, len(ns.Labels))
+	for k, v := range ns.Labels {
+		if _, ok := ns.Options[k]; !ok {
+			x.errf("labels/"+k, "label key %q is not an option of this menu", k)
+			continue
+		}
+		printable := strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) < 0
+		if strings.TrimSpace(v) == "" || utf8.RuneCountInString(v) > maxLabel || !printable {
+			x.errf("labels/"+k, "label of option %s must be 1–%d printable characters", k, maxLabel)
+			continue
+		}
+		labels[k[0]] = v
+	}
+	return labels
 }
 
 func isDTMF(b byte) bool {

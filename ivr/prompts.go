@@ -1,7 +1,10 @@
 package ivr
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,8 +18,12 @@ const promptExt = ".wav"
 
 var promptNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,63}$`)
 
+// maxPromptText caps the text of one prompt in <root>/<lang>.txt.
+const maxPromptText = 2000
+
 // Prompts maps prompt names to WAV files: <root>/<language>/<name>.wav, falling back to the
-// default language when a language lacks a prompt. It is immutable and safe for concurrent
+// default language when a language lacks a prompt. It also holds each prompt's text
+// (<root>/<language>.txt, the form a chat shows). It is immutable and safe for concurrent
 // use.
 type Prompts struct {
 	root        string
@@ -24,15 +31,21 @@ type Prompts struct {
 	// have indexes the files found at load time, per language; nil when the root was not
 	// scanned (no prompt directory configured), in which case every name is assumed present.
 	have map[string]map[string]bool
+	// texts holds each language's prompt texts by name; a language without a text file
+	// has none.
+	texts map[string]map[string]string
 }
 
 // OpenPrompts scans root for the per-language folders of langs (the first is the default
-// language). A missing folder is an error.
+// language) and reads their texts from <root>/<lang>.txt ("name|text" lines, # comments).
+// A missing folder or a malformed text file is an error; a missing text file is not (the
+// default language's texts stand in).
 func OpenPrompts(root string, langs ...string) (*Prompts, error) {
 	if len(langs) == 0 {
 		return nil, fmt.Errorf("ivr: prompts: no languages")
 	}
-	p := &Prompts{root: root, defaultLang: langs[0], have: make(map[string]map[string]bool, len(langs))}
+	p := &Prompts{root: root, defaultLang: langs[0], have: make(map[string]map[string]bool, len(langs)),
+		texts: make(map[string]map[string]string, len(langs))}
 	for _, lang := range langs {
 		entries, err := os.ReadDir(filepath.Join(root, lang))
 		if err != nil {
@@ -45,8 +58,43 @@ func OpenPrompts(root string, langs ...string) (*Prompts, error) {
 			}
 		}
 		p.have[lang] = set
+		texts, err := readPromptTexts(filepath.Join(root, lang+".txt"))
+		if err != nil {
+			return nil, err
+		}
+		p.texts[lang] = texts
 	}
 	return p, nil
+}
+
+// readPromptTexts reads a "name|text" file; a file that does not exist has no texts.
+func readPromptTexts(file string) (map[string]string, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ivr: prompt texts: %w", err)
+	}
+	defer f.Close()
+	texts := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		name, text, ok := strings.Cut(l, "|")
+		text = strings.TrimSpace(text)
+		if !ok || !promptNameRE.MatchString(name) || text == "" || len(text) > maxPromptText {
+			return nil, fmt.Errorf("ivr: prompt texts %s:%d: want name|text", file, line)
+		}
+		texts[name] = text
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("ivr: prompt texts %s: %w", file, err)
+	}
+	return texts, nil
 }
 
 // unscannedPrompts resolves names under root without checking that files exist.
@@ -72,6 +120,16 @@ func (p *Prompts) Path(lang, name string) string {
 		lang = p.defaultLang
 	}
 	return filepath.Join(p.root, lang, name+promptExt)
+}
+
+// Text returns the text of a prompt name in a language: the language's own text when it
+// has one, else the default language's. ok is false when neither has one.
+func (p *Prompts) Text(lang, name string) (string, bool) {
+	if t, ok := p.texts[lang][name]; ok {
+		return t, true
+	}
+	t, ok := p.texts[p.defaultLang][name]
+	return t, ok
 }
 
 // Paths maps several prompt names at once.

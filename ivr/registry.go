@@ -82,3 +82,13 @@ func (r *Registry) ForWebRTC(name string) (EntryPoint, bool, error) {
 	ep, ok := s.ForWebRTC(name)
 	return ep, ok, nil
 }
+
+// ForChat returns the current entry point for a web chat entry name.
+func (r *Registry) ForChat(name string) (EntryPoint, bool, error) {
+	s := r.cur.Load()
+	if s == nil {
+		return EntryPoint{}, false, ErrNoFlows
+	}
+	ep, ok := s.ForChat(name)
+	return ep, ok, nil
+}

@@ -92,6 +92,7 @@ func RunSurvey(ctx context.Context, sess Session, flow *Flow, in Input) (map[str
 
 type run struct {
 	sess  Session
+	text  TextSession // sess when it shows text (a chat), else nil
 	flow  *Flow
 	set   *Set
 	in    Input
@@ -113,6 +114,7 @@ func newRun(sess Session, flow *Flow, in Input) *run {
 		r.log = slog.Default()
 	}
 	r.log = r.log.With("call_id", in.CallID)
+	r.text, _ = sess.(TextSession)
 	r.lang = r.set.defaultLang
 	if slices.Contains(r.set.languages, in.Language) {
 		r.lang = in.Language
@@ -124,6 +126,10 @@ func newRun(sess Session, flow *Flow, in Input) *run {
 		"call.id":        in.CallID,
 		"call.dnis":      in.DNIS,
 		"call.language":  r.lang,
+		channelVar:       ChannelVoice,
+	}
+	if r.text != nil {
+		r.vars[channelVar] = ChannelChat
 	}
 	r.start = r.now()
 	return r
@@ -311,6 +317,9 @@ func (r *run) play(ctx context.Context, n *node, ps []prompt, interruptible bool
 	if len(ps) == 0 {
 		return nil
 	}
+	if r.text != nil {
+		return r.show(ctx, r.promptText(n, ps), nil)
+	}
 	files := make([]string, 0, len(ps))
 	for _, p := range ps {
 		if p.say == SayNone {
@@ -337,7 +346,19 @@ func (r *run) play(ctx context.Context, n *node, ps []prompt, interruptible bool
 	return nil
 }
 
+// playNames plays named prompts with the digits of say where a name is ""; the caller
+// answers 1 or 2 (a TextSession shows those as buttons).
 func (r *run) playNames(ctx context.Context, names []string, say string, interruptible bool) error {
+	if r.text != nil {
+		ps := make([]prompt, len(names))
+		for i, name := range names {
+			ps[i] = prompt{name: name}
+			if name == "" {
+				ps[i] = prompt{say: SayDigits, value: say}
+			}
+		}
+		return r.show(ctx, r.promptText(nil, ps), confirmButtons)
+	}
 	files := make([]string, 0, len(names)+len(say))
 	for _, name := range names {
 		if name == "" {
@@ -367,7 +388,13 @@ func (r *run) readDigit(ctx context.Context, n *node, timeout time.Duration) (by
 
 func (r *run) menu(ctx context.Context, n *node) (string, error) {
 	for attempt := 0; ; attempt++ {
-		if err := r.play(ctx, n, n.prompts, n.interruptible); err != nil {
+		var err error
+		if r.text != nil {
+			err = r.show(ctx, r.promptText(n, n.prompts), menuButtons(n))
+		} else {
+			err = r.play(ctx, n, n.prompts, n.interruptible)
+		}
+		if err != nil {
 			return "", err
 		}
 		d, ok, err := r.readDigit(ctx, n, n.timeout)
@@ -396,11 +423,12 @@ func (r *run) menu(ctx context.Context, n *node) (string, error) {
 
 // collect reads up to c.max digits: first-digit timeout, then inter-digit timeouts, ended by
 // the terminator, the maximum, or an inter-digit timeout. got is false when nothing at all
-// was entered.
+// was entered. A TextSession's reply is read to its end, past the maximum (TextPrompt.Reply
+// bounds it), so that too long a reply is invalid rather than cut.
 func (r *run) collect(ctx context.Context, n *node, c collectSpec) (digits string, got bool, err error) {
 	var b []byte
 	timeout := c.first
-	for len(b) < c.max {
+	for len(b) < c.max || (r.text != nil && len(b) <= maxDigitsLimit) {
 		d, ok, err := r.readDigit(ctx, n, timeout)
 		if err != nil {
 			return "", false, err
@@ -418,9 +446,16 @@ func (r *run) collect(ctx context.Context, n *node, c collectSpec) (digits strin
 	return string(b), got, nil
 }
 
+// valid checks collected digits against the spec; a character off the keypad (a chat's
+// TextInvalid) is never valid.
 func (c collectSpec) valid(s string) bool {
 	if len(s) < c.min || len(s) > c.max {
 		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDTMF(s[i]) {
+			return false
+		}
 	}
 	return c.pattern == nil || c.pattern.MatchString(s)
 }
@@ -543,7 +578,13 @@ func (r *run) lookup(ctx context.Context, n *node) (string, error) {
 
 func (r *run) test(c cond) bool {
 	v, ok := r.vars[c.varName]
-	ok = ok && v != ""
+	return c.holds(v, ok && v != "")
+}
+
+// holds evaluates the condition on a variable's value v; set is false when the variable is
+// unset or empty.
+func (c cond) holds(v string, set bool) bool {
+	ok := set
 	switch c.op {
 	case opExists:
 		return ok == c.exists

@@ -26,6 +26,7 @@ type limitsSpec struct {
 type entrySpec struct {
 	DNIS     string `yaml:"dnis"`
 	WebRTC   string `yaml:"webrtc"`
+	Chat     string `yaml:"chat"`
 	Flow     string `yaml:"flow"`
 	Language string `yaml:"language"`
 }
@@ -46,6 +47,7 @@ type nodeSpec struct {
 	Next           string            `yaml:"next"`
 	Default        string            `yaml:"default"`
 	Options        map[string]string `yaml:"options"`
+	Labels         map[string]string `yaml:"labels"`
 	Timeout        *time.Duration    `yaml:"timeout"`
 	Retries        *int              `yaml:"retries"`
 	InvalidPrompts []promptSpec      `yaml:"invalid_prompts"`
@@ -167,7 +169,7 @@ func (p *promptSpec) UnmarshalYAML(n *yaml.Node) error {
 // allowedFields lists the YAML fields each node kind accepts (besides kind, description, set).
 var allowedFields = map[NodeKind][]string{
 	KindPlay:      {"prompts", "interruptible", "next"},
-	KindMenu:      {"prompts", "interruptible", "options", "timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
+	KindMenu:      {"prompts", "interruptible", "options", "labels", "timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
 	KindGather:    {"prompts", "var", "min_digits", "max_digits", "terminator", "first_digit_timeout", "inter_digit_timeout", "pattern", "confirm", "retries", "invalid_prompts", "timeout_prompts", "next", "default"},
 	KindLookup:    {"lookup", "key", "timeout", "found", "not_found", "error"},
 	KindBranch:    {"conditions", "default"},

@@ -40,6 +40,7 @@ type Config struct {
 	DialPlan dialplan.Config `yaml:"dialplan"`
 	Cluster  ClusterConfig   `yaml:"cluster"`
 	Mail     MailConfig      `yaml:"mail"`
+	Chat     ChatConfig      `yaml:"chat"`
 
 	// path is the file the configuration was read from ("": the embedded
 	// demo configuration); a reload (SIGHUP) reads it again.

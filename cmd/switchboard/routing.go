@@ -16,11 +16,13 @@ import (
 	"switchboard/acd/acdnats"
 	"switchboard/acd/dialplan"
 	"switchboard/agentdesk"
+	"switchboard/agentdesk/chat"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/dispatch"
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgstore"
+	"switchboard/ivr"
 	"switchboard/sip"
 )
 
@@ -55,6 +57,9 @@ type routingDeps struct {
 	held bool
 	// mailMetrics count the email channel's work (the outbox's here).
 	mailMetrics *mail.Metrics
+	// flows and ivrMetrics serve the web chat's flows.
+	flows      *ivr.Registry
+	ivrMetrics *ivr.Metrics
 }
 
 // routing is the services that run where the routing engine does: the
@@ -67,6 +72,7 @@ type routing struct {
 	hub     *agentdesk.Hub
 	srv     *httpServer
 	outbox  *mail.Outbox // nil: no email channel
+	chats   *chat.Service
 	// leader and term are set on a cluster's leader.
 	leader *acdnats.Leader
 	term   *leadership
@@ -86,9 +92,14 @@ func newRouting(d routingDeps) (*routing, error) {
 	if outbox != nil {
 		apiOpts = append(apiOpts, crmapi.WithEmail(d.store, emailSettings(&cfg.Mail, outbox)))
 	}
+	apiOpts = append(apiOpts, crmapi.WithChats(d.store))
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
 	}, apiOpts...)
+	if err != nil {
+		return nil, err
+	}
+	chats, err := newChat(context.Background(), cfg, d.store, d.flows, d.hub.Load, d.reg, d.ivrMetrics, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +110,7 @@ func newRouting(d routingDeps) (*routing, error) {
 	}
 	opts := []acd.Option{acd.WithDialer(d.tel), acd.WithVoicemail(d.tel), acd.WithDialPlan(d.plan),
 		acd.WithChannel(acd.ChannelTicket, crmWork), acd.WithChannel(acd.ChannelEmail, crmWork), acd.WithChannel(acd.ChannelLead, crmWork),
+		acd.WithChannel(acd.ChannelChat, chats),
 		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics)}
 	if d.held {
 		opts = append(opts, acd.WithRoutingHeld())
@@ -108,6 +120,7 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	crmWork.Attach(engine)
+	chats.Attach(engine)
 	crmAgents.engine = engine
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
@@ -121,18 +134,21 @@ func newRouting(d routingDeps) (*routing, error) {
 	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(d.store), Pop: crmPop})
 	hub, err := agentdesk.New(agentdesk.Config{
 		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(d.auth), Softphones: d.agents, Listener: d.agents,
-		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Dispositions: dispositions, ReasonCodes: reasons,
+		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Chats: chats, Dispositions: dispositions, ReasonCodes: reasons,
 		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,
 		Logger: logger, Metrics: agentdesk.NewMetrics(d.reg),
 	})
 	if err != nil {
 		engine.Close()
+		_ = chats.Close()
 		return nil, err
 	}
 	d.hub.Store(hub)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
+	mux.Handle("/chat", chats.Handler())
+	mux.Handle("/chat/", chats.Handler())
 	mux.Handle("/", hub.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -150,9 +166,10 @@ func newRouting(d routingDeps) (*routing, error) {
 	srv, err := newHTTPServer(cfg.HTTP, mux, d.reg, logger)
 	if err != nil {
 		engine.Close()
+		_ = chats.Close()
 		return nil, err
 	}
-	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, crmWorkDone: make(chan struct{})}, nil
+	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, crmWorkDone: make(chan struct{})}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -161,6 +178,7 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 	go func() { errc <- fmt.Errorf("http: %w", r.srv.Serve()) }()
 	go func() { errc <- r.hub.Run(ctx) }()
 	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
+	go followChatRecords(ctx, r.engine, r.chats, r.log)
 	if r.outbox != nil {
 		go func() {
 			if err := r.outbox.Run(ctx); err != nil && ctx.Err() == nil {
@@ -183,6 +201,7 @@ func (r *routing) stop(ctx context.Context) error {
 	} else {
 		r.engine.Close()
 	}
+	_ = r.chats.Close()
 	if err := r.srv.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http shutdown: %w", err)
 	}

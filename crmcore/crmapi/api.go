@@ -111,6 +111,7 @@ type Handler struct {
 	channels      []string // sorted; nil accepts any well-formed channel name
 	emails        EmailStore
 	email         EmailSettings
+	chats         ChatStore
 }
 
 // Option configures a Handler.
@@ -196,6 +197,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/tickets/{number}/assignments", h.authed(crmcore.PermManageTickets, h.assignments))
 
 	h.routeEmails()
+	h.routeChats()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))

@@ -205,6 +205,12 @@ func (s *Store) UpdateConversation(ctx context.Context, c crmcore.ChatConversati
 			talk_ms = case when $7 = 'answered' then greatest(0, (extract(epoch from ($5 - coalesce(answered_at, $5))) * 1000)::bigint) else talk_ms end
 			where id=$1 and outcome='in-progress'`,
 			c.ID, c.Queue, c.AgentID, c.Status, now, utcPtr(c.EndedAt), outcome, c.Disposition, c.TicketID, c.ContactID)
+		if err != nil {
+			return err
+		}
+		// The wrap-up's disposition and a ticket may come after the close.
+		_, err = tx.Exec(ctx, `update interactions set disposition=$2, ticket_id=coalesce(nullif($3::text,'')::uuid, ticket_id)
+			where id=$1 and outcome <> 'in-progress' and $2 <> ''`, c.ID, c.Disposition, c.TicketID)
 		return err
 	})
 	if err != nil {

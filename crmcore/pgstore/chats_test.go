@@ -81,7 +81,11 @@ func TestChatConversation(t *testing.T) {
 	if err := s.UpdateConversation(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	c.Status, c.Disposition = crmcore.ChatStatusClosed, "resolved"
+	c.Status = crmcore.ChatStatusClosed
+	if err := s.UpdateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.Disposition = "resolved" // the wrap-up comes after the close
 	if err := s.UpdateConversation(ctx, c); err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ function taskPanel(t, S, ui) {
   header(t.channel, customerName(t.pop, id), t.state, deadline),
   ...customerFacts(t.pop, ui),
   t.channel === 'email' && t.state === 'active' ? emailSection(t, ui) : null,
-  t.channel === 'chat' && (t.state === 'active' || t.state === 'wrap-up') ? chatSection(t, ui) : null,
+  t.channel === 'chat' && t.state === 'active' ? chatSection(t, ui) : null,
   el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
 }
 
@@ -209,7 +209,6 @@ function chatSection(t, ui) {
       add({ seq: r.seq, sender: 'agent', text });
     }).catch((err) => ui.toast('Chat: ' + err.message));
   } }, input, el('button', { type: 'submit', class: 'go' }, 'Send'));
-  if (t.state !== 'active') form.hidden = true;
   chats.set(id, {
     'chat.message': (d) => { typing.hidden = true; add(d.message); },
     'chat.typing': () => {
