@@ -186,6 +186,27 @@ func TestCustomerCloses(t *testing.T) {
 			t.Errorf("ended event = %+v", e)
 		}
 	})
+	t.Run("by leaving the page", func(t *testing.T) {
+		r := newRig(t, func(o *chat.Options) { o.AbandonAfter = 300 * time.Millisecond })
+		c := r.customer()
+		token, id := r.toQueue(c)
+		c.message("No agent is available")
+		c.conn.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			conv, _ := r.store.Conversation(context.Background(), id)
+			if conv.Status == crmcore.ChatStatusClosed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status = %s after the customer's page closed, want closed (abandoned)", conv.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		back := r.customer()
+		back.send("resume", map[string]any{"token": token, "after_seq": 0})
+		back.next("closed")
+	})
 	t.Run("in the bot", func(t *testing.T) {
 		r := newRig(t, nil)
 		c := r.customer()

@@ -47,6 +47,39 @@ type conv struct {
 	queue      queueInfo // the place last sent to the customer
 	noAgents   bool      // NoAgentsText was sent
 	pop        *Pop      // the desk's pop, built when the chat is queued
+	// idle ends the chat once it has had no customer socket for Options.AbandonAfter.
+	idle *time.Timer
+}
+
+// attachLocked joins customer socket c to the conversation.
+func (cv *conv) attachLocked(c *client) {
+	cv.clients[c] = struct{}{}
+	if cv.idle != nil {
+		cv.idle.Stop()
+		cv.idle = nil
+	}
+}
+
+// detach takes customer socket c off the conversation; the last one gone starts the
+// countdown to its abandonment.
+func (s *Service) detach(cv *conv, c *client) {
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	delete(cv.clients, c)
+	// A closing service leaves its chats to the next one (the customers resume there).
+	if len(cv.clients) > 0 || cv.c.Status == crmcore.ChatStatusClosed || cv.idle != nil || s.ctx.Err() != nil {
+		return
+	}
+	cv.idle = time.AfterFunc(s.opts.AbandonAfter, func() {
+		cv.mu.Lock()
+		gone := len(cv.clients) == 0 && cv.c.Status != crmcore.ChatStatusClosed
+		cv.idle = nil
+		cv.mu.Unlock()
+		if gone && s.ctx.Err() == nil {
+			s.log.Info("chat: the customer left", "conversation_id", cv.id, "after", s.opts.AbandonAfter)
+			s.customerClose(s.ctx, cv)
+		}
+	})
 }
 
 // queueInfo is a waiting customer's place.

@@ -136,9 +136,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		c.kill()
 		if cv := c.cv; cv != nil {
-			cv.mu.Lock()
-			delete(cv.clients, c)
-			cv.mu.Unlock()
+			s.detach(cv, c)
 		}
 		s.mu.Lock()
 		delete(s.clients, c)
@@ -278,7 +276,7 @@ func (s *Service) start(ctx context.Context, c *client, f startData) {
 	s.mu.Lock()
 	s.convs[cv.id] = cv
 	s.mu.Unlock()
-	cv.clients[c] = struct{}{}
+	cv.attachLocked(c)
 	c.cv = cv
 	c.send(frame("welcome", welcomeData{Token: s.signToken(cv.id, s.now().Add(s.opts.TokenTTL)), ConversationID: cv.id}))
 	s.log.Info("chat: started", "conversation_id", cv.id, "contact_id", conv.ContactID)
@@ -321,7 +319,7 @@ func (s *Service) resume(ctx context.Context, c *client, r resumeData) {
 	if cv.c.Status == crmcore.ChatStatusQueued && cv.queue.Position > 0 {
 		c.send(frame("queue", cv.queue))
 	}
-	cv.clients[c] = struct{}{}
+	cv.attachLocked(c)
 	c.cv = cv
 }
 

@@ -117,6 +117,10 @@ type Options struct {
 	MessageBurst int
 	// QueueInterval is how often a waiting customer's place is refreshed (default 5 s).
 	QueueInterval time.Duration
+	// AbandonAfter ends a chat whose customer has had no socket open for that long (closed
+	// the page, lost the network for good): it is abandoned, as a caller who hangs up
+	// (default 5 min).
+	AbandonAfter time.Duration
 	// PingInterval, PongWait and WriteWait time the customer sockets (default 25 s,
 	// 60 s, 10 s).
 	PingInterval, PongWait, WriteWait time.Duration
@@ -175,6 +179,9 @@ func (o *Options) defaults() {
 	}
 	if o.QueueInterval <= 0 {
 		o.QueueInterval = 5 * time.Second
+	}
+	if o.AbandonAfter <= 0 {
+		o.AbandonAfter = 5 * time.Minute
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = 25 * time.Second
@@ -278,6 +285,10 @@ func (s *Service) Close() error {
 	for _, cv := range convs {
 		cv.mu.Lock()
 		cv.stopBot()
+		if cv.idle != nil {
+			cv.idle.Stop()
+			cv.idle = nil
+		}
 		cv.mu.Unlock()
 	}
 	s.wg.Wait()

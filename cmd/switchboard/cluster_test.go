@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -627,8 +628,65 @@ func TestClusterNodeConfig(t *testing.T) {
 	}
 	if !cfg.Cluster.Enabled || cfg.Cluster.NodeID != "node-2" || cfg.Cluster.NATS != "nats://127.0.0.1:4222" || cfg.Database.URL != "postgres://db.example/switchboard" ||
 		cfg.HTTP.Listen != n.HTTP || cfg.SIP.UDP != n.SIP || cfg.SIP.TCP != n.SIP || len(cfg.SIP.EdgeProxies) != 1 ||
-		cfg.SIP.EdgeProxies[0] != "127.0.0.1" || len(cfg.ACD.Queues) == 0 {
+		cfg.SIP.EdgeProxies[0] != "127.0.0.1" || len(cfg.ACD.Queues) == 0 || cfg.Mail.SMTP != n.SMTP ||
+		len(cfg.HTTP.EdgeProxies) != 1 || cfg.HTTP.EdgeProxies[0] != "127.0.0.1" {
 		t.Errorf("node config: cluster %+v, database %q, http %q, sip %q/%q, edge proxies %v, %d queues",
 			cfg.Cluster, cfg.Database.URL, cfg.HTTP.Listen, cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.EdgeProxies, len(cfg.ACD.Queues))
 	}
+}
+
+// TestClusterChatAndEmail: in a cluster, mail reaches a node that does not
+// lead and becomes an email task on a desk connected through the HTTP
+// edge, its acknowledgement in the outbox; a web chat through the edge
+// reaches the same desk and the two write to each other.
+func TestClusterChatAndEmail(t *testing.T) {
+	r := startCluster(t)
+	token, _ := r.login("alice", "demo")
+	desk := r.connectCTI(token)
+	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+
+	other := r.info.Nodes[(r.leader()+1)%len(r.info.Nodes)]
+	m := email{from: "zoe@example.org", to: "billing@example.com", id: "cluster-1@cust.example", subject: "Invoice", text: "Wrong amount."}
+	if code := sendMail(t, other.SMTP, m.from, m.to, m.bytes()); code != 0 {
+		t.Fatalf("%s's SMTP refused the mail: %d", other.ID, code)
+	}
+	offer := desk.waitFor(30*time.Second, func(e envelope) bool { return e.Type == "task.offered" })
+	var o struct {
+		TaskID  string `json:"task_id"`
+		Channel string `json:"channel"`
+	}
+	_ = json.Unmarshal(offer.Data, &o)
+	if o.Channel != "email" {
+		t.Fatalf("offer = %s, want the email", offer.Data)
+	}
+	desk.command("task.accept", map[string]string{"task_id": o.TaskID})
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, body := r.rest("GET", "/api/v1/email/outbox", token, nil)
+		if code == 200 && strings.Contains(string(body), `"kind":"ack"`) && strings.Contains(string(body), `"relay":"sink"`) &&
+			strings.Contains(string(body), m.id) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("outbox = %d %s, want the acknowledgement sent to the sink", code, body)
+		}
+	}
+
+	cust := r.chatCustomer(t)
+	cust.send("start", map[string]string{"name": "Zoe Q", "email": "zoe@example.org"})
+	cust.wait("the bot's menu", func(e envelope) bool { return e.Type == "message" && strings.Contains(string(e.Data), `"buttons"`) })
+	cust.send("button", map[string]string{"value": "3"})
+	chatOffer := desk.waitFor(30*time.Second, func(e envelope) bool { return e.Type == "task.offered" })
+	_ = json.Unmarshal(chatOffer.Data, &o)
+	if o.Channel != "chat" {
+		t.Fatalf("offer = %s, want the chat", chatOffer.Data)
+	}
+	desk.command("task.accept", map[string]string{"task_id": o.TaskID})
+	desk.command("chat.send", map[string]string{"task_id": o.TaskID, "text": "Hello from the cluster."})
+	cust.wait("the agent's message", func(e envelope) bool {
+		sender, text := chatText(e)
+		return sender == "agent" && text == "Hello from the cluster."
+	})
+	cust.send("message", map[string]string{"text": "Thanks!", "client_id": "k1"})
+	desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "chat.message" && strings.Contains(string(e.Data), "Thanks!") })
 }

@@ -260,6 +260,7 @@ func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error)
 		{[]string{"sip", "public_ip"}, sipHost},
 		{[]string{"sip", "webrtc_ips"}, "[127.0.0.1]"},
 		{[]string{"mail", "smtp"}, n.SMTP},
+		{[]string{"http", "edge_proxies"}, "[127.0.0.1]"},
 		{[]string{"cluster", "enabled"}, "true"},
 		{[]string{"cluster", "node_id"}, n.ID},
 		{[]string{"cluster", "nats"}, natsURL},

@@ -136,6 +136,10 @@ type HTTPConfig struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	MaxConnsPerSource int      `yaml:"max_conns_per_source"` // open connections per client address (0: no cap)
 	ConnLimitExempt   []string `yaml:"conn_limit_exempt"`    // addresses or prefixes not capped (a local reverse proxy)
+	// EdgeProxies are the HTTP edges (nginx) whose requests name the
+	// client in X-Forwarded-For: per-client limits (logins, new chats)
+	// then count the client, not the edge.
+	EdgeProxies []string `yaml:"edge_proxies"`
 	Metrics           string   `yaml:"metrics"`              // who may read /metrics: loopback, token or open
 	MetricsToken      string   `yaml:"metrics_token"`        // the bearer token when metrics is token
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,13 @@ type httpServer struct {
 
 // newHTTPServer listens on cfg.Listen and prepares handler; Serve starts it.
 func newHTTPServer(cfg HTTPConfig, handler http.Handler, reg prometheus.Registerer, logger *slog.Logger) (*httpServer, error) {
+	edges, err := parsePrefixes(cfg.EdgeProxies)
+	if err != nil {
+		return nil, fmt.Errorf("http.edge_proxies: %w", err)
+	}
+	if len(edges) > 0 {
+		handler = clientBehindEdge(handler, edges)
+	}
 	s := &httpServer{srv: &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
@@ -108,6 +116,26 @@ func parsePrefixes(ss []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// clientBehindEdge gives a request that came through a trusted edge the
+// address of the edge's client: the last X-Forwarded-For entry, the one
+// the edge itself appended (earlier entries are whatever the client
+// claimed). Other requests keep their connection's address.
+func clientBehindEdge(next http.Handler, edges []netip.Prefix) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err == nil && slices.ContainsFunc(edges, func(p netip.Prefix) bool { return p.Contains(ap.Addr().Unmap()) }) {
+			if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+				list := strings.Split(xff[len(xff)-1], ",")
+				if ip, err := netip.ParseAddr(strings.TrimSpace(list[len(list)-1])); err == nil {
+					r = r.Clone(r.Context())
+					r.RemoteAddr = netip.AddrPortFrom(ip.Unmap(), ap.Port()).String()
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // sourceLimitListener closes, as soon as it is accepted, a connection from
@@ -246,6 +274,9 @@ func validateHTTP(h *HTTPConfig, cti *CTIConfig) (key, reason string) {
 		if t.d <= 0 {
 			return "http." + t.key, fmt.Sprintf("http.%s must be a positive duration", t.key)
 		}
+	}
+	if _, err := parsePrefixes(h.EdgeProxies); err != nil {
+		return "http.edge_proxies", "http.edge_proxies: " + err.Error()
 	}
 	if _, err := parsePrefixes(h.ConnLimitExempt); err != nil {
 		return "http.conn_limit_exempt", "http.conn_limit_exempt: " + err.Error()

@@ -365,3 +365,39 @@ func TestHTTPConfigValidated(t *testing.T) {
 		t.Errorf("valid config: %+v, %v", cfg, err)
 	}
 }
+
+// TestClientBehindEdge: a request from a trusted edge names its client by
+// the entry the edge appended to X-Forwarded-For (not what the client
+// claimed before it); other requests keep their connection's address.
+func TestClientBehindEdge(t *testing.T) {
+	edges, err := parsePrefixes([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	h := clientBehindEdge(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }), edges)
+	for _, tt := range []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"from the edge", "10.1.2.3:5555", []string{"203.0.113.9"}, "203.0.113.9:5555"},
+		{"a spoofed entry before the edge's", "10.1.2.3:5555", []string{"1.1.1.1, 203.0.113.9"}, "203.0.113.9:5555"},
+		{"several headers", "10.1.2.3:5555", []string{"1.1.1.1", "198.51.100.4"}, "198.51.100.4:5555"},
+		{"not from the edge", "192.0.2.7:4444", []string{"203.0.113.9"}, "192.0.2.7:4444"},
+		{"garbage", "10.1.2.3:5555", []string{"not an address"}, "10.1.2.3:5555"},
+		{"none", "10.1.2.3:5555", nil, "10.1.2.3:5555"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/chat/ws", nil)
+			r.RemoteAddr = tt.remote
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Errorf("client = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
