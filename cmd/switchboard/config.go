@@ -139,9 +139,9 @@ type HTTPConfig struct {
 	// EdgeProxies are the HTTP edges (nginx) whose requests name the
 	// client in X-Forwarded-For: per-client limits (logins, new chats)
 	// then count the client, not the edge.
-	EdgeProxies []string `yaml:"edge_proxies"`
-	Metrics           string   `yaml:"metrics"`              // who may read /metrics: loopback, token or open
-	MetricsToken      string   `yaml:"metrics_token"`        // the bearer token when metrics is token
+	EdgeProxies  []string `yaml:"edge_proxies"`
+	Metrics      string   `yaml:"metrics"`       // who may read /metrics: loopback, token or open
+	MetricsToken string   `yaml:"metrics_token"` // the bearer token when metrics is token
 }
 
 // DatabaseConfig says where PostgreSQL is. With no URL (and no DATABASE_URL
