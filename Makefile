@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 CONFIG  ?=
 RUNARGS ?=
 
-.PHONY: all build run cluster demo test deps bench load load-journey load-cluster lint fuzz prompts clean
+.PHONY: all build run cluster demo test deps bench load load-journey load-cluster load-chat lint fuzz prompts clean
 
 all: build
 
@@ -50,6 +50,16 @@ load-journey: deps build
 LOAD_CLUSTER_ARGS ?= --rate 600 --duration 120s --create-agents 200 --talk 10s
 load-cluster: deps build
 	./$(BIN) load-cluster $(LOAD_CLUSTER_ARGS)
+
+## load-chat: web chat load on a fresh server: agents (CTI) accepting chats, customers (each from a
+## loopback address of its own) through the chat bot into the queue, then customer messages at a
+## rate; prints customer → agent delivery latency. LOAD_CHAT_ARGS tunes it (switchboard help).
+LOAD_CHAT_ARGS ?= --agents 1000 --customers 10000 --rate 1000 --duration 60s
+load-chat: deps build
+	@./$(BIN) serve $(if $(CONFIG),--config $(CONFIG)) > var-load-chat.log 2>&1 & pid=$$!; \
+	for i in $$(seq 60); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
+	./$(BIN) load-chat $(LOAD_CHAT_ARGS); rc=$$?; \
+	kill $$pid; wait $$pid; exit $$rc
 
 ## deps: install the system packages the tests need (only those missing)
 deps:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"switchboard/agentdesk/agentdesktest"
+	"switchboard/cmd/switchboard/livesim"
 )
 
 // customer is a web chat customer's socket.
@@ -326,5 +328,21 @@ func TestChatBrowser(t *testing.T) {
 	title, err := chromedp.Run(desk, chromedp.Title())
 	if err != nil || title == "1" {
 		t.Errorf("desk title %q (%v): markup from the chat ran", title, err)
+	}
+}
+
+// TestChatLoad runs the chat load generator small: every customer's chat
+// reaches an agent and their messages are timed on the agents' desks.
+func TestChatLoad(t *testing.T) {
+	s := startSystem(t, openAllDay, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	rep, err := livesim.ChatLoad(ctx, livesim.ChatLoadOptions{HTTP: s.http, Agents: 4, Customers: 12, Rate: 20, Duration: 3 * time.Second,
+		Password: "demo", AdminPassword: "admin", Button: "0"}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connected != 12 || rep.Active != 12 || rep.Sent < 20 || rep.Delivered != rep.Sent || rep.P99 <= 0 {
+		t.Fatalf("report = %+v, want 12 customers with agents and every message delivered", rep)
 	}
 }

@@ -48,6 +48,9 @@ commands:
   load-cluster [--nodes N] [--rate N] [--duration D] [--create-agents N] [--kill-leader-at F] [--kill-node-at F]
             the full journey across a local cluster, killing the leader and then another
             node (SIGKILL) mid-run; prints calls, records and the takeover (make load-cluster)
+  load-chat [--http ADDR] [--agents N] [--customers N] [--rate N] [--duration D]
+            web chat load on a running server: agents on the desk, customers through the
+            bot into the queue, messages timed from the customer to the agent (make load-chat)
   version   print the version`)
 }
 
@@ -111,6 +114,9 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return clusterMain(rest, stdout, stderr)
 	case "load-cluster":
 		return loadClusterMain(rest, stdout, stderr)
+	case "load-chat":
+		raiseOpenFileLimit(slog.New(slog.NewTextHandler(stderr, nil)))
+		return livesim.ChatLoadMain(rest, stdout, stderr)
 	case "simulate":
 		for i, a := range rest {
 			if a == "--live" || a == "-live" {
