@@ -83,10 +83,26 @@ export class CTI extends EventTarget {
     this.addEventListener(type, (e) => fn(e.detail));
   }
 
-  // send issues a command and resolves with the ok reply's data.
+  // send issues a command and resolves with the ok reply's data. While
+  // the socket is reconnecting the command waits for it (up to 5 s), so
+  // that a click during a reconnect is not lost.
   send(type, data) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(Object.assign(new Error('not connected'), { code: 'disconnected' }));
+      if (this.closedByUser || !this.ws || type === 'auth' || type === 'login') {
+        return Promise.reject(Object.assign(new Error('not connected'), { code: 'disconnected' }));
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.removeEventListener('open', onOpen);
+          reject(Object.assign(new Error('not connected'), { code: 'disconnected' }));
+        }, 5000);
+        const onOpen = () => {
+          clearTimeout(timer);
+          // After the auth message the connection is the session's again.
+          setTimeout(() => this.send(type, data).then(resolve, reject), 0);
+        };
+        this.addEventListener('open', onOpen, { once: true });
+      });
     }
     const id = 'c' + (++this.seq);
     const env = { v: 1, type, id };
