@@ -2,6 +2,7 @@ package crmcore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -81,4 +82,19 @@ func (m *ChatMessage) Validate() error {
 		return fmt.Errorf("%w: chat text must be UTF-8 of at most %d bytes", ErrInvalid, MaxChatText)
 	}
 	return nil
+}
+
+// ChatTranscript renders a conversation's messages as the text of an
+// email: one line per message with its time (UTC) and who wrote it.
+func ChatTranscript(c ChatConversation, msgs []ChatMessage, agentName func(id string) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Chat of %s\n\n", c.StartedAt.UTC().Format("2 January 2006, 15:04 MST"))
+	for _, m := range msgs {
+		who := map[ChatSender]string{ChatCustomer: "You", ChatBot: "Bot", ChatSystem: "—"}[m.Sender]
+		if m.Sender == ChatAgent {
+			who = agentName(m.AgentID)
+		}
+		fmt.Fprintf(&b, "[%s] %s: %s\n", m.CreatedAt.UTC().Format("15:04:05"), who, m.Text)
+	}
+	return b.String()
 }

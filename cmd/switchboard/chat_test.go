@@ -15,6 +15,7 @@ import (
 
 	"switchboard/agentdesk/agentdesktest"
 	"switchboard/cmd/switchboard/livesim"
+	"switchboard/crmcore/mail/mailtest"
 )
 
 // customer is a web chat customer's socket.
@@ -88,7 +89,8 @@ func chatText(e envelope) (sender, text string) {
 // and talks with the customer both ways; the agent closes and wraps it up;
 // the conversation and its interaction record are in PostgreSQL.
 func TestChatEndToEnd(t *testing.T) {
-	s := startSystem(t, openAllDay, nil)
+	relay := mailtest.NewRelay(t, nil)
+	s := startSystem(t, openAllDay, func(c *Config) { c.Mail.Relay.Addr = relay.Addr })
 	token, alice := s.login("alice", "demo")
 	desk := s.connectCTI(token)
 	desk.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
@@ -141,6 +143,15 @@ func TestChatEndToEnd(t *testing.T) {
 	desk.command("chat.read", map[string]any{"task_id": o.TaskID, "seq": 1})
 	cust.wait("read receipt", func(e envelope) bool { return e.Type == "read" })
 
+	if code, body := s.rest("POST", "/api/v1/chats/"+o.TaskID+"/transcript", token, nil); code != 201 {
+		t.Fatalf("transcript = %d %s", code, body)
+	}
+	mctx, mcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer mcancel()
+	if got := relay.Wait(mctx, 1); len(got) != 1 || !strings.Contains(string(got[0].Data), "Hello Zoe, how can I help?") ||
+		!strings.Contains(string(got[0].Data), "Your chat with us [T-") || got[0].To[0] != "zoe.chat@example.org" {
+		t.Fatalf("the relay got %d messages, want the transcript: %+v", len(got), got)
+	}
 	desk.command("task.complete", map[string]string{"task_id": o.TaskID})
 	cust.wait("closed", func(e envelope) bool { return e.Type == "closed" })
 	desk.command("task.wrapup", map[string]string{"task_id": o.TaskID, "disposition": "resolved", "notes": "Invoice fixed."})
@@ -153,14 +164,15 @@ func TestChatEndToEnd(t *testing.T) {
 	}
 	defer conn.Close(context.Background())
 	for {
-		var outcome, agent, disposition, contact string
+		var outcome, agent, disposition, contact, ticket string
 		var messages int
 		err := conn.QueryRow(ctx, `select i.outcome, coalesce(i.agent_id::text,''), i.disposition, coalesce(i.contact_id::text,''),
-			(select count(*) from chat_messages m where m.conversation_id = i.id)
-			from interactions i where i.id=$1 and i.channel='chat'`, w.ConversationID).Scan(&outcome, &agent, &disposition, &contact, &messages)
+			coalesce(i.ticket_id::text,''), (select count(*) from chat_messages m where m.conversation_id = i.id)
+			from interactions i where i.id=$1 and i.channel='chat'`, w.ConversationID).Scan(&outcome, &agent, &disposition, &contact, &ticket, &messages)
 		if err == nil && outcome == "answered" && disposition == "resolved" {
-			if agent != alice || contact == "" || messages < 5 {
-				t.Errorf("record by %s for contact %q with %d messages, want alice's, a contact, the whole conversation", agent, contact, messages)
+			if agent != alice || contact == "" || messages < 5 || ticket == "" {
+				t.Errorf("record by %s for contact %q with %d messages, ticket %q; want alice's, a contact, the whole conversation, the transcript's ticket",
+					agent, contact, messages, ticket)
 			}
 			code, body := s.rest("GET", "/api/v1/contacts/"+contact+"/chats", token, nil)
 			if code != 200 || !strings.Contains(string(body), w.ConversationID) {

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -181,7 +182,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c crmcore.ChatConversati
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `update chat_conversations set status=$2, queue=$3, agent_id=nullif($4::text,'')::uuid,
-			ticket_id=nullif($5::text,'')::uuid, disposition=$6, ended_at=$7, contact_id=coalesce(nullif($8::text,'')::uuid, contact_id)
+			ticket_id=coalesce(nullif($5::text,'')::uuid, ticket_id), disposition=$6, ended_at=$7, contact_id=coalesce(nullif($8::text,'')::uuid, contact_id)
 			where id=$1`, c.ID, c.Status, c.Queue, c.AgentID, c.TicketID, c.Disposition, utcPtr(c.EndedAt), c.ContactID)
 		if err != nil {
 			return err
@@ -199,7 +200,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c crmcore.ChatConversati
 		_, err = tx.Exec(ctx, `update interactions set queue=$2, agent_id=coalesce(nullif($3::text,'')::uuid, agent_id),
 			queued_at = case when $4 <> 'bot' then coalesce(queued_at, $5) else queued_at end,
 			answered_at = case when nullif($3::text,'') is not null then coalesce(answered_at, $5) else answered_at end,
-			ended_at=$6, outcome=$7, disposition=$8, ticket_id=nullif($9::text,'')::uuid,
+			ended_at=$6, outcome=$7, disposition=$8, ticket_id=coalesce(nullif($9::text,'')::uuid, ticket_id),
 			contact_id=coalesce(nullif($10::text,'')::uuid, contact_id),
 			wait_ms = case when $7 <> 'in-progress' then greatest(0, (extract(epoch from (coalesce(answered_at, $5) - coalesce(queued_at, arrived_at))) * 1000)::bigint) else wait_ms end,
 			talk_ms = case when $7 = 'answered' then greatest(0, (extract(epoch from ($5 - coalesce(answered_at, $5))) * 1000)::bigint) else talk_ms end
@@ -226,6 +227,82 @@ func (s *Store) ContactConversations(ctx context.Context, contactID string, limi
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.ChatConversation, error) { return scanChat(r) })
 	if err != nil {
 		return nil, mapErr("contact conversations", err)
+	}
+	return out, nil
+}
+
+// EmailChatTranscript queues the transcript of chat id to the customer,
+// in one transaction: the chat is kept under a ticket (channel chat,
+// opened and solved now unless the chat already has one), and the email,
+// built by build from that ticket, the contact and the messages, joins
+// the ticket's thread, so that the customer's answer threads there.
+func (s *Store) EmailChatTranscript(ctx context.Context, agentID, id string,
+	build func(t crmcore.Ticket, c crmcore.Contact, conv crmcore.ChatConversation, msgs []crmcore.ChatMessage) (crmcore.EmailMessage, error)) (crmcore.OutboundEmail, error) {
+	var out crmcore.OutboundEmail
+	now := s.now().UTC()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		conv, err := scanChat(tx.QueryRow(ctx, `select `+chatCols+` from chat_conversations c where c.id=$1 for update`, id))
+		if err != nil {
+			return err
+		}
+		if conv.ContactID == "" {
+			return &crmcore.FieldError{Field: "contact", Reason: "the chat's customer gave no email address"}
+		}
+		contact, err := scanContact(tx.QueryRow(ctx, `select `+contactCols+` from contacts c where c.id=$1`, conv.ContactID))
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `select conversation_id::text, seq, sender, coalesce(agent_id::text, ''), body, buttons, created_at
+			from chat_messages where conversation_id=$1 order by seq`, id)
+		msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.ChatMessage, error) {
+			var m crmcore.ChatMessage
+			var sender string
+			err := r.Scan(&m.ConversationID, &m.Seq, &sender, &m.AgentID, &m.Text, &m.Buttons, &m.CreatedAt)
+			m.Sender = crmcore.ChatSender(sender)
+			return m, err
+		})
+		if err != nil {
+			return err
+		}
+		var t crmcore.Ticket
+		if conv.TicketID != "" {
+			if t, err = scanTicket(tx.QueryRow(ctx, `select `+ticketCols+` from tickets t where t.id=$1`, conv.TicketID)); err != nil {
+				return err
+			}
+		} else {
+			name := cmp.Or(conv.Name, contact.Name)
+			t, err = crmcore.NewTicket(crmcore.TicketInput{Subject: crmcore.CutText("Chat with "+name, crmcore.MaxSubjectLen),
+				Description: crmcore.CutText(crmcore.ChatTranscript(conv, msgs, func(string) string { return "Agent" }), crmcore.MaxTextLen),
+				Channel: crmcore.ChannelChat, RequesterID: contact.ID, AssigneeID: cmp.Or(conv.AgentID, agentID), Group: conv.Queue}, s.SLAPolicy(), now)
+			if err != nil {
+				return err
+			}
+			t.Status = crmcore.StatusSolved
+			t.SolvedAt = &now
+			t.FirstRespondedAt = &now
+			if err := insertTicket(ctx, tx, agentID, &t, 0); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `update chat_conversations set ticket_id=$2 where id=$1`, id, t.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `update interactions set ticket_id=$2 where id=$1`, id, t.ID); err != nil {
+				return err
+			}
+		}
+		m, err := build(t, contact, conv, msgs)
+		if err != nil {
+			return err
+		}
+		m.AuthorID = agentID
+		out = crmcore.OutboundEmail{TicketID: t.ID, Message: m, Kind: "transcript"}
+		return queueEmail(ctx, tx, &out, now)
+	})
+	if err != nil {
+		if isDomainErr(err) {
+			return crmcore.OutboundEmail{}, err
+		}
+		return crmcore.OutboundEmail{}, mapErr("email chat transcript", err)
 	}
 	return out, nil
 }

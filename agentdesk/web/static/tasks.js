@@ -221,5 +221,9 @@ function chatSection(t, ui) {
   });
   ui.cmd('chat.history', { task_id: id }).then((r) => { for (const m of r.messages || []) add(m); })
     .catch((err) => ui.toast('Chat history: ' + err.message));
-  return el('section', { class: 'chat-box', 'aria-label': 'chat ' + id }, log, typing, receipt, form);
+  const transcript = el('button', { type: 'button', class: 'link chat-transcript', onclick: () => {
+    ui.api('POST', `/chats/${encodeURIComponent(id)}/transcript`).then(() => ui.toast('Transcript emailed to the customer'))
+      .catch((err) => ui.toast('Transcript: ' + err.message));
+  } }, 'Email the transcript');
+  return el('section', { class: 'chat-box', 'aria-label': 'chat ' + id }, log, typing, receipt, form, transcript);
 }
