@@ -273,7 +273,7 @@ func (s *Store) EmailChatTranscript(ctx context.Context, agentID, id string,
 			name := cmp.Or(conv.Name, contact.Name)
 			t, err = crmcore.NewTicket(crmcore.TicketInput{Subject: crmcore.CutText("Chat with "+name, crmcore.MaxSubjectLen),
 				Description: crmcore.CutText(crmcore.ChatTranscript(conv, msgs, func(string) string { return "Agent" }), crmcore.MaxTextLen),
-				Channel: crmcore.ChannelChat, RequesterID: contact.ID, AssigneeID: cmp.Or(conv.AgentID, agentID), Group: conv.Queue}, s.SLAPolicy(), now)
+				Channel:     crmcore.ChannelChat, RequesterID: contact.ID, AssigneeID: cmp.Or(conv.AgentID, agentID), Group: conv.Queue}, s.SLAPolicy(), now)
 			if err != nil {
 				return err
 			}
