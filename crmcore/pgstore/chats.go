@@ -117,16 +117,13 @@ func (s *Store) AppendMessage(ctx context.Context, m crmcore.ChatMessage) (crmco
 	if buttons == nil {
 		buttons = []crmcore.ChatButton{}
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `update chat_conversations set last_seq = last_seq + 1 where id=$1 returning last_seq`,
-			m.ConversationID).Scan(&m.Seq); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `insert into chat_messages (conversation_id, seq, sender, agent_id, body, buttons, created_at)
-			values ($1, $2, $3, nullif($4::text,'')::uuid, $5, $6, $7)`,
-			m.ConversationID, m.Seq, string(m.Sender), m.AgentID, m.Text, buttons, m.CreatedAt)
-		return err
-	})
+	// One statement, so one round trip and its own transaction: the
+	// number is taken under the conversation's row lock and the message
+	// stored with it.
+	err := s.pool.QueryRow(ctx, `with n as (update chat_conversations set last_seq = last_seq + 1 where id=$1 returning last_seq)
+		insert into chat_messages (conversation_id, seq, sender, agent_id, body, buttons, created_at)
+		select $1, n.last_seq, $2, nullif($3::text,'')::uuid, $4, $5, $6 from n returning seq`,
+		m.ConversationID, string(m.Sender), m.AgentID, m.Text, buttons, m.CreatedAt).Scan(&m.Seq)
 	if err != nil {
 		return m, mapErr("append chat message", err)
 	}

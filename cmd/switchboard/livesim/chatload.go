@@ -171,18 +171,23 @@ func ChatLoad(ctx context.Context, o ChatLoadOptions, logger *slog.Logger) (Chat
 	window, stopWindow := context.WithTimeout(ctx, o.Duration)
 	defer stopWindow()
 	rng := rand.New(rand.NewPCG(1, 2))
-	tick := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+	// Every 10 ms, the messages due by then: the rate holds however late
+	// a tick comes.
+	tick := time.NewTicker(10 * time.Millisecond)
+	start, due := time.Now(), 0
 	for window.Err() == nil {
 		select {
 		case <-window.Done():
 		case <-tick.C:
-			c := active[rng.IntN(len(active))]
-			now := time.Now().UnixNano()
-			go func() {
-				if c.send("message", map[string]string{"text": "t=" + strconv.FormatInt(now, 10), "client_id": strconv.FormatInt(now, 36)}) == nil {
-					l.sent.Add(1)
-				}
-			}()
+			for want := int(o.Rate * time.Since(start).Seconds()); due < want; due++ {
+				c := active[rng.IntN(len(active))]
+				go func() {
+					now := time.Now().UnixNano()
+					if c.send("message", map[string]string{"text": "t=" + strconv.FormatInt(now, 10), "client_id": strconv.FormatInt(now, 36)}) == nil {
+						l.sent.Add(1)
+					}
+				}()
+			}
 		}
 	}
 	tick.Stop()
