@@ -504,6 +504,16 @@ func (n *Node) bridged(c *nodeCall) bool {
 func (n *Node) reannounceCall(c *nodeCall, epoch uint64) {
 	l := n.leg(c.caller)
 	if l == nil {
+		// The caller hung up since the new leader appeared: recorded here,
+		// as the calls that ended before it.
+		n.mu.Lock()
+		_, mine := n.calls[c.req.ID]
+		delete(n.calls, c.req.ID)
+		it := n.ownRecord(c)
+		n.mu.Unlock()
+		if mine {
+			n.complete(it)
+		}
 		return
 	}
 	if err := n.announce(l.leg.Context(), c, l.leg); err != nil {
