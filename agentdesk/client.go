@@ -250,7 +250,13 @@ func (c *client) replyErr(id string, e ErrorData) { c.sendEvent(EvError, id, e) 
 
 // checkOrigin allows requests without Origin (non-browser clients), from
 // the server's own host, or from a configured origin.
-func (h *Hub) checkOrigin(r *http.Request) bool {
+func (h *Hub) checkOrigin(r *http.Request) bool { return OriginAllowed(r, h.cfg.AllowedOrigins) }
+
+// OriginAllowed reports whether a browser page may open a WebSocket with
+// request r: a request without Origin (not from a browser), from the
+// server's own host, or from one of allowed ("https://shop.example.com";
+// "*" allows any).
+func OriginAllowed(r *http.Request, allowed []string) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -262,7 +268,7 @@ func (h *Hub) checkOrigin(r *http.Request) bool {
 	if strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	for _, o := range h.cfg.AllowedOrigins {
+	for _, o := range allowed {
 		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
 			return true
 		}

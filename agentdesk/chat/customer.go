@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"switchboard/agentdesk"
 	"switchboard/crmcore"
 )
 
@@ -70,23 +70,7 @@ func (s *Service) Handler() http.Handler {
 // checkOrigin allows requests without Origin (not from a browser), from the server's own
 // host, or from a configured origin.
 func (s *Service) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, o := range s.opts.AllowedOrigins {
-		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-			return true
-		}
-	}
-	return false
+	return agentdesk.OriginAllowed(r, s.opts.AllowedOrigins)
 }
 
 // remoteHost is the address a socket's limit counts against.

@@ -215,15 +215,7 @@ func (l *chatLoad) agent(ctx context.Context, tok string, ready *atomic.Int64) e
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	var wmu sync.Mutex
-	seq := 0
-	send := func(typ string, data any) error {
-		wmu.Lock()
-		defer wmu.Unlock()
-		seq++
-		b, _ := json.Marshal(data)
-		return conn.WriteJSON(map[string]any{"v": 1, "type": typ, "id": "c" + strconv.Itoa(seq), "data": json.RawMessage(b)})
-	}
+	send := ctiSender(conn, "c")
 	if err := send("presence.set", map[string]string{"presence": "ready"}); err != nil {
 		return err
 	}

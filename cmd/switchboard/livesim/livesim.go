@@ -588,6 +588,20 @@ func (s *sim) agent(ctx context.Context, i int, login string, local netip.AddrPo
 	}
 }
 
+// ctiSender returns a desk's command sender on conn: each command in the
+// CTI envelope with an id of its own (prefix-n), one write at a time.
+func ctiSender(conn *websocket.Conn, prefix string) func(typ string, data any) error {
+	var mu sync.Mutex
+	seq := 0
+	return func(typ string, data any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seq++
+		b, _ := json.Marshal(data)
+		return conn.WriteJSON(map[string]any{"v": 1, "type": typ, "id": fmt.Sprintf("%s-%d", prefix, seq), "data": json.RawMessage(b)})
+	}
+}
+
 // deskRefused is the HTTP edge's answer to a CTI connection it refused.
 type deskRefused struct{ status int }
 
@@ -606,15 +620,7 @@ func (s *sim) desk(ctx context.Context, dialer *websocket.Dialer, login, tok str
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	var wmu sync.Mutex
-	seq := 0
-	send := func(typ string, data any) error {
-		wmu.Lock()
-		defer wmu.Unlock()
-		seq++
-		b, _ := json.Marshal(data)
-		return conn.WriteJSON(map[string]any{"v": 1, "type": typ, "id": fmt.Sprintf("%s-%d", login, seq), "data": json.RawMessage(b)})
-	}
+	send := ctiSender(conn, login)
 	if err := send("presence.set", map[string]string{"presence": "ready"}); err != nil {
 		return err
 	}
