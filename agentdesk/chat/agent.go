@@ -14,18 +14,34 @@ const typingEvery = time.Second
 // historyPage is how many messages History reads per store call.
 const historyPage = 500
 
+// acceptWait bounds how long an agent's command waits for the engine's
+// Accept of a chat offered to them: the desk may act on its accept's reply
+// before the engine has told the channel.
+const acceptWait = 2 * time.Second
+
 // held returns the chat agentID holds (active with them), locked; the caller unlocks.
 func (s *Service) held(ctx context.Context, agentID, taskID string) (*conv, error) {
 	cv, err := s.live(ctx, taskID)
 	if err != nil {
 		return nil, err
 	}
-	cv.mu.Lock()
-	if cv.c.Status != crmcore.ChatStatusActive || cv.c.AgentID != agentID {
+	deadline := time.Now().Add(acceptWait)
+	for {
+		cv.mu.Lock()
+		if cv.c.Status == crmcore.ChatStatusActive && cv.c.AgentID == agentID {
+			return cv, nil
+		}
+		offered := cv.offered == agentID && agentID != "" && cv.c.Status == crmcore.ChatStatusQueued
 		cv.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s, agent %s", ErrNotHeld, taskID, agentID)
+		if !offered || time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s, agent %s", ErrNotHeld, taskID, agentID)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return cv, nil
 }
 
 // AgentSend stores the agent's message in the chat they hold and delivers it to the

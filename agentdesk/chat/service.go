@@ -9,20 +9,22 @@ import (
 	"time"
 
 	"switchboard/acd"
+	"switchboard/agentdesk"
 	"switchboard/crmcore"
 	"switchboard/ivr"
 )
 
-// Errors of the agent side (the hub maps them to CTI errors).
+// Errors of the agent side. They wrap the hub's sentinels, so that a desk
+// gets not_found or invalid_state as for any task.
 var (
 	// ErrUnknownConversation: no open conversation has that id.
-	ErrUnknownConversation = errors.New("chat: unknown conversation")
+	ErrUnknownConversation = fmt.Errorf("chat: unknown conversation: %w", agentdesk.ErrNotFound)
 	// ErrNotHeld: the agent does not hold the chat (not active with them).
-	ErrNotHeld = errors.New("chat: the agent does not hold this chat")
+	ErrNotHeld = fmt.Errorf("chat: the agent does not hold this chat: %w", agentdesk.ErrNotFound)
 	// ErrClosed: the conversation or the service is closed.
-	ErrClosed = errors.New("chat: closed")
+	ErrClosed = fmt.Errorf("chat: closed: %w", agentdesk.ErrInvalidState)
 	// ErrInvalidText: a message's text is empty, not UTF-8 or too long.
-	ErrInvalidText = errors.New("chat: invalid text")
+	ErrInvalidText = fmt.Errorf("chat: invalid text: %w", agentdesk.ErrInvalidState)
 	// ErrNoEngine: Attach has not been called.
 	ErrNoEngine = errors.New("chat: no routing engine attached")
 )
