@@ -49,6 +49,11 @@ type call struct {
 	completed                                                    bool
 	// failure says why a dial of this call failed (CallEnded.Reason).
 	failure string
+	// consult is the third party the agent brought in (consult.go);
+	// parties and holds are kept for the interaction.
+	consult *consult
+	parties []Party
+	holds   []HoldSpan
 }
 
 type offer struct {

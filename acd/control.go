@@ -16,6 +16,13 @@ import (
 // answer is enough.
 func (e *Engine) Answer(ctx context.Context, id AgentID) error {
 	return e.do(ctx, func() error {
+		if cs := e.consultRinging(id); cs != nil {
+			if cs.accept != nil {
+				close(cs.accept)
+				cs.accept = nil
+			}
+			return nil
+		}
 		a, c, err := e.ringing(id)
 		if err != nil {
 			return err
@@ -42,10 +49,27 @@ func (e *Engine) ringing(id AgentID) (*agent, *call, error) {
 	return a, c, nil
 }
 
+// consultRinging returns the consultation ringing agent id, if any.
+func (e *Engine) consultRinging(id AgentID) *consult {
+	a := e.agents[id]
+	if a == nil || a.state != StateReserved || a.call == nil {
+		return nil
+	}
+	if cs := a.call.consult; cs != nil && cs.agent == a && cs.leg == nil {
+		return cs
+	}
+	return nil
+}
+
 // Reject declines the offer ringing agent id; it counts as a missed offer
 // and the call goes to the next best agent.
 func (e *Engine) Reject(ctx context.Context, id AgentID) error {
 	return e.do(ctx, func() error {
+		if cs := e.consultRinging(id); cs != nil {
+			a := e.agents[id]
+			e.consultFailed(a.call, cs, "rejected")
+			return nil
+		}
 		a, c, err := e.ringing(id)
 		if err != nil {
 			return err
@@ -65,6 +89,18 @@ func (e *Engine) Hangup(ctx context.Context, id AgentID) error {
 		c := a.call
 		if c == nil || c.state == CallStateEnded {
 			return fmt.Errorf("%w: %q", ErrNoCall, id)
+		}
+		if c.agent != a {
+			// A consulted agent leaves; the call goes on.
+			return e.leaveConsult(a, c)
+		}
+		if c.consult != nil {
+			// The agent leaves their consultation or conference: the
+			// caller stays, with the third party (consultDone).
+			if c.agentLeg != nil {
+				e.hangup(c.agentLeg)
+			}
+			return nil
 		}
 		switch c.state {
 		case CallStateConnected, CallStateHeld, CallStateDialing:
@@ -94,8 +130,11 @@ func (e *Engine) Hold(ctx context.Context, id AgentID, on bool) error {
 		if !on {
 			want = CallStateHeld
 		}
-		if c == nil || c.state != want || c.leg == nil {
+		if c == nil || c.state != want || c.leg == nil || c.agent != a {
 			return fmt.Errorf("%w: no call to %s for %q", ErrNoCall, map[bool]string{true: "hold", false: "resume"}[on], id)
+		}
+		if c.consult != nil {
+			return fmt.Errorf("%w: %q is consulting (cancel, complete or merge)", ErrInvalidArgument, id)
 		}
 		leg, c0 = c.leg, c
 		return nil
@@ -117,7 +156,7 @@ func (e *Engine) Hold(ctx context.Context, id AgentID, on bool) error {
 		if !on {
 			want = CallStateHeld
 		}
-		if c.state != want || a == nil || a.call != c {
+		if c.state != want || a == nil || a.call != c || c.consult != nil {
 			return fmt.Errorf("%w: call %q changed", ErrNoCall, c.id)
 		}
 		callNext, agentNext := CallStateConnected, StateOnCall
@@ -134,8 +173,7 @@ func (e *Engine) Hold(ctx context.Context, id AgentID, on bool) error {
 		if on {
 			c.holdSince = now
 		} else {
-			c.hold += now.Sub(c.holdSince)
-			c.holdSince = time.Time{}
+			e.endHold(c, now)
 		}
 		e.publish(&CallHeld{CallID: c.id, Agent: a.spec.ID, On: on})
 		return nil
@@ -169,8 +207,11 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 			}
 		}
 		c := a.call
-		if c == nil || (c.state != CallStateConnected && c.state != CallStateHeld) || c.leg == nil {
+		if c == nil || (c.state != CallStateConnected && c.state != CallStateHeld) || c.leg == nil || c.agent != a {
 			return fmt.Errorf("%w: no call to transfer for %q", ErrNoCall, id)
+		}
+		if c.consult != nil {
+			return fmt.Errorf("%w: %q is consulting (cancel, complete or merge)", ErrInvalidArgument, id)
 		}
 		var q *queue
 		var target *agent
@@ -192,10 +233,7 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		// Detach the agent: stop the bridge, hang up their leg, wrap up.
 		c.bridgeGen++
 		c.bridgeX()
-		if !c.holdSince.IsZero() {
-			c.hold += now.Sub(c.holdSince)
-			c.holdSince = time.Time{}
-		}
+		e.endHold(c, now)
 		e.hangup(c.agentLeg)
 		c.agentLeg = nil
 		e.publish(&CallTransferred{CallID: c.id, From: a.spec.ID, To: to})
@@ -210,6 +248,7 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		e.startWrapUp(a, &old)
 		c.agent = nil
 		c.answeredAt, c.offeredAt, c.offers, c.reasons, c.hold = time.Time{}, time.Time{}, 0, nil, 0
+		c.parties, c.holds = nil, nil
 		c.disposition, c.notes = "", ""
 		if to.Number != "" {
 			_ = e.setCallState(c, CallStateTransferring) // allowed: connected or held

@@ -45,11 +45,11 @@ func (e *Engine) endCall(c *call) {
 	if c.state == CallStateEnded {
 		return
 	}
-	now := e.clock.Now()
-	if !c.holdSince.IsZero() {
-		c.hold += now.Sub(c.holdSince)
-		c.holdSince = time.Time{}
+	if cs := c.consult; cs != nil {
+		e.dropConsult(c, cs, "call ended")
 	}
+	now := e.clock.Now()
+	e.endHold(c, now)
 	c.endedAt = now
 	_ = e.setCallState(c, CallStateEnded) // allowed: every state but ended may end
 	c.stopTimers()
@@ -129,8 +129,12 @@ func (e *Engine) complete(c *call) {
 		Arrived: c.info.Arrived, Queued: c.queuedAt.UTC(), Offered: utc(c.offeredAt), Answered: utc(c.answeredAt),
 		Ended: utc(c.endedAt), Completed: e.clock.Now().UTC(), Hold: c.hold, Offers: c.offers, Outcome: c.outcome,
 		Reasons: c.reasons, Disposition: c.disposition, Notes: c.notes, TransferTo: c.transferTo,
-		Recording: c.recording, Data: c.info.Data,
+		Recording: c.recording, Data: c.info.Data, Holds: c.holds,
 	}
+	if c.agent != nil && !c.answeredAt.IsZero() {
+		it.Parties = append(it.Parties, Party{Agent: c.agent.spec.ID, Role: RoleAgent, Joined: c.answeredAt.UTC(), Left: utc(c.endedAt)})
+	}
+	it.Parties = append(it.Parties, c.parties...)
 	if c.q != nil {
 		it.Queue = c.q.name
 	}

@@ -58,6 +58,7 @@ type Engine struct {
 	metrics *Metrics
 	ringer  Ringer
 	bridger Bridger
+	conf    Conferencer
 	dialer  Dialer
 	vm      VoicemailTaker
 	plan    DialPlan

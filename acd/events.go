@@ -94,6 +94,20 @@ type CallTransferred struct {
 	To     TransferTarget
 }
 
+// ConsultChanged: an agent's consultation of a third party (warm
+// transfer, conference) changed phase. Target names the third party (the
+// agent picked, for a queue); Call is the call, for the consulted agent's
+// screen pop; Reason says why a consultation failed or was cancelled.
+type ConsultChanged struct {
+	Meta
+	CallID CallID
+	Agent  AgentID
+	Target TransferTarget
+	Phase  ConsultPhase
+	Reason string
+	Call   CallInfo
+}
+
 // CallRelaxed: a relaxation step was applied to a waiting call.
 type CallRelaxed struct {
 	Meta

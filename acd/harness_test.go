@@ -34,7 +34,7 @@ func newHarness(t *testing.T, yaml string, opts ...acd.Option) *harness {
 	}
 	h := &harness{t: t, clock: acdtest.NewClock(t0), phone: acdtest.NewPhone(), ctx: context.Background()}
 	opts = append([]acd.Option{acd.WithClock(h.clock), acd.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		acd.WithDialer(h.phone), acd.WithVoicemail(h.phone)}, opts...)
+		acd.WithDialer(h.phone), acd.WithVoicemail(h.phone), acd.WithConferencer(h.phone)}, opts...)
 	h.e, err = acd.New(cfg, h.phone, h.phone, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -261,7 +261,9 @@ func TestAdoptCall(t *testing.T) {
 	want := acd.Interaction{CallID: "c1", Channel: acd.ChannelVoice, Direction: acd.Inbound, Queue: "sales", Agent: "a1",
 		ANI: "+14155550123", Arrived: now.Add(-90 * time.Second), Queued: now.Add(-80 * time.Second), Answered: now.Add(-time.Minute),
 		Ended: ended, Completed: ended, Wait: 20 * time.Second, Talk: 80 * time.Second, Hold: 10 * time.Second,
-		Outcome: acd.OutcomeAnswered, Disposition: "sale"}
+		Outcome: acd.OutcomeAnswered, Disposition: "sale",
+		Parties: []acd.Party{{Agent: "a1", Role: acd.RoleAgent, Joined: now.Add(-time.Minute), Left: ended}},
+		Holds:   []acd.HoldSpan{{Agent: "a1", From: now, To: now.Add(10 * time.Second)}}}
 	it := waitFor(h, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "c1" }).Interaction
 	if diff := cmp.Diff(want, it); diff != "" {
 		t.Errorf("c1's record (-want +got):\n%s", diff)

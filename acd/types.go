@@ -280,6 +280,10 @@ type Interaction struct {
 	TransferTo  string
 	Recording   string
 	Data        any
+	// Parties are the agents and numbers that took part besides the
+	// customer, in order; Holds each time the customer was held.
+	Parties []Party
+	Holds   []HoldSpan
 }
 
 // TransferTarget names where a blind transfer goes: exactly one field set.

@@ -130,16 +130,17 @@ func (a *ACD) CallControl(ctx context.Context, agentID string, c CallAction) err
 	case ActHold, ActUnhold:
 		err = a.e.Hold(ctx, id, c.Action == ActHold)
 	case ActTransfer:
-		var t acd.TransferTarget
-		switch c.Target.Kind {
-		case "agent":
-			t.Agent = acd.AgentID(c.Target.Value)
-		case "queue":
-			t.Queue = c.Target.Value
-		default:
-			t.Number = c.Target.Value
-		}
-		err = a.e.Transfer(ctx, id, t)
+		err = a.e.Transfer(ctx, id, acdTarget(c.Target))
+	case ActConsult:
+		err = a.e.Consult(ctx, id, acdTarget(c.Target))
+	case ActConference:
+		err = a.e.Conference(ctx, id, acdTarget(c.Target))
+	case ActComplete:
+		err = a.e.CompleteTransfer(ctx, id)
+	case ActCancelConsult:
+		err = a.e.CancelConsult(ctx, id)
+	case ActMerge:
+		err = a.e.Merge(ctx, id)
 	case ActWrapUp:
 		if c.WrapUp == nil {
 			return fmt.Errorf("%w: wrap-up without data", ErrInvalidState)
@@ -149,6 +150,31 @@ func (a *ACD) CallControl(ctx context.Context, agentID string, c CallAction) err
 		return fmt.Errorf("%w: action %q", ErrUnsupported, c.Action)
 	}
 	return acdErr(err)
+}
+
+// acdTarget is the engine's form of a transfer or consultation target.
+func acdTarget(t TransferTarget) acd.TransferTarget {
+	var to acd.TransferTarget
+	switch t.Kind {
+	case "agent":
+		to.Agent = acd.AgentID(t.Value)
+	case "queue":
+		to.Queue = t.Value
+	default:
+		to.Number = t.Value
+	}
+	return to
+}
+
+// wireTarget is the desk's form of an engine target.
+func wireTarget(t acd.TransferTarget) TransferTarget {
+	switch {
+	case t.Agent != "":
+		return TransferTarget{Kind: "agent", Value: string(t.Agent)}
+	case t.Queue != "":
+		return TransferTarget{Kind: "queue", Value: t.Queue}
+	}
+	return TransferTarget{Kind: "number", Value: t.Number}
 }
 
 // Dial implements Engine.
@@ -172,7 +198,7 @@ func (a *ACD) Subscribe(ctx context.Context) (State, Feed, error) {
 		return State{}, nil, acdErr(err)
 	}
 	f := &feed{sub: sub, t: translator{a: a, agents: map[string]AgentStatus{}, calls: map[string]acd.CallInfo{},
-		caps: map[string]map[string]int{}}}
+		caps: map[string]map[string]int{}, consults: map[string]acd.ConsultPhase{}}}
 	f.stop = context.AfterFunc(ctx, sub.Close)
 	return f.t.state(snap), f, nil
 }
@@ -219,6 +245,9 @@ type translator struct {
 	agents map[string]AgentStatus
 	calls  map[string]acd.CallInfo
 	caps   map[string]map[string]int // agent id → capacity per channel
+	// consults are the consultations in progress by call id, with their
+	// last phase.
+	consults map[string]acd.ConsultPhase
 }
 
 // pop is data as the pop's "crm" object (ACDOptions.Pop).
@@ -293,6 +322,46 @@ func (t *translator) offer(c acd.CallInfo, agent string, waited time.Duration, r
 		EWTSec: ewt.Expected.Seconds(), Priority: c.Priority, Data: t.pop(c.Data), DecidedAt: decidedAt(at),
 		TimeoutSec: max(0, deadline.Sub(at).Seconds()),
 	}
+}
+
+// consult translates a consultation's phase for both agents' desks: the
+// consulted agent is offered the call (with ConsultFrom), then holds it
+// until the consultation ends without them.
+func (t *translator) consult(out []Event, e *acd.ConsultChanged) []Event {
+	id, from, target := string(e.CallID), string(e.Agent), string(e.Target.Agent)
+	prev := t.consults[id]
+	if e.Phase == acd.ConsultRinging || e.Phase == acd.ConsultTalking || e.Phase == acd.ConsultConference {
+		t.consults[id] = e.Phase
+	} else {
+		delete(t.consults, id)
+	}
+	ev := Consult{CallID: id, AgentID: from, Role: "consulting", From: from, Target: wireTarget(e.Target), Phase: string(e.Phase),
+		Reason: e.Reason, Since: e.At}
+	out = append(out, ev)
+	if target == "" {
+		return out
+	}
+	ev.AgentID, ev.Role = target, "consulted"
+	ani := e.Call.ANI
+	if e.Call.E164 != "" {
+		ani = e.Call.E164
+	}
+	switch e.Phase {
+	case acd.ConsultRinging:
+		o := t.offer(e.Call, target, 0, nil, acd.EWT{}, e.At, time.Time{})
+		o.ConsultFrom = from
+		out = append(out, o)
+	case acd.ConsultTalking, acd.ConsultConference:
+		out = append(out, CallInfo{CallID: id, AgentID: target, Queue: e.Call.Queue, ANI: ani, State: CallTalking, Since: e.At})
+	case acd.ConsultCancelled, acd.ConsultFailed, acd.ConsultLeft:
+		if prev == acd.ConsultRinging {
+			out = append(out, OfferEnded{CallID: id, AgentID: target, Reason: string(e.Phase)})
+		} else {
+			out = append(out, CallInfo{CallID: id, AgentID: target, Queue: e.Call.Queue, ANI: ani, State: CallEnded, Since: e.At,
+				Cause: string(e.Phase)})
+		}
+	}
+	return append(out, ev)
 }
 
 func (t *translator) state(s acd.Snapshot) State {
@@ -443,6 +512,8 @@ func (t *translator) translate(out []Event, ev acd.Event) []Event {
 				State: CallEnded, Since: e.At, Cause: string(e.Outcome), Reason: e.Reason})
 		}
 		return out
+	case *acd.ConsultChanged:
+		return t.consult(out, e)
 	case *acd.CallAbandoned:
 		return append(out, CallGone{CallID: string(e.CallID), Queue: e.Queue})
 	case *acd.CallOverflowed:

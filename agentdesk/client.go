@@ -448,10 +448,17 @@ func (c *client) execute(cmd Command) {
 		if err = h.checkCall(agent, cmd.Type, callID); err == nil {
 			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: callID})
 		}
-	case CmdCallTransfer:
+	case CmdCallTransfer, CmdCallConsult, CmdCallConference:
+		act := map[string]string{CmdCallTransfer: ActTransfer, CmdCallConsult: ActConsult, CmdCallConference: ActConference}[cmd.Type]
 		d := cmd.Data.(*Transfer)
 		if err = h.checkCall(agent, cmd.Type, d.CallID); err == nil {
-			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: ActTransfer, CallID: d.CallID, Target: d.Target})
+			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: d.CallID, Target: d.Target})
+		}
+	case CmdConsultDone, CmdConsultCancel, CmdConsultMerge:
+		act := map[string]string{CmdConsultDone: ActComplete, CmdConsultCancel: ActCancelConsult, CmdConsultMerge: ActMerge}[cmd.Type]
+		callID := cmd.Data.(*CallRef).CallID
+		if err = h.checkCall(agent, cmd.Type, callID); err == nil {
+			err = h.cfg.Engine.CallControl(ctx, agent, CallAction{Action: act, CallID: callID})
 		}
 	case CmdWrapUp:
 		data, err = h.wrapUp(ctx, agent, cmd.Data.(*WrapUp))

@@ -104,6 +104,16 @@ const (
 	ActUnhold   = "unhold"
 	ActTransfer = "transfer"
 	ActWrapUp   = "wrapup"
+	// ActConsult puts the caller on hold and reaches Target for the agent
+	// to talk to; ActConference joins Target to the call when it answers.
+	ActConsult    = "consult"
+	ActConference = "conference"
+	// ActComplete hands the caller to the consulted party (warm
+	// transfer), ActCancelConsult goes back to the caller, ActMerge makes
+	// the consultation a conference.
+	ActComplete      = "complete"
+	ActCancelConsult = "cancel-consult"
+	ActMerge         = "merge"
 	// ActGone tells the engine the agent's desktop is gone: an outstanding
 	// offer must be withdrawn and the call re-offered at once.
 	ActGone = "gone"
@@ -113,7 +123,7 @@ const (
 type CallAction struct {
 	Action string
 	CallID string
-	Target TransferTarget // ActTransfer
+	Target TransferTarget // ActTransfer, ActConsult, ActConference
 	WrapUp *WrapUp        // ActWrapUp
 }
 
@@ -260,6 +270,9 @@ type Offer struct {
 	Deadline   time.Time `json:"deadline,omitzero"` // when the offer stops ringing
 	Data       any       `json:"crm"`
 	DecidedAt  time.Time `json:"decided_at"` // when the engine chose the agent
+	// ConsultFrom is set when another agent, holding the call, consults
+	// this agent (or adds them to a conference).
+	ConsultFrom string `json:"consult_from,omitempty"`
 }
 
 // CRMPop is the screen pop's "crm" object for a voice call: the CRM
@@ -311,6 +324,21 @@ type CallInfo struct {
 	Outbound bool      `json:"outbound,omitempty"`
 }
 
+// Consult tells an agent's desk how a consultation on their call stands
+// ("call.consult"): Role is "consulting" for the agent who holds the call,
+// "consulted" for the agent brought in; Phase is one of acd.ConsultPhase
+// (ringing, talking, conference, completed, cancelled, failed, left).
+type Consult struct {
+	CallID  string         `json:"call_id"`
+	AgentID string         `json:"agent_id"`
+	Role    string         `json:"role"`
+	From    string         `json:"from"`
+	Target  TransferTarget `json:"target"`
+	Phase   string         `json:"phase"`
+	Reason  string         `json:"reason,omitempty"`
+	Since   time.Time      `json:"since"`
+}
+
 // WrapUpTimer says an agent entered (or left, when Done) after-call work.
 type WrapUpTimer struct {
 	AgentID  string    `json:"agent_id"`
@@ -327,3 +355,4 @@ func (Offer) isEvent()       {}
 func (OfferEnded) isEvent()  {}
 func (CallInfo) isEvent()    {}
 func (WrapUpTimer) isEvent() {}
+func (Consult) isEvent()     {}

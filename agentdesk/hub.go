@@ -714,6 +714,10 @@ func (h *Hub) onEvent(ev Event) {
 		if c := h.desks[e.AgentID]; c != nil {
 			c.sendEvent(typ, "", e)
 		}
+	case Consult:
+		if c := h.desks[e.AgentID]; c != nil {
+			c.sendEvent(EvCallConsult, "", e)
+		}
 	case WrapUpTimer:
 		typ := EvWrapUpStarted
 		if e.Done {

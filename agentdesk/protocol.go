@@ -37,6 +37,11 @@ const (
 	CmdCallHold       = "call.hold"
 	CmdCallUnhold     = "call.unhold"
 	CmdCallTransfer   = "call.transfer"
+	CmdCallConsult    = "call.consult"
+	CmdCallConference = "call.conference"
+	CmdConsultDone    = "call.consult.complete"
+	CmdConsultCancel  = "call.consult.cancel"
+	CmdConsultMerge   = "call.consult.merge"
 	CmdWrapUp         = "wrapup.submit"
 	CmdDial           = "call.dial"
 	CmdWebRTCOffer    = "webrtc.offer"
@@ -84,6 +89,7 @@ const (
 	EvChatTyping    = "chat.typing"
 	EvChatRead      = "chat.read"
 	EvChatEnded     = "chat.ended"
+	EvCallConsult   = "call.consult"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).
@@ -194,7 +200,8 @@ type TransferTarget struct {
 	Value string `json:"value"`
 }
 
-// Transfer is the data of "call.transfer".
+// Transfer is the data of "call.transfer", "call.consult" and
+// "call.conference".
 type Transfer struct {
 	CallID string         `json:"call_id"`
 	Target TransferTarget `json:"target"`
@@ -283,6 +290,11 @@ var commandSpecs = map[string]commandSpec{
 	CmdCallHold:       {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdCallUnhold:     {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdCallTransfer:   {new: func() any { return new(Transfer) }, validate: vTransfer},
+	CmdCallConsult:    {new: func() any { return new(Transfer) }, validate: vTransfer},
+	CmdCallConference: {new: func() any { return new(Transfer) }, validate: vTransfer},
+	CmdConsultDone:    {new: func() any { return new(CallRef) }, validate: vCallRef},
+	CmdConsultCancel:  {new: func() any { return new(CallRef) }, validate: vCallRef},
+	CmdConsultMerge:   {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdWrapUp:         {new: func() any { return new(WrapUp) }, validate: vWrapUp},
 	CmdDial:           {new: func() any { return new(Dial) }, validate: vDial},
 	CmdWebRTCOffer:    {new: func() any { return new(SDP) }, validate: vSDP},

@@ -117,7 +117,7 @@ func TestProtocolDocExamples(t *testing.T) {
 	}
 	evTypes := []string{EvOK, EvError, EvHello, EvAgentSnapshot, EvAgentState, EvCallOffered, EvCallRescinded,
 		EvCallAnswered, EvCallHeld, EvCallUnheld, EvCallXfer, EvCallEnded, EvWrapUpStarted, EvWrapUpEnded,
-		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState, EvChatMessage, EvChatTyping, EvChatRead, EvChatEnded}
+		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState, EvChatMessage, EvChatTyping, EvChatRead, EvChatEnded, EvCallConsult}
 	seenEv := map[string]bool{}
 	for _, e := range events {
 		var env Envelope

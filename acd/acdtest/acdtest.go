@@ -230,14 +230,16 @@ type Phone struct {
 	// Rings receives manual ring attempts.
 	Rings chan *Ringing
 
-	mu      sync.Mutex
-	bridges []Bridge
-	dials   []string
+	mu          sync.Mutex
+	bridges     []Bridge
+	conferences [][]acd.Leg
+	dials       []string
 }
 
 var (
 	_ acd.Ringer         = (*Phone)(nil)
 	_ acd.Bridger        = (*Phone)(nil)
+	_ acd.Conferencer    = (*Phone)(nil)
 	_ acd.Dialer         = (*Phone)(nil)
 	_ acd.VoicemailTaker = (*Phone)(nil)
 	_ acd.Reacher        = (*Phone)(nil)
@@ -296,6 +298,44 @@ func (p *Phone) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 	case <-agent.Context().Done():
 	}
 	return nil
+}
+
+// Conference implements acd.Conferencer: it blocks until a leg ends or
+// ctx is done.
+func (p *Phone) Conference(ctx context.Context, legs []acd.Leg) error {
+	p.mu.Lock()
+	p.conferences = append(p.conferences, append([]acd.Leg(nil), legs...))
+	p.mu.Unlock()
+	cases := make([]<-chan struct{}, 0, len(legs)+1)
+	cases = append(cases, ctx.Done())
+	for _, l := range legs {
+		cases = append(cases, l.Context().Done())
+	}
+	anyDone(cases)
+	return nil
+}
+
+// anyDone blocks until one of chs is closed.
+func anyDone(chs []<-chan struct{}) {
+	done := make(chan struct{})
+	var once sync.Once
+	for _, ch := range chs {
+		go func() {
+			select {
+			case <-ch:
+				once.Do(func() { close(done) })
+			case <-done:
+			}
+		}()
+	}
+	<-done
+}
+
+// Conferences returns the legs of each conference made so far, in order.
+func (p *Phone) Conferences() [][]acd.Leg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]acd.Leg(nil), p.conferences...)
 }
 
 // Bridges returns the bridges made so far.
