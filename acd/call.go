@@ -54,6 +54,9 @@ type call struct {
 	consult *consult
 	parties []Party
 	holds   []HoldSpan
+	// continued marks an agent's part of a call that went on without
+	// them (a transfer): its summary carries their wrap-up, not the record.
+	continued bool
 }
 
 type offer struct {

@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"switchboard/acd/routing"
@@ -532,19 +533,24 @@ func (e *Engine) completeConsult(c *call, cs *consult) {
 	e.publish(&ConsultChanged{CallID: c.id, Agent: a.spec.ID, Target: cs.target, Phase: ConsultCompleted, Call: c.info})
 	// The agent's record ends here, as a blind transfer's does.
 	e.endHold(c, now)
+	consulted := Party{Agent: cs.target.Agent, Number: cs.target.Number, Role: RoleConsult, Joined: cs.joined.UTC(), Left: now.UTC()}
+	if cs.merged {
+		consulted.Role = RoleConference
+	}
 	old := *c
-	old.endedAt, old.outcome, old.transferTo = now, OutcomeTransferred, target
+	old.endedAt, old.outcome, old.transferTo, old.continued = now, OutcomeTransferred, target, true
 	old.consult = nil
 	_ = e.setCallState(&old, CallStateEnded) // allowed: connected or held
 	old.completed = false
-	old.parties = append(append([]Party(nil), c.parties...), Party{Agent: cs.target.Agent, Number: cs.target.Number,
-		Role: RoleConsult, Joined: cs.joined.UTC(), Left: now.UTC()})
+	old.parties = append(slices.Clone(c.parties), consulted)
 	a.call = &old
 	e.startWrapUp(a, &old)
-	// The call goes on with the third party.
+	// The call goes on with the third party; its record, written at its
+	// end, keeps every party and hold.
 	c.consult = nil
 	c.agentLeg = cs.leg
-	c.parties, c.holds, c.hold = nil, nil, 0
+	c.parties = append(slices.Clone(c.parties), Party{Agent: a.spec.ID, Role: RoleAgent, Joined: utc(c.answeredAt), Left: now.UTC()}, consulted)
+	c.hold = 0
 	c.offeredAt, c.answeredAt, c.offers, c.reasons = cs.joined, cs.joined, 1, nil
 	c.disposition, c.notes = "", ""
 	if cs.cancel != nil {

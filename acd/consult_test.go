@@ -102,8 +102,19 @@ func TestWarmTransferToAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := waitFor(h, func(e *acd.InteractionCompleted) bool { return true }).Interaction
-	if second.Agent != "a2" || second.Outcome != acd.OutcomeAnswered || second.Talk != 30*time.Second {
+	if second.Agent != "a2" || second.Outcome != acd.OutcomeAnswered || second.Talk != 30*time.Second || second.Continued {
 		t.Errorf("a2's record = %+v", second)
+	}
+	if !first.Continued {
+		t.Error("a1's part is not marked continued: the call would have two records")
+	}
+	// The call's record keeps every party and hold.
+	if p := second.Parties; len(p) != 3 || p[0].Agent != "a1" || p[0].Role != acd.RoleAgent || p[1].Agent != "a2" ||
+		p[1].Role != acd.RoleConsult || p[2].Agent != "a2" || p[2].Role != acd.RoleAgent {
+		t.Errorf("call's record parties = %+v", p)
+	}
+	if len(second.Holds) != 1 || second.Holds[0].Agent != "a1" {
+		t.Errorf("call's record holds = %+v", second.Holds)
 	}
 }
 

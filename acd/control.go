@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"switchboard/acd/dialplan"
@@ -237,18 +238,18 @@ func (e *Engine) Transfer(ctx context.Context, id AgentID, to TransferTarget) er
 		e.hangup(c.agentLeg)
 		c.agentLeg = nil
 		e.publish(&CallTransferred{CallID: c.id, From: a.spec.ID, To: to})
-		// The transferring agent's interaction ends here; the call goes on
-		// under the same id with a fresh journey.
+		// The transferring agent's part ends here (their wrap-up); the call
+		// goes on under the same id, and its last part is its record.
 		old := *c
-		old.endedAt, old.outcome = now, OutcomeTransferred
+		old.endedAt, old.outcome, old.continued = now, OutcomeTransferred, true
 		_ = e.setCallState(&old, CallStateEnded) // allowed: connected or held
 		old.transferTo = firstNonEmpty(string(to.Agent), to.Queue, to.Number)
 		old.completed = false
 		a.call = &old
 		e.startWrapUp(a, &old)
+		c.parties = append(slices.Clone(c.parties), Party{Agent: a.spec.ID, Role: RoleAgent, Joined: utc(c.answeredAt), Left: now.UTC()})
 		c.agent = nil
 		c.answeredAt, c.offeredAt, c.offers, c.reasons, c.hold = time.Time{}, time.Time{}, 0, nil, 0
-		c.parties, c.holds = nil, nil
 		c.disposition, c.notes = "", ""
 		if to.Number != "" {
 			_ = e.setCallState(c, CallStateTransferring) // allowed: connected or held

@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"switchboard/acd/stats"
@@ -129,12 +130,13 @@ func (e *Engine) complete(c *call) {
 		Arrived: c.info.Arrived, Queued: c.queuedAt.UTC(), Offered: utc(c.offeredAt), Answered: utc(c.answeredAt),
 		Ended: utc(c.endedAt), Completed: e.clock.Now().UTC(), Hold: c.hold, Offers: c.offers, Outcome: c.outcome,
 		Reasons: c.reasons, Disposition: c.disposition, Notes: c.notes, TransferTo: c.transferTo,
-		Recording: c.recording, Data: c.info.Data, Holds: c.holds,
+		Recording: c.recording, Data: c.info.Data, Holds: c.holds, Continued: c.continued,
 	}
+	it.Parties = slices.Clone(c.parties)
 	if c.agent != nil && !c.answeredAt.IsZero() {
 		it.Parties = append(it.Parties, Party{Agent: c.agent.spec.ID, Role: RoleAgent, Joined: c.answeredAt.UTC(), Left: utc(c.endedAt)})
 	}
-	it.Parties = append(it.Parties, c.parties...)
+	slices.SortStableFunc(it.Parties, func(a, b Party) int { return a.Joined.Compare(b.Joined) })
 	if c.q != nil {
 		it.Queue = c.q.name
 	}

@@ -284,6 +284,10 @@ type Interaction struct {
 	// customer, in order; Holds each time the customer was held.
 	Parties []Party
 	Holds   []HoldSpan
+	// Continued marks the part of a call an agent handled before a
+	// transfer: the call went on under the same id, and the summary of its
+	// last part is the call's record; this one carries the agent's wrap-up.
+	Continued bool
 }
 
 // TransferTarget names where a blind transfer goes: exactly one field set.

@@ -98,6 +98,13 @@ type Interaction struct {
 	RoutingReasons []string `json:"routing_reasons"`
 	Recording      string   `json:"recording,omitempty"`
 
+	// Parties are the agents and numbers that took part besides the
+	// customer (the agent who answered, a consulted or conferenced third
+	// party, an agent a transfer reached), in order; Holds are the times
+	// the customer was on hold and who held the call.
+	Parties []InteractionParty `json:"parties,omitempty"`
+	Holds   []InteractionHold  `json:"holds,omitempty"`
+
 	// Appended by wrap-ups. SurveyScore is the headline score (CSAT, else
 	// NPS, else the first question by name); Survey holds every answer by
 	// question name.
@@ -106,6 +113,32 @@ type Interaction struct {
 	TicketID    string         `json:"ticket_id,omitempty"`
 	SurveyScore *int           `json:"survey_score,omitempty"`
 	Survey      map[string]int `json:"survey,omitempty"`
+}
+
+// Roles of an InteractionParty.
+const (
+	PartyAgent      = "agent"
+	PartyConsult    = "consult"
+	PartyConference = "conference"
+)
+
+// MaxParties bounds an interaction's parties and holds.
+const MaxParties = 64
+
+// InteractionParty is one agent or number that took part in a call.
+type InteractionParty struct {
+	AgentID string    `json:"agent_id,omitempty"`
+	Number  string    `json:"number,omitempty"`
+	Role    string    `json:"role"`
+	Joined  time.Time `json:"joined"`
+	Left    time.Time `json:"left"`
+}
+
+// InteractionHold is one time the customer was held, by AgentID.
+type InteractionHold struct {
+	AgentID string    `json:"agent_id,omitempty"`
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
 }
 
 // interactionJSON is Interaction with durations in milliseconds.
@@ -264,6 +297,20 @@ func (in *Interaction) Validate() error {
 	}
 	if len(in.RoutingReasons) > MaxReasons {
 		return invalid("routing_reasons", "too many")
+	}
+	if len(in.Parties) > MaxParties || len(in.Holds) > MaxParties {
+		return invalid("parties", "too many")
+	}
+	for _, p := range in.Parties {
+		if (p.AgentID != "" && !ValidID(p.AgentID)) || len(p.Number) > MaxShortField || !validLine(p.Number) ||
+			(p.Role != PartyAgent && p.Role != PartyConsult && p.Role != PartyConference) {
+			return invalid("parties", "bad party")
+		}
+	}
+	for _, h := range in.Holds {
+		if h.AgentID != "" && !ValidID(h.AgentID) {
+			return invalid("holds", "agent_id not a UUID")
+		}
 	}
 	for _, r := range in.RoutingReasons {
 		if len(r) > MaxShortField || !validLine(r) {

@@ -176,6 +176,18 @@ func (x *Journey) record(ctx context.Context, it acd.Interaction) {
 	if t, ok := x.tickets.LoadAndDelete(it.CallID); ok {
 		rec.TicketID = t.(string)
 	}
+	if it.Continued {
+		// An agent's part before a transfer: one record per call, written
+		// at its end; this part adds the agent's wrap-up to it.
+		if rec.Disposition != "" || rec.Notes != "" || rec.TicketID != "" {
+			wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: rec.ID, AgentID: rec.AgentID, At: x.opts.Now().UTC(),
+				Disposition: rec.Disposition, Notes: rec.Notes, TicketID: rec.TicketID}
+			if err := x.rec.AppendWrapUp(context.WithoutCancel(ctx), wu); err != nil {
+				x.logger.Error("interaction wrap-up of a transferred part", "call_id", rec.CallID, "err", err)
+			}
+		}
+		return
+	}
 	x.write(ctx, rec)
 }
 
@@ -191,6 +203,13 @@ func toCRMInteraction(in acd.Interaction) crmcore.Interaction {
 	}
 	if in.Direction == acd.Inbound {
 		out.Direction = crmcore.Inbound
+	}
+	for _, p := range in.Parties {
+		out.Parties = append(out.Parties, crmcore.InteractionParty{AgentID: string(p.Agent), Number: p.Number, Role: p.Role,
+			Joined: p.Joined, Left: p.Left})
+	}
+	for _, h := range in.Holds {
+		out.Holds = append(out.Holds, crmcore.InteractionHold{AgentID: string(h.Agent), From: h.From, To: h.To})
 	}
 	for _, r := range in.Reasons {
 		out.RoutingReasons = append(out.RoutingReasons, fmt.Sprintf("%s=%.3g (%+.3g)", r.Factor, r.Value, r.Contribution))

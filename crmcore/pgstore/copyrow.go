@@ -31,7 +31,7 @@ import (
 var interactionCopyCols = []string{"id", "call_id", "direction", "channel", "ani", "dnis", "contact_id", "ivr_path",
 	"queue", "agent_id", "arrived_at", "queued_at", "offered_at", "answered_at", "ended_at", "wait_ms", "ring_ms",
 	"talk_ms", "hold_ms", "wrapup_ms", "outcome", "routing_reasons", "recording", "disposition", "notes",
-	"ticket_id", "survey_score", "node", "survey"}
+	"ticket_id", "survey_score", "node", "survey", "parties", "holds"}
 
 // copySQL returns the COPY … FROM STDIN (FORMAT binary) statement for
 // interactionCopyCols into table.
@@ -121,7 +121,26 @@ func appendInteractionRow(b []byte, in *crmcore.Interaction, clear refCleared, n
 		b = binary.BigEndian.AppendUint32(b, uint32(int32(*in.SurveyScore)))
 	}
 	b = appendText(b, node)
-	return appendSurveyJSON(b, in.Survey)
+	b = appendSurveyJSON(b, in.Survey)
+	b = appendJSONB(b, len(in.Parties), in.Parties)
+	return appendJSONB(b, len(in.Holds), in.Holds)
+}
+
+// appendJSONB writes v as jsonb (a version byte, then the document
+// encoding/json makes of it), NULL when it has no elements: parties and
+// holds are rare enough that the generic encoder costs nothing that
+// matters.
+func appendJSONB(b []byte, n int, v any) []byte {
+	if n == 0 {
+		return appendNull(b)
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return appendNull(b)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(js)+1))
+	b = append(b, 1)
+	return append(b, js...)
 }
 
 // appendSurveyJSON writes the answers as a jsonb object in name order (the
@@ -283,7 +302,16 @@ func interactionRow(in *crmcore.Interaction, node string) []any {
 		pgUUID(in.ContactID), in.IVRPath, in.Queue, pgUUID(in.AgentID), in.ArrivedAt, in.QueuedAt, in.OfferedAt,
 		in.AnsweredAt, in.EndedAt, d.Wait.Milliseconds(), d.Ring.Milliseconds(), d.Talk.Milliseconds(),
 		d.Hold.Milliseconds(), d.WrapUp.Milliseconds(), string(in.Outcome), in.RoutingReasons, in.Recording,
-		in.Disposition, in.Notes, pgUUID(in.TicketID), in.SurveyScore, node, surveyValue(in.Survey)}
+		in.Disposition, in.Notes, pgUUID(in.TicketID), in.SurveyScore, node, surveyValue(in.Survey),
+		jsonbValue(len(in.Parties), in.Parties), jsonbValue(len(in.Holds), in.Holds)}
+}
+
+// jsonbValue is v as a pgx jsonb value: NULL when it has no elements.
+func jsonbValue(n int, v any) any {
+	if n == 0 {
+		return nil
+	}
+	return v
 }
 
 // surveyValue is a survey as a pgx value: NULL when it has no answers.

@@ -37,6 +37,9 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	full.IVRPath = []crmcore.IVRStep{{Node: "menu", Digits: "2"}, {Node: "lang \"fr\"", Digits: ""}, {Node: "<&>"},
 		{Node: "back\\slash\ttab\x01\u2028", Digits: "#*"}, {Node: "bad \xff utf-8"}}
 	full.RoutingReasons = []string{"skill support", "", "ünï", `a,b{"c"}`}
+	full.Parties = []crmcore.InteractionParty{{AgentID: crmcore.NewID(), Role: crmcore.PartyAgent, Joined: *at("2026-03-02T10:00:12Z"),
+		Left: *at("2026-03-02T10:01:00.5Z")}, {Number: "+14155550100", Role: crmcore.PartyConference, Joined: *at("2026-03-02T10:00:40Z")}}
+	full.Holds = []crmcore.InteractionHold{{AgentID: crmcore.NewID(), From: *at("2026-03-02T10:00:20Z"), To: *at("2026-03-02T10:00:40Z")}}
 	bare := crmcore.Interaction{ID: crmcore.NewID(), Direction: crmcore.Outbound, Channel: crmcore.ChannelWeb,
 		ArrivedAt: *at("1999-12-31T23:59:59.999999Z"), Outcome: crmcore.OutcomeFailed}
 	zeroScore := testInteraction(3, "", "")

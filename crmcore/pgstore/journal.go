@@ -387,8 +387,11 @@ func openSegment(dir string, n uint64) (*segReader, error) {
 	head, _ := r.br.Peek(len(journalMagic))
 	switch {
 	case bytes.Equal(head, journalMagic):
+		r.jr.ver = 4
+	case bytes.Equal(head, journalMagicV3):
+		r.jr.ver = 3
 	case bytes.Equal(head, journalMagicV2):
-		r.jr.v2 = true
+		r.jr.ver = 2
 	case len(head) == 0:
 		return r, nil // empty: nothing to read
 	default:

@@ -16,22 +16,26 @@ import (
 // read back from it on its way to PostgreSQL, so its codec is on the hot
 // path. A journal segment is
 //
-//	magic "SBJ\x03\n", then per record:
+//	magic "SBJ\x04\n", then per record:
 //	len(payload) uint32 | payload | CRC-32C(payload) uint32 (big-endian)
 //
 // and a payload is a kind byte ('I' interaction, 'W' wrap-up) followed by
 // the fields in declaration order: strings as uvarint length + bytes,
 // times as varint Unix seconds + uvarint nanoseconds (UTC), optional
 // values behind a 0/1 presence byte, slices as uvarint count + elements,
-// a survey as uvarint count + (name, varint score) in name order.
+// a survey as uvarint count + (name, varint score) in name order; an
+// interaction ends with its parties (agent, number, role, joined, left)
+// and holds (agent, from, to), each as a slice.
 // A record cut short by a crash, or whose checksum fails, ends the file
-// (it is reported as skipped). Files of format 2 (the same without the
-// surveys) and files without a magic (gob streams) are still read.
+// (it is reported as skipped). Files of format 3 (the same without the
+// parties and holds), 2 (nor the surveys) and files without a magic (gob
+// streams) are still read.
 // TestJournalCodecCoversEveryField fails when a field is added to
 // crmcore.Interaction, WrapUp or IVRStep and not here.
 
 var (
-	journalMagic   = []byte("SBJ\x03\n")
+	journalMagic   = []byte("SBJ\x04\n")
+	journalMagicV3 = []byte("SBJ\x03\n")
 	journalMagicV2 = []byte("SBJ\x02\n")
 )
 
@@ -95,7 +99,22 @@ func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
 	b = appendStr(b, in.Notes)
 	b = appendStr(b, in.TicketID)
 	b = appendOptInt(b, in.SurveyScore)
-	return appendSurvey(b, in.Survey)
+	b = appendSurvey(b, in.Survey)
+	b = binary.AppendUvarint(b, uint64(len(in.Parties)))
+	for _, p := range in.Parties {
+		b = appendStr(b, p.AgentID)
+		b = appendStr(b, p.Number)
+		b = appendStr(b, p.Role)
+		b = appendJTime(b, p.Joined)
+		b = appendJTime(b, p.Left)
+	}
+	b = binary.AppendUvarint(b, uint64(len(in.Holds)))
+	for _, h := range in.Holds {
+		b = appendStr(b, h.AgentID)
+		b = appendJTime(b, h.From)
+		b = appendJTime(b, h.To)
+	}
+	return b
 }
 
 func appendWrapUp(b []byte, w *crmcore.WrapUp) []byte {
@@ -146,12 +165,12 @@ func appendOptInt(b []byte, v *int) []byte {
 	return binary.AppendVarint(append(b, 1), int64(*v))
 }
 
-// journalReader reads the records of a journal file in format 3 (or 2,
-// when v2 is set).
+// journalReader reads the records of a journal file in format ver (4,
+// or an older 3 or 2).
 type journalReader struct {
 	r        *bufio.Reader
 	buf      []byte
-	v2       bool
+	ver      int
 	consumed int64 // bytes of the records returned so far
 }
 
@@ -180,7 +199,7 @@ func (jr *journalReader) next() (record, error) {
 	if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(frame[n:]) {
 		return record{}, errJournalCorrupt
 	}
-	d := decoder{b: p[1:], v2: jr.v2}
+	d := decoder{b: p[1:], ver: jr.ver}
 	var r record
 	switch p[0] {
 	case 'I':
@@ -198,11 +217,11 @@ func (jr *journalReader) next() (record, error) {
 }
 
 // decoder reads payload fields; a short or malformed payload sets bad.
-// v2 reads format 2, which has no surveys.
+// ver is the file's format: 2 has no surveys, 3 no parties or holds.
 type decoder struct {
 	b   []byte
 	bad bool
-	v2  bool
+	ver int
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -284,7 +303,7 @@ func (d *decoder) optInt() *int {
 }
 
 func (d *decoder) survey() map[string]int {
-	if d.v2 {
+	if d.ver == 2 {
 		return nil
 	}
 	n := d.count()
@@ -333,6 +352,25 @@ func (d *decoder) interaction() *crmcore.Interaction {
 	in.TicketID = d.str()
 	in.SurveyScore = d.optInt()
 	in.Survey = d.survey()
+	if d.ver < 4 {
+		return in
+	}
+	if n := d.count(); n > 0 {
+		in.Parties = make([]crmcore.InteractionParty, n)
+		for i := range in.Parties {
+			p := &in.Parties[i]
+			p.AgentID, p.Number, p.Role = d.str(), d.str(), d.str()
+			p.Joined, p.Left = d.time(), d.time()
+		}
+	}
+	if n := d.count(); n > 0 {
+		in.Holds = make([]crmcore.InteractionHold, n)
+		for i := range in.Holds {
+			h := &in.Holds[i]
+			h.AgentID = d.str()
+			h.From, h.To = d.time(), d.time()
+		}
+	}
 	return in
 }
 

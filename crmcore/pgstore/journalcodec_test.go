@@ -83,7 +83,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	for i := range recs {
 		b = appendJournalRecord(b, &recs[i])
 	}
-	jr := &journalReader{r: bufio.NewReader(bytes.NewReader(b))}
+	jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(b))}
 	for i, want := range recs {
 		got, err := jr.next()
 		if err != nil {
@@ -99,7 +99,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 
 	// Every cut and every flipped byte is detected, never misread.
 	for cut := 1; cut < len(b); cut++ {
-		jr := &journalReader{r: bufio.NewReader(bytes.NewReader(b[:cut]))}
+		jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(b[:cut]))}
 		n := 0
 		for {
 			if _, err := jr.next(); err != nil {
@@ -114,7 +114,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	for i := range b {
 		bad := bytes.Clone(b)
 		bad[i] ^= 0x40
-		jr := &journalReader{r: bufio.NewReader(bytes.NewReader(bad))}
+		jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(bad))}
 		for j := range recs {
 			got, err := jr.next()
 			if err != nil {
@@ -127,9 +127,9 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	}
 }
 
-// v2Frames rewrites a journal of records without surveys from format 3
-// to format 2 (the same without the survey counts), as the version before
-// surveys wrote it.
+// v2Frames rewrites a journal of records without surveys, parties or
+// holds from the current format to format 2 (the same without those
+// counts), as the version before surveys wrote it.
 func v2Frames(t *testing.T, b []byte) []byte {
 	t.Helper()
 	out := slices.Clone(b[:len(journalMagic)])
@@ -137,10 +137,15 @@ func v2Frames(t *testing.T, b []byte) []byte {
 	for len(b) > 0 {
 		n := int(binary.BigEndian.Uint32(b))
 		p := b[4 : 4+n]
-		if p[len(p)-1] != 0 {
-			t.Fatal("v2Frames: a record with a survey")
+		// A survey count, and an interaction's party and hold counts.
+		tail := 1
+		if p[0] == 'I' {
+			tail = 3
 		}
-		p = p[:len(p)-1]
+		if !bytes.Equal(p[len(p)-tail:], make([]byte, tail)) {
+			t.Fatal("v2Frames: a record with a survey, parties or holds")
+		}
+		p = p[:len(p)-tail]
 		out = binary.BigEndian.AppendUint32(out, uint32(len(p)))
 		out = append(out, p...)
 		out = binary.BigEndian.AppendUint32(out, crc32.Checksum(p, castagnoli))
