@@ -92,7 +92,7 @@ func newRouting(d routingDeps) (*routing, error) {
 	if outbox != nil {
 		apiOpts = append(apiOpts, crmapi.WithEmail(d.store, emailSettings(&cfg.Mail, outbox)))
 	}
-	apiOpts = append(apiOpts, crmapi.WithChats(d.store))
+	apiOpts = append(apiOpts, crmapi.WithChats(d.store), crmapi.WithRecordings(crmapi.DirRecordings{Dir: cfg.SIP.RecordingDir}, d.store))
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
 	}, apiOpts...)
@@ -114,6 +114,11 @@ func newRouting(d routingDeps) (*routing, error) {
 		acd.WithAfterCall(d.afterCall), acd.WithLogger(logger), acd.WithMetrics(d.metrics)}
 	if d.held {
 		opts = append(opts, acd.WithRoutingHeld())
+	}
+	if c, ok := d.tel.(acd.Conferencer); ok {
+		// The gateway's mixer; a cluster's leader has none (its calls'
+		// media are on the nodes), so consultations are refused there.
+		opts = append(opts, acd.WithConferencer(c))
 	}
 	engine, err := acd.New(&cfg.ACD, d.tel, d.tel, opts...)
 	if err != nil {

@@ -112,6 +112,8 @@ type Handler struct {
 	emails        EmailStore
 	email         EmailSettings
 	chats         ChatStore
+	recFiles      Recordings
+	recLog        RecordingLog
 }
 
 // Option configures a Handler.
@@ -198,6 +200,7 @@ func (h *Handler) routes() {
 
 	h.routeEmails()
 	h.routeChats()
+	h.routeRecordings()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))

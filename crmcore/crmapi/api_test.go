@@ -48,6 +48,12 @@ type env struct {
 // come after the test's own options.
 func newEnv(t *testing.T, opts ...Option) *env {
 	t.Helper()
+	return newEnvWith(t, func(*pgstore.Store) []Option { return opts })
+}
+
+// newEnvWith is newEnv with options that need the store.
+func newEnvWith(t *testing.T, storeOpts func(*pgstore.Store) []Option) *env {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
 	if err != nil {
@@ -68,7 +74,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 		e.revoked = append(e.revoked, r)
 	}))
 	h, err := New(Deps{Auth: auth, Contacts: s, Tickets: s, Interactions: s, Agents: s, Leads: s, Lookup: s},
-		append([]Option{WithMetrics(NewMetrics(prometheus.NewRegistry())), WithBodyLimits(64<<10, 256<<10)}, opts...)...)
+		append([]Option{WithMetrics(NewMetrics(prometheus.NewRegistry())), WithBodyLimits(64<<10, 256<<10)}, storeOpts(s)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
