@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,10 +21,12 @@ import (
 //	--per-agent       print every agent's occupancy, not only each pool's
 //	--seed N          override the scenario seed
 //	--duration D      override the simulated duration (e.g. 24h)
+//	--agents N,M,…    scale the agent pools to N agents in all, then M, …: one run each
 //
-// It prints, per strategy and rule set, SL, ASA, abandon rate and
-// occupancy per queue and per channel, and occupancy per pool (or
-// agent), and returns the process exit code.
+// It prints, per strategy, rule set and staffing, SL, ASA, abandon rate
+// and occupancy per queue and per channel, occupancy per pool (or
+// agent) and the outbound campaigns' dials, connects, abandonment and
+// occupancy, and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,8 +36,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	perAgent := fs.Bool("per-agent", false, "print every agent's occupancy")
 	seed := fs.Uint64("seed", 0, "random seed (0: the scenario's)")
 	duration := fs.Duration("duration", 0, "simulated duration (0: the scenario's)")
+	agents := fs.String("agents", "", "comma-separated agent counts to scale the pools to, one run each")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	staffing := []int{0}
+	if *agents != "" {
+		staffing = staffing[:0]
+		for _, f := range strings.Split(*agents, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > maxCount {
+				fmt.Fprintf(stderr, "sim: --agents: %q is not a count in [1, %d]\n", f, maxCount)
+				return 2
+			}
+			staffing = append(staffing, n)
+		}
 	}
 	if *file == "" {
 		fmt.Fprintln(stderr, "sim: --scenario is required")
@@ -73,12 +89,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var results []Result
 	for _, s := range strategies {
 		for _, rs := range ruleSets {
-			r, err := Run(sc, Options{Strategy: s, Rules: rs, Seed: *seed, Duration: *duration})
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
+			for _, n := range staffing {
+				r, err := Run(sc, Options{Strategy: s, Rules: rs, Seed: *seed, Duration: *duration, Agents: n})
+				if err != nil {
+					fmt.Fprintln(stderr, err)
+					return 1
+				}
+				results = append(results, r)
 			}
-			results = append(results, r)
 		}
 	}
 	Print(stdout, results, *perAgent)
@@ -158,6 +176,7 @@ func Print(w io.Writer, results []Result, perAgent bool) {
 		fmt.Fprintf(tw, "%s\t(all agents)\t%d\t%s%s\t\n", run(r), len(r.Agents), pct(r.Occupancy), strings.Repeat("\t", len(chans)))
 	}
 	tw.Flush()
+	printCampaigns(w, results, head, run, pct)
 	fmt.Fprintln(w, "\nSL: answered within the queue's threshold or, for a stream with a response-time target,")
 	fmt.Fprintln(w, "handled within the target. Occupancy: the share of an agent's capacity in use across")
 	fmt.Fprintln(w, "channels; per channel, tasks held over the channel's capacity.")
@@ -204,4 +223,26 @@ func groups(agents []AgentResult, perAgent bool) []group {
 		}
 	}
 	return out
+}
+
+// printCampaigns writes the campaigns table, if any run has campaigns.
+func printCampaigns(w io.Writer, results []Result, head string, run func(Result) string, pct func(float64) string) {
+	any := false
+	for _, r := range results {
+		any = any || len(r.Campaigns) > 0
+	}
+	if !any {
+		return
+	}
+	fmt.Fprintln(w, "\ncampaigns (abandon: over the run; max rolling: the rolling window's rate at each hour's end)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, head+"\tcampaign\tmode\tagents\tdials\tconnects\tmachines\tanswer rate\tabandoned\tabandon\tmax rolling\tcap\toccupancy\t")
+	for _, r := range results {
+		for _, c := range r.Campaigns {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t\n", run(r), c.ID, c.Mode, c.Agents, c.Dials,
+				c.Connects, c.Machines, pct(c.AnswerRate), c.Abandoned, fmt.Sprintf("%.2f%%", 100*c.AbandonRate),
+				fmt.Sprintf("%.2f%%", 100*c.MaxRolling), pct(c.Cap), pct(c.Occupancy))
+		}
+	}
+	tw.Flush()
 }

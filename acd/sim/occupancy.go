@@ -60,6 +60,16 @@ func (a *agentRec) load() float64 {
 	return min(l, 1)
 }
 
+// idle reports whether the agent holds nothing.
+func (a *agentRec) idle() bool {
+	for _, n := range a.used {
+		if n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // flush accounts for the time since the last change up to at, counting
 // only what lies after from (the end of the warm-up).
 func (a *agentRec) flush(at, from time.Time) {

@@ -88,6 +88,8 @@ type Result struct {
 	Agents   []AgentResult
 	// Occupancy is the mean load of all agents.
 	Occupancy float64
+	// Campaigns are the outbound campaigns' outcomes.
+	Campaigns []CampaignResult
 }
 
 func qualifies(skills []acd.SkillLevel, q acd.QueueConfig) bool {
@@ -105,17 +107,36 @@ func qualifies(skills []acd.SkillLevel, q acd.QueueConfig) bool {
 	return true
 }
 
+// flow is a queue and a channel that calls or tasks enter it by.
+type flow struct {
+	queue string
+	ch    int
+}
+
+// flows returns the flows of the scenario: its arrivals, then the
+// calls its campaigns' answered dials put in their queues (voice).
+func (r *runner) flows() []flow {
+	var out []flow
+	for _, a := range r.sc.Arrivals {
+		out = append(out, flow{a.Queue, r.chanIdx[a.channel()]})
+	}
+	for _, c := range r.sc.Campaigns {
+		out = append(out, flow{c.Campaign.Queue, r.voice})
+	}
+	return out
+}
+
 // serves reports whether agent a serves channel ch (ChannelResult.Agents).
 func (r *runner) serves(a *agentRec, ch int) bool {
 	if a.caps[ch] == 0 {
 		return false
 	}
-	for _, arr := range r.sc.Arrivals {
-		if r.chanIdx[arr.channel()] != ch {
+	for _, st := range r.flows() {
+		if st.ch != ch {
 			continue
 		}
 		for _, q := range r.cfg.Queues {
-			if q.Name == arr.Queue && qualifies(a.skills, q) {
+			if q.Name == st.queue && qualifies(a.skills, q) {
 				return true
 			}
 		}
@@ -241,6 +262,11 @@ func (r *runner) summarize(end time.Time) Result {
 				}
 				if _, ok := idx[key{name, ch}]; !ok && a.Queue == q.Name && (!vip || a.VIP > 0) {
 					add(name, ch, q)
+				}
+			}
+			for _, c := range r.sc.Campaigns {
+				if _, ok := idx[key{q.Name, r.voice}]; !ok && !vip && c.Campaign.Queue == q.Name {
+					add(q.Name, r.voice, q)
 				}
 			}
 		}

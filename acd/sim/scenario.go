@@ -23,6 +23,10 @@ type Scenario struct {
 	Duration acd.Duration `yaml:"duration"`
 	Warmup   acd.Duration `yaml:"warmup"`
 	Seed     uint64       `yaml:"seed"`
+	// Start is when the simulated time starts (RFC 3339; default Monday
+	// 5 January 2026, 00:00 UTC): campaigns call in their contacts'
+	// local hours.
+	Start time.Time `yaml:"start"`
 	// ACD is the engine configuration, capacity rules (acd.capacity)
 	// included.
 	ACD acd.Config `yaml:"acd"`
@@ -30,7 +34,17 @@ type Scenario struct {
 	// it for a run (Options.Rules), so that runs can compare them.
 	Rules    []RuleSet `yaml:"rules"`
 	Arrivals []Arrival `yaml:"arrivals"`
-	Agents   []Pool    `yaml:"agents"`
+	// Campaigns are outbound campaigns dialled during the run.
+	Campaigns []Campaign `yaml:"campaigns"`
+	Agents    []Pool     `yaml:"agents"`
+}
+
+// start returns when the simulated time starts.
+func (s *Scenario) start() time.Time {
+	if s.Start.IsZero() {
+		return time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	}
+	return s.Start.UTC()
 }
 
 // RuleSet is a named set of capacity rules (per-channel capacity,
@@ -158,8 +172,23 @@ func (s *Scenario) Validate() error {
 	for _, q := range s.ACD.Queues {
 		queues[q.Name] = true
 	}
-	if len(s.Arrivals) == 0 {
-		return bad("arrivals", "empty")
+	if len(s.Arrivals) == 0 && len(s.Campaigns) == 0 {
+		return bad("arrivals", "empty, and no campaigns")
+	}
+	if !s.Start.IsZero() && (s.Start.Year() < 1970 || s.Start.Year() > 9999) {
+		return bad("start", "must be between the years 1970 and 9999")
+	}
+	ids := map[string]bool{}
+	for i := range s.Campaigns {
+		c := &s.Campaigns[i]
+		f := fmt.Sprintf("campaigns[%d]", i)
+		if err := c.validate(f, queues); err != nil {
+			return err
+		}
+		if ids[c.Campaign.ID] {
+			return bad(f+".campaign.id", "%q twice", c.Campaign.ID)
+		}
+		ids[c.Campaign.ID] = true
 	}
 	backlog := 0
 	for i, a := range s.Arrivals {

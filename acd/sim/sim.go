@@ -15,6 +15,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
+	"switchboard/acd/campaign"
 	"switchboard/acd/routing"
 )
 
@@ -29,14 +30,18 @@ type Options struct {
 	Seed uint64
 	// Duration, if positive, replaces the scenario duration.
 	Duration time.Duration
+	// Agents, if positive, scales the scenario's pools, in proportion,
+	// to this many agents in all.
+	Agents int
 }
 
 type simEvent struct {
 	at   time.Time
 	seq  uint64
-	kind int // evArrival, evBacklog, evAbandon, evEnd
+	kind int // evArrival, evBacklog, evAbandon, evEnd, evDial, evMachineDone, evPace
 	rec  *taskRec
 	arr  int
+	dial *dial
 }
 
 const (
@@ -44,6 +49,13 @@ const (
 	evBacklog
 	evAbandon
 	evEnd
+	// evDial: a campaign's dial is answered, busy, rings out or fails.
+	evDial
+	// evMachineDone: a machine's treatment is over.
+	evMachineDone
+	// evPace: a tick that makes the campaigns pace when nothing else
+	// happens (they pace after every instant with events).
+	evPace
 )
 
 type eventHeap []*simEvent
@@ -80,6 +92,8 @@ type taskRec struct {
 	// ended: the engine ended it (CallEnded), by any outcome.
 	ended    bool
 	measured bool
+	// camp is the campaign of an outbound call a person answered.
+	camp *campRun
 }
 
 // adapter is the simulator's ChannelAdapter for every channel but voice.
@@ -129,6 +143,7 @@ type runner struct {
 	order  []*agentRec
 	holder map[acd.TaskID]*agentRec
 	taken  []acd.Event
+	camps  []*campRun
 }
 
 // Run simulates sc.
@@ -165,8 +180,13 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 	if warm >= dur {
 		warm = 0
 	}
-	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	start := sc.start()
 	end := start.Add(dur)
+	if opt.Agents > 0 {
+		scaled := *sc
+		scaled.Agents = scalePools(sc.Agents, opt.Agents)
+		sc = &scaled
+	}
 
 	r := &runner{sc: sc, cfg: cfg, ctx: context.Background(), clock: acdtest.NewClock(start), measureFrom: start.Add(warm),
 		chanIdx: map[acd.Channel]int{}, voice: -1, byID: map[string]*taskRec{}, agents: map[acd.AgentID]*agentRec{},
@@ -188,6 +208,7 @@ func Run(sc *Scenario, opt Options) (Result, error) {
 		a.flush(end, r.measureFrom)
 	}
 	res := r.summarize(end)
+	r.finishCampaigns(end, &res)
 	res.Seed, res.Duration, res.Strategy, res.Rules = seed, dur, opt.Strategy, opt.Rules
 	if opt.Strategy == "" {
 		res.Strategy = "configured"
@@ -202,7 +223,7 @@ func (r *runner) start(seed uint64) error {
 	for _, a := range r.sc.Arrivals {
 		set[a.channel()] = true
 	}
-	if set[acd.ChannelVoice] {
+	if set[acd.ChannelVoice] || len(r.sc.Campaigns) > 0 {
 		r.chans, r.voice = append(r.chans, acd.ChannelVoice), 0
 	}
 	delete(set, acd.ChannelVoice)
@@ -254,15 +275,20 @@ func (r *runner) start(seed uint64) error {
 			r.push(&simEvent{at: now.Add(expDur(r.streams[i], a.Rate)), kind: evArrival, arr: i})
 		}
 	}
-	return nil
+	return r.startCampaigns(seed, now)
 }
 
 func (r *runner) push(ev *simEvent) { r.seq++; ev.seq = r.seq; heap.Push(&r.h, ev) }
 
-// loop advances the fake clock from event to event until end.
+// loop advances the fake clock from event to event until end. Once the
+// engine has settled after the events of an instant, the campaigns pace:
+// whatever happened (an agent free, a call over) may call for new dials.
 func (r *runner) loop(end time.Time) error {
 	for {
 		if err := r.drain(); err != nil {
+			return err
+		}
+		if err := r.pace(r.clock.Now()); err != nil {
 			return err
 		}
 		next, ok := r.clock.Next()
@@ -300,6 +326,13 @@ func (r *runner) step(ev *simEvent, now time.Time) error {
 			return nil
 		}
 		rec.abandoned = true
+		if rec.camp != nil {
+			// No agent within the grace: the person hears the abandon
+			// prompt and the call is released.
+			if err := rec.camp.c.Finish(rec.id, campaign.ResultAbandoned, now); err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+		}
 		if rec.leg != nil {
 			rec.leg.End()
 			return nil
@@ -310,6 +343,9 @@ func (r *runner) step(ev *simEvent, now time.Time) error {
 	case evEnd:
 		rec := ev.rec
 		rec.completed = now
+		if rec.camp != nil {
+			rec.camp.c.ObserveHandle(rec.handle + rec.camp.wrap)
+		}
 		if rec.leg != nil {
 			rec.leg.End()
 			return nil
@@ -317,6 +353,14 @@ func (r *runner) step(ev *simEvent, now time.Time) error {
 		if err := r.e.Complete(r.ctx, acd.TaskID(rec.id)); err != nil {
 			return fmt.Errorf("sim: complete %s: %w", rec.id, err)
 		}
+	case evDial:
+		return r.dialed(ev.dial, now)
+	case evMachineDone:
+		if err := ev.dial.camp.c.Finish(ev.dial.d.ID, campaign.ResultMachine, now); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+	case evPace:
+		r.push(&simEvent{at: now.Add(paceEvery), kind: evPace})
 	}
 	return nil
 }
@@ -397,6 +441,11 @@ func (r *runner) apply(ev acd.Event) error {
 		if rec := r.byID[string(ev.CallID)]; rec != nil && rec.answered.IsZero() {
 			rec.answered = ev.At
 			r.push(&simEvent{at: ev.At.Add(rec.handle), kind: evEnd, rec: rec})
+			if rec.camp != nil {
+				if err := rec.camp.c.Finish(rec.id, campaign.ResultConnected, ev.At); err != nil {
+					return fmt.Errorf("sim: %w", err)
+				}
+			}
 		}
 	case *acd.CallEnded:
 		if rec := r.byID[string(ev.CallID)]; rec != nil {

@@ -124,7 +124,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func FuzzParseScenario(f *testing.F) {
-	for _, n := range []string{"single-skill.yaml", "multi-skill.yaml", "vip-priority.yaml", "multi-channel.yaml"} {
+	for _, n := range []string{"single-skill.yaml", "multi-skill.yaml", "vip-priority.yaml", "multi-channel.yaml", "predictive.yaml"} {
 		b, err := os.ReadFile("testdata/" + n)
 		if err != nil {
 			f.Fatal(err)
