@@ -154,7 +154,7 @@ func (e *Engine) startConsult(ctx context.Context, id AgentID, to TransferTarget
 				return fmt.Errorf("%w: consult self", ErrInvalidArgument)
 			}
 			if !e.canConsult(target) {
-				return fmt.Errorf("%w: %q is %s", ErrAgentBusy, to.Agent, target.state)
+				return fmt.Errorf("%w: %q is %s (%s)", ErrAgentBusy, to.Agent, target.state, target.presence)
 			}
 		case to.Queue != "":
 			q := e.queues[to.Queue]
@@ -235,9 +235,11 @@ func (e *Engine) ownCall(id AgentID) (*agent, *call, error) {
 }
 
 // canConsult reports whether a may be brought into another agent's call:
-// logged in, idle and free for a voice call.
+// logged in and on no call. A colleague reaches them when not ready too,
+// as a phone call between colleagues would; a queue's agent must be ready
+// (freeAgentOf).
 func (e *Engine) canConsult(a *agent) bool {
-	return a.presence != PresenceOffline && a.state == StateIdle && a.call == nil && e.freeFor(a, e.chanIDs[ChannelVoice])
+	return a.presence != PresenceOffline && a.state == StateIdle && a.call == nil
 }
 
 // freeAgentOf returns the qualified agent of q idle longest, other than
@@ -245,7 +247,7 @@ func (e *Engine) canConsult(a *agent) bool {
 func (e *Engine) freeAgentOf(q *queue, not *agent) *agent {
 	var best *agent
 	for _, a := range e.agents {
-		if a == not || a.anon || a.removed || a.presence != PresenceReady || !e.canConsult(a) {
+		if a == not || a.anon || a.removed || a.presence != PresenceReady || !e.canConsult(a) || !e.freeFor(a, e.chanIDs[ChannelVoice]) {
 			continue
 		}
 		rc := routing.Call{Reqs: q.reqs, Language: -1, Preferred: -1, Only: -1, Channel: e.chanIDs[ChannelVoice]}

@@ -489,6 +489,19 @@ func (c *client) execute(cmd Command) {
 		if err = h.checkReason(d.Presence, d.Reason); err == nil {
 			err = h.cfg.Engine.ForcePresence(ctx, agent, d.AgentID, d.Presence, d.Reason)
 		}
+	case CmdRecordPause, CmdRecordResume:
+		callID := cmd.Data.(*CallRef).CallID
+		switch {
+		case h.cfg.Recorder == nil:
+			err = ErrUnsupported
+		default:
+			if err = h.checkCall(agent, cmd.Type, callID); err == nil {
+				paused := cmd.Type == CmdRecordPause
+				if err = h.cfg.Recorder.PauseRecording(ctx, callID, paused); err == nil {
+					data = map[string]bool{"paused": paused}
+				}
+			}
+		}
 	case CmdSupListen, CmdSupListenStop:
 		d := cmd.Data.(*SupListen)
 		switch {

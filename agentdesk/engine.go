@@ -64,6 +64,14 @@ type Listener interface {
 	StopListening(ctx context.Context, supervisorID, callID string) error
 }
 
+// Recorder pauses and resumes a call's recording, so that what an agent
+// takes then (a card number) is never recorded. cmd/switchboard wires it
+// to the gateway. The hub calls it only for the agent's own call.
+type Recorder interface {
+	// PauseRecording pauses (on) or resumes callID's recording.
+	PauseRecording(ctx context.Context, callID string, on bool) error
+}
+
 // Tickets creates or links the ticket a wrap-up asks for (the engine only
 // records disposition and notes). cmd/switchboard wires it to crmcore; the
 // returned ticket number ("T-1044") is echoed in the wrap-up's ok reply.

@@ -25,6 +25,7 @@ type Config struct {
 	Auth       Authenticator
 	Softphones Softphones // nil: WebRTC softphone unavailable
 	Listener   Listener   // nil: listen-in unavailable
+	Recorder   Recorder   // nil: recording cannot be paused from the desk
 	Tickets    Tickets    // nil: wrap-ups with a ticket are refused
 	Chats      Chats      // nil: chat commands are refused (unsupported)
 

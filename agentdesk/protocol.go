@@ -42,6 +42,8 @@ const (
 	CmdConsultDone    = "call.consult.complete"
 	CmdConsultCancel  = "call.consult.cancel"
 	CmdConsultMerge   = "call.consult.merge"
+	CmdRecordPause    = "call.record.pause"
+	CmdRecordResume   = "call.record.resume"
 	CmdWrapUp         = "wrapup.submit"
 	CmdDial           = "call.dial"
 	CmdWebRTCOffer    = "webrtc.offer"
@@ -295,6 +297,8 @@ var commandSpecs = map[string]commandSpec{
 	CmdConsultDone:    {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdConsultCancel:  {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdConsultMerge:   {new: func() any { return new(CallRef) }, validate: vCallRef},
+	CmdRecordPause:    {new: func() any { return new(CallRef) }, validate: vCallRef},
+	CmdRecordResume:   {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdWrapUp:         {new: func() any { return new(WrapUp) }, validate: vWrapUp},
 	CmdDial:           {new: func() any { return new(Dial) }, validate: vDial},
 	CmdWebRTCOffer:    {new: func() any { return new(SDP) }, validate: vSDP},

@@ -12,6 +12,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/voice"
+	"switchboard/sip/media"
 )
 
 // Agents connects the ACD engine to the gateway. It rings agents — on the
@@ -29,8 +30,10 @@ type Agents struct {
 	mu         sync.Mutex
 	softphones map[acd.AgentID]*Call
 	bridges    map[string][2]*Call    // caller leg id (the ACD call id) → caller, agent
-	listeners  map[[2]string]*listen  // (supervisor, call) → monitoring
-	recordings map[string]string      // call id → recording of its bridge, until collected
+	rooms      map[string]*room       // call id → its mixed audio (conference, monitored bridge)
+	monitors   map[string]string      // supervisor → the call they monitor
+	recordings map[string]string      // call id → its recording's file, until collected
+	recs       map[string]*callRec    // call id → its recording while the caller is up
 	agentLegs  map[string]acd.AgentID // SIP leg id → the agent whose phone it is
 }
 
@@ -45,8 +48,10 @@ type AgentsOptions struct {
 	VoicemailGreeting []string
 	// VoicemailMax is the longest voicemail recorded (zero: 2 minutes).
 	VoicemailMax time.Duration
-	// RecordCalls records every bridged call to a stereo WAV (caller
-	// left, agent right) under the gateway's recording directory.
+	// RecordCalls records every call that reaches an agent to a stereo
+	// WAV under the gateway's recording directory: the caller on the left,
+	// what the caller hears (agents, conference, music on hold) on the
+	// right.
 	RecordCalls bool
 }
 
@@ -73,7 +78,7 @@ func NewAgents(g *Gateway, opts AgentsOptions) *Agents {
 		opts.VoicemailMax = 2 * time.Minute
 	}
 	return &Agents{g: g, opts: opts, softphones: map[acd.AgentID]*Call{},
-		bridges: map[string][2]*Call{}, listeners: map[[2]string]*listen{}, recordings: map[string]string{},
+		bridges: map[string][2]*Call{}, rooms: map[string]*room{}, monitors: map[string]string{}, recs: map[string]*callRec{}, recordings: map[string]string{},
 		agentLegs: map[string]acd.AgentID{}}
 }
 
@@ -251,40 +256,91 @@ func (a *Agents) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 	if err != nil {
 		return err
 	}
-	// A softphone leg's call ends before the leg itself does.
-	for _, l := range []acd.Leg{caller, agent} {
-		if s, ok := l.(*softLeg); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithCancel(ctx)
-			defer cancel()
-			stop := context.AfterFunc(s.ctx, cancel)
-			defer stop()
-		}
-	}
-	if a.opts.RecordCalls {
-		file := filepath.Join(a.g.cfg.RecordingDir, "call-"+safeFileName(caller.ID())+".wav")
-		stop, err := a.g.StartRecording(c, b, file)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		a.mu.Lock()
-		a.recordings[caller.ID()] = file
-		a.mu.Unlock()
+	ctx, stop := softLegContext(ctx, []acd.Leg{caller, agent})
+	defer stop()
+	if err := a.record(caller.ID(), c); err != nil {
+		return err
 	}
 	a.mu.Lock()
 	a.bridges[caller.ID()] = [2]*Call{c, b}
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		delete(a.bridges, caller.ID())
+		if a.bridges[caller.ID()] == [2]*Call{c, b} {
+			delete(a.bridges, caller.ID())
+		}
+		r := a.rooms[caller.ID()]
 		a.mu.Unlock()
+		if r != nil && r.bridge == [2]*Call{c, b} {
+			a.closeRoom(caller.ID(), r)
+		}
 	}()
 	return a.g.Bridge(ctx, c, b)
 }
 
-// Recording returns the file a call's bridge was recorded to and forgets it
-// ("" when the call was not recorded).
+// record starts recording the call of customer leg c (id, the ACD call's)
+// when calls are recorded and it is not yet: one file per call, from the
+// caller's side (media.NewLegRecorder), from their first bridge to their
+// hang-up, across transfers, consultations and conferences.
+func (a *Agents) record(id string, c *Call) error {
+	if !a.opts.RecordCalls {
+		return nil
+	}
+	a.mu.Lock()
+	if _, ok := a.recs[id]; ok {
+		a.mu.Unlock()
+		return nil
+	}
+	cr := &callRec{}
+	a.recs[id] = cr
+	a.mu.Unlock()
+	file := filepath.Join(a.g.cfg.RecordingDir, "call-"+safeFileName(id)+".wav")
+	path, err := a.g.recordingPath(file)
+	var rec *media.StereoRecorder
+	if err == nil {
+		rec, err = media.NewLegRecorder(path, c.sess)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		delete(a.recs, id)
+		return fmt.Errorf("sip: record call %q: %w", id, err)
+	}
+	cr.rec = rec
+	a.recordings[id] = file
+	context.AfterFunc(c.ctx, func() {
+		if err := rec.Stop(); err != nil {
+			a.g.log.Warn("sip: recording", "call_id", id, "err", err)
+		}
+		a.mu.Lock()
+		delete(a.recs, id)
+		a.mu.Unlock()
+	})
+	return nil
+}
+
+// callRec is a customer call's recording (nil until it started).
+type callRec struct{ rec *media.StereoRecorder }
+
+// ErrNotRecorded is returned when pausing the recording of a call that is
+// not being recorded.
+var ErrNotRecorded = errors.New("sip: call is not being recorded")
+
+// PauseRecording pauses (on) or resumes the recording of callID: while
+// paused, silence is written (an agent taking a card number).
+func (a *Agents) PauseRecording(_ context.Context, callID string, on bool) error {
+	a.mu.Lock()
+	cr := a.recs[callID]
+	a.mu.Unlock()
+	if cr == nil || cr.rec == nil {
+		return fmt.Errorf("%w: %q", ErrNotRecorded, callID)
+	}
+	cr.rec.Pause(on)
+	return nil
+}
+
+// Recording returns the file a call was recorded to and forgets it ("" when
+// the call was not recorded).
 func (a *Agents) Recording(callID string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -293,15 +349,21 @@ func (a *Agents) Recording(callID string) string {
 	return f
 }
 
-// ErrListenMode is returned for whisper and barge: the bridge relays media
-// without a mixer, so a supervisor can listen but not speak into a call.
-var ErrListenMode = errors.New("sip: only listen mode is supported (whisper and barge need a mixer)")
+// ErrNotConnected is returned for monitoring a call that is not connected
+// to an agent (waiting, ended, or on another node).
+var ErrNotConnected = errors.New("sip: call is not connected to an agent")
 
-// Listen lets supervisorID hear callID: both parties' audio, mixed, is sent
-// to the supervisor's connected softphone until StopListening, the end of
-// the call or the supervisor's hang-up.
+// Listen lets supervisorID monitor callID on their connected softphone,
+// in mode listen (hear both parties), whisper (and be heard by the agent
+// only) or barge (be heard by both), until StopListening, the end of the
+// call or the supervisor's hang-up. Listening again changes the mode; a
+// supervisor monitors one call at a time. The call's audio is mixed while
+// a supervisor is in it (room), relayed again once the last one leaves.
 func (a *Agents) Listen(ctx context.Context, supervisorID, callID, mode string) error {
-	if mode != "" && mode != "listen" {
+	if mode == "" {
+		mode = ModeListen
+	}
+	if mode != ModeListen && mode != ModeWhisper && mode != ModeBarge {
 		return fmt.Errorf("%w: %q", ErrListenMode, mode)
 	}
 	sup := a.softphone(acd.AgentID(supervisorID))
@@ -309,75 +371,87 @@ func (a *Agents) Listen(ctx context.Context, supervisorID, callID, mode string) 
 		return fmt.Errorf("%w: connect the desktop softphone to listen", ErrNoEndpoint)
 	}
 	a.mu.Lock()
-	legs, ok := a.bridges[callID]
+	prev, watching := a.monitors[supervisorID]
+	r := a.rooms[callID]
+	legs, bridged := a.bridges[callID]
 	a.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("sip: call %q is not connected to an agent", callID)
+	if watching && prev == callID && r != nil && r.setMode(supervisorID, mode) {
+		return nil
 	}
-	_ = a.StopListening(ctx, supervisorID, callID)
-	// The legs may end at any moment; AfterFunc below then stops at once.
-
-	// Each party's received frames are mixed with the other's latest frame
-	// and sent to the supervisor as the caller's frames arrive (20 ms pace).
-	var mu sync.Mutex
-	var agentFrame []int16
-	mixed := make([]int16, 0, 160)
-	removeAgent := legs[1].Session().AddTap(func(s []int16) {
-		mu.Lock()
-		agentFrame = append(agentFrame[:0], s...)
-		mu.Unlock()
-	})
-	removeCaller := legs[0].Session().AddTap(func(s []int16) {
-		mu.Lock()
-		mixed = mixed[:0]
-		for i, v := range s {
-			sum := int32(v)
-			if i < len(agentFrame) {
-				sum += int32(agentFrame[i])
-			}
-			mixed = append(mixed, int16(max(-32768, min(32767, sum))))
-		}
-		agentFrame = agentFrame[:0]
-		_ = sup.Session().WriteFrame(mixed)
-		mu.Unlock()
-	})
-	key := [2]string{supervisorID, callID}
-	l := &listen{}
-	l.stop = func() {
-		l.once.Do(func() {
-			removeCaller()
-			removeAgent()
-			a.mu.Lock()
-			if a.listeners[key] == l {
-				delete(a.listeners, key)
-			}
-			a.mu.Unlock()
-		})
+	if watching {
+		_ = a.StopListening(ctx, supervisorID, prev)
 	}
 	a.mu.Lock()
-	a.listeners[key] = l
+	r = a.rooms[callID]
+	created := false
+	if r == nil {
+		if !bridged {
+			a.mu.Unlock()
+			return fmt.Errorf("%w: %q", ErrNotConnected, callID)
+		}
+		r = a.g.newRoom(legs[1])
+		r.bridge = legs
+		a.rooms[callID] = r
+		created = true
+	}
+	a.monitors[supervisorID] = callID
 	a.mu.Unlock()
-	context.AfterFunc(legs[0].Context(), l.stop)
-	context.AfterFunc(sup.Context(), l.stop)
+	if created {
+		for _, c := range legs {
+			if err := r.join(c, "", ""); err != nil {
+				a.closeRoom(callID, r)
+				return err
+			}
+		}
+	}
+	if err := r.join(sup, mode, supervisorID); err != nil {
+		_ = a.StopListening(ctx, supervisorID, callID)
+		return err
+	}
+	context.AfterFunc(sup.Context(), func() { _ = a.StopListening(context.Background(), supervisorID, callID) })
 	return nil
-}
-
-// listen is one supervisor monitoring one call.
-type listen struct {
-	once sync.Once
-	stop func()
 }
 
 // StopListening ends supervisorID's monitoring of callID; unknown pairs are
 // ignored.
 func (a *Agents) StopListening(_ context.Context, supervisorID, callID string) error {
 	a.mu.Lock()
-	l := a.listeners[[2]string{supervisorID, callID}]
+	if a.monitors[supervisorID] == callID {
+		delete(a.monitors, supervisorID)
+	}
+	r := a.rooms[callID]
 	a.mu.Unlock()
-	if l != nil {
-		l.stop()
+	if r == nil {
+		return nil
+	}
+	if r.leaveSup(supervisorID) == 0 && r.bridge[0] != nil {
+		a.closeRoom(callID, r)
 	}
 	return nil
+}
+
+// closeRoom ends the room a supervisor opened on a bridge and relays the
+// bridge's audio again (unless a party is on hold: resuming relays it).
+func (a *Agents) closeRoom(callID string, r *room) {
+	a.mu.Lock()
+	if a.rooms[callID] == r {
+		delete(a.rooms, callID)
+	}
+	a.mu.Unlock()
+	r.close()
+	x, y := r.bridge[0], r.bridge[1]
+	if x == nil {
+		return
+	}
+	x.mu.Lock()
+	y.mu.Lock()
+	relay := x.peer == y && y.peer == x && !x.localHold && !y.localHold
+	y.mu.Unlock()
+	x.mu.Unlock()
+	if relay {
+		x.sess.SetPeer(y.sess)
+		y.sess.SetPeer(x.sess)
+	}
 }
 
 // Dial calls a customer number through the trunk and returns the answered

@@ -107,6 +107,7 @@ type Call struct {
 	localHold bool
 	holdStop  context.CancelFunc
 	peer      *Call
+	room      *room // the mixed audio the call is in, if any
 	digits    []byte
 	digitCh   chan struct{}
 	endOnce   sync.Once
@@ -375,8 +376,13 @@ func (c *Call) Hold(ctx context.Context, on bool) error {
 	} else if !on && c.state == StateHeld {
 		_ = c.setStateLocked(StateAnswered)
 	}
+	r := c.room
 	c.mu.Unlock()
-	if peer != nil {
+	switch {
+	case r != nil:
+		// Mixed: out of the mix while held (the music plays instead).
+		r.hold(c, on)
+	case peer != nil:
 		if on {
 			c.sess.SetPeer(nil)
 			peer.sess.SetPeer(nil)

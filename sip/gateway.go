@@ -116,6 +116,9 @@ type Config struct {
 	MusicOnHold     string // WAV file looped to a leg on local hold
 	PromptDir       string // relative prompt names resolve here
 	RecordingDir    string // recordings are written here (a relative path is made absolute)
+	// RecordingRetention deletes recordings (WAV files under RecordingDir)
+	// older than this, checked hourly; zero keeps them.
+	RecordingRetention time.Duration
 	// Trunk is the host[:port] of the outbound trunk for customer numbers
 	// (Dial with a number that is not a registered user).
 	Trunk string
@@ -287,6 +290,7 @@ type Gateway struct {
 	pool     *media.PortPool
 	mux      *media.MuxSet // nil without shared sockets
 	pacer    *media.Pacer
+	mixer    *media.Mixer
 	regr     *Registrar
 	auth     *digestAuth
 	guard    *sourceGuard
@@ -382,6 +386,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.pacer = media.NewPacer(0, nil)
+	g.mixer = media.NewMixer(0, nil)
 	if g.cfg.EarlyMedia {
 		if g.ringback, err = g.ringbackAudio(g.cfg.Ringback); err != nil {
 			if !errors.Is(err, ErrBadConfig) {
@@ -459,6 +464,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip: shared rtp sockets: %w", err)
 		}
 		g.pacer = media.NewPacer(0, g.mux)
+		g.mixer = media.NewMixer(0, g.mux)
 		g.pool.BatchWith(g.mux)
 		g.wg.Add(1)
 		go func() {
@@ -537,6 +543,12 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	close(g.ready)
 	g.log.Info("sip gateway listening", "udp", g.UDPAddr(), "tcp", g.TCPAddr())
+	if g.cfg.RecordingRetention > 0 && g.cfg.RecordingDir != "" {
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); g.keepRecordings(pctx) }()
+	}
 
 	select {
 	case <-ctx.Done():
@@ -726,8 +738,8 @@ func (g *Gateway) Bridge(ctx context.Context, a, b *Call) error {
 	case <-a.ctx.Done():
 	case <-b.ctx.Done():
 	}
-	a.sess.SetPeer(nil)
-	b.sess.SetPeer(nil)
+	a.sess.Unpeer(b.sess)
+	b.sess.Unpeer(a.sess)
 	a.mu.Lock()
 	if a.peer == b {
 		a.peer = nil

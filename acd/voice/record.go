@@ -162,8 +162,24 @@ func (x *Journey) recordBatch(ctx context.Context) bool {
 
 // record writes one completed interaction to the CRM.
 func (x *Journey) record(ctx context.Context, it acd.Interaction) {
-	x.ids.Delete(it.CallID)
 	rec := toCRMInteraction(it)
+	if it.Continued {
+		// An agent's part before a transfer: one record per call, written
+		// at its end (with its recording); this part adds the agent's
+		// wrap-up to it.
+		if t, ok := x.tickets.LoadAndDelete(it.CallID); ok {
+			rec.TicketID = t.(string)
+		}
+		if rec.Disposition != "" || rec.Notes != "" || rec.TicketID != "" {
+			wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: rec.ID, AgentID: rec.AgentID, At: x.opts.Now().UTC(),
+				Disposition: rec.Disposition, Notes: rec.Notes, TicketID: rec.TicketID}
+			if err := x.rec.AppendWrapUp(context.WithoutCancel(ctx), wu); err != nil {
+				x.logger.Error("interaction wrap-up of a transferred part", "call_id", rec.CallID, "err", err)
+			}
+		}
+		return
+	}
+	x.ids.Delete(it.CallID)
 	if rec.Recording == "" && x.opts.Recordings != nil {
 		rec.Recording = x.opts.Recordings.Recording(rec.CallID)
 	}
@@ -175,18 +191,6 @@ func (x *Journey) record(ctx context.Context, it acd.Interaction) {
 	}
 	if t, ok := x.tickets.LoadAndDelete(it.CallID); ok {
 		rec.TicketID = t.(string)
-	}
-	if it.Continued {
-		// An agent's part before a transfer: one record per call, written
-		// at its end; this part adds the agent's wrap-up to it.
-		if rec.Disposition != "" || rec.Notes != "" || rec.TicketID != "" {
-			wu := crmcore.WrapUp{ID: crmcore.NewID(), InteractionID: rec.ID, AgentID: rec.AgentID, At: x.opts.Now().UTC(),
-				Disposition: rec.Disposition, Notes: rec.Notes, TicketID: rec.TicketID}
-			if err := x.rec.AppendWrapUp(context.WithoutCancel(ctx), wu); err != nil {
-				x.logger.Error("interaction wrap-up of a transferred part", "call_id", rec.CallID, "err", err)
-			}
-		}
-		return
 	}
 	x.write(ctx, rec)
 }

@@ -79,15 +79,17 @@ type SIPConfig struct {
 	TCPIdleTimeout    Duration `yaml:"tcp_idle_timeout"`
 	MusicOnHold       string   `yaml:"music_on_hold"` // WAV looped to a held party
 	RecordingDir      string   `yaml:"recording_dir"`
-	RecordCalls       bool     `yaml:"record_calls"`  // stereo WAV of every answered call
-	Trunk             string   `yaml:"trunk"`         // host:port for customer numbers
-	CallerID          string   `yaml:"caller_id"`     // number shown on outbound calls
-	TestEndpoint      string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
-	AnswerDelay       Duration `yaml:"answer_delay"`  // how long inbound calls ring before the answer
-	EarlyMedia        bool     `yaml:"early_media"`   // 183 + ringback while they ring
-	Ringback          string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
-	DrainTimeout      Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
-	WebRTCIPs         []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
+	RecordCalls       bool     `yaml:"record_calls"` // stereo WAV of every answered call
+	// RecordingRetention deletes recordings older than this (zero keeps).
+	RecordingRetention Duration `yaml:"recording_retention"`
+	Trunk              string   `yaml:"trunk"`         // host:port for customer numbers
+	CallerID           string   `yaml:"caller_id"`     // number shown on outbound calls
+	TestEndpoint       string   `yaml:"test_endpoint"` // DNIS answered internally (load tests)
+	AnswerDelay        Duration `yaml:"answer_delay"`  // how long inbound calls ring before the answer
+	EarlyMedia         bool     `yaml:"early_media"`   // 183 + ringback while they ring
+	Ringback           string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
+	DrainTimeout       Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
+	WebRTCIPs          []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
 }
 
 // IVRConfig says where the flows and prompts are.

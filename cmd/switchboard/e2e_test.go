@@ -341,9 +341,12 @@ func (c *cti) waitFor(d time.Duration, match func(envelope) bool) envelope {
 func (s *system) sipp(scenario, name, number, service string, extra ...string) <-chan error {
 	s.t.Helper()
 	bin := siptest.RequireProgram(s.t, "sipp", "sip-tester")
-	scen, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
-	if err != nil {
-		s.t.Fatal(err)
+	scen := scenario
+	if !filepath.IsAbs(scen) {
+		var err error
+		if scen, err = filepath.Abs(filepath.Join("testdata", "sipp", scenario)); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	dir := s.t.TempDir()
 	inf := filepath.Join(dir, "callers.csv")

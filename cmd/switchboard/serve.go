@@ -179,7 +179,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		PublicIP: cfg.SIP.PublicIP, RTPPortMin: cfg.SIP.RTPPortMin, RTPPortMax: cfg.SIP.RTPPortMax, MaxCalls: cfg.SIP.MaxCalls,
 		RTPSharedSockets: cfg.SIP.sharedSockets(),
 		TrustedSources:   cfg.SIP.TrustedSources, EdgeProxies: cfg.SIP.EdgeProxies, RequireAuth: cfg.SIP.RequireAuth, Realm: cfg.SIP.Realm,
-		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, Trunk: cfg.SIP.Trunk,
+		MusicOnHold: cfg.SIP.MusicOnHold, RecordingDir: cfg.SIP.RecordingDir, RecordingRetention: cfg.SIP.RecordingRetention.D(), Trunk: cfg.SIP.Trunk,
 		TestEndpoint: cfg.SIP.TestEndpoint, WebRTCIPs: cfg.SIP.WebRTCIPs,
 		AnswerDelay: cfg.SIP.AnswerDelay.D(), EarlyMedia: cfg.SIP.EarlyMedia, Ringback: cfg.SIP.Ringback,
 		MinExpiry: cfg.SIP.RegistrationMinExpiry.D(), MaxExpiry: cfg.SIP.RegistrationMaxExpiry.D(), DigestAlgorithms: cfg.SIP.DigestAlgorithms,

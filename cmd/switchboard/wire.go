@@ -298,3 +298,35 @@ func welcomeWeb(cfg *Config, base string, adminSeeded bool) string {
 	fmt.Fprintf(&b, "  Metrics         %s/metrics   %s\n", base, metrics)
 	return b.String()
 }
+
+// deskMedia is the gateway's call media as the CTI hub asks for it
+// (monitoring, pausing a recording), with the gateway's errors mapped to
+// the hub's error codes.
+type deskMedia struct{ a *sip.Agents }
+
+// Listen implements agentdesk.Listener.
+func (m deskMedia) Listen(ctx context.Context, supervisorID, callID, mode string) error {
+	return deskMediaErr(m.a.Listen(ctx, supervisorID, callID, mode))
+}
+
+// StopListening implements agentdesk.Listener.
+func (m deskMedia) StopListening(ctx context.Context, supervisorID, callID string) error {
+	return deskMediaErr(m.a.StopListening(ctx, supervisorID, callID))
+}
+
+// PauseRecording implements agentdesk.Recorder.
+func (m deskMedia) PauseRecording(ctx context.Context, callID string, on bool) error {
+	return deskMediaErr(m.a.PauseRecording(ctx, callID, on))
+}
+
+func deskMediaErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sip.ErrNotConnected):
+		return fmt.Errorf("%w: %w", agentdesk.ErrNotFound, err)
+	case errors.Is(err, sip.ErrListenMode), errors.Is(err, sip.ErrNoEndpoint), errors.Is(err, sip.ErrNotRecorded):
+		return fmt.Errorf("%w: %w", agentdesk.ErrInvalidState, err)
+	}
+	return err
+}

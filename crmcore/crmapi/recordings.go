@@ -100,14 +100,20 @@ type DirRecordings struct {
 func (d DirRecordings) Open(name string) (io.ReadSeekCloser, time.Time, error) {
 	// A recording is named by its path (under the directory) or by its
 	// file name.
+	dir, err := filepath.Abs(d.Dir)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	rel := name
-	if r, err := filepath.Rel(d.Dir, name); err == nil && filepath.IsLocal(r) {
-		rel = r
+	if abs, err := filepath.Abs(name); err == nil {
+		if r, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(r) {
+			rel = r
+		}
 	}
 	if !filepath.IsLocal(rel) {
 		return nil, time.Time{}, crmcore.ErrNotFound
 	}
-	root, err := os.OpenRoot(d.Dir)
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

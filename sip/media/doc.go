@@ -2,7 +2,8 @@
 // exact with the ITU reference, transcoding between them), RFC 4733
 // telephone-event DTMF (decode with end-packet redundancy, encode), WAV
 // reading and writing, prompt playback paced at 20 ms with barge-in, stereo
-// recording, the RTP port pool and UDP transports, and RTCP quality.
+// recording, conference mixing, answering-machine detection, the RTP port
+// pool and UDP transports, and RTCP quality.
 //
 // # Sessions and concurrency
 //
@@ -65,4 +66,43 @@
 // remote addresses a socket may send to (unicast, of its family, or IPv4
 // on the dual-stack IPv6 wildcard), SetRemote refuses the others, and a
 // datagram for one is an error (ErrAddrFamily), never a panic.
+//
+// # Conferences
+//
+// A Mixer mixes conferences: three-way calls, consultation merges and
+// supervisors who listen, whisper or barge in. Each Party of a Conference
+// is a Session; its received audio reaches the conference through an audio
+// tap into a jitter buffer of three frames (the oldest dropped beyond; an
+// empty buffer is silence), and every 20 ms the mixer takes one frame
+// from each buffer and sends each party, with WriteFrame in the party's
+// own codec, the saturated sum of the parties that talk to it, never its
+// own voice (mix-minus). A party talks to everyone (TalkToAll: barge),
+// to nobody (TalkTo(): listen, mute) or to some parties only (TalkTo(agent):
+// whisper); what it hears does not depend on its own mask. Masks change
+// between two frames. Joining replaces the relay: Join clears the
+// session's peer, and the peer's when it relays back, and while a session
+// is a party nothing else may send it audio. A party whose session closes
+// leaves by itself.
+//
+// The mixer's clock is sharded like the Pacer's (clockShard): one
+// goroutine per shard, running only while the shard has conferences, and
+// ticking four times per frame; each conference is mixed on its own one of
+// those ticks (its phase), inside a batch of the mixer's MuxSet, so the
+// work and the packets of many conferences are spread over the frame. The
+// steady path allocates nothing. A frame is late when it is handed to its
+// session more than half a frame after its due time on the conference's
+// clock, or skipped because the shard fell more than three frames behind;
+// Mixer.Stats counts both, and BenchmarkConferences reports the ratio
+// for 200 three-party conferences over loopback UDP.
+//
+// # Answering-machine detection
+//
+// AMD decides whether an answered outbound call reached a human or a
+// machine with the cadence rules and defaults of Asterisk's app_amd: each
+// 20 ms frame is voice or silence by its mean amplitude, words are voice
+// between silences, and a short greeting followed by silence is a human
+// while a long greeting, too many words, a word too long or a long
+// initial silence is a machine; past the analysis time it is not sure.
+// It is a pure state machine fed frames in order, typically from an audio
+// tap, with no goroutine and no allocation per frame.
 package media

@@ -258,6 +258,7 @@ type StereoRecorder struct {
 	phase  int // the clock tick, modulo recPhases, on which it writes
 	remove []func()
 	once   sync.Once
+	paused atomic.Bool
 
 	mu       sync.Mutex // guards left, right, released
 	left     []int16
@@ -346,23 +347,54 @@ func (r *StereoRecorder) ended() bool {
 // NewStereoRecorder starts recording a (left) and b (right) to path.
 // Either session may be nil (silence on that side).
 func NewStereoRecorder(path string, a, b *Session) (*StereoRecorder, error) {
+	var left, right func(func([]int16)) func()
+	if a != nil {
+		left = a.AddTap
+	}
+	if b != nil {
+		right = b.AddTap
+	}
+	return newStereoRecorder(path, left, right)
+}
+
+// NewLegRecorder records one leg's conversation from its side: what it
+// says on the left, what it hears on the right (relayed, mixed from a
+// conference, music on hold). Recording the caller's leg so follows the
+// whole call across transfers, consultations and conferences, and leaves
+// out what the caller does not hear (a supervisor's whisper).
+func NewLegRecorder(path string, s *Session) (*StereoRecorder, error) {
+	return newStereoRecorder(path, s.AddTap, s.AddSendTap)
+}
+
+func newStereoRecorder(path string, left, right func(func([]int16)) func()) (*StereoRecorder, error) {
 	w, err := CreateWAV(path, 2)
 	if err != nil {
 		return nil, err
 	}
 	r := &StereoRecorder{w: w, start: time.Now(),
 		left: *recSides.Get().(*[]int16), right: *recSides.Get().(*[]int16)}
-	if a != nil {
-		r.remove = append(r.remove, a.AddTap(func(p []int16) { r.push(&r.left, p) }))
+	if left != nil {
+		r.remove = append(r.remove, left(func(p []int16) { r.push(&r.left, p) }))
 	}
-	if b != nil {
-		r.remove = append(r.remove, b.AddTap(func(p []int16) { r.push(&r.right, p) }))
+	if right != nil {
+		r.remove = append(r.remove, right(func(p []int16) { r.push(&r.right, p) }))
 	}
 	recClock.add(r)
 	return r, nil
 }
 
+// Pause stops (on) or resumes keeping audio: while paused the recording
+// runs on in silence, so that what is said then (a card number) is never
+// written and the file's timeline still matches the call's.
+func (r *StereoRecorder) Pause(on bool) { r.paused.Store(on) }
+
+// Paused reports whether the recording is paused.
+func (r *StereoRecorder) Paused() bool { return r.paused.Load() }
+
 func (r *StereoRecorder) push(dst *[]int16, p []int16) {
+	if r.paused.Load() {
+		return
+	}
 	r.mu.Lock()
 	if r.released {
 		r.mu.Unlock()

@@ -65,11 +65,12 @@ type Session struct {
 	codec  atomic.Uint32
 	dtmfPT atomic.Int32
 
-	peer    atomic.Pointer[Session]
-	taps    atomic.Pointer[[]*tap]
-	onDigit atomic.Pointer[func(byte)]
-	onPanic atomic.Pointer[func(any, []byte)]
-	tapMu   sync.Mutex
+	peer     atomic.Pointer[Session]
+	taps     atomic.Pointer[[]*tap]
+	sendTaps atomic.Pointer[[]*tap]
+	onDigit  atomic.Pointer[func(byte)]
+	onPanic  atomic.Pointer[func(any, []byte)]
+	tapMu    sync.Mutex
 
 	// Receive state, owned by whoever delivers packets (Run, or the
 	// socket reader of a pushing transport).
@@ -93,6 +94,7 @@ type Session struct {
 	tsOff       uint32
 	sent        atomic.Uint64
 	sentOctets  atomic.Uint64
+	spcm        []int16 // decoded relayed audio for send taps, made with the first
 	remoteStats atomic.Pointer[rtcp.ReceptionReport]
 	rtcpIvl     time.Duration
 
@@ -167,6 +169,9 @@ func (s *Session) SetSending(on bool) {
 // A bridge sets it on both sessions.
 func (s *Session) SetPeer(p *Session) { s.peer.Store(p) }
 
+// Unpeer stops s relaying to p; a newer peer set since is kept.
+func (s *Session) Unpeer(p *Session) { s.peer.CompareAndSwap(p, nil) }
+
 // Peer returns the session s relays to, or nil.
 func (s *Session) Peer() *Session { return s.peer.Load() }
 
@@ -216,21 +221,29 @@ func (s *Session) recoverPanic() {
 // AddTap registers f to receive every decoded incoming audio frame. f runs
 // on the receive goroutine, must not block and must not keep the slice.
 // The returned function removes the tap.
-func (s *Session) AddTap(f func([]int16)) (remove func()) {
+func (s *Session) AddTap(f func([]int16)) (remove func()) { return s.addTap(&s.taps, f) }
+
+// AddSendTap registers f to receive every audio frame the session sends —
+// relayed from its peer, played, mixed — decoded: what the far end hears.
+// f runs with the send lock held, must not block and must not keep the
+// slice. The returned function removes the tap.
+func (s *Session) AddSendTap(f func([]int16)) (remove func()) { return s.addTap(&s.sendTaps, f) }
+
+func (s *Session) addTap(list *atomic.Pointer[[]*tap], f func([]int16)) (remove func()) {
 	t := &tap{f: f}
 	s.tapMu.Lock()
 	defer s.tapMu.Unlock()
 	var cur []*tap
-	if p := s.taps.Load(); p != nil {
+	if p := list.Load(); p != nil {
 		cur = *p
 	}
 	next := append(append([]*tap(nil), cur...), t)
-	s.taps.Store(&next)
+	list.Store(&next)
 	return func() {
 		s.tapMu.Lock()
 		defer s.tapMu.Unlock()
 		var cur []*tap
-		if p := s.taps.Load(); p != nil {
+		if p := list.Load(); p != nil {
 			cur = *p
 		}
 		next := make([]*tap, 0, len(cur))
@@ -239,7 +252,7 @@ func (s *Session) AddTap(f func([]int16)) (remove func()) {
 				next = append(next, x)
 			}
 		}
-		s.taps.Store(&next)
+		list.Store(&next)
 	}
 }
 
@@ -455,6 +468,15 @@ func (s *Session) forward(src *Session, h rtpHeader, dtmf bool, in Codec) {
 	copy(b[12:], h.payload)
 	if !dtmf {
 		Transcode(b[12:], in, Codec(pt))
+		if tp := s.sendTaps.Load(); tp != nil && len(*tp) > 0 {
+			if s.spcm == nil {
+				s.spcm = make([]int16, maxPacket)
+			}
+			n := Codec(pt).Decode(s.spcm, b[12:])
+			for _, t := range *tp {
+				t.f(s.spcm[:n])
+			}
+		}
 	}
 	s.send(b, marker, pt, seq, ts, now)
 }
@@ -513,6 +535,11 @@ func (s *Session) WriteFrame(samples []int16) error {
 	}
 	c := Codec(s.codec.Load())
 	n := c.Encode(s.wbuf[12:], samples)
+	if tp := s.sendTaps.Load(); tp != nil {
+		for _, t := range *tp {
+			t.f(samples)
+		}
+	}
 	s.send(s.wbuf[:12+n], marker, uint8(c), s.seq+1, ts, now)
 	return nil
 }

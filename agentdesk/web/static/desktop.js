@@ -10,7 +10,7 @@ import { onChatEvent, popSegment, renderTasks, tickTasks } from './tasks.js';
 const $ = (id) => document.getElementById(id);
 const S = {
   cti: null, phone: null, token: '', me: null,
-  status: null, offer: null, call: null, wrap: null, tasks: new Map(),
+  status: null, offer: null, call: null, consult: null, wrap: null, tasks: new Map(),
   dispositions: [], reasons: [], skew: 0, ended: '',
 };
 window.switchboard = S; // for diagnostics and browser tests
@@ -124,17 +124,24 @@ function wire(cti) {
     }
     render();
   });
-  cti.on('call.answered', (d) => { S.call = d; S.offer = null; render(); });
+  cti.on('call.answered', (d) => { S.call = d; S.offer = null; S.recPaused = false; render(); });
   cti.on('call.held', (d) => { S.call = d; render(); });
   cti.on('call.unheld', (d) => { S.call = d; render(); });
-  cti.on('call.transferred', () => { S.call = null; render(); });
+  cti.on('call.transferred', () => { S.call = null; S.consult = null; render(); });
+  cti.on('call.consult', (d) => {
+    const open = ['ringing', 'talking', 'conference'].includes(d.phase);
+    S.consult = open ? d : null;
+    if (d.phase === 'failed') toast(`Consultation failed (${d.reason || 'not reached'}): back with the caller`);
+    if (d.phase === 'left' && d.role === 'consulting') toast('The third party left the conference');
+    render();
+  });
   cti.on('call.ended', (d) => {
     const mine = S.dialing && S.dialing.call_id === d.call_id ? S.dialing : null;
     if (d.cause === 'failed') {
       toast(`Call ${mine || d.outbound ? 'to' : 'with'} ${d.ani || (mine && mine.number) || 'the caller'} failed${d.reason ? ': ' + d.reason : ''}`);
     }
     if (mine) S.dialing = null;
-    if (!S.call || S.call.call_id === d.call_id) S.call = null;
+    if (!S.call || S.call.call_id === d.call_id) { S.call = null; S.consult = null; }
     render();
   });
   cti.on('wrapup.started', (d) => { setWrap(d); render(); $('disposition').focus(); });
@@ -214,11 +221,28 @@ function render() {
   $('btn-reject').disabled = !offered;
   $('btn-hangup').disabled = !oncall;
   $('btn-hold').disabled = !oncall;
-  $('btn-xfer').disabled = !oncall;
+  const consult = S.consult;
+  const consulting = !!consult && consult.role === 'consulting';
+  $('btn-xfer').disabled = !oncall || !!consult;
+  $('btn-consult').disabled = !oncall || !!consult;
+  $('btn-conf').disabled = !oncall || !!consult;
+  $('btn-hold').disabled = !oncall || !!consult;
+  $('consult-bar').hidden = !consulting;
+  if (consult) {
+    const who = consult.target ? consult.target.value : '';
+    $('consult-status').textContent = consult.phase === 'ringing' ? `Calling ${who}…`
+      : consult.phase === 'conference' ? `Conference with ${who}` : `Talking to ${who}; caller on hold`;
+    $('btn-consult-complete').disabled = consult.phase === 'ringing';
+    $('btn-consult-merge').disabled = consult.phase !== 'talking';
+    $('btn-consult-cancel').disabled = consult.phase === 'conference';
+  }
+  $('btn-rec').disabled = !oncall;
+  $('btn-rec').textContent = S.recPaused ? 'Resume recording' : 'Pause recording';
+  $('btn-rec').setAttribute('aria-pressed', String(!!S.recPaused));
   const held = oncall && S.call.state === 'held';
   $('btn-hold').textContent = held ? 'Resume' : 'Hold';
   $('btn-hold').setAttribute('aria-pressed', String(held));
-  $('call-status').textContent = offered ? `Incoming call from ${S.offer.ani} (${S.offer.queue})`
+  $('call-status').textContent = offered ? `Incoming ${S.offer.consult_from ? 'consultation' : 'call'} from ${S.offer.ani} (${S.offer.queue})`
     : oncall ? `${held ? 'On hold' : 'Talking'}: ${S.call.ani || S.call.call_id}` : 'No call';
   renderPop(S.offer || (S.call && S.lastPop && S.lastPop.call_id === S.call.call_id ? S.lastPop : null));
   // Wrap-up.
@@ -321,11 +345,31 @@ function init() {
   $('btn-reject').addEventListener('click', () => S.offer && cmd('call.reject', { call_id: S.offer.call_id }));
   $('btn-hangup').addEventListener('click', () => S.call && cmd('call.hangup', { call_id: S.call.call_id }));
   $('btn-hold').addEventListener('click', () => S.call && cmd(S.call.state === 'held' ? 'call.unhold' : 'call.hold', { call_id: S.call.call_id }));
+  $('btn-rec').addEventListener('click', async () => {
+    if (!S.call) return;
+    try {
+      const r = await cmd(S.recPaused ? 'call.record.resume' : 'call.record.pause', { call_id: S.call.call_id });
+      S.recPaused = !!(r && r.paused);
+    } catch { /* cmd shows the error */ }
+    render();
+  });
   $('xfer-form').addEventListener('submit', (e) => {
     e.preventDefault();
     if (!S.call) return;
-    cmd('call.transfer', { call_id: S.call.call_id, target: { kind: $('xfer-kind').value, value: $('xfer-value').value.trim() } });
+    cmd('call.transfer', xferData());
   });
+  const xferData = () => ({ call_id: S.call.call_id, target: { kind: $('xfer-kind').value, value: $('xfer-value').value.trim() } });
+  for (const [id, type] of [['btn-consult', 'call.consult'], ['btn-conf', 'call.conference']]) {
+    $(id).addEventListener('click', () => {
+      if (!S.call) return;
+      if (!$('xfer-value').value.trim()) { $('xfer-value').focus(); toast('Enter who to call'); return; }
+      cmd(type, xferData());
+    });
+  }
+  for (const [id, type] of [['btn-consult-complete', 'call.consult.complete'], ['btn-consult-merge', 'call.consult.merge'],
+    ['btn-consult-cancel', 'call.consult.cancel']]) {
+    $(id).addEventListener('click', () => S.call && cmd(type, { call_id: S.call.call_id }));
+  }
   const pad = $('keypad');
   for (const k of ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#']) {
     pad.append(el('button', { type: 'button', 'aria-label': 'DTMF ' + k, onclick: () => {
