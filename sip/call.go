@@ -85,6 +85,7 @@ type Call struct {
 	id      string
 	ani     string
 	dnis    string
+	entry   string // a web caller's webrtc entry point
 	callID  string
 	kind    legKind
 	inbound bool
@@ -125,6 +126,10 @@ func (c *Call) ANI() string { return c.ani }
 
 // DNIS returns the dialled number (Request-URI user).
 func (c *Call) DNIS() string { return c.dnis }
+
+// WebEntry is, for a web caller, the webrtc entry point of the flows they
+// called; "" for every other call.
+func (c *Call) WebEntry() string { return c.entry }
 
 // Context is cancelled when the leg hangs up.
 func (c *Call) Context() context.Context { return c.ctx }

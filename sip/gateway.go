@@ -171,6 +171,9 @@ type DialOptions struct {
 type WebRTCInfo struct {
 	ANI  string // who is calling (agent id or web visitor)
 	DNIS string // what they called
+	// Entry is, for a web caller, the flows' webrtc entry point they
+	// called (Call.WebEntry); "" for an agent's softphone.
+	Entry string
 }
 
 // EventType is the kind of a call event.

@@ -60,7 +60,15 @@ func (r engineRouter) Follow() (Feed, error) {
 // satisfies it.
 type FlowSource interface {
 	ForDNIS(dnis string) (ivr.EntryPoint, bool, error)
+	ForWebRTC(name string) (ivr.EntryPoint, bool, error)
 	Current() *ivr.Set
+}
+
+// WebCall is implemented by calls that may come from a web page: a web
+// caller's call names the flows' webrtc entry point it called, which the
+// journey runs instead of the dialled number's.
+type WebCall interface {
+	WebEntry() string
 }
 
 // Directory is what a call's journey needs from the CRM: the caller lookup
@@ -220,8 +228,11 @@ func (x *Journey) Handle(call Call) {
 	log := x.logger.With("call_id", call.ID())
 
 	ep, ok, err := x.flows.ForDNIS(call.DNIS())
+	if w, web := call.(WebCall); web && w.WebEntry() != "" {
+		ep, ok, err = x.flows.ForWebRTC(w.WebEntry())
+	}
 	if err != nil || !ok {
-		log.Warn("no IVR flow for the dialled number", "dnis", call.DNIS(), "err", err)
+		log.Warn("no IVR flow for the dialled number or web entry", "dnis", call.DNIS(), "err", err)
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 		return
 	}

@@ -75,6 +75,8 @@ func TestEntryRefused(t *testing.T) {
 type noFlows struct{}
 
 func (noFlows) ForDNIS(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }
+
+func (noFlows) ForWebRTC(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }
 func (noFlows) Current() *ivr.Set                            { return nil }
 
 // entryCall is an inbound call as the journey sees it: a scripted IVR
@@ -194,6 +196,12 @@ func (f flowSet) ForDNIS(dnis string) (ivr.EntryPoint, bool, error) {
 	}
 	return ivr.EntryPoint{}, false, nil
 }
+
+func (f flowSet) ForWebRTC(name string) (ivr.EntryPoint, bool, error) {
+	ep, ok := f.set.ForWebRTC(name)
+	return ep, ok, nil
+}
+
 func (f flowSet) Current() *ivr.Set { return f.set }
 
 // TestEntrySurveyStoresEveryAnswer: a caller who answers the survey's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,12 @@ func remoteHost(r *http.Request) string {
 	return r.RemoteAddr
 }
 
+// remoteAddr is the client's address (the zero Addr when unknown).
+func remoteAddr(r *http.Request) netip.Addr {
+	a, _ := netip.ParseAddr(remoteHost(r))
+	return a
+}
+
 func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.checkOrigin(r) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
@@ -88,7 +95,7 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every socket counts against its address: whether it starts or resumes a chat is
 	// known only after the upgrade.
-	if !s.limits.allow(remoteHost(r), time.Now()) {
+	if !s.limits.Allow(remoteAddr(r), time.Now()) {
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "too many chats", http.StatusTooManyRequests)
 		return

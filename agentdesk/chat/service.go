@@ -10,6 +10,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/agentdesk"
+	"switchboard/agentdesk/internal/addrlimit"
 	"switchboard/crmcore"
 	"switchboard/ivr"
 )
@@ -213,7 +214,7 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *Metrics
-	limits  *addrLimiter
+	limits  *addrlimit.Limiter
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -242,7 +243,7 @@ func New(store Store, flows Flows, opts Options) (*Service, error) {
 	}
 	opts.defaults()
 	s := &Service{store: store, flows: flows, opts: opts, log: opts.Logger, metrics: opts.Metrics,
-		limits: newAddrLimiter(opts.ConnectRate/60, opts.ConnectBurst),
+		limits: addrlimit.New(opts.ConnectRate/60, opts.ConnectBurst),
 		convs:  map[string]*conv{}, clients: map[*client]struct{}{}, wake: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil

@@ -41,6 +41,7 @@ type Config struct {
 	Cluster  ClusterConfig   `yaml:"cluster"`
 	Mail     MailConfig      `yaml:"mail"`
 	Chat     ChatConfig      `yaml:"chat"`
+	WebCall  WebCallConfig   `yaml:"webcall"`
 
 	// path is the file the configuration was read from ("": the embedded
 	// demo configuration); a reload (SIGHUP) reads it again.

@@ -17,6 +17,7 @@ import (
 	"switchboard/acd/dialplan"
 	"switchboard/agentdesk"
 	"switchboard/agentdesk/chat"
+	"switchboard/agentdesk/webcall"
 	"switchboard/crmcore"
 	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/dispatch"
@@ -60,6 +61,8 @@ type routingDeps struct {
 	// flows and ivrMetrics serve the web chat's flows.
 	flows      *ivr.Registry
 	ivrMetrics *ivr.Metrics
+	// web places web callers' calls on this process's gateway.
+	web webcall.Dialer
 }
 
 // routing is the services that run where the routing engine does: the
@@ -73,6 +76,7 @@ type routing struct {
 	srv     *httpServer
 	outbox  *mail.Outbox // nil: no email channel
 	chats   *chat.Service
+	web     *webcall.Handler
 	// leader and term are set on a cluster's leader.
 	leader *acdnats.Leader
 	term   *leadership
@@ -149,11 +153,19 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	d.hub.Store(hub)
+	web, err := newWebCall(&cfg.WebCall, d.web, d.reg, logger)
+	if err != nil {
+		engine.Close()
+		_ = chats.Close()
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
 	mux.Handle("/chat", chats.Handler())
 	mux.Handle("/chat/", chats.Handler())
+	mux.Handle("/call", web)
+	mux.Handle("/call/", web)
 	mux.Handle("/", hub.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -172,9 +184,11 @@ func newRouting(d routingDeps) (*routing, error) {
 	if err != nil {
 		engine.Close()
 		_ = chats.Close()
+		_ = web.Close()
 		return nil, err
 	}
-	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, crmWorkDone: make(chan struct{})}, nil
+	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
+		crmWorkDone: make(chan struct{})}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -207,7 +221,9 @@ func (r *routing) stop(ctx context.Context) error {
 		r.engine.Close()
 	}
 	_ = r.chats.Close()
-	if err := r.srv.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := r.srv.srv.Shutdown(ctx)
+	_ = r.web.Close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil

@@ -242,7 +242,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return err
 	}
 	deps := routingDeps{cfg: cfg, log: logger, reg: reg, db: db, store: store, auth: auth, hub: &hub, agents: agents,
-		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics}
+		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics,
+		web: webDialer{gw: gw, flows: flows, handle: func(c *sip.Call) { entry.Handle(c) }}}
 	var rt *routing
 	if cl == nil {
 		deps.tel, deps.afterCall = agents, func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }
