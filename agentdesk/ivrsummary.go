@@ -9,7 +9,8 @@ import (
 // ivrSummary says in words what the caller did in the IVR, for the screen
 // pop: the menu choices they made and what the IVR looked up. path is the
 // IVR path as the engine carries it ("node" visits, "dtmf:1" digits,
-// "node:event" events); vars are the IVR variables. Identifiers (contact
+// `speech:"billing"@0.87` what the caller said, "node:event" events); vars
+// are the IVR variables. Identifiers (contact
 // ids and the like) are left out: the agent cannot use them.
 func ivrSummary(path []string, vars map[string]string) []string {
 	var out, choices []string
@@ -24,6 +25,13 @@ func ivrSummary(path []string, vars map[string]string) []string {
 		case i >= 2 && isDigitStep(path[i-1]) && !isDigitStep(path[i-2]):
 			// A node reached by one key press: a menu choice.
 			choices = append(choices, nodeLabel(p))
+		case i >= 1 && strings.HasPrefix(path[i-1], "speech:"):
+			// A node reached by what the caller said.
+			heard := strings.TrimPrefix(path[i-1], "speech:")
+			if at := strings.LastIndexByte(heard, '@'); at > 0 {
+				heard = heard[:at]
+			}
+			choices = append(choices, nodeLabel(p)+" (said "+heard+")")
 		}
 	}
 	if len(choices) > 0 {

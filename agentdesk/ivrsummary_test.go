@@ -37,6 +37,9 @@ func TestIVRSummary(t *testing.T) {
 			[]string{"ticket_entry", "dtmf:9", "dtmf:9", "dtmf:9", "ticket_lookup", "ticket_lookup:not_found", "ticket_not_found"},
 			map[string]string{"input.ticket": "999"},
 			[]string{"Ticket 999 not found"}},
+		{"a spoken choice",
+			[]string{"main_menu", `speech:"billing"@0.87`, "billing_queue"}, nil,
+			[]string{`Chose: Billing (said "billing")`}},
 		{"nothing to say", nil, nil, []string{}},
 	}
 	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-`)

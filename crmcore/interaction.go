@@ -65,6 +65,10 @@ func (o Outcome) Valid() bool {
 type IVRStep struct {
 	Node   string `json:"node"`
 	Digits string `json:"digits,omitempty"`
+	// Speech is what the caller was heard say at the node (speech input),
+	// with the recognizer's Confidence (0 to 1).
+	Speech     string  `json:"speech,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // Interaction is the record of one contact attempt. It is opened (outcome
@@ -291,7 +295,8 @@ func (in *Interaction) Validate() error {
 		return invalid("ivr_path", "too many steps")
 	}
 	for _, s := range in.IVRPath {
-		if len(s.Node) > MaxShortField || !validLine(s.Node) || len(s.Digits) > 64 || !validLine(s.Digits) {
+		if len(s.Node) > MaxShortField || !validLine(s.Node) || len(s.Digits) > 64 || !validLine(s.Digits) ||
+			len(s.Speech) > MaxShortField || !validLine(s.Speech) || s.Confidence < 0 || s.Confidence > 1 {
 			return invalid("ivr_path", "bad step")
 		}
 	}

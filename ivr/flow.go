@@ -102,6 +102,8 @@ type Set struct {
 	flows        map[string]*Flow
 	prompts      *Prompts
 	warnings     []Problem
+	recognizer   Recognizer
+	endpointing  Endpointing
 }
 
 // EntryPoint maps a dialled number, a WebRTC entry name or a web chat entry name to a flow.
@@ -221,6 +223,15 @@ func (f *Flow) NodeKind(name string) (NodeKind, bool) {
 	return n.kind, true
 }
 
+// Grammar returns what the named node listens for when it takes speech (a menu's or
+// gather's input speech or both), or nil.
+func (f *Flow) Grammar(node string) *Grammar {
+	if n, ok := f.nodes[node]; ok {
+		return n.grammar
+	}
+	return nil
+}
+
 // SayKind is what a say prompt item speaks.
 type SayKind uint8
 
@@ -328,6 +339,11 @@ type node struct {
 	varName string
 	collect collectSpec
 	confirm bool
+
+	input      inputMode
+	grammar    *Grammar // nil unless input is speech or both
+	confidence float64
+	noInput    time.Duration
 
 	lookup   string
 	key      string

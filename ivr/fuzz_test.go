@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchboard/ivr"
+	"switchboard/ivr/ivrtest"
 )
 
 // FuzzParse feeds arbitrary bytes to the flows loader: it must never panic, every problem
@@ -30,7 +31,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("flows:\n  f:\n    nodes:\n      n: {kind: menu, options: {\"*\": n, \"#\": n}, default: n}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, problems, err := ivr.Parse("fuzz.yaml", data, ivr.Options{})
+		set, problems, err := ivr.Parse("fuzz.yaml", data, ivr.Options{Recognizer: &ivrtest.Recognizer{}})
 		lines := bytes.Count(data, []byte("\n")) + 1
 		for _, p := range problems {
 			if p.Line < 0 || p.Line > lines+1 {

@@ -76,6 +76,16 @@ type Options struct {
 	Queues []string
 	// Logger receives load and reload messages; nil means slog.Default().
 	Logger *slog.Logger
+	// Recognizer hears the speech nodes (input speech or both); the loader asks it to
+	// Check every speech node's grammar. Without one, an input: speech node is an error
+	// and an input: both node takes keys only (a warning).
+	Recognizer Recognizer
+	// NoRecognizer says why Recognizer is nil (e.g. the error of sphinx.New when
+	// PocketSphinx is not installed); the problems about speech nodes quote it.
+	NoRecognizer error
+	// Endpointing tunes how speech nodes find the start and end of what the caller says;
+	// zero fields take the defaults.
+	Endpointing Endpointing
 }
 
 // Load reads, parses and validates a flows file. On success it returns the Set and any
@@ -331,6 +341,7 @@ func (c *compiler) compile(spec *fileSpec) *Set {
 		c.prompts = unscannedPrompts("", def)
 	}
 	set.prompts = c.prompts
+	set.recognizer, set.endpointing = c.opts.Recognizer, c.opts.Endpointing.withDefaults()
 
 	if c.opts.Queues != nil {
 		c.queues = make(map[string]bool, len(c.opts.Queues))
@@ -484,13 +495,21 @@ func (x nodeCtx) line(field ...string) int {
 }
 
 func (x nodeCtx) errf(field string, format string, args ...any) {
+	x.report(SeverityError, field, format, args...)
+}
+
+func (x nodeCtx) warnf(field string, format string, args ...any) {
+	x.report(SeverityWarning, field, format, args...)
+}
+
+func (x nodeCtx) report(sev Severity, field string, format string, args ...any) {
 	var l int
 	if field == "" {
 		l = x.line()
 	} else {
 		l = x.line(strings.Split(field, "/")...)
 	}
-	x.c.problem(SeverityError, l, x.flow, x.node, format, args...)
+	x.c.problem(sev, l, x.flow, x.node, format, args...)
 }
 
 // required reports a missing field.
@@ -582,18 +601,20 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 			n.options[k[0]] = v
 		}
 		n.labels = compileLabels(x, ns)
+		if ns.Var != "" {
+			n.varName = inputVar(x, ns.Var)
+		}
+		c.compileSpeech(x, ns, n)
 	case KindGather:
 		x.required("next", ns.Next)
 		x.required("default", ns.Default)
-		if !identRE.MatchString(ns.Var) {
-			x.errf("var", "var %q must be a lower-case name (stored as input.<var>)", ns.Var)
-		}
-		n.varName = "input." + ns.Var
+		n.varName = inputVar(x, ns.Var)
 		n.collect = c.collectSpec(x, ns, 1, defaultMaxDigits)
 		n.confirm = ns.Confirm
 		if ns.Confirm {
 			c.checkPrompts(x, "confirm", []prompt{{name: "you_entered"}, {say: SayDigits}, {name: "confirm_entry"}})
 		}
+		c.compileSpeech(x, ns, n)
 	case KindLookup:
 		switch ns.Lookup {
 		case "caller":
@@ -714,6 +735,14 @@ func (c *compiler) compileNode(flow, name string, ns *nodeSpec) *node {
 		}
 	}
 	return n
+}
+
+// inputVar checks a node's var and returns the variable it names.
+func inputVar(x nodeCtx, v string) string {
+	if !identRE.MatchString(v) {
+		x.errf("var", "var %q must be a lower-case name (stored as input.<var>)", v)
+	}
+	return "input." + v
 }
 
 // maxLabel caps a menu button's label, in characters.

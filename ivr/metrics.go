@@ -16,6 +16,7 @@ type Metrics struct {
 	reloads  *prometheus.CounterVec
 	lookups  *prometheus.HistogramVec
 	duration *prometheus.HistogramVec
+	speeches *prometheus.HistogramVec
 }
 
 // NewMetrics creates the IVR metrics and registers them with reg (nil: not registered). It
@@ -50,6 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from the start of the IVR to the call leaving it, by outcome kind.",
 			Buckets: []float64{1, 2, 4, 6, 8, 10, 15, 20, 30, 60, 120, 300},
 		}, []string{"kind"}),
+		speeches: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "ivr", Name: "speech_recognition_seconds",
+			Help:    "Time to recognize one utterance, by result (match, low_confidence, no_match, error).",
+			Buckets: []float64{.005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+		}, []string{"result"}),
 	}
 }
 
@@ -70,6 +76,13 @@ func (m *Metrics) lookup(kind, result string, took time.Duration) {
 		return
 	}
 	m.lookups.WithLabelValues(kind, result).Observe(took.Seconds())
+}
+
+func (m *Metrics) speech(result string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.speeches.WithLabelValues(result).Observe(took.Seconds())
 }
 
 func (m *Metrics) reload(ok bool) {

@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -111,15 +112,26 @@ type Step struct {
 	// Digit is the DTMF digit for a digit step, 0 otherwise.
 	Digit byte
 	// Event names what happened for an event step ("timeout", "invalid", "found", "open",
-	// "max_retries", "hangup", …); "" for a visit or digit.
+	// "max_retries", "hangup", "speech", …); "" for a visit or digit.
 	Event string
+	// Speech is what the recognizer heard for a speech step (Event "speech"), "" when it
+	// heard no words.
+	Speech string
+	// Confidence is the recognizer's confidence in Speech, 0 to 1, for a speech step.
+	Confidence float64
 }
 
-// String formats a visit as "node", a digit as "dtmf:1", an event as "node:event".
+// speechEvent is the Event of a speech step.
+const speechEvent = "speech"
+
+// String formats a visit as "node", a digit as "dtmf:1", a speech step as
+// `speech:"billing"@0.87`, an event as "node:event".
 func (s Step) String() string {
 	switch {
 	case s.Digit != 0:
 		return "dtmf:" + string(s.Digit)
+	case s.Event == speechEvent:
+		return "speech:" + strconv.Quote(s.Speech) + "@" + strconv.FormatFloat(s.Confidence, 'f', 2, 64)
 	case s.Event != "":
 		return s.Node + ":" + s.Event
 	}

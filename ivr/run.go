@@ -103,6 +103,8 @@ type run struct {
 	path  []Step
 	steps int
 	start time.Time
+
+	warnedEars bool // the session's lack of Ears was logged
 }
 
 func newRun(sess Session, flow *Flow, in Input) *run {
@@ -388,27 +390,43 @@ func (r *run) readDigit(ctx context.Context, n *node, timeout time.Duration) (by
 
 func (r *run) menu(ctx context.Context, n *node) (string, error) {
 	for attempt := 0; ; attempt++ {
+		var a answer
 		var err error
-		if r.text != nil {
-			err = r.show(ctx, r.promptText(n, n.prompts), menuButtons(n))
+		ears, listening := r.listens(n)
+		if listening {
+			a, err = r.speechTurn(ctx, n, ears, n.prompts, n.interruptible, n.noInput)
 		} else {
-			err = r.play(ctx, n, n.prompts, n.interruptible)
+			if r.text != nil {
+				err = r.show(ctx, r.promptText(n, n.prompts), menuButtons(n))
+			} else {
+				err = r.play(ctx, n, n.prompts, n.interruptible)
+			}
+			if err == nil {
+				a.digit, a.got, err = r.readDigit(ctx, n, n.timeout)
+			}
 		}
-		if err != nil {
-			return "", err
-		}
-		d, ok, err := r.readDigit(ctx, n, n.timeout)
 		if err != nil {
 			return "", err
 		}
 		retry := n.timeoutPrompts
-		if ok {
-			if next, found := n.options[d]; found {
+		switch {
+		case a.heard != nil:
+			if key, ok := n.accepted(a.heard); ok {
+				if next, found := n.options[key[0]]; found {
+					r.setVar(n, key, a.heard)
+					return next, nil
+				}
+			}
+			r.event(n, "invalid")
+			retry = n.invalidPrompts
+		case a.got:
+			if next, found := n.options[a.digit]; found && !(listening && n.input == inputSpeech) {
+				r.setVar(n, string(a.digit), nil)
 				return next, nil
 			}
 			r.event(n, "invalid")
 			retry = n.invalidPrompts
-		} else {
+		default:
 			r.event(n, "timeout")
 		}
 		if err := r.play(ctx, n, retry, false); err != nil {
@@ -421,13 +439,34 @@ func (r *run) menu(ctx context.Context, n *node) (string, error) {
 	}
 }
 
+// setVar stores a menu's or gather's answer in its variable, with what was heard when it
+// was spoken (rec nil: keyed or typed).
+func (r *run) setVar(n *node, value string, rec *Recognition) {
+	if n.varName == "" {
+		return
+	}
+	r.vars[n.varName] = value
+	r.setSpeechVars(n.varName, rec)
+}
+
 // collect reads up to c.max digits: first-digit timeout, then inter-digit timeouts, ended by
 // the terminator, the maximum, or an inter-digit timeout. got is false when nothing at all
 // was entered. A TextSession's reply is read to its end, past the maximum (TextPrompt.Reply
 // bounds it), so that too long a reply is invalid rather than cut.
 func (r *run) collect(ctx context.Context, n *node, c collectSpec) (digits string, got bool, err error) {
-	var b []byte
+	return r.collectFrom(ctx, n, c, nil)
+}
+
+// collectFrom is collect after the digits b were already read (a key that answered a
+// speech turn).
+func (r *run) collectFrom(ctx context.Context, n *node, c collectSpec, b []byte) (digits string, got bool, err error) {
 	timeout := c.first
+	if len(b) > 0 {
+		got, timeout = true, c.inter
+		if c.terminator != 0 && b[len(b)-1] == c.terminator {
+			return string(b[:len(b)-1]), true, nil
+		}
+	}
 	for len(b) < c.max || (r.text != nil && len(b) <= maxDigitsLimit) {
 		d, ok, err := r.readDigit(ctx, n, timeout)
 		if err != nil {
@@ -479,31 +518,40 @@ func (r *run) confirmDigits(ctx context.Context, n *node, names []string, digits
 
 func (r *run) gather(ctx context.Context, n *node) (string, error) {
 	for attempt := 0; ; attempt++ {
-		if err := r.play(ctx, n, n.prompts, true); err != nil {
-			return "", err
-		}
-		digits, got, err := r.collect(ctx, n, n.collect)
+		a, err := r.gatherAnswer(ctx, n)
 		if err != nil {
 			return "", err
 		}
+		value, valid := a.value, a.got && n.collect.valid(a.value)
+		switch {
+		case a.chosen:
+			valid = true
+		case a.heard != nil:
+			value, valid = n.accepted(a.heard)
+			if valid && n.grammar.Kind() == GrammarDigits {
+				valid = n.collect.valid(value)
+			}
+		case a.refused:
+			valid = false
+		}
 		var retry []prompt
 		switch {
-		case !got:
+		case a.heard == nil && !a.got:
 			r.event(n, "timeout")
 			retry = n.timeoutPrompts
-		case !n.collect.valid(digits):
+		case !valid:
 			r.event(n, "invalid")
 			retry = n.invalidPrompts
 		default:
 			ok := true
 			if n.confirm {
-				ok, err = r.confirmDigits(ctx, n, []string{"you_entered", "", "confirm_entry"}, digits)
+				ok, err = r.confirmDigits(ctx, n, []string{"you_entered", "", "confirm_entry"}, value)
 				if err != nil {
 					return "", err
 				}
 			}
 			if ok {
-				r.vars[n.varName] = digits
+				r.setVar(n, value, a.heard)
 				return n.next, nil
 			}
 		}
@@ -515,6 +563,54 @@ func (r *run) gather(ctx context.Context, n *node) (string, error) {
 			return n.def, nil
 		}
 	}
+}
+
+// gathered is one answer to a gather.
+type gathered struct {
+	value   string       // the digits keyed, or the phrase value a chat chose
+	got     bool         // anything was keyed or chosen
+	chosen  bool         // value is a phrase value a chat chose from the buttons
+	refused bool         // keys pressed where only speech is taken
+	heard   *Recognition // what was said
+}
+
+// gatherAnswer prompts for and reads one answer of a gather: keyed digits, what was
+// heard, or (in a chat) a phrase value chosen from buttons or typed.
+func (r *run) gatherAnswer(ctx context.Context, n *node) (gathered, error) {
+	if ears, ok := r.listens(n); ok {
+		a, err := r.speechTurn(ctx, n, ears, n.prompts, true, n.noInput)
+		switch {
+		case err != nil:
+			return gathered{}, err
+		case a.heard != nil:
+			return gathered{heard: a.heard}, nil
+		case !a.got:
+			return gathered{}, nil
+		case n.input == inputSpeech:
+			return gathered{value: string(a.digit), got: true, refused: true}, nil
+		}
+		digits, got, err := r.collectFrom(ctx, n, n.collect, []byte{a.digit})
+		return gathered{value: digits, got: got}, err
+	}
+	if r.text != nil && n.grammar != nil && n.grammar.Kind() == GrammarPhrases {
+		values := phraseValues(n.grammar)
+		if err := r.show(ctx, r.promptText(n, n.prompts), valueButtons(n.grammar, values)); err != nil {
+			return gathered{}, err
+		}
+		reply, got, err := r.collect(ctx, n, collectSpec{min: 1, max: 1, first: n.noInput, inter: n.collect.inter})
+		if err != nil || !got {
+			return gathered{}, err
+		}
+		if i := strings.IndexByte(keypadOrder, reply[0]); len(reply) == 1 && i >= 0 && i < len(values) {
+			return gathered{value: values[i], got: true, chosen: true}, nil
+		}
+		return gathered{value: reply, got: true, refused: true}, nil
+	}
+	if err := r.play(ctx, n, n.prompts, true); err != nil {
+		return gathered{}, err
+	}
+	digits, got, err := r.collect(ctx, n, n.collect)
+	return gathered{value: digits, got: got}, err
 }
 
 func (r *run) lookup(ctx context.Context, n *node) (string, error) {

@@ -62,6 +62,12 @@ type nodeSpec struct {
 	Pattern           string         `yaml:"pattern"`
 	Confirm           bool           `yaml:"confirm"`
 
+	Input      string              `yaml:"input"`
+	Phrases    map[string][]string `yaml:"phrases"`
+	Grammar    string              `yaml:"grammar"`
+	Confidence *float64            `yaml:"confidence"`
+	NoInput    *time.Duration      `yaml:"no_input"`
+
 	Lookup   string `yaml:"lookup"`
 	Key      string `yaml:"key"`
 	Found    string `yaml:"found"`
@@ -169,8 +175,8 @@ func (p *promptSpec) UnmarshalYAML(n *yaml.Node) error {
 // allowedFields lists the YAML fields each node kind accepts (besides kind, description, set).
 var allowedFields = map[NodeKind][]string{
 	KindPlay:      {"prompts", "interruptible", "next"},
-	KindMenu:      {"prompts", "interruptible", "options", "labels", "timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
-	KindGather:    {"prompts", "var", "min_digits", "max_digits", "terminator", "first_digit_timeout", "inter_digit_timeout", "pattern", "confirm", "retries", "invalid_prompts", "timeout_prompts", "next", "default"},
+	KindMenu:      {"prompts", "interruptible", "options", "labels", "var", "input", "phrases", "confidence", "no_input", "timeout", "retries", "invalid_prompts", "timeout_prompts", "default"},
+	KindGather:    {"prompts", "var", "min_digits", "max_digits", "terminator", "first_digit_timeout", "inter_digit_timeout", "pattern", "confirm", "input", "phrases", "grammar", "confidence", "no_input", "retries", "invalid_prompts", "timeout_prompts", "next", "default"},
 	KindLookup:    {"lookup", "key", "timeout", "found", "not_found", "error"},
 	KindBranch:    {"conditions", "default"},
 	KindHours:     {"timezone", "weekly", "holidays", "open", "closed"},

@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"strings"
+	"unicode"
 )
 
 // channelVar is the variable Run sets to the session's channel: "voice" for a call, "chat"
@@ -48,6 +49,9 @@ type TextPrompt struct {
 type TextButton struct {
 	Label string
 	Value string
+	// Phrases are what a speech node listens for to choose this button; a chat visitor
+	// who types one of them (ignoring case, spacing and punctuation) chooses it too.
+	Phrases []string
 }
 
 // keypadOrder is the order of a menu's buttons: as the keys sit on a phone.
@@ -68,7 +72,7 @@ func menuButtons(n *node) []TextButton {
 		if label == "" {
 			label = string(d)
 		}
-		out = append(out, TextButton{Label: label, Value: string(d)})
+		out = append(out, TextButton{Label: label, Value: string(d), Phrases: phrasesOf(n.grammar, string(d))})
 	}
 	return out
 }
@@ -178,9 +182,11 @@ func chatTargets(n *node) []string {
 
 // Reply turns what a customer sent in answer to p into the digits a TextSession feeds
 // ReadDigit before the end of the input. With buttons: the value of the button whose value
-// or label (ignoring case) is the text, else TextInvalid. Without: the text's characters,
-// spaces dropped, each one off the keypad as TextInvalid; longer than any gather takes, it
-// is cut one past that length, which no gather accepts.
+// or label (ignoring case) is the text, or one of whose phrases it is (ignoring case,
+// spacing and punctuation), else TextInvalid. Without: digits spelled as words ("four two
+// seven one") as those digits, else the text's characters, spaces dropped, each one off
+// the keypad as TextInvalid; longer than any gather takes, it is cut one past that length,
+// which no gather accepts.
 func (p TextPrompt) Reply(text string) string {
 	text = strings.TrimSpace(text)
 	if p.Buttons != nil {
@@ -189,7 +195,18 @@ func (p TextPrompt) Reply(text string) string {
 				return b.Value
 			}
 		}
+		norm := normalizeText(text)
+		for _, b := range p.Buttons {
+			for _, ph := range b.Phrases {
+				if norm == normalizeText(ph) {
+					return b.Value
+				}
+			}
+		}
 		return string(TextInvalid)
+	}
+	if d, ok := spokenDigits(normalizeText(text)); ok && strings.IndexFunc(text, unicode.IsLetter) >= 0 {
+		return d
 	}
 	out := make([]byte, 0, min(len(text), maxDigitsLimit+1))
 	for _, c := range text {
@@ -205,4 +222,40 @@ func (p TextPrompt) Reply(text string) string {
 		}
 	}
 	return string(out)
+}
+
+// phraseValues returns the values of a phrase grammar in order: a chat's buttons for a
+// gather that listens for phrases.
+func phraseValues(g *Grammar) []string {
+	var out []string
+	for _, p := range g.phrases {
+		if len(out) == 0 || out[len(out)-1] != p.Value {
+			out = append(out, p.Value)
+		}
+	}
+	return out
+}
+
+// valueButtons returns a phrase gather's values as buttons, in keypad order, each with
+// its phrases.
+func valueButtons(g *Grammar, values []string) []TextButton {
+	out := make([]TextButton, len(values))
+	for i, v := range values {
+		out[i] = TextButton{Label: v, Value: string(keypadOrder[i]), Phrases: phrasesOf(g, v)}
+	}
+	return out
+}
+
+// phrasesOf returns the phrases of g that stand for value.
+func phrasesOf(g *Grammar, value string) []string {
+	if g == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range g.phrases {
+		if p.Value == value {
+			out = append(out, p.Text)
+		}
+	}
+	return out
 }

@@ -332,7 +332,14 @@ func TestChatRun(t *testing.T) {
 		}
 		return s
 	}
-	mainButtons := []ivr.TextButton{{"Sales", "1"}, {"Support", "2"}, {"Billing", "3"}, {"Español", "8"}, {"Callback", "9"}, {"Operator", "0"}}
+	mainButtons := []ivr.TextButton{
+		{Label: "Sales", Value: "1", Phrases: []string{"buy", "sales"}},
+		{Label: "Support", Value: "2", Phrases: []string{"support", "technical support"}},
+		{Label: "Billing", Value: "3", Phrases: []string{"billing", "invoice"}},
+		{Label: "Español", Value: "8", Phrases: []string{"spanish"}},
+		{Label: "Callback", Value: "9", Phrases: []string{"call me back", "callback"}},
+		{Label: "Operator", Value: "0", Phrases: []string{"agent", "operator", "talk to a person"}},
+	}
 	cases := []struct {
 		name    string
 		hours   ivr.HoursOverride
@@ -353,9 +360,9 @@ func TestChatRun(t *testing.T) {
 					{Text: text("welcome")},
 					{Text: text("main_menu"), Buttons: mainButtons},
 					{Text: text("ticket_enter")},
-					{Text: text("you_entered") + " 1234 " + text("confirm_entry"), Buttons: []ivr.TextButton{{"1", "1"}, {"2", "2"}}},
+					{Text: text("you_entered") + " 1234 " + text("confirm_entry"), Buttons: []ivr.TextButton{{Label: "1", Value: "1"}, {Label: "2", Value: "2"}}},
 					{Text: text("ticket") + " 1234 " + text("ticket_status_open")},
-					{Text: text("ticket_menu"), Buttons: []ivr.TextButton{{"Agent", "1"}, {"Main menu", "2"}}},
+					{Text: text("ticket_menu"), Buttons: []ivr.TextButton{{Label: "Agent", Value: "1"}, {Label: "Main menu", Value: "2"}}},
 					{Text: text("please_hold")},
 				}
 				if diff := cmp.Diff(want, shown); diff != "" {

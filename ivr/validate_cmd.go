@@ -13,6 +13,13 @@ import (
 // allowed), 1 when any has, 2 on a usage error. Without -queues, queue names are not
 // checked; without -prompts, prompt files are not checked.
 func ValidateMain(args []string, stdout, stderr io.Writer) int {
+	return ValidateMainWith(Options{}, args, stdout, stderr)
+}
+
+// ValidateMainWith is ValidateMain with base options the flags add to: the speech
+// recognizer (or why there is none), so that `switchboard ivr validate` checks speech
+// nodes as the server will load them.
+func ValidateMainWith(base Options, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ivr validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	promptDir := fs.String("prompts", "", "prompt root `dir` (<dir>/<lang>/<name>.wav); empty: prompts not checked")
@@ -28,7 +35,8 @@ func ValidateMain(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opts := Options{PromptDir: *promptDir}
+	opts := base
+	opts.PromptDir = *promptDir
 	if *queues != "" {
 		opts.Queues = strings.Split(*queues, ",")
 		for i := range opts.Queues {

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"switchboard/ivr"
+	"switchboard/ivr/ivrtest"
 )
 
 // TestValidateFixtures checks that each class of error is caught with its file:line.
@@ -139,9 +142,28 @@ func TestValidateFixtures(t *testing.T) {
 }
 
 func TestValidateDemoIsClean(t *testing.T) {
-	problems := ivr.Validate("testdata/demo.yaml", ivr.Options{PromptDir: "prompts", Queues: demoQueues})
+	rec := &ivrtest.Recognizer{}
+	problems := ivr.Validate("testdata/demo.yaml", ivr.Options{PromptDir: "prompts", Queues: demoQueues, Recognizer: rec})
 	for _, p := range problems {
 		t.Errorf("demo: %v", p)
+	}
+	if got := len(rec.Checked()); got != 2 {
+		t.Errorf("recognizer checked %d grammars, want the main menu's and the ticket number's", got)
+	}
+}
+
+func TestValidateDemoWithoutRecognizer(t *testing.T) {
+	why := errors.New("sphinx: libpocketsphinx.so.3 not found")
+	problems := ivr.Validate("testdata/demo.yaml", ivr.Options{PromptDir: "prompts", Queues: demoQueues, NoRecognizer: why})
+	var nodes []string
+	for _, p := range problems {
+		if p.Severity != ivr.SeverityWarning || !strings.Contains(p.Reason, "takes keys only") || !strings.Contains(p.Reason, why.Error()) {
+			t.Errorf("problem %v, want a warning that the node takes keys only, quoting why", p)
+		}
+		nodes = append(nodes, p.Node)
+	}
+	if diff := cmp.Diff([]string{"main_menu", "ticket_entry"}, nodes); diff != "" {
+		t.Errorf("warned nodes (-want +got):\n%s", diff)
 	}
 }
 
@@ -152,7 +174,7 @@ func TestValidateMain(t *testing.T) {
 		status int
 		out    string
 	}{
-		{"clean", []string{"-prompts", "prompts", "-queues", "sales,support,billing,vip,operator", "testdata/demo.yaml"}, 0, "testdata/demo.yaml: ok, 0 warning(s)"},
+		{"clean but for speech", []string{"-prompts", "prompts", "-queues", "sales,support,billing,vip,operator", "testdata/demo.yaml"}, 0, "testdata/demo.yaml: ok, 2 warning(s)"},
 		{"no checks", []string{"testdata/demo.yaml"}, 0, "ok"},
 		{"warnings only", []string{"testdata/invalid/unreachable.yaml"}, 0, "unreachable.yaml:12: warning: flow main node orphan"},
 		{"errors", []string{"-queues", "sales", "testdata/invalid/unknown_queue.yaml"}, 1, "testdata/invalid/unknown_queue.yaml:10: error: flow main node q: unknown queue \"marketing\""},
@@ -179,6 +201,19 @@ func TestValidateMain(t *testing.T) {
 	}
 }
 
+func TestValidateMainWithRecognizer(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	args := []string{"-prompts", "prompts", "-queues", "sales,support,billing,vip,operator", "testdata/demo.yaml"}
+	if status := ivr.ValidateMainWith(ivr.Options{Recognizer: &ivrtest.Recognizer{}}, args, &stdout, &stderr); status != 0 || !strings.Contains(stdout.String(), "demo.yaml: ok, 0 warning(s)") {
+		t.Errorf("status %d, stdout:\n%s", status, &stdout)
+	}
+	stdout.Reset()
+	refuse := &ivrtest.Recognizer{CheckErr: errors.New("word \"callback\" not in the dictionary")}
+	if status := ivr.ValidateMainWith(ivr.Options{Recognizer: refuse}, args, &stdout, &stderr); status != 1 || !strings.Contains(stdout.String(), `node main_menu: the speech recognizer cannot listen for this node: word "callback" not in the dictionary`) {
+		t.Errorf("status %d, stdout:\n%s", status, &stdout)
+	}
+}
+
 func TestLoadRejectsHugeFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "big.yaml")
 	if err := os.WriteFile(file, bytes.Repeat([]byte("# padding\n"), ivr.MaxFileSize/10+1), 0o644); err != nil {
@@ -187,5 +222,54 @@ func TestLoadRejectsHugeFile(t *testing.T) {
 	_, problems, err := ivr.Load(file, ivr.Options{})
 	if !errors.Is(err, ivr.ErrInvalid) || len(problems) != 1 || !strings.Contains(problems[0].Reason, "larger than") {
 		t.Errorf("Load = %v, %v; want one size problem", problems, err)
+	}
+}
+
+func TestValidateSpeech(t *testing.T) {
+	file := filepath.Join("testdata", "invalid", "speech.yaml")
+	_, problems, err := ivr.Load(file, ivr.Options{PromptDir: "prompts", Recognizer: &ivrtest.Recognizer{}})
+	if !errors.Is(err, ivr.ErrInvalid) {
+		t.Fatalf("Load: %v, want ErrInvalid", err)
+	}
+	var got []string
+	for _, p := range problems {
+		if p.Severity == ivr.SeverityError {
+			got = append(got, fmt.Sprintf("%d: %s: %s", p.Line, p.Node, p.Reason))
+		}
+	}
+	want := []string{
+		`12: m: input "voice": want dtmf, speech or both`,
+		`21: m2: phrases key "7" is not an option of this menu`,
+		`30: m3: 2 has no phrases`,
+		`31: m3: confidence 1.5 out of range 0–1`,
+		`37: m4: phrases needs input: speech or both`,
+		`39: m4: no_input needs input: speech or both`,
+		`46: m5: phrase "sales" stands for both "1" and "2"`,
+		`55: g1: a gather listens for phrases or grammar: digits, not both`,
+		`64: g2: grammar "words": want digits`,
+		`73: g3: confirm reads digits back: use it with grammar: digits`,
+		`74: g3: no_input 1m30s out of range 1s–1m0s`,
+		`77: g4: input speech needs phrases ({value: [phrases]}) or grammar: digits`,
+		`89: g5: phrase value "bill ing" must be 1–40 letters, digits or _ . + -`,
+		`96: m6: var "Choice" must be a lower-case name (stored as input.<var>)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidateSpeechNeedsARecognizer(t *testing.T) {
+	why := errors.New("sphinx: libpocketsphinx.so.3: cannot open shared object file (apt-get install pocketsphinx pocketsphinx-en-us)")
+	_, problems, err := ivr.Parse("speech.yaml", []byte(speechOnlyFlows), ivr.Options{NoRecognizer: why})
+	if !errors.Is(err, ivr.ErrInvalid) || len(problems) != 1 {
+		t.Fatalf("Parse: %v, problems %v; want one error", err, problems)
+	}
+	if p := problems[0]; p.Node != "ask" || !strings.Contains(p.Reason, "input speech needs a speech recognizer and none is configured ("+why.Error()+")") {
+		t.Errorf("problem %v", p)
+	}
+	refuse := &ivrtest.Recognizer{CheckErr: errors.New(`word "invoice" is not in the dictionary`)}
+	_, problems, err = ivr.Parse("speech.yaml", []byte(speechOnlyFlows), ivr.Options{Recognizer: refuse})
+	if !errors.Is(err, ivr.ErrInvalid) || len(problems) != 1 || !strings.Contains(problems[0].Reason, `cannot listen for this node: word "invoice"`) {
+		t.Errorf("Parse: %v, problems %v; want the recognizer's refusal", err, problems)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/voice"
+	"switchboard/ivr"
 	"switchboard/sip/media"
 )
 
@@ -63,6 +64,7 @@ var (
 	_ acd.Leg            = (*Call)(nil)
 	_ acd.Holder         = (*Call)(nil)
 	_ voice.Call         = (*Call)(nil)
+	_ ivr.Ears           = (*Call)(nil)
 )
 
 // ErrNoEndpoint is returned when an agent has neither a connected softphone

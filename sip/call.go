@@ -127,6 +127,10 @@ func (c *Call) ANI() string { return c.ani }
 // DNIS returns the dialled number (Request-URI user).
 func (c *Call) DNIS() string { return c.dnis }
 
+// HearCaller implements ivr.Ears: f gets every 20 ms frame of what the
+// caller says (decoded, 8 kHz), for speech input in the IVR, until stop.
+func (c *Call) HearCaller(f func(frame []int16)) (stop func()) { return c.sess.AddTap(f) }
+
 // WebEntry is, for a web caller, the webrtc entry point of the flows they
 // called; "" for every other call.
 func (c *Call) WebEntry() string { return c.entry }

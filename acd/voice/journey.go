@@ -330,13 +330,15 @@ func (x *Journey) write(ctx context.Context, rec crmcore.Interaction) {
 }
 
 // ivrSteps folds an IVR path into the CRM's form: one step per node, with
-// the digits keyed there.
+// the digits keyed there and what the caller was heard say.
 func ivrSteps(path []ivr.Step) []crmcore.IVRStep {
 	var steps []crmcore.IVRStep
 	for _, s := range path {
 		switch {
 		case s.Digit != 0 && len(steps) > 0:
 			steps[len(steps)-1].Digits += string(s.Digit)
+		case s.Event == "speech" && len(steps) > 0:
+			steps[len(steps)-1].Speech, steps[len(steps)-1].Confidence = crmcore.CutText(s.Speech, crmcore.MaxShortField), s.Confidence
 		case s.Digit == 0 && s.Event == "":
 			steps = append(steps, crmcore.IVRStep{Node: s.Node})
 		}
@@ -345,16 +347,9 @@ func ivrSteps(path []ivr.Step) []crmcore.IVRStep {
 }
 
 func pathStrings(path []ivr.Step) []string {
-	out := make([]string, 0, len(path))
-	for _, s := range path {
-		switch {
-		case s.Digit != 0:
-			out = append(out, "dtmf:"+string(s.Digit))
-		case s.Event != "":
-			out = append(out, s.Node+":"+s.Event)
-		default:
-			out = append(out, s.Node)
-		}
+	out := make([]string, len(path))
+	for i, s := range path {
+		out[i] = s.String()
 	}
 	return out
 }

@@ -77,7 +77,7 @@ type noFlows struct{}
 func (noFlows) ForDNIS(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }
 
 func (noFlows) ForWebRTC(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }
-func (noFlows) Current() *ivr.Set                            { return nil }
+func (noFlows) Current() *ivr.Set                              { return nil }
 
 // entryCall is an inbound call as the journey sees it: a scripted IVR
 // session on a leg.

@@ -100,6 +100,8 @@ type IVRConfig struct {
 	DefaultRegion string `yaml:"default_region"` // country for numbers without "+"
 	SurveyFlow    string `yaml:"survey_flow"`    // flow run on callers left on the line by the agent
 	HoursOverride string `yaml:"hours_override"` // "open" or "closed" forces every hours node
+	// Speech configures spoken input in menus and gathers.
+	Speech SpeechConfig `yaml:"speech"`
 }
 
 // CRMConfig says which unanswered calls become help-desk tickets (voicemails

@@ -26,6 +26,7 @@ import (
 	"switchboard/acd"
 	"switchboard/agentdesk/agentdesktest"
 	"switchboard/cmd/switchboard/livesim"
+	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
@@ -385,7 +386,7 @@ func tail(b []byte, n int) string {
 type interaction struct {
 	ID, CallID, Direction, ANI, DNIS, Queue, Outcome, Recording string
 	ContactID, AgentID, Disposition, Notes, TicketID            *string
-	IVRPath                                                     []map[string]string
+	IVRPath                                                     []crmcore.IVRStep
 	Reasons                                                     []string
 	Arrived                                                     time.Time
 	Queued, Offered, Answered, Ended                            *time.Time
@@ -522,8 +523,8 @@ func TestJourneySIPPhoneAgent(t *testing.T) {
 	}
 	var nodes, digits []string
 	for _, st := range in.IVRPath {
-		nodes = append(nodes, st["node"])
-		digits = append(digits, st["digits"])
+		nodes = append(nodes, st.Node)
+		digits = append(digits, st.Digits)
 	}
 	if got := strings.Join(digits, ""); !strings.Contains(got, "21042") || !strings.Contains(strings.Join(nodes, " "), "support_queue") {
 		t.Errorf("ivr path = %v / digits %q, want the support journey with 2, 1042", nodes, got)
@@ -949,7 +950,7 @@ func TestLiveSimulationSIPp(t *testing.T) {
 	in := s.waitInteraction("dnis = '+15550100' and outcome = 'answered' and disposition <> '' and queue = 'sales'")
 	var digits []string
 	for _, st := range in.IVRPath {
-		digits = append(digits, st["digits"])
+		digits = append(digits, st.Digits)
 	}
 	if in.AgentID == nil || in.Answered == nil || in.Queue != "sales" || strings.Join(digits, "") != "1" {
 		t.Errorf("SIPp interaction = %+v, want answered in sales by an agent after the digit 1 (sent by SIP INFO)", in)

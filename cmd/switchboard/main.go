@@ -109,7 +109,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "usage: switchboard ivr validate [-prompts DIR] [-queues a,b] FILE…")
 			return 2
 		}
-		return ivr.ValidateMain(rest[1:], stdout, stderr)
+		// Flows that take speech are checked against the recognizer.
+		opts, closeSpeech := speechOptions(&SpeechConfig{}, ivr.Options{}, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		defer closeSpeech()
+		return ivr.ValidateMainWith(opts, rest[1:], stdout, stderr)
 	case "cluster":
 		return clusterMain(rest, stdout, stderr)
 	case "load-cluster":

@@ -153,7 +153,10 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 
 	// IVR flows, checked against the ACD's queues and the prompt set.
 	ivrMetrics := ivr.NewMetrics(reg)
-	flows := ivr.NewRegistry(ivr.Options{PromptDir: cfg.IVR.Prompts, Queues: queueNames(&cfg.ACD), Logger: logger}, ivrMetrics)
+	ivrOpts, closeSpeech := speechOptions(&cfg.IVR.Speech,
+		ivr.Options{PromptDir: cfg.IVR.Prompts, Queues: queueNames(&cfg.ACD), Logger: logger}, cfg.IVR.Speech.Decoders, logger)
+	defer closeSpeech()
+	flows := ivr.NewRegistry(ivrOpts, ivrMetrics)
 	if _, err := flows.Reload(cfg.IVR.Flows); err != nil {
 		return fmt.Errorf("ivr: %s: %w", cfg.IVR.Flows, err)
 	}

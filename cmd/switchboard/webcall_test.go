@@ -85,7 +85,7 @@ func TestJourneyWebCaller(t *testing.T) {
 	}
 	var digits string
 	for _, st := range in.IVRPath {
-		digits += st["digits"]
+		digits += st.Digits
 	}
 	if digits != "1" {
 		t.Errorf("ivr path %v: digits %q, want 1", in.IVRPath, digits)

@@ -219,6 +219,15 @@ func appendIVRPath(b []byte, steps []crmcore.IVRStep) []byte {
 			b = append(b, `,"digits":`...)
 			b = appendJSONString(b, s.Digits)
 		}
+		if s.Speech != "" {
+			b = append(b, `,"speech":`...)
+			b = appendJSONString(b, s.Speech)
+		}
+		if s.Confidence != 0 {
+			// As encoding/json writes a float64 between 1e-6 and 1e21.
+			b = append(b, `,"confidence":`...)
+			b = strconv.AppendFloat(b, s.Confidence, 'f', -1, 64)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, ']')

@@ -35,7 +35,8 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	full.Recording, full.Disposition = "rec/1.wav", "refund"
 	full.Notes = "line 1\nline 2\t\"quoted\" \\ back ünïcödé 📞"
 	full.IVRPath = []crmcore.IVRStep{{Node: "menu", Digits: "2"}, {Node: "lang \"fr\"", Digits: ""}, {Node: "<&>"},
-		{Node: "back\\slash\ttab\x01\u2028", Digits: "#*"}, {Node: "bad \xff utf-8"}}
+		{Node: "back\\slash\ttab\x01\u2028", Digits: "#*"}, {Node: "bad \xff utf-8"},
+		{Node: "main_menu", Speech: "talk to a person", Confidence: 0.85}, {Node: "m", Speech: "x", Confidence: 1}, {Node: "n", Confidence: 0.123456789}}
 	full.RoutingReasons = []string{"skill support", "", "ünï", `a,b{"c"}`}
 	full.Parties = []crmcore.InteractionParty{{AgentID: crmcore.NewID(), Role: crmcore.PartyAgent, Joined: *at("2026-03-02T10:00:12Z"),
 		Left: *at("2026-03-02T10:01:00.5Z")}, {Number: "+14155550100", Role: crmcore.PartyConference, Joined: *at("2026-03-02T10:00:40Z")}}
@@ -51,7 +52,7 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	}
 
 	// appendIVRPath writes IVRStep's fields by hand.
-	if n := reflect.TypeOf(crmcore.IVRStep{}).NumField(); n != 2 {
+	if n := reflect.TypeOf(crmcore.IVRStep{}).NumField(); n != 4 {
 		t.Fatalf("crmcore.IVRStep has %d fields: teach appendIVRPath (and the journal codec) the new ones", n)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -25,10 +26,11 @@ import (
 // values behind a 0/1 presence byte, slices as uvarint count + elements,
 // a survey as uvarint count + (name, varint score) in name order; an
 // interaction ends with its parties (agent, number, role, joined, left)
-// and holds (agent, from, to), each as a slice.
+// and holds (agent, from, to), each as a slice; an IVR step is its node,
+// digits, speech and confidence (a big-endian float64).
 // A record cut short by a crash, or whose checksum fails, ends the file
 // (it is reported as skipped). Files of format 3 (the same without the
-// parties and holds), 2 (nor the surveys) and files without a magic (gob
+// parties, holds and speech), 2 (nor the surveys) and files without a magic (gob
 // streams) are still read.
 // TestJournalCodecCoversEveryField fails when a field is added to
 // crmcore.Interaction, WrapUp or IVRStep and not here.
@@ -47,15 +49,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var errJournalCorrupt = errors.New("pgstore: corrupt journal record")
 
+// journalFormat is the format the journal writes (journalMagic's).
+const journalFormat = 4
+
 // appendJournalRecord appends r's frame to b.
-func appendJournalRecord(b []byte, r *record) []byte {
+func appendJournalRecord(b []byte, r *record) []byte { return appendRecordFormat(b, r, journalFormat) }
+
+// appendRecordFormat appends r's frame to b in format ver: the journal
+// writes the current one; the tests write older ones, as earlier versions
+// did, to read them back.
+func appendRecordFormat(b []byte, r *record, ver int) []byte {
 	at := len(b)
 	b = append(b, 0, 0, 0, 0) // payload length, filled in below
 	switch {
 	case r.I != nil:
-		b = appendInteraction(append(b, 'I'), r.I)
+		b = appendInteraction(append(b, 'I'), r.I, ver)
 	case r.W != nil:
-		b = appendWrapUp(append(b, 'W'), r.W)
+		b = appendWrapUp(append(b, 'W'), r.W, ver)
 	default:
 		return b[:at]
 	}
@@ -64,7 +74,7 @@ func appendJournalRecord(b []byte, r *record) []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(p, castagnoli))
 }
 
-func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
+func appendInteraction(b []byte, in *crmcore.Interaction, ver int) []byte {
 	b = appendStr(b, in.ID)
 	b = appendStr(b, in.CallID)
 	b = appendStr(b, string(in.Direction))
@@ -76,6 +86,10 @@ func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
 	for _, s := range in.IVRPath {
 		b = appendStr(b, s.Node)
 		b = appendStr(b, s.Digits)
+		if ver >= 4 {
+			b = appendStr(b, s.Speech)
+			b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.Confidence))
+		}
 	}
 	b = appendStr(b, in.Queue)
 	b = appendStr(b, in.AgentID)
@@ -99,7 +113,12 @@ func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
 	b = appendStr(b, in.Notes)
 	b = appendStr(b, in.TicketID)
 	b = appendOptInt(b, in.SurveyScore)
-	b = appendSurvey(b, in.Survey)
+	if ver >= 3 {
+		b = appendSurvey(b, in.Survey)
+	}
+	if ver < 4 {
+		return b
+	}
 	b = binary.AppendUvarint(b, uint64(len(in.Parties)))
 	for _, p := range in.Parties {
 		b = appendStr(b, p.AgentID)
@@ -117,7 +136,7 @@ func appendInteraction(b []byte, in *crmcore.Interaction) []byte {
 	return b
 }
 
-func appendWrapUp(b []byte, w *crmcore.WrapUp) []byte {
+func appendWrapUp(b []byte, w *crmcore.WrapUp, ver int) []byte {
 	b = appendStr(b, w.ID)
 	b = appendStr(b, w.InteractionID)
 	b = appendStr(b, w.AgentID)
@@ -126,6 +145,9 @@ func appendWrapUp(b []byte, w *crmcore.WrapUp) []byte {
 	b = appendStr(b, w.Notes)
 	b = appendStr(b, w.TicketID)
 	b = appendOptInt(b, w.SurveyScore)
+	if ver < 3 {
+		return b
+	}
 	return appendSurvey(b, w.Survey)
 }
 
@@ -254,6 +276,16 @@ func (d *decoder) byte() byte {
 	return c
 }
 
+func (d *decoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
 func (d *decoder) str() string {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
@@ -331,6 +363,10 @@ func (d *decoder) interaction() *crmcore.Interaction {
 	for i := range in.IVRPath {
 		in.IVRPath[i].Node = d.str()
 		in.IVRPath[i].Digits = d.str()
+		if d.ver >= 4 {
+			in.IVRPath[i].Speech = d.str()
+			in.IVRPath[i].Confidence = math.Float64frombits(d.uint64())
+		}
 	}
 	in.Queue = d.str()
 	in.AgentID = d.str()

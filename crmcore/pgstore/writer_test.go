@@ -110,8 +110,7 @@ func TestWriterReplaysOnStart(t *testing.T) {
 	for i := range pre {
 		normalizeInteraction(&pre[i])
 	}
-	legacy := appendJournalRecord(slices.Clone(journalMagicV2), &record{I: &pre[0]})
-	legacy = v2Frames(t, legacy)
+	legacy := journalFile(journalMagicV2, 2, []record{{I: &pre[0]}})
 	legacy = append(legacy, "\x7f\xff\x01torn"...)
 	if err := os.WriteFile(filepath.Join(dir, legacyJournalName), legacy, 0o600); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
 // Package ivrtest has in-memory fakes for testing IVR flows without a phone line: a
-// scripted Session (digits, timeouts, hang-ups, recordings) and a Lookup backed by maps.
+// scripted Session (digits, timeouts, hang-ups, recordings, speech), a Recognizer that
+// understands the scripted speech, a Lookup backed by maps, and ReadWAV for prompts and
+// speech fixtures.
 package ivrtest
 
 import (
@@ -33,15 +35,19 @@ const (
 	evRecord
 	evHangupAt
 	evHangupWait
+	evSay
+	evBargeIn
 )
 
 // Event is one scripted caller action.
 type Event struct {
-	kind   eventKind
-	keys   string
-	length time.Duration
-	hangup bool
-	prompt string
+	kind       eventKind
+	keys       string
+	length     time.Duration
+	hangup     bool
+	prompt     string
+	text       string
+	confidence float64
 }
 
 // Keys scripts DTMF digits, consumed one per ReadDigit (they may be pressed during a prompt).
@@ -62,6 +68,20 @@ func HangupAt(prompt string) Event { return Event{kind: evHangupAt, prompt: prom
 // HangupWhileWaiting scripts a hang-up while the IVR waits for the caller: Plays pass, and
 // the next ReadDigit or Record fails.
 func HangupWhileWaiting() Event { return Event{kind: evHangupWait} }
+
+// Say scripts the caller saying text when the IVR next waits for an answer (after its
+// prompt), heard by Recognizer with confidence 0.9.
+func Say(text string) Event { return SayWith(text, 0.9) }
+
+// SayWith is Say with the confidence Recognizer reports, 0 to 1.
+func SayWith(text string, confidence float64) Event {
+	return Event{kind: evSay, text: text, confidence: confidence}
+}
+
+// BargeIn scripts the caller saying text over the next prompt played while the IVR
+// listens: that Play blocks until the IVR stops it, as a barge-in must. The confidence is
+// 0.9.
+func BargeIn(text string) Event { return Event{kind: evBargeIn, text: text, confidence: 0.9} }
 
 // Record scripts a recording of length d ended by '#' (or the maximum).
 func Record(d time.Duration) Event { return Event{kind: evRecord, length: d} }
@@ -84,23 +104,33 @@ func (e Event) String() string {
 		return "HangupWhileWaiting()"
 	case evRecord:
 		return fmt.Sprintf("Record(%v, hangup=%v)", e.length, e.hangup)
+	case evSay:
+		return fmt.Sprintf("SayWith(%q, %v)", e.text, e.confidence)
+	case evBargeIn:
+		return fmt.Sprintf("BargeIn(%q)", e.text)
 	}
 	return "invalid event"
 }
 
-// Session is a scripted ivr.Session. It is safe for concurrent use, though Run uses it
-// from one goroutine.
+// Session is a scripted ivr.Session. It is safe for concurrent use: Run reads digits on
+// another goroutine while a speech node listens. It has ivr.Ears: scripted speech (Say,
+// BargeIn) reaches the IVR as audio frames that Recognizer understands.
 type Session struct {
-	mu       sync.Mutex
-	script   []Event
-	cancel   context.CancelFunc
-	played   [][]string
-	recorded []string
-	reads    []time.Duration
-	gone     bool
+	mu          sync.Mutex
+	script      []Event
+	cancel      context.CancelFunc
+	played      [][]string
+	recorded    []string
+	reads       []time.Duration
+	gone        bool
+	ear         *func([]int16)
+	interrupted int
 }
 
-var _ ivr.Session = (*Session)(nil)
+var (
+	_ ivr.Session = (*Session)(nil)
+	_ ivr.Ears    = (*Session)(nil)
+)
 
 // NewSession returns a session that plays out script. Use Context to get the call context
 // it cancels on a scripted hang-up.
@@ -151,6 +181,18 @@ func (s *Session) Play(ctx context.Context, files []string, interruptible bool) 
 	s.played = append(s.played, append([]string(nil), files...))
 	ev, ok := s.front()
 	switch {
+	case ok && ev.kind == evBargeIn && s.ear != nil:
+		s.script = s.script[1:]
+		ear := *s.ear
+		s.mu.Unlock()
+		speak(ear, ev)
+		err := waitStopped(ctx)
+		s.mu.Lock()
+		if err == nil {
+			s.interrupted++
+			return ctx.Err()
+		}
+		return err
 	case ok && ev.kind == evHangup:
 		s.script = s.script[1:]
 		return s.hangup()
@@ -191,6 +233,20 @@ func (s *Session) ReadDigit(ctx context.Context, timeout time.Duration) (byte, b
 	case evHangup, evHangupWait:
 		s.script = s.script[1:]
 		return 0, false, s.hangup()
+	case evSay:
+		if s.ear == nil {
+			break
+		}
+		s.script = s.script[1:]
+		ear := *s.ear
+		s.mu.Unlock()
+		speak(ear, ev)
+		err := waitStopped(ctx)
+		s.mu.Lock()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return 0, false, err
 	}
 	return 0, false, fmt.Errorf("%w: ReadDigit but the script has %s next", ErrScript, ev)
 }
@@ -227,6 +283,28 @@ func (s *Session) Record(ctx context.Context, file string, max time.Duration) (t
 		return length, s.hangup()
 	}
 	return length, nil
+}
+
+// HearCaller registers f for the caller's audio: scripted speech is played into it.
+func (s *Session) HearCaller(f func(frame []int16)) (stop func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ear := &f
+	s.ear = ear
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.ear == ear {
+			s.ear = nil
+		}
+	}
+}
+
+// Interrupted counts the prompts a BargeIn stopped.
+func (s *Session) Interrupted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.interrupted
 }
 
 // Played returns every Play call's files, in order.
