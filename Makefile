@@ -67,7 +67,7 @@ deps:
 
 ## test: install missing system packages, then run every test with the race detector
 test: deps
-	$(GO) test -race -timeout 14m ./...
+	$(GO) test -race -timeout 18m ./...
 
 ## bench: run the Go benchmarks (hot paths; figures in README "Performance")
 bench: deps
