@@ -516,7 +516,7 @@ func (c *client) execute(cmd Command) {
 		d := cmd.Data.(*SupPriority)
 		err = h.cfg.Engine.Prioritize(ctx, d.CallID, d.Priority, d.Front)
 	case CmdTaskAccept, CmdTaskReject, CmdTaskComplete, CmdTaskTransfer, CmdTaskWrapUp:
-		err = h.taskCommand(ctx, agent, cmd)
+		data, err = h.taskCommand(ctx, agent, cmd)
 	case CmdChatSend, CmdChatTyping, CmdChatRead, CmdChatHistory:
 		data, err = h.chatCommand(ctx, agent, cmd)
 	}

@@ -75,7 +75,8 @@ type Recorder interface {
 // Tickets creates or links the ticket a wrap-up asks for (the engine only
 // records disposition and notes). cmd/switchboard wires it to crmcore; the
 // returned ticket number ("T-1044") is echoed in the wrap-up's ok reply.
-// The hub calls it only for the agent's own call.
+// The hub calls it only for the agent's own call, or chat (callID is then
+// the chat task's id).
 type Tickets interface {
 	// WrapUpTicket links w.LinkTicket or creates w.CreateTicket (requested
 	// by the caller's contact when the CRM knows them) for the agent's call

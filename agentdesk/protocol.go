@@ -520,26 +520,33 @@ func vWrapUp(v any) *ProtocolError {
 	if len(d.Notes) > maxNotesLen {
 		return bad("data.notes", fmt.Sprintf("longer than %d bytes", maxNotesLen))
 	}
-	if e := short("data.link_ticket", d.LinkTicket, false); e != nil {
+	return vTicket(d.LinkTicket, d.CreateTicket)
+}
+
+// vTicket checks a wrap-up's ticket: at most one of an existing ticket to
+// link and a new one to create.
+func vTicket(link string, t *NewTicket) *ProtocolError {
+	if e := short("data.link_ticket", link, false); e != nil {
 		return e
 	}
-	if t := d.CreateTicket; t != nil {
-		if d.LinkTicket != "" {
-			return bad("data.create_ticket", "give link_ticket or create_ticket, not both")
-		}
-		if strings.TrimSpace(t.Subject) == "" {
-			return missing("data.create_ticket.subject")
-		}
-		if len(t.Subject) > 200 || strings.ContainsAny(t.Subject, "\r\n\x00") {
-			return bad("data.create_ticket.subject", "at most 200 bytes on one line")
-		}
-		switch t.Priority {
-		case "":
-			t.Priority = "normal"
-		case "low", "normal", "high", "urgent":
-		default:
-			return bad("data.create_ticket.priority", `must be "low", "normal", "high" or "urgent"`)
-		}
+	if t == nil {
+		return nil
+	}
+	if link != "" {
+		return bad("data.create_ticket", "give link_ticket or create_ticket, not both")
+	}
+	if strings.TrimSpace(t.Subject) == "" {
+		return missing("data.create_ticket.subject")
+	}
+	if len(t.Subject) > 200 || strings.ContainsAny(t.Subject, "\r\n\x00") {
+		return bad("data.create_ticket.subject", "at most 200 bytes on one line")
+	}
+	switch t.Priority {
+	case "":
+		t.Priority = "normal"
+	case "low", "normal", "high", "urgent":
+	default:
+		return bad("data.create_ticket.priority", `must be "low", "normal", "high" or "urgent"`)
 	}
 	return nil
 }

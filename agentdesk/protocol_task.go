@@ -21,6 +21,11 @@ type TaskWrapUp struct {
 	TaskID      string `json:"task_id"`
 	Disposition string `json:"disposition"`
 	Notes       string `json:"notes,omitempty"`
+	// LinkTicket or CreateTicket keep a chat under a help-desk ticket, as
+	// a call's wrap-up does (tasks of other channels are tickets or leads
+	// already).
+	LinkTicket   string     `json:"link_ticket,omitempty"`
+	CreateTicket *NewTicket `json:"create_ticket,omitempty"`
 }
 
 func vTaskRef(v any) *ProtocolError { return short("data.task_id", v.(*TaskRef).TaskID, true) }
@@ -51,5 +56,5 @@ func vTaskWrapUp(v any) *ProtocolError {
 	if len(d.Notes) > maxNotesLen {
 		return bad("data.notes", fmt.Sprintf("longer than %d bytes", maxNotesLen))
 	}
-	return nil
+	return vTicket(d.LinkTicket, d.CreateTicket)
 }

@@ -232,28 +232,29 @@ func (h *Hub) taskGone(agentID, taskID string) {
 // The wrap-up of a task the agent handed on is not theirs to submit: the
 // task goes on under the same id with another agent, and it ends on its
 // own when its time is up.
-func (h *Hub) checkTask(agentID, taskID string, states ...string) error {
+func (h *Hub) checkTask(agentID, taskID string, states ...string) (channel string, err error) {
 	var ok, held bool
 	if err := h.do(func() {
 		t, has := h.floor.tasks[agentID][taskID]
-		held = has
+		held, channel = has, t.Channel
 		for _, s := range states {
 			ok = ok || (has && t.State == s)
 		}
 	}); err != nil {
-		return err
+		return "", err
 	}
 	switch {
 	case !held:
-		return &ProtocolError{ErrorData: ErrorData{Code: CodeNotFound, Field: "data.task_id", Message: "no such task on this agent"}}
+		return "", &ProtocolError{ErrorData: ErrorData{Code: CodeNotFound, Field: "data.task_id", Message: "no such task on this agent"}}
 	case !ok:
-		return &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "data.task_id", Message: "the task is not in a state that allows this"}}
+		return "", &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidState, Field: "data.task_id", Message: "the task is not in a state that allows this"}}
 	}
-	return nil
+	return channel, nil
 }
 
-// taskCommand runs one task.* command.
-func (h *Hub) taskCommand(ctx context.Context, agentID string, cmd Command) error {
+// taskCommand runs one task.* command; a wrap-up that keeps a chat under a
+// ticket replies with the ticket's number.
+func (h *Hub) taskCommand(ctx context.Context, agentID string, cmd Command) (any, error) {
 	var a TaskAction
 	var states []string
 	switch d := cmd.Data.(type) {
@@ -272,15 +273,32 @@ func (h *Hub) taskCommand(ctx context.Context, agentID string, cmd Command) erro
 		states = []string{TaskStateActive}
 	case *TaskWrapUp:
 		if !knownCode(h.cfg.Dispositions, d.Disposition, false) {
-			return &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.disposition", Message: "not a configured disposition code"}}
+			return nil, &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.disposition", Message: "not a configured disposition code"}}
 		}
 		a = TaskAction{Action: TaskActWrapUp, TaskID: d.TaskID, WrapUp: d}
 		states = []string{TaskStateActive, TaskStateWrapUp}
 	}
-	if err := h.checkTask(agentID, a.TaskID, states...); err != nil {
-		return err
+	channel, err := h.checkTask(agentID, a.TaskID, states...)
+	if err != nil {
+		return nil, err
 	}
-	return h.cfg.Engine.TaskControl(ctx, agentID, a)
+	var data any
+	if d, ok := cmd.Data.(*TaskWrapUp); ok && (d.LinkTicket != "" || d.CreateTicket != nil) {
+		switch {
+		case channel != "chat":
+			return nil, &ProtocolError{ErrorData: ErrorData{Code: CodeInvalidField, Field: "data.create_ticket",
+				Message: "only a chat is kept under a ticket at wrap-up"}}
+		case h.cfg.Tickets == nil:
+			return nil, &ProtocolError{ErrorData: ErrorData{Code: CodeUnsupported, Field: "data.create_ticket", Message: "ticketing is not wired"}}
+		}
+		number, err := h.cfg.Tickets.WrapUpTicket(ctx, agentID, d.TaskID,
+			WrapUp{CallID: d.TaskID, Disposition: d.Disposition, Notes: d.Notes, LinkTicket: d.LinkTicket, CreateTicket: d.CreateTicket})
+		if err != nil {
+			return nil, err
+		}
+		data = map[string]string{"ticket_id": number}
+	}
+	return data, h.cfg.Engine.TaskControl(ctx, agentID, a)
 }
 
 // sortTasks orders tasks by the time they reached their state, then id.

@@ -213,6 +213,16 @@ func TestACDChatTaskLifecycle(t *testing.T) {
 	if e := a1.errorData(a1.reply(id)); e.Field != "data.disposition" {
 		t.Fatalf("unknown disposition: %+v", e)
 	}
+	id = a1.send(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-1", "disposition": "resolved",
+		"create_ticket": map[string]any{"subject": "follow up"}})
+	if e := a1.errorData(a1.reply(id)); e.Code != agentdesk.CodeUnsupported || e.Field != "data.create_ticket" {
+		t.Fatalf("a ticket with no ticketing wired: %+v", e)
+	}
+	id = a1.send(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-1", "disposition": "resolved", "link_ticket": "T-1",
+		"create_ticket": map[string]any{"subject": "follow up"}})
+	if e := a1.errorData(a1.reply(id)); e.Field != "data.create_ticket" {
+		t.Fatalf("link and create at once: %+v", e)
+	}
 	a1.mustOK(agentdesk.CmdTaskWrapUp, map[string]any{"task_id": "chat-1", "disposition": "resolved", "notes": "sent the manual"})
 	done := decode[agentdesk.TaskInfo](t, a1.waitFor("chat-1 ended", isTask("chat-1", agentdesk.TaskStateEnded)))
 	if done.Reason != "completed" {

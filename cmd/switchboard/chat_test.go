@@ -154,7 +154,26 @@ func TestChatEndToEnd(t *testing.T) {
 	}
 	desk.command("task.complete", map[string]string{"task_id": o.TaskID})
 	cust.wait("closed", func(e envelope) bool { return e.Type == "closed" })
-	desk.command("task.wrapup", map[string]string{"task_id": o.TaskID, "disposition": "resolved", "notes": "Invoice fixed."})
+	// The wrap-up keeps the chat under a new ticket for the follow-up.
+	reply := desk.command("task.wrapup", map[string]any{"task_id": o.TaskID, "disposition": "resolved", "notes": "Invoice fixed.",
+		"create_ticket": map[string]string{"subject": "Send the corrected invoice"}})
+	var made struct {
+		TicketID string `json:"ticket_id"`
+	}
+	if err := json.Unmarshal(reply.Data, &made); err != nil || !strings.HasPrefix(made.TicketID, "T-") {
+		t.Fatalf("wrap-up reply %s: want the new ticket's number", reply.Data)
+	}
+	code, body := s.rest("GET", "/api/v1/tickets/"+made.TicketID, token, nil)
+	var followUp struct {
+		ID          string `json:"id"`
+		Channel     string `json:"channel"`
+		Subject     string `json:"subject"`
+		RequesterID string `json:"requester_id"`
+	}
+	if err := json.Unmarshal(body, &followUp); code != 200 || err != nil || followUp.Channel != "chat" || followUp.Subject != "Send the corrected invoice" ||
+		followUp.RequesterID == "" {
+		t.Fatalf("the wrap-up's ticket = %d %s", code, body)
+	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -170,9 +189,9 @@ func TestChatEndToEnd(t *testing.T) {
 			coalesce(i.ticket_id::text,''), (select count(*) from chat_messages m where m.conversation_id = i.id)
 			from interactions i where i.id=$1 and i.channel='chat'`, w.ConversationID).Scan(&outcome, &agent, &disposition, &contact, &ticket, &messages)
 		if err == nil && outcome == "answered" && disposition == "resolved" {
-			if agent != alice || contact == "" || messages < 5 || ticket == "" {
-				t.Errorf("record by %s for contact %q with %d messages, ticket %q; want alice's, a contact, the whole conversation, the transcript's ticket",
-					agent, contact, messages, ticket)
+			if agent != alice || contact == "" || messages < 5 || ticket != followUp.ID || followUp.RequesterID != contact {
+				t.Errorf("record by %s for contact %q with %d messages, ticket %q; want alice's, a contact, the whole conversation, the wrap-up's ticket %s requested by the contact",
+					agent, contact, messages, ticket, followUp.ID)
 			}
 			code, body := s.rest("GET", "/api/v1/contacts/"+contact+"/chats", token, nil)
 			if code != 200 || !strings.Contains(string(body), w.ConversationID) {

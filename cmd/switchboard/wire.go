@@ -180,8 +180,11 @@ type wrapUpTickets struct {
 
 var _ agentdesk.Tickets = wrapUpTickets{}
 
-// WrapUpTicket implements agentdesk.Tickets: it returns the ticket's number.
+// WrapUpTicket implements agentdesk.Tickets for a call or a web chat (callID
+// is then the conversation's id): it returns the ticket's number.
 func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string, w agentdesk.WrapUp) (string, error) {
+	conv, err := t.store.Conversation(ctx, callID)
+	chat := err == nil
 	var ticket crmcore.Ticket
 	switch {
 	case w.LinkTicket != "":
@@ -205,6 +208,9 @@ func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string,
 			Subject: w.CreateTicket.Subject, Description: strings.TrimSpace(w.Notes), Priority: prio,
 			Channel: crmcore.ChannelPhone, RequesterID: t.callerContact(ctx, callID), AssigneeID: agentID, Tags: []string{"call"},
 		}
+		if chat {
+			in.Channel, in.RequesterID, in.Tags = crmcore.ChannelChat, conv.ContactID, []string{"chat"}
+		}
 		nt, err := crmcore.NewTicket(in, t.store.SLAPolicy(), time.Now())
 		if err != nil {
 			return "", err
@@ -215,8 +221,12 @@ func (t wrapUpTickets) WrapUpTicket(ctx context.Context, agentID, callID string,
 	default:
 		return "", fmt.Errorf("wrap-up names no ticket")
 	}
-	if err := t.attach(ctx, callID, ticket.ID); err != nil {
-		return "", fmt.Errorf("ticket %s not linked to the call's record: %w", ticket.Number, err)
+	link := t.attach
+	if chat {
+		link = t.store.LinkChatTicket
+	}
+	if err := link(ctx, callID, ticket.ID); err != nil {
+		return "", fmt.Errorf("ticket %s not linked to the record: %w", ticket.Number, err)
 	}
 	return ticket.Number, nil
 }

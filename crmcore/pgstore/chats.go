@@ -303,3 +303,23 @@ func (s *Store) EmailChatTranscript(ctx context.Context, agentID, id string,
 	}
 	return out, nil
 }
+
+// LinkChatTicket keeps chat id under ticket ticketID (an agent's wrap-up):
+// the conversation and its interaction record name the ticket.
+func (s *Store) LinkChatTicket(ctx context.Context, id, ticketID string) error {
+	if !crmcore.ValidID(id) || !crmcore.ValidID(ticketID) {
+		return mapErr("link chat ticket", crmcore.ErrNotFound)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `update chat_conversations set ticket_id=$2 where id=$1`, id, ticketID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return pgx.ErrNoRows
+		}
+		_, err = tx.Exec(ctx, `update interactions set ticket_id=$2 where id=$1`, id, ticketID)
+		return err
+	})
+	return mapErr("link chat ticket", err)
+}

@@ -106,10 +106,19 @@ function taskPanel(t, S, ui) {
     const disp = el('select', { 'aria-label': 'Disposition', required: true }, el('option', { value: '' }, 'Choose…'),
       ...S.dispositions.map((x) => el('option', { value: x.code }, x.label || x.code)));
     const notes = el('textarea', { rows: '2', 'aria-label': 'Notes' });
+    // A chat may be kept under a ticket: an existing one, or a new one.
+    const link = el('input', { class: 't-link-ticket', 'aria-label': 'Link ticket', placeholder: 'link ticket (T-1042)' });
+    const subject = el('input', { class: 't-new-ticket', 'aria-label': 'New ticket subject', placeholder: 'or new ticket subject' });
+    const tickets = t.channel === 'chat' ? [link, subject] : [];
     actions.push(el('form', { class: 't-wrap', onsubmit: (e) => {
       e.preventDefault();
-      run('task.wrapup', { disposition: disp.value, notes: notes.value });
-    } }, disp, notes, el('button', { type: 'submit' }, 'Finish wrap-up')));
+      const data = { disposition: disp.value, notes: notes.value };
+      if (link.value.trim()) data.link_ticket = link.value.trim();
+      else if (subject.value.trim()) data.create_ticket = { subject: subject.value.trim() };
+      ui.cmd('task.wrapup', { task_id: id, ...data })
+        .then((r) => { if (r && r.ticket_id) ui.toast(`Chat kept under ticket ${r.ticket_id}`); })
+        .catch(() => {});
+    } }, disp, notes, ...tickets, el('button', { type: 'submit' }, 'Finish wrap-up')));
   } else if (t.state === 'transferred') {
     actions.push(el('p', {}, 'Transferred to ' + (t.target || '')));
   }
