@@ -299,15 +299,8 @@ func (e *Engine) consultAnswered(c *call, cs *consult, leg Leg, err error) {
 		return
 	}
 	if err != nil {
-		cause := "failed"
-		switch {
-		case isErr(err, ErrRejected):
-			cause = "rejected"
-		case isErr(err, ErrNoAnswer), isErr(err, context.DeadlineExceeded):
-			cause = "no-answer"
-		}
 		e.log.Info("acd: consultation not answered", "call_id", c.id, "err", err)
-		e.consultFailed(c, cs, cause)
+		e.consultFailed(c, cs, ringCause(err))
 		return
 	}
 	if cs.timer != nil {

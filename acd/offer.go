@@ -138,6 +138,18 @@ func (e *Engine) missedOffer(c *call, a *agent, missed bool) {
 	}
 }
 
+// ringCause names why ringing an agent (or dialling a number) failed:
+// rejected, no-answer or failed.
+func ringCause(err error) string {
+	switch {
+	case isErr(err, ErrRejected):
+		return "rejected"
+	case isErr(err, ErrNoAnswer), isErr(err, context.DeadlineExceeded):
+		return "no-answer"
+	}
+	return "failed"
+}
+
 // ringDone handles a Ring result.
 func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 	if c.offer != off || off.pending[a] == nil {
@@ -147,15 +159,8 @@ func (e *Engine) ringDone(c *call, off *offer, a *agent, leg Leg, err error) {
 		return
 	}
 	if err != nil {
-		cause := "failed"
-		switch {
-		case isErr(err, ErrRejected):
-			cause = "rejected"
-		case isErr(err, ErrNoAnswer), isErr(err, context.DeadlineExceeded):
-			cause = "no-answer"
-		}
 		e.log.Info("acd: offer failed", "call_id", c.id, "agent_id", a.spec.ID, "err", err)
-		e.offerFailed(c, off, a, cause, true)
+		e.offerFailed(c, off, a, ringCause(err), true)
 		return
 	}
 	// Answered: withdraw the other rings.

@@ -16,6 +16,51 @@ import (
 	"time"
 )
 
+// crowdLegs gives each of n far ends of a new loopbackCrowd a gateway
+// session, PCMU, on the shared sockets of a new MuxSet ms (mux) or on a
+// port pair of its own (ms nil); closeLegs releases the MuxSet once the
+// sessions are done.
+func crowdLegs(b *testing.B, n int, mux bool) (crowd *loopbackCrowd, ms *MuxSet, sessions []*Session, closeLegs func()) {
+	closeLegs = func() {}
+	if mux {
+		var err error
+		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 0); err != nil {
+			b.Fatal(err)
+		}
+		muxDone := make(chan struct{})
+		go func() { _ = ms.Run(); close(muxDone) }()
+		closeLegs = func() { ms.Close(); <-muxDone }
+	}
+	pool, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 2*n+8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if crowd, err = newLoopbackCrowd(n, 2); err != nil {
+		b.Fatal(err)
+	}
+	for k := range n {
+		var tr Transport
+		var dst netip.AddrPort
+		if mux {
+			l, err := ms.NewLeg(crowd.addr(k))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr, dst = l, l.LocalAddr()
+		} else {
+			t, err := pool.Allocate()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = t.SetRemote(crowd.addr(k))
+			tr, dst = t, t.LocalAddr()
+		}
+		sessions = append(sessions, NewSession(tr, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour}))
+		crowd.setDst(k, dst)
+	}
+	return crowd, ms, sessions, closeLegs
+}
+
 // BenchmarkBridgedCalls runs SWITCHBOARD_BRIDGED_CALLS (default 100)
 // bridged G.711 calls for 5 s per iteration: every caller and agent
 // endpoint sends one 20 ms packet per tick through two gateway sessions
@@ -37,63 +82,15 @@ func BenchmarkBridgedCalls(b *testing.B) {
 }
 
 func runBridged(b *testing.B, n int, mux bool) {
-	var ms *MuxSet
-	if mux {
-		var err error
-		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 0); err != nil {
-			b.Fatal(err)
-		}
-		muxDone := make(chan struct{})
-		go func() { _ = ms.Run(); close(muxDone) }()
-		defer func() { ms.Close(); <-muxDone }()
-	}
-	pool, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), 4*n+8)
-	if err != nil {
-		b.Fatal(err)
-	}
-	crowd, err := newLoopbackCrowd(2*n, 2)
-	if err != nil {
-		b.Fatal(err)
+	crowd, ms, sessions, closeLegs := crowdLegs(b, 2*n, mux)
+	defer closeLegs()
+	for i := range n {
+		sessions[2*i].SetPeer(sessions[2*i+1])
+		sessions[2*i+1].SetPeer(sessions[2*i])
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	var sessions []*Session
-	for i := range n {
-		ca, aa := crowd.addr(2*i), crowd.addr(2*i+1)
-		var tra, trb Transport
-		var da, db netip.AddrPort
-		if mux {
-			la, err := ms.NewLeg(ca)
-			if err != nil {
-				b.Fatal(err)
-			}
-			lb, err := ms.NewLeg(aa)
-			if err != nil {
-				b.Fatal(err)
-			}
-			tra, trb, da, db = la, lb, la.LocalAddr(), lb.LocalAddr()
-		} else {
-			ta, err := pool.Allocate()
-			if err != nil {
-				b.Fatal(err)
-			}
-			tb, err := pool.Allocate()
-			if err != nil {
-				b.Fatal(err)
-			}
-			_ = ta.SetRemote(ca)
-			_ = tb.SetRemote(aa)
-			tra, trb, da, db = ta, tb, ta.LocalAddr(), tb.LocalAddr()
-		}
-		sa := NewSession(tra, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
-		sb := NewSession(trb, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour})
-		sa.SetPeer(sb)
-		sb.SetPeer(sa)
-		sessions = append(sessions, sa, sb)
-		crowd.setDst(2*i, da)
-		crowd.setDst(2*i+1, db)
-	}
 	for _, s := range sessions {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = s.Run(ctx) }()

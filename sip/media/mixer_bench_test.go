@@ -4,7 +4,6 @@ package media
 
 import (
 	"context"
-	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -39,49 +38,12 @@ func BenchmarkConferences(b *testing.B) {
 
 func runConferences(b *testing.B, n int, mux bool) {
 	const size = 3
-	var ms *MuxSet
-	if mux {
-		var err error
-		if ms, err = NewMuxSet(netip.MustParseAddr("127.0.0.1"), 0, 2, 0); err != nil {
-			b.Fatal(err)
-		}
-		muxDone := make(chan struct{})
-		go func() { _ = ms.Run(); close(muxDone) }()
-		defer func() { ms.Close(); <-muxDone }()
-	}
-	pool, err := NewEphemeralPortPool(netip.MustParseAddr("127.0.0.1"), size*n+8)
-	if err != nil {
-		b.Fatal(err)
-	}
-	crowd, err := newLoopbackCrowd(size*n, 2)
-	if err != nil {
-		b.Fatal(err)
-	}
+	crowd, ms, sessions, closeLegs := crowdLegs(b, size*n, mux)
+	defer closeLegs()
 	mixer := NewMixer(0, ms)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	var sessions []*Session
-	for k := range size * n {
-		var tr Transport
-		var dst netip.AddrPort
-		if mux {
-			l, err := ms.NewLeg(crowd.addr(k))
-			if err != nil {
-				b.Fatal(err)
-			}
-			tr, dst = l, l.LocalAddr()
-		} else {
-			t, err := pool.Allocate()
-			if err != nil {
-				b.Fatal(err)
-			}
-			_ = t.SetRemote(crowd.addr(k))
-			tr, dst = t, t.LocalAddr()
-		}
-		sessions = append(sessions, NewSession(tr, SessionConfig{Codec: PCMU, DTMFPayloadType: 101, RTCPInterval: time.Hour}))
-		crowd.setDst(k, dst)
-	}
 	// The far ends say something: a tone of their own, so that the mix
 	// adds real samples.
 	for p := range crowd.out {
