@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"switchboard/acd"
 	"switchboard/crmcore"
 )
 
@@ -66,6 +68,12 @@ func (s *Service) detach(cv *conv, c *client) {
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
 	delete(cv.clients, c)
+	s.idleLocked(cv)
+}
+
+// idleLocked starts the countdown to the abandonment of a conversation that has no
+// customer socket.
+func (s *Service) idleLocked(cv *conv) {
 	// A closing service leaves its chats to the next one (the customers resume there).
 	if len(cv.clients) > 0 || cv.c.Status == crmcore.ChatStatusClosed || cv.idle != nil || s.ctx.Err() != nil {
 		return
@@ -240,10 +248,10 @@ func (s *Service) live(ctx context.Context, id string) (*conv, error) {
 	fresh := s.newConv(c)
 	// Locked before it is shared: nobody sees it before its bot runs.
 	fresh.mu.Lock()
-	defer fresh.mu.Unlock()
 	s.mu.Lock()
 	if cv := s.convs[id]; cv != nil {
 		s.mu.Unlock()
+		fresh.mu.Unlock()
 		return cv, nil
 	}
 	s.convs[id] = fresh
@@ -251,6 +259,74 @@ func (s *Service) live(ctx context.Context, id string) (*conv, error) {
 	if c.Status == crmcore.ChatStatusBot {
 		// Its bot ran elsewhere and is gone: the flow starts again here.
 		s.startBotLocked(fresh)
+		fresh.mu.Unlock()
+		return fresh, nil
 	}
+	fresh.pop = &Pop{ConversationID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Language: c.Language, ContactID: c.ContactID}
+	if fresh.pop.Messages, err = s.store.Messages(ctx, c.ID, 0, popMessages); err != nil {
+		s.log.Warn("chat: pop without messages", "conversation_id", c.ID, "err", err)
+	}
+	fresh.mu.Unlock()
+	s.rejoin(ctx, fresh)
 	return fresh, nil
+}
+
+// rejoin gives the engine a conversation this service took over, queued or active: the
+// task is submitted again, or adopted by its agent. An engine that has it already (the
+// conversation moved between services of one engine) keeps it.
+func (s *Service) rejoin(ctx context.Context, cv *conv) {
+	e, err := s.eng()
+	if err != nil {
+		return // Attach's restore rejoins it
+	}
+	cv.mu.Lock()
+	c, pop := cv.c, cv.pop
+	cv.mu.Unlock()
+	t := acd.Task{ID: acd.TaskID(c.ID), Channel: acd.ChannelChat, Queue: c.Queue, Language: c.Language, Customer: c.ContactID,
+		Arrived: c.StartedAt, Handle: c.ID, Data: pop}
+	switch c.Status {
+	case crmcore.ChatStatusQueued:
+		_, err = e.Submit(ctx, t)
+	case crmcore.ChatStatusActive:
+		err = e.Adopt(ctx, t, acd.AgentID(c.AgentID))
+	default:
+		return
+	}
+	if err != nil && !errors.Is(err, acd.ErrDuplicate) {
+		s.log.Error("chat: a chat taken over could not be routed", "conversation_id", c.ID, "status", c.Status, "err", err)
+		cv.mu.Lock()
+		s.closeLocked(ctx, cv, "failed", s.opts.ErrorText)
+		cv.mu.Unlock()
+		return
+	}
+	s.log.Info("chat: chat taken over", "conversation_id", c.ID, "status", c.Status, "agent_id", c.AgentID)
+}
+
+// maxRestore bounds the open conversations a service takes over at once.
+const maxRestore = 100000
+
+// restore takes over the conversations left open in the store (Attach): each is
+// rebuilt (live) and, with no customer connected yet, counts down to its abandonment.
+func (s *Service) restore() {
+	open, err := s.store.OpenConversations(s.ctx, maxRestore)
+	if err != nil {
+		s.log.Error("chat: cannot read the open chats to take them over", "err", err)
+		return
+	}
+	for _, c := range open {
+		cv, err := s.live(s.ctx, c.ID)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		cv.mu.Lock()
+		s.idleLocked(cv)
+		cv.mu.Unlock()
+	}
+	if len(open) > 0 {
+		s.log.Info("chat: open chats taken over", "chats", len(open))
+		s.refreshQueue()
+	}
 }

@@ -58,7 +58,13 @@ type agentEvent struct {
 
 func newRig(t testing.TB, edit func(*chat.Options)) *rig {
 	t.Helper()
-	r := &rig{t: t, store: chattest.NewStore(), reg: prometheus.NewRegistry(), events: make(chan agentEvent, 1024)}
+	return newRigOn(t, chattest.NewStore(), edit)
+}
+
+// newRigOn is newRig over store (the chats another rig left open).
+func newRigOn(t testing.TB, store *chattest.Store, edit func(*chat.Options)) *rig {
+	t.Helper()
+	r := &rig{t: t, store: store, reg: prometheus.NewRegistry(), events: make(chan agentEvent, 1024)}
 	flows := ivr.NewRegistry(ivr.Options{PromptDir: "../../ivr/prompts", Logger: slog.New(slog.DiscardHandler)}, nil)
 	if _, err := flows.Reload("../../ivr/testdata/demo.yaml"); err != nil {
 		t.Fatal(err)

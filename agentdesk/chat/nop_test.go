@@ -24,6 +24,10 @@ func (nopStore) Conversation(context.Context, string) (crmcore.ChatConversation,
 }
 func (nopStore) UpdateConversation(context.Context, crmcore.ChatConversation) error { return ErrClosed }
 
+func (nopStore) OpenConversations(context.Context, int) ([]crmcore.ChatConversation, error) {
+	return nil, nil
+}
+
 type nopFlows struct{}
 
 func (nopFlows) ForChat(string) (ivr.EntryPoint, bool, error) { return ivr.EntryPoint{}, false, nil }

@@ -46,6 +46,10 @@ type Store interface {
 	// UpdateConversation saves status, queue, agent, disposition, ended (and completes the
 	// interaction record when status is closed, with outcome answered/abandoned).
 	UpdateConversation(ctx context.Context, c crmcore.ChatConversation) error
+	// OpenConversations returns the conversations not closed, oldest first
+	// (at most limit), for a service that takes over after a restart or a
+	// takeover.
+	OpenConversations(ctx context.Context, limit int) ([]crmcore.ChatConversation, error)
 }
 
 // Engine is the routing engine as the chat uses it; *acd.Engine satisfies it. Snapshot is
@@ -57,6 +61,8 @@ type Engine interface {
 	Complete(ctx context.Context, id acd.TaskID) error
 	TransferTask(ctx context.Context, id acd.TaskID, to acd.TransferTarget) error
 	Snapshot(ctx context.Context) (acd.Snapshot, error)
+	// Adopt takes over a chat an agent already holds (acd.Engine.Adopt).
+	Adopt(ctx context.Context, t acd.Task, agent acd.AgentID) error
 }
 
 // Flows finds the chat's IVR flow; *ivr.Registry satisfies it.
@@ -250,12 +256,17 @@ func New(store Store, flows Flows, opts Options) (*Service, error) {
 }
 
 // Attach gives the service its routing engine, built with acd.WithChannel(acd.ChannelChat,
-// service), and starts refreshing waiting customers' places. Call it once.
+// service), starts refreshing waiting customers' places, and takes over the chats left
+// open by an earlier service (a restart, another leader): each queued chat is submitted
+// again, each active one adopted by its agent, each in the bot has its flow run again,
+// and a chat whose customer does not come back is abandoned after AbandonAfter. Call
+// it once.
 func (s *Service) Attach(e Engine) {
 	s.engineMu.Lock()
 	s.engine = e
 	s.engineMu.Unlock()
 	s.goWait(s.watchQueue)
+	s.goWait(s.restore)
 }
 
 func (s *Service) eng() (Engine, error) {

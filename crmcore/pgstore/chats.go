@@ -217,6 +217,18 @@ func (s *Store) UpdateConversation(ctx context.Context, c crmcore.ChatConversati
 	return nil
 }
 
+// OpenConversations returns the chats not closed, oldest first (at most
+// limit): those a new chat service takes over.
+func (s *Store) OpenConversations(ctx context.Context, limit int) ([]crmcore.ChatConversation, error) {
+	rows, _ := s.pool.Query(ctx, `select `+chatCols+` from chat_conversations c where c.status <> 'closed'
+		order by c.started_at, c.id limit $1`, limit)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmcore.ChatConversation, error) { return scanChat(r) })
+	if err != nil {
+		return nil, mapErr("open conversations", err)
+	}
+	return out, nil
+}
+
 // ContactConversations returns a contact's chats, newest first.
 func (s *Store) ContactConversations(ctx context.Context, contactID string, limit int) ([]crmcore.ChatConversation, error) {
 	rows, _ := s.pool.Query(ctx, `select `+chatCols+` from chat_conversations c where c.contact_id=$1

@@ -106,6 +106,11 @@ func TestChatConversation(t *testing.T) {
 	if err != nil || anon.ContactID != "" {
 		t.Fatalf("anonymous chat = %+v, %v; want no contact", anon, err)
 	}
+	// What a new chat service takes over: the open chats only.
+	open, err := s.OpenConversations(ctx, 100)
+	if err != nil || len(open) != 1 || open[0].ID != anon.ID {
+		t.Errorf("open conversations = %+v, %v; want only %s (the other is closed)", open, err, anon.ID)
+	}
 	fresh, err := s.CreateConversation(ctx, crmcore.ChatConversation{ID: crmcore.NewID(), Name: "New Person", Email: "New@Example.net"})
 	if err != nil || fresh.ContactID == "" {
 		t.Fatalf("chat from a new address = %+v, %v; want a new contact", fresh, err)

@@ -97,6 +97,20 @@ func (s *Store) Conversation(_ context.Context, id string) (crmcore.ChatConversa
 	return c, nil
 }
 
+// OpenConversations implements chat.Store.
+func (s *Store) OpenConversations(_ context.Context, limit int) ([]crmcore.ChatConversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []crmcore.ChatConversation
+	for _, c := range s.convs {
+		if c.Status != crmcore.ChatStatusClosed && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b crmcore.ChatConversation) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out, nil
+}
+
 // UpdateConversation implements chat.Store.
 func (s *Store) UpdateConversation(_ context.Context, c crmcore.ChatConversation) error {
 	s.mu.Lock()
