@@ -249,6 +249,14 @@ func TestChatBrowser(t *testing.T) {
 	agentdesktest.Poll(t, desk, "the customer's choice in the panel", `!!document.querySelector('[data-channel="chat"][data-state="active"] .chat-log')`)
 	agentdesktest.Poll(t, page, "bob joined", widget+`.textContent.includes('Bob')`)
 
+	// A canned response fills the composer with the customer's and bob's names.
+	agentdesktest.Poll(t, desk, "canned responses", `[...document.querySelectorAll('[data-channel="chat"][data-state="active"] .chat-canned option')].some((o) => o.textContent === 'Greeting (chat)')`)
+	agentdesktest.Step(t, desk, "pick the greeting", chromedp.Evaluate[chromedp.Void](`(() => {
+		const s = document.querySelector('[data-channel="chat"][data-state="active"] .chat-canned');
+		s.value = [...s.options].find((o) => o.textContent === 'Greeting (chat)').value;
+		s.dispatchEvent(new Event('change'));
+	})()`))
+	agentdesktest.Poll(t, desk, "the greeting filled in", `document.querySelector('[data-channel="chat"][data-state="active"] .chat-compose textarea').value === 'Hello Liam Johnson, I am Bob Jones. How can I help?'`)
 	agentdesktest.Step(t, desk, "bob writes", chromedp.Evaluate[chromedp.Void](`(() => {
 		const p = document.querySelector('[data-channel="chat"][data-state="active"]');
 		p.querySelector('.chat-compose textarea').value = 'Hi Liam, what can I do for you?';

@@ -127,7 +127,7 @@ function taskPanel(t, S, ui) {
   header(t.channel, customerName(t.pop, id), t.state, deadline),
   ...customerFacts(t.pop, ui),
   t.channel === 'email' && t.state === 'active' ? emailSection(t, ui) : null,
-  t.channel === 'chat' && t.state === 'active' ? chatSection(t, ui) : null,
+  t.channel === 'chat' && t.state === 'active' ? chatSection(t, ui, S) : null,
   el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
 }
 
@@ -167,6 +167,25 @@ function emailSection(t, ui) {
     thread, form);
 }
 
+// canned is the canned-response picker of a chat's composer: the help
+// desk's templates (mail.templates), with the customer's and the agent's
+// names filled in; the agent edits the text before sending it. Variables
+// the chat cannot fill stay as they are, for the agent to see.
+function canned(input, t, ui, S) {
+  const crm = (t.pop && t.pop.crm) || {};
+  const vars = { 'contact.name': crm.name || (crm.contact || {}).name || '', 'contact.email': crm.email || '',
+    'agent.name': (S.me && S.me.name) || '' };
+  const fill = (text) => text.replace(/\{\{\s*([a-z_.]+)\s*\}\}/g, (m, k) => (vars[k] ? vars[k] : m));
+  const pick = el('select', { class: 'chat-canned', 'aria-label': 'Canned response', onchange: () => {
+    if (pick.value) { input.value = fill(pick.value); input.focus(); }
+    pick.value = '';
+  } }, el('option', { value: '' }, 'Canned response…'));
+  ui.api('GET', '/email/templates').then((r) => {
+    for (const x of r.items || []) pick.append(el('option', { value: x.text }, x.name));
+  }).catch(() => { pick.hidden = true; });
+  return pick;
+}
+
 // chats are the chat panels on the desk, by task id: where chat events go.
 const chats = new Map();
 
@@ -179,7 +198,7 @@ export function onChatEvent(type, d) {
 
 // chatSection is a chat's conversation and its composer. Messages are
 // text nodes: whatever the customer types stays text.
-function chatSection(t, ui) {
+function chatSection(t, ui, S) {
   const id = t.task_id;
   const seen = new Set();
   let lastCustomer = 0;
@@ -217,7 +236,7 @@ function chatSection(t, ui) {
       input.value = '';
       add({ seq: r.seq, sender: 'agent', text });
     }).catch((err) => ui.toast('Chat: ' + err.message));
-  } }, input, el('button', { type: 'submit', class: 'go' }, 'Send'));
+  } }, canned(input, t, ui, S), input, el('button', { type: 'submit', class: 'go' }, 'Send'));
   chats.set(id, {
     'chat.message': (d) => { typing.hidden = true; add(d.message); },
     'chat.typing': () => {
