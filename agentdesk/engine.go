@@ -300,6 +300,17 @@ type CRMPop struct {
 	IVR              []crmcore.IVRStep     `json:"ivr"`
 	InteractionID    string                `json:"interaction_id"`
 	DNIS             string                `json:"dnis"`
+	// Web is who a web caller said they are (the call page's form, or
+	// verified by the host site's token); absent for a phone call.
+	Web *WebCaller `json:"web,omitempty"`
+}
+
+// WebCaller is a web caller's identity in the pop.
+type WebCaller struct {
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Verified bool   `json:"verified"`
 }
 
 // OfferEnded says an offer is over without an answer (rejected, timed out,

@@ -85,7 +85,8 @@ type Call struct {
 	id      string
 	ani     string
 	dnis    string
-	entry   string // a web caller's webrtc entry point
+	entry   string    // a web caller's webrtc entry point
+	caller  WebCaller // who the web caller said they are
 	callID  string
 	kind    legKind
 	inbound bool
@@ -134,6 +135,11 @@ func (c *Call) HearCaller(f func(frame []int16)) (stop func()) { return c.sess.A
 // WebEntry is, for a web caller, the webrtc entry point of the flows they
 // called; "" for every other call.
 func (c *Call) WebEntry() string { return c.entry }
+
+// WebCaller is who a web caller said they are; empty for other calls.
+func (c *Call) WebCaller() (name, email, phone string, verified bool) {
+	return c.caller.Name, c.caller.Email, c.caller.Phone, c.caller.Verified
+}
 
 // Context is cancelled when the leg hangs up.
 func (c *Call) Context() context.Context { return c.ctx }

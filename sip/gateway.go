@@ -174,6 +174,15 @@ type WebRTCInfo struct {
 	// Entry is, for a web caller, the flows' webrtc entry point they
 	// called (Call.WebEntry); "" for an agent's softphone.
 	Entry string
+	// Caller is who a web caller said they are (Call.WebCaller).
+	Caller WebCaller
+}
+
+// WebCaller is the identity a web caller gave: the page's form, or a host
+// site's signed token (Verified).
+type WebCaller struct {
+	Name, Email, Phone string
+	Verified           bool
 }
 
 // EventType is the kind of a call event.

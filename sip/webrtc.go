@@ -141,7 +141,7 @@ func (g *Gateway) AcceptWebRTC(ctx context.Context, offerSDP string, info WebRTC
 	}
 	sess := media.NewSession(tr, media.SessionConfig{Codec: media.PCMU, DTMFPayloadType: telephoneEventPT(pc.LocalDescription().SDP)})
 	c := g.newCall(kindWebRTC, true, sess, info.ANI, info.DNIS, "")
-	c.entry = info.Entry
+	c.entry, c.caller = info.Entry, info.Caller
 	c.closeLeg = func() { tr.Close() }
 	_ = c.setState(StateAnswered)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {

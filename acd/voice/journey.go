@@ -66,9 +66,11 @@ type FlowSource interface {
 
 // WebCall is implemented by calls that may come from a web page: a web
 // caller's call names the flows' webrtc entry point it called, which the
-// journey runs instead of the dialled number's.
+// journey runs instead of the dialled number's, and who the caller said
+// they are, for the pop.
 type WebCall interface {
 	WebEntry() string
+	WebCaller() (name, email, phone string, verified bool)
 }
 
 // Directory is what a call's journey needs from the CRM: the caller lookup
@@ -103,6 +105,15 @@ type Pop struct {
 	InteractionID string
 	// DNIS is the number dialled.
 	DNIS string
+	// Web is who a web caller said they are (the page's form, or a host
+	// site's signed token when Verified); nil for a phone call.
+	Web *WebCaller
+}
+
+// WebCaller is the identity a web caller gave.
+type WebCaller struct {
+	Name, Email, Phone string
+	Verified           bool
 }
 
 // Journey runs the first part of every inbound call's journey: the IVR flow of
@@ -263,6 +274,10 @@ func (x *Journey) Handle(call Call) {
 
 func (x *Journey) enqueue(ctx context.Context, call Call, rec crmcore.Interaction, out ivr.Outcome, geo acd.Geography, lookups *ivrLookup) {
 	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS()}
+	if w, web := call.(WebCall); web && w.WebEntry() != "" {
+		name, email, phone, verified := w.WebCaller()
+		pop.Web = &WebCaller{Name: name, Email: email, Phone: phone, Verified: verified}
+	}
 	req := acd.CallRequest{
 		ID: acd.CallID(call.ID()), Queue: out.Queue, ANI: rec.ANI, DNIS: call.DNIS(),
 		Priority: out.Priority, Language: out.Language, IVRPath: pathStrings(out.Path), Vars: out.Vars,

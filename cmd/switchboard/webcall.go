@@ -79,7 +79,8 @@ func (d webDialer) Call(ctx context.Context, offer string, c webcall.Caller) (we
 	if c.Verified && c.Phone != "" {
 		ani = c.Phone
 	}
-	call, answer, err := d.gw.AcceptWebRTC(ctx, offer, sip.WebRTCInfo{ANI: ani, DNIS: "web", Entry: c.Entry})
+	call, answer, err := d.gw.AcceptWebRTC(ctx, offer, sip.WebRTCInfo{ANI: ani, DNIS: "web", Entry: c.Entry,
+		Caller: sip.WebCaller{Name: c.Name, Email: c.Email, Phone: c.Phone, Verified: c.Verified}})
 	switch {
 	case errors.Is(err, sip.ErrCallLimit), errors.Is(err, sip.ErrDraining):
 		return webcall.Answer{}, fmt.Errorf("%w: %w", webcall.ErrUnavailable, err)

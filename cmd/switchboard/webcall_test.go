@@ -35,12 +35,21 @@ func TestJourneyWebCaller(t *testing.T) {
 	var pop struct {
 		CallID string `json:"call_id"`
 		Queue  string `json:"queue"`
+		CRM    struct {
+			Web *struct {
+				Name     string `json:"name"`
+				Verified bool   `json:"verified"`
+			} `json:"web"`
+		} `json:"crm"`
 	}
 	if err := json.Unmarshal(offer.Data, &pop); err != nil {
 		t.Fatal(err)
 	}
 	if pop.Queue != "sales" {
 		t.Errorf("web call queued in %q, want sales (the caller pressed 1)", pop.Queue)
+	}
+	if w := pop.CRM.Web; w == nil || w.Name != "Ana Lima" || w.Verified {
+		t.Errorf("pop's web caller = %+v, want Ana Lima from the form, unverified", w)
 	}
 	var call interface{ Samples() []int16 }
 	select {

@@ -120,9 +120,13 @@ func crmPop(data any) any {
 	if !ok {
 		return data
 	}
-	return agentdesk.CRMPop{Known: p.Known, Contact: p.Contact, Account: p.Account, Segment: p.Segment,
+	pop := agentdesk.CRMPop{Known: p.Known, Contact: p.Contact, Account: p.Account, Segment: p.Segment,
 		OpenTickets: p.OpenTickets, LastInteractions: p.LastInteractions, LastAgent: p.LastAgent,
 		IVR: p.IVR, InteractionID: p.InteractionID, DNIS: p.DNIS}
+	if w := p.Web; w != nil {
+		pop.Web = &agentdesk.WebCaller{Name: w.Name, Email: w.Email, Phone: w.Phone, Verified: w.Verified}
+	}
+	return pop
 }
 
 // liveAgents is the CRM's agent store as the REST API uses it: capacity

@@ -273,7 +273,8 @@ function renderPop(o) {
   const crm = o.crm || {};
   const c = crm.contact || {};
   const acct = crm.account || {};
-  $('cust-name').textContent = c.name || 'Unknown caller';
+  const web = crm.web;
+  $('cust-name').textContent = c.name || (web && web.name ? `${web.name} (web${web.verified ? '' : ', unverified'})` : 'Unknown caller');
   $('vip-badge').hidden = String(popSegment(crm)).toLowerCase() !== 'vip';
   $('cust-account').textContent = acct.name || c.account_id || '—';
   $('cust-ani').textContent = o.ani || '';
