@@ -212,20 +212,49 @@ func (r *run) speechTurn(ctx context.Context, n *node, ears Ears, prompts []prom
 	return r.recognize(ctx, n, utt)
 }
 
-// hearOut waits for the end of an utterance that has started and recognizes it. The
-// guard only matters if the audio stops flowing mid-utterance.
+// hearOut waits for the end of an utterance that has started and recognizes it. A key
+// pressed meanwhile wins at once (a caller talking over the menu who then presses the
+// key, or a line whose noise reads as speech); the time limit only matters if the audio
+// stops flowing mid-utterance.
 func (r *run) hearOut(ctx context.Context, n *node, l *listener) (answer, error) {
 	cfg := r.set.endpointing
-	guard := time.NewTimer(cfg.MaxSpeech + cfg.EndSilence + time.Second)
+	limit := cfg.MaxSpeech + cfg.EndSilence + time.Second
+	guard := time.NewTimer(limit)
 	defer guard.Stop()
-	select {
-	case utt := <-l.done:
-		return r.recognize(ctx, n, utt)
-	case <-guard.C:
-		r.event(n, "speech_lost")
-		return answer{}, nil
-	case <-ctx.Done():
-		return answer{}, errHangup{ctx.Err()}
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	digits := make(chan digitResult, 1)
+	go func() {
+		d, ok, err := r.sess.ReadDigit(readCtx, limit)
+		digits <- digitResult{d, ok, err}
+	}()
+	for {
+		select {
+		case res := <-digits:
+			digits = nil // no key came: the utterance decides
+			switch {
+			case res.ok:
+				r.digit(n, res.d)
+				return answer{digit: res.d, got: true}, nil
+			case ctx.Err() != nil:
+				return answer{}, errHangup{ctx.Err()}
+			}
+		case utt := <-l.done:
+			cancelRead()
+			// A key pressed as the utterance ended still wins: it was consumed.
+			if digits != nil {
+				if res := <-digits; res.ok {
+					r.digit(n, res.d)
+					return answer{digit: res.d, got: true}, nil
+				}
+			}
+			return r.recognize(ctx, n, utt)
+		case <-guard.C:
+			r.event(n, "speech_lost")
+			return answer{}, nil
+		case <-ctx.Done():
+			return answer{}, errHangup{ctx.Err()}
+		}
 	}
 }
 

@@ -246,6 +246,22 @@ func TestBargeInStopsThePrompt(t *testing.T) {
 	}
 }
 
+// TestKeyWhileTalking: a caller who talks over the menu without pausing (or a noisy
+// line) and presses a key gets the key's option at once, not after the utterance.
+func TestKeyWhileTalking(t *testing.T) {
+	rec := &ivrtest.Recognizer{}
+	set := loadDemoSpeech(t, rec)
+	ep, _ := set.ForDNIS("+15550100")
+	sess := ivrtest.NewSession(ivrtest.TalkOver(), ivrtest.Keys("1"))
+	out := ivr.Run(t.Context(), sess, ep.Flow, ivr.Input{CallID: "c", ANI: anyANI, Hours: ivr.HoursOpen, Logger: quiet})
+	if out.Queue != "sales" || sess.Interrupted() != 1 || len(rec.Heard()) != 0 {
+		t.Errorf("queue %q, prompts interrupted %d, heard %v; want sales by the key, no recognition", out.Queue, sess.Interrupted(), rec.Heard())
+	}
+	if got := ivr.PathString(out.Path); !strings.Contains(got, "main_menu:barge_in dtmf:1 sales_queue") {
+		t.Errorf("path %s, want the barge-in then the key", got)
+	}
+}
+
 func TestSpeechRecognizerFailureAsksAgain(t *testing.T) {
 	set := loadDemoSpeech(t, &ivrtest.Recognizer{Err: errors.New("decoder crashed")})
 	ep, _ := set.ForDNIS("+15550100")

@@ -37,6 +37,7 @@ const (
 	evHangupWait
 	evSay
 	evBargeIn
+	evTalkOver
 )
 
 // Event is one scripted caller action.
@@ -83,6 +84,11 @@ func SayWith(text string, confidence float64) Event {
 // 0.9.
 func BargeIn(text string) Event { return Event{kind: evBargeIn, text: text, confidence: 0.9} }
 
+// TalkOver scripts the caller talking over the next prompt played while the IVR listens
+// and not pausing (an utterance that has not ended, or a noisy line): that Play blocks
+// until the IVR stops it. A key scripted next is pressed while they talk.
+func TalkOver() Event { return Event{kind: evTalkOver, text: "chatter", confidence: 0.9} }
+
 // Record scripts a recording of length d ended by '#' (or the maximum).
 func Record(d time.Duration) Event { return Event{kind: evRecord, length: d} }
 
@@ -108,6 +114,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("SayWith(%q, %v)", e.text, e.confidence)
 	case evBargeIn:
 		return fmt.Sprintf("BargeIn(%q)", e.text)
+	case evTalkOver:
+		return "TalkOver()"
 	}
 	return "invalid event"
 }
@@ -181,7 +189,7 @@ func (s *Session) Play(ctx context.Context, files []string, interruptible bool) 
 	s.played = append(s.played, append([]string(nil), files...))
 	ev, ok := s.front()
 	switch {
-	case ok && ev.kind == evBargeIn && s.ear != nil:
+	case ok && (ev.kind == evBargeIn || ev.kind == evTalkOver) && s.ear != nil:
 		s.script = s.script[1:]
 		ear := *s.ear
 		s.mu.Unlock()

@@ -48,9 +48,13 @@ func speechAudio(text string, confidence float64) []int16 {
 	return append(out, make([]int16, samples(tailSilence))...)
 }
 
-// speak plays a scripted utterance into ear in 20 ms frames.
+// speak plays a scripted utterance into ear in 20 ms frames; TalkOver's has no silence
+// to end it.
 func speak(ear func([]int16), ev Event) {
 	audio := speechAudio(ev.text, ev.confidence)
+	if ev.kind == evTalkOver {
+		audio = audio[:len(audio)-int(tailSilence*ivr.SpeechRate/time.Second)]
+	}
 	for len(audio) > 0 {
 		n := min(len(audio), frameSamples)
 		ear(audio[:n])
