@@ -13,9 +13,9 @@ import (
 // ChromiumPath is where Debian installs Chromium.
 const ChromiumPath = "/usr/bin/chromium"
 
-// needChromium returns the browser's path; it fails the test under CI and
+// NeedChromium returns the browser's path; it fails the test under CI and
 // skips it elsewhere when the browser is missing.
-func needChromium(t testing.TB) string {
+func NeedChromium(t testing.TB) string {
 	t.Helper()
 	path := ChromiumPath
 	if _, err := os.Stat(path); err != nil {
@@ -37,7 +37,7 @@ func needChromium(t testing.TB) string {
 // it elsewhere) when Chromium is missing. The browser ends with the test.
 func NewBrowser(t testing.TB) context.Context {
 	t.Helper()
-	path := needChromium(t)
+	path := NeedChromium(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,

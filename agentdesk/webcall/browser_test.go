@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -173,11 +172,9 @@ func TestBrowserVerifiedCallHungUpByContactCenter(t *testing.T) {
 // it, and no offer is posted. agentdesktest's browser grants the microphone (its fake
 // prompt accepts), so this one runs a browser whose fake prompt denies.
 func TestBrowserMicrophoneDenied(t *testing.T) {
-	if _, err := os.Stat(agentdesktest.ChromiumPath); err != nil {
-		t.Skipf("chromium not installed (%s)", agentdesktest.ChromiumPath)
-	}
+	chromium := agentdesktest.NeedChromium(t)
 	r := newBrowserRig(t, nil)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(agentdesktest.ChromiumPath),
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("use-fake-ui-for-media-stream", "deny"), chromedp.Flag("use-fake-device-for-media-stream", true))
 	tab, cancel := chromedp.NewContext(actx)
