@@ -330,10 +330,16 @@ func (m *Member) tryLead(ctx context.Context, c *pgx.Conn, role *memberRole) (Te
 // LostNodes returns, sorted, the ids of the nodes that joined, have not
 // left and whose lock is free: their process is gone. It is meant for the
 // leader, which then closes their records (Store.CloseNodeRecords). This
-// member's own id is never listed.
+// member's own id is never listed. Within the takeover grace after this
+// member joined it lists none: when every connection dropped at once
+// (PostgreSQL restarted), the other nodes are joining again as this one
+// did, and their free locks do not mean their processes are gone.
 func (m *Member) LostNodes(ctx context.Context) ([]string, error) {
 	var lost []string
 	err := m.do(ctx, func(ctx context.Context, c *pgx.Conn, _ *memberRole) error {
+		if time.Since(m.joined) < m.grace {
+			return nil
+		}
 		rows, _ := c.Query(ctx, `select id from cluster_nodes where left_at is null and id <> $1 order by id`, m.node)
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil || len(ids) == 0 {

@@ -301,6 +301,36 @@ func TestLostNodes(t *testing.T) {
 	}
 }
 
+// TestLostNodesGrace: a member that has just joined lists no node lost,
+// since after PostgreSQL restarted every node is joining again; once its
+// grace is over it lists the nodes whose processes are gone.
+func TestLostNodesGrace(t *testing.T) {
+	ctx := context.Background()
+	dsn, pool := newClusterDB(t)
+	b := join(t, dsn, "b")
+	a := join(t, dsn, "a", WithTakeoverGrace(time.Hour))
+	c := join(t, dsn, "c", WithTakeoverGrace(0))
+	kill(t, pool, b)
+	waitLost(t, b)
+	deadline := time.Now().Add(clusterWait)
+	for {
+		got, err := c.LostNodes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cmp.Equal([]string{"b"}, got) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lost nodes after the grace: %q, want [b]", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got, err := a.LostNodes(ctx); err != nil || len(got) != 0 {
+		t.Errorf("lost nodes within the grace: %q, %v; want none", got, err)
+	}
+}
+
 // TestCloseNodeRecords: the records a lost node left in progress are
 // closed as failed with the reason node lost, once, however many callers
 // race; its completed records and other nodes' records are untouched; a
