@@ -9,19 +9,28 @@ import (
 //go:embed web
 var webFS embed.FS
 
-// Handler serves the CTI WebSocket and the embedded web UI:
+// Handler serves the CTI WebSocket and the embedded web UI (Pages):
 //
 //	GET /cti           the CTI WebSocket (see PROTOCOL.md)
-//	GET /{$}           the agent desktop
-//	GET /wallboard     the supervisor wallboard
-//	GET /static/...    scripts and styles (ES modules, no build step)
 //
 // cmd/switchboard mounts it on the server's one listener next to /api/v1 and /metrics.
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /cti", h.ServeCTI)
+	mux.Handle("/", Pages())
+	return mux
+}
+
+// Pages serves the embedded web UI, which needs no hub: the pages talk to
+// /cti and /api/v1 on the same origin.
+//
+//	GET /{$}           the agent desktop
+//	GET /wallboard     the supervisor wallboard
+//	GET /static/...    scripts and styles (ES modules, no build step)
+func Pages() http.Handler {
+	mux := http.NewServeMux()
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)
-	mux.HandleFunc("GET /cti", h.ServeCTI)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		servePage(w, r, "web/index.html")
 	})
