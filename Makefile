@@ -75,6 +75,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench EmailIngest -benchtime 5000x ./cmd/switchboard/
 	$(GO) test -run '^$$' -bench LookupByPhone -benchtime 10s -timeout 20m ./crmcore/pgstore/
 	$(GO) test -run '^$$' -bench InteractionWriter -benchtime 1000000x -timeout 20m ./crmcore/pgstore/
+	$(GO) test -run '^$$' -bench EventWriter -benchtime 1000000x -timeout 20m ./crmcore/pgstore/
 
 ## load: SIPp call-rate load against the gateway's test endpoint. LOAD_SCENARIO=play: answer, play
 ## 2 s, the gateway hangs up; setup: answer + hang-up (the caller's BYE follows the ACK). With two

@@ -26,6 +26,8 @@ func (h *Hub) Handler() http.Handler {
 //
 //	GET /{$}           the agent desktop
 //	GET /wallboard     the supervisor wallboard
+//	GET /review        quality review (supervisors score, agents answer)
+//	GET /knowledge     the knowledge base (agents search, supervisors write)
 //	GET /static/...    scripts and styles (ES modules, no build step)
 func Pages() http.Handler {
 	mux := http.NewServeMux()
@@ -37,6 +39,9 @@ func Pages() http.Handler {
 	mux.HandleFunc("GET /wallboard", func(w http.ResponseWriter, r *http.Request) {
 		servePage(w, r, "web/wallboard.html")
 	})
+	mux.HandleFunc("GET /review", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, "web/review.html") })
+	mux.HandleFunc("GET /knowledge", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, "web/knowledge.html") })
+	mux.HandleFunc("GET /reports", func(w http.ResponseWriter, r *http.Request) { servePage(w, r, "web/reports.html") })
 	mux.Handle("GET /static/", files)
 	return mux
 }

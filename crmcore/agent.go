@@ -38,13 +38,15 @@ const (
 	PermManageAgents                              // create, update, delete agents
 	PermReadAgents                                // list agents (without secrets)
 	PermManageLeads                               // create, read and transition sales leads
+	PermManageKnowledge                           // write knowledge-base articles and call scripts
+	PermManageQAForms                             // define and edit quality evaluation forms
 )
 
 var permNames = map[Permission]string{
 	PermReadContacts: "read_contacts", PermWriteContacts: "write_contacts", PermDeleteContacts: "delete_contacts",
 	PermManageTickets: "manage_tickets", PermReadOwnInteractions: "read_own_interactions",
 	PermReadAllInteractions: "read_all_interactions", PermManageAgents: "manage_agents", PermReadAgents: "read_agents",
-	PermManageLeads: "manage_leads",
+	PermManageLeads: "manage_leads", PermManageKnowledge: "manage_knowledge", PermManageQAForms: "manage_qa_forms",
 }
 
 // String returns the permission's snake_case name.
@@ -57,13 +59,15 @@ func (p Permission) String() string {
 
 // rolePerms is the role model: agents read contacts and manage tickets
 // and leads; supervisors also edit/import contacts and read all
-// interactions; admins also manage agents and delete contacts.
+// interactions and write the knowledge base; admins also manage agents,
+// delete contacts and define quality evaluation forms.
 var rolePerms = map[Role][]Permission{
 	RoleAgent: {PermReadContacts, PermManageTickets, PermReadOwnInteractions, PermReadAgents, PermManageLeads},
 	RoleSupervisor: {PermReadContacts, PermWriteContacts, PermManageTickets, PermReadOwnInteractions,
-		PermReadAllInteractions, PermReadAgents, PermManageLeads},
+		PermReadAllInteractions, PermReadAgents, PermManageLeads, PermManageKnowledge},
 	RoleAdmin: {PermReadContacts, PermWriteContacts, PermDeleteContacts, PermManageTickets,
-		PermReadOwnInteractions, PermReadAllInteractions, PermManageAgents, PermReadAgents, PermManageLeads},
+		PermReadOwnInteractions, PermReadAllInteractions, PermManageAgents, PermReadAgents, PermManageLeads, PermManageKnowledge,
+		PermManageQAForms},
 }
 
 // Can reports whether role r grants p.

@@ -5,8 +5,14 @@
 // sales leads ([Lead], with their own status machine), the routing of
 // waiting tickets and leads to agents ([PendingTicket],
 // [TicketAssignment], [HeldTicket], [PendingLead], [LeadAssignment],
-// [HeldLead]; the ACD channel is crmcore/dispatch), and interactions (one
-// record per contact attempt).
+// [HeldLead]; the ACD channel is crmcore/dispatch), interactions (one
+// record per contact attempt), and the supervisors' tools: the event log
+// ([AgentEvent]) and its reports ([ReportQuery], [ReportSums] with every
+// formula), quality evaluations ([QAForm], [ScoreQA], the [Evaluation]
+// state machine), knowledge articles ([Article], rendered from Markdown
+// with raw HTML refused and the output sanitised), call scripts
+// ([Script], [Script.Walk] checking answers against the branches) and
+// webhook subscriptions ([WebhookSubscription]).
 //
 // The package does no I/O and imports nothing of ours. It holds the rules:
 // phone numbers are normalized to E.164 with [NormalizePhone]; a ticket moves

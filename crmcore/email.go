@@ -27,12 +27,49 @@ const (
 	MaxReferences     = 50
 )
 
-// EmailAttachment describes one attachment of an email: its content is
-// not kept, only what the desk shows.
+// EmailAttachment describes one attachment of an email and, when it was
+// kept, carries its content on its way to the store. The description is
+// what the desk lists; the content is served only as a download.
 type EmailAttachment struct {
-	Name        string `json:"name"`
-	ContentType string `json:"content_type"` // sniffed from the content
+	// ID names a kept attachment ("" for one not kept, or one of a
+	// message stored before attachments were kept).
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// ContentType is the safer of the type sniffed from the content and
+	// the type the sender declared: a name's extension or a sender's
+	// word never makes content more active than it is.
+	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
+	// SHA256 is the hex digest of the content.
+	SHA256 string `json:"sha256,omitempty"`
+	// NotKept says why the content was dropped ("" when it was kept):
+	// AttachmentTooLarge or AttachmentTooMany.
+	NotKept string `json:"not_kept,omitempty"`
+	// Content is the attachment's bytes, never part of the JSON
+	// description; nil once read back from a listing.
+	Content []byte `json:"-"`
+}
+
+// Why an attachment's content was not kept.
+const (
+	AttachmentTooLarge = "too large"
+	AttachmentTooMany  = "too many attachments"
+)
+
+// Kept reports whether the attachment's content is stored.
+func (a EmailAttachment) Kept() bool { return a.NotKept == "" }
+
+// inertTypes are the media types a browser shows without running
+// anything: raster images, PDF (in its sandboxed viewer) and plain text.
+var inertTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif",
+	"image/x-icon", "application/pdf", "text/plain"}
+
+// InertContentType reports whether content of type ct (parameters
+// allowed) may be served under its own type; any other content is served
+// as application/octet-stream.
+func InertContentType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return slices.Contains(inertTypes, strings.ToLower(strings.TrimSpace(mt)))
 }
 
 // EmailMessage is one email of a ticket's thread, from the customer or
@@ -86,6 +123,12 @@ func (m *EmailMessage) Validate() error {
 	}
 	if len(m.References) > MaxReferences || len(m.Attachments) > MaxAttachments {
 		return fmt.Errorf("%w: email with too many references or attachments", ErrInvalid)
+	}
+	for _, a := range m.Attachments {
+		if a.Name == "" || HeaderSafe(a.Name) != nil || HeaderSafe(a.ContentType) != nil || a.Size < 0 ||
+			(a.Kept() && a.Content != nil && int64(len(a.Content)) != a.Size) {
+			return fmt.Errorf("%w: email attachment %q", ErrInvalid, a.Name)
+		}
 	}
 	if len(m.Text) > MaxEmailText {
 		return fmt.Errorf("%w: email text of %d bytes (at most %d)", ErrInvalid, len(m.Text), MaxEmailText)

@@ -45,7 +45,7 @@ func (s *Service) transferredLocked(ctx context.Context, cv *conv) {
 	}
 	cv.queue, cv.noAgents = queueInfo{}, false
 	s.opts.OnAgentEvent(old, AgentEvent{Type: EvEnded, TaskID: cv.id})
-	s.systemLocked(ctx, cv, s.opts.TransferText)
+	s.systemLocked(ctx, cv, s.textsLocked(cv).Transfer)
 }
 
 // Accept joins agent to the chat: it is active with them, and the customer is told.
@@ -71,7 +71,7 @@ func (s *Service) Accept(ctx context.Context, task acd.CallInfo, agent acd.Agent
 		return err
 	}
 	cv.offered = ""
-	s.systemLocked(ctx, cv, fmt.Sprintf(s.opts.JoinedText, s.opts.AgentName(string(agent))))
+	s.systemLocked(ctx, cv, s.textsLocked(cv).joined(s.opts.AgentName(string(agent))))
 	return nil
 }
 
@@ -87,7 +87,7 @@ func (s *Service) End(ctx context.Context, task acd.CallInfo, outcome acd.Outcom
 	}
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
-	s.closeLocked(ctx, cv, outcomeLabel(outcome), s.opts.EndedText)
+	s.closeLocked(ctx, cv, outcomeLabel(outcome), s.textsLocked(cv).Ended)
 	return nil
 }
 
@@ -240,7 +240,7 @@ func (s *Service) refreshOnce(ctx context.Context) {
 			}
 			if n, ok := loggedIn[cs.Call.Queue]; ok && n == 0 && !cv.noAgents {
 				cv.noAgents = true
-				s.systemLocked(ctx, cv, s.opts.NoAgentsText)
+				s.systemLocked(ctx, cv, s.textsLocked(cv).NoAgents)
 			}
 		}
 		cv.mu.Unlock()

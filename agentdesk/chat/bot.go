@@ -22,6 +22,9 @@ var errNoAudio = errors.New("chat: a chat has no audio")
 type botSession struct {
 	s  *Service
 	cv *conv
+	// lang are the texts of the language the flow starts in, for the
+	// labels of its confirmations.
+	lang Texts
 
 	mu      sync.Mutex
 	texts   []string         // shown, not yet sent
@@ -43,7 +46,7 @@ func (b *botSession) Show(_ context.Context, p ivr.TextPrompt) error {
 		b.texts = append(b.texts, p.Text)
 	}
 	if p.Buttons != nil {
-		b.buttons = p.Buttons
+		b.buttons = b.lang.confirmButtons(p.Buttons)
 	}
 	return nil
 }
@@ -165,11 +168,11 @@ func (s *Service) startBotLocked(cv *conv) {
 	ep, ok, err := s.flows.ForChat(s.opts.Entry)
 	if err != nil || !ok {
 		s.log.Error("chat: no flow for the chat entry point", "entry", s.opts.Entry, "err", err)
-		s.closeLocked(s.ctx, cv, "failed", s.opts.ErrorText)
+		s.closeLocked(s.ctx, cv, "failed", s.textsLocked(cv).Error)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	b := &botSession{s: s, cv: cv, wake: make(chan struct{}, 1)}
+	b := &botSession{s: s, cv: cv, lang: s.textsFor(flowLanguage(cv.c, ep)), wake: make(chan struct{}, 1)}
 	cv.bot, cv.botCancel = b, cancel
 	c := cv.c
 	if !s.goWait(func() { s.runBot(ctx, cv, b, ep, c) }) {
@@ -179,12 +182,8 @@ func (s *Service) startBotLocked(cv *conv) {
 
 // runBot runs the flow, then queues the chat or ends it as the flow says.
 func (s *Service) runBot(ctx context.Context, cv *conv, b *botSession, ep ivr.EntryPoint, c crmcore.ChatConversation) {
-	lang := c.Language
-	if lang == "" {
-		lang = ep.Language
-	}
 	out := ivr.Run(ctx, b, ep.Flow, ivr.Input{
-		CallID: c.ID, ANI: c.Phone, E164: e164(c.Phone), DNIS: "chat:" + s.opts.Entry, Language: lang,
+		CallID: c.ID, ANI: c.Phone, E164: e164(c.Phone), DNIS: "chat:" + s.opts.Entry, Language: flowLanguage(c, ep),
 		Now: s.opts.Now, Lookup: s.opts.Lookup, Logger: s.log, Metrics: s.opts.IVRMetrics, Hours: s.opts.Hours,
 	})
 	if ctx.Err() != nil {
@@ -202,8 +201,17 @@ func (s *Service) runBot(ctx context.Context, cv *conv, b *botSession, ep ivr.En
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
 	if cv.bot == b {
-		s.closeLocked(ctx, cv, "bot", s.opts.OfferEmail)
+		s.closeLocked(ctx, cv, "bot", s.textsLocked(cv).OfferEmail)
 	}
+}
+
+// flowLanguage is the language a chat's flow starts in: the customer's,
+// else the entry point's.
+func flowLanguage(c crmcore.ChatConversation, ep ivr.EntryPoint) string {
+	if c.Language != "" {
+		return c.Language
+	}
+	return ep.Language
 }
 
 // e164 returns phone when it is in E.164 form, else "".
@@ -233,7 +241,7 @@ func (s *Service) enqueue(ctx context.Context, cv *conv, out ivr.Outcome) {
 	}
 	if err != nil {
 		s.log.Error("chat: cannot queue", "conversation_id", cv.id, "queue", out.Queue, "err", err)
-		s.closeLocked(ctx, cv, "failed", s.opts.ErrorText)
+		s.closeLocked(ctx, cv, "failed", s.textsLocked(cv).Error)
 		cv.mu.Unlock()
 		return
 	}
@@ -254,7 +262,7 @@ func (s *Service) enqueue(ctx context.Context, cv *conv, out ivr.Outcome) {
 	if _, err := e.Submit(ctx, t); err != nil {
 		s.log.Error("chat: submit", "conversation_id", c.ID, "queue", out.Queue, "err", err)
 		cv.mu.Lock()
-		s.closeLocked(ctx, cv, "failed", s.opts.ErrorText)
+		s.closeLocked(ctx, cv, "failed", s.textsLocked(cv).Error)
 		cv.mu.Unlock()
 		return
 	}

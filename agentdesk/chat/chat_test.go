@@ -362,13 +362,13 @@ func TestHostileInput(t *testing.T) {
 }
 
 func TestConnectionLimits(t *testing.T) {
-	t.Run("per address", func(t *testing.T) {
-		r := newRig(t, func(o *chat.Options) { o.ConnectRate, o.ConnectBurst = 0.001, 2 })
+	t.Run("pending sockets per address", func(t *testing.T) {
+		r := newRig(t, func(o *chat.Options) { o.MaxPendingPerAddress = 2 })
 		r.customer()
 		r.customer()
 		_, res, err := r.dial(nil)
 		if err == nil || res == nil || res.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("third socket: %v, %v; want 429", err, res)
+			t.Errorf("third socket in no chat: %v, %v; want 429", err, res)
 		}
 	})
 	t.Run("customers at once", func(t *testing.T) {

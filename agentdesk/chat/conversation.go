@@ -47,7 +47,7 @@ type conv struct {
 	// lastTyping is when a typing indicator last went each way (customer, agent).
 	lastTyping [2]time.Time
 	queue      queueInfo // the place last sent to the customer
-	noAgents   bool      // NoAgentsText was sent
+	noAgents   bool      // the NoAgents text was sent
 	pop        *Pop      // the desk's pop, built when the chat is queued
 	// idle ends the chat once it has had no customer socket for Options.AbandonAfter.
 	idle *time.Timer
@@ -295,7 +295,7 @@ func (s *Service) rejoin(ctx context.Context, cv *conv) {
 	if err != nil && !errors.Is(err, acd.ErrDuplicate) {
 		s.log.Error("chat: a chat taken over could not be routed", "conversation_id", c.ID, "status", c.Status, "err", err)
 		cv.mu.Lock()
-		s.closeLocked(ctx, cv, "failed", s.opts.ErrorText)
+		s.closeLocked(ctx, cv, "failed", s.textsLocked(cv).Error)
 		cv.mu.Unlock()
 		return
 	}

@@ -34,6 +34,11 @@ type client struct {
 	// cv is the conversation the socket is in (nil before start or resume); only the
 	// reading goroutine sets it.
 	cv *conv
+	// addr is the client's address; key its entry in Service.pending, where the socket
+	// counts while pending (guarded by Service.mu) is true: until it joins a conversation.
+	addr    netip.Addr
+	key     netip.Prefix
+	pending bool
 }
 
 // send queues a frame; a nil frame ends the socket once the frames before it are
@@ -93,42 +98,55 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	// Every socket counts against its address: whether it starts or resumes a chat is
-	// known only after the upgrade.
-	if !s.limits.Allow(remoteAddr(r), time.Now()) {
-		w.Header().Set("Retry-After", "10")
-		http.Error(w, "too many chats", http.StatusTooManyRequests)
-		return
-	}
+	// Whether a socket starts or resumes a chat is known only after the upgrade: until
+	// it joins one it counts against its address's pending sockets, and only a start
+	// counts against the address's rate (Service.start).
+	c := &client{s: s, out: make(chan []byte, sendQueue), done: make(chan struct{}), addr: remoteAddr(r), pending: true}
+	c.key = crmcore.AddrKey(c.addr)
 	s.mu.Lock()
 	if s.closed || s.customers >= s.opts.MaxCustomers {
 		s.mu.Unlock()
 		http.Error(w, "chat unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	s.customers++ // reserved before the upgrade, so that the cap holds under a burst
+	if s.pending[c.key] >= s.opts.MaxPendingPerAddress {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many chats", http.StatusTooManyRequests)
+		return
+	}
+	s.customers++ // reserved before the upgrade, so that the caps hold under a burst
+	s.pending[c.key]++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
+		s.settle(c)
 		s.mu.Lock()
 		s.customers--
 		s.mu.Unlock()
 		return
 	}
-	c := &client{s: s, conn: conn, out: make(chan []byte, sendQueue), done: make(chan struct{})}
+	c.conn = conn
+	hello := time.AfterFunc(s.opts.HelloWait, func() {
+		if s.isPending(c) {
+			c.kill()
+		}
+	})
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	closed := s.closed
 	s.mu.Unlock()
 	s.metrics.connected(1)
 	defer func() {
+		hello.Stop()
 		c.kill()
 		if cv := c.cv; cv != nil {
 			s.detach(cv, c)
 		}
+		s.settle(c)
 		s.mu.Lock()
 		delete(s.clients, c)
 		s.customers--
@@ -254,6 +272,10 @@ func (s *Service) start(ctx context.Context, c *client, f startData) {
 		c.send(errFrame(codeBadRequest, "invalid pre-chat form"))
 		return
 	}
+	if !s.limits.Allow(c.addr, time.Now()) {
+		c.send(errFrame(codeRateLimited, "too many chats started from your network, please try again later"))
+		return
+	}
 	conv, err := s.store.CreateConversation(ctx, crmcore.ChatConversation{ID: crmcore.NewID(), Name: f.Name, Email: f.Email,
 		Phone: f.Phone, Language: f.Language, Status: crmcore.ChatStatusBot, StartedAt: s.now()})
 	if err != nil {
@@ -269,6 +291,7 @@ func (s *Service) start(ctx context.Context, c *client, f startData) {
 	s.mu.Unlock()
 	cv.attachLocked(c)
 	c.cv = cv
+	s.settle(c)
 	c.send(frame("welcome", welcomeData{Token: s.signToken(cv.id, s.now().Add(s.opts.TokenTTL)), ConversationID: cv.id}))
 	s.log.Info("chat: started", "conversation_id", cv.id, "contact_id", conv.ContactID)
 	s.startBotLocked(cv)
@@ -302,6 +325,11 @@ func (s *Service) resume(ctx context.Context, c *client, r resumeData) {
 		c.finish()
 		return
 	}
+	if len(cv.clients) >= s.opts.MaxSocketsPerChat {
+		c.send(errFrame(codeRateLimited, "this chat is open in too many windows"))
+		c.finish()
+		return
+	}
 	c.send(frame("welcome", welcomeData{Token: s.signToken(cv.id, s.now().Add(s.opts.TokenTTL)), ConversationID: cv.id}))
 	if !s.replay(ctx, c, id, r.AfterSeq) {
 		c.finish()
@@ -312,6 +340,28 @@ func (s *Service) resume(ctx context.Context, c *client, r resumeData) {
 	}
 	cv.attachLocked(c)
 	c.cv = cv
+	s.settle(c)
+}
+
+// settle takes socket c off its address's pending sockets, once: it joined a
+// conversation, or it ended.
+func (s *Service) settle(c *client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.pending {
+		return
+	}
+	c.pending = false
+	if s.pending[c.key]--; s.pending[c.key] <= 0 {
+		delete(s.pending, c.key)
+	}
+}
+
+// isPending reports whether socket c is in no conversation yet.
+func (s *Service) isPending(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.pending
 }
 
 // replay sends the conversation's messages after seq.

@@ -47,9 +47,14 @@
 //
 // Limits: frames of at most 64 KiB (a larger one closes the socket), texts of at most
 // crmcore.MaxChatText bytes of UTF-8 (control characters but newline and tab dropped),
-// customer messages per conversation (Options.MessageRate), sockets per remote address
-// (Options.ConnectRate; 429 before the upgrade), sockets at once (Options.MaxCustomers;
-// 503), origins (Options.AllowedOrigins; 403). GET /chat/widget.js is the widget any site
+// customer messages per conversation (Options.MessageRate), conversations started per
+// remote address (Options.StartRate; the error rate_limited), sockets of a remote address
+// in no conversation yet (Options.MaxPendingPerAddress; 429 before the upgrade) and for
+// how long (Options.HelloWait; then closed), sockets per conversation
+// (Options.MaxSocketsPerChat), sockets at once (Options.MaxCustomers; 503), origins
+// (Options.AllowedOrigins; 403). A resume with a valid token counts against its
+// conversation only, never against its address's starts: a customer whose network comes
+// and goes, or many customers behind one address, resume freely. GET /chat/widget.js is the widget any site
 // embeds with one script tag; GET /chat is a page with the widget open.
 //
 // # Bot
@@ -59,7 +64,16 @@
 // flow waits for the customer go out as one bot message, a menu's options as its
 // buttons; the customer's reply is fed back as digits (ivr.TextPrompt.Reply). The flow's
 // timeouts are multiplied by Options.TimeoutScale. A flow ending in a queue submits the
-// task; one ending otherwise closes the chat with Options.OfferEmail.
+// task; one ending otherwise closes the chat with the OfferEmail text.
+//
+// # Languages
+//
+// The service's own texts (system messages, and the labels of a
+// confirmation's buttons, which the IVR shows as the digits 1 and 2) come
+// in the conversation's language: the pre-chat form's, then the one the
+// flow chose when it queued the chat. DefaultTexts has those of the
+// languages the IVR's prompts ship in; Options.Texts adds or overrides
+// languages; a language without texts gets DefaultLanguage's.
 //
 // # Concurrency
 //

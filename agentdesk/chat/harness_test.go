@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -266,8 +267,8 @@ func (r *rig) toQueue(c *customer) (token, id string) {
 		r.t.Fatalf("delivered = %s %d", cid, seq)
 	}
 	confirm := c.message("You entered 1234")
-	if len(confirm.Buttons) != 2 {
-		r.t.Fatalf("confirm buttons = %+v", confirm.Buttons)
+	if want := []crmcore.ChatButton{{Label: "Yes, that is right", Value: "1"}, {Label: "No, change it", Value: "2"}}; !slices.Equal(confirm.Buttons, want) {
+		r.t.Fatalf("confirm buttons = %+v, want %+v", confirm.Buttons, want)
 	}
 	c.send("button", map[string]string{"value": "1"})
 	c.message("Ticket 1234 is open")

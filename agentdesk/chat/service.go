@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
 	"switchboard/acd"
 	"switchboard/agentdesk"
-	"switchboard/agentdesk/internal/addrlimit"
 	"switchboard/crmcore"
 	"switchboard/ivr"
 )
@@ -116,10 +116,21 @@ type Options struct {
 	AllowedOrigins []string
 	// MaxCustomers caps the customer sockets open at once (default 20000; more get 503).
 	MaxCustomers int
-	// ConnectRate and ConnectBurst limit the sockets one remote address may open per
-	// minute (default 10, burst 20; more get 429).
-	ConnectRate  float64
-	ConnectBurst int
+	// StartRate and StartBurst limit the conversations one remote address may start per
+	// minute (default 10, burst 20; a start over it gets the error rate_limited). A
+	// resume with a valid token starts nothing and is not counted.
+	StartRate  float64
+	StartBurst int
+	// MaxPendingPerAddress caps the sockets of one remote address that are in no
+	// conversation yet (default 20; more get 429 before the upgrade), and HelloWait is
+	// how long a socket may stay so before it is closed (default 30 s): together they
+	// bound the sockets an address holds without starting anything.
+	MaxPendingPerAddress int
+	HelloWait            time.Duration
+	// MaxSocketsPerChat caps the customer sockets of one conversation (tabs, a widget
+	// reconnecting before its old socket timed out; default 5): a resume over it gets
+	// the error rate_limited and its socket is closed.
+	MaxSocketsPerChat int
 	// MessageRate and MessageBurst limit a conversation's customer messages per second
 	// (default 5, burst 10).
 	MessageRate  float64
@@ -140,13 +151,11 @@ type Options struct {
 	OnAgentEvent func(agentID string, ev AgentEvent)
 	// AgentName names an agent to the customer ("Ana joined"); default: the agent id.
 	AgentName func(agentID string) string
-	// Texts the service writes as system messages (English defaults).
-	OfferEmail   string // a chat ended by the bot: how to reach us instead
-	NoAgentsText string // nobody logged in for the chat's queue
-	TransferText string // the agent transferred the chat
-	JoinedText   string // an agent joined; %s is their name
-	EndedText    string // the chat ended
-	ErrorText    string // the chat could not be queued
+	// Texts are the service's own texts per language ("en", "es-MX" counts
+	// as "es"), chosen by the conversation's language; each text missing
+	// takes the language's default (DefaultTexts), else the default
+	// language's.
+	Texts map[string]Texts
 }
 
 func (o *Options) defaults() {
@@ -156,12 +165,6 @@ func (o *Options) defaults() {
 		}
 	}
 	def(&o.Entry, "web")
-	def(&o.OfferEmail, "You can also write to us by email, and we will answer as soon as we can.")
-	def(&o.NoAgentsText, "No agent is available right now. You can leave your question here and we will answer by email, or ask us to call you back.")
-	def(&o.TransferText, "You are being transferred to another agent. Please stay in the chat.")
-	def(&o.JoinedText, "%s joined the chat.")
-	def(&o.EndedText, "The chat has ended. Thank you!")
-	def(&o.ErrorText, "Sorry, we cannot connect you to an agent right now.")
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -174,11 +177,20 @@ func (o *Options) defaults() {
 	if o.MaxCustomers <= 0 {
 		o.MaxCustomers = 20000
 	}
-	if o.ConnectRate <= 0 {
-		o.ConnectRate = 10
+	if o.StartRate <= 0 {
+		o.StartRate = 10
 	}
-	if o.ConnectBurst <= 0 {
-		o.ConnectBurst = 20
+	if o.StartBurst <= 0 {
+		o.StartBurst = 20
+	}
+	if o.MaxPendingPerAddress <= 0 {
+		o.MaxPendingPerAddress = 20
+	}
+	if o.HelloWait <= 0 {
+		o.HelloWait = 30 * time.Second
+	}
+	if o.MaxSocketsPerChat <= 0 {
+		o.MaxSocketsPerChat = 5
 	}
 	if o.MessageRate <= 0 {
 		o.MessageRate = 5
@@ -220,7 +232,8 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *Metrics
-	limits  *addrlimit.Limiter
+	limits  *crmcore.AddrLimiter
+	texts   map[string]Texts // by base language, resolved
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -234,6 +247,7 @@ type Service struct {
 	convs     map[string]*conv
 	clients   map[*client]struct{}
 	customers int
+	pending   map[netip.Prefix]int // sockets in no conversation yet, per crmcore.AddrKey
 	closed    bool
 }
 
@@ -249,8 +263,8 @@ func New(store Store, flows Flows, opts Options) (*Service, error) {
 	}
 	opts.defaults()
 	s := &Service{store: store, flows: flows, opts: opts, log: opts.Logger, metrics: opts.Metrics,
-		limits: addrlimit.New(opts.ConnectRate/60, opts.ConnectBurst),
-		convs:  map[string]*conv{}, clients: map[*client]struct{}{}, wake: make(chan struct{}, 1)}
+		limits: crmcore.NewAddrLimiter(opts.StartRate/60, opts.StartBurst), pending: map[netip.Prefix]int{},
+		texts: resolveTexts(opts.Texts), convs: map[string]*conv{}, clients: map[*client]struct{}{}, wake: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"switchboard/agentdesk/internal/addrlimit"
+	"switchboard/crmcore"
 )
 
 // Errors a Dialer wraps (%w) so that the browser gets the right status and message;
@@ -127,7 +127,7 @@ type Handler struct {
 	log    *slog.Logger
 	m      *Metrics
 	mux    *http.ServeMux
-	limits *addrlimit.Limiter
+	limits *crmcore.AddrLimiter
 	csp    string // the page's Content-Security-Policy
 
 	ctx    context.Context // ends with Close
@@ -159,7 +159,7 @@ func New(d Dialer, cfg Config) (*Handler, error) {
 	}
 	cfg.defaults()
 	h := &Handler{d: d, cfg: cfg, log: cfg.Logger, m: cfg.Metrics,
-		limits: addrlimit.New(float64(cfg.RatePerMinute)/60, cfg.RateBurst),
+		limits: crmcore.NewAddrLimiter(float64(cfg.RatePerMinute)/60, cfg.RateBurst),
 		csp:    pageCSP(cfg.AllowedOrigins)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()

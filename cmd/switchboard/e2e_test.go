@@ -838,6 +838,23 @@ func TestJourneyCallback(t *testing.T) {
 // the browser's fake microphone back to it), then wraps up in the page.
 func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 	s := startSystem(t, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
+	// The support queue has a call script; the desk shows it filled from
+	// the pop and saves its answers on the interaction.
+	sup, _ := s.login("sam", "demo")
+	if code, body := s.rest("POST", "/api/v1/scripts", sup, map[string]any{"name": "Support", "queues": []string{"support"},
+		"steps": []map[string]any{
+			{"id": "greet", "text": "Hello {{contact.name}}, this is {{agent.name}}.", "next": "topic"},
+			{"id": "topic", "text": "What can I do for you?", "question": map[string]any{"kind": "choice", "label": "Topic",
+				"choices": []map[string]any{{"value": "broken", "next": "model"}, {"value": "other"}}}},
+			{"id": "model", "text": "Which model is it?", "question": map[string]any{"kind": "text", "label": "Model"}},
+		}}); code != http.StatusCreated {
+		t.Fatalf("create script: %d %s", code, body)
+	}
+	// A knowledge article about the support line is suggested in the pop.
+	if code, body := s.rest("POST", "/api/v1/knowledge/articles", sup, map[string]any{"title": "Support line: first checks",
+		"body_markdown": "Before a support call goes further, check the **support** contract.", "language": "en"}); code != http.StatusCreated {
+		t.Fatalf("create article: %d %s", code, body)
+	}
 	desk := softphoneDesk(t, s.http, "bob")
 
 	caller := s.sipp("caller_support.xml", "Liam Johnson", "+14155550101", "+15550100", "-rtp_echo")
@@ -846,9 +863,20 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 	if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById('cust-name').textContent === 'Liam Johnson'`, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		t.Fatalf("customer card never showed Liam Johnson: %v", err)
 	}
+	agentdesktest.Poll(t, desk, "article suggested in the pop",
+		`[...document.querySelectorAll('#pop-articles a')].some(a => a.textContent === 'Support line: first checks')`)
 	agentdesktest.Step(t, desk, "answer", chromedp.Click(chromedp.CSS("#btn-answer")))
 	agentdesktest.Poll(t, desk, "talking", `document.getElementById('call-status').textContent.startsWith('Talking')`)
-	time.Sleep(2 * time.Second)
+	agentdesktest.Poll(t, desk, "script filled from the pop",
+		`document.getElementById('script-text').textContent === 'Hello Liam Johnson, this is Bob Jones.'`)
+	agentdesktest.Step(t, desk, "answer the script",
+		chromedp.Click(chromedp.CSS("#script-next")),
+		chromedp.SetValue(chromedp.CSS("#script-answer"), "broken"),
+		chromedp.Click(chromedp.CSS("#script-next")),
+		chromedp.SendKeys(chromedp.CSS("#script-answer"), "X-200 <b>"),
+		chromedp.Click(chromedp.CSS("#script-next")))
+	agentdesktest.Poll(t, desk, "end of the script", `document.getElementById('script-title').textContent === 'End of script'`)
+	time.Sleep(time.Second)
 	got, err := chromedp.Run(desk, chromedp.Evaluate[float64](`(async () => {
 		const st = await window.switchboard.phone.pc.getStats();
 		let n = 0; st.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.totalAudioEnergy || 0; });
@@ -869,6 +897,20 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 	if in.Outcome != "answered" || str(in.AgentID) != bobID || str(in.Disposition) != "resolved" || str(in.Notes) != "Sorted in the browser." {
 		t.Errorf("interaction = outcome %s agent %s disposition %q notes %q, want answered by bob with the page's wrap-up",
 			in.Outcome, str(in.AgentID), str(in.Disposition), str(in.Notes))
+	}
+	conn, err := pgx.Connect(context.Background(), s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var path []string
+	var answers string
+	if err := conn.QueryRow(context.Background(), `select path, answers::text from script_answers where interaction_id = $1 and agent_id = $2`,
+		in.ID, bobID).Scan(&path, &answers); err != nil {
+		t.Fatalf("script answers on the interaction: %v", err)
+	}
+	if strings.Join(path, " ") != "greet topic model" || !strings.Contains(answers, `"value": "X-200 <b>"`) {
+		t.Errorf("script answers = path %q answers %s, want greet topic model with the model typed", path, answers)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"switchboard/crmcore/dispatch"
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgstore"
+	"switchboard/crmcore/webhook"
 	"switchboard/ivr"
 	"switchboard/sip"
 )
@@ -63,6 +64,10 @@ type routingDeps struct {
 	ivrMetrics *ivr.Metrics
 	// web places web callers' calls on this process's gateway.
 	web webcall.Dialer
+	// hooks keeps the webhook subscriptions and their deliveries.
+	hooks *webhook.Service
+	// writer is the durable writer the event log goes through.
+	writer *pgstore.Writer
 }
 
 // routing is the services that run where the routing engine does: the
@@ -80,9 +85,18 @@ type routing struct {
 	// leader and term are set on a cluster's leader.
 	leader *acdnats.Leader
 	term   *leadership
+	// The event log and the report roll-ups run where the engine does.
+	store  *pgstore.Store
+	writer *pgstore.Writer
+	node   string
+	acdCfg func() *acd.Config
 
 	crmWorkDone chan struct{}
 }
+
+// reportRollUpEvery is how often the leader rolls the recent hours of the
+// event log and the interactions up into report intervals.
+const reportRollUpEvery = 5 * time.Minute
 
 // newRouting builds the routing services over d.tel.
 func newRouting(d routingDeps) (*routing, error) {
@@ -96,7 +110,8 @@ func newRouting(d routingDeps) (*routing, error) {
 	if outbox != nil {
 		apiOpts = append(apiOpts, crmapi.WithEmail(d.store, emailSettings(&cfg.Mail, outbox)))
 	}
-	apiOpts = append(apiOpts, crmapi.WithChats(d.store), crmapi.WithRecordings(crmapi.DirRecordings{Dir: cfg.SIP.RecordingDir}, d.store))
+	apiOpts = append(apiOpts, crmapi.WithChats(d.store), crmapi.WithRecordings(crmapi.DirRecordings{Dir: cfg.SIP.RecordingDir}, d.store),
+		crmapi.WithScripts(d.store), crmapi.WithQuality(d.store), crmapi.WithWebhooks(d.hooks), crmapi.WithKnowledge(d.store), crmapi.WithReports(d.store))
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
 	}, apiOpts...)
@@ -188,7 +203,7 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
-		crmWorkDone: make(chan struct{})}, nil
+		crmWorkDone: make(chan struct{}), store: d.store, writer: d.writer, node: cfg.Cluster.node(), acdCfg: d.acdCfg.Load}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -198,6 +213,8 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 	go func() { errc <- r.hub.Run(ctx) }()
 	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
 	go followChatRecords(ctx, r.engine, r.chats, r.log)
+	go followEventLog(ctx, r.engine, r.writer, r.node, r.log)
+	go rollUpReports(ctx, r.store, r.acdCfg, reportRollUpEvery, r.log)
 	if r.outbox != nil {
 		go func() {
 			if err := r.outbox.Run(ctx); err != nil && ctx.Err() == nil {

@@ -23,6 +23,7 @@ import (
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
+	"switchboard/crmcore/webhook"
 	"switchboard/ivr"
 	"switchboard/sip"
 )
@@ -122,6 +123,21 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	// Webhooks are delivered by every node: river shares the jobs out.
+	hooks, err := webhook.New(db.pool, webhook.WithLogger(logger), webhook.WithMetrics(webhook.NewMetrics(reg)))
+	if err != nil {
+		return err
+	}
+	if err := hooks.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hooks.Stop(sctx); err != nil {
+			logger.Warn("webhooks: stopping", "err", err)
+		}
+	}()
 	var term *leadership
 	var cl *clusterLink
 	defer func() {
@@ -245,7 +261,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return err
 	}
 	deps := routingDeps{cfg: cfg, log: logger, reg: reg, db: db, store: store, auth: auth, hub: &hub, agents: agents,
-		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics,
+		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics, hooks: hooks, writer: writer,
 		web: webDialer{gw: gw, flows: flows, handle: func(c *sip.Call) { entry.Handle(c) }}}
 	var rt *routing
 	if cl == nil {
@@ -381,6 +397,9 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 // an empty database when the config asks for it.
 func migrate(ctx context.Context, cfg *Config, db *database, logger *slog.Logger) error {
 	if err := pgstore.Migrate(ctx, db.pool, pgstore.WithMigrateSIPRealm(cfg.SIP.Realm)); err != nil {
+		return err
+	}
+	if err := webhook.Migrate(ctx, db.pool); err != nil {
 		return err
 	}
 	v, err := pgstore.SchemaVersion(ctx, db.pool)

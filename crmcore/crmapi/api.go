@@ -114,6 +114,11 @@ type Handler struct {
 	chats         ChatStore
 	recFiles      Recordings
 	recLog        RecordingLog
+	kb            *knowledge // nil without WithKnowledge
+	webhooks      WebhookStore
+	quality       QualityStore
+	scripts       ScriptStore
+	reports       ReportStore
 }
 
 // Option configures a Handler.
@@ -201,6 +206,11 @@ func (h *Handler) routes() {
 	h.routeEmails()
 	h.routeChats()
 	h.routeRecordings()
+	h.routeKnowledge()
+	h.routeWebhooks()
+	h.routeQuality()
+	h.routeScripts()
+	h.routeReports()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))

@@ -5,8 +5,15 @@
 // status transitions, comments, audit trail, routed assignments with
 // their reasons), leads, interactions (filtered listing, CSV export),
 // agents (admin-only management, per-channel capacity; see
-// [WithChannels]) and the caller lookup used by the screen pop. The
-// OpenAPI 3 description is served at /api/v1/openapi.json.
+// [WithChannels]) and the caller lookup used by the screen pop. Options
+// add the email channel ([WithEmail]), chats ([WithChats]), call
+// recordings ([WithRecordings]), call scripts and their answers
+// ([WithScripts]), quality evaluations ([WithQuality]), the knowledge base
+// with its public search for the chat widget ([WithKnowledge]), webhooks
+// ([WithWebhooks]) and historical reports ([WithReports]); without its
+// option a group's endpoints answer 404. The OpenAPI 3 description is
+// served at /api/v1/openapi.json; the package's tests check every request
+// and response against it.
 //
 // Every endpoint except POST /api/v1/sessions and the OpenAPI document needs
 // "Authorization: Bearer <token>" and checks the caller's role against the

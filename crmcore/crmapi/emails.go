@@ -15,6 +15,10 @@ type EmailStore interface {
 	ReplyEmail(ctx context.Context, agentID string, number int64,
 		build func(t crmcore.Ticket, requester crmcore.Contact, thread []crmcore.EmailMessage) (crmcore.EmailMessage, error)) (crmcore.OutboundEmail, error)
 	Outbox(ctx context.Context, limit int) ([]crmcore.OutboundEmail, error)
+	// EmailAttachment returns a kept attachment of ticket number's emails,
+	// with its content (crmcore.ErrNotFound when that ticket has none with
+	// that id).
+	EmailAttachment(ctx context.Context, number int64, id string) (crmcore.EmailAttachment, error)
 }
 
 // EmailSettings is what agents' email replies need: the support address
@@ -39,6 +43,7 @@ func (h *Handler) routeEmails() {
 	m := h.mux
 	m.HandleFunc("GET /api/v1/tickets/{number}/emails", h.authed(crmcore.PermManageTickets, h.listEmails))
 	m.HandleFunc("POST /api/v1/tickets/{number}/emails", h.authed(crmcore.PermManageTickets, h.replyEmail))
+	m.HandleFunc("GET /api/v1/tickets/{number}/attachments/{id}", h.authed(crmcore.PermManageTickets, h.getAttachment))
 	m.HandleFunc("GET /api/v1/email/outbox", h.authed(crmcore.PermManageTickets, h.outbox))
 	m.HandleFunc("GET /api/v1/email/templates", h.authed(crmcore.PermManageTickets, h.emailTemplates))
 }
@@ -63,7 +68,7 @@ func (h *Handler) listEmails(w http.ResponseWriter, r *http.Request, _ crmcore.P
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listResponse[crmcore.EmailMessage]{Items: ms, Count: len(ms)})
+	writeJSON(w, http.StatusOK, listResponse[emailView]{Items: emailViews(n, ms), Count: len(ms)})
 }
 
 // emailReplyRequest is an agent's reply: its text (a canned response's

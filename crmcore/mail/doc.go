@@ -45,8 +45,12 @@
 // made valid UTF-8) and RFC 2047 header words. The text is the first
 // text/plain part, or the first text/html part reduced to plain text
 // (script, style and head dropped, entities decoded), capped at
-// crmcore.MaxEmailText. Attachments are read to learn their size and
-// sniffed content type, and dropped. Everything taken from a header is
+// crmcore.MaxEmailText. Attachments are kept with the message, within
+// AttachmentLimits (10 MiB each, 25 MiB and 20 attachments a message by
+// default): each is hashed (SHA-256) and typed by the safer of its
+// sniffed and declared types; one over a cap is described and marked
+// not kept, and the message is accepted all the same. The store writes
+// them in the message's transaction. Everything taken from a header is
 // made one line of valid UTF-8, so that it can be written back in a reply
 // without carrying a line break.
 //

@@ -63,6 +63,8 @@ type InboxOptions struct {
 	Domain string
 	// MaxMessageBytes is the largest message parsed (default 25 MiB).
 	MaxMessageBytes int64
+	// Attachments caps the attachments' content kept with a message.
+	Attachments AttachmentLimits
 	// Routes maps a support address (compared case-insensitively) to its
 	// route; mail to an address without one takes DefaultRoute (priority
 	// normal when unset).
@@ -135,7 +137,7 @@ func NewInbox(store Store, opts InboxOptions) *Inbox {
 // ErrMalformed; a store failure is returned as it is (the sender retries).
 func (ib *Inbox) Deliver(ctx context.Context, from string, rcpt []string, data io.Reader) error {
 	m := ib.opts.Metrics
-	p, err := Parse(data, ib.opts.MaxMessageBytes)
+	p, err := ParseWith(data, ParseOptions{MaxMessageBytes: ib.opts.MaxMessageBytes, Attachments: ib.opts.Attachments})
 	if err != nil {
 		m.Received.WithLabelValues("refused").Inc()
 		if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) {

@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"mime"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -65,23 +64,40 @@ type Parsed struct {
 	Loop          bool
 }
 
-// Parse reads one RFC 5322 message of at most maxBytes bytes (0 or less:
-// DefaultMaxMessageBytes). It decodes transfer encodings, charsets and
-// RFC 2047 words, keeps the first text/plain part as the text (or the
-// first text/html part reduced to text), and describes the attachments
-// without keeping them. A message that is not valid MIME gives an error
-// wrapping ErrMalformed; one longer than maxBytes, ErrTooLarge; a failure
-// of r is returned wrapped as it is.
+// ParseOptions configure ParseWith; zero fields take the defaults.
+type ParseOptions struct {
+	// MaxMessageBytes caps the raw message (default
+	// DefaultMaxMessageBytes).
+	MaxMessageBytes int64
+	// Attachments caps the attachments' content kept.
+	Attachments AttachmentLimits
+}
+
+// Parse is ParseWith with a size cap of maxBytes and the default
+// attachment limits.
+func Parse(r io.Reader, maxBytes int64) (*Parsed, error) {
+	return ParseWith(r, ParseOptions{MaxMessageBytes: maxBytes})
+}
+
+// ParseWith reads one RFC 5322 message of at most opts.MaxMessageBytes
+// bytes. It decodes transfer encodings, charsets and RFC 2047 words,
+// keeps the first text/plain part as the text (or the first text/html
+// part reduced to text), and keeps the attachments within
+// opts.Attachments (the others are described and marked not kept). A
+// message that is not valid MIME gives an error wrapping ErrMalformed;
+// one longer than the cap, ErrTooLarge; a failure of r is returned
+// wrapped as it is.
 //
 // A message without a usable Message-ID gets one derived from a hash of
 // its bytes, so that a sender's retry of the same message is recognised
 // as a duplicate.
-func Parse(r io.Reader, maxBytes int64) (*Parsed, error) {
+func ParseWith(r io.Reader, opts ParseOptions) (*Parsed, error) {
+	maxBytes := opts.MaxMessageBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxMessageBytes
 	}
 	src := &sourceReader{r: r, left: maxBytes, hash: sha256.New()}
-	p, err := parseMessage(src)
+	p, err := parseMessage(src, opts.Attachments.withDefaults())
 	if err == nil {
 		// The rest (an epilogue, parts after a decoding stop) still counts
 		// towards the size and the hash.
@@ -142,7 +158,7 @@ func readable(err error) bool {
 	return err == nil || message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)
 }
 
-func parseMessage(src io.Reader) (*Parsed, error) {
+func parseMessage(src io.Reader, limits AttachmentLimits) (*Parsed, error) {
 	e, err := message.Read(src)
 	if e == nil || !readable(err) {
 		return nil, malformed("header: %v", err)
@@ -152,7 +168,7 @@ func parseMessage(src io.Reader) (*Parsed, error) {
 	if err := p.readHeader(h); err != nil {
 		return nil, err
 	}
-	var b bodyParts
+	b := bodyParts{limits: limits}
 	if err := b.walk(e, 0); err != nil {
 		return nil, err
 	}
@@ -295,6 +311,9 @@ type bodyParts struct {
 	havePlain   bool
 	haveHTML    bool
 	attachments []crmcore.EmailAttachment
+	limits      AttachmentLimits
+	keptBytes   int64 // content kept so far
+	keptCount   int   // attachments kept so far
 }
 
 func (b *bodyParts) text() string {
@@ -357,31 +376,7 @@ func (b *bodyParts) leaf(e *message.Entity) error {
 		// An alternative of a text already kept.
 		return drain(e.Body)
 	}
-	return b.attachment(e.Body, name)
-}
-
-func (b *bodyParts) attachment(r io.Reader, name string) error {
-	var head [512]byte
-	n, err := io.ReadFull(r, head[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return malformed("attachment: %v", err)
-	}
-	rest, err := io.Copy(io.Discard, r)
-	if err != nil {
-		return malformed("attachment: %v", err)
-	}
-	if len(b.attachments) >= crmcore.MaxAttachments {
-		return nil
-	}
-	if name = cleanLine(name, maxNameBytes); name == "" {
-		name = "attachment"
-	}
-	b.attachments = append(b.attachments, crmcore.EmailAttachment{
-		Name:        name,
-		ContentType: http.DetectContentType(head[:n]),
-		Size:        int64(n) + rest,
-	})
-	return nil
+	return b.attachment(e.Body, name, mediaType)
 }
 
 func drain(r io.Reader) error {

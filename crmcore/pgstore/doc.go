@@ -33,9 +33,22 @@
 // gave agents that are still theirs are read back after a restart
 // ([Store.HeldTickets], [Store.HeldLeads]).
 //
+// Tables beside the CRM's: the knowledge base (knowledge_articles, with
+// a tsvector of title and body under each article's language's text
+// search configuration), quality forms and evaluations (qa_forms keeps
+// every version; [Store.AssignSample] draws a seeded weekly sample per
+// agent), call scripts (every change a version) and the answers given
+// along them, the webhook outbox (webhook_events, written by the
+// transaction that changes the data, and only for event types an active
+// subscription wants; crmcore/webhook delivers them), and the event log
+// (agent_events) with its roll-ups (report_intervals, 15 minutes, and
+// report_hours), recomputed from the log and the interactions by
+// [Store.RollUp] and read by [Store.IntervalReport].
+//
 // # Durable interaction writer
 //
-// [Writer] is the only write path for interactions and wrap-ups. It is a
+// [Writer] is the only write path for interactions, wrap-ups and the
+// event log ([Writer.WriteEvents]; journal format 5). It is a
 // write-ahead log in front of PostgreSQL:
 //
 //	Write ──► journal (group commit) ──► collector ──► chunk ──► 2 flushers, each one

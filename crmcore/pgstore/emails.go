@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,18 +25,29 @@ func scanEmail(row pgx.Row) (crmcore.EmailMessage, error) {
 }
 
 // insertEmail stores thread message m of ticket ticketID in tx under a
-// fresh id.
+// fresh id, with the content of its kept attachments, each under a fresh
+// id too.
 func insertEmail(ctx context.Context, tx pgx.Tx, ticketID string, m *crmcore.EmailMessage) error {
 	m.ID, m.TicketID = crmcore.NewID(), ticketID
+	// A copy: the ids given here are the stored message's, not the caller's.
+	m.Attachments = slices.Clone(m.Attachments)
 	if m.Attachments == nil {
 		m.Attachments = []crmcore.EmailAttachment{}
+	}
+	for i := range m.Attachments {
+		if a := &m.Attachments[i]; a.Kept() && a.Content != nil {
+			a.ID = crmcore.NewID()
+		}
 	}
 	_, err := tx.Exec(ctx, `insert into ticket_emails (id, ticket_id, direction, message_id, in_reply_to, refs,
 		from_addr, from_name, to_addrs, cc_addrs, subject, body, attachments, author_id, created_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, nullif($14::text,'')::uuid, $15)`,
 		m.ID, ticketID, string(m.Direction), m.MessageID, m.InReplyTo, nonNil(m.References), m.From, m.FromName,
 		nonNil(m.To), nonNil(m.Cc), m.Subject, m.Text, m.Attachments, m.AuthorID, m.CreatedAt.UTC())
-	return err
+	if err != nil {
+		return err
+	}
+	return insertAttachments(ctx, tx, m)
 }
 
 // queueEmail stores outbound email o (its message first) in tx, due now.

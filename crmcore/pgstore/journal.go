@@ -21,12 +21,13 @@ import (
 	"switchboard/crmcore"
 )
 
-// record is one write: an interaction or a wrap-up. The journal stores
-// records in its own binary format (journalcodec.go); the dead-letter file
-// stores them as JSON lines for people to read.
+// record is one write: an interaction, a wrap-up or an agent event. The
+// journal stores records in its own binary format (journalcodec.go); the
+// dead-letter file stores them as JSON lines for people to read.
 type record struct {
 	I *crmcore.Interaction `json:"i,omitempty"`
 	W *crmcore.WrapUp      `json:"w,omitempty"`
+	E *crmcore.AgentEvent  `json:"e,omitempty"`
 }
 
 const (
@@ -387,6 +388,8 @@ func openSegment(dir string, n uint64) (*segReader, error) {
 	head, _ := r.br.Peek(len(journalMagic))
 	switch {
 	case bytes.Equal(head, journalMagic):
+		r.jr.ver = journalFormat
+	case bytes.Equal(head, journalMagicV4):
 		r.jr.ver = 4
 	case bytes.Equal(head, journalMagicV3):
 		r.jr.ver = 3

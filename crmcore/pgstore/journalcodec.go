@@ -17,26 +17,29 @@ import (
 // read back from it on its way to PostgreSQL, so its codec is on the hot
 // path. A journal segment is
 //
-//	magic "SBJ\x04\n", then per record:
+//	magic "SBJ\x05\n", then per record:
 //	len(payload) uint32 | payload | CRC-32C(payload) uint32 (big-endian)
 //
-// and a payload is a kind byte ('I' interaction, 'W' wrap-up) followed by
+// and a payload is a kind byte ('I' interaction, 'W' wrap-up, 'E' agent
+// event) followed by
 // the fields in declaration order: strings as uvarint length + bytes,
 // times as varint Unix seconds + uvarint nanoseconds (UTC), optional
 // values behind a 0/1 presence byte, slices as uvarint count + elements,
 // a survey as uvarint count + (name, varint score) in name order; an
 // interaction ends with its parties (agent, number, role, joined, left)
 // and holds (agent, from, to), each as a slice; an IVR step is its node,
-// digits, speech and confidence (a big-endian float64).
+// digits, speech and confidence (a big-endian float64); an agent event's
+// wait is a varint of nanoseconds.
 // A record cut short by a crash, or whose checksum fails, ends the file
-// (it is reported as skipped). Files of format 3 (the same without the
-// parties, holds and speech), 2 (nor the surveys) and files without a magic (gob
-// streams) are still read.
+// (it is reported as skipped). Files of format 4 (the same without agent
+// events), 3 (nor the parties, holds and speech), 2 (nor the surveys) and
+// files without a magic (gob streams) are still read.
 // TestJournalCodecCoversEveryField fails when a field is added to
-// crmcore.Interaction, WrapUp or IVRStep and not here.
+// crmcore.Interaction, WrapUp, IVRStep or AgentEvent and not here.
 
 var (
-	journalMagic   = []byte("SBJ\x04\n")
+	journalMagic   = []byte("SBJ\x05\n")
+	journalMagicV4 = []byte("SBJ\x04\n")
 	journalMagicV3 = []byte("SBJ\x03\n")
 	journalMagicV2 = []byte("SBJ\x02\n")
 )
@@ -50,7 +53,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errJournalCorrupt = errors.New("pgstore: corrupt journal record")
 
 // journalFormat is the format the journal writes (journalMagic's).
-const journalFormat = 4
+const journalFormat = 5
 
 // appendJournalRecord appends r's frame to b.
 func appendJournalRecord(b []byte, r *record) []byte { return appendRecordFormat(b, r, journalFormat) }
@@ -66,6 +69,8 @@ func appendRecordFormat(b []byte, r *record, ver int) []byte {
 		b = appendInteraction(append(b, 'I'), r.I, ver)
 	case r.W != nil:
 		b = appendWrapUp(append(b, 'W'), r.W, ver)
+	case r.E != nil && ver >= 5:
+		b = appendAgentEvent(append(b, 'E'), r.E)
 	default:
 		return b[:at]
 	}
@@ -136,6 +141,17 @@ func appendInteraction(b []byte, in *crmcore.Interaction, ver int) []byte {
 	return b
 }
 
+func appendAgentEvent(b []byte, e *crmcore.AgentEvent) []byte {
+	b = appendStr(b, e.ID)
+	b = appendJTime(b, e.At)
+	b = appendStr(b, string(e.Kind))
+	for _, s := range [...]string{e.AgentID, e.Queue, e.Channel, e.TaskID, e.InteractionID, e.Presence, e.Reason,
+		e.State, e.Node} {
+		b = appendStr(b, s)
+	}
+	return binary.AppendVarint(b, int64(e.Wait))
+}
+
 func appendWrapUp(b []byte, w *crmcore.WrapUp, ver int) []byte {
 	b = appendStr(b, w.ID)
 	b = appendStr(b, w.InteractionID)
@@ -187,8 +203,8 @@ func appendOptInt(b []byte, v *int) []byte {
 	return binary.AppendVarint(append(b, 1), int64(*v))
 }
 
-// journalReader reads the records of a journal file in format ver (4,
-// or an older 3 or 2).
+// journalReader reads the records of a journal file in format ver (5,
+// or an older 4, 3 or 2).
 type journalReader struct {
 	r        *bufio.Reader
 	buf      []byte
@@ -228,6 +244,11 @@ func (jr *journalReader) next() (record, error) {
 		r.I = d.interaction()
 	case 'W':
 		r.W = d.wrapUp()
+	case 'E':
+		if jr.ver < 5 {
+			return record{}, errJournalCorrupt
+		}
+		r.E = d.agentEvent()
 	default:
 		return record{}, errJournalCorrupt
 	}
@@ -239,7 +260,8 @@ func (jr *journalReader) next() (record, error) {
 }
 
 // decoder reads payload fields; a short or malformed payload sets bad.
-// ver is the file's format: 2 has no surveys, 3 no parties or holds.
+// ver is the file's format: 2 has no surveys, 3 no parties or holds, 4
+// no agent events.
 type decoder struct {
 	b   []byte
 	bad bool
@@ -408,6 +430,19 @@ func (d *decoder) interaction() *crmcore.Interaction {
 		}
 	}
 	return in
+}
+
+func (d *decoder) agentEvent() *crmcore.AgentEvent {
+	e := &crmcore.AgentEvent{}
+	e.ID = d.str()
+	e.At = d.time()
+	e.Kind = crmcore.AgentEventKind(d.str())
+	for _, p := range [...]*string{&e.AgentID, &e.Queue, &e.Channel, &e.TaskID, &e.InteractionID, &e.Presence,
+		&e.Reason, &e.State, &e.Node} {
+		*p = d.str()
+	}
+	e.Wait = time.Duration(d.varint())
+	return e
 }
 
 func (d *decoder) wrapUp() *crmcore.WrapUp {

@@ -72,10 +72,14 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	fill(t, reflect.ValueOf(&full).Elem(), &seed)
 	var wu crmcore.WrapUp
 	fill(t, reflect.ValueOf(&wu).Elem(), &seed)
+	var ev crmcore.AgentEvent
+	fill(t, reflect.ValueOf(&ev).Elem(), &seed)
 	neg := -3
 	recs := []record{
 		{I: &full},
 		{W: &wu},
+		{E: &ev},
+		{E: &crmcore.AgentEvent{ID: crmcore.NewID()}},
 		{I: &crmcore.Interaction{ID: crmcore.NewID(), ArrivedAt: time.Date(1969, 7, 20, 20, 17, 40, 5, time.UTC)}},
 		{W: &crmcore.WrapUp{ID: crmcore.NewID(), SurveyScore: &neg}},
 	}
@@ -83,7 +87,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	for i := range recs {
 		b = appendJournalRecord(b, &recs[i])
 	}
-	jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(b))}
+	jr := &journalReader{ver: journalFormat, r: bufio.NewReader(bytes.NewReader(b))}
 	for i, want := range recs {
 		got, err := jr.next()
 		if err != nil {
@@ -99,7 +103,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 
 	// Every cut and every flipped byte is detected, never misread.
 	for cut := 1; cut < len(b); cut++ {
-		jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(b[:cut]))}
+		jr := &journalReader{ver: journalFormat, r: bufio.NewReader(bytes.NewReader(b[:cut]))}
 		n := 0
 		for {
 			if _, err := jr.next(); err != nil {
@@ -114,7 +118,7 @@ func TestJournalCodecCoversEveryField(t *testing.T) {
 	for i := range b {
 		bad := bytes.Clone(b)
 		bad[i] ^= 0x40
-		jr := &journalReader{ver: 4, r: bufio.NewReader(bytes.NewReader(bad))}
+		jr := &journalReader{ver: journalFormat, r: bufio.NewReader(bytes.NewReader(bad))}
 		for j := range recs {
 			got, err := jr.next()
 			if err != nil {
@@ -139,7 +143,7 @@ func journalFile(magic []byte, ver int, recs []record) []byte {
 
 // TestReadSegmentFormats reads a segment in each format the journal has
 // had: a gob stream (no magic), format 2 (no surveys), 3 (no parties,
-// holds or speech) and the current one.
+// holds or speech), 4 (no agent events) and the current one.
 func TestReadSegmentFormats(t *testing.T) {
 	dir := t.TempDir()
 	in := testInteraction(1, crmcore.NewID(), "")
@@ -153,13 +157,19 @@ func TestReadSegmentFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	v4 := journalFile(journalMagicV4, 4, recs)
+	ev := crmcore.AgentEvent{ID: crmcore.NewID(), At: in.ArrivedAt, Kind: crmcore.AgentEventLogin, AgentID: crmcore.NewID(),
+		Presence: crmcore.AgentPresenceReady, Wait: 1500 * time.Millisecond}
+	recs = append(recs, record{E: &ev})
 	cur := journalFile(journalMagic, journalFormat, recs)
-	v3 := journalFile(journalMagicV3, 3, recs)
-	v2 := journalFile(journalMagicV2, 2, recs)
+	v3 := journalFile(journalMagicV3, 3, recs[:2])
+	v2 := journalFile(journalMagicV2, 2, recs[:2])
 	for i, tc := range []struct {
 		name string
 		data []byte
-	}{{"gob", gobFile.Bytes()}, {"v2", v2}, {"v3", v3}, {"current", cur}} {
+		want []record
+	}{{"gob", gobFile.Bytes(), recs[:2]}, {"v2", v2, recs[:2]}, {"v3", v3, recs[:2]}, {"v4", v4, recs[:2]},
+		{"current", cur, recs}} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(segmentPath(dir, uint64(i+1)), tc.data, 0o600); err != nil {
 				t.Fatal(err)
@@ -180,7 +190,7 @@ func TestReadSegmentFormats(t *testing.T) {
 			if r.torn {
 				t.Error("segment read as torn")
 			}
-			if d := cmp.Diff(recs, got, cmp.AllowUnexported(record{}), cmpopts.EquateEmpty()); d != "" {
+			if d := cmp.Diff(tc.want, got, cmp.AllowUnexported(record{}), cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("records (-want +got):\n%s", d)
 			}
 		})

@@ -272,7 +272,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts ...SeedOption) (SeedResu
 		}
 		res.Ints++
 	}
-	return res, nil
+	return res, s.SeedKnowledge(ctx)
 }
 
 func emailFor(name string) string {

@@ -71,10 +71,16 @@ func insertTicket(ctx context.Context, tx pgx.Tx, actorID string, t *crmcore.Tic
 		return err
 	}
 	t.Number = crmcore.FormatTicketNumber(num)
+	evs := []outboxEvent{{typ: crmcore.EventTicketCreated, payload: t}}
 	if t.Status == crmcore.StatusNew && t.AssigneeID == "" {
 		if err := queueForRouting(ctx, tx, t.ID, crmcore.RouteNew, t.CreatedAt, ""); err != nil {
 			return err
 		}
+		evs = append(evs, outboxEvent{typ: crmcore.EventTaskQueued, payload: crmcore.TaskEvent{Channel: crmcore.TaskChannelTicket,
+			TicketID: t.ID, Number: t.Number, Cause: string(crmcore.RouteNew), Since: t.CreatedAt.UTC()}})
+	}
+	if err := enqueueEvents(ctx, tx, evs); err != nil {
+		return err
 	}
 	return audit(ctx, tx, t.ID, actorID, t.CreatedAt, []crmcore.AuditEntry{{Action: "created", Field: "status", New: t.Status.String()}})
 }
@@ -225,6 +231,9 @@ func saveTicket(ctx context.Context, tx pgx.Tx, actorID string, old crmcore.Tick
 		return err
 	}
 	if err := updateRouting(ctx, tx, actorID, old, *t, now); err != nil {
+		return err
+	}
+	if err := enqueueEvent(ctx, tx, crmcore.EventTicketUpdated, crmcore.TicketUpdate{Ticket: *t, Changes: changes}); err != nil {
 		return err
 	}
 	return audit(ctx, tx, t.ID, actorID, now, changes)

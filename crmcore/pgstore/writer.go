@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 	"switchboard/crmcore"
 )
 
-// ErrWriterClosed is returned by Write and AppendWrapUp after Close.
+// ErrWriterClosed is returned by Write, AppendWrapUp and WriteEvents after
+// Close.
 var ErrWriterClosed = errors.New("pgstore: interaction writer closed")
 
 // ErrNotStored is wrapped by the error of a Write or AppendWrapUp whose
@@ -144,13 +146,39 @@ func (w *Writer) AppendWrapUp(ctx context.Context, wu crmcore.WrapUp) error {
 	return w.append(ctx, record{W: &wu})
 }
 
+// WriteEvents stores agent events (the event log) as Write stores an
+// interaction: it validates every event (one invalid event refuses them
+// all, with an error wrapping crmcore.ErrInvalid), journals them together
+// and returns once the fsync that covers them has returned. An event
+// written again under the same ID is stored once.
+func (w *Writer) WriteEvents(ctx context.Context, evs ...crmcore.AgentEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for i := range evs {
+		if err := evs[i].Validate(); err != nil {
+			return err
+		}
+	}
+	utc := slices.Clone(evs) // the caller's events are left as they are
+	recs := make([]record, len(utc))
+	for i := range utc {
+		utc[i].At = utc[i].At.UTC()
+		recs[i].E = &utc[i]
+	}
+	return w.append(ctx, recs...)
+}
+
 // frameBufs recycles the encoding buffers of appends.
 var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// append journals r and waits for the group commit that covers it.
-func (w *Writer) append(ctx context.Context, r record) error {
+// append journals recs and waits for the group commit that covers them.
+func (w *Writer) append(ctx context.Context, recs ...record) error {
 	bp := frameBufs.Get().(*[]byte)
-	frame := appendJournalRecord((*bp)[:0], &r)
+	frame := (*bp)[:0]
+	for i := range recs {
+		frame = appendJournalRecord(frame, &recs[i])
+	}
 	g, err := w.journal.append(frame)
 	*bp = frame
 	frameBufs.Put(bp)

@@ -103,6 +103,8 @@ type chunk struct {
 	minID, maxID pgtype.UUID   // the smallest and largest of ids
 	refs         [3]refSet     // distinct contact, agent and ticket ids they name
 	wus          [][]any       // the wrap-ups as COPY rows
+	evs          []byte        // the agent events, as binary COPY tuples
+	nevs         int           // how many
 	node         string        // the node the interactions are stored under
 	seg          *segment      // the journal segment the records were read from
 }
@@ -186,6 +188,10 @@ func (c *chunk) add(r record, upsert bool) {
 	}
 	if r.W != nil {
 		c.wus = append(c.wus, wrapupRow(r.W))
+	}
+	if r.E != nil {
+		c.evs = appendAgentEventRow(c.evs, r.E)
+		c.nevs++
 	}
 }
 
@@ -350,6 +356,7 @@ func (w *Writer) flushTx(ctx context.Context, c *chunk) error {
 	}
 	w.m.Written.WithLabelValues("interaction").Add(float64(len(c.ids)))
 	w.m.Written.WithLabelValues("wrapup").Add(float64(len(c.wus)))
+	w.m.Written.WithLabelValues("event").Add(float64(c.nevs))
 	return nil
 }
 
@@ -429,6 +436,12 @@ func (w *Writer) writeTx(ctx context.Context, c *chunk, staged bool) error {
 			}
 		}
 
+		if err := enqueueRecordEvents(ctx, tx, c.recs); err != nil {
+			return err
+		}
+		if err := c.copyEvents(ctx, tx, staged); err != nil {
+			return err
+		}
 		if len(c.ids) > 0 {
 			rows, ups := c.rows, c.ups
 			if anyDangling {

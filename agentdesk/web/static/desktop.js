@@ -5,6 +5,7 @@
 // go to the REST API (/api/v1) with the session token.
 import { CTI, el, fmtDuration } from './cti.js';
 import { Softphone } from './softphone.js';
+import { ScriptPanel } from './script.js';
 import { onChatEvent, popSegment, renderTasks, tickTasks } from './tasks.js';
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +36,8 @@ async function api(method, path, body) {
   if (!r.ok) throw new Error((data && (data.message || data.error?.message || data.error)) || `HTTP ${r.status}`);
   return data;
 }
+
+const script = new ScriptPanel(api, toast);
 
 function cmd(type, data) {
   return S.cti.send(type, data).catch((e) => {
@@ -245,6 +248,10 @@ function render() {
   $('call-status').textContent = offered ? `Incoming ${S.offer.consult_from ? 'consultation' : 'call'} from ${S.offer.ani} (${S.offer.queue})`
     : oncall ? `${held ? 'On hold' : 'Talking'}: ${S.call.ani || S.call.call_id}` : 'No call';
   renderPop(S.offer || (S.call && S.lastPop && S.lastPop.call_id === S.call.call_id ? S.lastPop : null));
+  // The script stays through the wrap-up, so that its answers can be saved.
+  const callID = (S.call && S.call.call_id) || (S.wrap && S.wrap.call_id);
+  script.show(S.offer && !S.offer.consult_from ? S.offer
+    : callID && S.lastPop && S.lastPop.call_id === callID ? S.lastPop : null, S.me);
   // Wrap-up.
   $('wrapup').hidden = !S.wrap;
   renderCapacity(st);
@@ -288,9 +295,29 @@ function renderPop(o) {
   $('pop-tickets').replaceChildren(...(tickets.length ? tickets.map((t) => el('li', {},
     el('button', { type: 'button', class: 'link', onclick: () => openTicket(t.number || t.id) }, t.number || t.id),
     ` ${t.subject || ''} `, el('span', { class: 'badge' }, t.status || ''))) : [el('li', {}, 'None')]));
+  suggestArticles(o);
   const hist = crm.last_interactions || crm.interactions || [];
   $('pop-history').replaceChildren(...(hist.length ? hist.map((i) => el('li', {},
     `${(i.arrived_at || i.at || '').slice(0, 16).replace('T', ' ')} ${i.direction || ''} ${i.outcome || ''} ${i.disposition || ''} ${i.notes || ''}`)) : [el('li', {}, 'None')]));
+}
+
+// suggestArticles lists the knowledge articles that match what the pop
+// says the call is about: the queue, the caller's IVR choices and the
+// subject of their open ticket (GET /api/v1/knowledge/suggest).
+async function suggestArticles(o) {
+  const key = `${o.call_id || o.task_id}|${o.queue}`;
+  if (suggestArticles.key === key) return;
+  suggestArticles.key = key;
+  const crm = o.crm || {};
+  const t = (crm.open_tickets || [])[0] || {};
+  const q = [o.queue, ...(o.ivr_summary || []), t.subject || ''].join(' ').slice(0, 400).trim();
+  let items = [];
+  if (q) {
+    try { items = (await api('GET', '/knowledge/suggest?limit=3&q=' + encodeURIComponent(q))).items || []; } catch { /* no knowledge base */ }
+  }
+  if (suggestArticles.key !== key) return;
+  $('pop-articles').replaceChildren(...(items.length ? items.map((a) => el('li', {},
+    el('a', { href: '/knowledge?article=' + encodeURIComponent(a.id), target: '_blank', rel: 'opener' }, a.title))) : [el('li', {}, 'None')]));
 }
 
 // setWrap records the wrap-up in progress; a wrap-up of another call
@@ -341,6 +368,8 @@ function init() {
     const [presence, reason] = v.startsWith('not-ready:') ? ['not-ready', v.slice(10)] : [v, undefined];
     cmd('presence.set', reason ? { presence, reason } : { presence }).catch(() => render());
   });
+  $('script-next').addEventListener('click', () => script.next());
+  $('script-save').addEventListener('click', () => script.save());
   $('sp-connect').addEventListener('click', () => S.phone && S.phone.connect().catch((e) => toast('Softphone: ' + e.message)));
   $('btn-answer').addEventListener('click', () => S.offer && cmd('call.answer', { call_id: S.offer.call_id }));
   $('btn-reject').addEventListener('click', () => S.offer && cmd('call.reject', { call_id: S.offer.call_id }));
@@ -390,6 +419,7 @@ function init() {
     if (m === 'link') data.link_ticket = $('link-ticket').value.trim();
     if (m === 'create') data.create_ticket = { subject: $('ticket-subject').value.trim(), priority: $('ticket-priority').value };
     try {
+      await script.saveIfAnswered();
       const r = await cmd('wrapup.submit', data);
       resetWrapForm();
       if (r.ticket_id) toast('Ticket ' + r.ticket_id + ' saved');

@@ -126,14 +126,44 @@ function taskPanel(t, S, ui) {
     'aria-label': `${t.channel} ${t.state}` },
   header(t.channel, customerName(t.pop, id), t.state, deadline),
   ...customerFacts(t.pop, ui),
-  t.channel === 'email' && t.state === 'active' ? emailSection(t, ui) : null,
+  t.channel === 'email' && t.state === 'active' ? emailSection(t, ui, S) : null,
   t.channel === 'chat' && t.state === 'active' ? chatSection(t, ui, S) : null,
   el('div', { class: 'call-controls', role: 'group', 'aria-label': `${t.channel} ${id} controls` }, ...actions));
 }
 
+// attachmentList lists an email's attachments: a kept one is a link that
+// downloads it (with the session's token, so through fetch and a blob),
+// one not kept says why. Names are text, whatever the sender wrote.
+function attachmentList(m, ui, S) {
+  const as = m.attachments || [];
+  if (!as.length) return null;
+  const size = (n) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`);
+  return el('ul', { class: 'email-attachments', 'aria-label': 'Attachments' }, ...as.map((a) => {
+    const what = ` (${a.content_type || 'unknown type'}, ${size(a.size || 0)})`;
+    if (!a.url || !a.url.startsWith('/api/v1/tickets/')) {
+      return el('li', { class: 'muted' }, a.name || 'attachment', what, a.not_kept ? ` · not kept: ${a.not_kept}` : '');
+    }
+    const link = el('a', { href: '#', class: 'email-attachment', onclick: (e) => {
+      e.preventDefault();
+      fetch(a.url, { headers: { Authorization: 'Bearer ' + S.token } }).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.blob();
+      }).then((b) => {
+        const url = URL.createObjectURL(b);
+        const save = el('a', { href: url, download: a.name || 'attachment' });
+        document.body.append(save);
+        save.click();
+        save.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      }).catch((err) => ui.toast('Attachment: ' + err.message));
+    } }, a.name || 'attachment');
+    return el('li', {}, link, what);
+  }));
+}
+
 // emailSection is an email ticket's thread and the reply form: the
 // messages are shown as text, whatever the customer sent.
-function emailSection(t, ui) {
+function emailSection(t, ui, S) {
   const tk = ((t.pop && t.pop.crm) || {}).ticket || {};
   const number = tk.number || '';
   const thread = el('ol', { class: 'list email-thread', 'aria-label': `email thread ${number}` });
@@ -142,7 +172,7 @@ function emailSection(t, ui) {
       el('div', { class: 'muted' }, `${m.direction === 'inbound' ? (m.from_name || m.from) : 'You'} · ${new Date(m.created_at).toLocaleString()}`),
       el('strong', {}, m.subject || ''),
       el('pre', { class: 'email-text' }, m.text || ''),
-      (m.attachments || []).length ? el('div', { class: 'muted' }, 'Attachments: ' + m.attachments.map((a) => `${a.name} (${a.content_type})`).join(', ')) : null)));
+      attachmentList(m, ui, S))));
   }).catch((e) => ui.toast('Email thread: ' + e.message));
   const text = el('textarea', { rows: '5', 'aria-label': 'Reply', required: true });
   const cc = el('input', { 'aria-label': 'Cc', placeholder: 'cc (comma-separated)' });

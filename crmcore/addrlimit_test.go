@@ -1,4 +1,4 @@
-package addrlimit
+package crmcore
 
 import (
 	"net/netip"
@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-func TestLimiter(t *testing.T) {
-	l := New(1, 2) // one a second, bursts of two
+func TestAddrLimiter(t *testing.T) {
+	l := NewAddrLimiter(1, 2) // one a second, bursts of two
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	a4 := netip.MustParseAddr("192.0.2.1")
 	mapped := netip.MustParseAddr("::ffff:192.0.2.1")
@@ -28,20 +28,28 @@ func TestLimiter(t *testing.T) {
 	if !l.Allow(a4, now.Add(time.Second)) {
 		t.Error("the bucket did not refill")
 	}
-	if Key(netip.Addr{}) != (netip.Prefix{}) {
+	if AddrKey(netip.Addr{}) != (netip.Prefix{}) {
 		t.Error("unknown addresses do not share one key")
 	}
 }
 
-// TestLimiterForgetsIdleClients: the table is swept once it is full.
-func TestLimiterForgetsIdleClients(t *testing.T) {
-	l := New(10, 1)
+// TestAddrLimiterBounded: idle clients are forgotten when the table is
+// full, and busy ones past the bound are dropped down to half of it.
+func TestAddrLimiterBounded(t *testing.T) {
+	l := NewAddrLimiter(10, 1)
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	for i := range sweepAt {
+	for i := range addrSweepAt {
 		l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
 	}
 	l.Allow(netip.MustParseAddr("192.0.2.1"), now.Add(time.Minute))
 	if n := len(l.clients); n != 1 {
 		t.Errorf("%d clients kept after the sweep, want 1", n)
+	}
+	busy := NewAddrLimiter(1, 1)
+	for i := range addrSweepAt + 100 {
+		busy.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
+	}
+	if n := len(busy.clients); n > addrSweepAt {
+		t.Errorf("%d clients tracked, bound %d", n, addrSweepAt)
 	}
 }
