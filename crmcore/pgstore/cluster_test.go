@@ -362,6 +362,22 @@ func TestCloseNodeRecords(t *testing.T) {
 	if err := a.Close(); err != nil { // a's process is gone, a never left
 		t.Fatal(err)
 	}
+	// The server ends a's session, and frees its lock, a moment after the
+	// client closed it.
+	for deadline := time.Now().Add(clusterWait); ; {
+		var free bool
+		if err := pool.QueryRow(ctx, `select case when pg_try_advisory_lock($1) then pg_advisory_unlock($1) else false end`,
+			nodeLockKey("a")).Scan(&free); err != nil {
+			t.Fatal(err)
+		}
+		if free {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a's lock is still held after its member closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	if n, err := s.CloseNodeRecords(ctx, "b"); !errors.Is(err, ErrNodeIDInUse) || n != 0 {
 		t.Errorf("closing a live node's records: %d, %v; want 0, ErrNodeIDInUse", n, err)
