@@ -44,11 +44,16 @@ const TaskChannelTicket = "ticket"
 
 // TaskEvent is the payload of EventTaskQueued.
 type TaskEvent struct {
-	Channel  string    `json:"channel"` // the routing channel (TaskChannelTicket)
+	Channel  string    `json:"channel"` // the routing channel (TaskChannelTicket, phone, chat …)
 	TicketID string    `json:"ticket_id,omitempty"`
 	Number   string    `json:"number,omitempty"` // the ticket's number (T-1001)
 	Cause    string    `json:"cause,omitempty"`  // why it waits (new, reopened)
 	Since    time.Time `json:"since"`
+	// For a call or another task the ACD queued: its queue, task id (the
+	// call's id) and interaction.
+	Queue         string `json:"queue,omitempty"`
+	TaskID        string `json:"task_id,omitempty"`
+	InteractionID string `json:"interaction_id,omitempty"`
 }
 
 // TicketUpdate is the payload of EventTicketUpdated.

@@ -97,6 +97,14 @@ func enqueueRecordEvents(ctx context.Context, tx pgx.Tx, recs []record) error {
 		if wu := r.W; wu != nil && (wu.SurveyScore != nil || len(wu.Survey) > 0) {
 			add(crmcore.EventSurveyAnswered, wu.ID, wu)
 		}
+		// A call, chat or lead the ACD queued, once per task and queue (the
+		// engine says again that a task is queued when it goes back to
+		// its queue or changes place); tickets and emails are recorded
+		// queued by the ticket's own transaction (insertTicket).
+		if ev := r.E; ev != nil && ev.Kind == crmcore.AgentEventQueued && ev.Channel != crmcore.TaskChannelTicket && ev.Channel != "email" {
+			add(crmcore.EventTaskQueued, ev.TaskID+" "+ev.Queue, crmcore.TaskEvent{Channel: ev.Channel, Since: ev.At.Add(-ev.Wait),
+				Queue: ev.Queue, TaskID: ev.TaskID, InteractionID: ev.InteractionID})
+		}
 	}
 	return enqueueEvents(ctx, tx, evs)
 }

@@ -159,3 +159,49 @@ func TestOutboxInteractions(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxTasksQueued: the event log's queued entries give one
+// task.queued per task and queue, written with the events; tickets and
+// emails are left to the ticket's own transaction.
+func TestOutboxTasksQueued(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	subscribe(t, pool, true, crmcore.EventTaskQueued)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	queued := func(task, queue, channel string, wait time.Duration) crmcore.AgentEvent {
+		return crmcore.AgentEvent{ID: crmcore.NewID(), At: t0.Add(wait), Kind: crmcore.AgentEventQueued, TaskID: task,
+			Queue: queue, Channel: channel, Wait: wait}
+	}
+	w, err := NewWriter(pool, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteEvents(ctx,
+		queued("call-1", "sales", "phone", 0),
+		queued("call-1", "sales", "phone", 30*time.Second), // back in its queue after a missed offer
+		queued("call-1", "support", "phone", time.Minute),  // overflowed to another queue
+		queued("chat-1", "support", "chat", 0),
+		queued("ticket-1", "billing", crmcore.TaskChannelTicket, 0),
+		queued("mail-1", "billing", "email", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, payloads := outbox(t, pool)
+	var got []string
+	for _, p := range payloads {
+		var te crmcore.TaskEvent
+		if err := json.Unmarshal(p, &te); err != nil {
+			t.Fatal(err)
+		}
+		if !te.Since.Equal(t0) {
+			t.Errorf("task %s queued since %v, want %v", te.TaskID, te.Since, t0)
+		}
+		got = append(got, te.TaskID+" "+te.Queue+" "+te.Channel)
+	}
+	want := []string{"call-1 sales phone", "call-1 support phone", "chat-1 support chat"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("task.queued events (-want +got):\n%s", diff)
+	}
+}
