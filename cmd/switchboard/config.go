@@ -42,6 +42,7 @@ type Config struct {
 	Mail     MailConfig      `yaml:"mail"`
 	Chat     ChatConfig      `yaml:"chat"`
 	WebCall  WebCallConfig   `yaml:"webcall"`
+	Tracing  TracingConfig   `yaml:"tracing"`
 
 	// path is the file the configuration was read from ("": the embedded
 	// demo configuration); a reload (SIGHUP) reads it again.
@@ -246,7 +247,8 @@ func defaultConfig() Config {
 			DigestAlgorithms: sip.DefaultDigestAlgorithms(), RegistrationMinExpiry: Duration(sip.DefaultMinExpiry), RegistrationMaxExpiry: Duration(sip.DefaultMaxExpiry),
 			UnauthenticatedRate: sip.DefaultUnauthRate, UnauthenticatedBurst: sip.DefaultUnauthBurst,
 			TCPMaxConnections: sip.DefaultTCPMaxConns, TCPMaxPerSource: sip.DefaultTCPMaxPerSource, TCPIdleTimeout: Duration(sip.DefaultTCPIdleTimeout)},
-		IVR: IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
+		IVR:     IVRConfig{Flows: "ivr/testdata/demo.yaml", Prompts: "ivr/prompts", DefaultRegion: "US"},
+		Tracing: TracingConfig{ServiceName: "switchboard", SampleRatio: 1},
 	}
 }
 
@@ -430,6 +432,9 @@ func validateConfig(cfg *Config, root *yaml.Node) error {
 	}
 	if key, reason := cfg.Mail.validate(); key != "" {
 		return &lineError{nodeLine(root, "mail", key), reason}
+	}
+	if key, reason := cfg.Tracing.validate(); key != "" {
+		return &lineError{nodeLine(root, "tracing", key), reason}
 	}
 	return nil
 }

@@ -90,6 +90,9 @@ type routing struct {
 	writer *pgstore.Writer
 	node   string
 	acdCfg func() *acd.Config
+	// tracing exports each completed call's journey (off without an endpoint).
+	tracing     TracingConfig
+	stopTracing func(context.Context) error
 
 	crmWorkDone chan struct{}
 }
@@ -203,7 +206,7 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
-		crmWorkDone: make(chan struct{}), store: d.store, writer: d.writer, node: cfg.Cluster.node(), acdCfg: d.acdCfg.Load}, nil
+		crmWorkDone: make(chan struct{}), store: d.store, writer: d.writer, node: cfg.Cluster.node(), acdCfg: d.acdCfg.Load, tracing: cfg.Tracing}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -214,6 +217,12 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
 	go followChatRecords(ctx, r.engine, r.chats, r.log)
 	go followEventLog(ctx, r.engine, r.writer, r.node, r.log)
+	stopTracing, err := startTracing(ctx, r.tracing, r.engine, r.node, r.log)
+	if err != nil {
+		r.log.Error("tracing: not started", "err", err)
+		stopTracing = func(context.Context) error { return nil }
+	}
+	r.stopTracing = stopTracing
 	go rollUpReports(ctx, r.store, r.acdCfg, reportRollUpEvery, r.log)
 	if r.outbox != nil {
 		go func() {
@@ -236,6 +245,11 @@ func (r *routing) stop(ctx context.Context) error {
 		}
 	} else {
 		r.engine.Close()
+	}
+	if r.stopTracing != nil {
+		if err := r.stopTracing(ctx); err != nil {
+			r.log.Warn("tracing: flush failed", "err", err)
+		}
 	}
 	_ = r.chats.Close()
 	err := r.srv.srv.Shutdown(ctx)

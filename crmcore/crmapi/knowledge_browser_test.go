@@ -40,6 +40,7 @@ func TestKnowledgePage(t *testing.T) {
 	agentdesktest.Step(t, sup, "open the article", chromedp.Click(chromedp.CSS("#results li button")))
 	agentdesktest.Poll(t, sup, "rendered article", `document.getElementById('article-h').textContent === "Reset a customer's password" &&
 		document.querySelector('#article-body ol li strong')?.textContent === 'Sign in'`)
+	screenshot(t, sup, "knowledge")
 
 	const hostile = "Call **support** first.\n\n<img src=x onerror=\"window.pwned=1\">\n\n<script>window.pwned=2</script>\n\n" +
 		"[click](javascript:window.pwned=3) and [docs](https://example.com/docs)"

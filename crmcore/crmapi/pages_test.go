@@ -4,7 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -44,4 +48,25 @@ func pagesServer(t *testing.T, opts func(*pgstore.Store) []crmapi.Option) (*http
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, s
+}
+
+// screenshot saves what tab shows as <name>.png in the directory
+// SWITCHBOARD_SCREENSHOTS names (the README's pictures of the pages come
+// from there); without it, it does nothing.
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SWITCHBOARD_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if _, err := chromedp.Run(tab, chromedp.EmulateViewport(1280, 860)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -123,6 +123,7 @@ func TestReportsPage(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Errorf("chart bars = %d, %v; want 3 (one day: offered, answered, abandoned)", n, err)
 	}
+	screenshot(t, tab, "reports")
 	name, err := chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector('#rows tr td:nth-child(2)').textContent`))
 	if err != nil || name != "Alice Agent" && !strings.HasPrefix(name, "Alice") {
 		t.Errorf("agent shown as %q, %v", name, err)

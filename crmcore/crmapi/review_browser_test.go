@@ -113,6 +113,7 @@ func TestReviewPageScoresWhileRecordingPlays(t *testing.T) {
 		document.querySelector('#timeline').textContent.includes('held') && document.querySelector('#timeline').textContent.includes('ended: answered')`)
 	agentdesktest.Step(t, tab, "play", chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('player').play(); })()`))
 	agentdesktest.Poll(t, tab, "recording plays", `(() => { const p = document.getElementById('player'); return !p.paused && p.currentTime > 0.3 && p.src.startsWith('blob:'); })()`)
+	screenshot(t, tab, "review")
 
 	agentdesktest.Step(t, tab, "score",
 		chromedp.Click(chromedp.CSS(`fieldset[data-question="greeting"] input[value="1"]`)),
