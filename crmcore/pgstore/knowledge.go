@@ -132,44 +132,70 @@ func (s *Store) KnowledgeCategories(ctx context.Context) ([]string, error) {
 	return out, mapErr("knowledge categories", err)
 }
 
-// maxRanked bounds the articles one search ranks per configuration.
-// Ranking reads every candidate's vector, so a word found in most of a
-// large knowledge base would cost a scan of it; past the bound a query
-// is ranked among the first candidates the index yields, which keeps
-// every search short at the price of missing some of the best matches
-// of a query that matches too much to be useful anyway.
+// maxRanked bounds the articles one search ranks: the newest maxRanked
+// articles that match. Ranking reads every candidate's vector, and so
+// does finding the newest matches of a word found in most articles, so
+// an unbounded search costs a scan of the knowledge base; a query
+// matching fewer articles is ranked in full, and one matching more is
+// ranked among its most recently updated matches, the ones most likely
+// to be current.
 const maxRanked = 200
 
-// searchSQL ranks the articles matching a web-search query parsed once
-// per text search configuration ($2): each article is matched, through
-// the GIN index, with the query parsed in its own configuration, ranked
-// by cover density (title words weigh more), and the best ones get an
-// excerpt with the matching words marked. A query with nothing the index
-// can look up (only negations, only stop words) matches nothing rather
-// than scanning every article.
-const searchSQL = `with q as (
-	select c::regconfig as cfg, websearch_to_tsquery(c::regconfig, $1) as query from unnest($2::text[]) c
+// searchSQL returns the statement that ranks the articles matching a
+// web-search query ($1) parsed in each configuration of configs, in its
+// own branch: the branch reads only the articles indexed under that
+// configuration (its partial GIN index), and the query is a constant
+// there, so the planner sees how many articles hold its words and picks
+// between the GIN index (few matches) and a walk down the newest
+// articles of the configuration (many). A branch whose query has nothing
+// the index can look up (only negations, only stop words) matches
+// nothing rather than every article. The newest candidates of all
+// branches are ranked by cover density (title words weigh more) in
+// their own configuration, and only the best ones get an excerpt with
+// the matching words marked.
+//
+// configs come from crmcore.TextSearchConfig, never from the caller,
+// and are quoted anyway.
+func searchSQL(configs []string) string {
+	var b strings.Builder
+	b.WriteString(`with cand as (
+	select id, query from (`)
+	for i, c := range configs {
+		if i > 0 {
+			b.WriteString(`
+	union all `)
+		}
+		cfg := quoteLiteral(c) + `::regconfig`
+		fmt.Fprintf(&b, `(select a.id, a.updated_at, websearch_to_tsquery(%[1]s, $1) as query from knowledge_articles a
+		where querytree(websearch_to_tsquery(%[1]s, $1)) <> 'T' and a.config = %[1]s
+			and a.tsv @@ websearch_to_tsquery(%[1]s, $1) and a.visibility = any($2::text[])
+			and ($3 = '' or a.language = $3 or a.language like $3 || '-%%')
+		order by a.updated_at desc limit $7)`, cfg)
+	}
+	b.WriteString(`) c order by updated_at desc limit $7
 ), top as (
-	select a.*, q.query, ts_rank_cd(a.tsv, q.query) as rank
-	from q cross join lateral (
-		select a.id, a.title, a.category, a.language, a.visibility, a.tags, a.updated_at, a.views, a.uses, a.config, a.body, a.tsv
-		from knowledge_articles a
-		where a.config = q.cfg and a.tsv @@ q.query and a.visibility = any($3)
-			and ($4 = '' or a.language = $4 or a.language like $4 || '-%')
-		limit $8
-	) a
-	where querytree(q.query) <> 'T'
-	order by rank desc, a.updated_at desc, a.id limit $5
+	select a.id, a.title, a.category, a.language, a.visibility, a.tags, a.updated_at, a.views, a.uses, a.config, a.body,
+		c.query, ts_rank_cd(a.tsv, c.query) as rank
+	from cand c join knowledge_articles a using (id)
+	order by rank desc, a.updated_at desc, a.id limit $4
 )
 select id::text, title, category, language, visibility, tags, updated_at, views, uses, rank::float8,
-	ts_headline(config, translate(body, $6, ''), query, $7)
-from top order by rank desc, updated_at desc, id`
+	ts_headline(config, translate(body, $5, ''), query, $6)
+from top order by rank desc, updated_at desc, id`)
+	return b.String()
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
 
 // SearchArticles returns the articles audience may read that match query
 // (web-search syntax: words, "quoted phrases", or, -word), best first,
 // at most limit (1–50, default 10). A language ("en", "de-CH") restricts
 // the search to articles in it; without one every language is searched,
-// each in its own configuration.
+// each in its own configuration, and ranked together. When more than
+// maxRanked articles match, the newest of them are ranked.
 func (s *Store) SearchArticles(ctx context.Context, query, lang string, audience crmcore.Visibility, limit int) ([]crmcore.ArticleHit, error) {
 	query = strings.TrimSpace(crmcore.CutText(query, crmcore.MaxSearchQuery))
 	if query == "" {
@@ -181,8 +207,11 @@ func (s *Store) SearchArticles(ctx context.Context, query, lang string, audience
 		configs = []string{crmcore.TextSearchConfig(lang)}
 	}
 	limit, _ = clampPage(limit, 0, defaultSearchLimit, maxSearchLimit)
-	rows, _ := s.pool.Query(ctx, searchSQL, query, configs, audience.Readable(), lang, limit, hitStart+hitStop, headlineOptions,
-		maxRanked)
+	// An unnamed statement is planned for its parameters every time: a
+	// cached generic plan cannot know whether the words are rare or
+	// common, and the right plan differs by orders of magnitude.
+	rows, _ := s.pool.Query(ctx, searchSQL(configs), pgx.QueryExecModeExec, query, audience.Readable(), lang, limit,
+		hitStart+hitStop, headlineOptions, maxRanked)
 	return collectHits(rows, "search articles")
 }
 

@@ -140,6 +140,89 @@ func TestArticleSearch(t *testing.T) {
 	}
 }
 
+// TestArticleSearchAcrossLanguages ranks the articles of every language
+// together when no language is given: a title match in German comes
+// before body matches in English and in Portuguese (a language without
+// its own configuration), which tie and come newest first.
+func TestArticleSearchAcrossLanguages(t *testing.T) {
+	ctx := context.Background()
+	s := New(newPool(t))
+	en := newArticle(t, s, crmcore.ArticleInput{Title: "Animals", BodyMarkdown: "The zebra has stripes."})
+	de := newArticle(t, s, crmcore.ArticleInput{Title: "Zebra", Language: "de", BodyMarkdown: "Ein Tier mit Streifen."})
+	pt := newArticle(t, s, crmcore.ArticleInput{Title: "Animais", Language: "pt", BodyMarkdown: "Uma zebra listrada."})
+	hs, err := s.SearchArticles(ctx, "zebra", "", crmcore.VisibilityAgents, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(hitIDs(hs), ","), de.ID+","+pt.ID+","+en.ID; got != want {
+		t.Errorf("search = %s, want the German title match, then the body matches, newest first", titles(hs))
+	}
+}
+
+// bulkArticles inserts n articles of body, updated at, in this order, at
+// and then every minute earlier.
+func bulkArticles(t *testing.T, s *Store, n int, body string, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.pool.Exec(ctx, `insert into knowledge_categories (name) values ('general') on conflict do nothing`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `insert into knowledge_articles (id, title, body, category, language, config, visibility,
+		created_at, updated_at) select gen_random_uuid(), 'Filler ' || i, $1, 'general', 'en', 'english', 'agents',
+		$2::timestamptz - i * interval '1 minute', $2::timestamptz - i * interval '1 minute' from generate_series(0, $3 - 1) i`,
+		body, at, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestArticleSearchRankingBound: a query matching at most maxRanked
+// articles is ranked in full, so its best match is found however old;
+// one matching more is ranked among its newest matches, whatever order
+// the rows are stored in.
+func TestArticleSearchRankingBound(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	t.Run("full", func(t *testing.T) {
+		s := New(newPool(t))
+		bulkArticles(t, s, maxRanked-1, "A walrus was seen.", now)
+		old := newArticle(t, s, crmcore.ArticleInput{Title: "Walrus", BodyMarkdown: "Walrus facts."})
+		if _, err := s.pool.Exec(ctx, `update knowledge_articles set updated_at = $2 where id = $1`, old.ID,
+			now.Add(-time.Duration(maxRanked)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		hs, err := s.SearchArticles(ctx, "walrus", "", crmcore.VisibilityAgents, 3)
+		if err != nil || len(hs) != 3 || hs[0].ID != old.ID {
+			t.Errorf("search = %s, %v; want %q first", titles(hs), err, old.Title)
+		}
+	})
+	t.Run("newest", func(t *testing.T) {
+		s := New(newPool(t))
+		bulkArticles(t, s, maxRanked+50, "A walrus was seen.", now.Add(-time.Hour))
+		bulkArticles(t, s, 1, "Walrus walrus walrus, more than the others.", now.Add(-100*24*time.Hour))
+		newest := newArticle(t, s, crmcore.ArticleInput{Title: "Walrus", BodyMarkdown: "Walrus facts."})
+		hs, err := s.SearchArticles(ctx, "walrus", "en", crmcore.VisibilityAgents, 3)
+		if err != nil || len(hs) != 3 || hs[0].ID != newest.ID || hs[1].Rank != hs[2].Rank {
+			t.Errorf("search = %s, %v; want %q first, then two equal body matches", titles(hs), err, newest.Title)
+		}
+	})
+}
+
+// TestArticleSearchIndexes: every text search configuration an article
+// can be indexed under has its own partial GIN index, which the search
+// of that configuration reads.
+func TestArticleSearchIndexes(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	for _, cfg := range crmcore.TextSearchConfigs() {
+		var n int
+		err := pool.QueryRow(ctx, `select count(*) from pg_indexes where tablename = 'knowledge_articles'
+			and indexdef like '% USING gin (tsv) WHERE %config%' || quote_literal($1) || '::regconfig%'`, cfg).Scan(&n)
+		if err != nil || n != 1 {
+			t.Errorf("config %s: %d partial GIN indexes, %v; want 1", cfg, n, err)
+		}
+	}
+}
+
 // TestArticleExcerptCannotForgeHits: the excerpt markers in an article's
 // own text are dropped, so only the query's words are marked.
 func TestArticleExcerptCannotForgeHits(t *testing.T) {
