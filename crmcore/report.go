@@ -211,19 +211,25 @@ func (s *ReportSums) Add(o ReportSums) {
 // Figures derives the report figures from s (see ReportFigures for each
 // formula).
 func (s ReportSums) Figures() ReportFigures {
+	// The figures point into one array with room for all of them (it is
+	// never reallocated): a report derives figures for every row, and one
+	// allocation per row is cheaper than one per figure.
+	vals := make([]float64, 0, 14)
+	keep := func(v float64) *float64 {
+		vals = append(vals, v)
+		return &vals[len(vals)-1]
+	}
 	ratio := func(num, den int64) *float64 {
 		if den <= 0 {
 			return nil
 		}
-		v := float64(num) / float64(den)
-		return &v
+		return keep(float64(num) / float64(den))
 	}
 	secs := func(ms, n int64) *float64 {
 		if n <= 0 {
 			return nil
 		}
-		v := float64(ms) / 1000 / float64(n)
-		return &v
+		return keep(float64(ms) / 1000 / float64(n))
 	}
 	f := ReportFigures{
 		ServiceLevel:         ratio(s.AnsweredWithinSL, s.Offered),
@@ -240,11 +246,10 @@ func (s ReportSums) Figures() ReportFigures {
 		FCRRate:              ratio(s.FCRResolved, s.Handled),
 		CSAT:                 ratio(s.CSATSum, s.CSATN),
 		LoginSeconds:         float64(s.LoginMS) / 1000,
-		NotReadySeconds:      map[string]float64{},
+		NotReadySeconds:      make(map[string]float64, len(s.NotReadyMS)),
 	}
 	if s.NPSN > 0 {
-		v := 100 * float64(s.NPSPromoters-s.NPSDetractors) / float64(s.NPSN)
-		f.NPS = &v
+		f.NPS = keep(100 * float64(s.NPSPromoters-s.NPSDetractors) / float64(s.NPSN))
 	}
 	for k, v := range s.NotReadyMS {
 		f.NotReadySeconds[k] = float64(v) / 1000

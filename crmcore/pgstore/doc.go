@@ -42,7 +42,8 @@
 // transaction that changes the data, and only for event types an active
 // subscription wants; crmcore/webhook delivers them), and the event log
 // (agent_events) with its roll-ups (report_intervals, 15 minutes, and
-// report_hours), recomputed from the log and the interactions by
+// report_hours, with not-ready time by reason in report_not_ready and
+// report_not_ready_hours), recomputed from the log and the interactions by
 // [Store.RollUp] and read by [Store.IntervalReport].
 //
 // # Durable interaction writer

@@ -2,8 +2,10 @@ package pgstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -49,7 +51,9 @@ func (s *Store) RollUp(ctx context.Context, from, to time.Time) error {
 		}
 		for _, q := range [...]string{`delete from report_intervals where interval_start >= $1 and interval_start < $2`,
 			`delete from report_hours where interval_start >= $1 and interval_start < $2`,
-			rollUpContactsSQL, rollUpOffersSQL, rollUpTimesSQL, rollUpHoursSQL} {
+			`delete from report_not_ready where interval_start >= $1 and interval_start < $2`,
+			`delete from report_not_ready_hours where interval_start >= $1 and interval_start < $2`,
+			rollUpContactsSQL, rollUpOffersSQL, rollUpTimesSQL, rollUpHoursSQL, rollUpNotReadyHoursSQL} {
 			if _, err := tx.Exec(ctx, q, from, to); err != nil {
 				return fmt.Errorf("pgstore: roll-up: %w", err)
 			}
@@ -72,17 +76,19 @@ func (s *Store) SetReportThresholds(ctx context.Context, queue string, serviceLe
 	return err
 }
 
-// reportSumCols are the sums a report selects, in ReportSums order (as
-// bigint: sum(bigint) is a numeric, slow to decode).
-const reportSumCols = `sum(offered)::bigint, sum(answered)::bigint, sum(abandoned_short)::bigint,
-	sum(abandoned_long)::bigint, sum(answered_within_sl)::bigint, sum(missed)::bigint, sum(sum_wait_ms)::bigint,
-	sum(sum_talk_ms)::bigint, sum(sum_hold_ms)::bigint, sum(sum_wrap_ms)::bigint, sum(handled)::bigint,
-	sum(transfers)::bigint, sum(fcr_resolved)::bigint, sum(csat_sum)::bigint, sum(csat_n)::bigint,
-	sum(nps_promoters)::bigint, sum(nps_detractors)::bigint, sum(nps_n)::bigint, sum(login_ms)::bigint,
-	sum(ready_ms)::bigint, sum(busy_ms)::bigint,
-	(select coalesce(jsonb_object_agg(k, v), '{}') from (select e.key as k, sum(e.value::bigint) as v
-		from unnest(array_agg(not_ready_ms) filter (where not_ready_ms <> '{}')) as j, jsonb_each_text(j) as e
-		group by e.key) as nr)`
+// reportSumCols are the sums a report selects, in ReportSums order. They
+// are summed as float8 and returned as bigint: sum(bigint) allocates a
+// 128-bit state per group and returns a numeric, while float8 is summed
+// in place, and exactly for integers up to 2^53 (285,000 years in
+// milliseconds).
+const reportSumCols = `sum(offered::float8)::bigint, sum(answered::float8)::bigint, sum(abandoned_short::float8)::bigint,
+	sum(abandoned_long::float8)::bigint, sum(answered_within_sl::float8)::bigint,
+	sum(missed::float8)::bigint, sum(sum_wait_ms::float8)::bigint, sum(sum_talk_ms::float8)::bigint,
+	sum(sum_hold_ms::float8)::bigint, sum(sum_wrap_ms::float8)::bigint, sum(handled::float8)::bigint,
+	sum(transfers::float8)::bigint, sum(fcr_resolved::float8)::bigint, sum(csat_sum::float8)::bigint,
+	sum(csat_n::float8)::bigint, sum(nps_promoters::float8)::bigint,
+	sum(nps_detractors::float8)::bigint, sum(nps_n::float8)::bigint, sum(login_ms::float8)::bigint,
+	sum(ready_ms::float8)::bigint, sum(busy_ms::float8)::bigint`
 
 // IntervalReport sums the report intervals of q's range (widened to whole
 // 15-minute intervals) into periods of q.Group in q.TZ, one row per
@@ -143,24 +149,82 @@ func (s *Store) IntervalReport(ctx context.Context, q crmcore.ReportQuery) ([]cr
 	}
 	sql := "select " + period + " as period, " + key + " as key, " + reportSumCols +
 		" from " + table + " where " + where + " group by 1, 2 order by 1, 2 limit " + strconv.Itoa(crmcore.MaxReportRows+1)
+	out, err := s.reportRows(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > crmcore.MaxReportRows {
+		return nil, &crmcore.FieldError{Field: "group", Reason: "too many rows: narrow the range or group by a longer period"}
+	}
+	if q.By == crmcore.ByAgent && len(out) > 0 {
+		nrTable := "report_not_ready"
+		if table == "report_hours" {
+			nrTable = "report_not_ready_hours"
+		}
+		nrWhere := "interval_start >= @from and interval_start < @to"
+		if len(q.Agents) > 0 {
+			nrWhere += " and agent_id = any(@agents)"
+		}
+		nr, err := s.notReady(ctx, "select "+period+", agent_id, reason, sum(ms)::bigint from "+nrTable+
+			" where "+nrWhere+" group by 1, 2, 3", args)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Sums.NotReadyMS = nr[periodKey{out[i].Period.UnixMicro(), out[i].Key}]
+		}
+	}
+	for i := range out {
+		r := &out[i]
+		r.Period = r.Period.In(loc)
+		if r.Sums.NotReadyMS == nil {
+			r.Sums.NotReadyMS = map[string]int64{}
+		}
+		r.Figures = r.Sums.Figures()
+	}
+	return out, nil
+}
+
+// reportRows runs a report's query of sums (reportSumCols after a period
+// and a key) and returns its rows without figures.
+func (s *Store) reportRows(ctx context.Context, sql string, args pgx.NamedArgs) ([]crmcore.ReportRow, error) {
 	rows, err := s.pool.Query(ctx, sql, args)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: interval report: %w", err)
 	}
 	defer rows.Close()
-	var out []crmcore.ReportRow
+	// Rows are scanned in place into chunks of growing size and joined
+	// once at the end: appending to one slice would copy the rows read so
+	// far at every growth, many times over for a large report.
+	var chunks [][]crmcore.ReportRow
+	cur := make([]crmcore.ReportRow, 0, 64)
 	for rows.Next() {
-		var r crmcore.ReportRow
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = make([]crmcore.ReportRow, 0, min(2*cap(cur), 4096))
+		}
+		cur = cur[:len(cur)+1]
+		r := &cur[len(cur)-1]
 		u := &r.Sums
-		if err := rows.Scan(&r.Period, &r.Key, &u.Offered, &u.Answered, &u.AbandonedShort, &u.AbandonedLong,
+		sums := [...]*int64{&u.Offered, &u.Answered, &u.AbandonedShort, &u.AbandonedLong,
 			&u.AnsweredWithinSL, &u.Missed, &u.SumWaitMS, &u.SumTalkMS, &u.SumHoldMS, &u.SumWrapMS, &u.Handled,
 			&u.Transfers, &u.FCRResolved, &u.CSATSum, &u.CSATN, &u.NPSPromoters, &u.NPSDetractors, &u.NPSN,
-			&u.LoginMS, &u.ReadyMS, &u.BusyMS, &u.NotReadyMS); err != nil {
+			&u.LoginMS, &u.ReadyMS, &u.BusyMS}
+		var dst [2 + len(sums)]any
+		dst[0], dst[1] = &r.Period, &r.Key
+		if err := rows.Scan(dst[:]...); err != nil {
 			return nil, fmt.Errorf("pgstore: interval report: %w", err)
 		}
-		r.Period = r.Period.In(loc)
-		r.Figures = r.Sums.Figures()
-		out = append(out, r)
+		// The sums are decoded here rather than by Scan, whose per-value
+		// dispatch costs more than the decoding itself.
+		fields, values := rows.FieldDescriptions(), rows.RawValues()
+		for i, p := range sums {
+			v, err := int8Value(fields[2+i].Format, values[2+i])
+			if err != nil {
+				return nil, fmt.Errorf("pgstore: interval report: column %d: %w", 2+i, err)
+			}
+			*p = v
+		}
 	}
 	if err := rows.Err(); err != nil {
 		var pgErr *pgconn.PgError
@@ -169,8 +233,59 @@ func (s *Store) IntervalReport(ctx context.Context, q crmcore.ReportQuery) ([]cr
 		}
 		return nil, fmt.Errorf("pgstore: interval report: %w", err)
 	}
-	if len(out) > crmcore.MaxReportRows {
-		return nil, &crmcore.FieldError{Field: "group", Reason: "too many rows: narrow the range or group by a longer period"}
+	if len(chunks) == 0 {
+		return cur, nil
+	}
+	return slices.Concat(append(chunks, cur)...), nil
+}
+
+// int8Value decodes a non-null bigint in either wire format.
+func int8Value(format int16, src []byte) (int64, error) {
+	if format == pgx.BinaryFormatCode {
+		if len(src) != 8 {
+			return 0, fmt.Errorf("bigint of %d bytes", len(src))
+		}
+		return int64(binary.BigEndian.Uint64(src)), nil
+	}
+	return strconv.ParseInt(string(src), 10, 64)
+}
+
+// periodKey identifies a report row: its period's start in microseconds
+// since the epoch, and its key.
+type periodKey struct {
+	at  int64
+	key string
+}
+
+// notReady runs a report's query of not-ready times (period, agent,
+// reason, milliseconds) and returns them by period and agent.
+func (s *Store) notReady(ctx context.Context, sql string, args pgx.NamedArgs) (map[periodKey]map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, sql, args)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: interval report: %w", err)
+	}
+	defer rows.Close()
+	out := map[periodKey]map[string]int64{}
+	var (
+		period time.Time
+		k      periodKey
+		reason string
+		ms     int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&period, &k.key, &reason, &ms); err != nil {
+			return nil, fmt.Errorf("pgstore: interval report: %w", err)
+		}
+		k.at = period.UnixMicro()
+		m := out[k]
+		if m == nil {
+			m = map[string]int64{}
+			out[k] = m
+		}
+		m[reason] = ms
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: interval report: %w", err)
 	}
 	return out, nil
 }

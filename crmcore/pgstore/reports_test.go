@@ -243,6 +243,20 @@ func TestReportFixture(t *testing.T) {
 		}
 	}
 
+	// One agent's day, from the hour rows and from the intervals: the
+	// not-ready times are that agent's only.
+	for _, tz := range []*time.Location{time.UTC, ist} {
+		from := time.Date(2025, 3, 3, 0, 0, 0, 0, tz)
+		rows, err := s.IntervalReport(ctx, crmcore.ReportQuery{From: from, To: from.AddDate(0, 0, 1), TZ: tz,
+			Group: crmcore.GroupDay, By: crmcore.ByAgent, Agents: []string{a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Key != a || !cmp.Equal(rows[0].Sums.NotReadyMS, map[string]int64{"break": 900_000}) {
+			t.Errorf("A's day in %v = %+v", tz, rows)
+		}
+	}
+
 	// Queues seen through one agent: their contacts and offers, not
 	// their times.
 	rows, err := s.IntervalReport(ctx, crmcore.ReportQuery{From: reportDay, To: reportDay.AddDate(0, 0, 1),
@@ -449,5 +463,32 @@ func TestRollUpStopsAtNow(t *testing.T) {
 	}
 	if loginMS < 3600_000 || loginMS > 3600_000+5*60_000 {
 		t.Errorf("login = %v, want about an hour", time.Duration(loginMS)*time.Millisecond)
+	}
+}
+
+// TestInt8Value: report sums decode from either wire format, and a value
+// of the wrong shape is an error.
+func TestInt8Value(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		format int16
+		src    []byte
+		want   int64
+		ok     bool
+	}{
+		{"binary", 1, []byte{0, 0, 0, 0, 0, 0, 1, 2}, 258, true},
+		{"binary negative", 1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}, -2, true},
+		{"binary short", 1, []byte{1, 2}, 0, false},
+		{"binary null", 1, nil, 0, false},
+		{"text", 0, []byte("-1234567890123"), -1234567890123, true},
+		{"text null", 0, nil, 0, false},
+		{"text garbage", 0, []byte("12x"), 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := int8Value(c.format, c.src)
+			if (err == nil) != c.ok || got != c.want {
+				t.Errorf("int8Value = %d, %v; want %d, ok %v", got, err, c.want, c.ok)
+			}
+		})
 	}
 }

@@ -75,9 +75,9 @@ on conflict (interval_start, queue, channel, agent_id) do update
 // the range comes from the day before it; a state no event ends lasts at
 // most a day (an agent whose node died without a logout is not counted
 // logged in for ever), and never past the roll-up's own time (a range
-// that reaches into the future counts no time there).
+// that reaches into the future counts no time there). Not-ready time by
+// reason goes to report_not_ready, the totals to report_intervals.
 const rollUpTimesSQL = `
-insert into report_intervals (interval_start, queue, channel, agent_id, login_ms, ready_ms, busy_ms, not_ready_ms)
 with ev as (
 	select agent_id, at, id,
 		case kind when 'logout' then 'offline' when 'state' then null else presence end as p,
@@ -109,20 +109,31 @@ with ev as (
 	where s1 > s0
 ), per as (
 	select agent_id, b, act, r, sum(ms) as ms from parts group by 1, 2, 3, 4
+), nr as (
+	insert into report_not_ready (interval_start, agent_id, reason, ms)
+	select b, agent_id::text, r, ms from per where act = 'not-ready'
 )
+insert into report_intervals (interval_start, queue, channel, agent_id, login_ms, ready_ms, busy_ms)
 select b, '', '', agent_id::text, sum(ms), coalesce(sum(ms) filter (where act = 'ready'), 0),
-	coalesce(sum(ms) filter (where act = 'busy'), 0),
-	coalesce(jsonb_object_agg(r, ms) filter (where act = 'not-ready'), '{}')
+	coalesce(sum(ms) filter (where act = 'busy'), 0)
 from per
 group by b, agent_id
 on conflict (interval_start, queue, channel, agent_id) do update set login_ms = excluded.login_ms,
-	ready_ms = excluded.ready_ms, busy_ms = excluded.busy_ms, not_ready_ms = excluded.not_ready_ms`
+	ready_ms = excluded.ready_ms, busy_ms = excluded.busy_ms`
 
-// rollUpHoursSQL sums the range's intervals into UTC hours; not-ready
-// times are added up by reason.
+// rollUpHoursSQL sums the range's intervals into UTC hours.
 const rollUpHoursSQL = `
 insert into report_hours
 select date_bin('1 hour', interval_start, ` + bucketOrigin + `), queue, channel, agent_id, ` + reportSumCols + `
 from report_intervals
 where interval_start >= $1 and interval_start < $2
 group by 1, 2, 3, 4`
+
+// rollUpNotReadyHoursSQL sums the range's not-ready times into UTC hours
+// by agent and reason.
+const rollUpNotReadyHoursSQL = `
+insert into report_not_ready_hours
+select date_bin('1 hour', interval_start, ` + bucketOrigin + `), agent_id, reason, sum(ms)
+from report_not_ready
+where interval_start >= $1 and interval_start < $2
+group by 1, 2, 3`

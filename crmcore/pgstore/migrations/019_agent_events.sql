@@ -33,7 +33,8 @@ create table report_queue_settings (
 -- only, so that any set of intervals adds up (hours, days, months, any
 -- time zone whose offset is a multiple of 15 minutes). agent_id is '' on
 -- a queue's rows; an agent's login, ready, busy and not-ready times are
--- on their rows with queue and channel ''. Durations are milliseconds.
+-- on their rows with queue and channel '', their not-ready times by reason
+-- in report_not_ready. Durations are milliseconds.
 create table report_intervals (
 	interval_start timestamptz not null check (extract(epoch from interval_start)::bigint % 900 = 0),
 	queue text not null,
@@ -60,8 +61,10 @@ create table report_intervals (
 	login_ms bigint not null default 0,
 	ready_ms bigint not null default 0,
 	busy_ms bigint not null default 0,
-	not_ready_ms jsonb not null default '{}' check (jsonb_typeof(not_ready_ms) = 'object'),
-	primary key (interval_start, queue, channel, agent_id)
+	-- agent_id before queue: a report by agent reads each interval's
+	-- agent rows in key order and groups them without sorting, and a
+	-- report by queue reads the agent_id '' rows together.
+	primary key (interval_start, agent_id, queue, channel)
 );
 create index report_intervals_agent on report_intervals (agent_id, interval_start) where agent_id <> '';
 
@@ -69,5 +72,20 @@ create index report_intervals_agent on report_intervals (agent_id, interval_star
 -- hour, day and month reports in zones whose offset is a whole number of
 -- hours read a quarter of the rows.
 create table report_hours (like report_intervals including defaults including constraints);
-alter table report_hours add primary key (interval_start, queue, channel, agent_id);
+alter table report_hours add primary key (interval_start, agent_id, queue, channel);
 alter table report_hours add check (extract(epoch from interval_start)::bigint % 3600 = 0);
+
+-- An agent's not-ready time by reason code in the 15-minute intervals of
+-- report_intervals, and per UTC hour beside report_hours. Reason codes
+-- are open-ended, so they are rows rather than columns, and a report
+-- without them reads none of these rows.
+create table report_not_ready (
+	interval_start timestamptz not null check (extract(epoch from interval_start)::bigint % 900 = 0),
+	agent_id text not null check (agent_id <> ''),
+	reason text not null,
+	ms bigint not null check (ms >= 0),
+	primary key (interval_start, agent_id, reason)
+);
+create table report_not_ready_hours (like report_not_ready including constraints);
+alter table report_not_ready_hours add primary key (interval_start, agent_id, reason);
+alter table report_not_ready_hours add check (extract(epoch from interval_start)::bigint % 3600 = 0);
