@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -99,7 +100,10 @@ func (c *call) waiting() bool {
 }
 
 // Enqueue puts a call that finished the IVR into its queue. leg is the
-// caller's leg; the call leaves the system when leg's context ends.
+// caller's leg; the call leaves the system when leg's context ends. A
+// callback (req.Callback set) owed to a customer no longer on the line
+// (queued again from the CRM, or scheduled) has no leg: it needs its
+// req.ID.
 //
 // A call re-announced to a new leader carries the time it joined its
 // queue (CallRequest.Queued): it takes its place among the waiting calls
@@ -123,11 +127,11 @@ func (e *Engine) Enqueue(ctx context.Context, req CallRequest, leg Leg) (CallID,
 // checkRequest checks req for a call whose caller is leg (Enqueue,
 // AdoptCall) and returns the call's id.
 func checkRequest(req CallRequest, leg Leg) (CallID, error) {
-	if leg == nil {
+	if leg == nil && req.Callback == "" {
 		return "", fmt.Errorf("%w: nil leg", ErrInvalidArgument)
 	}
 	id := req.ID
-	if id == "" {
+	if id == "" && leg != nil {
 		id = CallID(leg.ID())
 	}
 	if id == "" {
@@ -221,13 +225,16 @@ func (e *Engine) newCall(id CallID, q *queue, req CallRequest, t *Task, state Ca
 		ID: id, Channel: ChannelVoice, Direction: Inbound, Queue: q.name, ANI: req.ANI, DNIS: req.DNIS, E164: req.Caller.E164,
 		Country: req.Caller.Country, TimeZone: req.Caller.TimeZone, Region: req.Region, Language: req.Language,
 		Segment: req.Segment, Skills: req.Skills, IVRPath: req.IVRPath, Vars: req.Vars,
-		Arrived: req.Arrived.UTC(), Queued: queued.UTC(), Data: req.Data,
+		Arrived: req.Arrived.UTC(), Queued: queued.UTC(), Fronted: req.Fronted.UTC(), Data: req.Data,
 	}
 	if info.Arrived.IsZero() {
 		info.Arrived = info.Queued
 	}
 	c := &call{id: id, info: info, q: q, state: state, queuedAt: queued}
-	c.prio = req.Priority + e.cfg.Segments[req.Segment]
+	c.prio = req.Priority
+	if !req.WholePriority {
+		c.prio += e.cfg.Segments[req.Segment]
+	}
 	c.info.Priority = c.prio
 	c.rc = routing.Call{Language: e.langID(req.Language), Preferred: -1, Only: -1,
 		Country: intern(e.countries, info.Country), Region: intern(e.regions, info.Region)}
@@ -243,8 +250,59 @@ func (e *Engine) newCall(id CallID, q *queue, req CallRequest, t *Task, state Ca
 	if p := e.agents[req.PreferredAgent]; p != nil {
 		c.rc.Preferred = p.slot
 	}
-	c.order = e.orderAt(queued, now)
+	c.order = e.placeAt(queued, req.Fronted, now)
 	return c
+}
+
+// placeAt returns the place in the global waiting order (call.order) of
+// a new call that queued at queued and, under an earlier leader, was
+// moved to the front at fronted (zero: never). The waiting calls moved
+// to the front stay ahead of the others, the one moved last first, as
+// MoveToFront leaves them: a call moved to the front goes right after
+// those moved at or after its own time, and one never moved goes where
+// orderAt puts it, behind all of them.
+func (e *Engine) placeAt(queued, fronted, now time.Time) float64 {
+	if fronted.IsZero() {
+		// orderAt places it by queue time, a call queued now after every
+		// other; only a call that queued before every waiting call not
+		// moved to the front can land among those moved, and it then
+		// goes first after them.
+		if order := e.orderAt(queued, now); !queued.Before(now) || order > e.frontEnd(time.Time{}) {
+			return order
+		}
+	}
+	for {
+		lo, hi := e.frontEnd(fronted), math.Inf(1)
+		for _, o := range e.waiting {
+			if o.order > lo {
+				hi = min(hi, o.order)
+			}
+		}
+		switch {
+		case math.IsInf(hi, 1):
+			e.nextOrder = max(e.nextOrder, lo) + 1
+			return e.nextOrder
+		case math.IsInf(lo, -1):
+			return hi - 1
+		}
+		if mid := lo + (hi-lo)/2; mid > lo && mid < hi {
+			return mid
+		}
+		// Halving the same gap again and again exhausted its precision.
+		e.renumber()
+	}
+}
+
+// frontEnd returns the highest order among the waiting calls moved to
+// the front at or after since (any time, for zero), or -Inf if none.
+func (e *Engine) frontEnd(since time.Time) float64 {
+	end := math.Inf(-1)
+	for _, o := range e.waiting {
+		if f := o.info.Fronted; !f.IsZero() && !f.Before(since) {
+			end = max(end, o.order)
+		}
+	}
+	return end
 }
 
 // join attaches c to q, where it queued at queued (initial enqueue; now

@@ -521,7 +521,9 @@ func (e *Engine) toCallback(c *call, number string) {
 	c.timers = nil
 }
 
-// SetPriority changes a waiting call's priority (a supervisor's bump).
+// SetPriority changes a waiting call's priority (a supervisor's bump):
+// priority is the call's whole priority, the segment bonus not added. A
+// node re-announces it to a new leader (CallRequest.WholePriority).
 func (e *Engine) SetPriority(ctx context.Context, id CallID, priority int) error {
 	return e.do(ctx, func() error {
 		c := e.calls[id]
@@ -535,7 +537,9 @@ func (e *Engine) SetPriority(ctx context.Context, id CallID, priority int) error
 	})
 }
 
-// MoveToFront makes a waiting call the oldest of its priority.
+// MoveToFront makes a waiting call the oldest of its priority. The time
+// it did is CallInfo.Fronted, by which a new leader puts the call back
+// in front (CallRequest.Fronted).
 func (e *Engine) MoveToFront(ctx context.Context, id CallID) error {
 	return e.do(ctx, func() error {
 		c := e.calls[id]
@@ -547,6 +551,7 @@ func (e *Engine) MoveToFront(ctx context.Context, id CallID) error {
 			lowest = min(lowest, o.order)
 		}
 		c.order = lowest - 1
+		c.info.Fronted = e.clock.Now().UTC()
 		e.publish(&CallQueued{Call: c.info, Position: e.position(c), EWT: e.ewt(c)})
 		return nil
 	})

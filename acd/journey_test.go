@@ -668,3 +668,47 @@ queues:
 		}
 	}
 }
+
+// TestCallbackWithoutLeg: a callback owed to a customer no longer on the
+// line (queued again after a restart, or scheduled) needs no leg; it
+// keeps its place by its queue time, the agent is rung first and the
+// customer dialled, and its interaction completes. Without an id it is
+// refused.
+func TestCallbackWithoutLeg(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	h.login("a1", false, sk("sales", 1))
+	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{Queue: "sales", Callback: "+14155550123"}, nil); !errors.Is(err, acd.ErrInvalidArgument) {
+		t.Errorf("callback without id or leg: %v, want ErrInvalidArgument", err)
+	}
+	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{ID: "c0", Queue: "sales"}, nil); !errors.Is(err, acd.ErrInvalidArgument) {
+		t.Errorf("call without leg: %v, want ErrInvalidArgument", err)
+	}
+	h.enqueue(acd.CallRequest{ID: "c1", Queue: "sales"})
+	h.advance(10 * time.Second)
+	if _, err := h.e.Enqueue(h.ctx, acd.CallRequest{ID: "cb", Queue: "sales", Callback: "+14155550123",
+		Queued: h.clock.Now().Add(-time.Minute)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.SetPresence(h.ctx, "a1", acd.PresenceReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := h.ring()
+	if r.Offer.Call.ID != "cb" || r.Offer.Call.Direction != acd.Callback || r.Offer.Call.Channel != acd.ChannelCallback {
+		t.Fatalf("first offer %s (%s, %s), want the callback that queued first", r.Offer.Call.ID, r.Offer.Call.Direction, r.Offer.Call.Channel)
+	}
+	r.Answer()
+	waitFor(h, func(e *acd.CallAnswered) bool { return e.CallID == "cb" && e.Agent == "a1" })
+	if d := h.phone.Dials(); len(d) != 1 || d[0] != "+14155550123" {
+		t.Errorf("dials = %v", d)
+	}
+	if err := h.e.Hangup(h.ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Wrap(h.ctx, "a1", "callback-done", ""); err != nil {
+		t.Fatal(err)
+	}
+	it := waitFor(h, func(e *acd.InteractionCompleted) bool { return e.Interaction.CallID == "cb" }).Interaction
+	if it.Outcome != acd.OutcomeAnswered || it.Agent != "a1" || it.Direction != acd.Callback {
+		t.Errorf("interaction = %+v, want the callback answered by a1", it)
+	}
+}

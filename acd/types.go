@@ -175,6 +175,18 @@ type CallRequest struct {
 	// time after now counts as now. The call keeps its place among the
 	// waiting calls and its aging, relaxation and max wait run from then.
 	Queued time.Time
+	// WholePriority makes Priority the call's whole priority, without the
+	// segment bonus: a call re-announced to a new leader carries the
+	// priority its earlier leader gave it (CallInfo.Priority, the bonus
+	// included or as a supervisor set it with Engine.SetPriority), which
+	// the new leader applies as it is.
+	WholePriority bool `json:",omitempty"`
+	// Fronted is when a supervisor moved the call to the front under an
+	// earlier leader (CallInfo.Fronted), for a call re-announced to a new
+	// one; zero: never. The call goes ahead of every waiting call that
+	// was not moved to the front at or after that time, as
+	// Engine.MoveToFront left it.
+	Fronted time.Time `json:",omitzero"`
 	// Data is opaque data attached by the entry code (e.g. the CRM
 	// lookup); it rides on CallOffered for the screen pop.
 	Data any
@@ -215,6 +227,10 @@ type CallInfo struct {
 	Vars      map[string]string
 	Arrived   time.Time
 	Queued    time.Time
+	// Fronted is when a supervisor last moved the waiting call to the
+	// front (Engine.MoveToFront); zero: never. A node re-announces it to
+	// a new leader (CallRequest.Fronted).
+	Fronted time.Time `json:",omitzero"`
 	// Number is the number dialled for outbound and callback calls.
 	Number string
 	// Role is the dial plan role of the agent on whose behalf the engine

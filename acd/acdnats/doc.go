@@ -30,7 +30,11 @@
 // re-announces every call whose caller is still on the line: a waiting
 // call with the time it joined its queue (it keeps its place), a
 // connected call for the engine to adopt with its agent (its bridge runs
-// on, and the new leader's bridge command joins it).
+// on, and the new leader's bridge command joins it). A waiting call also
+// keeps a supervisor's changes: the node keeps what the leader's last
+// CallQueued said of it and re-announces its priority whole
+// (acd.CallRequest.WholePriority, no second segment bonus) and when it
+// was moved to the front (acd.CallRequest.Fronted).
 //
 // # Lost nodes
 //

@@ -516,7 +516,7 @@ func (l *Leader) handle(ctx context.Context, engine *acd.Engine, nm *nats.Msg) {
 // enqueue takes a node's call into the engine: waiting, or connected
 // (adopted) when the node reports it bridged to an agent.
 func (l *Leader) enqueue(ctx context.Context, engine *acd.Engine, m msg) error {
-	if m.Request == nil || m.Leg == "" || m.Request.ID == "" {
+	if m.Request == nil || m.Request.ID == "" || (m.Leg == "" && (m.Request.Callback == "" || m.Kind == kindAdopt)) {
 		return fmt.Errorf("%w: incomplete call", acd.ErrInvalidArgument)
 	}
 	req := *m.Request
@@ -530,13 +530,15 @@ func (l *Leader) enqueue(ctx context.Context, engine *acd.Engine, m msg) error {
 	l.mu.Lock()
 	l.owner[req.ID] = m.Node
 	l.mu.Unlock()
-	caller := l.legFor(m.Node, m.Leg, m.LegID)
 	var err error
-	if m.Kind == kindAdopt {
-		agent := l.legFor(m.Node, m.Peer, m.PeerID)
+	switch {
+	case m.Leg == "": // a callback waiting as a virtual caller
+		_, err = engine.Enqueue(ctx, req, nil)
+	case m.Kind == kindAdopt:
+		caller, agent := l.legFor(m.Node, m.Leg, m.LegID), l.legFor(m.Node, m.Peer, m.PeerID)
 		_, err = engine.AdoptCall(ctx, req, caller, m.Agent, agent, m.Answered)
-	} else {
-		_, err = engine.Enqueue(ctx, req, caller)
+	default:
+		_, err = engine.Enqueue(ctx, req, l.legFor(m.Node, m.Leg, m.LegID))
 	}
 	if err != nil && !errors.Is(err, acd.ErrDuplicate) {
 		l.mu.Lock()

@@ -90,13 +90,22 @@ type nodeLeg struct {
 type nodeCall struct {
 	req    acd.CallRequest // Data is this node's own (the record's)
 	caller string          // handle
-	queued time.Time
-	epoch  uint64 // the epoch it was last announced under
+	// queued, prio and fronted are what the leader last said of the
+	// waiting call (CallQueued), a supervisor's changes included: a new
+	// leader gets them back. prioSet: prio was said.
+	queued, fronted time.Time
+	prio            int
+	prioSet         bool
+	epoch           uint64 // the epoch it was last announced under
 	// agent and answered are set when a bridge to an agent starts here,
 	// ended when the caller's leg ends: what the node records itself for
 	// a call that ended while no leader could (a takeover).
 	agent           acd.AgentID
 	answered, ended time.Time
+	// called is set once a callback's customer was dialled from here:
+	// caller is then the customer's leg, and the callback no longer
+	// waits (a new leader must not call them again).
+	called bool
 }
 
 type nodeOp struct {
@@ -259,10 +268,13 @@ func (n *Node) leg(h string) *nodeLeg {
 }
 
 // Enqueue sends a call that finished the IVR on this node to the leader's
-// queue; leg is the caller's leg, which stays here. It waits for a
-// leader across a takeover (NodeOptions.LeaderWait).
+// queue; leg is the caller's leg, which stays here. A callback owed to a
+// customer no longer on the line (req.Callback and req.ID set) has no
+// leg: the node keeps it and re-announces it to a new leader as a
+// virtual caller. It waits for a leader across a takeover
+// (NodeOptions.LeaderWait).
 func (n *Node) Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (acd.CallID, error) {
-	if leg == nil {
+	if leg == nil && (req.Callback == "" || req.ID == "") {
 		return "", fmt.Errorf("%w: nil leg", acd.ErrInvalidArgument)
 	}
 	if req.ID == "" {
@@ -274,19 +286,23 @@ func (n *Node) Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (a
 		return "", fmt.Errorf("%w: call %q", acd.ErrDuplicate, req.ID)
 	}
 	n.mu.Unlock()
-	h := n.register(leg, "")
-	c := &nodeCall{req: req, caller: h, queued: time.Now()}
+	c := &nodeCall{req: req, queued: time.Now()}
+	if leg != nil {
+		c.caller = n.register(leg, "")
+	}
 	n.mu.Lock()
 	n.calls[req.ID] = c
-	if l := n.legs[h]; l != nil {
+	if l := n.legs[c.caller]; l != nil {
 		l.call = req.ID
 	}
 	n.mu.Unlock()
-	context.AfterFunc(leg.Context(), func() {
-		n.mu.Lock()
-		c.ended = time.Now()
-		n.mu.Unlock()
-	})
+	if leg != nil {
+		context.AfterFunc(leg.Context(), func() {
+			n.mu.Lock()
+			c.ended = time.Now()
+			n.mu.Unlock()
+		})
+	}
 	err := n.announce(ctx, c, leg)
 	if err != nil {
 		n.mu.Lock()
@@ -297,15 +313,19 @@ func (n *Node) Enqueue(ctx context.Context, req acd.CallRequest, leg acd.Leg) (a
 	return req.ID, nil
 }
 
-// announce sends c to the leader: waiting (Enqueue, with its queue time
-// when re-announced), or connected to an agent through a bridge running
-// here (the engine adopts it).
+// announce sends c to the leader: waiting (Enqueue; when re-announced,
+// with its queue time, its whole priority and when it was moved to the
+// front, as the earlier leader had them), or connected to an agent
+// through a bridge running here (the engine adopts it).
 func (n *Node) announce(ctx context.Context, c *nodeCall, leg acd.Leg) error {
 	n.mu.Lock()
 	req := c.req
 	reannounced := c.epoch != 0
 	if reannounced {
-		req.Queued = c.queued
+		req.Queued, req.Fronted = c.queued, c.fronted
+		if c.prioSet {
+			req.Priority, req.WholePriority = c.prio, true
+		}
 	}
 	b := n.bridges[c.caller]
 	n.mu.Unlock()
@@ -314,7 +334,10 @@ func (n *Node) announce(ctx context.Context, c *nodeCall, leg acd.Leg) error {
 		return fmt.Errorf("acdnats: call data: %w", err)
 	}
 	req.Data = nil
-	m := msg{Kind: kindEnqueue, Request: &req, Data: data, Leg: c.caller, LegID: leg.ID()}
+	m := msg{Kind: kindEnqueue, Request: &req, Data: data, Leg: c.caller}
+	if leg != nil {
+		m.LegID = leg.ID()
+	}
 	if b != nil {
 		m.Kind, m.Agent, m.Peer, m.Answered = kindAdopt, b.agentID, b.agent, b.since
 		if al := n.leg(b.agent); al != nil {
@@ -439,6 +462,12 @@ func (n *Node) reannounce(epoch uint64) {
 			// still on its way (and goes to the leader that answers).
 			continue
 		}
+		if n.virtual(c) {
+			// A callback waiting for an agent: its caller left the line
+			// (or never was on it); it waits under the new leader.
+			calls = append(calls, c)
+			continue
+		}
 		if l := n.legs[c.caller]; l == nil || l.leg.Context().Err() != nil {
 			// It ended under the old leader, whose record of it (after
 			// the agent's wrap-up) died with it: recorded here.
@@ -499,9 +528,26 @@ func (n *Node) bridged(c *nodeCall) bool {
 	return n.bridges[c.caller] != nil
 }
 
+// virtual reports whether c is a callback waiting as a virtual caller:
+// the engine released its caller's leg, if it had one, and its customer
+// was not dialled yet. n.mu is held.
+func (n *Node) virtual(c *nodeCall) bool {
+	return c.req.Callback != "" && !c.called
+}
+
 // reannounceCall sends the leader of epoch the call c, or keeps it here
 // when that leader will not take it.
 func (n *Node) reannounceCall(c *nodeCall, epoch uint64) {
+	n.mu.Lock()
+	virtual := n.virtual(c)
+	n.mu.Unlock()
+	if virtual {
+		if err := n.announce(n.ctx, c, nil); err != nil {
+			n.log.Warn("acdnats: callback not re-announced to the new leader", "call_id", c.req.ID, "err", err)
+			n.keepAlone(c)
+		}
+		return
+	}
 	l := n.leg(c.caller)
 	if l == nil {
 		// The caller hung up since the new leader appeared: recorded here,
@@ -686,7 +732,27 @@ func (n *Node) dial(m msg) {
 			leg, err = nil, ctx.Err()
 		}
 		n.endOp(m.Op)
-		n.result(m.Op, m.Epoch, leg, "", "", err)
+		if err != nil {
+			n.result(m.Op, m.Epoch, nil, "", "", err)
+			return
+		}
+		h := n.register(leg, "")
+		n.mu.Lock()
+		if c := n.calls[m.Call.ID]; c != nil && c.req.Callback != "" {
+			// A callback's customer answered: from now on the call is
+			// theirs, recorded here if no leader can (as a caller's).
+			c.caller, c.called, c.ended = h, true, time.Time{}
+			if l := n.legs[h]; l != nil {
+				l.call = c.req.ID
+			}
+			context.AfterFunc(leg.Context(), func() {
+				n.mu.Lock()
+				c.ended = time.Now()
+				n.mu.Unlock()
+			})
+		}
+		n.mu.Unlock()
+		n.send(msg{Kind: kindResult, Op: m.Op, Epoch: m.Epoch, Leg: h, LegID: leg.ID()})
 	}()
 }
 
@@ -832,7 +898,8 @@ func (n *Node) event(m msg) {
 	switch e := ev.(type) {
 	case *acd.CallQueued:
 		if c := n.calls[e.Call.ID]; c != nil {
-			c.queued = e.Call.Queued
+			c.queued, c.fronted = e.Call.Queued, e.Call.Fronted
+			c.prio, c.prioSet = e.Call.Priority, true
 		}
 	case *acd.InteractionCompleted:
 		id := e.Interaction.CallID
