@@ -6,13 +6,15 @@ import (
 	"switchboard/ivr"
 )
 
-// callbackPolicy is the dial plan as the IVR asks it about a callback
-// number.
-type callbackPolicy struct{ plan acd.DialPlan }
+// CallbackPolicy is the dial plan as it vets a number to call back: the
+// IVR asks it about the number a caller enters, the CRM about a callback
+// scheduled over the API.
+type CallbackPolicy struct{ Plan acd.DialPlan }
 
-// CheckCallback implements ivr.CallbackPolicy.
-func (p callbackPolicy) CheckCallback(number string) (string, error) {
-	d, err := p.plan.Check(dialplan.RoleCallback, number)
+// CheckCallback implements ivr.CallbackPolicy: the number to dial, or why
+// the callback role may not dial it.
+func (p CallbackPolicy) CheckCallback(number string) (string, error) {
+	d, err := p.Plan.Check(dialplan.RoleCallback, number)
 	return d.Number, err
 }
 
@@ -22,5 +24,5 @@ func (x *Journey) callbacks() ivr.CallbackPolicy {
 	if x.opts.DialPlan == nil {
 		return nil
 	}
-	return callbackPolicy{x.opts.DialPlan}
+	return CallbackPolicy{x.opts.DialPlan}
 }

@@ -172,6 +172,11 @@ type Options struct {
 	// DialPlan vets the callback numbers callers enter in the IVR; it
 	// should be the engine's (WithDialPlan). Nil accepts any number.
 	DialPlan acd.DialPlan
+	// Callbacks keeps the callbacks callers ask for in the IVR, before
+	// they are queued, so that a new router queues them again
+	// (QueueCallback) if this one stops before calling back (nil: not
+	// kept).
+	Callbacks CallbackKeeper
 	// Recordings gives the recording of a call's conversation, if the
 	// telephony side made one (nil: none).
 	Recordings interface{ Recording(callID string) string }
@@ -291,19 +296,13 @@ func (x *Journey) enqueue(ctx context.Context, call Call, rec crmcore.Interactio
 		if err != nil {
 			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
 		}
-		pop.Known, pop.Contact, pop.Account = lookup.Known, lookup.Contact, lookup.Account
-		pop.OpenTickets, pop.LastInteractions, pop.LastAgent = lookup.OpenTickets, lookup.Recent, lookup.LastAgent
-		if lookup.Contact != nil {
-			pop.Segment = string(lookup.Contact.Segment)
-			req.Segment = pop.Segment
-		}
-		if lookup.LastAgent != nil {
-			req.PreferredAgent = acd.AgentID(lookup.LastAgent.ID)
-		}
+		fillPop(pop, &req, lookup)
 	}
 	if req.Callback == "" {
 		x.holds.Store(req.ID, &hold{call: call, lang: out.Language})
 		x.ids.Store(req.ID, pop.InteractionID)
+	} else {
+		x.keepCallback(ctx, req, pop)
 	}
 	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
 		x.holds.Delete(req.ID)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"switchboard/acd"
 	"switchboard/crmcore"
@@ -18,14 +19,7 @@ import (
 // agent's per-channel capacity overrides, and languages as skills.
 func TestAgentSpecsCapacity(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgstore.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	pool := migratedPool(t, pgtest.NewDatabase(t))
 	store := pgstore.New(pool)
 	a, err := crmcore.NewAgent(crmcore.AgentInput{Login: "zoe", Password: "pw12345", Languages: []string{"en"},
 		Skills: []crmcore.Skill{{Name: "billing", Level: 3}}, Capacity: map[string]int{"chat": 5, "voice": 0}}, true)
@@ -77,4 +71,20 @@ func TestCapacityEditReachesDesk(t *testing.T) {
 	if c := capacity(got); c["lead"] != 2 || c["voice"] != 1 {
 		t.Errorf("capacity after the edit = %v, want ticket 3, lead 2, voice 1", c)
 	}
+}
+
+// migratedPool connects to dsn, closed at the end of t, and applies the
+// CRM's migrations with opts.
+func migratedPool(t testing.TB, dsn string, opts ...pgstore.MigrateOption) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgstore.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pgstore.Migrate(ctx, pool, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }

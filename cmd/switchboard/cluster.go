@@ -205,6 +205,7 @@ func (c *clusterLink) lead(ctx context.Context, d routingDeps) (*routing, error)
 			c.log.Error("cluster: starting to route", "err", err)
 			return
 		}
+		close(r.routes)
 		c.log.Info("cluster: routing", "node", c.node, "epoch", term.Epoch)
 	}()
 	return r, nil

@@ -765,28 +765,7 @@ func TestJourneyCallback(t *testing.T) {
 	}
 	// The caller is gone; the callback waits for an agent.
 	desk.command("presence.set", map[string]string{"presence": "ready"})
-	var agentLeg, custLeg *siptest.Call
-	select {
-	case agentLeg = <-phone.Inbound:
-	case c := <-customer.Inbound:
-		// Both may be ready by the time this runs (the customer is dialled
-		// as soon as the agent answers); the agent's must be among them.
-		select {
-		case agentLeg = <-phone.Inbound:
-			custLeg = c
-		default:
-			t.Fatalf("customer (%s) dialled before the agent was on the line", c.From)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("agent never rung for the callback")
-	}
-	if custLeg == nil {
-		select {
-		case custLeg = <-customer.Inbound:
-		case <-time.After(20 * time.Second):
-			t.Fatal("customer never dialled")
-		}
-	}
+	agentLeg, custLeg := callBack(t, phone, customer)
 	// Audio both ways between agent and customer.
 	for _, leg := range []*siptest.Call{agentLeg, custLeg} {
 		go func(c *siptest.Call) {
@@ -816,15 +795,7 @@ func TestJourneyCallback(t *testing.T) {
 			t.Errorf("%s heard %d loud samples from the other side, want ≥ 800", name, loud)
 		}
 	}
-	if err := custLeg.Hangup(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ended := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	var w struct {
-		CallID string `json:"call_id"`
-	}
-	json.Unmarshal(ended.Data, &w)
-	desk.command("wrapup.submit", map[string]any{"call_id": w.CallID, "disposition": "sale"})
+	endCallback(t, desk, custLeg)
 	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
 	if str(in.AgentID) != heidiID || in.Queue != "sales" || in.Answered == nil || str(in.Disposition) != "sale" {
 		t.Errorf("interaction = %+v (agent %s disposition %s), want the sales callback answered by heidi", in, str(in.AgentID), str(in.Disposition))

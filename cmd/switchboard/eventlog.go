@@ -5,8 +5,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"switchboard/acd"
 	"switchboard/crmcore"
+	"switchboard/crmcore/jobs"
 	"switchboard/crmcore/pgstore"
 )
 
@@ -166,39 +170,76 @@ func followEventLog(ctx context.Context, engine *acd.Engine, w *pgstore.Writer, 
 	}
 }
 
-// rollUpReports keeps the report intervals current while ctx lasts: at
-// once and then every interval it rolls up the last hours (records written late, such as a
-// long call's, land in their interval on a later pass), and once an hour
-// the last two days. Each pass first stores the queues' service-level and
-// short-abandon thresholds from the current ACD config.
-func rollUpReports(ctx context.Context, store *pgstore.Store, acdCfg func() *acd.Config, every time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var wide time.Time
-	for first := true; ; first = false {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+// rollUpArgs is a report roll-up job: recompute the report intervals of
+// the last Hours hours (and the hour under way).
+type rollUpArgs struct {
+	Hours int `json:"hours"`
+}
+
+// Kind implements river.JobArgs.
+func (rollUpArgs) Kind() string { return "report_roll_up" }
+
+// reportsQueue is the job queue of the roll-ups, worked by every process:
+// a roll-up is one PostgreSQL transaction, serialised by the store.
+const reportsQueue = "reports"
+
+// Roll-up schedule: the recent hours often (records written late, such as
+// a long call's, land in their interval on a later pass), two days hourly.
+const (
+	reportRollUpEvery = 5 * time.Minute
+	reportRecentHours = 3
+	reportWideHours   = 48
+)
+
+// rollUpWorker works the roll-up jobs. Each first stores the queues'
+// service-level and short-abandon thresholds from the ACD config in force.
+type rollUpWorker struct {
+	river.WorkerDefaults[rollUpArgs]
+	store  *pgstore.Store
+	acdCfg func() *acd.Config
+	log    *slog.Logger
+}
+
+// Timeout implements river.Worker; it is below the runner's rescue delay.
+func (w *rollUpWorker) Timeout(*river.Job[rollUpArgs]) time.Duration { return 4 * time.Minute }
+
+// Work implements river.Worker.
+func (w *rollUpWorker) Work(ctx context.Context, job *river.Job[rollUpArgs]) error {
+	for _, q := range w.acdCfg().Queues {
+		sl := q.ServiceLevel
+		if sl.Threshold <= 0 {
+			continue // the report's default
 		}
-		for _, q := range acdCfg().Queues {
-			sl := q.ServiceLevel
-			if sl.Threshold <= 0 {
-				continue // the report's default
-			}
-			if err := store.SetReportThresholds(ctx, q.Name, time.Duration(sl.Threshold), time.Duration(sl.ShortAbandon)); err != nil && ctx.Err() == nil {
-				logger.Warn("reports: queue thresholds not stored", "queue", q.Name, "err", err)
-			}
-		}
-		now := time.Now()
-		from := now.Add(-3 * time.Hour)
-		if now.Sub(wide) >= time.Hour {
-			from, wide = now.Add(-48*time.Hour), now
-		}
-		if err := store.RollUp(ctx, from, now.Add(time.Hour)); err != nil && ctx.Err() == nil {
-			logger.Warn("reports: roll-up failed", "err", err)
+		if err := w.store.SetReportThresholds(ctx, q.Name, time.Duration(sl.Threshold), time.Duration(sl.ShortAbandon)); err != nil {
+			w.log.Warn("reports: queue thresholds not stored", "queue", q.Name, "err", err)
 		}
 	}
+	now := time.Now()
+	hours := min(max(job.Args.Hours, 1), reportWideHours)
+	return w.store.RollUp(ctx, now.Add(-time.Duration(hours)*time.Hour), now.Add(time.Hour))
+}
+
+// registerRollUps registers the roll-up worker and its two periodic jobs
+// (both also at start) with the process's job runner. A periodic job is
+// unique while it waits or runs, so a slow database does not pile them
+// up.
+func registerRollUps(runner *jobs.Runner, store *pgstore.Store, acdCfg func() *acd.Config, logger *slog.Logger) error {
+	if err := jobs.Register(runner, &rollUpWorker{store: store, acdCfg: acdCfg, log: logger}, reportsQueue, 1); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		every time.Duration
+		hours int
+	}{{reportRollUpEvery, reportRecentHours}, {time.Hour, reportWideHours}} {
+		args := rollUpArgs{Hours: p.hours}
+		opts := &river.InsertOpts{Queue: reportsQueue, UniqueOpts: river.UniqueOpts{ByArgs: true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+		err := runner.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(p.every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, opts }, &river.PeriodicJobOpts{RunOnStart: true}))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

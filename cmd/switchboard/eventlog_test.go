@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -9,7 +11,58 @@ import (
 
 	"switchboard/acd"
 	"switchboard/crmcore"
+	"switchboard/crmcore/jobs"
+	"switchboard/crmcore/pgcluster/pgtest"
+	"switchboard/crmcore/pgstore"
 )
+
+// TestReportRollUpJobs: the process's job runner rolls the event log up
+// at start, as a periodic job, storing the queues' thresholds from the
+// ACD config first.
+func TestReportRollUpJobs(t *testing.T) {
+	ctx := context.Background()
+	pool := migratedPool(t, pgtest.NewDatabase(t))
+	if err := jobs.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	agent := crmcore.NewID()
+	if _, err := pool.Exec(ctx, `insert into agent_events (id, at, kind, agent_id, queue, channel, task_id)
+		values ($1, now() - interval '20 minutes', 'offered', $2, 'sales', 'voice', 'c1')`, crmcore.NewID(), agent); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &acd.Config{Queues: []acd.QueueConfig{{Name: "sales",
+		ServiceLevel: acd.SLConfig{Threshold: acd.Duration(30 * time.Second), ShortAbandon: acd.Duration(3 * time.Second)}}}}
+	runner := jobs.New(pool, jobs.WithPollInterval(50*time.Millisecond))
+	if err := registerRollUps(runner, pgstore.New(pool), func() *acd.Config { return cfg }, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := runner.Stop(sctx, time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var offered, slMS int64
+		err := pool.QueryRow(ctx, `select coalesce((select sum(offered) from report_intervals where agent_id = $1), 0),
+			coalesce((select sl_ms from report_queue_settings where queue = 'sales'), 0)`, agent).Scan(&offered, &slMS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if offered == 1 && slMS == 30000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d offers rolled up, sales service level %d ms; want 1 and 30000", offered, slMS)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 func TestAgentEventsOf(t *testing.T) {
 	t0 := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)

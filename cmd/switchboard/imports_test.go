@@ -30,7 +30,8 @@ func TestImportRules(t *testing.T) {
 	// acd/acdnats is the engine's NATS adapter, as pgstore is the CRM's
 	// PostgreSQL one.
 	adapters := []string{"switchboard/sip", "switchboard/agentdesk", "switchboard/crmcore/pgstore", "switchboard/crmcore/crmapi",
-		"switchboard/crmcore/dispatch", "switchboard/acd/acdnats", "switchboard/crmcore/mail", "switchboard/crmcore/webhook"}
+		"switchboard/crmcore/dispatch", "switchboard/acd/acdnats", "switchboard/crmcore/mail", "switchboard/crmcore/webhook",
+		"switchboard/crmcore/callbacks"}
 	ours := func(p string) bool { return p == "switchboard" || strings.HasPrefix(p, "switchboard/") }
 	under := func(p, root string) bool { return p == root || strings.HasPrefix(p, root+"/") }
 	// xxxtest packages hold fakes for tests and may use real libraries.

@@ -21,14 +21,7 @@ import (
 // Sixteen deliveries run at once, as from an MTA's parallel connections.
 func BenchmarkEmailIngest(b *testing.B) {
 	ctx := context.Background()
-	pool, err := pgstore.Connect(ctx, pgtest.NewDurableDatabase(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	if err := pgstore.Migrate(ctx, pool); err != nil {
-		b.Fatal(err)
-	}
+	pool := migratedPool(b, pgtest.NewDurableDatabase(b))
 	inbox := mail.NewInbox(pgstore.New(pool), mail.InboxOptions{Domain: "bench.test",
 		Routes: map[string]mail.Route{"support@example.com": {Group: "support"}}, Logger: slog.New(slog.DiscardHandler)})
 	body := bytes.Repeat([]byte("My router blinks red since this morning; I restarted it twice.\r\n"), 30)

@@ -21,15 +21,8 @@ import (
 // phone.
 func TestRegistrationsInPostgres(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	const realm = "pbx.test"
-	if err := pgstore.Migrate(ctx, pool, pgstore.WithMigrateSIPRealm(realm)); err != nil {
-		t.Fatal(err)
-	}
+	pool := migratedPool(t, pgtest.NewDatabase(t), pgstore.WithMigrateSIPRealm(realm))
 	store := pgstore.New(pool, pgstore.WithSIPRealm(realm))
 	a, err := crmcore.NewAgent(crmcore.AgentInput{Login: "alice", Password: "pw12345", SIPUsername: "alice", SIPSecret: "s3cret"}, true)
 	if err != nil {

@@ -19,8 +19,10 @@ import (
 	"switchboard/agentdesk/chat"
 	"switchboard/agentdesk/webcall"
 	"switchboard/crmcore"
+	"switchboard/crmcore/callbacks"
 	"switchboard/crmcore/crmapi"
 	"switchboard/crmcore/dispatch"
+	"switchboard/crmcore/jobs"
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgstore"
 	"switchboard/crmcore/webhook"
@@ -68,6 +70,14 @@ type routingDeps struct {
 	hooks *webhook.Service
 	// writer is the durable writer the event log goes through.
 	writer *pgstore.Writer
+	// traces is the process's call-trace export (nil: off).
+	traces *traces
+	// callbacks keeps the callbacks owed to customers; while routing, the
+	// node works their due jobs on jobs and queues them through
+	// queueCallback (the process's voice journey).
+	callbacks     *callbacks.Service
+	jobs          *jobs.Runner
+	queueCallback callbacks.Router
 }
 
 // routing is the services that run where the routing engine does: the
@@ -85,21 +95,23 @@ type routing struct {
 	// leader and term are set on a cluster's leader.
 	leader *acdnats.Leader
 	term   *leadership
-	// The event log and the report roll-ups run where the engine does.
-	store  *pgstore.Store
+	// The event log runs where the engine does.
 	writer *pgstore.Writer
 	node   string
-	acdCfg func() *acd.Config
-	// tracing exports each completed call's journey (off without an endpoint).
-	tracing     TracingConfig
+	// traces exports each completed call's journey (nil: off).
+	traces      *traces
 	stopTracing func(context.Context) error
+	// callbacks, jobs and queueCallback: see routingDeps. routes is
+	// closed once the engine routes (a cluster's leader holds its offers
+	// until the nodes re-announced their calls); the owed callbacks are
+	// queued again then.
+	callbacks     *callbacks.Service
+	jobs          *jobs.Runner
+	queueCallback callbacks.Router
+	routes        chan struct{}
 
 	crmWorkDone chan struct{}
 }
-
-// reportRollUpEvery is how often the leader rolls the recent hours of the
-// event log and the interactions up into report intervals.
-const reportRollUpEvery = 5 * time.Minute
 
 // newRouting builds the routing services over d.tel.
 func newRouting(d routingDeps) (*routing, error) {
@@ -114,7 +126,8 @@ func newRouting(d routingDeps) (*routing, error) {
 		apiOpts = append(apiOpts, crmapi.WithEmail(d.store, emailSettings(&cfg.Mail, outbox)))
 	}
 	apiOpts = append(apiOpts, crmapi.WithChats(d.store), crmapi.WithRecordings(crmapi.DirRecordings{Dir: cfg.SIP.RecordingDir}, d.store),
-		crmapi.WithScripts(d.store), crmapi.WithQuality(d.store), crmapi.WithWebhooks(d.hooks), crmapi.WithKnowledge(d.store), crmapi.WithReports(d.store))
+		crmapi.WithScripts(d.store), crmapi.WithQuality(d.store), crmapi.WithWebhooks(d.hooks), crmapi.WithKnowledge(d.store), crmapi.WithReports(d.store),
+		crmapi.WithCallbacks(d.callbacks))
 	api, err := crmapi.New(crmapi.Deps{
 		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
 	}, apiOpts...)
@@ -206,7 +219,8 @@ func newRouting(d routingDeps) (*routing, error) {
 		return nil, err
 	}
 	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
-		crmWorkDone: make(chan struct{}), store: d.store, writer: d.writer, node: cfg.Cluster.node(), acdCfg: d.acdCfg.Load, tracing: cfg.Tracing}, nil
+		crmWorkDone: make(chan struct{}), writer: d.writer, node: cfg.Cluster.node(), traces: d.traces,
+		callbacks: d.callbacks, jobs: d.jobs, queueCallback: d.queueCallback, routes: make(chan struct{})}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -217,13 +231,16 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 	go func() { defer close(r.crmWorkDone); r.crmWork.Run(ctx) }()
 	go followChatRecords(ctx, r.engine, r.chats, r.log)
 	go followEventLog(ctx, r.engine, r.writer, r.node, r.log)
-	stopTracing, err := startTracing(ctx, r.tracing, r.engine, r.node, r.log)
+	stopTracing, err := r.traces.followEngine(ctx, r.engine)
 	if err != nil {
 		r.log.Error("tracing: not started", "err", err)
 		stopTracing = func(context.Context) error { return nil }
 	}
 	r.stopTracing = stopTracing
-	go rollUpReports(ctx, r.store, r.acdCfg, reportRollUpEvery, r.log)
+	if r.leader == nil {
+		close(r.routes)
+	}
+	r.startCallbacks(ctx)
 	if r.outbox != nil {
 		go func() {
 			if err := r.outbox.Run(ctx); err != nil && ctx.Err() == nil {
@@ -239,6 +256,7 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 // calls it routed are the nodes', and the next leader adopts them.
 func (r *routing) stop(ctx context.Context) error {
 	<-r.crmWorkDone
+	r.stopCallbacks(ctx)
 	if r.leader == nil {
 		if err := r.engine.Shutdown(ctx); err != nil {
 			r.log.Error("acd shutdown", "err", err)

@@ -20,6 +20,8 @@ import (
 	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/crmcore"
+	"switchboard/crmcore/callbacks"
+	"switchboard/crmcore/jobs"
 	"switchboard/crmcore/mail"
 	"switchboard/crmcore/pgcluster"
 	"switchboard/crmcore/pgstore"
@@ -123,21 +125,20 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	// Webhooks are delivered by every node: river shares the jobs out.
-	hooks, err := webhook.New(db.pool, webhook.WithLogger(logger), webhook.WithMetrics(webhook.NewMetrics(reg)))
+	// The job queue runs on every node: webhook deliveries and report
+	// roll-ups are shared out; the routing node adds its own queues.
+	// Help-desk tickets and sales leads waiting for an agent are routed as
+	// tasks by acd.assignment (the rules in force: reloads apply).
+	var acdCfg atomic.Pointer[acd.Config]
+	acdCfg.Store(&cfg.ACD)
+	runner := jobs.New(db.pool, jobs.WithLogger(logger))
+	hooks, err := webhook.New(db.pool, runner, webhook.WithLogger(logger), webhook.WithMetrics(webhook.NewMetrics(reg)))
 	if err != nil {
 		return err
 	}
-	if err := hooks.Start(ctx); err != nil {
+	if err := registerRollUps(runner, store, acdCfg.Load, logger); err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hooks.Stop(sctx); err != nil {
-			logger.Warn("webhooks: stopping", "err", err)
-		}
-	}()
 	var term *leadership
 	var cl *clusterLink
 	defer func() {
@@ -182,6 +183,25 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	owed, err := callbacks.New(db.pool, runner, callbacks.WithLogger(logger),
+		callbacks.WithNumberCheck(voice.CallbackPolicy{Plan: plan}.CheckCallback))
+	if err != nil {
+		return err
+	}
+	if err := runner.Start(ctx); err != nil {
+		return err
+	}
+	if err := hooks.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hooks.Stop()
+		if err := runner.Stop(sctx, hooks.StopGrace()); err != nil {
+			logger.Warn("jobs: stopping", "err", err)
+		}
+	}()
 
 	if err := os.MkdirAll(cfg.SIP.RecordingDir, 0o755); err != nil {
 		return fmt.Errorf("sip.recording_dir: %w", err)
@@ -239,10 +259,6 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	// Help-desk tickets and sales leads waiting for an agent are routed as
-	// tasks by acd.assignment (the rules in force: reloads apply).
-	var acdCfg atomic.Pointer[acd.Config]
-	acdCfg.Store(&cfg.ACD)
 	targets := sip.TransferTargets{
 		IsQueue: func(name string) bool { return slices.Contains(queueNames(&cfg.ACD), name) },
 		AgentBySIP: func(ctx context.Context, user string) (acd.AgentID, bool) {
@@ -250,10 +266,24 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 			return acd.AgentID(a.ID), err == nil
 		},
 	}
+	// Call traces (nil without an endpoint): one export for the process,
+	// fed by the journey's records here and by the engine where it runs.
+	callTraces, terr := newTraces(ctx, cfg.Tracing, cfg.Cluster.node(), logger)
+	if terr != nil {
+		logger.Error("tracing: not started", "err", terr)
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.D())
+		defer cancel()
+		if err := callTraces.shutdown(tctx); err != nil {
+			logger.Warn("tracing: flush failed", "err", err)
+		}
+	}()
+	journeyRec := callTraces.recorder(writer)
 	entryOpts := voice.Options{
 		DefaultRegion: cfg.IVR.DefaultRegion, DialPlan: plan, RecordingDir: gw.RecordingDir(), MusicOnHold: cfg.SIP.MusicOnHold,
 		Recordings: agents, TicketAbandoned: cfg.CRM.TicketAbandoned, SurveyFlow: cfg.IVR.SurveyFlow,
-		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics,
+		Hours: ivr.HoursOverride(cfg.IVR.HoursOverride), Logger: logger, IVRMetrics: ivrMetrics, Callbacks: owed,
 	}
 	mailMetrics := mail.NewMetrics(reg)
 	mailIn, err := listenMail(&cfg.Mail, store, mailMetrics, logger)
@@ -261,7 +291,8 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		return err
 	}
 	deps := routingDeps{cfg: cfg, log: logger, reg: reg, db: db, store: store, auth: auth, hub: &hub, agents: agents,
-		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics, hooks: hooks, writer: writer,
+		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics, hooks: hooks, writer: writer, traces: callTraces,
+		callbacks: owed, jobs: runner, queueCallback: func(ctx context.Context, cb crmcore.Callback) error { return entry.QueueCallback(ctx, cb) },
 		web: webDialer{gw: gw, flows: flows, handle: func(c *sip.Call) { entry.Handle(c) }}}
 	var rt *routing
 	if cl == nil {
@@ -274,7 +305,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 			return err
 		}
 		defer rt.engine.Close()
-		entry = voice.New(voice.EngineRouter(rt.engine), flows, store, writer, entryOpts)
+		entry = voice.New(voice.EngineRouter(rt.engine), flows, store, journeyRec, entryOpts)
 		onEvent = agents.Transfers(rt.engine, targets, logger)
 	} else {
 		node, err = acdnats.NewNode(cl.nc, acdnats.NodeOptions{Node: cl.node, Prefix: cl.prefix, SIP: cl.sipAddr(cfg), Local: agents,
@@ -284,7 +315,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 			return err
 		}
 		defer node.Close()
-		entry = voice.New(nodeRouter{node}, flows, store, writer, entryOpts)
+		entry = voice.New(nodeRouter{node}, flows, store, journeyRec, entryOpts)
 		onEvent = agents.Transfers(node, targets, logger)
 	}
 
@@ -399,7 +430,7 @@ func migrate(ctx context.Context, cfg *Config, db *database, logger *slog.Logger
 	if err := pgstore.Migrate(ctx, db.pool, pgstore.WithMigrateSIPRealm(cfg.SIP.Realm)); err != nil {
 		return err
 	}
-	if err := webhook.Migrate(ctx, db.pool); err != nil {
+	if err := jobs.Migrate(ctx, db.pool); err != nil {
 		return err
 	}
 	v, err := pgstore.SchemaVersion(ctx, db.pool)

@@ -25,6 +25,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/acd/voice"
+	"switchboard/crmcore"
 )
 
 // TracingConfig is the optional OpenTelemetry export of every call's
@@ -81,18 +82,19 @@ const (
 	traceStaleAfter = 24 * time.Hour
 )
 
-// startTracing exports a trace of every call the engine completes to the
-// OTLP/HTTP collector of cfg, until ctx ends or stop is called; with no
-// endpoint it starts nothing and stop does nothing. stop traces the
-// interactions already completed, then flushes the exporter within its
-// context's deadline.
+// traces is the process's one export of call traces (OTLP over HTTP):
+// the routing node's engine follower (followEngine) and the voice
+// journey's recorder on every node (recorder) share its provider, so
+// each call is traced by the node that handled it and a process has one
+// exporter whatever role it takes. It is read-only once made, so the
+// journey's concurrent writes share it. A nil *traces traces nothing.
 //
-// A trace is built once the interaction is complete (after wrap-up), from
-// the summary the engine publishes and the offers and transfers it
-// announced before, so the engine itself does no tracing. Its trace id
-// is the interaction record's id: the 16 bytes of the UUID, so the
-// trace of record 0192f1c4-6f1e-7c3a-9d2b-5e8f0a1b2c3d is
-// 0192f1c46f1e7c3a9d2b5e8f0a1b2c3d. The spans:
+// A call's trace id is its interaction record's id: the 16 bytes of the
+// UUID, so the trace of record 0192f1c4-6f1e-7c3a-9d2b-5e8f0a1b2c3d is
+// 0192f1c46f1e7c3a9d2b5e8f0a1b2c3d. The spans of a call the engine
+// routed, built once it is complete (after wrap-up) from the summary the
+// engine publishes and the offers and transfers it announced before, so
+// the engine itself does no tracing:
 //
 //	call     arrival → end; call and interaction ids, channel, queue, outcome, agent, node
 //	├ ivr    arrival → queued; one event per node of the IVR path
@@ -101,11 +103,25 @@ const (
 //	└ talk   answered → end
 //	  └ hold   each time the caller was held
 //
+// A call that ended before the engine (in the IVR, refused, failed) has
+// the call span and, when its IVR ran, an ivr span from arrival to end.
+//
 // IVR events name the node and how many digits the caller entered, never
 // the digits: they may be account numbers or PINs.
-func startTracing(ctx context.Context, cfg TracingConfig, engine *acd.Engine, node string, logger *slog.Logger) (stop func(context.Context) error, err error) {
+type traces struct {
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	node   string
+	ratio  float64
+	log    *slog.Logger
+}
+
+// newTraces starts exporting call traces to the OTLP/HTTP collector of
+// cfg as node; with no endpoint it starts nothing and returns nil. Stop
+// it with shutdown.
+func newTraces(ctx context.Context, cfg TracingConfig, node string, logger *slog.Logger) (*traces, error) {
 	if cfg.OTLPEndpoint == "" {
-		return func(context.Context) error { return nil }, nil
+		return nil, nil
 	}
 	endpoint, err := tracesURL(cfg.OTLPEndpoint)
 	if err != nil {
@@ -124,19 +140,39 @@ func startTracing(ctx context.Context, cfg TracingConfig, engine *acd.Engine, no
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", cfg.ServiceName),
 			attribute.String("service.instance.id", node))),
 	)
+	logger.Info("tracing: exporting call traces", "endpoint", endpoint, "sample_ratio", cfg.SampleRatio)
+	return &traces{tp: tp, tracer: tp.Tracer("switchboard"), node: node, ratio: cfg.SampleRatio, log: logger}, nil
+}
+
+// shutdown exports the spans not yet sent, within ctx's deadline, and
+// stops the export; call it once nothing traces any more.
+func (t *traces) shutdown(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	return t.tp.Shutdown(ctx)
+}
+
+// followEngine traces every call engine completes until ctx ends or stop
+// is called; with t nil it starts nothing and stop does nothing. stop
+// traces the interactions already completed, then flushes the exporter
+// within its context's deadline (the export itself goes on: shutdown
+// ends it).
+func (t *traces) followEngine(ctx context.Context, engine *acd.Engine) (stop func(context.Context) error, err error) {
+	if t == nil {
+		return func(context.Context) error { return nil }, nil
+	}
 	sub, _, err := engine.Subscribe(ctx, acd.SubscribeOptions{Name: "tracing", Buffer: 16384, Records: true})
 	if err != nil {
-		_ = tp.Shutdown(ctx)
 		return nil, fmt.Errorf("tracing: cannot follow the engine: %w", err)
 	}
-	t := &callTracer{tracer: tp.Tracer("switchboard"), node: node, ratio: cfg.SampleRatio, calls: make(map[acd.CallID]*callTrace)}
+	ct := &callTracer{traces: t, calls: make(map[acd.CallID]*callTrace)}
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		defer sub.Close()
-		t.follow(ctx, sub, quit, logger)
+		ct.follow(ctx, sub, quit, t.log)
 	}()
-	logger.Info("tracing: exporting call traces", "endpoint", endpoint, "sample_ratio", cfg.SampleRatio)
 	var quitOnce sync.Once
 	return func(sctx context.Context) error {
 		quitOnce.Do(func() { close(quit) })
@@ -144,17 +180,15 @@ func startTracing(ctx context.Context, cfg TracingConfig, engine *acd.Engine, no
 		case <-done:
 		case <-sctx.Done():
 		}
-		return tp.Shutdown(sctx)
+		return t.tp.ForceFlush(sctx)
 	}, nil
 }
 
 // callTracer turns the engine's events into traces. Only its goroutine
 // (follow) uses it.
 type callTracer struct {
-	tracer trace.Tracer
-	node   string
-	ratio  float64
-	calls  map[acd.CallID]*callTrace
+	*traces
+	calls map[acd.CallID]*callTrace
 }
 
 // callTrace is what a call's trace needs that its summary lacks.
@@ -308,25 +342,8 @@ func (t *callTracer) export(it acd.Interaction, id string, c *callTrace) {
 	}
 	start := firstTime(it.Arrived, it.Queued, it.Offered, it.Answered, it.Ended, it.Completed)
 	end := firstTime(it.Ended, it.Completed)
-	ctx := context.WithValue(context.Background(), traceIDKey{}, traceIDOf(id))
-	attrs := []attribute.KeyValue{
-		attribute.String("switchboard.call_id", string(it.CallID)),
-		attribute.String("switchboard.interaction_id", id),
-		attribute.String("switchboard.channel", string(it.Channel)),
-		attribute.String("switchboard.outcome", string(it.Outcome)),
-		attribute.String("switchboard.node", t.node),
-		attribute.Int("switchboard.offers", it.Offers),
-	}
-	if it.Queue != "" {
-		attrs = append(attrs, attribute.String("switchboard.queue", it.Queue))
-	}
-	if it.Agent != "" {
-		attrs = append(attrs, attribute.String("switchboard.agent_id", string(it.Agent)))
-	}
-	root, rootSpan := t.span(ctx, "call", start, attrs...)
-	if it.Outcome == acd.OutcomeFailed {
-		rootSpan.SetStatus(codes.Error, "call failed")
-	}
+	root, rootSpan := t.startCall(id, start, callSummary{callID: string(it.CallID), channel: it.Channel,
+		outcome: string(it.Outcome), failed: it.Outcome == acd.OutcomeFailed, offers: it.Offers, queue: it.Queue, agent: string(it.Agent)})
 	for _, x := range c.transfers {
 		rootSpan.AddEvent("transfer", trace.WithTimestamp(x.At), trace.WithAttributes(
 			attribute.String("switchboard.agent_id", string(x.From)), attribute.String("switchboard.target", transferTarget(x.To))))
@@ -334,10 +351,7 @@ func (t *callTracer) export(it acd.Interaction, id string, c *callTrace) {
 	if !it.Queued.IsZero() && it.Arrived.Before(it.Queued) {
 		_, s := t.span(root, "ivr", it.Arrived)
 		if pop, ok := it.Data.(*voice.Pop); ok {
-			for _, step := range pop.IVR[:min(len(pop.IVR), traceMaxIVRSteps)] {
-				s.AddEvent("ivr.node", trace.WithTimestamp(it.Arrived), trace.WithAttributes(
-					attribute.String("switchboard.ivr_node", step.Node), attribute.Int("switchboard.ivr_digits", len(step.Digits))))
-			}
+			ivrEvents(s, it.Arrived, pop.IVR)
 		}
 		endSpan(s, it.Arrived, it.Queued)
 	}
@@ -364,8 +378,53 @@ func (t *callTracer) export(it acd.Interaction, id string, c *callTrace) {
 	endSpan(rootSpan, start, end)
 }
 
+// callSummary is what the root span of a call's trace says of the call.
+type callSummary struct {
+	callID  string
+	channel acd.Channel
+	outcome string
+	failed  bool
+	offers  int
+	queue   string // empty: none
+	agent   string // empty: none
+}
+
+// startCall starts at start the root span of the trace of interaction
+// id, its trace id taken from id.
+func (t *traces) startCall(id string, start time.Time, c callSummary) (context.Context, trace.Span) {
+	ctx := context.WithValue(context.Background(), traceIDKey{}, traceIDOf(id))
+	attrs := []attribute.KeyValue{
+		attribute.String("switchboard.call_id", c.callID),
+		attribute.String("switchboard.interaction_id", id),
+		attribute.String("switchboard.channel", string(c.channel)),
+		attribute.String("switchboard.outcome", c.outcome),
+		attribute.String("switchboard.node", t.node),
+		attribute.Int("switchboard.offers", c.offers),
+	}
+	if c.queue != "" {
+		attrs = append(attrs, attribute.String("switchboard.queue", c.queue))
+	}
+	if c.agent != "" {
+		attrs = append(attrs, attribute.String("switchboard.agent_id", c.agent))
+	}
+	ctx, s := t.span(ctx, "call", start, attrs...)
+	if c.failed {
+		s.SetStatus(codes.Error, "call failed")
+	}
+	return ctx, s
+}
+
+// ivrEvents adds to s one event at at per step of an IVR path (at most
+// traceMaxIVRSteps): the node and how many digits were entered there.
+func ivrEvents(s trace.Span, at time.Time, steps []crmcore.IVRStep) {
+	for _, step := range steps[:min(len(steps), traceMaxIVRSteps)] {
+		s.AddEvent("ivr.node", trace.WithTimestamp(at), trace.WithAttributes(
+			attribute.String("switchboard.ivr_node", step.Node), attribute.Int("switchboard.ivr_digits", len(step.Digits))))
+	}
+}
+
 // span starts a span at from under ctx.
-func (t *callTracer) span(ctx context.Context, name string, from time.Time, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+func (t *traces) span(ctx context.Context, name string, from time.Time, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
 	return t.tracer.Start(ctx, name, trace.WithTimestamp(from), trace.WithAttributes(attrs...))
 }
 

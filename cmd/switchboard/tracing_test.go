@@ -65,6 +65,31 @@ func (r *otlpReceiver) resourceSpans() []*tracepb.ResourceSpans {
 	return r.got
 }
 
+// newTestTraces starts a trace export to recv as node-1, shut down with
+// the test at the latest.
+func newTestTraces(t *testing.T, recv *otlpReceiver) *traces {
+	t.Helper()
+	tr, err := newTraces(context.Background(), TracingConfig{OTLPEndpoint: recv.srv.URL, ServiceName: "sb-test", SampleRatio: 1},
+		"node-1", slog.New(slog.DiscardHandler))
+	if err != nil || tr == nil {
+		t.Fatalf("newTraces = %v, %v", tr, err)
+	}
+	t.Cleanup(func() { _ = tr.shutdown(context.Background()) })
+	return tr
+}
+
+// nextRing returns the engine's next ring attempt on phone.
+func nextRing(t *testing.T, phone *acdtest.Phone) *acdtest.Ringing {
+	t.Helper()
+	select {
+	case r := <-phone.Rings:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ring attempt")
+		return nil
+	}
+}
+
 func attrsOf(kvs []*commonpb.KeyValue) map[string]any {
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
@@ -90,6 +115,22 @@ queues:
     skills: [{skill: sales, level: 1}]
 `
 
+// tracingEngine is an engine on tracingACD over phone and clock, closed
+// at the end of t.
+func tracingEngine(t *testing.T, clock *acdtest.Clock, phone *acdtest.Phone) *acd.Engine {
+	t.Helper()
+	cfg, err := acd.ParseConfig([]byte(tracingACD))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := acd.New(cfg, phone, phone, acd.WithClock(clock), acd.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
+	return engine
+}
+
 // TestTracingCallJourney drives a call through a real engine (IVR
 // arrival, a rejected offer, an answered one, a hold, the agent's
 // hang-up and wrap-up) and checks the trace a real OTLP/HTTP receiver
@@ -98,19 +139,10 @@ func TestTracingCallJourney(t *testing.T) {
 	ctx := context.Background()
 	recv := newOTLPReceiver(t)
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := acdtest.NewClock(t0)
-	phone := acdtest.NewPhone()
-	cfg, err := acd.ParseConfig([]byte(tracingACD))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	engine, err := acd.New(cfg, phone, phone, acd.WithClock(clock), acd.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { engine.Close() })
-	stop, err := startTracing(ctx, TracingConfig{OTLPEndpoint: recv.srv.URL, ServiceName: "sb-test", SampleRatio: 1}, engine, "node-1", quiet)
+	clock, phone := acdtest.NewClock(t0), acdtest.NewPhone()
+	engine := tracingEngine(t, clock, phone)
+	tr := newTestTraces(t, recv)
+	stop, err := tr.followEngine(ctx, engine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,40 +159,11 @@ func TestTracingCallJourney(t *testing.T) {
 		}
 	}
 	advance := func(d time.Duration) { t.Helper(); settle(); clock.Advance(d); settle() }
-	state := func(agent acd.AgentID) acd.AgentState {
-		t.Helper()
-		s, err := engine.Snapshot(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range s.Agents {
-			if a.ID == agent {
-				return a.State
-			}
-		}
-		t.Fatalf("agent %s not in snapshot", agent)
-		return 0
-	}
 	waitState := func(agent acd.AgentID, want acd.AgentState) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for state(agent) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("agent %s state = %v, want %v", agent, state(agent), want)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitAgentState(t, engine, string(agent), want)
 	}
-	ring := func() *acdtest.Ringing {
-		t.Helper()
-		select {
-		case r := <-phone.Rings:
-			return r
-		case <-time.After(10 * time.Second):
-			t.Fatal("no ring attempt")
-			return nil
-		}
-	}
+	ring := func() *acdtest.Ringing { t.Helper(); return nextRing(t, phone) }
 
 	for _, id := range []acd.AgentID{"a1", "a2"} {
 		if err := engine.Login(ctx, acd.AgentSpec{ID: id, Endpoint: "sip:" + string(id), Ready: true,
@@ -204,6 +207,9 @@ func TestTracingCallJourney(t *testing.T) {
 	stopped = true
 	if err := stop(sctx); err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+	if err := tr.shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 
 	rs := recv.resourceSpans()
@@ -296,8 +302,10 @@ func TestTracingCallJourney(t *testing.T) {
 }
 
 // TestTracingOffByDefault: the default configuration has no endpoint, and
-// with none startTracing starts nothing (it does not touch the engine).
+// with none nothing is started: no export, the engine untouched, the
+// journey's recorder itself.
 func TestTracingOffByDefault(t *testing.T) {
+	ctx := context.Background()
 	cfg, err := parseConfig("c.yaml", []byte("log:\n  level: info\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -305,12 +313,23 @@ func TestTracingOffByDefault(t *testing.T) {
 	if want := (TracingConfig{ServiceName: "switchboard", SampleRatio: 1}); cfg.Tracing != want {
 		t.Fatalf("default tracing = %+v, want %+v", cfg.Tracing, want)
 	}
-	stop, err := startTracing(context.Background(), cfg.Tracing, nil, "n", slog.New(slog.DiscardHandler))
+	tr, err := newTraces(ctx, cfg.Tracing, "n", slog.New(slog.DiscardHandler))
+	if err != nil || tr != nil {
+		t.Fatalf("newTraces = %v, %v; want nothing started", tr, err)
+	}
+	stop, err := tr.followEngine(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stop(context.Background()); err != nil {
+	if err := stop(ctx); err != nil {
 		t.Errorf("stop = %v", err)
+	}
+	rec := &tracedRecords{}
+	if got := tr.recorder(rec); got != crmcore.InteractionRecorder(rec) {
+		t.Errorf("recorder = %T, want the journey's own", got)
+	}
+	if err := tr.shutdown(ctx); err != nil {
+		t.Errorf("shutdown = %v", err)
 	}
 }
 

@@ -20,14 +20,7 @@ import (
 // ticket by number too.
 func TestWrapUpTicketLinksCallerAndAnswersNumber(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgstore.Connect(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgstore.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	pool := migratedPool(t, pgtest.NewDatabase(t))
 	if _, err := pgstore.Seed(ctx, pool, pgstore.WithPasswordCost(4)); err != nil {
 		t.Fatal(err)
 	}

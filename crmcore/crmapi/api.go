@@ -119,6 +119,7 @@ type Handler struct {
 	quality       QualityStore
 	scripts       ScriptStore
 	reports       ReportStore
+	callbacks     CallbackStore
 }
 
 // Option configures a Handler.
@@ -211,6 +212,7 @@ func (h *Handler) routes() {
 	h.routeQuality()
 	h.routeScripts()
 	h.routeReports()
+	h.routeCallbacks()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))

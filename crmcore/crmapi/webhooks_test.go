@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchboard/crmcore"
+	"switchboard/crmcore/jobs"
 	"switchboard/crmcore/pgstore"
 	"switchboard/crmcore/webhook"
 )
@@ -18,11 +19,15 @@ var _ WebhookStore = (*webhook.Service)(nil)
 func newWebhookEnv(t *testing.T) *env {
 	t.Helper()
 	return newEnvWith(t, func(s *pgstore.Store) []Option {
-		if err := webhook.Migrate(context.Background(), s.Pool()); err != nil {
+		if err := jobs.Migrate(context.Background(), s.Pool()); err != nil {
 			t.Fatal(err)
 		}
-		svc, err := webhook.New(s.Pool())
+		runner := jobs.New(s.Pool())
+		svc, err := webhook.New(s.Pool(), runner)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := runner.Open(); err != nil {
 			t.Fatal(err)
 		}
 		return []Option{WithWebhooks(svc)}

@@ -1,4 +1,4 @@
-package webhook
+package jobs
 
 import (
 	"context"
@@ -19,19 +19,19 @@ const migrateLock = int64(0x7269766572) // "river"
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("webhook: migrate: %w", err)
+		return fmt.Errorf("jobs: migrate: %w", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", migrateLock); err != nil {
-		return fmt.Errorf("webhook: migrate: %w", err)
+		return fmt.Errorf("jobs: migrate: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "select pg_advisory_unlock($1)", migrateLock)
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
-		return fmt.Errorf("webhook: migrate: %w", err)
+		return fmt.Errorf("jobs: migrate: %w", err)
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("webhook: migrate river: %w", err)
+		return fmt.Errorf("jobs: migrate river: %w", err)
 	}
 	return nil
 }

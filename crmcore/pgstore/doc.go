@@ -91,7 +91,9 @@
 // a completion that overtook its opening) the chunk is redone through the
 // staging table with INSERT … ON CONFLICT (id) DO UPDATE … WHERE the row
 // is in progress: a completed record wins over an opened one in either
-// order and is never replaced, so replay is exactly-once by id. Every
+// order and is never replaced, so replay is exactly-once by id. The one
+// exception is a callback requested: the record of the callback's call
+// later completes it (see crmcore/callbacks). Every
 // record is stored with the writer's node id (WithNodeID). At start the
 // writer first writes every segment earlier runs left, then closes the
 // records still in progress under its node id as failed, with the routing

@@ -120,7 +120,9 @@ func NewWriter(pool *pgxpool.Pool, dataDir string, opts ...WriterOption) (*Write
 // error means the record is on stable storage and will reach PostgreSQL,
 // whatever happens to the process or the database. It never waits for the
 // database. Writing a record again under the same ID replaces the one in
-// progress (outcome crmcore.OutcomeInProgress); a completed record is kept.
+// progress (outcome crmcore.OutcomeInProgress), or says a callback was
+// requested (the callback's call completes it); a completed record is
+// kept.
 // When ctx ends first the error wraps ctx's: the record may still be
 // stored.
 func (w *Writer) Write(ctx context.Context, in crmcore.Interaction) error {

@@ -272,7 +272,9 @@ var wrapupCopyCols = []string{"id", "interaction_id", "agent_id", "at", "disposi
 // cleared (so one interaction naming a deleted contact cannot block the
 // batch), one row per id: a completed record wins over one in progress,
 // in the stage and in the table, and a completed row is never replaced (a
-// retried or replayed batch changes nothing). Summary columns that
+// retried or replayed batch changes nothing) but for a callback requested,
+// which the record of the callback's call completes (a restarted router
+// calls back the callers its predecessor owed). Summary columns that
 // wrap-ups may have folded in already keep their value when the new row
 // has none; the fold that follows recomputes them anyway.
 const upsertStagedInteractions = `
@@ -301,7 +303,8 @@ on conflict (id) do update set call_id = excluded.call_id, direction = excluded.
 	ticket_id = coalesce(excluded.ticket_id, interactions.ticket_id),
 	survey_score = coalesce(excluded.survey_score, interactions.survey_score),
 	survey = coalesce(excluded.survey, interactions.survey)
-where interactions.outcome = 'in-progress'`
+where interactions.outcome = 'in-progress'
+	or (interactions.outcome = 'callback-requested' and excluded.outcome <> 'in-progress')`
 
 const insertStagedWrapups = `
 insert into interaction_wrapups (id, interaction_id, agent_id, at, disposition, notes, ticket_id, survey_score, survey)

@@ -47,6 +47,21 @@ type deliveryWorker struct {
 	s *Service
 }
 
+// NextRetry implements river.Worker: the WithBackoff schedule, or
+// river's without it.
+func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
+	if w.s.retry.base <= 0 {
+		return time.Time{}
+	}
+	return w.s.retry.next(job.JobRow)
+}
+
+// Timeout implements river.Worker: one attempt's request, and the time to
+// log it.
+func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration {
+	return w.s.timeout + 10*time.Second
+}
+
 // maxErrorText bounds the error kept with an attempt.
 const maxErrorText = 500
 

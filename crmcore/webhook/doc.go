@@ -45,5 +45,7 @@
 // delivery whose subscription was deleted or deactivated is cancelled. A
 // replay (ReplayDelivery, ReplayEvent) is a new delivery with a new id.
 //
-// River's tables are created by Migrate, after pgstore.Migrate.
+// Deliveries are jobs of the process's job runner (crmcore/jobs): New
+// registers their worker, the runner works them, and a stop lets the
+// attempts in flight end within StopGrace before it cancels them.
 package webhook

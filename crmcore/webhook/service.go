@@ -13,10 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"switchboard/crmcore"
+	"switchboard/crmcore/jobs"
 )
 
 // queueName is the river queue of deliveries.
@@ -42,18 +42,18 @@ const (
 // package doc). It also manages the subscriptions and the delivery log.
 // Its methods are safe for concurrent use.
 type Service struct {
-	pool   *pgxpool.Pool
-	client *river.Client[pgx.Tx]
-	http   *http.Client
-	log    *slog.Logger
-	m      *Metrics
+	pool *pgxpool.Pool
+	jobs *jobs.Runner
+	http *http.Client
+	log  *slog.Logger
+	m    *Metrics
 
 	workers     int
 	poll        time.Duration
 	timeout     time.Duration
 	maxAttempts int
 	batch       int
-	retry       river.ClientRetryPolicy
+	retry       backoff // zero: river's schedule
 	retention   time.Duration
 
 	mu     sync.Mutex
@@ -100,11 +100,11 @@ func WithBackoff(base, maxDelay time.Duration) Option {
 	return func(s *Service) { s.retry = backoff{base: base, max: maxDelay} }
 }
 
-// backoff is an exponential river retry policy.
+// backoff is an exponential retry schedule.
 type backoff struct{ base, max time.Duration }
 
-// NextRetry implements river.ClientRetryPolicy.
-func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+// next is when a job that failed len(job.Errors) times is tried again.
+func (b backoff) next(job *rivertype.JobRow) time.Time {
 	d := b.base
 	for range len(job.Errors) {
 		if d >= b.max {
@@ -117,9 +117,11 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 }
 
 // New returns a Service over pool, whose schema must have been migrated
-// (pgstore.Migrate, then Migrate). Start begins dispatching.
-func New(pool *pgxpool.Pool, opts ...Option) (*Service, error) {
-	s := &Service{pool: pool, log: slog.Default(), workers: DefaultWorkers, poll: DefaultPollInterval,
+// (pgstore.Migrate, then jobs.Migrate), and registers its delivery jobs
+// with runner, which must not be open yet. Start begins dispatching, once
+// runner is started.
+func New(pool *pgxpool.Pool, runner *jobs.Runner, opts ...Option) (*Service, error) {
+	s := &Service{pool: pool, jobs: runner, log: slog.Default(), workers: DefaultWorkers, poll: DefaultPollInterval,
 		timeout: DefaultRequestTimeout, maxAttempts: DefaultMaxAttempts, batch: DefaultBatchSize,
 		retention: DefaultRetention}
 	for _, o := range opts {
@@ -134,41 +136,36 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Service, error) {
 		// A redirect could lead anywhere (another scheme, another host):
 		// the receiver's answer is taken as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &deliveryWorker{s: s}); err != nil {
+	if err := jobs.Register(runner, &deliveryWorker{s: s}, queueName, s.workers); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	jobTimeout := s.timeout + 10*time.Second
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: s.workers}},
-		Workers:           workers,
-		Logger:            s.log,
-		MaxAttempts:       s.maxAttempts,
-		RetryPolicy:       s.retry,
-		JobTimeout:        jobTimeout,
-		FetchCooldown:     min(10*time.Millisecond, s.poll),
-		FetchPollInterval: s.poll,
-		// A job left running by a process that died is tried again
-		// after this long; the delivery keeps its id.
-		RescueStuckJobsAfter: jobTimeout + time.Minute,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("webhook: river client: %w", err)
-	}
-	s.client = client
 	return s, nil
 }
 
-// Start starts the delivery workers and the outbox dispatcher. They run
-// until Stop.
+// client is the job queue's client, once the runner is open.
+func (s *Service) client() (*river.Client[pgx.Tx], error) {
+	c, err := s.jobs.Client()
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	return c, nil
+}
+
+// insertOpts are a delivery job's: its queue and attempts.
+func (s *Service) insertOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: queueName, MaxAttempts: s.maxAttempts}
+}
+
+// Start starts the outbox dispatcher, which runs until Stop; the
+// deliveries are worked by the job runner, which must be started.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil {
 		return errors.New("webhook: already started")
 	}
-	if err := s.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("webhook: start river: %w", err)
+	if _, err := s.client(); err != nil {
+		return err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -178,32 +175,25 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops dispatching and waits for the deliveries in flight until ctx
-// ends; then it cancels them. A cancelled delivery is retried (under the
-// same id) by the next process that starts.
-func (s *Service) Stop(ctx context.Context) error {
+// Stop stops dispatching. The deliveries in flight are the job runner's:
+// stop it after this (jobs.Runner.Stop with StopGrace); a cancelled
+// delivery is retried (under the same id) by the next process that
+// starts.
+func (s *Service) Stop() {
 	s.mu.Lock()
 	cancel := s.cancel
+	s.cancel = nil
 	s.mu.Unlock()
 	if cancel == nil {
-		return nil
+		return
 	}
 	cancel()
 	s.wg.Wait()
-	s.mu.Lock()
-	s.cancel = nil
-	s.mu.Unlock()
-	err := s.client.Stop(ctx)
-	if err != nil && ctx.Err() != nil {
-		hard, done := context.WithTimeout(context.Background(), s.timeout+5*time.Second)
-		defer done()
-		err = s.client.StopAndCancel(hard)
-	}
-	if err != nil {
-		return fmt.Errorf("webhook: stop: %w", err)
-	}
-	return nil
 }
+
+// StopGrace is how long the job runner's stop should let a delivery cut
+// short end (its attempt is logged).
+func (s *Service) StopGrace() time.Duration { return s.timeout + 5*time.Second }
 
 // listen wakes the dispatcher on every notification of new events, on a
 // connection of its own, reconnecting with backoff when it fails.
@@ -304,7 +294,8 @@ func (s *Service) fanOut(ctx context.Context) (int, error) {
 		_, err = pgx.ForEachRow(rows, []any{&id, &subs}, func() error {
 			ids = append(ids, id)
 			for _, sub := range subs {
-				params = append(params, river.InsertManyParams{Args: deliveryArgs{DeliveryID: crmcore.NewID(), SubscriptionID: sub, EventID: id}})
+				params = append(params, river.InsertManyParams{Args: deliveryArgs{DeliveryID: crmcore.NewID(), SubscriptionID: sub, EventID: id},
+					InsertOpts: s.insertOpts()})
 			}
 			return nil
 		})
@@ -313,7 +304,11 @@ func (s *Service) fanOut(ctx context.Context) (int, error) {
 		}
 		n = len(ids)
 		if len(params) > 0 {
-			if _, err := s.client.InsertManyTx(ctx, tx, params); err != nil {
+			client, err := s.client()
+			if err != nil {
+				return err
+			}
+			if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
 				return err
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"switchboard/crmcore"
 )
@@ -173,7 +172,11 @@ func (s *Service) ReplayEvent(ctx context.Context, subscriptionID string, eventI
 		if !ok {
 			return pgx.ErrNoRows
 		}
-		_, err = s.client.InsertTx(ctx, tx, args, &river.InsertOpts{Queue: queueName})
+		client, err := s.client()
+		if err != nil {
+			return err
+		}
+		_, err = client.InsertTx(ctx, tx, args, s.insertOpts())
 		return err
 	})
 	if err != nil {

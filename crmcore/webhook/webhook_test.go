@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/crmcore"
+	"switchboard/crmcore/jobs"
 	"switchboard/crmcore/pgcluster/pgtest"
 	"switchboard/crmcore/pgstore"
 )
@@ -34,32 +35,45 @@ func newDB(t testing.TB) (*pgxpool.Pool, *pgstore.Store) {
 	if err := pgstore.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if err := Migrate(ctx, pool); err != nil {
+	if err := jobs.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	return pool, pgstore.New(pool)
 }
 
-// start returns a started Service with short test timings, stopped at the
-// end of the test.
+// start returns a started Service with short test timings, over a job
+// runner of its own, both stopped at the end of the test.
 func start(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Service {
 	t.Helper()
-	s, err := New(pool, append([]Option{WithBackoff(50*time.Millisecond, 400*time.Millisecond), WithPollInterval(100 * time.Millisecond),
-		WithRequestTimeout(5 * time.Second), WithMetrics(NewMetrics(prometheus.NewRegistry()))}, opts...)...)
+	s, runner := newService(t, pool, append([]Option{WithBackoff(50*time.Millisecond, 400*time.Millisecond),
+		WithMetrics(NewMetrics(prometheus.NewRegistry()))}, opts...)...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Stop()
+		if err := runner.Stop(ctx, s.StopGrace()); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// newService returns a Service with short poll intervals and request
+// timeouts, started over a started job runner of its own.
+func newService(t testing.TB, pool *pgxpool.Pool, opts ...Option) (*Service, *jobs.Runner) {
+	t.Helper()
+	runner := jobs.New(pool, jobs.WithPollInterval(100*time.Millisecond))
+	s, err := New(pool, runner, append([]Option{WithPollInterval(100 * time.Millisecond), WithRequestTimeout(5 * time.Second)}, opts...)...)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return s, runner
 }
 
 // received is one request a receiver took.
@@ -313,14 +327,7 @@ func TestRetriesUntilReceiverBack(t *testing.T) {
 // would, delivers every event, each under one delivery id.
 func TestRestartLosesNothing(t *testing.T) {
 	pool, st := newDB(t)
-	first, err := New(pool, WithBackoff(50*time.Millisecond, 200*time.Millisecond), WithPollInterval(100*time.Millisecond),
-		WithRequestTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	first, firstJobs := newService(t, pool, WithBackoff(50*time.Millisecond, 200*time.Millisecond))
 	rc := newReceiver(t)
 	subscribe(t, first, rc, crmcore.EventTicketCreated, crmcore.EventTicketUpdated)
 	hold := make(chan struct{})
@@ -331,7 +338,8 @@ func TestRestartLosesNothing(t *testing.T) {
 	}
 	<-rc.seen // a delivery is in flight
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	err = first.Stop(ctx)
+	first.Stop()
+	err := firstJobs.Stop(ctx, first.StopGrace())
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +383,7 @@ func TestRestartLosesNothing(t *testing.T) {
 // they still wait to be fanned out.
 func TestPrune(t *testing.T) {
 	pool, _ := newDB(t)
-	s, err := New(pool, WithRetention(time.Hour))
+	s, err := New(pool, jobs.New(pool), WithRetention(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,8 +52,9 @@ type Call struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	// From is the caller's user part as received (inbound calls).
-	From string
+	// From is the caller's user part as received, To the user part of
+	// the request URI: the number dialled (inbound calls).
+	From, To string
 
 	mu      sync.Mutex
 	got     []int16
@@ -166,6 +167,7 @@ func (p *Phone) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if from := req.From(); from != nil {
 		c.From = from.Address.User
 	}
+	c.To = req.Recipient.User
 	p.mu.Lock()
 	p.calls[d.ID] = c
 	p.mu.Unlock()
