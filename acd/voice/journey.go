@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -92,7 +93,7 @@ type Pop struct {
 	// Known is false for a caller the CRM does not know.
 	Known bool
 	// Contact, Account, OpenTickets, LastInteractions and LastAgent are the
-	// CRM lookup by the caller's number.
+	// CRM lookup by the caller's number, or by a web caller's contact.
 	Contact          *crmcore.Contact
 	Account          *crmcore.Account
 	Segment          string
@@ -114,6 +115,9 @@ type Pop struct {
 type WebCaller struct {
 	Name, Email, Phone string
 	Verified           bool
+	// E164 is Phone in E.164 when it parses: the number on the call's
+	// interaction record.
+	E164 string
 }
 
 // Journey runs the first part of every inbound call's journey: the IVR flow of
@@ -252,7 +256,8 @@ func (x *Journey) Handle(call Call) {
 		x.finish(ctx, call, rec, crmcore.OutcomeFailed)
 		return
 	}
-	lookups := &ivrLookup{crm: x.crm, resolve: x.resolve, ani: call.ANI(), caller: geo}
+	web, contact := x.webCustomer(ctx, call, &rec)
+	lookups := &ivrLookup{crm: x.crm, resolve: x.resolve, ani: call.ANI(), caller: geo, contact: contact}
 	out := ivr.Run(ctx, call, ep.Flow, ivr.Input{
 		CallID: call.ID(), ANI: call.ANI(), DNIS: call.DNIS(), E164: geo.E164, Country: geo.Country,
 		Language: ep.Language, Now: x.opts.Now, Lookup: lookups, Callbacks: x.callbacks(),
@@ -263,7 +268,7 @@ func (x *Journey) Handle(call Call) {
 
 	switch out.Kind {
 	case ivr.OutcomeQueue, ivr.OutcomeError, ivr.OutcomeCallback:
-		x.enqueue(ctx, call, rec, out, geo, lookups)
+		x.enqueue(ctx, call, rec, out, geo, lookups, web)
 	case ivr.OutcomeVoicemail:
 		x.voicemail(ctx, call, rec, out)
 	case ivr.OutcomeTransfer:
@@ -277,26 +282,34 @@ func (x *Journey) Handle(call Call) {
 	}
 }
 
-func (x *Journey) enqueue(ctx context.Context, call Call, rec crmcore.Interaction, out ivr.Outcome, geo acd.Geography, lookups *ivrLookup) {
-	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS()}
-	if w, web := call.(WebCall); web && w.WebEntry() != "" {
-		name, email, phone, verified := w.WebCaller()
-		pop.Web = &WebCaller{Name: name, Email: email, Phone: phone, Verified: verified}
+func (x *Journey) enqueue(ctx context.Context, call Call, rec crmcore.Interaction, out ivr.Outcome, geo acd.Geography, lookups *ivrLookup, web *WebCaller) {
+	pop := &Pop{IVR: rec.IVRPath, InteractionID: rec.ID, DNIS: call.DNIS(), Web: web}
+	ani := rec.ANI
+	if web != nil {
+		// The call's own number: the one a web caller typed is on the
+		// record only (webCustomer).
+		ani = cmp.Or(geo.E164, call.ANI())
 	}
 	req := acd.CallRequest{
-		ID: acd.CallID(call.ID()), Queue: out.Queue, ANI: rec.ANI, DNIS: call.DNIS(),
+		ID: acd.CallID(call.ID()), Queue: out.Queue, ANI: ani, DNIS: call.DNIS(),
 		Priority: out.Priority, Language: out.Language, IVRPath: pathStrings(out.Path), Vars: out.Vars,
 		Arrived: rec.ArrivedAt, Data: pop, Callback: out.CallbackNumber, Caller: geo,
 	}
 	for _, s := range out.Skills {
 		req.Skills = append(req.Skills, acd.SkillLevel{Skill: s.Name, Level: s.MinLevel})
 	}
-	if geo.E164 != "" {
-		lookup, err := lookups.byPhone(ctx, geo.E164)
+	if geo.E164 != "" || lookups.contact != "" {
+		lookup, err := lookups.own(ctx)
 		if err != nil {
 			x.logger.Warn("caller lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
 		}
-		fillPop(pop, &req, lookup)
+		routed := &req
+		if web != nil && !web.Verified {
+			// An unverified web caller's word fills the pop, not the
+			// routing: no segment priority, no preferred agent.
+			routed = &acd.CallRequest{}
+		}
+		fillPop(pop, routed, lookup)
 	}
 	if req.Callback == "" {
 		x.holds.Store(req.ID, &hold{call: call, lang: out.Language})

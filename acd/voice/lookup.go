@@ -21,21 +21,50 @@ type ivrLookup struct {
 	resolve func(ani string) acd.Geography
 	ani     string
 	caller  acd.Geography
+	// contact is the CRM contact of a web caller who said who they are
+	// (webCustomer): the call's own caller is looked up by it rather than
+	// by the call's number. "" for every other call.
+	contact string
 
-	e164   string // the number of last
+	key    string // what last was looked up by: a number, or contactKey
 	last   crmcore.CallerLookup
 	cached bool
 }
 
+// contactKey is the cache key of the lookup by the web caller's contact;
+// no number is spelt like it.
+const contactKey = "contact"
+
 // byPhone is the CRM's LookupByPhone, answered from the call's last
 // successful lookup of the same number when there is one.
 func (l *ivrLookup) byPhone(ctx context.Context, e164 string) (crmcore.CallerLookup, error) {
-	if l.cached && l.e164 == e164 {
+	return l.cache(ctx, e164, func(ctx context.Context) (crmcore.CallerLookup, error) { return l.crm.LookupByPhone(ctx, e164) })
+}
+
+// own is the CRM lookup of the call's own caller: by the web caller's
+// contact when there is one, else by the call's number (none: unknown).
+func (l *ivrLookup) own(ctx context.Context) (crmcore.CallerLookup, error) {
+	dir, ok := l.crm.(CustomerDirectory)
+	if l.contact == "" || !ok {
+		if l.caller.E164 == "" {
+			return crmcore.CallerLookup{}, nil
+		}
+		return l.byPhone(ctx, l.caller.E164)
+	}
+	return l.cache(ctx, contactKey, func(ctx context.Context) (crmcore.CallerLookup, error) {
+		return dir.LookupByContact(ctx, l.contact)
+	})
+}
+
+// cache answers a lookup by key from the call's last successful one by
+// the same key, else asks the CRM (lookup) and keeps the answer.
+func (l *ivrLookup) cache(ctx context.Context, key string, lookup func(context.Context) (crmcore.CallerLookup, error)) (crmcore.CallerLookup, error) {
+	if l.cached && l.key == key {
 		return l.last, nil
 	}
-	res, err := l.crm.LookupByPhone(ctx, e164)
+	res, err := lookup(ctx)
 	if err == nil {
-		l.e164, l.last, l.cached = e164, res, true
+		l.key, l.last, l.cached = key, res, true
 	}
 	return res, err
 }
@@ -43,14 +72,13 @@ func (l *ivrLookup) byPhone(ctx context.Context, e164 string) (crmcore.CallerLoo
 // LookupCaller implements ivr.Lookup: the CRM contact owning ani (the
 // call's own number, or another one the flow names).
 func (l *ivrLookup) LookupCaller(ctx context.Context, ani string) (ivr.Caller, bool, error) {
-	geo := l.caller
-	if ani != l.ani && ani != l.caller.E164 {
-		geo = l.resolve(ani)
+	var res crmcore.CallerLookup
+	var err error
+	if ani != "" && (ani == l.ani || ani == l.caller.E164) {
+		res, err = l.own(ctx)
+	} else if geo := l.resolve(ani); geo.E164 != "" {
+		res, err = l.byPhone(ctx, geo.E164)
 	}
-	if geo.E164 == "" {
-		return ivr.Caller{}, false, nil
-	}
-	res, err := l.byPhone(ctx, geo.E164)
 	if err != nil {
 		return ivr.Caller{}, false, err
 	}

@@ -225,6 +225,9 @@ func toCRMInteraction(in acd.Interaction) crmcore.Interaction {
 		if pop.Contact != nil {
 			out.ContactID = pop.Contact.ID
 		}
+		if pop.Web != nil && pop.Web.E164 != "" {
+			out.ANI = pop.Web.E164
+		}
 	}
 	return out
 }

@@ -72,9 +72,11 @@ func (d webDialer) Call(ctx context.Context, offer string, c webcall.Caller) (we
 	if _, ok, err := d.flows.ForWebRTC(c.Entry); err != nil || !ok {
 		return webcall.Answer{}, fmt.Errorf("%w: %q", webcall.ErrUnknownEntry, c.Entry)
 	}
-	// An unverified number never reaches the CRM lookup (it would pick a
-	// contact, a segment, a sticky agent): the caller is "web" unless a
-	// host site's token vouches for the number.
+	// An unverified number is never the call's number (it would be dialled
+	// back and would route: a segment, a sticky agent): the caller is
+	// "web" unless a host site's token vouches for it. The journey still
+	// matches the form's email or phone to a contact for the pop and the
+	// record.
 	ani := "web"
 	if c.Verified && c.Phone != "" {
 		ani = c.Phone

@@ -7,14 +7,23 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 
+	"switchboard/acd/voice"
 	"switchboard/agentdesk/agentdesktest"
+	"switchboard/crmcore/pgstore"
 )
+
+// The store matches web callers to their contacts.
+var _ voice.CustomerDirectory = (*pgstore.Store)(nil)
 
 // TestJourneyWebCaller calls the contact center from the web page in
 // headless Chromium (fake microphone): the call runs the flows' webrtc
 // entry like a phone call, the caller's key picks sales, the agent's desk
-// phone answers, audio flows both ways, and the call has its record.
+// phone answers, audio flows both ways, and the call has its record. The
+// form's name and email make the caller a CRM contact, on the pop and the
+// record; a second call with the same email (and a phone) is that contact's
+// again, with the phone as the record's number.
 func TestJourneyWebCaller(t *testing.T) {
 	s := startSystem(t, openAllDay, func(c *Config) { c.SIP.WebRTCIPs = []string{"127.0.0.1"} })
 	desk, phone, heidiID := s.agent("heidi", true)
@@ -25,6 +34,7 @@ func TestJourneyWebCaller(t *testing.T) {
 		chromedp.Navigate("http://"+s.http+"/call"),
 		chromedp.WaitVisible(chromedp.CSS("#call")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Ana Lima"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ana.lima@example.com"),
 		chromedp.Click(chromedp.CSS("#call")))
 	agentdesktest.Poll(t, tab, "connected", `document.getElementById('app').dataset.state !== 'idle' &&
 		document.getElementById('app').dataset.state !== 'connecting'`)
@@ -36,6 +46,11 @@ func TestJourneyWebCaller(t *testing.T) {
 		CallID string `json:"call_id"`
 		Queue  string `json:"queue"`
 		CRM    struct {
+			Known   bool `json:"known"`
+			Contact *struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			} `json:"contact"`
 			Web *struct {
 				Name     string `json:"name"`
 				Verified bool   `json:"verified"`
@@ -50,6 +65,9 @@ func TestJourneyWebCaller(t *testing.T) {
 	}
 	if w := pop.CRM.Web; w == nil || w.Name != "Ana Lima" || w.Verified {
 		t.Errorf("pop's web caller = %+v, want Ana Lima from the form, unverified", w)
+	}
+	if c := pop.CRM.Contact; !pop.CRM.Known || c == nil || c.Name != "Ana Lima" {
+		t.Errorf("pop's CRM contact = %+v (known %v), want Ana Lima's, made from the form", c, pop.CRM.Known)
 	}
 	var call interface{ Samples() []int16 }
 	select {
@@ -98,5 +116,32 @@ func TestJourneyWebCaller(t *testing.T) {
 	}
 	if digits != "1" {
 		t.Errorf("ivr path %v: digits %q, want 1", in.IVRPath, digits)
+	}
+	conn, err := pgx.Connect(context.Background(), s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var name string
+	var emails []string
+	if err := conn.QueryRow(context.Background(), `select name, emails from contacts where id = $1`, str(in.ContactID)).Scan(&name, &emails); err != nil ||
+		name != "Ana Lima" || len(emails) != 1 || emails[0] != "ana.lima@example.com" {
+		t.Errorf("record's contact %q: %q %v (%v), want Ana Lima with the form's email", str(in.ContactID), name, emails, err)
+	}
+
+	// Again, the email typed otherwise and a phone added; the caller hangs
+	// up in the IVR.
+	agentdesktest.Step(t, tab, "call again with the same email",
+		chromedp.Navigate("http://"+s.http+"/call"),
+		chromedp.WaitVisible(chromedp.CSS("#call")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ANA.LIMA@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#phone"), "+1 415 555 0177"),
+		chromedp.Click(chromedp.CSS("#call")))
+	agentdesktest.Poll(t, tab, "connected again", `document.getElementById('app').dataset.state !== 'idle' &&
+		document.getElementById('app').dataset.state !== 'connecting'`)
+	agentdesktest.Step(t, tab, "hang up in the IVR", chromedp.Click(chromedp.CSS("#hangup")))
+	again := s.waitInteraction("dnis = 'web' AND call_id <> $1", pop.CallID)
+	if str(again.ContactID) != str(in.ContactID) || again.ANI != "+14155550177" {
+		t.Errorf("second call's record: contact %q ani %q, want %q (the same email) and +14155550177", str(again.ContactID), again.ANI, str(in.ContactID))
 	}
 }

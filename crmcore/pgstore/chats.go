@@ -3,8 +3,6 @@ package pgstore
 import (
 	"cmp"
 	"context"
-	"errors"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,7 +23,7 @@ func scanChat(row pgx.Row) (crmcore.ChatConversation, error) {
 // its interaction record (in progress, same id), in one transaction. The
 // customer is the contact with c.Email, else with c.Phone (E.164); when
 // none has them and the pre-chat form named someone, a contact is
-// created. c comes back with its contact.
+// created (as ContactForCustomer does). c comes back with its contact.
 func (s *Store) CreateConversation(ctx context.Context, c crmcore.ChatConversation) (crmcore.ChatConversation, error) {
 	if c.ID == "" {
 		c.ID = crmcore.NewID()
@@ -37,19 +35,17 @@ func (s *Store) CreateConversation(ctx context.Context, c crmcore.ChatConversati
 		c.StartedAt = s.now()
 	}
 	c.StartedAt = c.StartedAt.UTC()
-	if c.Email != "" {
-		e, err := crmcore.NormalizeEmail(c.Email)
-		if err != nil {
-			return c, &crmcore.FieldError{Field: "email", Reason: err.Error()}
-		}
-		c.Email = e
+	var err error
+	if c.Name, c.Email, err = cleanCustomer(c.Name, c.Email); err != nil {
+		return c, err
 	}
-	c.Name = crmcore.CutText(strings.TrimSpace(c.Name), 200)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.chatContact(ctx, tx, &c); err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		id, err := s.customerContact(ctx, tx, c.Name, c.Email, c.Phone, c.Language)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `insert into chat_conversations (id, contact_id, name, email, phone, language, queue, status, started_at)
+		c.ContactID = cmp.Or(id, c.ContactID)
+		_, err = tx.Exec(ctx, `insert into chat_conversations (id, contact_id, name, email, phone, language, queue, status, started_at)
 			values ($1, nullif($2::text,'')::uuid, $3, $4, $5, $6, $7, $8, $9)`,
 			c.ID, c.ContactID, c.Name, c.Email, c.Phone, c.Language, c.Queue, c.Status, c.StartedAt)
 		if err != nil {
@@ -67,39 +63,6 @@ func (s *Store) CreateConversation(ctx context.Context, c crmcore.ChatConversati
 		return c, mapErr("create conversation", err)
 	}
 	return c, nil
-}
-
-// chatContact sets c.ContactID to the contact with c's email or phone,
-// creating one from the pre-chat form when none matches.
-func (s *Store) chatContact(ctx context.Context, tx pgx.Tx, c *crmcore.ChatConversation) error {
-	if c.Email != "" {
-		err := tx.QueryRow(ctx, `select id::text from contacts where emails @> array[$1] order by created_at limit 1`, c.Email).Scan(&c.ContactID)
-		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-	}
-	if c.Phone != "" {
-		err := tx.QueryRow(ctx, `select contact_id::text from contact_phones where e164=$1`, c.Phone).Scan(&c.ContactID)
-		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-	}
-	if c.Name == "" && c.Email == "" {
-		return nil // anonymous: no contact until the customer says who they are
-	}
-	name := c.Name
-	if name == "" {
-		name, _, _ = strings.Cut(c.Email, "@")
-	}
-	c.ContactID = crmcore.NewID()
-	emails := []string{}
-	if c.Email != "" {
-		emails = append(emails, c.Email)
-	}
-	now := s.now().UTC()
-	_, err := tx.Exec(ctx, `insert into contacts (id, name, emails, language, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)`,
-		c.ContactID, name, emails, c.Language, now)
-	return err
 }
 
 // AppendMessage stores m as the next message of its conversation and

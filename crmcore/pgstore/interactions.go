@@ -115,32 +115,73 @@ func (s *Store) CountInteractions(ctx context.Context) (int64, error) {
 	return n, mapErr("count interactions", err)
 }
 
+// callerCols are the screen pop's columns of the caller: the contact, their
+// account, and the phone the lookup went by (the contact's first when it
+// went by the contact).
+const callerCols = contactCols + `, coalesce(a.id::text,''), coalesce(a.name,''), coalesce(a.domain,''),
+	coalesce(a.segment,''), coalesce(a.owner_id::text,''), coalesce(a.created_at, 'epoch'), coalesce(p.e164,''), coalesce(p.label,''),
+	coalesce(p.country,''), coalesce(p.region,''), coalesce(p.time_zone,''), coalesce(p.type,'')`
+
+// callerQueries are the screen pop's four queries about one caller: the
+// contact (callerCols), their open tickets, last interactions and last
+// agent. Each takes the lookup's key as $1.
+type callerQueries struct{ contact, tickets, recent, lastAgent string }
+
+// newCallerQueries builds the screen pop's queries from the contact query
+// and who, the SQL expression of the contact's id from $1.
+func newCallerQueries(contact, who string) callerQueries {
+	return callerQueries{
+		contact: contact,
+		tickets: `select ` + ticketCols + ` from tickets t
+	where t.requester_id = ` + who + `
+	and t.status in ('new', 'open', 'pending') order by t.number desc limit 20`,
+		recent: `select ` + interactionCols + ` from interactions i
+		where i.contact_id = ` + who + `
+		order by i.arrived_at desc limit $2`,
+		lastAgent: `select a.id::text, a.login, a.name, i.arrived_at from interactions i join agents a on a.id = i.agent_id
+		where i.contact_id = ` + who + ` and i.agent_id is not null
+		order by i.arrived_at desc limit 1`,
+	}
+}
+
+// byPhone is the lookup by the caller's number; every query is an index
+// lookup, the open tickets' served by the partial index
+// tickets_requester_open (migration 003), also when the number belongs to
+// no contact.
+var byPhone = newCallerQueries(`select `+callerCols+`
+		from contact_phones p join contacts c on c.id = p.contact_id left join accounts a on a.id = c.account_id
+		where p.e164 = $1`, `(select contact_id from contact_phones where e164 = $1)`)
+
 // openTicketsByPhone is the screen pop's query of the caller's open
-// tickets, newest first; the partial index tickets_requester_open serves
-// it (migration 003), also when the number belongs to no contact.
-const openTicketsByPhone = `select ` + ticketCols + ` from tickets t
-	where t.requester_id = (select contact_id from contact_phones where e164 = $1)
-	and t.status in ('new', 'open', 'pending') order by t.number desc limit 20`
+// tickets, newest first.
+var openTicketsByPhone = byPhone.tickets
 
 // LookupByPhone is the screen-pop query: the contact owning e164 with their
 // account, open tickets, last five interactions and last agent. The four
 // queries travel in one pgx.Batch (one round trip) and each is an index
 // lookup. An unknown number returns Known=false and no error.
 func (s *Store) LookupByPhone(ctx context.Context, e164 string) (crmcore.CallerLookup, error) {
+	res, err := s.lookupCaller(ctx, byPhone, e164)
+	if !res.Known {
+		// Unknown caller: report what the number itself says.
+		res.Phone.E164 = e164
+		if p, perr := crmcore.NormalizePhone(e164, ""); err == nil && perr == nil {
+			res.Phone = p
+		}
+	}
+	return res, err
+}
+
+// lookupCaller runs the screen pop's queries q about key in one pgx.Batch
+// (one round trip). A key that finds no contact returns Known=false and no
+// error.
+func (s *Store) lookupCaller(ctx context.Context, q callerQueries, key string) (crmcore.CallerLookup, error) {
 	res := crmcore.CallerLookup{OpenTickets: []crmcore.Ticket{}, Recent: []crmcore.Interaction{}}
-	res.Phone.E164 = e164
 	b := &pgx.Batch{}
-	b.Queue(`select `+contactCols+`, coalesce(a.id::text,''), coalesce(a.name,''), coalesce(a.domain,''),
-		coalesce(a.segment,''), coalesce(a.owner_id::text,''), coalesce(a.created_at, 'epoch'), p.label, p.country, p.region, p.time_zone, p.type
-		from contact_phones p join contacts c on c.id = p.contact_id left join accounts a on a.id = c.account_id
-		where p.e164 = $1`, e164)
-	b.Queue(openTicketsByPhone, e164)
-	b.Queue(`select `+interactionCols+` from interactions i
-		where i.contact_id = (select contact_id from contact_phones where e164 = $1)
-		order by i.arrived_at desc limit $2`, e164, crmcore.RecentInteractions)
-	b.Queue(`select a.id::text, a.login, a.name, i.arrived_at from interactions i join agents a on a.id = i.agent_id
-		where i.contact_id = (select contact_id from contact_phones where e164 = $1) and i.agent_id is not null
-		order by i.arrived_at desc limit 1`, e164)
+	b.Queue(q.contact, key)
+	b.Queue(q.tickets, key)
+	b.Queue(q.recent, key, crmcore.RecentInteractions)
+	b.Queue(q.lastAgent, key)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 
@@ -150,22 +191,20 @@ func (s *Store) LookupByPhone(ctx context.Context, e164 string) (crmcore.CallerL
 	var ph crmcore.ContactPhone
 	err := br.QueryRow().Scan(&c.ID, &c.Name, &c.Emails, &c.AccountID, (*string)(&c.Segment), &c.Language, &c.Country,
 		&c.Region, &c.TimeZone, &c.Tags, &c.Custom, &c.CreatedAt, &c.UpdatedAt,
-		&acc.ID, &acc.Name, &acc.Domain, &accSeg, &acc.OwnerID, &acc.CreatedAt, &ph.Label, &res.Phone.Country, &res.Phone.Region,
-		&res.Phone.TimeZone, &res.Phone.Type)
+		&acc.ID, &acc.Name, &acc.Domain, &accSeg, &acc.OwnerID, &acc.CreatedAt, &res.Phone.E164, &ph.Label, &res.Phone.Country,
+		&res.Phone.Region, &res.Phone.TimeZone, &res.Phone.Type)
 	switch {
 	case err == pgx.ErrNoRows:
-		// Unknown caller: drain the other results (all empty) and report what
-		// the number itself says.
-		if p, perr := crmcore.NormalizePhone(e164, ""); perr == nil {
-			res.Phone = p
-		}
+		// Unknown caller: drain the other results (all empty).
 		return res, mapErr("lookup", drain(br, 3))
 	case err != nil:
 		return res, mapErr("lookup", err)
 	}
 	res.Known = true
-	ph.Phone = res.Phone
-	c.Phones = []crmcore.ContactPhone{ph}
+	if res.Phone.E164 != "" {
+		ph.Phone = res.Phone
+		c.Phones = []crmcore.ContactPhone{ph}
+	}
 	if c.Custom == nil {
 		c.Custom = map[string]string{}
 	}
