@@ -859,15 +859,27 @@ func TestJourneyWebRTCSoftphoneAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentdesktest.Poll(t, desk, "wrap-up form", `!document.getElementById('wrap-submit').disabled && document.getElementById('wrap-submit').offsetParent !== null`)
+	// The wrap-up also schedules a callback to the caller, offered to bob
+	// first: the number and the time the form proposes.
 	agentdesktest.Step(t, desk, "wrap up",
 		chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('disposition').value = 'resolved'; })()`),
 		chromedp.SendKeys(chromedp.CSS("#notes"), "Sorted in the browser."),
+		chromedp.Click(chromedp.CSS("#cb-on")),
 		chromedp.Click(chromedp.CSS("#wrap-submit")))
-	_, bobID := s.login("bob", "demo")
+	bobToken, bobID := s.login("bob", "demo")
 	in := s.waitInteraction("ani = $1 and dnis = '+15550100'", "+14155550101")
 	if in.Outcome != "answered" || str(in.AgentID) != bobID || str(in.Disposition) != "resolved" || str(in.Notes) != "Sorted in the browser." {
 		t.Errorf("interaction = outcome %s agent %s disposition %q notes %q, want answered by bob with the page's wrap-up",
 			in.Outcome, str(in.AgentID), str(in.Disposition), str(in.Notes))
+	}
+	code, body := s.rest("GET", "/api/v1/callbacks?state=scheduled&agent=me", bobToken, nil)
+	var cbs struct{ Items []crmcore.Callback }
+	if err := json.Unmarshal(body, &cbs); err != nil || code != 200 || len(cbs.Items) != 1 {
+		t.Fatalf("bob's scheduled callbacks: %d %s", code, body)
+	}
+	if cb := cbs.Items[0]; cb.Number != "+14155550101" || cb.Queue != "support" || cb.Note != "Sorted in the browser." ||
+		cb.DueAt.Before(time.Now().Add(50*time.Minute)) || cb.ContactID == "" {
+		t.Errorf("callback from the wrap-up = %+v, want the caller's number in support an hour ahead, for their contact", cb)
 	}
 	conn, err := pgx.Connect(context.Background(), s.dsn)
 	if err != nil {

@@ -327,11 +327,41 @@ function setWrap(w) {
   S.wrap = w;
 }
 
-// resetWrapForm clears the wrap-up form: disposition, notes and ticket.
+// resetWrapForm clears the wrap-up form: disposition, notes, ticket and
+// callback.
 function resetWrapForm() {
   $('wrap-form').reset();
   $('ticket-link').hidden = true;
   $('ticket-create').hidden = true;
+  $('cb-details').hidden = true;
+}
+
+// wrapPop is the screen pop of the call being wrapped up, if the desk has
+// it.
+function wrapPop() {
+  return S.wrap && S.lastPop && S.lastPop.call_id === S.wrap.call_id ? S.lastPop : null;
+}
+
+// localInput is t as a datetime-local input's value (the desk's time zone).
+function localInput(t) {
+  const d = new Date(t.getTime() - t.getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+// scheduleCallback schedules the callback the wrap-up form asks for: the
+// number (the caller's by default) called back at the time given, in the
+// call's queue, offered to this agent first if ticked; the notes go with
+// it. It throws (the wrap-up is not submitted) when the API refuses it.
+async function scheduleCallback(notes) {
+  const pop = wrapPop();
+  const at = new Date($('cb-at').value);
+  if (!$('cb-at').value || isNaN(at)) { $('cb-at').focus(); throw new Error('Callback: enter when to call back'); }
+  const body = { number: $('cb-number').value.trim(), queue: (pop && pop.queue) || '', at: at.toISOString(), note: notes };
+  if ($('cb-mine').checked) body.agent_id = 'me';
+  const contact = pop && pop.crm && pop.crm.contact;
+  if (contact && contact.id) body.contact_id = contact.id;
+  const cb = await api('POST', '/callbacks', body);
+  toast('Callback scheduled for ' + new Date(cb.due_at).toLocaleString());
 }
 
 function tick() {
@@ -411,6 +441,13 @@ function init() {
     $('ticket-link').hidden = m !== 'link';
     $('ticket-create').hidden = m !== 'create';
   }));
+  $('cb-on').addEventListener('change', () => {
+    $('cb-details').hidden = !$('cb-on').checked;
+    if (!$('cb-on').checked) return;
+    const pop = wrapPop();
+    if (!$('cb-number').value && pop && pop.ani) $('cb-number').value = pop.ani;
+    if (!$('cb-at').value) $('cb-at').value = localInput(new Date(Date.now() + 3600000));
+  });
   $('wrap-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!S.wrap) return;
@@ -418,6 +455,9 @@ function init() {
     const m = document.querySelector('input[name=ticket-mode]:checked').value;
     if (m === 'link') data.link_ticket = $('link-ticket').value.trim();
     if (m === 'create') data.create_ticket = { subject: $('ticket-subject').value.trim(), priority: $('ticket-priority').value };
+    if ($('cb-on').checked) {
+      try { await scheduleCallback(data.notes); } catch (err) { toast(err.message.startsWith('Callback') ? err.message : 'Callback: ' + err.message); return; }
+    }
     try {
       await script.saveIfAnswered();
       const r = await cmd('wrapup.submit', data);
