@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -148,22 +149,41 @@ func loadCluster(ctx context.Context, o loadClusterOptions, stdout io.Writer, lo
 			return false
 		}
 	}
+	kamailioLog := filepath.Join(dir, "kamailio", "kamailio.log")
+	var leaderOut, nodeOut <-chan time.Duration
 	if o.killLeader > 0 && wait(o.killLeader) {
-		kill.leader, kill.leaderAt, err = killNode(dir, info, true, "")
+		var n ClusterNode
+		n, kill.leaderAt, err = killNode(dir, info, true, "")
 		if err != nil {
 			return err
 		}
+		kill.leader, leaderOut = n.ID, outOfRotation(ctx, kamailioLog, n.SIP, kill.leaderAt)
 		fmt.Fprintf(stdout, "killed the leader %s (SIGKILL) at %v\n", kill.leader, kill.leaderAt.Sub(start).Round(time.Second))
 	}
 	if o.killNode > o.killLeader && wait(o.killNode) {
-		kill.node, kill.nodeAt, err = killNode(dir, info, false, kill.leader)
+		var n ClusterNode
+		n, kill.nodeAt, err = killNode(dir, info, false, kill.leader)
 		if err != nil {
 			return err
 		}
+		kill.node, nodeOut = n.ID, outOfRotation(ctx, kamailioLog, n.SIP, kill.nodeAt)
 		fmt.Fprintf(stdout, "killed node %s (SIGKILL) at %v\n", kill.node, kill.nodeAt.Sub(start).Round(time.Second))
 	}
 	if err := <-simDone; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	for _, k := range []struct {
+		id  string
+		out <-chan time.Duration
+	}{{kill.leader, leaderOut}, {kill.node, nodeOut}} {
+		if k.out == nil {
+			continue
+		}
+		if d, ok := <-k.out; ok {
+			fmt.Fprintf(stdout, "Kamailio took %s out of rotation %v after the kill\n", k.id, d.Round(10*time.Millisecond))
+		} else {
+			fmt.Fprintf(stdout, "Kamailio's log does not say when it took %s out of rotation\n", k.id)
+		}
 	}
 	fmt.Fprintf(stdout, "calls placed %d (SIPp), answered by the simulated agents %d, desks reconnected %d times\n",
 		stats.Calls.Load(), stats.Answered.Load(), stats.Reconnects.Load())
@@ -220,13 +240,13 @@ func leaderOf(info ClusterInfo) (int, bool) {
 
 // killNode sends SIGKILL to the leader, or to a node that does not lead
 // other than avoid, reading the current PIDs from cluster.json.
-func killNode(dir string, info ClusterInfo, leader bool, avoid string) (string, time.Time, error) {
+func killNode(dir string, info ClusterInfo, leader bool, avoid string) (ClusterNode, time.Time, error) {
 	if b, err := os.ReadFile(filepath.Join(dir, "cluster.json")); err == nil {
 		_ = json.Unmarshal(b, &info)
 	}
 	l, ok := leaderOf(info)
 	if !ok {
-		return "", time.Time{}, errors.New("no leader to kill")
+		return ClusterNode{}, time.Time{}, errors.New("no leader to kill")
 	}
 	victim := l
 	for i := 1; !leader && i < len(info.Nodes); i++ {
@@ -235,13 +255,52 @@ func killNode(dir string, info ClusterInfo, leader bool, avoid string) (string, 
 		}
 	}
 	if !leader && victim == l {
-		return "", time.Time{}, errors.New("no node but the leader to kill")
+		return ClusterNode{}, time.Time{}, errors.New("no node but the leader to kill")
 	}
 	n := info.Nodes[victim]
 	if err := syscall.Kill(n.PID, syscall.SIGKILL); err != nil {
-		return "", time.Time{}, fmt.Errorf("kill %s: %w", n.ID, err)
+		return ClusterNode{}, time.Time{}, fmt.Errorf("kill %s: %w", n.ID, err)
 	}
-	return n.ID, time.Now(), nil
+	return n, time.Now(), nil
+}
+
+// outOfRotation watches Kamailio's log from its end for the line that
+// takes the node at sip (host:port) out of rotation — its probe unanswered
+// ("node down"), or a call it failed ("marked down") — and sends how long
+// after killed it appeared; it closes the channel without a value when
+// none appears within a minute. The time is when the line is read, polled
+// every 20 ms.
+func outOfRotation(ctx context.Context, logPath, sip string, killed time.Time) <-chan time.Duration {
+	out := make(chan time.Duration, 1)
+	f, err := os.Open(logPath)
+	if err != nil {
+		close(out)
+		return out
+	}
+	offset, _ := f.Seek(0, io.SeekEnd)
+	go func() {
+		defer close(out)
+		defer f.Close()
+		var pending string
+		buf := make([]byte, 64<<10)
+		for deadline := killed.Add(time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
+			n, _ := f.ReadAt(buf, offset)
+			offset += int64(n)
+			pending += string(buf[:n])
+			lines := strings.Split(pending, "\n")
+			pending = lines[len(lines)-1]
+			for _, l := range lines[:len(lines)-1] {
+				if strings.Contains(l, sip) && (strings.Contains(l, "node down:") || strings.Contains(l, "marked down")) {
+					out <- time.Since(killed)
+					return
+				}
+			}
+			if n == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+	return out
 }
 
 // reportCluster reads the calls' records once none is left in progress
