@@ -473,7 +473,7 @@ func (a *Agents) Reachable(ctx context.Context, number string) error {
 			return fmt.Errorf("%w: no outbound trunk is configured (sip.trunk)", ErrNotFound)
 		}
 	}
-	_, err := a.g.dialTargets(ctx, number)
+	_, _, err := a.g.dialTargets(ctx, number)
 	return err
 }
 

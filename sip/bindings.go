@@ -12,6 +12,9 @@ type StoredBinding struct {
 	Contact string // the contact URI as registered
 	Source  string // transport source address of the REGISTER
 	Expires time.Time
+	// Path holds the binding's Path URIs (Binding.Path) as strings, in
+	// order; nil when it has none.
+	Path []string
 }
 
 // BindingStore keeps the registrar's bindings outside the process, so a

@@ -27,7 +27,15 @@
 //   - Registrar (registrar.go): REGISTER with digest authentication, the
 //     interval bounded by Config.MinExpiry (423 below) and MaxExpiry, the
 //     bindings kept in a BindingStore (PostgreSQL in serve, so a restart
-//     or another node reaches registered phones).
+//     or another node reaches registered phones). A REGISTER's Path
+//     (RFC 3327, path.go: every Path header in order, at most
+//     maxPathURIs sip:/sips: URIs, else 400) is stored with the bindings it
+//     adds and echoed in the 200 to a UA that sent Supported: path. Dial
+//     rings such a binding with its Path as Route headers, so the INVITE
+//     goes to the first (the edge the phone registered through); the
+//     dialog's later requests follow the 200's Record-Route. A Path is
+//     accepted from any registering client: like the Contact, it only
+//     steers calls to that client's own user.
 //   - Digest authentication (auth.go, nonce.go) of REGISTERs and untrusted
 //     INVITEs, before anything else is done for them: one challenge per
 //     Config.DigestAlgorithms (default SHA-256, RFC 7616, then MD5),
@@ -146,5 +154,8 @@
 // Vias) and get 503 when their client is over its rate. The edge's TCP
 // connections count toward the connection limits like a trusted
 // source's. Responses follow the Vias back through the edge, and
-// registrations store the phone's Contact, as without an edge.
+// registrations store the phone's Contact with the Path the edge added
+// (its own URI, the phone's source address in a received parameter), so
+// a phone behind NAT is rung through the edge, which sends the INVITE to
+// that address.
 package sip

@@ -899,29 +899,32 @@ func (c *badRequestConn) reject(data []byte, addr net.Addr, reason string) {
 	_, _ = c.PacketConn.WriteTo([]byte(b.String()), addr)
 }
 
-// dialTargets resolves a Dial target to request URIs.
-func (g *Gateway) dialTargets(ctx context.Context, target string) ([]sipmsg.Uri, error) {
+// dialTargets resolves a Dial target to request URIs and, for each, the
+// Route set to send it with (a registered contact's Path, else nil).
+func (g *Gateway) dialTargets(ctx context.Context, target string) ([]sipmsg.Uri, [][]sipmsg.Uri, error) {
 	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
 		if strings.ContainsAny(target, "\r\n\x00 ") {
-			return nil, fmt.Errorf("%w: bad uri", ErrNotFound)
+			return nil, nil, fmt.Errorf("%w: bad uri", ErrNotFound)
 		}
 		var u sipmsg.Uri
 		if err := sipmsg.ParseUri(target, &u); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrNotFound, err)
 		}
-		return []sipmsg.Uri{u}, nil
+		return []sipmsg.Uri{u}, [][]sipmsg.Uri{nil}, nil
 	}
 	user := sanitizeUser(target)
 	if user == "" || user != target {
-		return nil, fmt.Errorf("%w: bad target %q", ErrNotFound, sanitizeHeaderValue(target))
+		return nil, nil, fmt.Errorf("%w: bad target %q", ErrNotFound, sanitizeHeaderValue(target))
 	}
 	bindings, err := g.regr.Lookup(ctx, user)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	var out []sipmsg.Uri
+	var routes [][]sipmsg.Uri
 	for _, b := range bindings {
 		out = append(out, *b.Contact.Clone())
+		routes = append(routes, b.Path)
 	}
 	if len(out) == 0 && g.cfg.Trunk != "" && isNumber(user) {
 		host, portStr, err := net.SplitHostPort(g.cfg.Trunk)
@@ -932,11 +935,12 @@ func (g *Gateway) dialTargets(ctx context.Context, target string) ([]sipmsg.Uri,
 			port, _ = strconv.Atoi(portStr)
 		}
 		out = append(out, sipmsg.Uri{Scheme: "sip", User: user, Host: host, Port: port})
+		routes = append(routes, nil)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %q not registered", ErrNotFound, user)
+		return nil, nil, fmt.Errorf("%w: %q not registered", ErrNotFound, user)
 	}
-	return out, nil
+	return out, routes, nil
 }
 
 func isNumber(s string) bool {

@@ -458,10 +458,10 @@ func (g *Gateway) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 // Dial rings target — a registered user (every contact in parallel, the
-// first to answer wins), a customer number (through the trunk) or a sip:
-// URI — and returns the answered leg. ctx cancellation or opts.Timeout
-// sends CANCEL; failures wrap ErrNoAnswer, ErrBusy, ErrRejected or
-// ErrNotFound.
+// first to answer wins, each through its binding's Path), a customer
+// number (through the trunk) or a sip: URI — and returns the answered
+// leg. ctx cancellation or opts.Timeout sends CANCEL; failures wrap
+// ErrNoAnswer, ErrBusy, ErrRejected or ErrNotFound.
 func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*Call, error) {
 	if g.dua == nil {
 		return nil, fmt.Errorf("sip: dial before Serve")
@@ -469,7 +469,7 @@ func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*C
 	if g.draining.Load() {
 		return nil, ErrDraining
 	}
-	uris, err := g.dialTargets(ctx, target)
+	uris, routes, err := g.dialTargets(ctx, target)
 	if err != nil {
 		return nil, err
 	}
@@ -489,10 +489,10 @@ func (g *Gateway) Dial(ctx context.Context, target string, opts DialOptions) (*C
 		err error
 	}
 	results := make(chan result, len(uris))
-	for _, u := range uris {
+	for i, u := range uris {
 		go func() {
 			var c *Call
-			err := g.dialSafely(func() (err error) { c, err = g.ring(rctx, u, opts); return err })
+			err := g.dialSafely(func() (err error) { c, err = g.ring(rctx, u, routes[i], opts); return err })
 			results <- result{c, err}
 		}()
 	}
@@ -542,7 +542,11 @@ func classify(errs []error) error {
 	return ErrNoAnswer
 }
 
-func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*Call, error) {
+// ring sends one INVITE to uri with route as its Route set (RFC 3261
+// §8.1.2: sipgo sends it to the first Route) and waits for the answer.
+// In-dialog requests then follow the Record-Route of the 200, as sipgo
+// builds them.
+func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, route []sipmsg.Uri, opts DialOptions) (*Call, error) {
 	tr, err := g.allocRTP(netip.AddrPort{}, g.toTrunk(uri), true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
@@ -567,7 +571,14 @@ func (g *Gateway) ring(ctx context.Context, uri sipmsg.Uri, opts DialOptions) (*
 			req.AppendHeader(sipmsg.NewHeader(k, sanitizeHeaderValue(v)))
 		}
 	}
-	g.sendFromListener(uri)
+	next := uri
+	for i := range route {
+		req.AppendHeader(&sipmsg.RouteHeader{Address: *route[i].Clone()})
+	}
+	if len(route) > 0 {
+		next = route[0]
+	}
+	g.sendFromListener(next)
 	dlg, err := g.dua.WriteInvite(ctx, req)
 	if err != nil {
 		c.end("invite_failed")

@@ -19,6 +19,12 @@ type Binding struct {
 	Contact sipmsg.Uri
 	Expires time.Time
 	Source  string // transport source address of the REGISTER
+	// Path is the route to the contact (RFC 3327): the URIs of the Path
+	// headers of the REGISTER that added it, in order, such as the SIP
+	// edge a phone behind NAT registered through. Requests to the contact
+	// carry them as Route headers, so they go through those proxies.
+	// Nil: the contact is reached directly.
+	Path []sipmsg.Uri
 }
 
 // Registrar limits and defaults.
@@ -135,6 +141,10 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sipmsg.Request) *si
 	if res != nil {
 		return res
 	}
+	path, err := requestPath(req)
+	if err != nil {
+		return badRequest(req, "Bad Path")
+	}
 	minSec, maxSec := int(r.minExp.Seconds()), int(r.maxExp.Seconds())
 	for _, c := range changes {
 		if c.expires > 0 && c.expires < minSec {
@@ -170,13 +180,13 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sipmsg.Request) *si
 				return sipmsg.NewResponseFromRequest(req, sipmsg.StatusForbidden, "Too Many Contacts", nil)
 			}
 			exp := time.Duration(min(c.expires, maxSec)) * time.Second
-			cur = append(cur, Binding{User: aor, Contact: c.uri, Expires: now.Add(exp), Source: req.Source()})
+			cur = append(cur, Binding{User: aor, Contact: c.uri, Expires: now.Add(exp), Source: req.Source(), Path: path})
 		}
 	}
 	if len(changes) > 0 {
 		stored := make([]StoredBinding, len(cur))
 		for i, b := range cur {
-			stored[i] = StoredBinding{User: aor, Contact: b.Contact.String(), Source: b.Source, Expires: b.Expires}
+			stored[i] = StoredBinding{User: aor, Contact: b.Contact.String(), Source: b.Source, Expires: b.Expires, Path: pathStrings(b.Path)}
 		}
 		if err := r.store.SetBindings(ctx, aor, stored); err != nil {
 			r.log.Warn("sip: storing bindings failed", "user", aor, "err", err)
@@ -190,6 +200,12 @@ func (r *Registrar) HandleRegister(ctx context.Context, req *sipmsg.Request) *si
 		ch.Params = sipmsg.NewParams()
 		ch.Params.Add("expires", strconv.Itoa(int(b.Expires.Sub(now).Round(time.Second).Seconds())))
 		res.AppendHeader(ch)
+	}
+	// RFC 3327 §5.3: the Path is echoed only to a UA that supports it.
+	if supports(req, "path") {
+		for i := range path {
+			res.AppendHeader(sipmsg.NewHeader("Path", "<"+path[i].String()+">"))
+		}
 	}
 	return res
 }
@@ -224,7 +240,12 @@ func (r *Registrar) Lookup(ctx context.Context, user string) ([]Binding, error) 
 			r.log.Warn("sip: stored binding unusable", "user", user, "err", err)
 			continue
 		}
-		out = append(out, Binding{User: s.User, Contact: u, Expires: s.Expires, Source: s.Source})
+		path, err := parseStoredPath(s.Path)
+		if err != nil {
+			r.log.Warn("sip: stored binding's path unusable", "user", user, "err", err)
+			continue
+		}
+		out = append(out, Binding{User: s.User, Contact: u, Expires: s.Expires, Source: s.Source, Path: path})
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,4 +76,17 @@ func TestRegistrationsInPostgres(t *testing.T) {
 		t.Fatalf("dial the phone registered before the restart: %v", err)
 	}
 	_ = leg.Hangup(ctx)
+
+	// A binding's Path (RFC 3327: the edge it registered through) is kept
+	// with it, in order.
+	path := []string{"sip:192.0.2.1:5060;lr;received=sip:198.51.100.7:40000", "sip:192.0.2.2;lr"}
+	b := sipBindings{store}
+	if err := b.SetBindings(ctx, "alice", []sip.StoredBinding{{User: "alice", Contact: "sip:alice@10.0.0.5:5060",
+		Expires: time.Now().Add(time.Hour), Path: path}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Bindings(ctx, "alice", time.Now())
+	if err != nil || len(got) != 1 || !slices.Equal(got[0].Path, path) {
+		t.Errorf("bindings with a Path: %+v, %v; want its Path %v", got, err, path)
+	}
 }

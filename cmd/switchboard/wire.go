@@ -49,7 +49,7 @@ func (b sipBindings) Bindings(ctx context.Context, user string, now time.Time) (
 	}
 	out := make([]sip.StoredBinding, len(rs))
 	for i, r := range rs {
-		out[i] = sip.StoredBinding{User: r.User, Contact: r.Contact, Source: r.Source, Expires: r.Expires}
+		out[i] = sip.StoredBinding{User: r.User, Contact: r.Contact, Source: r.Source, Expires: r.Expires, Path: r.Path}
 	}
 	return out, nil
 }
@@ -57,7 +57,7 @@ func (b sipBindings) Bindings(ctx context.Context, user string, now time.Time) (
 func (b sipBindings) SetBindings(ctx context.Context, user string, bs []sip.StoredBinding) error {
 	rs := make([]pgstore.Registration, len(bs))
 	for i, s := range bs {
-		rs[i] = pgstore.Registration{User: s.User, Contact: s.Contact, Source: s.Source, Expires: s.Expires}
+		rs[i] = pgstore.Registration{User: s.User, Contact: s.Contact, Source: s.Source, Expires: s.Expires, Path: s.Path}
 	}
 	return b.store.SetRegistrations(ctx, user, rs)
 }

@@ -20,7 +20,8 @@ func TestRegistrations(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	alice := []Registration{
 		{User: "alice", Contact: "sip:alice@10.0.0.1:5060", Source: "10.0.0.1:5060", Expires: now.Add(time.Hour)},
-		{User: "alice", Contact: "sip:alice@10.0.0.2:5060;transport=tcp", Source: "10.0.0.2:40000", Expires: now.Add(time.Minute)},
+		{User: "alice", Contact: "sip:alice@10.0.0.2:5060;transport=tcp", Source: "10.0.0.2:40000", Expires: now.Add(time.Minute),
+			Path: []string{"sip:192.0.2.10:5060;lr;received=sip:203.0.113.5%3A40000", "sip:198.51.100.1;lr"}},
 	}
 	if err := s.SetRegistrations(ctx, "alice", alice); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,20 @@ type Call struct {
 // 50 calls at once). Everything it started ends with the test.
 func NewPhone(t testing.TB, user string) *Phone {
 	t.Helper()
+	return newPhone(t, user, nil)
+}
+
+// NewPhoneBehindNAT is NewPhone for a phone behind NAT: it writes contact,
+// an address nobody reaches it at (its private one), in the Contact of
+// its REGISTERs and calls, so it is reached only where its requests come
+// from.
+func NewPhoneBehindNAT(t testing.TB, user string, contact sipmsg.Uri) *Phone {
+	t.Helper()
+	return newPhone(t, user, &contact)
+}
+
+func newPhone(t testing.TB, user string, contact *sipmsg.Uri) *Phone {
+	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("siptest-"+user), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +103,11 @@ func NewPhone(t testing.TB, user string) *Phone {
 		t.Fatal(err)
 	}
 	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	if contact == nil {
+		contact = &sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: int(addr.Port())}
+	}
 	p := &Phone{t: t, user: user, ua: ua, client: client, addr: addr, pool: pool, Inbound: make(chan *Call, 8), Early: make(chan *Call, 8), calls: map[string]*Call{},
-		dua: &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: int(addr.Port())}}}}
+		dua: &sipgo.DialogUA{Client: client, ContactHDR: sipmsg.ContactHeader{Address: *contact}}}
 	srv.OnInvite(p.onInvite)
 	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		id, _ := sipmsg.DialogIDFromRequestUAS(req)
@@ -206,7 +223,7 @@ func (p *Phone) Register(ctx context.Context, registrar netip.AddrPort, password
 	from.Params.Add("tag", sipmsg.GenerateTagN(8))
 	req.AppendHeader(to)
 	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: "127.0.0.1", Port: int(p.addr.Port())}})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: *p.dua.ContactHDR.Address.Clone()})
 	req.AppendHeader(sipmsg.NewHeader("Expires", fmt.Sprint(expires)))
 	res, err := p.client.Do(ctx, req)
 	if err != nil || res.StatusCode != 401 {
