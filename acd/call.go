@@ -58,6 +58,9 @@ type call struct {
 	// continued marks an agent's part of a call that went on without
 	// them (a transfer): its summary carries their wrap-up, not the record.
 	continued bool
+	// released marks a call taken out of its queue with its leg left up
+	// (Release): the entry code ends the leg.
+	released bool
 }
 
 type offer struct {

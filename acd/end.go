@@ -66,7 +66,7 @@ func (e *Engine) endCall(c *call) {
 	defer e.freeAll(e.withdraw(c))
 	if c.leg != nil {
 		handed := c.outcome == OutcomeAnswered && c.leg.Context().Err() == nil && e.afterCall != nil && e.afterCall(c.id, c.leg)
-		if !handed {
+		if !handed && !c.released {
 			e.hangup(c.leg)
 		}
 	}

@@ -40,6 +40,7 @@ const (
 	PermManageLeads                               // create, read and transition sales leads
 	PermManageKnowledge                           // write knowledge-base articles and call scripts
 	PermManageQAForms                             // define and edit quality evaluation forms
+	PermManageCampaigns                           // run outbound campaigns and keep the do-not-call list
 )
 
 var permNames = map[Permission]string{
@@ -47,6 +48,7 @@ var permNames = map[Permission]string{
 	PermManageTickets: "manage_tickets", PermReadOwnInteractions: "read_own_interactions",
 	PermReadAllInteractions: "read_all_interactions", PermManageAgents: "manage_agents", PermReadAgents: "read_agents",
 	PermManageLeads: "manage_leads", PermManageKnowledge: "manage_knowledge", PermManageQAForms: "manage_qa_forms",
+	PermManageCampaigns: "manage_campaigns",
 }
 
 // String returns the permission's snake_case name.
@@ -59,15 +61,16 @@ func (p Permission) String() string {
 
 // rolePerms is the role model: agents read contacts and manage tickets
 // and leads; supervisors also edit/import contacts and read all
-// interactions and write the knowledge base; admins also manage agents,
-// delete contacts and define quality evaluation forms.
+// interactions, write the knowledge base and run outbound campaigns;
+// admins also manage agents, delete contacts and define quality
+// evaluation forms.
 var rolePerms = map[Role][]Permission{
 	RoleAgent: {PermReadContacts, PermManageTickets, PermReadOwnInteractions, PermReadAgents, PermManageLeads},
 	RoleSupervisor: {PermReadContacts, PermWriteContacts, PermManageTickets, PermReadOwnInteractions,
-		PermReadAllInteractions, PermReadAgents, PermManageLeads, PermManageKnowledge},
+		PermReadAllInteractions, PermReadAgents, PermManageLeads, PermManageKnowledge, PermManageCampaigns},
 	RoleAdmin: {PermReadContacts, PermWriteContacts, PermDeleteContacts, PermManageTickets,
 		PermReadOwnInteractions, PermReadAllInteractions, PermManageAgents, PermReadAgents, PermManageLeads, PermManageKnowledge,
-		PermManageQAForms},
+		PermManageQAForms, PermManageCampaigns},
 }
 
 // Can reports whether role r grants p.

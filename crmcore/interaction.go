@@ -100,7 +100,12 @@ type Interaction struct {
 
 	Outcome        Outcome  `json:"outcome"`
 	RoutingReasons []string `json:"routing_reasons"`
-	Recording      string   `json:"recording,omitempty"`
+	// Campaign is the outbound campaign an outbound call was dialled for;
+	// CampaignResult what became of the dial (connected, abandoned,
+	// machine, busy, no-answer, failed, dnc, uncallable).
+	Campaign       string `json:"campaign,omitempty"`
+	CampaignResult string `json:"campaign_result,omitempty"`
+	Recording      string `json:"recording,omitempty"`
 
 	// Parties are the agents and numbers that took part besides the
 	// customer (the agent who answered, a consulted or conferenced third
@@ -328,8 +333,28 @@ func (in *Interaction) Validate() error {
 	if err := validSurvey(in.Survey); err != nil {
 		return err
 	}
+	if err := in.validCampaign(); err != nil {
+		return err
+	}
 	if in.Hold < 0 || in.WrapUp < 0 {
 		return invalid("hold_ms", "negative duration")
+	}
+	return nil
+}
+
+// validCampaign checks the campaign fields: an id as campaigns have, a
+// result only with its campaign, and both only on an outbound call (a
+// campaign places the calls it records).
+func (in *Interaction) validCampaign() error {
+	switch {
+	case in.Campaign == "" && in.CampaignResult == "":
+		return nil
+	case in.Direction != Outbound:
+		return invalid("campaign", "only on an outbound interaction")
+	case !ValidCampaignID(in.Campaign):
+		return invalid("campaign", fmt.Sprintf("want 1–%d letters, digits, '.', '_' or '-'", MaxCampaignID))
+	case in.CampaignResult != "" && !ValidCampaignResult(in.CampaignResult):
+		return invalid("campaign_result", fmt.Sprintf("unknown result %q", truncate(in.CampaignResult, 32)))
 	}
 	return nil
 }
@@ -380,8 +405,10 @@ type InteractionFilter struct {
 	AgentID   string
 	ContactID string
 	Outcome   Outcome
-	Limit     int    // default 100, max 1000 (export: unlimited when 0)
-	After     string // keyset cursor: the last ID of the previous page
+	// Campaign selects the records of one outbound campaign's dials.
+	Campaign string
+	Limit    int    // default 100, max 1000 (export: unlimited when 0)
+	After    string // keyset cursor: the last ID of the previous page
 }
 
 // LastAgent is the agent who most recently handled a caller.

@@ -50,6 +50,9 @@ type Dial struct {
 	// contact); the result is reported under it.
 	ID      string
 	Contact Contact
+	// Seq is the contact's place in the list: the order Add was given it
+	// in, from 0 across every Add.
+	Seq int
 	// Number is the number to dial, as the dial plan wrote it (E.164).
 	Number string
 	// Attempt counts the contact's dials, this one included.
@@ -64,6 +67,8 @@ type Attempt struct {
 	// ID is the dial's id (Dial.ID).
 	ID      string
 	Contact Contact
+	// Seq is the contact's place in the list (Dial.Seq).
+	Seq int
 	// Number is the number dialled (or that would have been).
 	Number string
 	// Attempt counts the contact's dials up to this one (0 when nothing
@@ -276,7 +281,7 @@ func (c *Campaign) start(e *entry, number string, now time.Time) Dial {
 	e.number, e.started, e.answered, e.answer = number, now, time.Time{}, 0
 	c.live[e.id] = e
 	c.dialing++
-	return Dial{ID: e.id, Contact: e.contact, Number: number, Attempt: e.attempts + 1}
+	return Dial{ID: e.id, Contact: e.contact, Seq: e.seq, Number: number, Attempt: e.attempts + 1}
 }
 
 // move changes e's state through its machine and keeps the counts per
@@ -298,7 +303,7 @@ func (c *Campaign) finishUndialed(e *entry, now time.Time, res Result, reason st
 	c.results[res]++
 	e.handed++
 	c.records = append(c.records, Attempt{Campaign: c.cfg.ID, ID: fmt.Sprintf("%s-%d-%d", c.cfg.ID, e.seq, e.handed),
-		Contact: e.contact, Number: e.contact.Number, Attempt: e.attempts, Started: now, Ended: now, Result: res, Reason: reason})
+		Contact: e.contact, Seq: e.seq, Number: e.contact.Number, Attempt: e.attempts, Started: now, Ended: now, Result: res, Reason: reason})
 }
 
 // Answered reports that dial id was answered at now, by a person or a
@@ -369,7 +374,7 @@ func (c *Campaign) Finish(id string, res Result, now time.Time) error {
 	if res == ResultMachine && e.answered.IsZero() {
 		e.answered = now
 	}
-	rec := Attempt{Campaign: c.cfg.ID, ID: id, Contact: e.contact, Number: e.number, Started: e.started,
+	rec := Attempt{Campaign: c.cfg.ID, ID: id, Contact: e.contact, Seq: e.seq, Number: e.number, Started: e.started,
 		Answered: e.answered, Ended: now, Result: res}
 	c.results[res]++
 	if res == ResultOutOfWindow {

@@ -109,6 +109,9 @@ type Pop struct {
 	// Web is who a web caller said they are (the page's form, or a host
 	// site's signed token when Verified); nil for a phone call.
 	Web *WebCaller
+	// Campaign is the outbound campaign that dialled the customer; nil
+	// for an inbound call.
+	Campaign *PopCampaign `json:",omitempty"`
 }
 
 // WebCaller is the identity a web caller gave.

@@ -228,6 +228,9 @@ func toCRMInteraction(in acd.Interaction) crmcore.Interaction {
 		if pop.Web != nil && pop.Web.E164 != "" {
 			out.ANI = pop.Web.E164
 		}
+		if pop.Campaign != nil {
+			campaignRecord(&out, in, pop.Campaign)
+		}
 	}
 	return out
 }

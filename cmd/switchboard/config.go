@@ -91,6 +91,7 @@ type SIPConfig struct {
 	EarlyMedia         bool     `yaml:"early_media"`   // 183 + ringback while they ring
 	Ringback           string   `yaml:"ringback"`      // WAV, country tone or tone spec for early media
 	DrainTimeout       Duration `yaml:"drain_timeout"` // how long shutdown lets calls finish
+	CampaignRing       Duration `yaml:"campaign_ring"` // how long a campaign's dial rings before it counts as no answer
 	WebRTCIPs          []string `yaml:"webrtc_ips"`    // ICE host candidate addresses
 }
 
@@ -243,7 +244,7 @@ func defaultConfig() Config {
 		CTI:      CTIConfig{AuthTimeout: Duration(10 * time.Second), MaxUnauthenticated: 1000},
 		Database: DatabaseConfig{DataDir: "var"},
 		SIP: SIPConfig{UDP: "127.0.0.1:5060", TCP: "127.0.0.1:5060", PublicIP: "127.0.0.1",
-			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: sip.DefaultRealm, RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second),
+			RTPPortMin: 20000, RTPPortMax: 29999, MaxCalls: 4000, Realm: sip.DefaultRealm, RecordingDir: "var/recordings", DrainTimeout: Duration(30 * time.Second), CampaignRing: Duration(25 * time.Second),
 			DigestAlgorithms: sip.DefaultDigestAlgorithms(), RegistrationMinExpiry: Duration(sip.DefaultMinExpiry), RegistrationMaxExpiry: Duration(sip.DefaultMaxExpiry),
 			UnauthenticatedRate: sip.DefaultUnauthRate, UnauthenticatedBurst: sip.DefaultUnauthBurst,
 			TCPMaxConnections: sip.DefaultTCPMaxConns, TCPMaxPerSource: sip.DefaultTCPMaxPerSource, TCPIdleTimeout: Duration(sip.DefaultTCPIdleTimeout)},

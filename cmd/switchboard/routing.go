@@ -15,6 +15,8 @@ import (
 	"switchboard/acd"
 	"switchboard/acd/acdnats"
 	"switchboard/acd/dialplan"
+	"switchboard/acd/outbound"
+	"switchboard/acd/voice"
 	"switchboard/agentdesk"
 	"switchboard/agentdesk/chat"
 	"switchboard/agentdesk/webcall"
@@ -78,6 +80,9 @@ type routingDeps struct {
 	callbacks     *callbacks.Service
 	jobs          *jobs.Runner
 	queueCallback callbacks.Router
+	// dialed queues the people who answer a campaign's dial on the
+	// process's voice journey; nil where campaigns are not dialled.
+	dialed func(ctx context.Context, call voice.Call, c voice.OutboundCall) error
 }
 
 // routing is the services that run where the routing engine does: the
@@ -109,6 +114,8 @@ type routing struct {
 	jobs          *jobs.Runner
 	queueCallback callbacks.Router
 	routes        chan struct{}
+	// campaigns is the dialer (nil: campaigns are not dialled here).
+	campaigns *outbound.Manager
 
 	crmWorkDone chan struct{}
 }
@@ -128,12 +135,6 @@ func newRouting(d routingDeps) (*routing, error) {
 	apiOpts = append(apiOpts, crmapi.WithChats(d.store), crmapi.WithRecordings(crmapi.DirRecordings{Dir: cfg.SIP.RecordingDir}, d.store),
 		crmapi.WithScripts(d.store), crmapi.WithQuality(d.store), crmapi.WithWebhooks(d.hooks), crmapi.WithKnowledge(d.store), crmapi.WithReports(d.store),
 		crmapi.WithCallbacks(d.callbacks))
-	api, err := crmapi.New(crmapi.Deps{
-		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
-	}, apiOpts...)
-	if err != nil {
-		return nil, err
-	}
 	chats, err := newChat(context.Background(), cfg, d.store, d.flows, d.hub.Load, d.reg, d.ivrMetrics, logger)
 	if err != nil {
 		return nil, err
@@ -162,6 +163,23 @@ func newRouting(d routingDeps) (*routing, error) {
 	crmWork.Attach(engine)
 	chats.Attach(engine)
 	crmAgents.engine = engine
+	campaigns, err := newCampaigns(d, engine)
+	if err != nil {
+		engine.Close()
+		_ = chats.Close()
+		return nil, err
+	}
+	if campaigns != nil {
+		apiOpts = append(apiOpts, crmapi.WithCampaigns(campaigns), crmapi.WithDNC(d.store))
+	}
+	api, err := crmapi.New(crmapi.Deps{
+		Auth: d.auth, Contacts: d.store, Tickets: d.store, Interactions: d.store, Agents: crmAgents, Leads: d.store, Lookup: d.store,
+	}, apiOpts...)
+	if err != nil {
+		engine.Close()
+		_ = chats.Close()
+		return nil, err
+	}
 
 	dispositions := make([]agentdesk.Code, 0, len(cfg.CTI.Dispositions))
 	for _, c := range cfg.CTI.Dispositions {
@@ -220,7 +238,7 @@ func newRouting(d routingDeps) (*routing, error) {
 	}
 	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
 		crmWorkDone: make(chan struct{}), writer: d.writer, node: cfg.Cluster.node(), traces: d.traces,
-		callbacks: d.callbacks, jobs: d.jobs, queueCallback: d.queueCallback, routes: make(chan struct{})}, nil
+		callbacks: d.callbacks, jobs: d.jobs, queueCallback: d.queueCallback, routes: make(chan struct{}), campaigns: campaigns}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -241,6 +259,13 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 		close(r.routes)
 	}
 	r.startCallbacks(ctx)
+	if r.campaigns != nil {
+		go func() {
+			if err := r.campaigns.Run(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("outbound: dialer stopped", "err", err)
+			}
+		}()
+	}
 	if r.outbox != nil {
 		go func() {
 			if err := r.outbox.Run(ctx); err != nil && ctx.Err() == nil {

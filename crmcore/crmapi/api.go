@@ -120,6 +120,8 @@ type Handler struct {
 	scripts       ScriptStore
 	reports       ReportStore
 	callbacks     CallbackStore
+	campaigns     CampaignRunner
+	dnc           DNCStore
 }
 
 // Option configures a Handler.
@@ -213,6 +215,8 @@ func (h *Handler) routes() {
 	h.routeScripts()
 	h.routeReports()
 	h.routeCallbacks()
+	h.routeCampaigns()
+	h.routeDNC()
 
 	m.HandleFunc("GET /api/v1/leads", h.authed(crmcore.PermManageLeads, h.listLeads))
 	m.HandleFunc("POST /api/v1/leads", h.authed(crmcore.PermManageLeads, h.createLead))
@@ -484,13 +488,19 @@ func bad(field, msg string) error {
 // decodeJSON reads a size-capped JSON body into v, refusing unknown fields
 // and trailing data.
 func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONMax(w, r, v, h.maxBody)
+}
+
+// decodeJSONMax is decodeJSON with a cap of its own, for the endpoints
+// whose bodies are smaller or larger than the usual.
+func decodeJSONMax(w http.ResponseWriter, r *http.Request, v any, maxBody int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return &badRequest{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "want Content-Type: application/json"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError

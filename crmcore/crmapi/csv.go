@@ -448,7 +448,7 @@ func (h *Handler) exportContacts(w http.ResponseWriter, r *http.Request, p crmco
 
 var interactionCSVHeader = []string{"id", "call_id", "direction", "channel", "ani", "dnis", "contact_id", "queue",
 	"agent_id", "arrived_at", "answered_at", "ended_at", "wait_s", "ring_s", "talk_s", "hold_s", "wrapup_s", "outcome",
-	"disposition", "ticket_id", "survey_score"}
+	"disposition", "ticket_id", "survey_score", "campaign", "campaign_result"}
 
 func (h *Handler) exportInteractions(w http.ResponseWriter, r *http.Request, p crmcore.Principal) {
 	f, err := h.interactionFilter(r, p, true)
@@ -475,7 +475,8 @@ func (h *Handler) exportInteractions(w http.ResponseWriter, r *http.Request, p c
 		}
 		rec := []string{in.ID, in.CallID, string(in.Direction), string(in.Channel), in.ANI, in.DNIS, in.ContactID, in.Queue,
 			in.AgentID, in.ArrivedAt.UTC().Format(time.RFC3339), ts(in.AnsweredAt), ts(in.EndedAt), secs(d.Wait), secs(d.Ring),
-			secs(d.Talk), secs(d.Hold), secs(d.WrapUp), string(in.Outcome), in.Disposition, in.TicketID, score}
+			secs(d.Talk), secs(d.Hold), secs(d.WrapUp), string(in.Outcome), in.Disposition, in.TicketID, score,
+			in.Campaign, in.CampaignResult}
 		for i := range rec {
 			rec[i] = csvSafe(rec[i])
 		}

@@ -10,7 +10,9 @@
 // recordings ([WithRecordings]), call scripts and their answers
 // ([WithScripts]), quality evaluations ([WithQuality]), the knowledge base
 // with its public search for the chat widget ([WithKnowledge]), webhooks
-// ([WithWebhooks]) and historical reports ([WithReports]); without its
+// ([WithWebhooks]), historical reports ([WithReports]), scheduled
+// callbacks ([WithCallbacks]), outbound campaigns run by the dialer
+// ([WithCampaigns]) and the do-not-call list ([WithDNC]); without its
 // option a group's endpoints answer 404. The OpenAPI 3 description is
 // served at /api/v1/openapi.json; the package's tests check every request
 // and response against it.

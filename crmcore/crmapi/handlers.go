@@ -528,6 +528,9 @@ func (h *Handler) interactionFilter(r *http.Request, p crmcore.Principal, export
 			return f, bad("outcome", "unknown outcome "+strconv.Quote(truncate(s, 32)))
 		}
 	}
+	if f.Campaign = q.Get("campaign"); f.Campaign != "" && !crmcore.ValidCampaignID(f.Campaign) {
+		return f, bad("campaign", "campaign must be a campaign id (letters, digits, '.', '_', '-')")
+	}
 	if s := q.Get("limit"); s != "" {
 		if f.Limit, err = strconv.Atoi(s); err != nil || f.Limit < 1 || f.Limit > 1000 {
 			return f, bad("limit", "limit must be 1–1000")

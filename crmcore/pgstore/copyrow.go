@@ -31,7 +31,7 @@ import (
 var interactionCopyCols = []string{"id", "call_id", "direction", "channel", "ani", "dnis", "contact_id", "ivr_path",
 	"queue", "agent_id", "arrived_at", "queued_at", "offered_at", "answered_at", "ended_at", "wait_ms", "ring_ms",
 	"talk_ms", "hold_ms", "wrapup_ms", "outcome", "routing_reasons", "recording", "disposition", "notes",
-	"ticket_id", "survey_score", "node", "survey", "parties", "holds"}
+	"ticket_id", "survey_score", "node", "survey", "parties", "holds", "campaign", "campaign_result"}
 
 // copySQL returns the COPY … FROM STDIN (FORMAT binary) statement for
 // interactionCopyCols into table.
@@ -123,7 +123,9 @@ func appendInteractionRow(b []byte, in *crmcore.Interaction, clear refCleared, n
 	b = appendText(b, node)
 	b = appendSurveyJSON(b, in.Survey)
 	b = appendJSONB(b, len(in.Parties), in.Parties)
-	return appendJSONB(b, len(in.Holds), in.Holds)
+	b = appendJSONB(b, len(in.Holds), in.Holds)
+	b = appendOptText(b, in.Campaign)
+	return appendOptText(b, in.CampaignResult)
 }
 
 // appendJSONB writes v as jsonb (a version byte, then the document
@@ -184,6 +186,16 @@ func appendRef(b []byte, id string, cleared bool) []byte {
 		return appendNull(b)
 	}
 	return appendUUID(b, parseUUID(id))
+}
+
+// appendOptText writes s as text, NULL when it is empty: the columns of
+// fields most records leave empty (the campaign ones) hold NULL there, so
+// that their partial indexes skip those rows.
+func appendOptText(b []byte, s string) []byte {
+	if s == "" {
+		return appendNull(b)
+	}
+	return appendText(b, s)
 }
 
 func appendText(b []byte, s string) []byte {
@@ -312,7 +324,16 @@ func interactionRow(in *crmcore.Interaction, node string) []any {
 		in.AnsweredAt, in.EndedAt, d.Wait.Milliseconds(), d.Ring.Milliseconds(), d.Talk.Milliseconds(),
 		d.Hold.Milliseconds(), d.WrapUp.Milliseconds(), string(in.Outcome), in.RoutingReasons, in.Recording,
 		in.Disposition, in.Notes, pgUUID(in.TicketID), in.SurveyScore, node, surveyValue(in.Survey),
-		jsonbValue(len(in.Parties), in.Parties), jsonbValue(len(in.Holds), in.Holds)}
+		jsonbValue(len(in.Parties), in.Parties), jsonbValue(len(in.Holds), in.Holds), optText(in.Campaign),
+		optText(in.CampaignResult)}
+}
+
+// optText is s as a pgx value: NULL when it is empty (appendOptText).
+func optText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // jsonbValue is v as a pgx jsonb value: NULL when it has no elements.

@@ -41,6 +41,7 @@ func TestCopyEncodingMatchesPgx(t *testing.T) {
 	full.Parties = []crmcore.InteractionParty{{AgentID: crmcore.NewID(), Role: crmcore.PartyAgent, Joined: *at("2026-03-02T10:00:12Z"),
 		Left: *at("2026-03-02T10:01:00.5Z")}, {Number: "+14155550100", Role: crmcore.PartyConference, Joined: *at("2026-03-02T10:00:40Z")}}
 	full.Holds = []crmcore.InteractionHold{{AgentID: crmcore.NewID(), From: *at("2026-03-02T10:00:20Z"), To: *at("2026-03-02T10:00:40Z")}}
+	full.Direction, full.Campaign, full.CampaignResult = crmcore.Outbound, "spring-2026", "connected"
 	bare := crmcore.Interaction{ID: crmcore.NewID(), Direction: crmcore.Outbound, Channel: crmcore.ChannelWeb,
 		ArrivedAt: *at("1999-12-31T23:59:59.999999Z"), Outcome: crmcore.OutcomeFailed}
 	zeroScore := testInteraction(3, "", "")

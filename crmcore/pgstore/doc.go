@@ -40,7 +40,9 @@
 // agent), call scripts (every change a version) and the answers given
 // along them, the webhook outbox (webhook_events, written by the
 // transaction that changes the data, and only for event types an active
-// subscription wants; crmcore/webhook delivers them), and the event log
+// subscription wants; crmcore/webhook delivers them), outbound campaigns
+// (campaigns, their lists in campaign_contacts, and the do-not-call list
+// dnc_numbers; acd/outbound dials them), and the event log
 // (agent_events) with its roll-ups (report_intervals, 15 minutes, and
 // report_hours, with not-ready time by reason in report_not_ready and
 // report_not_ready_hours), recomputed from the log and the interactions by
@@ -49,7 +51,7 @@
 // # Durable interaction writer
 //
 // [Writer] is the only write path for interactions, wrap-ups and the
-// event log ([Writer.WriteEvents]; journal format 5). It is a
+// event log ([Writer.WriteEvents]; journal format 6). It is a
 // write-ahead log in front of PostgreSQL:
 //
 //	Write ──► journal (group commit) ──► collector ──► chunk ──► 2 flushers, each one

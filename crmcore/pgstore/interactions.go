@@ -14,7 +14,8 @@ import (
 const interactionCols = `i.id::text, i.call_id, i.direction, i.channel, i.ani, i.dnis, coalesce(i.contact_id::text,''),
 	i.ivr_path, i.queue, coalesce(i.agent_id::text,''), i.arrived_at, i.queued_at, i.offered_at, i.answered_at,
 	i.ended_at, i.hold_ms, i.wrapup_ms, i.outcome, i.routing_reasons, i.recording, i.disposition, concat_ws(E'\n', nullif(i.notes, ''), nullif(i.wrapup_notes, '')),
-	coalesce(i.ticket_id::text,''), i.survey_score, i.survey, i.parties, i.holds`
+	coalesce(i.ticket_id::text,''), i.survey_score, i.survey, i.parties, i.holds, coalesce(i.campaign,''),
+	coalesce(i.campaign_result,'')`
 
 func scanInteraction(row pgx.Row) (crmcore.Interaction, error) {
 	var in crmcore.Interaction
@@ -23,7 +24,7 @@ func scanInteraction(row pgx.Row) (crmcore.Interaction, error) {
 	err := row.Scan(&in.ID, &in.CallID, &dir, &ch, &in.ANI, &in.DNIS, &in.ContactID, &in.IVRPath, &in.Queue,
 		&in.AgentID, &in.ArrivedAt, &in.QueuedAt, &in.OfferedAt, &in.AnsweredAt, &in.EndedAt, &holdMS, &wrapMS,
 		&out, &in.RoutingReasons, &in.Recording, &in.Disposition, &in.Notes, &in.TicketID, &in.SurveyScore, &in.Survey,
-		&in.Parties, &in.Holds)
+		&in.Parties, &in.Holds, &in.Campaign, &in.CampaignResult)
 	in.Direction, in.Channel, in.Outcome = crmcore.Direction(dir), crmcore.Channel(ch), crmcore.Outcome(out)
 	in.Hold, in.WrapUp = time.Duration(holdMS)*time.Millisecond, time.Duration(wrapMS)*time.Millisecond
 	if in.IVRPath == nil {
@@ -78,6 +79,9 @@ func (s *Store) EachInteraction(ctx context.Context, f crmcore.InteractionFilter
 	}
 	if f.Outcome != "" {
 		where = append(where, "i.outcome = "+arg(string(f.Outcome)))
+	}
+	if f.Campaign != "" {
+		where = append(where, "i.campaign = "+arg(f.Campaign))
 	}
 	sql := `select ` + interactionCols + ` from interactions i`
 	if len(where) > 0 {

@@ -389,6 +389,8 @@ func openSegment(dir string, n uint64) (*segReader, error) {
 	switch {
 	case bytes.Equal(head, journalMagic):
 		r.jr.ver = journalFormat
+	case bytes.Equal(head, journalMagicV5):
+		r.jr.ver = 5
 	case bytes.Equal(head, journalMagicV4):
 		r.jr.ver = 4
 	case bytes.Equal(head, journalMagicV3):

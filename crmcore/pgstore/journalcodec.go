@@ -17,28 +17,30 @@ import (
 // read back from it on its way to PostgreSQL, so its codec is on the hot
 // path. A journal segment is
 //
-//	magic "SBJ\x05\n", then per record:
+//	magic "SBJ\x06\n", then per record:
 //	len(payload) uint32 | payload | CRC-32C(payload) uint32 (big-endian)
 //
 // and a payload is a kind byte ('I' interaction, 'W' wrap-up, 'E' agent
-// event) followed by
-// the fields in declaration order: strings as uvarint length + bytes,
-// times as varint Unix seconds + uvarint nanoseconds (UTC), optional
-// values behind a 0/1 presence byte, slices as uvarint count + elements,
-// a survey as uvarint count + (name, varint score) in name order; an
-// interaction ends with its parties (agent, number, role, joined, left)
-// and holds (agent, from, to), each as a slice; an IVR step is its node,
-// digits, speech and confidence (a big-endian float64); an agent event's
-// wait is a varint of nanoseconds.
+// event) followed by the fields in declaration order: strings as uvarint
+// length + bytes, times as varint Unix seconds + uvarint nanoseconds
+// (UTC), optional values behind a 0/1 presence byte, slices as uvarint
+// count + elements, a survey as uvarint count + (name, varint score) in
+// name order; an interaction ends with its parties (agent, number, role,
+// joined, left) and holds (agent, from, to), each as a slice, then its
+// campaign and campaign result; an IVR step is its node, digits, speech
+// and confidence (a big-endian float64); an agent event's wait is a
+// varint of nanoseconds.
 // A record cut short by a crash, or whose checksum fails, ends the file
-// (it is reported as skipped). Files of format 4 (the same without agent
-// events), 3 (nor the parties, holds and speech), 2 (nor the surveys) and
-// files without a magic (gob streams) are still read.
+// (it is reported as skipped). Files of format 5 (the same without the
+// campaign fields), 4 (nor agent events), 3 (nor the parties, holds and
+// speech), 2 (nor the surveys) and files without a magic (gob streams)
+// are still read.
 // TestJournalCodecCoversEveryField fails when a field is added to
 // crmcore.Interaction, WrapUp, IVRStep or AgentEvent and not here.
 
 var (
-	journalMagic   = []byte("SBJ\x05\n")
+	journalMagic   = []byte("SBJ\x06\n")
+	journalMagicV5 = []byte("SBJ\x05\n")
 	journalMagicV4 = []byte("SBJ\x04\n")
 	journalMagicV3 = []byte("SBJ\x03\n")
 	journalMagicV2 = []byte("SBJ\x02\n")
@@ -53,7 +55,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errJournalCorrupt = errors.New("pgstore: corrupt journal record")
 
 // journalFormat is the format the journal writes (journalMagic's).
-const journalFormat = 5
+const journalFormat = 6
 
 // appendJournalRecord appends r's frame to b.
 func appendJournalRecord(b []byte, r *record) []byte { return appendRecordFormat(b, r, journalFormat) }
@@ -138,7 +140,11 @@ func appendInteraction(b []byte, in *crmcore.Interaction, ver int) []byte {
 		b = appendJTime(b, h.From)
 		b = appendJTime(b, h.To)
 	}
-	return b
+	if ver < 6 {
+		return b
+	}
+	b = appendStr(b, in.Campaign)
+	return appendStr(b, in.CampaignResult)
 }
 
 func appendAgentEvent(b []byte, e *crmcore.AgentEvent) []byte {
@@ -203,8 +209,8 @@ func appendOptInt(b []byte, v *int) []byte {
 	return binary.AppendVarint(append(b, 1), int64(*v))
 }
 
-// journalReader reads the records of a journal file in format ver (5,
-// or an older 4, 3 or 2).
+// journalReader reads the records of a journal file in format ver (6,
+// or an older 5, 4, 3 or 2).
 type journalReader struct {
 	r        *bufio.Reader
 	buf      []byte
@@ -261,7 +267,7 @@ func (jr *journalReader) next() (record, error) {
 
 // decoder reads payload fields; a short or malformed payload sets bad.
 // ver is the file's format: 2 has no surveys, 3 no parties or holds, 4
-// no agent events.
+// no agent events, 5 no campaign fields.
 type decoder struct {
 	b   []byte
 	bad bool
@@ -428,6 +434,9 @@ func (d *decoder) interaction() *crmcore.Interaction {
 			h.AgentID = d.str()
 			h.From, h.To = d.time(), d.time()
 		}
+	}
+	if d.ver >= 6 {
+		in.Campaign, in.CampaignResult = d.str(), d.str()
 	}
 	return in
 }

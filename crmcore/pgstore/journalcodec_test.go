@@ -143,7 +143,8 @@ func journalFile(magic []byte, ver int, recs []record) []byte {
 
 // TestReadSegmentFormats reads a segment in each format the journal has
 // had: a gob stream (no magic), format 2 (no surveys), 3 (no parties,
-// holds or speech), 4 (no agent events) and the current one.
+// holds or speech), 4 (no agent events), 5 (no campaign fields) and the
+// current one.
 func TestReadSegmentFormats(t *testing.T) {
 	dir := t.TempDir()
 	in := testInteraction(1, crmcore.NewID(), "")
@@ -161,7 +162,11 @@ func TestReadSegmentFormats(t *testing.T) {
 	ev := crmcore.AgentEvent{ID: crmcore.NewID(), At: in.ArrivedAt, Kind: crmcore.AgentEventLogin, AgentID: crmcore.NewID(),
 		Presence: crmcore.AgentPresenceReady, Wait: 1500 * time.Millisecond}
 	recs = append(recs, record{E: &ev})
-	cur := journalFile(journalMagic, journalFormat, recs)
+	v5 := journalFile(journalMagicV5, 5, recs)
+	dial := testInteraction(2, "", "")
+	dial.Direction, dial.Campaign, dial.CampaignResult = crmcore.Outbound, "spring", "no-answer"
+	normalizeInteraction(&dial)
+	cur := journalFile(journalMagic, journalFormat, append(slices.Clone(recs), record{I: &dial}))
 	v3 := journalFile(journalMagicV3, 3, recs[:2])
 	v2 := journalFile(journalMagicV2, 2, recs[:2])
 	for i, tc := range []struct {
@@ -169,7 +174,7 @@ func TestReadSegmentFormats(t *testing.T) {
 		data []byte
 		want []record
 	}{{"gob", gobFile.Bytes(), recs[:2]}, {"v2", v2, recs[:2]}, {"v3", v3, recs[:2]}, {"v4", v4, recs[:2]},
-		{"current", cur, recs}} {
+		{"v5", v5, recs}, {"current", cur, append(slices.Clone(recs), record{I: &dial})}} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(segmentPath(dir, uint64(i+1)), tc.data, 0o600); err != nil {
 				t.Fatal(err)

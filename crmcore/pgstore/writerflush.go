@@ -280,11 +280,12 @@ var wrapupCopyCols = []string{"id", "interaction_id", "agent_id", "at", "disposi
 const upsertStagedInteractions = `
 insert into interactions (id, call_id, direction, channel, ani, dnis, contact_id, ivr_path, queue, agent_id,
 	arrived_at, queued_at, offered_at, answered_at, ended_at, wait_ms, ring_ms, talk_ms, hold_ms, wrapup_ms,
-	outcome, routing_reasons, recording, disposition, notes, ticket_id, survey_score, node, survey, parties, holds)
+	outcome, routing_reasons, recording, disposition, notes, ticket_id, survey_score, node, survey, parties, holds,
+	campaign, campaign_result)
 select distinct on (s.id) s.id, s.call_id, s.direction, s.channel, s.ani, s.dnis, c.id, s.ivr_path, s.queue, a.id,
 	s.arrived_at, s.queued_at, s.offered_at, s.answered_at, s.ended_at, s.wait_ms, s.ring_ms, s.talk_ms, s.hold_ms,
 	s.wrapup_ms, s.outcome, s.routing_reasons, s.recording, s.disposition, s.notes, t.id, s.survey_score, s.node, s.survey,
-	s.parties, s.holds
+	s.parties, s.holds, s.campaign, s.campaign_result
 from stage_interactions s
 left join contacts c on c.id = s.contact_id
 left join agents a on a.id = s.agent_id
@@ -298,7 +299,8 @@ on conflict (id) do update set call_id = excluded.call_id, direction = excluded.
 	ring_ms = excluded.ring_ms, talk_ms = excluded.talk_ms, hold_ms = excluded.hold_ms,
 	wrapup_ms = excluded.wrapup_ms, outcome = excluded.outcome, routing_reasons = excluded.routing_reasons,
 	recording = excluded.recording, notes = excluded.notes, node = excluded.node,
-	parties = excluded.parties, holds = excluded.holds,
+	parties = excluded.parties, holds = excluded.holds, campaign = excluded.campaign,
+	campaign_result = excluded.campaign_result,
 	disposition = coalesce(nullif(excluded.disposition, ''), interactions.disposition),
 	ticket_id = coalesce(excluded.ticket_id, interactions.ticket_id),
 	survey_score = coalesce(excluded.survey_score, interactions.survey_score),

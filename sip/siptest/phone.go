@@ -41,6 +41,9 @@ type Phone struct {
 
 	mu    sync.Mutex
 	calls map[string]*Call
+	// refuse maps a dialled user to the status its INVITEs get instead
+	// of an answer (Refuse).
+	refuse map[string]int
 }
 
 // Call is one call of a Phone with its media.
@@ -159,7 +162,26 @@ func (p *Phone) call(id string) *Call {
 	return p.calls[id]
 }
 
+// Refuse makes the phone answer INVITEs whose request URI user is user
+// with status instead of answering them (486: busy); 180 rings without
+// ever answering, as a phone nobody picks up.
+func (p *Phone) Refuse(user string, status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refuse == nil {
+		p.refuse = map[string]int{}
+	}
+	p.refuse[user] = status
+}
+
 func (p *Phone) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	p.mu.Lock()
+	status, refused := p.refuse[req.Recipient.User]
+	p.mu.Unlock()
+	if refused {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, status, "Refused", nil))
+		return
+	}
 	codec := p.answer.Load()
 	if codec == nil {
 		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 486, "Busy Here", nil))

@@ -1,12 +1,16 @@
 // Supervisor wallboard: a feed-only CTI connection (?client=wallboard). It
-// draws the sup.snapshot, then applies sup.queue / sup.agent deltas; no
-// polling. Times in state are computed locally from "since". Per channel
-// it shows the tasks waiting and the occupancy: the tasks agents hold
-// over the capacity of the agents present.
+// draws the sup.snapshot, then applies sup.queue / sup.agent deltas.
+// Times in state are computed locally from "since". Per channel it shows
+// the tasks waiting and the occupancy: the tasks agents hold over the
+// capacity of the agents present. Outbound campaigns are not on the CTI
+// feed: their tiles come from polling GET /api/v1/campaigns with the same
+// token, independently of the WebSocket.
 import { CTI, el, fmtDuration } from './cti.js';
 
 const $ = (id) => document.getElementById(id);
-const S = { cti: null, queues: new Map(), agents: new Map(), skew: 0, ended: '' };
+const S = { cti: null, queues: new Map(), agents: new Map(), skew: 0, ended: '', camp: { token: '', timer: 0 } };
+const CAMPAIGN_POLL_MS = 3000;
+const DEFAULT_ABANDON_CAP = 0.03;
 
 function toast(msg) {
   const t = $('toast');
@@ -17,6 +21,7 @@ function toast(msg) {
 }
 
 function connect(token) {
+  watchCampaigns(token);
   const cti = new CTI({ token, client: 'wallboard' });
   S.cti = cti;
   cti.on('open', () => { $('conn').textContent = 'live'; $('conn').className = 'conn ok'; });
@@ -49,6 +54,7 @@ function connect(token) {
 }
 
 function showLogin(msg) {
+  stopCampaigns();
   $('board').hidden = true;
   $('login-view').hidden = false;
   $('login-error').textContent = msg || '';
@@ -184,6 +190,60 @@ function drawAgents() {
       a.call ? el('button', { type: 'button', 'aria-label': 'Listen to ' + (a.name || a.agent_id),
         onclick: () => S.cti.send('sup.listen', { call_id: a.call.call_id, mode: 'listen' }).catch((e) => toast(e.message)) }, 'Listen') : null);
   }));
+}
+
+// watchCampaigns polls the campaigns with token until stopped. A 404 (no
+// campaigns on this server), 403 (the role may not see them) or 401 (the
+// session is over: the CTI connection asks for a new login) hides the
+// section and ends the polling; other failures keep the last figures and
+// try again.
+function watchCampaigns(token) {
+  stopCampaigns();
+  S.camp.token = token;
+  pollCampaigns(token);
+}
+
+function stopCampaigns() {
+  clearTimeout(S.camp.timer);
+  S.camp.token = '';
+  $('campaigns-view').hidden = true;
+}
+
+async function pollCampaigns(token) {
+  let list = null, stop = false;
+  try {
+    const r = await fetch('/api/v1/campaigns', { headers: { Authorization: 'Bearer ' + token } });
+    if (r.status === 401 || r.status === 403 || r.status === 404) stop = true;
+    else if (r.ok) list = (await r.json()).items || [];
+  } catch { /* network trouble: try again at the next poll */ }
+  if (S.camp.token !== token) return; // stopped, or another login, meanwhile
+  if (stop) { stopCampaigns(); return; }
+  if (list) drawCampaigns(list);
+  S.camp.timer = setTimeout(() => pollCampaigns(token), CAMPAIGN_POLL_MS);
+}
+
+// drawCampaigns shows a tile per campaign that is not stopped; the
+// abandonment rate turns red at the campaign's cap.
+function drawCampaigns(list) {
+  const live = list.filter((c) => c.state !== 'stopped').sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id));
+  $('campaigns').replaceChildren(...(live.length ? live.map((c) => {
+    const st = c.stats || {};
+    const capCfg = c.config?.abandon?.cap;
+    const cap = typeof capCfg === 'number' && capCfg > 0 ? capCfg : DEFAULT_ABANDON_CAP;
+    const rate = st.abandon_rate || 0;
+    return el('article', { class: 'tile campaign', 'aria-label': 'Campaign ' + (c.name || c.id), dataset: { campaign: c.id, state: c.state } },
+      el('h3', {}, c.name || c.id),
+      el('p', { class: 'campaign-meta' }, `${c.mode} · ${c.state}`),
+      el('div', { class: 'stats' },
+        stat('dialed', String(st.dialed || 0), 'big k-dialed'),
+        stat('connected', String(st.connected || 0), 'k-connected'),
+        stat('abandoned', (rate * 100).toFixed(1) + '%', 'k-abandon' + (rate >= cap ? ' warn' : ''))),
+      el('div', { class: 'stats small' },
+        stat('lines', String(st.lines || 0), 'k-lines'),
+        stat('pacing ratio', (st.ratio || 0).toFixed(2), 'k-ratio'),
+        stat('contacts done', `${st.done || 0} / ${st.contacts || 0}`, 'k-contacts')));
+  }) : [el('p', { class: 'muted' }, 'No campaign running or paused')]));
+  $('campaigns-view').hidden = false;
 }
 
 function tick() {

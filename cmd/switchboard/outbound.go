@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"switchboard/acd"
+	"switchboard/acd/outbound"
+	"switchboard/acd/voice"
+	"switchboard/crmcore/crmapi"
+	"switchboard/sip"
+	"switchboard/sip/media"
+)
+
+// campaignPhone places campaign calls on this process's gateway.
+type campaignPhone struct {
+	agents  *sip.Agents
+	prompts string
+	ring    time.Duration
+}
+
+var _ outbound.Phone = campaignPhone{}
+
+// Dial implements outbound.Phone with answering-machine detection.
+func (p campaignPhone) Dial(ctx context.Context, number string, call acd.CallInfo) (outbound.Answer, error) {
+	c, res, err := p.agents.DialDetect(ctx, number, call, p.ring, media.AMDConfig{})
+	switch {
+	case errors.Is(err, sip.ErrBusy):
+		return outbound.Answer{}, fmt.Errorf("%w: %w", outbound.ErrBusy, err)
+	case errors.Is(err, sip.ErrNoAnswer):
+		return outbound.Answer{}, fmt.Errorf("%w: %w", outbound.ErrNoAnswer, err)
+	case err != nil:
+		if c != nil {
+			_ = c.Hangup(context.WithoutCancel(ctx))
+		}
+		return outbound.Answer{}, err
+	}
+	return outbound.Answer{Leg: c, Machine: res.Status == media.AMDMachine, Detection: res.String()}, nil
+}
+
+// Play implements outbound.Phone.
+func (p campaignPhone) Play(ctx context.Context, leg acd.Leg, prompt string) error {
+	return p.agents.PlayTo(ctx, leg, promptFiles(p.prompts, prompt))
+}
+
+// journeyConnector queues the people who answer on the process's voice
+// journey.
+type journeyConnector struct {
+	dialed func(ctx context.Context, call voice.Call, c voice.OutboundCall) error
+}
+
+// Connect implements outbound.Connector.
+func (j journeyConnector) Connect(ctx context.Context, leg acd.Leg, c outbound.Connect) error {
+	call, ok := leg.(voice.Call)
+	if !ok {
+		return fmt.Errorf("campaign leg %T is not a call", leg)
+	}
+	return j.dialed(ctx, call, voice.OutboundCall{InteractionID: c.InteractionID, Campaign: c.Campaign, Queue: c.Queue,
+		Number: c.Number, Name: c.Name, Dialed: c.Dialed, Answered: c.Answered, Detection: c.Detection})
+}
+
+// newCampaigns builds the dialer over engine, or returns nil where
+// campaigns are not dialled (a cluster's leader: its calls' media are on
+// the nodes).
+func newCampaigns(d routingDeps, engine *acd.Engine) (*outbound.Manager, error) {
+	if d.dialed == nil {
+		return nil, nil
+	}
+	phone := campaignPhone{agents: d.agents, prompts: d.cfg.IVR.Prompts, ring: d.cfg.SIP.CampaignRing.D()}
+	return outbound.New(engine, phone, journeyConnector{d.dialed}, d.store, outbound.Options{
+		Plan: d.plan, Records: d.traces.recorder(d.writer), Logger: d.log})
+}
+
+var _ crmapi.CampaignRunner = (*outbound.Manager)(nil)
