@@ -303,6 +303,18 @@ type CRMPop struct {
 	// Web is who a web caller said they are (the call page's form, or
 	// verified by the host site's token); absent for a phone call.
 	Web *WebCaller `json:"web,omitempty"`
+	// Campaign is the outbound campaign that dialled the customer; absent
+	// for an inbound call.
+	Campaign *CampaignCall `json:"campaign,omitempty"`
+}
+
+// CampaignCall is, in the pop, the outbound campaign that dialled the
+// customer: its id, the list's name for the customer, and
+// answering-machine detection's verdict.
+type CampaignCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Detection string `json:"detection,omitempty"`
 }
 
 // WebCaller is a web caller's identity in the pop.

@@ -120,6 +120,15 @@ func TestCampaignDialsOverSIP(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the agent was never offered a campaign call")
 	}
+	offered := desk.waitFor(10*time.Second, func(e envelope) bool { return e.Type == "call.offered" })
+	var pop struct {
+		CRM struct {
+			Campaign struct{ ID, Detection string }
+		}
+	}
+	if err := json.Unmarshal(offered.Data, &pop); err != nil || pop.CRM.Campaign.ID != camp.ID || !strings.HasPrefix(pop.CRM.Campaign.Detection, "HUMAN") {
+		t.Errorf("pop = %s, want the campaign and a person's detection", offered.Data)
+	}
 	heard := heardWhile(agentLeg, legs2(&mu, legs, person1, person2)...)
 	if heard[0]+heard[1] == 0 {
 		t.Errorf("no customer heard the agent (heard %v)", heard)

@@ -126,6 +126,9 @@ func crmPop(data any) any {
 	if w := p.Web; w != nil {
 		pop.Web = &agentdesk.WebCaller{Name: w.Name, Email: w.Email, Phone: w.Phone, Verified: w.Verified}
 	}
+	if c := p.Campaign; c != nil {
+		pop.Campaign = &agentdesk.CampaignCall{ID: c.ID, Name: c.Name, Detection: c.Detection}
+	}
 	return pop
 }
 

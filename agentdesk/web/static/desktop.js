@@ -281,7 +281,9 @@ function renderPop(o) {
   const c = crm.contact || {};
   const acct = crm.account || {};
   const web = crm.web;
-  $('cust-name').textContent = c.name || (web && web.name ? `${web.name} (web${web.verified ? '' : ', unverified'})` : 'Unknown caller');
+  const camp = crm.campaign;
+  $('cust-name').textContent = c.name || (web && web.name ? `${web.name} (web${web.verified ? '' : ', unverified'})` : '') ||
+    (camp && camp.name) || 'Unknown caller';
   $('vip-badge').hidden = String(popSegment(crm)).toLowerCase() !== 'vip';
   $('cust-account').textContent = acct.name || c.account_id || '—';
   $('cust-ani').textContent = o.ani || '';
@@ -289,7 +291,8 @@ function renderPop(o) {
   $('cust-geo').textContent = [g.region, g.country, g.time_zone].filter(Boolean).join(' · ') || '—';
   $('pop-queue').textContent = o.queue + (o.ewt_s ? ` (EWT ${fmtDuration(o.ewt_s)})` : '');
   $('pop-waited').textContent = fmtDuration(o.waited_s || 0);
-  $('pop-ivr').textContent = (o.ivr_summary || []).join('; ') || '—';
+  $('pop-ivr').textContent = camp ? `Outbound campaign call: the customer answered (${camp.detection || 'detection off'})` :
+    ((o.ivr_summary || []).join('; ') || '—');
   $('pop-reasons').textContent = (o.routing_reasons || []).join(', ') || '—';
   const tickets = crm.open_tickets || [];
   $('pop-tickets').replaceChildren(...(tickets.length ? tickets.map((t) => el('li', {},
