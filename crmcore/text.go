@@ -2,6 +2,7 @@ package crmcore
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"strings"
@@ -60,7 +61,32 @@ func NewID() string {
 	binary.BigEndian.PutUint64(ts[:], ms)
 	copy(b[0:6], ts[2:8])
 	b[6] = (b[6] & 0x0f) | 0x70 // version 7
-	b[8] = (b[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return uuidText(b)
+}
+
+// CallRecordID is the id of the interaction record of an inbound call,
+// derived from its signalling: the SIP Call-ID, the caller (From user)
+// and the number dialled. Every node that sees the same call — the SIP
+// edge moves a call to another node when the first answers too late, and
+// both may take it — opens and completes the same record. It is a
+// version 8 UUID of their SHA-256.
+func CallRecordID(callID, ani, dnis string) string {
+	h := sha256.New()
+	for _, part := range []string{callID, ani, dnis} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = (b[6] & 0x0f) | 0x80 // version 8
+	return uuidText(b)
+}
+
+// uuidText sets the RFC 9562 variant of b and returns its canonical text.
+func uuidText(b [16]byte) string {
+	b[8] = (b[8] & 0x3f) | 0x80
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'

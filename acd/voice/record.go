@@ -31,10 +31,12 @@ type arrival struct {
 	caller acd.Geography
 }
 
-// openRecord is the record of an inbound call as it arrives.
+// openRecord is the record of an inbound call as it arrives. Its id
+// comes from the call's signalling, so that another node handed the same
+// call by the SIP edge writes the same record.
 func (x *Journey) openRecord(callID, ani, dnis string, at time.Time, caller acd.Geography) crmcore.Interaction {
 	return crmcore.Interaction{
-		ID: crmcore.NewID(), CallID: callID, Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
+		ID: crmcore.CallRecordID(callID, ani, dnis), CallID: callID, Direction: crmcore.Inbound, Channel: crmcore.ChannelPhone,
 		ANI: cmp.Or(caller.E164, ani), DNIS: dnis, ArrivedAt: at.UTC(), Outcome: crmcore.OutcomeInProgress,
 	}
 }

@@ -183,3 +183,78 @@ func TestWriterStoresEverySurveyAnswer(t *testing.T) {
 		t.Errorf("survey %v, score %v; want csat 4 and nps 9, score 4", got.Survey, got.SurveyScore)
 	}
 }
+
+// TestWriterSameCallOnTwoNodes: the SIP edge handed one call to two nodes
+// (the first answered too late), and both record it under the id its
+// signalling gives. The record of the node that lost the call (never
+// acknowledged) gives way to the other node's, whichever reaches
+// PostgreSQL first; an answered call's record never gives way to it.
+func TestWriterSameCallOnTwoNodes(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := New(pool)
+	a, err := NewWriter(pool, t.TempDir(), WithNodeID("node-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewWriter(pool, t.TempDir(), WithNodeID("node-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(w *Writer, ins ...crmcore.Interaction) {
+		t.Helper()
+		for _, in := range ins {
+			if err := w.Write(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	lost := func(i int) (open, refused crmcore.Interaction) {
+		open = openRecord(i)
+		open.ID = crmcore.CallRecordID(open.CallID, open.ANI, open.DNIS)
+		refused = open
+		ended := open.ArrivedAt.Add(32 * time.Second)
+		refused.EndedAt, refused.Outcome, refused.RoutingReasons = &ended, crmcore.OutcomeFailed, []string{"refused: no ack"}
+		return open, refused
+	}
+	taken := func(i int) (open, done crmcore.Interaction) {
+		open = openRecord(i)
+		open.ID = crmcore.CallRecordID(open.CallID, open.ANI, open.DNIS)
+		done = testInteraction(i, "", "")
+		done.ID = open.ID
+		return open, done
+	}
+
+	// Call 1: the losing node's refusal is written first.
+	aOpen, aRefused := lost(1)
+	write(a, aOpen, aRefused)
+	waitRow(t, s, aOpen.ID, crmcore.OutcomeFailed)
+	bOpen, bDone := taken(1)
+	write(b, bOpen)
+	waitRow(t, s, bOpen.ID, crmcore.OutcomeInProgress)
+	write(b, bDone)
+	waitRow(t, s, bOpen.ID, crmcore.OutcomeAnswered)
+
+	// Call 2: the call is over on the winning node before the other node
+	// gives up on its acknowledgement.
+	bOpen, bDone = taken(2)
+	write(b, bOpen, bDone)
+	waitRow(t, s, bOpen.ID, crmcore.OutcomeAnswered)
+	aOpen, aRefused = lost(2)
+	write(a, aOpen, aRefused)
+	for _, w := range []*Writer{a, b} {
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countRows(t, s); n != 2 {
+		t.Fatalf("rows = %d, want one per call", n)
+	}
+	got, err := s.GetInteraction(ctx, bOpen.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != crmcore.OutcomeAnswered || got.Queue != "support" {
+		t.Errorf("call 2 stored %s in %q, want the answered call's record", got.Outcome, got.Queue)
+	}
+}

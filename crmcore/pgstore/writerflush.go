@@ -274,7 +274,12 @@ var wrapupCopyCols = []string{"id", "interaction_id", "agent_id", "at", "disposi
 // in the stage and in the table, and a completed row is never replaced (a
 // retried or replayed batch changes nothing) but for a callback requested,
 // which the record of the callback's call completes (a restarted router
-// calls back the callers its predecessor owed). Summary columns that
+// calls back the callers its predecessor owed), and for a call a node
+// turned away or lost before answering it (voice.Journey.Refused: one
+// routing reason, "refused: …" or "ended by the caller: …"): an inbound
+// call's record id comes from its signalling, and the SIP edge may have
+// handed the same call to another node, whose record is the call's.
+// Summary columns that
 // wrap-ups may have folded in already keep their value when the new row
 // has none; the fold that follows recomputes them anyway.
 const upsertStagedInteractions = `
@@ -306,7 +311,9 @@ on conflict (id) do update set call_id = excluded.call_id, direction = excluded.
 	survey_score = coalesce(excluded.survey_score, interactions.survey_score),
 	survey = coalesce(excluded.survey, interactions.survey)
 where interactions.outcome = 'in-progress'
-	or (interactions.outcome = 'callback-requested' and excluded.outcome <> 'in-progress')`
+	or (interactions.outcome = 'callback-requested' and excluded.outcome <> 'in-progress')
+	or (interactions.answered_at is null and interactions.queued_at is null and cardinality(interactions.routing_reasons) = 1
+		and (interactions.routing_reasons[1] like 'refused: %' or interactions.routing_reasons[1] like 'ended by the caller: %'))`
 
 const insertStagedWrapups = `
 insert into interaction_wrapups (id, interaction_id, agent_id, at, disposition, notes, ticket_id, survey_score, survey)
