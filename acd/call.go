@@ -48,8 +48,9 @@ type call struct {
 	outcome                                                      Outcome
 	disposition, notes, transferTo, recording                    string
 	completed                                                    bool
-	// failure says why a dial of this call failed (CallEnded.Reason).
-	failure string
+	// failure says why a dial of this call failed (CallEnded.Reason),
+	// unreached why its customer was not reached (CallEnded.Unreached).
+	failure, unreached string
 	// consult is the third party the agent brought in (consult.go);
 	// parties and holds are kept for the interaction.
 	consult *consult

@@ -298,7 +298,9 @@ func (e *Engine) dialCustomer(c *call) {
 		e.endCall(c)
 		return
 	}
+	c.unreached = "failed" // until the customer answers
 	e.dialThen(c, c.info.Number, CallStateDialing, []context.Context{c.agentLeg.Context()}, "customer", func(leg Leg) {
+		c.unreached = ""
 		c.leg = leg
 		c.answeredAt = e.clock.Now()
 		c.outcome = OutcomeAnswered
@@ -334,6 +336,13 @@ func (e *Engine) dialThen(c *call, number string, want CallState, watch []contex
 				e.log.Info("acd: "+what+" dial failed", "call_id", c.id, "err", err)
 				c.outcome = OutcomeFailed
 				c.failure = err.Error()
+				switch {
+				case c.unreached == "":
+				case errors.Is(err, ErrBusy):
+					c.unreached = "busy"
+				case errors.Is(err, ErrNoAnswer):
+					c.unreached = "no-answer"
+				}
 				e.endCall(c)
 				return
 			}
@@ -347,6 +356,12 @@ func (e *Engine) dialThen(c *call, number string, want CallState, watch []contex
 // or not ready), and the dial plan, if any, must permit number for the
 // agent's role. It returns the new call's id.
 func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, error) {
+	return e.DialWith(ctx, id, number, nil)
+}
+
+// DialWith is Dial with data attached to the call (CallInfo.Data): the
+// entry code's screen pop and record of a campaign's preview call.
+func (e *Engine) DialWith(ctx context.Context, id AgentID, number string, data any) (CallID, error) {
 	if e.dialer == nil {
 		return "", fmt.Errorf("%w: no dialer", ErrNotSupported)
 	}
@@ -374,7 +389,7 @@ func (e *Engine) Dial(ctx context.Context, id AgentID, number string) (CallID, e
 		cid = CallID(fmt.Sprintf("out-%s-%d-%d", id, now.UnixNano(), e.gen))
 		c := &call{id: cid, state: CallStateCallback, queuedAt: now,
 			info: CallInfo{ID: cid, Channel: ChannelVoice, Direction: Outbound, Number: number, ANI: number, E164: geo.E164, Country: geo.Country,
-				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC(), Role: a.role()}}
+				TimeZone: geo.TimeZone, Arrived: now.UTC(), Queued: now.UTC(), Role: a.role(), Data: data}}
 		c.rc.Only, c.rc.Preferred, c.rc.Language = a.slot, -1, -1
 		e.calls[cid] = c
 		e.ringOutbound(c, a)

@@ -78,7 +78,7 @@ func (e *Engine) endCall(c *call) {
 	if a != nil {
 		aid = a.spec.ID
 	}
-	e.publish(&CallEnded{CallID: c.id, Channel: c.info.Channel, Agent: aid, Outcome: c.outcome, Reason: c.failure})
+	e.publish(&CallEnded{CallID: c.id, Channel: c.info.Channel, Agent: aid, Outcome: c.outcome, Reason: c.failure, Unreached: c.unreached})
 	if a != nil && a.call == c {
 		switch a.state {
 		case StateOnCall, StateOnHold:
@@ -130,7 +130,7 @@ func (e *Engine) complete(c *call) {
 		Arrived: c.info.Arrived, Queued: c.queuedAt.UTC(), Offered: utc(c.offeredAt), Answered: utc(c.answeredAt),
 		Ended: utc(c.endedAt), Completed: e.clock.Now().UTC(), Hold: c.hold, Offers: c.offers, Outcome: c.outcome,
 		Reasons: c.reasons, Disposition: c.disposition, Notes: c.notes, TransferTo: c.transferTo,
-		Recording: c.recording, Data: c.info.Data, Holds: c.holds, Continued: c.continued,
+		Recording: c.recording, Data: c.info.Data, Unreached: c.unreached, Holds: c.holds, Continued: c.continued,
 	}
 	it.Parties = slices.Clone(c.parties)
 	if c.agent != nil && !c.answeredAt.IsZero() {

@@ -157,6 +157,9 @@ type CallEnded struct {
 	Outcome Outcome
 	// Reason says why a failed call failed (the dial's error), if known.
 	Reason string
+	// Unreached says, for an outbound or callback call whose customer
+	// was dialled and not reached, why: "busy", "no-answer" or "failed".
+	Unreached string `json:",omitempty"`
 }
 
 // VoicemailLeft: a caller left a voicemail (overflow action); the wiring

@@ -100,8 +100,11 @@ var (
 	ErrInvalidArgument = errors.New("acd: invalid argument")
 	// ErrRejected is what a ring attempt reports when the agent rejected it.
 	ErrRejected = errors.New("acd: offer rejected")
-	// ErrNoAnswer is what a ring attempt reports on the ring timeout.
+	// ErrNoAnswer is what a ring attempt reports on the ring timeout, and
+	// what a Dialer's error wraps when nobody answered.
 	ErrNoAnswer = errors.New("acd: no answer")
+	// ErrBusy is what a Dialer's error wraps when the number was busy.
+	ErrBusy = errors.New("acd: busy")
 )
 
 // SkillLevel is a skill with a level 1..5 (or a minimum level in requirements).
@@ -296,6 +299,9 @@ type Interaction struct {
 	TransferTo  string
 	Recording   string
 	Data        any
+	// Unreached says why the customer of an outbound or callback call
+	// was not reached (CallEnded.Unreached).
+	Unreached string
 	// Parties are the agents and numbers that took part besides the
 	// customer, in order; Holds each time the customer was held.
 	Parties []Party

@@ -459,8 +459,17 @@ func (a *Agents) closeRoom(callID string, r *room) {
 // Dial calls a customer number through the trunk and returns the answered
 // leg. The gateway's dial policy decides on the number for the call's role
 // (acd.DialRole: callback, or the agent who asked).
+// A busy number's error wraps acd.ErrBusy, an unanswered one's
+// acd.ErrNoAnswer.
 func (a *Agents) Dial(ctx context.Context, number string, call acd.CallInfo) (acd.Leg, error) {
-	return asLeg(a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID, Role: acd.DialRole(call)}))
+	c, err := a.g.Dial(ctx, number, DialOptions{Timeout: a.opts.RingTimeout, CallerID: a.opts.CallerID, Role: acd.DialRole(call)})
+	switch {
+	case errors.Is(err, ErrBusy):
+		err = fmt.Errorf("%w (%w)", err, acd.ErrBusy)
+	case errors.Is(err, ErrNoAnswer):
+		err = fmt.Errorf("%w (%w)", err, acd.ErrNoAnswer)
+	}
+	return asLeg(c, err)
 }
 
 var _ acd.Reacher = (*Agents)(nil)

@@ -4,9 +4,10 @@
 //
 // # A dial's life
 //
-// Each running campaign has one goroutine. Every pacing step it asks the
-// engine for the campaign queue's staff, asks the campaign how many
-// dials to start, and hands each out to a goroutine of its own. Before a
+// Each running progressive or predictive campaign has one goroutine
+// that dials. Every pacing step it asks the engine for the campaign
+// queue's staff, asks the campaign how many dials to start, and hands
+// each out to a goroutine of its own. Before a
 // number is dialled its interaction record is on disk (outcome in
 // progress), so that a crash leaves no dial without one. The Phone
 // dials it and, once it is answered, says by answering-machine detection
@@ -22,6 +23,16 @@
 //     when it ends is released from the queue (Engine.Release), hears the
 //     abandon message and is hung up. The engine's record of the call
 //     completes the interaction (result connected, or abandoned).
+//
+// # Preview
+//
+// A preview campaign dials nothing by itself: an agent asks for the next
+// contact (Preview), sees it with the CRM's record of the number, and
+// dials it (DialPreview) with the engine's click-to-dial: the agent's
+// endpoint rings first, then the number. The contact is the agent's until
+// dialled, or for ten minutes; then it goes back to the list. The
+// engine's record of the agent's call completes the dial's record: the
+// customer reached (connected), busy, not answering, or the dial failed.
 //
 // The dialer follows the engine's events to learn, as it happens, that
 // an agent answered one of its calls (the campaign counts it connected,

@@ -18,12 +18,16 @@ const recheck = 250 * time.Millisecond
 // releaseReason is the reason of a call released at the end of its grace.
 const releaseReason = "campaign: no agent within the grace"
 
-// line is a call a person answered, handed to the queue, until it ends.
+// line is a call of a campaign in the engine, until it ends: a person
+// who answered, handed to the queue; or a preview dial, the agent's
+// click-to-dial.
 type line struct {
 	r        *run
 	dial     campaign.Dial
-	leg      acd.Leg
+	call     acd.CallID
+	leg      acd.Leg // the person's (not for a preview)
 	answered time.Time
+	preview  bool
 
 	mu sync.Mutex
 	// connected is when an agent answered; over once the campaign has
@@ -32,8 +36,6 @@ type line struct {
 	over      bool
 	timer     *time.Timer
 }
-
-func (l *line) id() acd.CallID { return acd.CallID(l.leg.ID()) }
 
 // graceAt arms the end of the grace after d.
 func (l *line) graceAt(d time.Duration) {
@@ -57,7 +59,7 @@ func (l *line) graceOver() {
 	l.mu.Unlock()
 	m := l.r.m
 	ctx := context.Background()
-	err := m.eng.Release(ctx, l.id(), releaseReason)
+	err := m.eng.Release(ctx, l.call, releaseReason)
 	switch {
 	case err == nil:
 		if !l.settle(campaign.ResultAbandoned, m.opts.Now()) {
@@ -113,9 +115,13 @@ func (m *Manager) follow(ctx context.Context, sub *acd.Subscription) {
 		for _, ev := range evs {
 			switch e := ev.(type) {
 			case *acd.CallAnswered:
-				m.answered(e.CallID)
+				if !m.answered(e.CallID) {
+					m.remember(e.CallID, e)
+				}
 			case *acd.CallEnded:
-				m.ended(e.CallID)
+				if !m.ended(e) {
+					m.remember(e.CallID, e)
+				}
 			case *acd.ResyncRequired:
 				snap, err := sub.Resync(ctx)
 				if err == nil {
@@ -129,10 +135,48 @@ func (m *Manager) follow(ctx context.Context, sub *acd.Subscription) {
 	}
 }
 
-func (m *Manager) answered(id acd.CallID) {
+// recentEvents bounds the events kept for calls the dialer does not know
+// yet: a preview's call may answer or end before DialPreview files it.
+const recentEvents = 1024
+
+// remember keeps ev of a call no line has (yet).
+func (m *Manager) remember(id acd.CallID, ev acd.Event) {
+	m.rmu.Lock()
+	defer m.rmu.Unlock()
+	if m.recent == nil {
+		m.recent = map[acd.CallID][]acd.Event{}
+	}
+	if len(m.recentIDs) >= recentEvents {
+		delete(m.recent, m.recentIDs[0])
+		m.recentIDs = m.recentIDs[1:]
+	}
+	if _, ok := m.recent[id]; !ok {
+		m.recentIDs = append(m.recentIDs, id)
+	}
+	m.recent[id] = append(m.recent[id], ev)
+}
+
+// replay applies the events of call id that came before its line.
+func (m *Manager) replay(id acd.CallID) {
+	m.rmu.Lock()
+	evs := m.recent[id]
+	delete(m.recent, id)
+	m.rmu.Unlock()
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case *acd.CallAnswered:
+			m.answered(e.CallID)
+		case *acd.CallEnded:
+			m.ended(e)
+		}
+	}
+}
+
+// answered connects line id; it reports whether there is one.
+func (m *Manager) answered(id acd.CallID) bool {
 	v, ok := m.lines.Load(id)
 	if !ok {
-		return
+		return false
 	}
 	l := v.(*line)
 	now := m.opts.Now()
@@ -143,30 +187,50 @@ func (m *Manager) answered(id acd.CallID) {
 	}
 	l.mu.Unlock()
 	if first {
+		if l.preview {
+			// The customer of a preview answered a call the agent was
+			// already on: a person, connected at once.
+			_ = l.r.c.Answered(l.dial.ID, campaign.Human, now)
+		}
 		l.settle(campaign.ResultConnected, now)
 	}
+	return true
 }
 
-func (m *Manager) ended(id acd.CallID) {
-	v, ok := m.lines.LoadAndDelete(id)
+// unreached maps CallEnded.Unreached to the dial's result.
+var unreached = map[string]campaign.Result{"busy": campaign.ResultBusy, "no-answer": campaign.ResultNoAnswer,
+	"failed": campaign.ResultFailed}
+
+// ended settles line e.CallID at its end; it reports whether there is
+// one. A person nobody took was abandoned; a preview whose customer was
+// not reached has that result, and one whose agent never took their own
+// call gives the contact back to the list, its attempts unchanged.
+func (m *Manager) ended(e *acd.CallEnded) bool {
+	v, ok := m.lines.LoadAndDelete(e.CallID)
 	if !ok {
-		return
+		return false
 	}
 	l := v.(*line)
 	now := m.opts.Now()
 	l.mu.Lock()
 	connected := l.connected
 	l.mu.Unlock()
-	if connected.IsZero() {
-		// The person hung up waiting (or was released): nobody took them.
+	switch {
+	case !connected.IsZero():
+		l.r.c.ObserveHandle(now.Sub(connected))
+	case !l.preview:
 		l.settle(campaign.ResultAbandoned, now)
-		return
+	case unreached[e.Unreached] != "":
+		l.settle(unreached[e.Unreached], now)
+	default:
+		l.settle(campaign.ResultOutOfWindow, now)
 	}
-	l.r.c.ObserveHandle(now.Sub(connected))
+	return true
 }
 
 // resynced settles the lines from a snapshot after events were lost: a
-// call the engine no longer has ended, one on an agent was answered.
+// call the engine no longer has ended (how, the lost events knew: as if
+// unreached), one on an agent was answered.
 func (m *Manager) resynced(snap acd.Snapshot) {
 	live := make(map[acd.CallID]acd.CallSnapshot, len(snap.Calls))
 	for _, c := range snap.Calls {
@@ -177,7 +241,7 @@ func (m *Manager) resynced(snap acd.Snapshot) {
 		c, ok := live[id]
 		switch {
 		case !ok:
-			m.ended(id)
+			m.ended(&acd.CallEnded{CallID: id, Unreached: "failed"})
 		case c.State == acd.CallStateConnected || c.State == acd.CallStateHeld:
 			m.answered(id)
 		}

@@ -51,9 +51,16 @@ type Manager struct {
 	ctx context.Context
 	wg  sync.WaitGroup
 
-	// lines are the calls a person answered, by the engine's call id,
-	// until they end.
-	lines sync.Map
+	// lines are the campaigns' calls in the engine, by its call id,
+	// until they end; recent the events of calls not (yet) among them.
+	lines     sync.Map
+	rmu       sync.Mutex
+	recent    map[acd.CallID][]acd.Event
+	recentIDs []acd.CallID
+
+	// previews are the contacts agents hold in preview.
+	pmu      sync.Mutex
+	previews map[acd.AgentID]*held
 }
 
 // New returns a manager dialling with phone, queuing people who answer
@@ -176,9 +183,6 @@ func (m *Manager) CreateCampaign(ctx context.Context, config json.RawMessage, by
 	}
 	if err := cfg.Validate(); err != nil {
 		return crmcore.CampaignInfo{}, invalid("config", strings.TrimPrefix(err.Error(), campaign.ErrConfig.Error()+": "))
-	}
-	if cfg.Mode == campaign.Preview {
-		return crmcore.CampaignInfo{}, invalid("mode", "preview campaigns are not dialled by the dialer: use progressive or predictive")
 	}
 	if _, err := m.eng.QueueStaff(ctx, cfg.Queue); err != nil {
 		return crmcore.CampaignInfo{}, invalid("queue", err.Error())

@@ -19,6 +19,9 @@ var (
 // Engine is what the dialer needs of the routing engine (*acd.Engine).
 type Engine interface {
 	QueueStaff(ctx context.Context, queue string) (acd.Staff, error)
+	// DialWith is click-to-dial with the call's screen pop and record
+	// attachment: a preview dial.
+	DialWith(ctx context.Context, agent acd.AgentID, number string, data any) (acd.CallID, error)
 	Release(ctx context.Context, id acd.CallID, reason string) error
 	Subscribe(ctx context.Context, opts acd.SubscribeOptions) (*acd.Subscription, acd.Snapshot, error)
 }
@@ -69,6 +72,9 @@ type Connector interface {
 	// Connect enqueues leg, ahead of every inbound call, with a screen
 	// pop of the contact the number belongs to.
 	Connect(ctx context.Context, leg acd.Leg, c Connect) error
+	// Pop is the screen pop (and record attachment) of preview dial c,
+	// which an agent places with the engine's click-to-dial.
+	Pop(ctx context.Context, c Connect) any
 }
 
 // Store keeps the campaigns, their lists and the do-not-call list

@@ -204,12 +204,12 @@ func (r *run) dial(ctx context.Context, d campaign.Dial) {
 		r.finish(ctx, d, rec, campaign.ResultFailed, "hung up as answered")
 		return
 	}
-	l := &line{r: r, dial: d, leg: ans.Leg, answered: answered}
-	r.m.lines.Store(acd.CallID(ans.Leg.ID()), l)
+	l := &line{r: r, dial: d, call: acd.CallID(ans.Leg.ID()), leg: ans.Leg, answered: answered}
+	r.m.lines.Store(l.call, l)
 	err = r.m.conn.Connect(ctx, ans.Leg, Connect{InteractionID: rec.ID, Campaign: r.cfg.ID, Queue: r.cfg.Queue, Number: d.Number,
 		Name: d.Contact.Name, Dialed: now, Answered: answered, Detection: ans.Detection})
 	if err != nil {
-		r.m.lines.Delete(acd.CallID(ans.Leg.ID()))
+		r.m.lines.Delete(l.call)
 		_ = ans.Leg.Hangup(context.WithoutCancel(ctx))
 		r.finish(ctx, d, rec, campaign.ResultAbandoned, "not queued: "+err.Error())
 		return

@@ -30,6 +30,9 @@ type PopCampaign struct {
 	Name string
 	// Detection is answering-machine detection's verdict.
 	Detection string
+	// Preview marks a call an agent dialled from a preview campaign (the
+	// agent first, then the customer).
+	Preview bool
 }
 
 // campaignPriority puts a person who answered a campaign's dial ahead of
@@ -43,21 +46,9 @@ const campaignPriority = 1 << 20
 // completes interaction c.InteractionID, marked with the campaign and
 // what became of the dial.
 func (x *Journey) Dialed(ctx context.Context, call Call, c OutboundCall) error {
-	geo := x.resolve(c.Number)
-	pop := &Pop{InteractionID: c.InteractionID, DNIS: c.Number,
-		Campaign: &PopCampaign{ID: c.Campaign, Name: c.Name, Detection: c.Detection}}
+	pop, geo := x.campaignPop(ctx, c)
 	req := acd.CallRequest{ID: acd.CallID(call.ID()), Queue: c.Queue, ANI: c.Number, Priority: campaignPriority,
 		Arrived: c.Dialed, Data: pop, Caller: geo}
-	if geo.E164 != "" {
-		lookups := &ivrLookup{crm: x.crm, resolve: x.resolve, ani: c.Number, caller: geo}
-		lookup, err := lookups.own(ctx)
-		if err != nil {
-			x.logger.Warn("campaign call lookup failed; routing without CRM data", "call_id", call.ID(), "err", err)
-		}
-		// The pop shows the CRM's data; routing stays the campaign's
-		// (no segment bonus, no preferred agent to wait for).
-		fillPop(pop, &acd.CallRequest{}, lookup)
-	}
 	x.ids.Store(req.ID, pop.InteractionID)
 	if _, err := x.engine.Enqueue(ctx, req, call); err != nil {
 		x.ids.Delete(req.ID)
@@ -66,14 +57,52 @@ func (x *Journey) Dialed(ctx context.Context, call Call, c OutboundCall) error {
 	return nil
 }
 
+// PreviewPop is the screen pop, and the record's attachment
+// (acd.CallInfo.Data), of preview dial c an agent is about to place: the
+// engine's record of the agent's call completes interaction
+// c.InteractionID.
+func (x *Journey) PreviewPop(ctx context.Context, c OutboundCall) *Pop {
+	pop, _ := x.campaignPop(ctx, c)
+	pop.Campaign.Preview = true
+	return pop
+}
+
+// campaignPop is the pop of campaign dial c, with the CRM's record of
+// its number, and the number's geography.
+func (x *Journey) campaignPop(ctx context.Context, c OutboundCall) (*Pop, acd.Geography) {
+	geo := x.resolve(c.Number)
+	pop := &Pop{InteractionID: c.InteractionID, DNIS: c.Number,
+		Campaign: &PopCampaign{ID: c.Campaign, Name: c.Name, Detection: c.Detection}}
+	if geo.E164 != "" {
+		lookups := &ivrLookup{crm: x.crm, resolve: x.resolve, ani: c.Number, caller: geo}
+		lookup, err := lookups.own(ctx)
+		if err != nil {
+			x.logger.Warn("campaign call lookup failed; no CRM data in the pop", "number", c.Number, "err", err)
+		}
+		// The pop shows the CRM's data; routing stays the campaign's
+		// (no segment bonus, no preferred agent to wait for).
+		fillPop(pop, &acd.CallRequest{}, lookup)
+	}
+	return pop, geo
+}
+
 // campaignRecord marks rec, the record of a campaign call the engine
-// completed, with its campaign and what became of the dial.
+// completed, with its campaign and what became of the dial: connected
+// once the customer and an agent talked; else why the customer was not
+// reached, for a preview (the agent's own call failed: "failed"); else
+// abandoned (the person who answered waited for an agent in vain).
 func campaignRecord(rec *crmcore.Interaction, in acd.Interaction, pc *PopCampaign) {
 	rec.Direction = crmcore.Outbound
 	rec.Campaign = pc.ID
-	rec.CampaignResult = "abandoned"
-	if !in.Answered.IsZero() {
+	switch {
+	case !in.Answered.IsZero():
 		rec.CampaignResult = "connected"
+	case in.Unreached != "":
+		rec.CampaignResult = in.Unreached
+	case pc.Preview:
+		rec.CampaignResult = "failed"
+	default:
+		rec.CampaignResult = "abandoned"
 	}
 	if pc.Detection != "" {
 		rec.RoutingReasons = append(rec.RoutingReasons, "amd: "+pc.Detection)

@@ -45,10 +45,13 @@ func (p campaignPhone) Play(ctx context.Context, leg acd.Leg, prompt string) err
 	return p.agents.PlayTo(ctx, leg, promptFiles(p.prompts, prompt))
 }
 
-// journeyConnector queues the people who answer on the process's voice
-// journey.
-type journeyConnector struct {
-	dialed func(ctx context.Context, call voice.Call, c voice.OutboundCall) error
+// journeyConnector queues the people who answer, and pops preview
+// calls, on the process's voice journey.
+type journeyConnector struct{ journey func() *voice.Journey }
+
+func outboundCall(c outbound.Connect) voice.OutboundCall {
+	return voice.OutboundCall{InteractionID: c.InteractionID, Campaign: c.Campaign, Queue: c.Queue,
+		Number: c.Number, Name: c.Name, Dialed: c.Dialed, Answered: c.Answered, Detection: c.Detection}
 }
 
 // Connect implements outbound.Connector.
@@ -57,19 +60,23 @@ func (j journeyConnector) Connect(ctx context.Context, leg acd.Leg, c outbound.C
 	if !ok {
 		return fmt.Errorf("campaign leg %T is not a call", leg)
 	}
-	return j.dialed(ctx, call, voice.OutboundCall{InteractionID: c.InteractionID, Campaign: c.Campaign, Queue: c.Queue,
-		Number: c.Number, Name: c.Name, Dialed: c.Dialed, Answered: c.Answered, Detection: c.Detection})
+	return j.journey().Dialed(ctx, call, outboundCall(c))
+}
+
+// Pop implements outbound.Connector.
+func (j journeyConnector) Pop(ctx context.Context, c outbound.Connect) any {
+	return j.journey().PreviewPop(ctx, outboundCall(c))
 }
 
 // newCampaigns builds the dialer over engine, or returns nil where
 // campaigns are not dialled (a cluster's leader: its calls' media are on
 // the nodes).
 func newCampaigns(d routingDeps, engine *acd.Engine) (*outbound.Manager, error) {
-	if d.dialed == nil {
+	if d.journey == nil {
 		return nil, nil
 	}
 	phone := campaignPhone{agents: d.agents, prompts: d.cfg.IVR.Prompts, ring: d.cfg.SIP.CampaignRing.D()}
-	return outbound.New(engine, phone, journeyConnector{d.dialed}, d.store, outbound.Options{
+	return outbound.New(engine, phone, journeyConnector{d.journey}, d.store, outbound.Options{
 		Plan: d.plan, Records: d.traces.recorder(d.writer), Logger: d.log})
 }
 

@@ -80,9 +80,9 @@ type routingDeps struct {
 	callbacks     *callbacks.Service
 	jobs          *jobs.Runner
 	queueCallback callbacks.Router
-	// dialed queues the people who answer a campaign's dial on the
-	// process's voice journey; nil where campaigns are not dialled.
-	dialed func(ctx context.Context, call voice.Call, c voice.OutboundCall) error
+	// journey is the process's voice journey, which queues the people
+	// who answer a campaign's dial; nil where campaigns are not dialled.
+	journey func() *voice.Journey
 }
 
 // routing is the services that run where the routing engine does: the

@@ -297,9 +297,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 	var rt *routing
 	if cl == nil {
 		deps.tel, deps.afterCall = agents, func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }
-		deps.dialed = func(ctx context.Context, call voice.Call, c voice.OutboundCall) error {
-			return entry.Dialed(ctx, call, c)
-		}
+		deps.journey = func() *voice.Journey { return entry }
 		deps.attach = func(_ context.Context, callID, ticketID string) error {
 			entry.AttachTicket(callID, ticketID)
 			return nil
