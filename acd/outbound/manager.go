@@ -82,17 +82,12 @@ func New(eng Engine, phone Phone, conn Connector, store Store, opts Options) (*M
 	return &Manager{eng: eng, phone: phone, conn: conn, store: store, opts: opts, log: log, runs: map[string]*run{}}, nil
 }
 
-// Run restores the campaigns kept in the store, follows the engine's
-// events and runs every campaign until ctx ends; then it waits for the
-// dials in progress to end.
+// Run follows the engine's events and runs every campaign until ctx
+// ends; then it waits for the dials in progress to end.
 func (m *Manager) Run(ctx context.Context) error {
 	sub, _, err := m.eng.Subscribe(ctx, acd.SubscribeOptions{Name: "outbound", Buffer: 1 << 16})
 	if err != nil {
 		return fmt.Errorf("outbound: %w", err)
-	}
-	if err := m.restore(ctx); err != nil {
-		sub.Close()
-		return err
 	}
 	m.mu.Lock()
 	m.ctx = ctx
@@ -110,9 +105,9 @@ func (m *Manager) start(r *run) {
 	m.wg.Go(func() { r.loop(m.ctx) })
 }
 
-// restore rebuilds the campaigns kept in the store with the contacts
-// they have not finished.
-func (m *Manager) restore(ctx context.Context) error {
+// Restore rebuilds the campaigns kept in the store, with the contacts
+// they have not finished, before Run and before the API serves them.
+func (m *Manager) Restore(ctx context.Context) error {
 	infos, err := m.store.Campaigns(ctx)
 	if err != nil {
 		return fmt.Errorf("outbound: campaigns: %w", err)

@@ -261,3 +261,76 @@ func legs2(mu *sync.Mutex, legs map[string]*siptest.Call, numbers ...string) []*
 		}
 	}
 }
+
+// TestCampaignSurvivesRestart: a campaign, its list and what it has
+// finished are kept in PostgreSQL: after a restart the campaign is back
+// in its state, and once running again it calls the contact it had not
+// reached and never again the one it had finished.
+func TestCampaignSurvivesRestart(t *testing.T) {
+	const first, second = "+14155550401", "+14155550402"
+	customer := siptest.NewPhone(t, "customer")
+	customer.Refuse(first, 486)
+	customer.Refuse(second, 486)
+	trunk := func(c *Config) { c.SIP.Trunk = customer.Addr().String() }
+	s := startSystem(t, openAllDay, trunk)
+	desk, _, _ := s.agent("heidi", true)
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	sam, _ := s.login("sam", "demo")
+	code, body := s.rest("POST", "/api/v1/campaigns", sam, map[string]any{"name": "Kept", "queue": "sales", "mode": "progressive",
+		"retry":  map[string]any{"busy": map[string]any{"after": "1s", "attempts": 1}},
+		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}})
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var camp crmcore.CampaignInfo
+	if err := json.Unmarshal(body, &camp); err != nil {
+		t.Fatal(err)
+	}
+	add := func(s *system, number string) {
+		t.Helper()
+		if code, body := s.rest("POST", "/api/v1/campaigns/"+camp.ID+"/contacts", sam,
+			map[string]any{"contacts": []map[string]string{{"number": number}}}); code != 200 && code != 201 {
+			t.Fatalf("contacts: %d %s", code, body)
+		}
+	}
+	state := func(s *system, st string) {
+		t.Helper()
+		if code, body := s.rest("POST", "/api/v1/campaigns/"+camp.ID+"/"+st, sam, nil); code != 200 {
+			t.Fatalf("%s: %d %s", st, code, body)
+		}
+	}
+	add(s, first)
+	state(s, "start")
+	s.waitInteraction("campaign = $1 and dnis = $2 and campaign_result = 'busy'", camp.ID, first)
+	state(s, "pause")
+	add(s, second)
+	s.stop()
+
+	s2 := startSystem(t, openAllDay, func(c *Config) {
+		trunk(c)
+		c.Database.URL, c.Database.DataDir = s.cfg.Database.URL, s.cfg.Database.DataDir
+	})
+	sam, _ = s2.login("sam", "demo")
+	code, body = s2.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
+	var kept crmcore.CampaignInfo
+	if err := json.Unmarshal(body, &kept); code != 200 || err != nil || kept.State != crmcore.CampaignPaused || kept.Name != "Kept" {
+		t.Fatalf("after the restart: %d %s, want the campaign, paused", code, body)
+	}
+	desk, _, _ = s2.agent("heidi", true)
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	state(s2, "start")
+	s2.waitInteraction("campaign = $1 and dnis = $2 and campaign_result = 'busy'", camp.ID, second)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s2.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// The dialer paces every half second: give it time to redial the
+	// finished contact, were it to.
+	time.Sleep(2 * time.Second)
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from interactions where campaign = $1 and dnis = $2`, camp.ID, first).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d records for the contact finished before the restart (%v), want 1: it was called again", n, err)
+	}
+}

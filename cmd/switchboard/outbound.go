@@ -76,8 +76,14 @@ func newCampaigns(d routingDeps, engine *acd.Engine) (*outbound.Manager, error) 
 		return nil, nil
 	}
 	phone := campaignPhone{agents: d.agents, prompts: d.cfg.IVR.Prompts, ring: d.cfg.SIP.CampaignRing.D()}
-	return outbound.New(engine, phone, journeyConnector{d.journey}, d.store, outbound.Options{
+	m, err := outbound.New(engine, phone, journeyConnector{d.journey}, d.store, outbound.Options{
 		Plan: d.plan, Records: d.traces.recorder(d.writer), Logger: d.log})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return m, m.Restore(ctx)
 }
 
 var _ crmapi.CampaignRunner = (*outbound.Manager)(nil)
