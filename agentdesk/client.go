@@ -519,6 +519,8 @@ func (c *client) execute(cmd Command) {
 		data, err = h.taskCommand(ctx, agent, cmd)
 	case CmdChatSend, CmdChatTyping, CmdChatRead, CmdChatHistory:
 		data, err = h.chatCommand(ctx, agent, cmd)
+	case CmdPreview, CmdPreviewDial:
+		data, err = h.campaignCommand(ctx, c, cmd)
 	}
 	if err != nil {
 		e := errorData(err)

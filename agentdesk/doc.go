@@ -95,6 +95,8 @@
 // hub's own wire types; package agentdesktest has an in-memory fake.
 // Softphones (WebRTC leg per agent), Listener (listen-in) and Tickets
 // (wrap-up tickets) are declared here and wired by cmd/switchboard to the
-// SIP gateway and the CRM. Authenticator verifies session tokens and
+// SIP gateway and the CRM; so is CampaignDesk, the outbound dialer's
+// preview campaigns (campaign.preview hands the agent a contact to see,
+// campaign.dial calls it as a click-to-dial). Authenticator verifies session tokens and
 // passwords; CRMAuth adapts crmcore.Auth.
 package agentdesk

@@ -29,6 +29,10 @@ type Config struct {
 	Tickets    Tickets    // nil: wrap-ups with a ticket are refused
 	Chats      Chats      // nil: chat commands are refused (unsupported)
 
+	// Campaigns serves preview campaigns (campaign.preview, campaign.dial);
+	// nil: those commands are refused (unsupported).
+	Campaigns CampaignDesk
+
 	// Dispositions are the wrap-up codes agents choose from (required for wrap-up).
 	Dispositions []Code
 	// ReasonCodes are the not-ready reasons; empty accepts any reason.
@@ -478,6 +482,7 @@ type helloData struct {
 	Dispositions []Code   `json:"dispositions"`
 	ReasonCodes  []Code   `json:"reason_codes"`
 	Softphone    bool     `json:"softphone"`
+	Campaigns    bool     `json:"campaigns"` // preview campaigns: campaign.preview and campaign.dial
 	ServerTime   string   `json:"server_time"`
 }
 
@@ -489,7 +494,7 @@ func (h *Hub) sendHello(c *client) {
 	c.sendEvent(EvHello, "", helloData{
 		Agent: c.id, Client: kind, Resumed: c.resumed, GraceSec: h.cfg.Grace.Seconds(),
 		Dispositions: nonNil(h.cfg.Dispositions), ReasonCodes: nonNil(h.cfg.ReasonCodes),
-		Softphone: h.cfg.Softphones != nil, ServerTime: time.Now().UTC().Format(time.RFC3339Nano),
+		Softphone: h.cfg.Softphones != nil, Campaigns: h.cfg.Campaigns != nil, ServerTime: time.Now().UTC().Format(time.RFC3339Nano),
 	})
 }
 

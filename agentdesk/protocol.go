@@ -46,6 +46,8 @@ const (
 	CmdRecordResume   = "call.record.resume"
 	CmdWrapUp         = "wrapup.submit"
 	CmdDial           = "call.dial"
+	CmdPreview        = "campaign.preview"
+	CmdPreviewDial    = "campaign.dial"
 	CmdWebRTCOffer    = "webrtc.offer"
 	CmdWebRTCICE      = "webrtc.ice"
 	CmdWebRTCHangup   = "webrtc.hangup"
@@ -92,6 +94,7 @@ const (
 	EvChatRead      = "chat.read"
 	EvChatEnded     = "chat.ended"
 	EvCallConsult   = "call.consult"
+	EvPreview       = "campaign.preview"
 )
 
 // Error codes carried by "error" replies (ErrorData.Code).
@@ -110,6 +113,7 @@ const (
 	CodeUnsupported     = "unsupported"     // feature not available in this deployment
 	CodeUnavailable     = "unavailable"     // a backend (engine, gateway) failed
 	CodeUnreachable     = "unreachable"     // no route to the number dialled (no trunk)
+	CodeNoContact       = "no_contact"      // no preview campaign has a contact to call now
 	CodeInternal        = "internal"        // a bug; see the server log
 )
 
@@ -276,6 +280,7 @@ type SupPriority struct {
 // commandSpec says how to decode and check one command type.
 type commandSpec struct {
 	new        func() any // nil: no data expected (data ignored)
+	optional   bool       // data may be omitted: validated as new() returns it
 	supervisor bool
 	validate   func(v any) *ProtocolError // field errors without ID
 }
@@ -301,6 +306,8 @@ var commandSpecs = map[string]commandSpec{
 	CmdRecordResume:   {new: func() any { return new(CallRef) }, validate: vCallRef},
 	CmdWrapUp:         {new: func() any { return new(WrapUp) }, validate: vWrapUp},
 	CmdDial:           {new: func() any { return new(Dial) }, validate: vDial},
+	CmdPreview:        {new: func() any { return new(CampaignPreview) }, optional: true, validate: vCampaignPreview},
+	CmdPreviewDial:    {new: func() any { return new(CampaignDial) }, validate: vCampaignDial},
 	CmdWebRTCOffer:    {new: func() any { return new(SDP) }, validate: vSDP},
 	CmdWebRTCICE:      {new: func() any { return new(ICE) }, validate: vICE},
 	CmdWebRTCHangup:   {},
@@ -378,12 +385,15 @@ func DecodeCommand(b []byte, max int) (Command, *ProtocolError) {
 		return cmd, nil
 	}
 	data, ok := raw["data"]
-	if !ok || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+	absent := !ok || bytes.Equal(bytes.TrimSpace(data), []byte("null"))
+	if absent && !spec.optional {
 		return Command{}, perr(id, CodeMissingField, "data", "data is required")
 	}
 	d := spec.new()
-	if err := json.Unmarshal(data, d); err != nil {
-		return Command{}, dataError(id, err)
+	if !absent {
+		if err := json.Unmarshal(data, d); err != nil {
+			return Command{}, dataError(id, err)
+		}
 	}
 	if e := spec.validate(d); e != nil {
 		e.ID = id

@@ -42,6 +42,17 @@ func TestDecodeCommand(t *testing.T) {
 		{"task transfer without target", `{"v":1,"type":"task.transfer","id":"1","data":{"task_id":"t","target":{"kind":"queue"}}}`, "", CodeMissingField, "data.target.value"},
 		{"task wrap-up without disposition", `{"v":1,"type":"task.wrapup","id":"1","data":{"task_id":"t"}}`, "", CodeMissingField, "data.disposition"},
 		{"task id with CRLF", `{"v":1,"type":"task.reject","id":"1","data":{"task_id":"a\r\nb"}}`, "", CodeInvalidField, "data.task_id"},
+		{"preview without data", `{"v":1,"type":"campaign.preview","id":"1"}`, CmdPreview, "", ""},
+		{"preview of a campaign", `{"v":1,"type":"campaign.preview","id":"1","data":{"campaign_id":"spring-2026.v2_a"}}`, CmdPreview, "", ""},
+		{"preview campaign id with a space", `{"v":1,"type":"campaign.preview","id":"1","data":{"campaign_id":"spring renewals"}}`, "", CodeInvalidField, "data.campaign_id"},
+		{"preview campaign id too long", `{"v":1,"type":"campaign.preview","id":"1","data":{"campaign_id":"` + strings.Repeat("a", 65) + `"}}`, "", CodeInvalidField, "data.campaign_id"},
+		{"preview campaign id a number", `{"v":1,"type":"campaign.preview","id":"1","data":{"campaign_id":7}}`, "", CodeInvalidField, "data.campaign_id"},
+		{"preview data not an object", `{"v":1,"type":"campaign.preview","id":"1","data":[]}`, "", CodeInvalidField, "data"},
+		{"campaign dial", `{"v":1,"type":"campaign.dial","id":"1","data":{"dial_id":"d 1:ü"}}`, CmdPreviewDial, "", ""},
+		{"campaign dial without id", `{"v":1,"type":"campaign.dial","id":"1","data":{}}`, "", CodeMissingField, "data.dial_id"},
+		{"campaign dial without data", `{"v":1,"type":"campaign.dial","id":"1"}`, "", CodeMissingField, "data"},
+		{"campaign dial id too long", `{"v":1,"type":"campaign.dial","id":"1","data":{"dial_id":"` + strings.Repeat("d", 161) + `"}}`, "", CodeInvalidField, "data.dial_id"},
+		{"campaign dial id with a tab", `{"v":1,"type":"campaign.dial","id":"1","data":{"dial_id":"a\tb"}}`, "", CodeInvalidField, "data.dial_id"},
 		{"invalid utf-8", "{\"v\":1,\"type\":\"ping\",\"id\":\"\xff\"}", "", CodeBadJSON, ""},
 	}
 	for _, tt := range tests {
@@ -117,7 +128,7 @@ func TestProtocolDocExamples(t *testing.T) {
 	}
 	evTypes := []string{EvOK, EvError, EvHello, EvAgentSnapshot, EvAgentState, EvCallOffered, EvCallRescinded,
 		EvCallAnswered, EvCallHeld, EvCallUnheld, EvCallXfer, EvCallEnded, EvWrapUpStarted, EvWrapUpEnded,
-		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState, EvChatMessage, EvChatTyping, EvChatRead, EvChatEnded, EvCallConsult}
+		EvWebRTCAnswer, EvSupSnapshot, EvSupQueue, EvSupAgent, EvTaskOffered, EvTaskState, EvChatMessage, EvChatTyping, EvChatRead, EvChatEnded, EvCallConsult, EvPreview}
 	seenEv := map[string]bool{}
 	for _, e := range events {
 		var env Envelope
@@ -158,6 +169,7 @@ var eventData = map[string]func() any{
 	EvSupSnapshot:   func() any { return new(SupSnapshot) },
 	EvSupQueue:      func() any { return new(QueueView) },
 	EvSupAgent:      func() any { return new(AgentView) },
+	EvPreview:       func() any { return new(PreviewContact) },
 }
 
 var knownCodes = map[string]bool{
@@ -175,7 +187,8 @@ func FuzzDecodeCommand(f *testing.F) {
 	for _, s := range []string{``, `{}`, `null`, `[]`, `{"v":1}`, `{"v":1,"id":"x","type":"call.answer","data":{"call_id":null}}`,
 		`{"v":1.0,"id":"x","type":"ping"}`, `{"v":"1","id":"x","type":"ping"}`, `{"v":1,"id":"x","type":"wrapup.submit","data":{"create_ticket":[]}}`,
 		`{"v":1,"id":"x","type":"task.transfer","data":{"task_id":"t","target":{"kind":"agent","value":""}}}`,
-		`{"v":1,"id":"x","type":"task.wrapup","data":{"task_id":"t","disposition":"d","notes":7}}`} {
+		`{"v":1,"id":"x","type":"task.wrapup","data":{"task_id":"t","disposition":"d","notes":7}}`,
+		`{"v":1,"id":"x","type":"campaign.preview","data":null}`, `{"v":1,"id":"x","type":"campaign.dial","data":{"dial_id":"\u0007"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -87,18 +87,19 @@ func (x *Journey) campaignPop(ctx context.Context, c OutboundCall) (*Pop, acd.Ge
 }
 
 // campaignRecord marks rec, the record of a campaign call the engine
-// completed, with its campaign and what became of the dial: connected
-// once the customer and an agent talked; else why the customer was not
-// reached, for a preview (the agent's own call failed: "failed"); else
-// abandoned (the person who answered waited for an agent in vain).
+// completed, with its campaign and what became of the dial: why the
+// customer of a preview was not reached, if they were not; connected
+// once the customer and an agent talked; else failed for a preview (the
+// agent's own call failed), abandoned for the others (the person who
+// answered waited for an agent in vain).
 func campaignRecord(rec *crmcore.Interaction, in acd.Interaction, pc *PopCampaign) {
 	rec.Direction = crmcore.Outbound
 	rec.Campaign = pc.ID
 	switch {
-	case !in.Answered.IsZero():
-		rec.CampaignResult = "connected"
 	case in.Unreached != "":
 		rec.CampaignResult = in.Unreached
+	case !in.Answered.IsZero():
+		rec.CampaignResult = "connected"
 	case pc.Preview:
 		rec.CampaignResult = "failed"
 	default:

@@ -9,6 +9,7 @@ import (
 	"switchboard/acd"
 	"switchboard/acd/outbound"
 	"switchboard/acd/voice"
+	"switchboard/agentdesk"
 	"switchboard/crmcore/crmapi"
 	"switchboard/sip"
 	"switchboard/sip/media"
@@ -87,3 +88,32 @@ func newCampaigns(d routingDeps, engine *acd.Engine) (*outbound.Manager, error) 
 }
 
 var _ crmapi.CampaignRunner = (*outbound.Manager)(nil)
+
+// campaignDesk serves preview campaigns to the desks.
+type campaignDesk struct{ m *outbound.Manager }
+
+var _ agentdesk.CampaignDesk = campaignDesk{}
+
+// deskCampaigns is the desks' view of m (nil without a dialer).
+func deskCampaigns(m *outbound.Manager) agentdesk.CampaignDesk {
+	if m == nil {
+		return nil
+	}
+	return campaignDesk{m}
+}
+
+// Preview implements agentdesk.CampaignDesk.
+func (c campaignDesk) Preview(ctx context.Context, agent, campaign string) (agentdesk.PreviewContact, error) {
+	p, err := c.m.Preview(ctx, acd.AgentID(agent), campaign)
+	if err != nil {
+		return agentdesk.PreviewContact{}, err
+	}
+	return agentdesk.PreviewContact{DialID: p.DialID, CampaignID: p.Campaign, CampaignName: p.CampaignName, Number: p.Number,
+		Name: p.Name, ContactID: p.ContactID, Attempt: p.Attempt, CRM: crmPop(p.Pop)}, nil
+}
+
+// DialPreview implements agentdesk.CampaignDesk.
+func (c campaignDesk) DialPreview(ctx context.Context, agent, dialID string) (string, error) {
+	id, err := c.m.DialPreview(ctx, acd.AgentID(agent), dialID)
+	return string(id), err
+}

@@ -192,7 +192,8 @@ func newRouting(d routingDeps) (*routing, error) {
 	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(d.store), Pop: crmPop})
 	hub, err := agentdesk.New(agentdesk.Config{
 		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(d.auth), Softphones: d.agents, Listener: deskMedia{d.agents}, Recorder: deskMedia{d.agents},
-		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Chats: chats, Dispositions: dispositions, ReasonCodes: reasons,
+		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Chats: chats, Campaigns: deskCampaigns(campaigns),
+		Dispositions: dispositions, ReasonCodes: reasons,
 		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,
 		Logger: logger, Metrics: agentdesk.NewMetrics(d.reg),
 	})

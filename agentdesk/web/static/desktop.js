@@ -1,11 +1,12 @@
 // Agent desktop: login, presence, softphone, screen pop, wrap-up, contact
-// search + click-to-dial, ticket view, and one panel per task held (the
-// call and each chat, email, ticket or lead) with its own pop and
-// controls. All call and task control goes over CTI; CRM reads and writes
+// search + click-to-dial, preview campaigns, ticket view, and one panel
+// per task held (the call and each chat, email, ticket or lead) with its
+// own pop and controls. All call and task control goes over CTI; CRM reads and writes
 // go to the REST API (/api/v1) with the session token.
 import { CTI, el, fmtDuration } from './cti.js';
 import { Softphone } from './softphone.js';
 import { ScriptPanel } from './script.js';
+import { CampaignPanel } from './campaign.js';
 import { onChatEvent, popSegment, renderTasks, tickTasks } from './tasks.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +39,12 @@ async function api(method, path, body) {
 }
 
 const script = new ScriptPanel(api, toast);
+// A preview call is a click-to-dial: its failures are reported as dial's.
+const campaign = new CampaignPanel({
+  send: (type, data) => S.cti.send(type, data),
+  onDial: (d) => { S.dialing = d; },
+  openTicket: (id) => openTicket(id),
+});
 
 function cmd(type, data) {
   return S.cti.send(type, data).catch((e) => {
@@ -166,6 +173,7 @@ function showDesk(hello) {
   const d = $('disposition');
   d.replaceChildren(el('option', { value: '' }, 'Choose…'), ...S.dispositions.map((x) => el('option', { value: x.code }, x.label || x.code)));
   $('sp-connect').hidden = !hello.softphone;
+  campaign.show(!!hello.campaigns);
   if (hello.softphone && !S.phone) {
     S.phone = new Softphone(S.cti, $('remote-audio'));
     S.phone.addEventListener('state', (e) => { $('sp-state').textContent = e.detail; });
@@ -193,6 +201,7 @@ function logout(why) {
   S.token = '';
   $('desk').hidden = true;
   $('me').hidden = true;
+  campaign.show(false);
   $('login-view').hidden = false;
   S.ended = '';
   $('login-error').textContent = why || '';
