@@ -78,14 +78,19 @@ func TestImportRules(t *testing.T) {
 			},
 		},
 		{
-			name:  "acd imports nothing of ours but its own packages, the voice journey also ivr and crmcore",
+			name:  "acd imports nothing of ours but its own packages, the voice journey also ivr and crmcore, the dialer also crmcore",
 			match: func(p string) bool { return under(p, "switchboard/acd") },
 			forbid: func(p, d string) bool {
 				if !ours(d) || under(d, "switchboard/acd") {
 					return false
 				}
-				journey := under(p, "switchboard/acd/voice")
-				return !journey || !(under(d, "switchboard/ivr") || d == "switchboard/crmcore")
+				switch {
+				case under(p, "switchboard/acd/voice"):
+					return !(under(d, "switchboard/ivr") || d == "switchboard/crmcore")
+				case under(p, "switchboard/acd/outbound"):
+					return d != "switchboard/crmcore"
+				}
+				return true
 			},
 		},
 		{
