@@ -85,6 +85,7 @@ var (
 	_ acd.Dialer         = (*Leader)(nil)
 	_ acd.VoicemailTaker = (*Leader)(nil)
 	_ acd.Holder         = (*remoteLeg)(nil)
+	_ acd.Conferencer    = (*Leader)(nil)
 )
 
 // NewLeader returns the leader's side of the bus; Serve starts it.
@@ -376,6 +377,34 @@ func (l *Leader) Bridge(ctx context.Context, caller, agent acd.Leg) error {
 	return err
 }
 
+// Conference mixes legs on the node that holds them: the engine rings a
+// call's consulted agent and dials its third party on the caller's node,
+// so the parties of a conference are all there. Parties on different
+// nodes (a consulted agent's softphone connected to another node) are
+// refused with acd.ErrNotSupported.
+func (l *Leader) Conference(ctx context.Context, legs []acd.Leg) error {
+	var node string
+	handles := make([]string, 0, len(legs))
+	for _, leg := range legs {
+		rl, ok := leg.(*remoteLeg)
+		if !ok {
+			return fmt.Errorf("%w: leg not from the bus (%T)", acd.ErrInvalidArgument, leg)
+		}
+		if node == "" {
+			node = rl.node
+		}
+		if rl.node != node {
+			return fmt.Errorf("%w: a conference of legs on nodes %s and %s", acd.ErrNotSupported, node, rl.node)
+		}
+		handles = append(handles, rl.handle)
+	}
+	if node == "" {
+		return fmt.Errorf("%w: a conference of no legs", acd.ErrInvalidArgument)
+	}
+	_, err := l.run(ctx, node, msg{Kind: kindConf, Legs: handles}, nil)
+	return err
+}
+
 // Dial places an outbound leg on the node holding call (the leader's own
 // node for a call no node announced).
 func (l *Leader) Dial(ctx context.Context, number string, call acd.CallInfo) (acd.Leg, error) {
@@ -430,7 +459,9 @@ func (l *Leader) forward(ev acd.Event) {
 	}
 	l.mu.Lock()
 	node, ok := l.owner[id]
-	if _, done := ev.(*acd.InteractionCompleted); done {
+	if c, done := ev.(*acd.InteractionCompleted); done && !c.Interaction.Continued {
+		// An agent's part before a transfer or a conference they left
+		// (Continued) is not the call's end.
 		delete(l.owner, id)
 	}
 	l.mu.Unlock()

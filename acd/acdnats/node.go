@@ -614,6 +614,8 @@ func (n *Node) handle(nm *nats.Msg) {
 		_ = nm.Respond(mustJSON(msg{Kind: kindResult, OK: true}))
 	case kindRelay:
 		n.relay(m)
+	case kindConf:
+		n.conference(m)
 	case kindDial:
 		n.dial(m)
 	case kindMail:
@@ -852,6 +854,31 @@ func (n *Node) relay(m msg) {
 	n.await(m, b)
 }
 
+// conference mixes legs held here (Local must be an acd.Conferencer)
+// until a leg ends or the leader cancels it.
+func (n *Node) conference(m msg) {
+	conf, ok := n.opts.Local.(acd.Conferencer)
+	if !ok {
+		n.result(m.Op, m.Epoch, nil, "", "", fmt.Errorf("%w: no mixer on node %s", acd.ErrNotSupported, n.opts.Node))
+		return
+	}
+	legs := make([]acd.Leg, 0, len(m.Legs))
+	for _, h := range m.Legs {
+		l := n.leg(h)
+		if l == nil {
+			n.result(m.Op, m.Epoch, nil, "", "", fmt.Errorf("%w: conference leg gone", acd.ErrUnknownCall))
+			return
+		}
+		legs = append(legs, l.leg)
+	}
+	ctx, _ := n.startOp(m.Op, "", m.Epoch, false)
+	go func() {
+		err := conf.Conference(ctx, legs)
+		n.endOp(m.Op)
+		n.result(m.Op, m.Epoch, nil, "", "", err)
+	}()
+}
+
 // RelayPrefix starts the user part of the SIP request a node sends
 // another to carry a call's audio to an agent's leg there.
 const RelayPrefix = "relay-"
@@ -904,8 +931,12 @@ func (n *Node) event(m msg) {
 	case *acd.InteractionCompleted:
 		id := e.Interaction.CallID
 		c, placed := n.calls[id], n.placed[id]
-		delete(n.calls, id)
-		delete(n.placed, id)
+		if !e.Interaction.Continued {
+			// The call's end; an agent's part before it (a transfer, a
+			// conference they left) leaves the call here.
+			delete(n.calls, id)
+			delete(n.placed, id)
+		}
 		if c == nil && !placed {
 			// Not this process's call (the node started again since):
 			// its record was closed at start.

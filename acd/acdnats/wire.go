@@ -27,7 +27,8 @@ const (
 	kindAccept   = "accept"
 	kindCancel   = "cancel" // ends a ring, bridge, dial or voicemail in progress
 	kindBridge   = "bridge"
-	kindRelay    = "relay" // bridge a caller to a leg on another node
+	kindRelay    = "relay"      // bridge a caller to a leg on another node
+	kindConf     = "conference" // mix a call's legs held on one node
 	kindExpect   = "expect"
 	kindDial     = "dial"
 	kindMail     = "voicemail"
@@ -69,6 +70,8 @@ type msg struct {
 	On       bool      `json:"on,omitempty"`
 	Answered time.Time `json:"ans,omitzero"`
 	Text     string    `json:"text,omitempty"` // recording, ticket id
+	// Legs are the handles of a conference's legs, the customer's first.
+	Legs []string `json:"legs,omitempty"`
 	// Event is a forwarded engine event, its type in EventType.
 	EventType string          `json:"et,omitempty"`
 	Event     json.RawMessage `json:"ev,omitempty"`

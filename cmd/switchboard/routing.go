@@ -152,8 +152,8 @@ func newRouting(d routingDeps) (*routing, error) {
 		opts = append(opts, acd.WithRoutingHeld())
 	}
 	if c, ok := d.tel.(acd.Conferencer); ok {
-		// The gateway's mixer; a cluster's leader has none (its calls'
-		// media are on the nodes), so consultations are refused there.
+		// The gateway's mixer; a cluster's leader asks the node that
+		// holds the call to mix on its gateway.
 		opts = append(opts, acd.WithConferencer(c))
 	}
 	engine, err := acd.New(&cfg.ACD, d.tel, d.tel, opts...)
