@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"switchboard/sip/media"
 	"switchboard/sip/siptest"
 )
 
@@ -101,5 +102,91 @@ func TestClusterConference(t *testing.T) {
 	}
 	if agent != daveID || parties < 2 {
 		t.Errorf("record: agent %s with %d parties, want dave with both agents", agent, parties)
+	}
+}
+
+// TestClusterCampaign: the leader dials a progressive campaign through
+// the trunk from its own gateway; the person who answers is queued
+// through the bus like any of its calls and reaches carol, whose phone
+// registered through the SIP edge; they talk. One record, connected.
+func TestClusterCampaign(t *testing.T) {
+	const person = "+14155550501"
+	customer := siptest.NewPhone(t, "customer")
+	pcmu := media.PCMU
+	customer.AnswerWith(&pcmu)
+	r := startCluster(t, "--trunk", customer.Addr().String())
+	desk, phone := r.agent("carol")
+	_, carolID := r.login("carol", "demo")
+	desk.command("presence.set", map[string]string{"presence": "ready"})
+	sam, _ := r.login("sam", "demo")
+	code, body := r.rest("POST", "/api/v1/campaigns", sam, map[string]any{"name": "Cluster", "queue": "sales", "mode": "progressive",
+		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}})
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var camp struct{ ID string }
+	if err := json.Unmarshal(body, &camp); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := r.rest("POST", "/api/v1/campaigns/"+camp.ID+"/contacts", sam,
+		map[string]any{"contacts": []map[string]string{{"number": person}}}); code != 200 && code != 201 {
+		t.Fatalf("contacts: %d %s", code, body)
+	}
+	if code, body := r.rest("POST", "/api/v1/campaigns/"+camp.ID+"/start", sam, nil); code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var custLeg *siptest.Call
+	select {
+	case custLeg = <-customer.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the campaign's number was never dialled")
+	}
+	go customerAnswers(custLeg, false)
+	var agentLeg *siptest.Call
+	select {
+	case agentLeg = <-phone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("carol's phone never rang for the person who answered")
+	}
+	answered := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
+	var c struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal(answered.Data, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := heardWhile(agentLeg, custLeg); got[0] == 0 {
+		t.Error("the customer did not hear carol")
+	}
+	// Carol ends it: the trunk shares the SIP edge's address here, so the
+	// nodes would take the customer's BYE for the edge's.
+	desk.command("call.hangup", map[string]string{"call_id": c.CallID})
+	desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
+	desk.command("wrapup.submit", map[string]any{"call_id": c.CallID, "disposition": "sale"})
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, r.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var n int
+		var result, agent string
+		err := conn.QueryRow(ctx, `select count(*), coalesce(max(campaign_result), ''), coalesce(max(agent_id::text), '') from interactions
+			where campaign = $1 and outcome <> 'in-progress'`, camp.ID).Scan(&n, &result, &agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && result == "connected" && agent == carolID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign records: %d, result %q, agent %q; want one connected to carol", n, result, agent)
+		}
+	}
+	var total int
+	if err := conn.QueryRow(ctx, `select count(*) from interactions where campaign = $1`, camp.ID).Scan(&total); err != nil || total != 1 {
+		t.Errorf("%d records of the campaign (%v), want 1", total, err)
 	}
 }

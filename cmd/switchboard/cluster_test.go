@@ -34,9 +34,9 @@ type clusterRig struct {
 }
 
 // startCluster builds the binary and runs `switchboard cluster` from the
-// repository's root, with the edges on ports from the kernel; it returns
-// once the HTTP edge serves (a leader is up).
-func startCluster(t *testing.T) *clusterRig {
+// repository's root, with the edges on ports from the kernel and the
+// flags extra; it returns once the HTTP edge serves (a leader is up).
+func startCluster(t *testing.T, extra ...string) *clusterRig {
 	t.Helper()
 	siptest.RequireProgram(t, "kamailio", "kamailio")
 	siptest.RequireProgram(t, "nginx", "nginx")
@@ -69,8 +69,8 @@ func startCluster(t *testing.T) *clusterRig {
 	}
 	sipAddr := fmt.Sprintf("127.0.0.1:%d", sipPort)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	cmd := exec.Command(bin, "cluster", "--dir", dir, "--sip", sipAddr, "--http", httpAddr, "--deploy", "deploy",
-		"--database", pg.DSN("switchboard"))
+	cmd := exec.Command(bin, append([]string{"cluster", "--dir", dir, "--sip", sipAddr, "--http", httpAddr, "--deploy", "deploy",
+		"--database", pg.DSN("switchboard")}, extra...)...)
 	cmd.Dir = "../.."
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
@@ -614,7 +614,7 @@ func TestClusterDatabaseRestart(t *testing.T) {
 // shared database, the edge as its SIP edge proxy, cluster mode and the
 // NATS server, and it passes the strict config check.
 func TestClusterNodeConfig(t *testing.T) {
-	n, err := newClusterNode(t.TempDir(), 2, "postgres://db.example/switchboard", "nats://127.0.0.1:4222")
+	n, err := newClusterNode(t.TempDir(), 2, "postgres://db.example/switchboard", "nats://127.0.0.1:4222", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ type clusterOptions struct {
 	http   string // nginx's listen address
 	deploy string // the repository's deploy/ directory (Kamailio, nginx, NATS configs)
 	dbURL  string // an existing PostgreSQL database ("": start one under dir)
+	trunk  string // every node's sip.trunk ("": none)
 	// noPike runs Kamailio without flood protection (NO_PIKE): for load
 	// tests whose callers and phones share one address.
 	noPike bool
@@ -71,6 +72,7 @@ func clusterMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "HTTP edge (nginx) listen address")
 	fs.StringVar(&o.deploy, "deploy", "deploy", "the repository's deploy directory")
 	fs.StringVar(&o.dbURL, "database", "", "PostgreSQL URL of the nodes' database (default: start one under --dir)")
+	fs.StringVar(&o.trunk, "trunk", "", "host:port of the SIP trunk the nodes dial customer numbers through (callbacks, campaigns)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -137,7 +139,7 @@ func runCluster(ctx context.Context, o clusterOptions, stdout io.Writer, logger 
 		return err
 	}
 	for i := 1; i <= o.nodes; i++ {
-		n, err := newClusterNode(dir, i, info.Database, info.NATS)
+		n, err := newClusterNode(dir, i, info.Database, info.NATS, o.trunk)
 		if err != nil {
 			return err
 		}
@@ -216,7 +218,7 @@ func nodeSMTP(nodes []ClusterNode) string {
 // newClusterNode writes node i's directory and configuration: the demo
 // configuration with the node's own listeners (ports from the kernel),
 // the shared database, cluster mode and the NATS server at natsURL.
-func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error) {
+func newClusterNode(dir string, i int, dsn, natsURL, trunk string) (ClusterNode, error) {
 	n := ClusterNode{ID: "node-" + strconv.Itoa(i), Dir: filepath.Join(dir, "node-"+strconv.Itoa(i))}
 	sipHost := "127.0.0." + strconv.Itoa(i+1)
 	if err := os.MkdirAll(n.Dir, 0o755); err != nil {
@@ -266,6 +268,9 @@ func newClusterNode(dir string, i int, dsn, natsURL string) (ClusterNode, error)
 		{[]string{"cluster", "nats"}, natsURL},
 	} {
 		setYAML(&root, kv.path, kv.value)
+	}
+	if trunk != "" {
+		setYAML(&root, []string{"sip", "trunk"}, trunk)
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)

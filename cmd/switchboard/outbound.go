@@ -69,9 +69,9 @@ func (j journeyConnector) Pop(ctx context.Context, c outbound.Connect) any {
 	return j.journey().PreviewPop(ctx, outboundCall(c))
 }
 
-// newCampaigns builds the dialer over engine, or returns nil where
-// campaigns are not dialled (a cluster's leader: its calls' media are on
-// the nodes).
+// newCampaigns builds the dialer over engine (nil without a journey to
+// queue the people who answer). In a cluster it runs on the leader and
+// dials from the leader's own gateway.
 func newCampaigns(d routingDeps, engine *acd.Engine) (*outbound.Manager, error) {
 	if d.journey == nil {
 		return nil, nil

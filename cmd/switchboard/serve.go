@@ -294,10 +294,12 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 		metrics: acdMetrics, acdCfg: &acdCfg, plan: plan, mailMetrics: mailMetrics, flows: flows, ivrMetrics: ivrMetrics, hooks: hooks, writer: writer, traces: callTraces,
 		callbacks: owed, jobs: runner, queueCallback: func(ctx context.Context, cb crmcore.Callback) error { return entry.QueueCallback(ctx, cb) },
 		web: webDialer{gw: gw, flows: flows, handle: func(c *sip.Call) { entry.Handle(c) }}}
+	// Campaigns are dialled where the engine runs: this process, or the
+	// cluster's leader, whose own calls they are.
+	deps.journey = func() *voice.Journey { return entry }
 	var rt *routing
 	if cl == nil {
 		deps.tel, deps.afterCall = agents, func(id acd.CallID, caller acd.Leg) bool { return entry.AfterCall(id, caller) }
-		deps.journey = func() *voice.Journey { return entry }
 		deps.attach = func(_ context.Context, callID, ticketID string) error {
 			entry.AttachTicket(callID, ticketID)
 			return nil
