@@ -362,15 +362,42 @@ var ErrNotConnected = errors.New("sip: call is not connected to an agent")
 // supervisor monitors one call at a time. The call's audio is mixed while
 // a supervisor is in it (room), relayed again once the last one leaves.
 func (a *Agents) Listen(ctx context.Context, supervisorID, callID, mode string) error {
+	sup := a.softphone(acd.AgentID(supervisorID))
+	if sup == nil {
+		return fmt.Errorf("%w: connect the desktop softphone to listen", ErrNoEndpoint)
+	}
+	return a.listen(ctx, supervisorID, callID, mode, sup)
+}
+
+// ListenOn is Listen with the supervisor on leg, a leg of this gateway:
+// in a cluster, the relay leg to the node where the supervisor's
+// softphone is.
+func (a *Agents) ListenOn(ctx context.Context, supervisorID, callID, mode string, leg acd.Leg) error {
+	c, err := legCall(leg)
+	if err != nil {
+		return err
+	}
+	return a.listen(ctx, supervisorID, callID, mode, c)
+}
+
+// SoftphoneLeg returns a view of agent id's connected softphone as a leg
+// (its Hangup ends the view, not the softphone), for bridging it to a
+// relay leg; false when the agent has no softphone connected.
+func (a *Agents) SoftphoneLeg(id acd.AgentID) (acd.Leg, bool) {
+	c := a.softphone(id)
+	if c == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(c.Context())
+	return &softLeg{call: c, ctx: ctx, cancel: cancel}, true
+}
+
+func (a *Agents) listen(ctx context.Context, supervisorID, callID, mode string, sup *Call) error {
 	if mode == "" {
 		mode = ModeListen
 	}
 	if mode != ModeListen && mode != ModeWhisper && mode != ModeBarge {
 		return fmt.Errorf("%w: %q", ErrListenMode, mode)
-	}
-	sup := a.softphone(acd.AgentID(supervisorID))
-	if sup == nil {
-		return fmt.Errorf("%w: connect the desktop softphone to listen", ErrNoEndpoint)
 	}
 	a.mu.Lock()
 	prev, watching := a.monitors[supervisorID]

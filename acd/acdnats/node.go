@@ -77,6 +77,7 @@ type Node struct {
 	bridges map[string]*nodeBridge // caller handle → bridge running here
 	expects map[string]string      // relay token → agent leg handle waiting for it
 	feeds   map[*Feed]struct{}
+	mon     monitors
 	sub     *nats.Subscription
 }
 
@@ -616,6 +617,10 @@ func (n *Node) handle(nm *nats.Msg) {
 		n.relay(m)
 	case kindConf:
 		n.conference(m)
+	case kindMonitor:
+		n.monitor(m, nm)
+	case kindUnmon:
+		n.stopMonitor(m, nm)
 	case kindDial:
 		n.dial(m)
 	case kindMail:
@@ -888,6 +893,9 @@ const RelayPrefix = "relay-"
 // otherwise bridges the leg to the agent's leg that waits for it until
 // either ends, then hangs the relay leg up.
 func (n *Node) Relay(token string, leg acd.Leg) bool {
+	if n.monitorRelay(token, leg) {
+		return true
+	}
 	n.mu.Lock()
 	h, ok := n.expects[token]
 	delete(n.expects, token)
@@ -908,6 +916,9 @@ func (n *Node) Relay(token string, leg acd.Leg) bool {
 
 // Expects reports whether a relay token is awaited here.
 func (n *Node) Expects(token string) bool {
+	if n.expectsMonitor(token) {
+		return true
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	_, ok := n.expects[token]

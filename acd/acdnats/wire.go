@@ -29,6 +29,8 @@ const (
 	kindBridge   = "bridge"
 	kindRelay    = "relay"      // bridge a caller to a leg on another node
 	kindConf     = "conference" // mix a call's legs held on one node
+	kindMonitor  = "monitor"    // mix a supervisor into a call through a relay leg
+	kindUnmon    = "unmonitor"  // take them out
 	kindExpect   = "expect"
 	kindDial     = "dial"
 	kindMail     = "voicemail"

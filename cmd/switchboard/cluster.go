@@ -57,6 +57,8 @@ type clusterLink struct {
 	nc     *nats.Conn
 	node   string
 	prefix string
+	// bus is this process's node on the bus, once it runs.
+	bus *acdnats.Node
 
 	mu      sync.Mutex
 	member  *pgstore.Member
@@ -183,6 +185,7 @@ func (c *clusterLink) lead(ctx context.Context, d routingDeps) (*routing, error)
 	l := &leadership{cfg: c.cfg, log: c.log, member: m, term: term, lost: make(chan struct{}), onTerm: leader.SetEpoch}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	d.tel, d.afterCall, d.attach, d.held = leader, leader.AfterCall, leader.AttachTicket, true
+	d.listener = &clusterListener{local: deskMedia{d.agents}, leader: leader, node: c.bus, agents: d.agents, remote: map[string]acd.CallID{}}
 	r, err := newRouting(d)
 	if err != nil {
 		l.cancel()

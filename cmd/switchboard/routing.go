@@ -83,6 +83,16 @@ type routingDeps struct {
 	// journey is the process's voice journey, which queues the people
 	// who answer a campaign's dial; nil where campaigns are not dialled.
 	journey func() *voice.Journey
+	// listener puts supervisors on calls; nil: this process's gateway.
+	listener agentdesk.Listener
+}
+
+// deskListener is how the desks' supervisors monitor calls.
+func (d routingDeps) deskListener() agentdesk.Listener {
+	if d.listener != nil {
+		return d.listener
+	}
+	return deskMedia{d.agents}
 }
 
 // routing is the services that run where the routing engine does: the
@@ -191,7 +201,7 @@ func newRouting(d routingDeps) (*routing, error) {
 	}
 	desk := agentdesk.NewACD(engine, agentdesk.ACDOptions{AgentSpec: agentSpecs(d.store), Pop: crmPop})
 	hub, err := agentdesk.New(agentdesk.Config{
-		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(d.auth), Softphones: d.agents, Listener: deskMedia{d.agents}, Recorder: deskMedia{d.agents},
+		Engine: desk, Events: desk, Auth: agentdesk.CRMAuth(d.auth), Softphones: d.agents, Listener: d.deskListener(), Recorder: deskMedia{d.agents},
 		Tickets: wrapUpTickets{store: d.store, engine: engine, attach: d.attach}, Chats: chats, Campaigns: deskCampaigns(campaigns),
 		Dispositions: dispositions, ReasonCodes: reasons,
 		AllowedOrigins: cfg.CTI.AllowedOrigins, AuthTimeout: cfg.CTI.AuthTimeout.D(), MaxUnauthenticated: cfg.CTI.MaxUnauthenticated,

@@ -318,6 +318,7 @@ func serve(ctx context.Context, cfg *Config, logger *slog.Logger) (err error) {
 			return err
 		}
 		defer node.Close()
+		cl.bus = node
 		entry = voice.New(nodeRouter{node}, flows, store, journeyRec, entryOpts)
 		onEvent = agents.Transfers(node, targets, logger)
 	}
