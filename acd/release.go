@@ -3,8 +3,10 @@ package acd
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"switchboard/acd/routing"
+	"switchboard/acd/stats"
 )
 
 // Release takes waiting call id out of its queue without hanging up its
@@ -70,4 +72,29 @@ func (e *Engine) QueueStaff(ctx context.Context, name string) (Staff, error) {
 		return nil
 	})
 	return s, err
+}
+
+// QueueMinute is a queue's counts of one past minute: what the records
+// of calls completed before the engine started (a restart, a new
+// cluster leader) say.
+type QueueMinute struct {
+	Queue  string
+	Minute time.Time
+	Counts stats.Counts
+}
+
+// SeedStats adds past minutes to the queues' live statistics (current
+// interval, last 15 and 60 minutes, staffing), so that they do not start
+// from zero when the engine does. Minutes over an hour old and unknown
+// queues are ignored.
+func (e *Engine) SeedStats(ctx context.Context, minutes []QueueMinute) error {
+	return e.do(ctx, func() error {
+		now := e.clock.Now()
+		for _, m := range minutes {
+			if q := e.queues[m.Queue]; q != nil {
+				q.win.AddPast(now, m.Minute, m.Counts)
+			}
+		}
+		return nil
+	})
 }

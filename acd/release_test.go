@@ -3,8 +3,10 @@ package acd_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"switchboard/acd"
+	"switchboard/acd/stats"
 )
 
 // TestReleaseKeepsTheLeg: a waiting call released from its queue ends
@@ -48,5 +50,28 @@ func TestReleaseKeepsTheLeg(t *testing.T) {
 	}
 	if _, err := h.e.QueueStaff(h.ctx, "nope"); !errors.Is(err, acd.ErrUnknownQueue) {
 		t.Errorf("unknown queue = %v", err)
+	}
+}
+
+// TestSeedStats: minutes seeded from the records of the last hour show
+// in a queue's live statistics; unknown queues are ignored.
+func TestSeedStats(t *testing.T) {
+	h := newHarness(t, basicYAML)
+	now := h.clock.Now()
+	err := h.e.SeedStats(h.ctx, []acd.QueueMinute{
+		{Queue: "sales", Minute: now.Add(-5 * time.Minute), Counts: stats.Counts{Offered: 3, Answered: 2, AnsweredWithin: 2}},
+		{Queue: "nope", Minute: now.Add(-5 * time.Minute), Counts: stats.Counts{Offered: 9}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := h.e.Snapshot(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range snap.Queues {
+		if q.Queue == "sales" && (q.Last60.Offered != 3 || q.Last60.Answered != 2) {
+			t.Errorf("sales last hour = %+v, want the seeded 3 offered, 2 answered", q.Last60)
+		}
 	}
 }

@@ -138,3 +138,28 @@ func TestEstimate(t *testing.T) {
 		t.Error("arrival rate does not change the blended estimate")
 	}
 }
+
+// TestWindowAddPast: counts seeded from the past hour land in their
+// minutes and, when they fall in it, the current interval; counts older
+// than an hour are dropped; the window's observation starts as early as
+// the oldest count seeded, so the staffing period covers it.
+func TestWindowAddPast(t *testing.T) {
+	start := time.Date(2026, 3, 2, 10, 20, 30, 0, time.UTC)
+	w := NewWindow(15*time.Minute, start)
+	w.Add(start, Counts{Offered: 1})
+	w.AddPast(start, start.Add(-2*time.Minute), Counts{Offered: 2})   // same interval (10:15)
+	w.AddPast(start, start.Add(-10*time.Minute), Counts{Offered: 4})  // 10:10, the interval before
+	w.AddPast(start, start.Add(-70*time.Minute), Counts{Offered: 100}) // older than an hour
+	if cur, _ := w.Interval(start); cur.Offered != 3 {
+		t.Errorf("current interval offered %d, want 3", cur.Offered)
+	}
+	if got := w.Last(start, 15*time.Minute).Offered; got != 7 {
+		t.Errorf("last 15 min offered %d, want 7", got)
+	}
+	if got := w.Last(start, time.Hour).Offered; got != 7 {
+		t.Errorf("last hour offered %d, want 7 (the count older than an hour dropped)", got)
+	}
+	if _, period := w.Recent(start, time.Hour); period < 10*time.Minute {
+		t.Errorf("staffing period %v, want it to reach the oldest seeded count", period)
+	}
+}

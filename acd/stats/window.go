@@ -49,6 +49,38 @@ func (w *Window) Add(now time.Time, c Counts) {
 	w.buckets[i].Add(c)
 }
 
+// AddPast records c at a past time at, seen at now: in its minute when
+// that is within the last hour, and in the current interval when it
+// falls in it. It never moves the window forward, and observation is
+// taken to have begun by at (a window seeded from records of the hour
+// before it started).
+func (w *Window) AddPast(now, at time.Time, c Counts) {
+	if at.After(now) {
+		at = now
+	}
+	m, cur := at.Unix()/60, now.Unix()/60
+	if m <= cur-60 {
+		return
+	}
+	w.roll(now)
+	if !at.Before(w.curStart) {
+		w.cur.Add(c)
+	}
+	i := int(m % 60)
+	switch {
+	case w.minute[i] == m:
+	case w.minute[i] < m:
+		w.buckets[i] = Counts{}
+		w.minute[i] = m
+	default:
+		return // the bucket holds a later minute already
+	}
+	w.buckets[i].Add(c)
+	if at.Before(w.start) {
+		w.start = at
+	}
+}
+
 // Last returns the totals of the last d (rounded up to whole minutes, at
 // most an hour) ending at now.
 func (w *Window) Last(now time.Time, d time.Duration) Counts {

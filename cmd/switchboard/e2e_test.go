@@ -619,6 +619,39 @@ func TestShutdownRecordsCallsInProgress(t *testing.T) {
 	if in.Outcome != "answered" || str(in.AgentID) != bobID || in.Answered == nil || in.Ended == nil {
 		t.Fatalf("interaction = %+v, want answered by bob with answer and end times", in)
 	}
+
+	// The next server's live statistics start from the last hour's
+	// records: the supervisors' view of the queue counts the call.
+	s2 := startSystem(t, openAllDay, func(c *Config) {
+		c.Database.URL, c.Database.DataDir = s.cfg.Database.URL, s.cfg.Database.DataDir
+	})
+	token, _ := s2.login("sam", "demo")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		sup := s2.connectCTI(token)
+		snap := sup.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "sup.snapshot" })
+		sup.conn.Close()
+		var feed struct {
+			Queues []struct {
+				Queue  string
+				Erlang struct{ Calls int }
+			}
+		}
+		if err := json.Unmarshal(snap.Data, &feed); err != nil {
+			t.Fatal(err)
+		}
+		calls := -1
+		for _, q := range feed.Queues {
+			if q.Queue == "support" {
+				calls = q.Erlang.Calls
+			}
+		}
+		if calls == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart the support queue counts %d calls, want the 1 of the last hour", calls)
+		}
+	}
 }
 
 // TestJourneyMissedOfferReoffered: the first agent's phone does not take the

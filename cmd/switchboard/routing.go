@@ -126,6 +126,9 @@ type routing struct {
 	routes        chan struct{}
 	// campaigns is the dialer (nil: campaigns are not dialled here).
 	campaigns *outbound.Manager
+	// store and started seed the engine's live statistics (seedStats).
+	store   *pgstore.Store
+	started time.Time
 
 	crmWorkDone chan struct{}
 }
@@ -249,7 +252,8 @@ func newRouting(d routingDeps) (*routing, error) {
 	}
 	return &routing{log: logger, engine: engine, crmWork: crmWork, hub: hub, srv: srv, outbox: outbox, chats: chats, web: web,
 		crmWorkDone: make(chan struct{}), writer: d.writer, node: cfg.Cluster.node(), traces: d.traces,
-		callbacks: d.callbacks, jobs: d.jobs, queueCallback: d.queueCallback, routes: make(chan struct{}), campaigns: campaigns}, nil
+		callbacks: d.callbacks, jobs: d.jobs, queueCallback: d.queueCallback, routes: make(chan struct{}), campaigns: campaigns,
+		store: d.store, started: time.Now()}, nil
 }
 
 // start serves HTTP and runs the hub and the dispatch until ctx ends;
@@ -270,6 +274,7 @@ func (r *routing) start(ctx context.Context, errc chan<- error) {
 		close(r.routes)
 	}
 	r.startCallbacks(ctx)
+	go seedStats(ctx, r.engine, r.store, r.started, r.log)
 	if r.campaigns != nil {
 		go func() {
 			if err := r.campaigns.Run(ctx); err != nil && ctx.Err() == nil {
