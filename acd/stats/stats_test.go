@@ -147,8 +147,8 @@ func TestWindowAddPast(t *testing.T) {
 	start := time.Date(2026, 3, 2, 10, 20, 30, 0, time.UTC)
 	w := NewWindow(15*time.Minute, start)
 	w.Add(start, Counts{Offered: 1})
-	w.AddPast(start, start.Add(-2*time.Minute), Counts{Offered: 2})   // same interval (10:15)
-	w.AddPast(start, start.Add(-10*time.Minute), Counts{Offered: 4})  // 10:10, the interval before
+	w.AddPast(start, start.Add(-2*time.Minute), Counts{Offered: 2})    // same interval (10:15)
+	w.AddPast(start, start.Add(-10*time.Minute), Counts{Offered: 4})   // 10:10, the interval before
 	w.AddPast(start, start.Add(-70*time.Minute), Counts{Offered: 100}) // older than an hour
 	if cur, _ := w.Interval(start); cur.Offered != 3 {
 		t.Errorf("current interval offered %d, want 3", cur.Offered)
