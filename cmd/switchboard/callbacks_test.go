@@ -42,7 +42,8 @@ func callBack(t *testing.T, phone, customer *siptest.Phone) (agentLeg, custLeg *
 	return agentLeg, custLeg
 }
 
-// endCallback has the customer hang up and the agent wrap up.
+// endCallback has the customer of an outbound call hang up and the
+// agent wrap up.
 func endCallback(t *testing.T, desk *cti, custLeg *siptest.Call) {
 	t.Helper()
 	if err := custLeg.Hangup(t.Context()); err != nil {

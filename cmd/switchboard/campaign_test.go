@@ -163,66 +163,16 @@ func TestCampaignDialsOverSIP(t *testing.T) {
 	if got := heardWhile(connectedLeg, agentLeg); got[0] == 0 {
 		t.Error("the agent did not hear the connected customer")
 	}
-	if err := connectedLeg.Hangup(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ended := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	var w struct {
-		CallID string `json:"call_id"`
-	}
-	json.Unmarshal(ended.Data, &w)
-	desk.command("wrapup.submit", map[string]any{"call_id": w.CallID, "disposition": "sale"})
+	endCallback(t, desk, connectedLeg)
 
 	// Every contact is dealt with: the rest are dialled once heidi is free.
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	results := map[string]string{}
-	deadline = time.Now().Add(40 * time.Second)
-	for {
-		clear(results)
-		rows, err := conn.Query(ctx, `select dnis, coalesce(campaign_result, ''), outcome, coalesce(agent_id::text, '') from interactions
-			where campaign = $1 and arrived_at >= $2`, camp.ID, began)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, open := 0, 0
-		for rows.Next() {
-			var dnis, result, outcome, agent string
-			if err := rows.Scan(&dnis, &result, &outcome, &agent); err != nil {
-				t.Fatal(err)
-			}
-			n++
-			if outcome == string(crmcore.OutcomeInProgress) {
-				open++
-				continue
-			}
-			if results[dnis] != "" {
-				t.Errorf("%s has two records", dnis)
-			}
-			results[dnis] = result
-			if result == "connected" && agent != heidiID {
-				t.Errorf("connected record of %s has agent %q, want heidi", dnis, agent)
-			}
-		}
-		rows.Close()
-		if n == 5 && open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("campaign records: %d, %d in progress, %v; want 5 final", n, open, results)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	results := waitCampaignRecords(t, s.dsn, camp.ID, began, 5, heidiID)
 	got := map[string]int{}
 	for _, r := range results {
-		got[r]++
+		got[r.result]++
 	}
 	want := map[string]int{"connected": 1, "abandoned": 1, "machine": 1, "busy": 1, "no-answer": 1}
-	if fmt.Sprint(got) != fmt.Sprint(want) || results[machine] != "machine" || results[busy] != "busy" || results[noAnswer] != "no-answer" {
+	if fmt.Sprint(got) != fmt.Sprint(want) || results[machine].result != "machine" || results[busy].result != "busy" || results[noAnswer].result != "no-answer" {
 		t.Errorf("results = %v, want %v with the machine, busy and unanswered numbers as such", results, want)
 	}
 	mu.Lock()
@@ -332,5 +282,56 @@ func TestCampaignSurvivesRestart(t *testing.T) {
 	var n int
 	if err := conn.QueryRow(ctx, `select count(*) from interactions where campaign = $1 and dnis = $2`, camp.ID, first).Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d records for the contact finished before the restart (%v), want 1: it was called again", n, err)
+	}
+}
+
+// campaignRecord is one dial's record: its result and agent.
+type campaignRecord struct{ result, agent string }
+
+// waitCampaignRecords waits until campaign has n records since began,
+// none in progress and one per number, and returns them by number; a
+// connected one must name agent.
+func waitCampaignRecords(t *testing.T, dsn, campaign string, began time.Time, n int, agent string) map[string]campaignRecord {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		rows, err := conn.Query(ctx, `select dnis, coalesce(campaign_result, ''), outcome, coalesce(agent_id::text, '') from interactions
+			where campaign = $1 and arrived_at >= $2`, campaign, began)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]campaignRecord{}
+		seen, open := 0, 0
+		for rows.Next() {
+			var dnis, outcome string
+			var r campaignRecord
+			if err := rows.Scan(&dnis, &r.result, &outcome, &r.agent); err != nil {
+				t.Fatal(err)
+			}
+			seen++
+			if outcome == string(crmcore.OutcomeInProgress) {
+				open++
+				continue
+			}
+			if _, twice := out[dnis]; twice {
+				t.Errorf("%s has two records", dnis)
+			}
+			out[dnis] = r
+			if r.result == "connected" && r.agent != agent {
+				t.Errorf("the connected record of %s has agent %q, want %q", dnis, r.agent, agent)
+			}
+		}
+		rows.Close()
+		if seen == n && open == 0 {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign records: %d, %d in progress, %v; want %d final", seen, open, out, n)
+		}
 	}
 }

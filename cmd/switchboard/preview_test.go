@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"switchboard/crmcore"
 	"switchboard/sip/media"
@@ -100,15 +97,7 @@ func TestCampaignPreviewOverSIP(t *testing.T) {
 	if got := heardWhile(custLeg, agentLeg); got[0] == 0 {
 		t.Error("the agent did not hear the customer")
 	}
-	if err := custLeg.Hangup(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ended := desk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "wrapup.started" })
-	var w struct {
-		CallID string `json:"call_id"`
-	}
-	json.Unmarshal(ended.Data, &w)
-	desk.command("wrapup.submit", map[string]any{"call_id": w.CallID, "disposition": "sale"})
+	endCallback(t, desk, custLeg)
 
 	p = next()
 	if p.Number != busy {
@@ -121,43 +110,8 @@ func TestCampaignPreviewOverSIP(t *testing.T) {
 		t.Fatal("the agent's phone never rang for the second contact")
 	}
 
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	results := map[string]string{}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		clear(results)
-		rows, err := conn.Query(ctx, `select dnis, coalesce(campaign_result, ''), outcome, coalesce(agent_id::text, '') from interactions
-			where campaign = $1 and arrived_at >= $2`, camp.ID, began)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for rows.Next() {
-			var dnis, result, outcome, agent string
-			if err := rows.Scan(&dnis, &result, &outcome, &agent); err != nil {
-				t.Fatal(err)
-			}
-			n++
-			if outcome != string(crmcore.OutcomeInProgress) {
-				results[dnis] = result
-			}
-			if dnis == person && result == "connected" && agent != heidiID {
-				t.Errorf("the connected record's agent is %q, want heidi", agent)
-			}
-		}
-		rows.Close()
-		if n == 2 && len(results) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records, final %v; want 2 final", n, results)
-		}
-	}
-	if results[person] != "connected" || results[busy] != "busy" {
+	results := waitCampaignRecords(t, s.dsn, camp.ID, began, 2, heidiID)
+	if results[person].result != "connected" || results[busy].result != "busy" {
 		t.Errorf("results = %v, want the person connected and the busy number busy", results)
 	}
 	code, body = s.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
