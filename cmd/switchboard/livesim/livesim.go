@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/gorilla/websocket"
 
@@ -235,7 +234,7 @@ func Run(ctx context.Context, o Options, logger *slog.Logger) (*Stats, error) {
 			defer agents.Done()
 			readyOnce := sync.OnceFunc(ready.Done)
 			defer readyOnce()
-			if err := s.agent(runCtx, i, login, local, readyOnce); err != nil && runCtx.Err() == nil {
+			if err := s.agent(runCtx, i, login, readyOnce); err != nil && runCtx.Err() == nil {
 				s.log.Warn("simulated agent stopped", "agent", login, "err", err)
 			}
 		}()
@@ -538,7 +537,7 @@ func (s *sim) caller(ctx context.Context, ani, dnis string) {
 
 // agent logs a simulated agent in (REST, CTI), registers their phone at the
 // server with our gateway as its contact, goes ready and wraps up every call.
-func (s *sim) agent(ctx context.Context, i int, login string, local netip.AddrPort, ready func()) error {
+func (s *sim) agent(ctx context.Context, i int, login string, ready func()) error {
 	client, dialer := http.DefaultClient, websocket.DefaultDialer
 	if s.o.SpreadSources {
 		src := &net.TCPAddr{IP: net.IPv4(127, 1, byte(i/250), byte(i%250+1))}
@@ -551,7 +550,7 @@ func (s *sim) agent(ctx context.Context, i int, login string, local netip.AddrPo
 	if err != nil {
 		return err
 	}
-	if err := s.register(ctx, login, local); err != nil {
+	if err := s.register(ctx, login); err != nil {
 		return err
 	}
 	// The desk reconnects when its connection drops (a cluster's leader
@@ -712,31 +711,13 @@ func retryAfter(res *sipmsg.Response) time.Duration {
 	return min(time.Duration(n)*time.Second, time.Minute)
 }
 
-// register binds login's SIP account to the simulator's gateway, answering
-// the server's digest challenge, and refreshes it until ctx ends.
-func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) error {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-livesim"), sipgo.WithUserAgentHostname(local.Addr().String()))
-	if err != nil {
-		return err
-	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(local.Addr().String()), sipgo.WithClientLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		ua.Close()
-		return err
-	}
+// register binds login's SIP account to the simulator's gateway (the
+// gateway sends the REGISTER from its own socket, as a phone does, so a
+// SIP edge that rings phones through their REGISTER's source address
+// reaches it), and refreshes it until ctx ends.
+func (s *sim) register(ctx context.Context, login string) error {
 	once := func() error {
-		req := sipmsg.NewRequest(sipmsg.REGISTER, sipmsg.Uri{Scheme: "sip", Host: s.server.Addr().String(), Port: int(s.server.Port())})
-		to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: login, Host: s.server.Addr().String()}}
-		from := &sipmsg.FromHeader{Address: to.Address, Params: sipmsg.NewParams()}
-		from.Params.Add("tag", sipmsg.GenerateTagN(8))
-		req.AppendHeader(to)
-		req.AppendHeader(from)
-		req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: login, Host: local.Addr().String(), Port: int(local.Port())}})
-		req.AppendHeader(sipmsg.NewHeader("Expires", "300"))
-		res, err := client.Do(ctx, req)
-		if err == nil && res.StatusCode == 401 {
-			res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: login, Password: s.o.Password})
-		}
+		res, err := s.gw.Register(ctx, s.server, login, s.o.Password, 300)
 		if err != nil {
 			return err
 		}
@@ -748,7 +729,7 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 	// Like a phone, retry a failed registration a few times (a server
 	// busy logging hundreds of agents in may answer 500 or 503 for a
 	// moment), after the server's Retry-After when it gives one.
-	err = once()
+	err := once()
 	for try := 1; err != nil && try < 8 && ctx.Err() == nil; try++ {
 		wait := time.Duration(try) * time.Second
 		if re, ok := err.(*registerError); ok && re.retryAfter > 0 {
@@ -761,13 +742,9 @@ func (s *sim) register(ctx context.Context, login string, local netip.AddrPort) 
 		}
 	}
 	if err != nil {
-		client.Close()
-		ua.Close()
 		return err
 	}
 	go func() {
-		defer ua.Close()
-		defer client.Close()
 		// Refresh well before the 300 s expiry, at a time of the phone's
 		// own (phones that came up together do not re-register together),
 		// and retry a failed refresh every few seconds, as phones do.
