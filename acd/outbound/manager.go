@@ -254,7 +254,10 @@ func (m *Manager) ImportCampaignCSV(ctx context.Context, id string, csv io.Reade
 	}
 	list, bad, err := campaign.ParseCSV(csv)
 	if err != nil {
-		return 0, nil, invalid("csv", strings.TrimPrefix(err.Error(), campaign.ErrCSV.Error()+": "))
+		// The reader's own error (a body over the API's size cap) stays
+		// in the chain for the API to tell.
+		return 0, nil, &crmcore.FieldError{Field: "csv", Reason: strings.TrimPrefix(err.Error(), campaign.ErrCSV.Error()+": "),
+			Err: errors.Join(crmcore.ErrInvalid, err)}
 	}
 	skipped := make([]string, 0, len(bad))
 	for _, b := range bad {

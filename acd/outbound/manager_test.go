@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"switchboard/acd"
@@ -87,5 +90,22 @@ func TestCreateCampaignChecks(t *testing.T) {
 	}
 	if _, err := m.Preview(ctx, "a1", info.ID); !errors.Is(err, crmcore.ErrNotFound) {
 		t.Errorf("preview of a paused campaign: %v, want nothing to call", err)
+	}
+}
+
+// TestImportCSVKeepsTheReaderError: a CSV list the API cut at its size
+// cap is a field error that still says so (the API answers 413).
+func TestImportCSVKeepsTheReaderError(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	info, err := m.CreateCampaign(ctx, json.RawMessage(`{"name": "List", "queue": "sales", "mode": "progressive"}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader("number,name\n+14155550100,Ann\n")), 8)
+	_, _, err = m.ImportCampaignCSV(ctx, info.ID, body)
+	var mbe *http.MaxBytesError
+	if !errors.Is(err, crmcore.ErrInvalid) || !errors.As(err, &mbe) {
+		t.Errorf("cut list: %v, want a field error carrying the size cap", err)
 	}
 }
