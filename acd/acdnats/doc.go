@@ -51,4 +51,15 @@
 // connected there) is reached by a relay: that node expects a token, the
 // caller's node calls it over SIP at RelayPrefix+token and bridges the
 // caller to that call, and the other node bridges it to the agent's leg.
+// The Leader is also the engine's Conferencer: a consultation or
+// conference is mixed on the node that holds the call's legs (the engine
+// rings and dials a call's parties there). A supervisor, whose softphone
+// is on the leader's node, monitors another node's call the same way as
+// a relay: the leader's node expects a token for the softphone
+// (Node.ExpectMonitor), and the call's node dials it and mixes that leg
+// into the call (Monitor, messages monitor and unmonitor).
+//
+// A call's record is the node's: an agent's part before a transfer or a
+// conference they left (acd.Interaction.Continued) reaches it as any
+// completion, and only the call's last part ends its ownership.
 package acdnats
