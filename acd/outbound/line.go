@@ -62,9 +62,9 @@ func (l *line) graceOver() {
 	err := m.eng.Release(ctx, l.call, releaseReason)
 	switch {
 	case err == nil:
-		if !l.settle(campaign.ResultAbandoned, m.opts.Now()) {
-			return
-		}
+		// The call's end may reach the follower, and settle the line,
+		// before Release returns: the person's leg is still ours to end.
+		l.settle(campaign.ResultAbandoned, m.opts.Now())
 		m.wg.Go(func() {
 			if err := m.phone.Play(ctx, l.leg, l.r.cfg.Prompts.Abandon); err != nil {
 				m.log.Warn("outbound: abandon message", "campaign", l.r.cfg.ID, "err", err)

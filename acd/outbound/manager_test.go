@@ -6,11 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"switchboard/acd"
 	"switchboard/acd/acdtest"
+	"switchboard/acd/campaign"
 	"switchboard/acd/dialplan"
 	"switchboard/crmcore"
 )
@@ -107,5 +110,67 @@ func TestImportCSVKeepsTheReaderError(t *testing.T) {
 	var mbe *http.MaxBytesError
 	if !errors.Is(err, crmcore.ErrInvalid) || !errors.As(err, &mbe) {
 		t.Errorf("cut list: %v, want a field error carrying the size cap", err)
+	}
+}
+
+// endsFirst is an engine whose Release lets the follower see the call's
+// end before Release returns, as happens when the engine's event is
+// taken at once.
+type endsFirst struct {
+	Engine
+	m *Manager
+}
+
+func (e endsFirst) Release(_ context.Context, id acd.CallID, _ string) error {
+	e.m.ended(&acd.CallEnded{CallID: id})
+	return nil
+}
+
+// playedTo is a Phone that records the prompts it played.
+type playedTo struct {
+	mu      sync.Mutex
+	prompts []string
+}
+
+func (p *playedTo) Dial(context.Context, string, acd.CallInfo) (Answer, error) {
+	return Answer{}, errors.New("not dialling")
+}
+
+func (p *playedTo) Play(_ context.Context, _ acd.Leg, prompt string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prompts = append(p.prompts, prompt)
+	return nil
+}
+
+// TestGraceEndReleasesThePerson: a person nobody took within the grace
+// hears the abandon message and is hung up, even when the follower
+// settled the line from the call's end before the release returned.
+func TestGraceEndReleasesThePerson(t *testing.T) {
+	plan, err := dialplan.New(dialplan.Config{HomeCountry: "US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := &playedTo{}
+	eng := &endsFirst{}
+	m, err := New(eng, phone, nil, &keptCampaigns{}, Options{Plan: plan, Records: discard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.m = m
+	r, err := m.newRun(campaign.Config{ID: "c1", Queue: "sales", Mode: campaign.Predictive}, crmcore.CampaignInfo{ID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := acdtest.NewLeg("person")
+	l := &line{r: r, dial: campaign.Dial{ID: "c1-1"}, call: acd.CallID(leg.ID()), leg: leg}
+	m.lines.Store(l.call, l)
+	l.graceOver()
+	m.wg.Wait()
+	if want := []string{"campaign_abandon"}; !slices.Equal(phone.prompts, want) {
+		t.Errorf("played %v, want %v", phone.prompts, want)
+	}
+	if leg.HungUp() != 1 {
+		t.Errorf("the person's leg was hung up %d times, want once", leg.HungUp())
 	}
 }
