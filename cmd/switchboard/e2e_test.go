@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 
 	"switchboard/acd"
 	"switchboard/agentdesk/agentdesktest"
+	"switchboard/cmd/switchboard/edgetest"
 	"switchboard/cmd/switchboard/livesim"
 	"switchboard/crmcore"
 	"switchboard/crmcore/pgcluster/pgtest"
@@ -73,22 +76,11 @@ func sippMediaPort(t *testing.T) int {
 	return 0
 }
 
+// freePort returns a loopback port free for TCP and, for "udp", for UDP
+// as well (the gateway listens on both).
 func freePort(t *testing.T, network string) int {
 	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return int(edgetest.FreePort(t, netip.MustParseAddr("127.0.0.1"), network == "udp").Port())
 }
 
 var openHours = regexp.MustCompile(`(?s)weekly:\n.*?\n        holidays: \[[^\]]*\]`)
@@ -138,20 +130,38 @@ func startSystem(t *testing.T, hours string, edit func(*Config)) *system {
 	cfg.SIP.RecordingDir = filepath.Join(dir, "recordings")
 	cfg.Database.URL = pgtest.NewDatabase(t)
 	cfg.Database.DataDir = dir
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	sipPort := freePort(t, "udp")
-	cfg.SIP.UDP = fmt.Sprintf("127.0.0.1:%d", sipPort)
-	cfg.SIP.TCP = cfg.SIP.UDP
 	cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax = 0, 0 // ports the system picks
 	cfg.SIP.DrainTimeout = Duration(3 * time.Second)
-	cfg.Mail.SMTP = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	if edit != nil {
-		edit(cfg)
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// A port is free when picked but may be taken (an outgoing
+	// connection's local port) before serve binds it: serve then exits
+	// at once, and starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+		cfg.SIP.UDP = fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))
+		cfg.SIP.TCP = cfg.SIP.UDP
+		cfg.Mail.SMTP = fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+		if edit != nil {
+			edit(cfg)
+		}
+		s, err := runSystem(t, cfg, logger)
+		if errors.Is(err, syscall.EADDRINUSE) && attempt < 3 {
+			t.Logf("starting again on other ports: %v", err)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
+}
 
+// runSystem runs serve with cfg and waits until it is ready. An error
+// means serve exited or never became ready; serve is stopped by then.
+func runSystem(t *testing.T, cfg *Config, logger *slog.Logger) (*system, error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	go func() { done <- serve(ctx, cfg, logger) }()
 	stop := sync.OnceFunc(func() {
 		cancel()
@@ -164,7 +174,6 @@ func startSystem(t *testing.T, hours string, edit func(*Config)) *system {
 			t.Error("serve did not stop")
 		}
 	})
-	t.Cleanup(stop)
 	s := &system{t: t, cfg: cfg, http: cfg.HTTP.Listen, sip: netip.MustParseAddrPort(cfg.SIP.UDP), dsn: cfg.Database.URL, stop: stop}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -172,20 +181,22 @@ func startSystem(t *testing.T, hours string, edit func(*Config)) *system {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				break
+				t.Cleanup(stop)
+				return s, nil
 			}
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("serve exited: %v", err)
+			cancel()
+			return nil, fmt.Errorf("serve exited: %w", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("server not ready after 60 s")
+			stop()
+			return nil, errors.New("server not ready after 60 s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return s
 }
 
 // testWriter sends the server's log to the test log.
@@ -741,7 +752,7 @@ func TestJourneyDatabaseRestartMidBurst(t *testing.T) {
 	bin := siptest.RequireProgram(t, "sipp", "sip-tester")
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-sn", "uac", "-s", "+15550100", "-m", strconv.Itoa(calls), "-r", "3", "-l", "20", "-d", "2500",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "udp")), "-mi", "127.0.0.1", "-mp", "37600",
+		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "udp")), "-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)),
 		"-nostdin", "-timeout", "60s", "-timeout_error", s.sip.String())
 	cmd.Dir = dir
 	done := make(chan error, 1)

@@ -53,7 +53,7 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	for attempt := 1; ; attempt++ {
 		at := listen
 		if at.Port() == 0 {
-			at = freePort(t, at.Addr(), true)
+			at = FreePort(t, at.Addr(), true)
 		}
 		k, err := startKamailio(t, bin, cfg, at, o)
 		if err == nil {

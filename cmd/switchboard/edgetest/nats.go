@@ -28,7 +28,7 @@ func StartNATS(t testing.TB) string {
 	bin := program(t, "nats-server", "nats-server")
 	conf := filepath.Join(deployDir(t), "nats", "nats.conf")
 	for attempt := 1; ; attempt++ {
-		listen := freePort(t, netip.MustParseAddr("127.0.0.1"), false)
+		listen := FreePort(t, netip.MustParseAddr("127.0.0.1"), false)
 		cmd := exec.Command(bin, "-c", conf, "-a", listen.Addr().String(), "-p", strconv.Itoa(int(listen.Port())))
 		p := startProcess(t, "nats-server", cmd)
 		err := waitReady(p, natsReady, func() error { return greetNATS(listen) })

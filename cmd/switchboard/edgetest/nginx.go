@@ -54,7 +54,7 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 	cred := unprivileged(t)
 	conf := filepath.Join(deployDir(t), "nginx", "nginx.conf")
 	for attempt := 1; ; attempt++ {
-		listen := freePort(t, netip.MustParseAddr("127.0.0.1"), false)
+		listen := FreePort(t, netip.MustParseAddr("127.0.0.1"), false)
 		n, err := startNginx(t, bin, conf, listen, ups.Bytes(), cti.Bytes(), cred)
 		if err == nil {
 			return n

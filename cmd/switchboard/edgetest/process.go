@@ -180,10 +180,10 @@ func writeFile(t testing.TB, path string, b []byte) {
 	}
 }
 
-// freePort returns an address on a with a port the kernel picked that is
+// FreePort returns an address on a with a port the kernel picked that is
 // free for TCP and, when udp is set, for UDP too. The port is released
 // before it is returned, for the program that will listen on it.
-func freePort(t testing.TB, a netip.Addr, udp bool) netip.AddrPort {
+func FreePort(t testing.TB, a netip.Addr, udp bool) netip.AddrPort {
 	t.Helper()
 	var lastErr error
 	for range 20 {
