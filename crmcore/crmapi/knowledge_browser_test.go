@@ -66,7 +66,11 @@ func TestKnowledgePage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "complaint"),
 		chromedp.Click(chromedp.CSS(`#search-form button[type="submit"]`)))
-	agentdesktest.Poll(t, agent, "agent finds the new article", `document.querySelector('#results li button')?.textContent === 'Escalating a complaint' &&
+	// The list of recent articles drawn at sign-in starts with the new
+	// article too: wait for the search's answer, which nothing older
+	// replaces.
+	agentdesktest.Poll(t, agent, "agent finds the new article", `document.getElementById('results-status').textContent === '1 article matches' &&
+		document.querySelector('#results li button')?.textContent === 'Escalating a complaint' &&
 		document.getElementById('new-article').hidden`)
 	agentdesktest.Step(t, agent, "link it to T-1042", chromedp.Click(chromedp.CSS("#results li button")),
 		chromedp.WaitVisible(chromedp.CSS("#link-ticket")),

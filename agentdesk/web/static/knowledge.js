@@ -46,23 +46,28 @@ function drawResults(items, label) {
   $('results-status').textContent = label;
 }
 
+// searches counts the searches made, so that only the latest one's
+// answer is drawn: answers may come back out of order.
+let searches = 0;
+
 // search runs the query in the box, or lists the latest articles when
 // it is empty.
 async function search() {
+  const seq = ++searches;
   const q = $('q').value.trim();
   const lang = $('lang').value;
   try {
     if (!q) {
       const r = await api('GET', '/knowledge/articles?limit=20');
-      drawResults(r.items, `${r.count} recent articles`);
+      if (seq === searches) drawResults(r.items, `${r.count} recent articles`);
       return;
     }
     const p = new URLSearchParams({ q, limit: '20' });
     if (lang) p.set('lang', lang);
     const r = await api('GET', '/knowledge/search?' + p);
-    drawResults(r.items, r.count ? `${r.count} articles match` : 'No article matches.');
+    if (seq === searches) drawResults(r.items, r.count === 1 ? '1 article matches' : r.count ? `${r.count} articles match` : 'No article matches.');
   } catch (e) {
-    toast(e.message);
+    if (seq === searches) toast(e.message);
   }
 }
 
