@@ -105,7 +105,7 @@ func nextDigit(t *testing.T, digits <-chan byte) byte {
 // right address with another SSRC; a new SDP address (re-INVITE) lets it
 // learn again.
 func TestStrictRTP(t *testing.T) {
-	tr, _, digits := dedicatedLeg(t)
+	tr, s, digits := dedicatedLeg(t)
 	caller := newPeer(t, 1)
 	intruder := newPeer(t, 1) // same SSRC, other address
 	if err := tr.SetRemote(caller.addr()); err != nil {
@@ -122,6 +122,11 @@ func TestStrictRTP(t *testing.T) {
 	if got := tr.Remote(); got != caller.addr() {
 		t.Errorf("remote = %v, want the caller %v", got, caller.addr())
 	}
+
+	// The digit is recognised at its first packet; its end packets are
+	// taken before the re-INVITE, or the first of them would be learnt
+	// as the new source.
+	waitUntil(t, "the caller's five packets are taken", func() bool { return s.Quality().PacketsReceived == 5 })
 
 	// A re-INVITE moves the peer: the new source is learnt, the old ignored.
 	if err := tr.SetRemote(intruder.addr()); err != nil {
