@@ -244,6 +244,20 @@ func (h *Hub) Run(ctx context.Context) error {
 	tick := time.NewTicker(h.cfg.FlushInterval)
 	defer tick.Stop()
 	var batch []Event
+	take := func() {
+		var open bool
+		batch, open = events.Take(batch[:0])
+		h.locked(func() {
+			for _, ev := range batch {
+				h.onEvent(ev)
+			}
+		})
+		clear(batch)
+		if !open {
+			events.Close()
+			events = h.resubscribe(ctx)
+		}
+	}
 	for {
 		var ready <-chan struct{}
 		if events != nil {
@@ -265,22 +279,18 @@ func (h *Hub) Run(ctx context.Context) error {
 		case c := <-h.unregister:
 			h.locked(func() { h.onUnregister(c) })
 		case f := <-h.requests:
+			// A request (a snapshot, a check of a click) sees every
+			// change the engine published before it was made.
+			select {
+			case <-ready:
+				take()
+			default:
+			}
 			h.locked(f)
 		case g := <-h.graceCh:
 			h.locked(func() { h.onGraceExpired(g) })
 		case <-ready:
-			var open bool
-			batch, open = events.Take(batch[:0])
-			h.locked(func() {
-				for _, ev := range batch {
-					h.onEvent(ev)
-				}
-			})
-			clear(batch)
-			if !open {
-				events.Close()
-				events = h.resubscribe(ctx)
-			}
+			take()
 		case <-tick.C:
 			h.locked(h.flush)
 		}

@@ -3,6 +3,7 @@ package agentdesk_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -343,6 +344,9 @@ func TestHubTaskBackToSameAgent(t *testing.T) {
 	if wu := decode[agentdesk.TaskInfo](t, a1.waitFor("wrap-up of the part handed on", isTask("chat-1", agentdesk.TaskStateWrapUp))); wu.Target != "support" {
 		t.Fatalf("wrap-up = %+v, want its target kept", wu)
 	}
+	// The first part's active state stays in the backlog: the wait is
+	// for the new part's.
+	a1.backlog = slices.DeleteFunc(a1.backlog, isTask("chat-1", agentdesk.TaskStateActive))
 	r.eng.Publish(agentdesk.TaskOffer{TaskID: "chat-1", Channel: "chat", AgentID: "id-a1", Queue: "support", DecidedAt: now})
 	r.eng.Publish(info(agentdesk.TaskStateActive, "", ""))
 	a1.waitFor("the new part active", isTask("chat-1", agentdesk.TaskStateActive))
