@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -25,45 +24,16 @@ func TestClusterConference(t *testing.T) {
 	_, daveID := r.login("dave", "demo")
 	carolDesk.command("presence.set", map[string]string{"presence": "ready"})
 	daveDesk.command("presence.set", map[string]string{"presence": "not-ready", "reason": "training"})
-	leaderID := r.info.Nodes[r.leader()].ID
-	ring := func(p *siptest.Phone, who string) *siptest.Call {
-		t.Helper()
-		select {
-		case c := <-p.Inbound:
-			return c
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%s's phone never rang", who)
-			return nil
-		}
-	}
-
-	// Calls until one is held by a node that does not lead.
-	var ani, callID string
-	var caller, carolLeg *siptest.Call
-	for i := 0; ; i++ {
-		if i == 12 {
-			t.Fatal("12 calls, none held by a node that does not lead")
-		}
-		ani = fmt.Sprintf("+1415555040%02d", i)
-		caller = r.salesCall(ani)
-		carolLeg = ring(carolPhone, "carol")
-		answered := carolDesk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
-		var c struct {
-			CallID string `json:"call_id"`
-		}
-		if err := json.Unmarshal(answered.Data, &c); err != nil {
-			t.Fatal(err)
-		}
-		callID = c.CallID
-		if recs := r.recordsOf(ani); len(recs) == 1 && recs[0].node != leaderID {
-			break
-		}
-		r.end(carolDesk, caller, callID)
-		r.waitRecord(ani)
-	}
+	held := r.remoteCall(carolDesk, carolPhone, "+1415555040")
+	ani, callID, caller, carolLeg := held.ani, held.id, held.caller, held.agentLeg
 
 	carolDesk.command("call.conference", map[string]any{"call_id": callID, "target": map[string]string{"kind": "agent", "value": daveID}})
-	daveLeg := ring(davePhone, "dave")
+	var daveLeg *siptest.Call
+	select {
+	case daveLeg = <-davePhone.Inbound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("dave's phone never rang")
+	}
 	carolDesk.waitFor(15*time.Second, consultPhase("conference"))
 	if got := heardWhile(caller, carolLeg, daveLeg); got[0] == 0 || got[1] == 0 {
 		t.Errorf("in the conference carol heard the caller %d and dave %d loud samples, want both > 0", got[0], got[1])

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -29,35 +27,8 @@ func TestClusterMonitor(t *testing.T) {
 	sam := r.connectCTI(samToken)
 	sam.waitFor(5*time.Second, func(e envelope) bool { return e.Type == "hello" })
 	sam.command("presence.set", map[string]string{"presence": "not-ready", "reason": "training"})
-	leaderID := r.info.Nodes[r.leader()].ID
-
-	var ani, callID string
-	var caller, carolLeg *siptest.Call
-	for i := 0; ; i++ {
-		if i == 12 {
-			t.Fatal("12 calls, none held by a node that does not lead")
-		}
-		ani = fmt.Sprintf("+1415555060%02d", i)
-		caller = r.salesCall(ani)
-		select {
-		case carolLeg = <-carolPhone.Inbound:
-		case <-time.After(30 * time.Second):
-			t.Fatal("carol's phone never rang")
-		}
-		answered := carolDesk.waitFor(15*time.Second, func(e envelope) bool { return e.Type == "call.answered" })
-		var c struct {
-			CallID string `json:"call_id"`
-		}
-		if err := json.Unmarshal(answered.Data, &c); err != nil {
-			t.Fatal(err)
-		}
-		callID = c.CallID
-		if recs := r.recordsOf(ani); len(recs) == 1 && recs[0].node != leaderID {
-			break
-		}
-		r.end(carolDesk, caller, callID)
-		r.waitRecord(ani)
-	}
+	held := r.remoteCall(carolDesk, carolPhone, "+1415555060")
+	ani, callID, caller, carolLeg := held.ani, held.id, held.caller, held.agentLeg
 
 	browserHeard := func() float64 {
 		t.Helper()

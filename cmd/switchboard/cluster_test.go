@@ -413,28 +413,11 @@ func TestClusterNodeKilled(t *testing.T) {
 	r := startCluster(t)
 	desk, phone := r.agent("carol")
 	desk.command("presence.set", map[string]string{"presence": "ready"})
-	leaderID := r.info.Nodes[r.leader()].ID
-
-	// Calls until one is held by a node that does not lead.
-	var victim, ani, callID string
-	for i := 0; victim == ""; i++ {
-		if i == 12 {
-			t.Fatal("12 calls, none held by a node that does not lead")
-		}
-		ani = fmt.Sprintf("+1415555030%02d", i)
-		call := r.salesCall(ani)
-		callID = r.answer(desk, phone)
-		recs := r.recordsOf(ani)
-		if len(recs) == 1 && recs[0].node != leaderID {
-			victim = recs[0].node
-			break
-		}
-		r.end(desk, call, callID)
-		r.waitRecord(ani)
-	}
+	held := r.remoteCall(desk, phone, "+1415555030")
+	ani, callID := held.ani, held.id
 	var pid int
 	for _, n := range r.info.Nodes {
-		if n.ID == victim {
+		if n.ID == held.node {
 			pid = n.PID
 		}
 	}
@@ -533,9 +516,16 @@ func TestClusterSoftphoneOnAnotherNode(t *testing.T) {
 // answer waits for the agent's phone to ring and the desk to show the
 // call answered, and returns the call's id.
 func (r *clusterRig) answer(desk *cti, phone *siptest.Phone) string {
+	_, id := r.answerLeg(desk, phone)
+	return id
+}
+
+// answerLeg is answer that also returns the agent's leg.
+func (r *clusterRig) answerLeg(desk *cti, phone *siptest.Phone) (*siptest.Call, string) {
 	r.t.Helper()
+	var leg *siptest.Call
 	select {
-	case <-phone.Inbound:
+	case leg = <-phone.Inbound:
 	case <-time.After(30 * time.Second):
 		r.t.Fatal("the agent's phone never rang")
 	}
@@ -546,7 +536,35 @@ func (r *clusterRig) answer(desk *cti, phone *siptest.Phone) string {
 	if err := json.Unmarshal(answered.Data, &c); err != nil {
 		r.t.Fatal(err)
 	}
-	return c.CallID
+	return leg, c.CallID
+}
+
+// remoteCall is a sales call answered by the agent at a desk and held by
+// a node that does not lead.
+type remoteCall struct {
+	ani, id, node    string
+	caller, agentLeg *siptest.Call
+}
+
+// remoteCall places sales calls from prefix followed by 00, 01, … to the
+// agent at desk, ending each held by the leader, until one is held by
+// another node; it returns that call, answered.
+func (r *clusterRig) remoteCall(desk *cti, phone *siptest.Phone, prefix string) remoteCall {
+	r.t.Helper()
+	leaderID := r.info.Nodes[r.leader()].ID
+	for i := range 12 {
+		c := remoteCall{ani: fmt.Sprintf("%s%02d", prefix, i)}
+		c.caller = r.salesCall(c.ani)
+		c.agentLeg, c.id = r.answerLeg(desk, phone)
+		if recs := r.recordsOf(c.ani); len(recs) == 1 && recs[0].node != leaderID {
+			c.node = recs[0].node
+			return c
+		}
+		r.end(desk, c.caller, c.id)
+		r.waitRecord(c.ani)
+	}
+	r.t.Fatal("12 calls, none held by a node that does not lead")
+	return remoteCall{}
 }
 
 // TestClusterDatabaseRestart: PostgreSQL restarts under a cluster with a
