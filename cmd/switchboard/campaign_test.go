@@ -91,16 +91,9 @@ func TestCampaignDialsOverSIP(t *testing.T) {
 	if code, body := s.rest("POST", "/api/v1/dnc", sam, map[string]any{"number": dnc, "reason": "asked not to be called"}); code != 201 {
 		t.Fatalf("dnc: %d %s", code, body)
 	}
-	code, body := s.rest("POST", "/api/v1/campaigns", sam, map[string]any{
-		"name": "Renewals", "queue": "sales", "mode": "predictive", "initial_ratio": 3, "amd": "message",
-		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}},
-	})
-	if code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var camp crmcore.CampaignInfo
-	if err := json.Unmarshal(body, &camp); err != nil || camp.State != crmcore.CampaignPaused {
-		t.Fatalf("created %s (%v), want a paused campaign", body, err)
+	camp := s.createCampaign(sam, map[string]any{"name": "Renewals", "queue": "sales", "mode": "predictive", "initial_ratio": 3, "amd": "message"})
+	if camp.State != crmcore.CampaignPaused {
+		t.Fatalf("created %+v, want a paused campaign", camp)
 	}
 	var list []map[string]string
 	for _, n := range []string{person1, person2, machine, busy, noAnswer, dnc} {
@@ -184,7 +177,7 @@ func TestCampaignDialsOverSIP(t *testing.T) {
 	}
 	mu.Unlock()
 
-	code, body = s.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
+	code, body := s.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
 	if err := json.Unmarshal(body, &camp); code != 200 || err != nil {
 		t.Fatalf("get campaign: %d %s", code, body)
 	}
@@ -226,16 +219,8 @@ func TestCampaignSurvivesRestart(t *testing.T) {
 	desk, _, _ := s.agent("heidi", true)
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 	sam, _ := s.login("sam", "demo")
-	code, body := s.rest("POST", "/api/v1/campaigns", sam, map[string]any{"name": "Kept", "queue": "sales", "mode": "progressive",
-		"retry":  map[string]any{"busy": map[string]any{"after": "1s", "attempts": 1}},
-		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}})
-	if code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var camp crmcore.CampaignInfo
-	if err := json.Unmarshal(body, &camp); err != nil {
-		t.Fatal(err)
-	}
+	camp := s.createCampaign(sam, map[string]any{"name": "Kept", "queue": "sales", "mode": "progressive",
+		"retry": map[string]any{"busy": map[string]any{"after": "1s", "attempts": 1}}})
 	add := func(s *system, number string) {
 		t.Helper()
 		if code, body := s.rest("POST", "/api/v1/campaigns/"+camp.ID+"/contacts", sam,
@@ -261,7 +246,7 @@ func TestCampaignSurvivesRestart(t *testing.T) {
 		c.Database.URL, c.Database.DataDir = s.cfg.Database.URL, s.cfg.Database.DataDir
 	})
 	sam, _ = s2.login("sam", "demo")
-	code, body = s2.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
+	code, body := s2.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
 	var kept crmcore.CampaignInfo
 	if err := json.Unmarshal(body, &kept); code != 200 || err != nil || kept.State != crmcore.CampaignPaused || kept.Name != "Kept" {
 		t.Fatalf("after the restart: %d %s, want the campaign, paused", code, body)
@@ -334,4 +319,20 @@ func waitCampaignRecords(t *testing.T, dsn, campaign string, began time.Time, n 
 			t.Fatalf("campaign records: %d, %d in progress, %v; want %d final", seen, open, out, n)
 		}
 	}
+}
+
+// createCampaign creates a campaign from fields, calling at any hour on
+// any day, and returns it as created.
+func (s *system) createCampaign(token string, fields map[string]any) crmcore.CampaignInfo {
+	s.t.Helper()
+	fields["window"] = map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}
+	code, body := s.rest("POST", "/api/v1/campaigns", token, fields)
+	if code != 201 {
+		s.t.Fatalf("create campaign: %d %s", code, body)
+	}
+	var camp crmcore.CampaignInfo
+	if err := json.Unmarshal(body, &camp); err != nil {
+		s.t.Fatal(err)
+	}
+	return camp
 }

@@ -89,15 +89,7 @@ func TestClusterCampaign(t *testing.T) {
 	_, carolID := r.login("carol", "demo")
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 	sam, _ := r.login("sam", "demo")
-	code, body := r.rest("POST", "/api/v1/campaigns", sam, map[string]any{"name": "Cluster", "queue": "sales", "mode": "progressive",
-		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}})
-	if code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var camp struct{ ID string }
-	if err := json.Unmarshal(body, &camp); err != nil {
-		t.Fatal(err)
-	}
+	camp := r.createCampaign(sam, map[string]any{"name": "Cluster", "queue": "sales", "mode": "progressive"})
 	if code, body := r.rest("POST", "/api/v1/campaigns/"+camp.ID+"/contacts", sam,
 		map[string]any{"contacts": []map[string]string{{"number": person}}}); code != 200 && code != 201 {
 		t.Fatalf("contacts: %d %s", code, body)

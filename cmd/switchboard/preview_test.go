@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/crmcore"
 	"switchboard/sip/media"
 	"switchboard/sip/siptest"
 )
@@ -28,16 +27,8 @@ func TestCampaignPreviewOverSIP(t *testing.T) {
 	desk.command("presence.set", map[string]string{"presence": "ready"})
 	sam, _ := s.login("sam", "demo")
 
-	code, body := s.rest("POST", "/api/v1/campaigns", sam, map[string]any{"name": "Win-back", "queue": "sales", "mode": "preview",
-		"retry":  map[string]any{"busy": map[string]any{"after": "1h", "attempts": 1}},
-		"window": map[string]any{"start": "00:00", "end": "24:00", "days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}})
-	if code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	var camp crmcore.CampaignInfo
-	if err := json.Unmarshal(body, &camp); err != nil {
-		t.Fatal(err)
-	}
+	camp := s.createCampaign(sam, map[string]any{"name": "Win-back", "queue": "sales", "mode": "preview",
+		"retry": map[string]any{"busy": map[string]any{"after": "1h", "attempts": 1}}})
 	list := []map[string]string{{"number": person, "name": "Pat Preview"}, {"number": busy, "name": "Bea Busy"}}
 	if code, body := s.rest("POST", "/api/v1/campaigns/"+camp.ID+"/contacts", sam, map[string]any{"contacts": list}); code != 200 && code != 201 {
 		t.Fatalf("contacts: %d %s", code, body)
@@ -114,7 +105,7 @@ func TestCampaignPreviewOverSIP(t *testing.T) {
 	if results[person].result != "connected" || results[busy].result != "busy" {
 		t.Errorf("results = %v, want the person connected and the busy number busy", results)
 	}
-	code, body = s.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
+	code, body := s.rest("GET", "/api/v1/campaigns/"+camp.ID, sam, nil)
 	if err := json.Unmarshal(body, &camp); code != 200 || err != nil {
 		t.Fatalf("get: %d %s", code, body)
 	}
